@@ -1,0 +1,86 @@
+//! Runs a parsed command line: the one `run` that `main` calls.
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::error::UsageError;
+use crate::measure;
+use crate::plan::Plan;
+use crate::report::{self, Report};
+use crate::runner::RunnerKind;
+use crate::workload::CATALOG;
+
+/// Runs the command. Errors carry a [`UsageError`] (exit 2) or anything else (exit 1).
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run_benchmark(&args),
+        Command::List => ignore_broken_pipe(list(&mut io::stdout().lock())),
+        Command::Worker => {
+            crate::runner::protocol::worker_main().map_err(|e| UsageError::new(format!("worker: {e}")).into())
+        }
+    }
+}
+
+fn run_benchmark(args: &RunArgs) -> anyhow::Result<()> {
+    let plan = Plan::from_args(&args.workload)?;
+    crate::interrupt::install().context("installing the Ctrl-C handler")?;
+    let environment = crate::fingerprint::collect();
+    let mut measurements = Vec::with_capacity(plan.cases.len());
+    for case in &plan.cases {
+        let runners = case.runners(&plan.settings.runners);
+        let m = measure::measure(&case.params, &runners, &plan.settings, &mut |_, _| {})?;
+        measurements.push((m, case.skipped.clone()));
+    }
+    let report = report::build(&measurements, &plan.settings, environment, std::env::args().collect());
+    if let Some(output) = plan.output {
+        write_file(&report, output)?;
+    }
+    ignore_broken_pipe(write_stdout(&report, plan.stdout_format))
+}
+
+fn write_stdout(report: &Report, format: report::Format) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    format.reporter().write(report, &mut out)?;
+    out.flush()
+}
+
+/// Writes the complete report to the temporary file, then renames it over the target:
+/// an earlier file at that path is replaced only by a complete new one.
+fn write_file(report: &Report, output: crate::plan::OutputFile) -> anyhow::Result<()> {
+    let shown = output.path.display().to_string();
+    let temp_path = output.temp.path().to_path_buf();
+    let mut writer = io::BufWriter::new(output.temp);
+    output.format.reporter().write(report, &mut writer).with_context(|| format!("writing --output {shown}"))?;
+    let temp = writer.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing --output {shown}"))?;
+    temp.as_file().sync_all().with_context(|| format!("writing --output {shown}"))?;
+    temp.persist(&output.path).map_err(|e| e.error).with_context(|| format!("renaming into --output {shown}"))?;
+    crate::interrupt::unregister_temp_file(&temp_path);
+    Ok(())
+}
+
+/// `parbench run ... | head` ends quietly: a closed stdout is not an error.
+fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
+    }
+}
+
+fn list(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "Workloads (parbench run <workload> --help shows every flag):")?;
+    for w in CATALOG {
+        writeln!(out, "  {:<10} {}", w.name, w.about)?;
+        writeln!(out, "  {:<10} {}", "", w.params)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Runners (--runner LIST, comma-separated; default: all):")?;
+    for k in RunnerKind::ALL {
+        writeln!(out, "  {:<10} {}", k.name(), k.about())?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds 5, --seed 1,")?;
+    writeln!(out, "              --timeout 60, --format table|json|csv|markdown, --output FILE")
+}

@@ -1,0 +1,257 @@
+//! Command-line syntax: clap derive types only. Nothing here decides a default that
+//! depends on the machine or combines flags; [`crate::plan`] does that, once.
+//!
+//! Value parsers reject zero and absurd values at parse time, with a message that says
+//! what is allowed and why.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+use crate::runner::{RunnerKind, Schedule};
+use crate::workload::SyncMode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    a benchmark failed: a wrong answer, or a worker process crashed or timed out
+  2    usage or input error (bad flag value, unwritable --output); nothing was measured
+  130  interrupted (Ctrl-C or SIGTERM); every worker process was stopped";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  parbench run fib --threads 4                 fib(34) x 8 tasks, every runner, 4 workers
+  parbench run sleep --threads 8 --ms 20       I/O-bound: more workers than cores still help
+  parbench run factorize --runner serial,process --schedule static
+  parbench run counter --sync none,atomic      watch the unsynchronised counter lose updates
+  parbench run fib --format json --output fib.json";
+
+/// Compare serial, threaded, pooled (rayon) and multi-process execution of the same
+/// workloads, with verified results and paired statistics.
+#[derive(Debug, Parser)]
+#[command(name = "parbench", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure one workload under the serial, threads, rayon and process runners.
+    #[command(after_help = format!("{RUN_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Run(RunArgs),
+    /// List the workloads and runners with their parameters and defaults.
+    List,
+    /// Internal: a process-runner worker, driven over stdin and stdout.
+    #[command(hide = true)]
+    Worker,
+}
+
+/// `parbench run <workload>`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workload to measure.
+    #[command(subcommand)]
+    pub workload: WorkloadArgs,
+}
+
+/// One subcommand per workload, each with its own parameters and the common flags.
+#[derive(Debug, Subcommand)]
+pub enum WorkloadArgs {
+    /// Tasks that sleep: waiting, not computing (the I/O-bound case).
+    #[command(after_help = RUN_EXAMPLES)]
+    Sleep {
+        /// Number of tasks.
+        #[arg(long, value_name = "N", default_value = "8", value_parser = parse_tasks)]
+        tasks: u32,
+        /// How long each task sleeps, in milliseconds (1..=10000).
+        #[arg(long, value_name = "MS", default_value = "50", value_parser = parse_ms)]
+        ms: u32,
+        /// Flags every workload accepts.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Naive recursive fib(n) per task: pure CPU work.
+    #[command(after_help = RUN_EXAMPLES)]
+    Fib {
+        /// Which Fibonacci number each task computes (1..=50).
+        #[arg(long, value_name = "N", default_value = "34", value_parser = parse_fib_n)]
+        n: u32,
+        /// Number of tasks.
+        #[arg(long, value_name = "N", default_value = "8", value_parser = parse_tasks)]
+        tasks: u32,
+        /// Flags every workload accepts.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// All divisors of each number by trial division: CPU work of unequal size.
+    #[command(after_help = RUN_EXAMPLES)]
+    Factorize {
+        /// Comma-separated numbers, one task each [default: 2139079,1214759,1516637,1852285].
+        #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_number,
+              conflicts_with_all = ["count", "max"])]
+        numbers: Option<Vec<u64>>,
+        /// Generate this many numbers instead (uniform in 2..=MAX, from --seed).
+        #[arg(long, value_name = "K", value_parser = parse_tasks)]
+        count: Option<u32>,
+        /// Largest generated number [default: 2000000].
+        #[arg(long, value_name = "M", value_parser = parse_number)]
+        max: Option<u64>,
+        /// Flags every workload accepts.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Workers increment one shared counter: contention and lost updates.
+    #[command(after_help = RUN_EXAMPLES)]
+    Counter {
+        /// Increments per worker.
+        #[arg(long, value_name = "N", default_value = "1000000", value_parser = parse_increments)]
+        increments: u64,
+        /// Synchronisation modes, comma-separated [default: none,mutex,atomic,sharded].
+        #[arg(long, value_name = "MODES", value_delimiter = ',')]
+        sync: Option<Vec<SyncMode>>,
+        /// Flags every workload accepts.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+/// Flags every workload accepts.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Workers (W) for every parallel runner (1..=1024; the process runner allows at
+    /// most 256) [default: the available parallelism of this machine].
+    #[arg(short = 't', long, value_name = "W", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Runners, comma-separated; serial is always measured as the reference
+    /// [default: serial,threads,rayon,process].
+    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',')]
+    pub runners: Option<Vec<RunnerKind>>,
+    /// How the threads and process runners assign tasks to workers.
+    #[arg(long, value_name = "KIND", default_value = "dynamic")]
+    pub schedule: Schedule,
+    /// Discarded warm-up rounds before measuring (0..=100).
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub warmup: u32,
+    /// Measured rounds; each runs every runner once in a shuffled order (1..=10000).
+    #[arg(long, value_name = "N", default_value = "5", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub rounds: u32,
+    /// Seed for the runner order in each round (and the numbers of factorize --count);
+    /// recorded in the results.
+    #[arg(long, value_name = "S", default_value = "1")]
+    pub seed: u64,
+    /// Longest one process-runner sample may take before its workers are killed, in
+    /// seconds (e.g. 60, 2.5, 500ms).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    /// Output format (for stdout, or for --output).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Also write the report to FILE, atomically; its format comes from --format or the
+    /// extension (.json, .csv, .md, .txt). The table still goes to stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl WorkloadArgs {
+    /// The common flags of whichever workload was chosen.
+    pub fn common(&self) -> &CommonArgs {
+        match self {
+            WorkloadArgs::Sleep { common, .. }
+            | WorkloadArgs::Fib { common, .. }
+            | WorkloadArgs::Factorize { common, .. }
+            | WorkloadArgs::Counter { common, .. } => common,
+        }
+    }
+}
+
+fn parse_in_range(s: &str, min: u64, max: u64, what: &str) -> Result<u64, String> {
+    let v: u64 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number ({what})"))?;
+    if v < min || v > max {
+        return Err(format!("{v} is out of range {min}..={max} ({what})"));
+    }
+    Ok(v)
+}
+
+fn parse_tasks(s: &str) -> Result<u32, String> {
+    parse_in_range(s, 1, 1_000_000, "tasks per sample").map(|v| v as u32)
+}
+
+fn parse_ms(s: &str) -> Result<u32, String> {
+    parse_in_range(s, 1, 10_000, "milliseconds of sleep per task").map(|v| v as u32)
+}
+
+fn parse_fib_n(s: &str) -> Result<u32, String> {
+    let max = u64::from(crate::workload::fib::MAX_N);
+    let v: u64 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    match v {
+        0 => Err("0 is out of range 1..=50: fib(0) is no work at all".into()),
+        v if v > max => Err(format!(
+            "{v} is out of range 1..=50: naive fib(n) grows about 1.6x per step of n, so fib(50) already \
+             takes about a minute per task and fib({v}) would take {}x longer",
+            (1.618f64.powi((v - max) as i32)).round()
+        )),
+        v => Ok(v as u32),
+    }
+}
+
+fn parse_number(s: &str) -> Result<u64, String> {
+    if s.trim().is_empty() {
+        return Err("the list is empty or has an empty entry: give numbers like 2139079,1214759".into());
+    }
+    parse_in_range(s, 1, crate::workload::factorize::MAX_NUMBER, "trial division of n takes n steps")
+}
+
+fn parse_increments(s: &str) -> Result<u64, String> {
+    parse_in_range(s, 1, 10_000_000_000, "increments per worker")
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    parse_in_range(s, 1, 1024, "workers").map(|v| v as usize)
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (number, scale) =
+        if let Some(ms) = t.strip_suffix("ms") { (ms, 1e-3) } else { (t.strip_suffix('s').unwrap_or(t), 1.0) };
+    let secs = number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
+        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms)"))?;
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_accept_seconds_and_milliseconds() {
+        assert_eq!(parse_timeout("60"), Ok(std::time::Duration::from_secs(60)));
+        assert_eq!(parse_timeout("2.5s"), Ok(std::time::Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("-1").is_err());
+        assert!(parse_timeout("nan").is_err());
+    }
+
+    #[test]
+    fn fib_n_explains_why_large_values_are_refused() {
+        assert_eq!(parse_fib_n("50"), Ok(50));
+        let err = parse_fib_n("60").unwrap_err();
+        assert!(err.contains("1..=50") && err.contains("minute"), "{err}");
+        assert!(parse_fib_n("0").is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! Typed errors. Two families, because callers act on them differently:
+//! [`UsageError`] (bad flags or input files: exit 2, nothing was measured) and
+//! [`BenchError`] (a benchmark failed while running: exit 1).
+
+use std::time::Duration;
+
+use crate::runner::RunnerKind;
+
+/// A usage or input error: the message names the flag or file and the bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    /// Builds a usage error from anything displayable.
+    pub fn new(msg: impl Into<String>) -> Self {
+        UsageError(msg.into())
+    }
+}
+
+/// A benchmark failed: a wrong answer, or a worker process that misbehaved.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A runner produced a result that does not match the independent answer.
+    #[error("the {runner} runner gave a wrong answer for {workload}: {reason}")]
+    Verification {
+        /// Which runner.
+        runner: RunnerKind,
+        /// The workload label.
+        workload: String,
+        /// What did not match.
+        reason: String,
+    },
+    /// A worker process could not be started.
+    #[error("could not start worker {worker} ({program}): {source}")]
+    Spawn {
+        /// Worker index.
+        worker: usize,
+        /// The program that was executed.
+        program: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A worker process exited early, with a failure status, or by a signal.
+    #[error("worker {worker} (pid {pid}) {status}{}", stderr_suffix(.stderr_tail))]
+    WorkerFailed {
+        /// Worker index.
+        worker: usize,
+        /// Its process id.
+        pid: u32,
+        /// "exited with status 3", "was killed by signal 9 (SIGKILL)", ...
+        status: String,
+        /// The last lines of its stderr.
+        stderr_tail: String,
+    },
+    /// A worker process did not finish the sample in time.
+    #[error("worker {worker} (pid {pid}) did not finish within --timeout {}; it was killed (raise --timeout for longer samples)", fmt_secs(*.timeout))]
+    WorkerTimeout {
+        /// Worker index.
+        worker: usize,
+        /// Its process id.
+        pid: u32,
+        /// The limit that was exceeded.
+        timeout: Duration,
+    },
+    /// A worker process wrote something the protocol does not allow.
+    #[error("worker {worker} (pid {pid}) broke the worker protocol: {detail}{}", stderr_suffix(.stderr_tail))]
+    Protocol {
+        /// Worker index.
+        worker: usize,
+        /// Its process id.
+        pid: u32,
+        /// What was wrong.
+        detail: String,
+        /// The last lines of its stderr.
+        stderr_tail: String,
+    },
+    /// Talking to a worker or setting up shared memory failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What parbench was doing.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl BenchError {
+    /// The pid of the worker process the error is about, if any.
+    pub fn worker_pid(&self) -> Option<u32> {
+        match self {
+            BenchError::WorkerFailed { pid, .. }
+            | BenchError::WorkerTimeout { pid, .. }
+            | BenchError::Protocol { pid, .. } => Some(*pid),
+            _ => None,
+        }
+    }
+}
+
+fn stderr_suffix(tail: &str) -> String {
+    let tail = tail.trim();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        // Errors are one line: fold the child's stderr lines together.
+        format!("; its stderr ended with: {}", tail.lines().collect::<Vec<_>>().join(" | "))
+    }
+}
+
+fn fmt_secs(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}

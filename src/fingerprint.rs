@@ -1,0 +1,97 @@
+//! The environment fingerprint stored with every result: what machine, OS, toolchain
+//! and parbench produced the numbers.
+//!
+//! `available_parallelism` is the number that bounds speedup: it honours CPU affinity
+//! and cgroup quotas, unlike the logical core count, and the two differ in containers.
+
+use serde::{Deserialize, Serialize};
+
+/// Facts about the machine and build that produced a result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// CPU model name from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Logical cores (hardware threads).
+    pub logical_cores: usize,
+    /// Physical cores.
+    pub physical_cores: usize,
+    /// Cores this process may use (affinity and cgroup limits applied).
+    pub available_parallelism: usize,
+    /// Operating system family (`linux`).
+    pub os: String,
+    /// Distribution name, if known.
+    pub os_release: Option<String>,
+    /// Kernel release.
+    pub kernel: Option<String>,
+    /// CPU architecture.
+    pub arch: String,
+    /// Host name.
+    pub hostname: String,
+    /// rustc that built parbench.
+    pub rustc: String,
+    /// parbench version.
+    pub parbench_version: String,
+    /// Git commit parbench was built from, if known.
+    pub git_commit: Option<String>,
+    /// `RAYON_NUM_THREADS` if set (parbench's pools ignore it, but it is recorded).
+    pub rayon_num_threads: Option<String>,
+}
+
+/// Reads the fingerprint of this machine and build.
+pub fn collect() -> Fingerprint {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    Fingerprint {
+        cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
+        logical_cores: num_cpus::get(),
+        physical_cores: num_cpus::get_physical(),
+        available_parallelism: available_parallelism(),
+        os: std::env::consts::OS.to_string(),
+        os_release: os_release(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string()),
+        arch: std::env::consts::ARCH.to_string(),
+        hostname: crate::sys::hostname(),
+        rustc: env!("PARBENCH_RUSTC_VERSION").to_string(),
+        parbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("PARBENCH_GIT_COMMIT").filter(|s| !s.is_empty()).map(String::from),
+        rayon_num_threads: std::env::var("RAYON_NUM_THREADS").ok(),
+    }
+}
+
+/// Cores this process may use; 1 if unknown.
+pub fn available_parallelism() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name") || l.starts_with("Model") || l.starts_with("Hardware"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+}
+
+fn os_release() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    let line = text.lines().find(|l| l.starts_with("PRETTY_NAME="))?;
+    Some(line.trim_start_matches("PRETTY_NAME=").trim_matches('"').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_model_is_read_and_whitespace_normalised() {
+        let info = "processor\t: 0\nmodel name\t: AMD  EPYC 7B13 64-Core Processor\n";
+        assert_eq!(cpu_model(info).as_deref(), Some("AMD EPYC 7B13 64-Core Processor"));
+        assert_eq!(cpu_model("processor: 0\n"), None);
+    }
+
+    #[test]
+    fn this_machine_has_at_least_one_core() {
+        let f = collect();
+        assert!(f.logical_cores >= 1 && f.physical_cores >= 1 && f.available_parallelism >= 1);
+        assert_eq!(f.parbench_version, env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,72 @@
+//! Ctrl-C and SIGTERM: kill and reap every worker process, remove half-written
+//! temporary files, and exit with status 130.
+//!
+//! The one decision a reader would otherwise get wrong: the handler runs on its own
+//! thread (signal-hook's iterator), not in signal context, so it may lock, kill, wait
+//! and print. Everything that must be cleaned up is registered here while it exists;
+//! the process runner registers each child right after spawning it. Children also ask
+//! the kernel to die with their parent (see `protocol::worker_main`), which covers the
+//! window between spawn and registration and a SIGKILL of parbench itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+struct Registry {
+    pids: Vec<u32>,
+    temp_files: Vec<PathBuf>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { pids: Vec::new(), temp_files: Vec::new() });
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records a live child process to kill on interrupt.
+pub fn register_child(pid: u32) {
+    registry().pids.push(pid);
+}
+
+/// Forgets a child that has been reaped.
+pub fn unregister_child(pid: u32) {
+    registry().pids.retain(|&p| p != pid);
+}
+
+/// Records a temporary file to delete on interrupt.
+pub fn register_temp_file(path: &Path) {
+    registry().temp_files.push(path.to_path_buf());
+}
+
+/// Forgets a temporary file that was persisted or deleted.
+pub fn unregister_temp_file(path: &Path) {
+    registry().temp_files.retain(|p| p != path);
+}
+
+/// Installs the SIGINT/SIGTERM handler thread. Call once, from the CLI.
+pub fn install() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new().name("parbench-signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let reg = registry();
+            for &pid in &reg.pids {
+                // SAFETY: kill and waitpid on a pid we spawned and have not reaped yet
+                // (children are unregistered only after being waited for).
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                    libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
+                }
+            }
+            for path in &reg.temp_files {
+                let _ = std::fs::remove_file(path);
+            }
+            let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+            eprintln!(
+                "parbench: interrupted by {name}; stopped {} worker process(es), nothing was written",
+                reg.pids.len()
+            );
+            std::process::exit(130);
+        }
+    })?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! A fixed, fake report for reporter tests: exact numbers, no live timings.
+
+use std::time::Duration;
+
+use super::{Report, Skipped, build};
+use crate::fingerprint::Fingerprint;
+use crate::measure::{Measurement, RecordedSample, Settings};
+use crate::runner::{RunnerKind, RunnerOptions, Sample, Schedule, WorkerStats};
+use crate::workload::{CounterParams, FibParams, SyncMode, Verification, WorkloadParams};
+
+fn sample(runner: RunnerKind, workers: usize, wall_ms: f64, cpu_ms: f64, verification: Verification) -> Sample {
+    let wall_ns = (wall_ms * 1e6) as u64;
+    Sample {
+        runner,
+        workers,
+        wall_ns,
+        cpu_ns: (cpu_ms * 1e6) as u64,
+        other_cpu_ns: Some(0),
+        startup_ns: (runner == RunnerKind::Process).then_some(1_500_000),
+        per_worker: vec![WorkerStats { busy_ns: wall_ns * 9 / 10, tasks: 4 }; workers],
+        tasks: Vec::new(),
+        verification,
+    }
+}
+
+fn ok(detail: &str) -> Verification {
+    Verification::Verified { detail: detail.into() }
+}
+
+fn rounds(rows: &[(RunnerKind, [f64; 3], Verification)], workers: usize) -> Vec<RecordedSample> {
+    let mut out = Vec::new();
+    for round in 0..3 {
+        for (position, (kind, walls, v)) in rows.iter().enumerate() {
+            let w = kind.workers(workers);
+            out.push(RecordedSample {
+                round,
+                position: position as u32,
+                sample: sample(*kind, w, walls[round as usize], walls[round as usize] * w as f64, v.clone()),
+            });
+        }
+    }
+    out
+}
+
+/// The fixed environment of the fixture.
+pub fn environment() -> Fingerprint {
+    Fingerprint {
+        cpu_model: "Test CPU 9000".into(),
+        logical_cores: 4,
+        physical_cores: 2,
+        available_parallelism: 2,
+        os: "linux".into(),
+        os_release: Some("Test Linux".into()),
+        kernel: Some("6.1.0-test".into()),
+        arch: "x86_64".into(),
+        hostname: "testhost".into(),
+        rustc: "rustc 1.95.0".into(),
+        parbench_version: "0.1.0".into(),
+        git_commit: Some("abcdef123456".into()),
+        rayon_num_threads: None,
+    }
+}
+
+/// A report with a fib case under all runners and three counter cases.
+pub fn report() -> Report {
+    use RunnerKind::*;
+    let settings = Settings {
+        runners: vec![Serial, Threads, Rayon, Process],
+        workers: 2,
+        options: RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60) },
+        warmup: 1,
+        rounds: 3,
+        seed: 42,
+    };
+    let fib_ok = || ok("fib(34) = 5702887 in all 8 tasks");
+    let fib = Measurement {
+        params: WorkloadParams::Fib(FibParams { n: 34, tasks: 8 }),
+        tasks: 8,
+        samples: rounds(
+            &[
+                (Serial, [200.0, 210.0, 190.0], fib_ok()),
+                (Threads, [100.0, 105.0, 100.0], fib_ok()),
+                (Rayon, [101.0, 104.0, 99.0], fib_ok()),
+                (Process, [110.0, 112.0, 108.0], fib_ok()),
+            ],
+            2,
+        ),
+        setup_ns: vec![(Rayon, 120_000)],
+    };
+    let counter = |sync: SyncMode, threads: [f64; 3], v: Verification| Measurement {
+        params: WorkloadParams::Counter(CounterParams { tasks: 2, increments: 1000, sync }),
+        tasks: 2,
+        samples: rounds(
+            &[(Serial, [10.0, 10.0, 10.0], ok("counter = 2000 = 2 tasks x 1000")), (Threads, threads, v)],
+            2,
+        ),
+        setup_ns: Vec::new(),
+    };
+    let lost = Verification::LostUpdates { expected: 2000, observed: 1500 };
+    let measurements = vec![
+        (fib, Vec::new()),
+        (
+            counter(SyncMode::None, [6.0, 6.0, 6.0], lost),
+            vec![Skipped { runner: Process, reason: "not selected".into() }],
+        ),
+        (counter(SyncMode::Atomic, [30.0, 31.0, 29.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
+        (counter(SyncMode::Sharded, [5.0, 5.5, 5.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
+    ];
+    let mut report =
+        build(&measurements, &settings, environment(), vec!["parbench".into(), "run".into(), "fib".into()]);
+    report.created_unix_s = 1_700_000_000;
+    report
+}

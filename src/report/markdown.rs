@@ -1,0 +1,55 @@
+//! GitHub-flavoured Markdown: for READMEs, job summaries and pull-request comments.
+
+use std::io::{self, Write};
+
+use super::{COLUMNS, Report, Reporter, case_footer, case_title, header_lines, row_cells};
+
+/// Formats a report as Markdown.
+pub struct MarkdownReporter;
+
+fn escape(cell: &str) -> String {
+    cell.replace('|', "\\|")
+}
+
+impl Reporter for MarkdownReporter {
+    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "# parbench {}\n", report.environment.parbench_version)?;
+        for line in header_lines(report) {
+            writeln!(out, "- {line}")?;
+        }
+        for case in &report.cases {
+            writeln!(out, "\n## {}\n", case_title(case))?;
+            writeln!(out, "| {} |", COLUMNS.join(" | "))?;
+            let align: Vec<&str> =
+                (0..COLUMNS.len()).map(|i| if i == 0 || i == COLUMNS.len() - 1 { "---" } else { "--:" }).collect();
+            writeln!(out, "|{}|", align.join("|"))?;
+            for row in &case.rows {
+                let cells: Vec<String> = row_cells(row).iter().map(|c| escape(c)).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+            writeln!(out)?;
+            for line in case_footer(case) {
+                writeln!(out, "{line}  ")?;
+            }
+        }
+        if !report.notes.is_empty() {
+            writeln!(out)?;
+            for note in &report.notes {
+                writeln!(out, "{note}  ")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_snapshot() {
+        let mut out = Vec::new();
+        MarkdownReporter.write(&crate::report::fixture::report(), &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+}

@@ -1,0 +1,68 @@
+//! The terminal table: a header, one table per case, and plain sentences under it.
+
+use std::io::{self, Write};
+
+use comfy_table::{CellAlignment, Table};
+
+/// Horizontal rules above, below and under the header only; no rule between rows.
+const STYLE: &str = "  ── ══      ──    ";
+
+use super::{COLUMNS, Report, Reporter, case_footer, case_title, header_lines, row_cells};
+
+/// Formats a report as text tables.
+pub struct TableReporter;
+
+impl Reporter for TableReporter {
+    fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "parbench {}", report.environment.parbench_version)?;
+        for line in header_lines(report) {
+            writeln!(out, "{line}")?;
+        }
+        for line in &case_blocks(report) {
+            writeln!(out)?;
+            write!(out, "{line}")?;
+        }
+        for note in &report.notes {
+            writeln!(out)?;
+            writeln!(out, "{note}")?;
+        }
+        Ok(())
+    }
+}
+
+fn case_blocks(report: &Report) -> Vec<String> {
+    report
+        .cases
+        .iter()
+        .map(|case| {
+            let mut table = Table::new();
+            table.load_preset(STYLE).set_header(COLUMNS);
+            for row in &case.rows {
+                table.add_row(row_cells(row));
+            }
+            for col in 1..COLUMNS.len() - 1 {
+                if let Some(c) = table.column_mut(col) {
+                    c.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            let mut text = format!("{}\n{table}\n", case_title(case));
+            for line in case_footer(case) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_snapshot() {
+        let mut out = Vec::new();
+        TableReporter.write(&crate::report::fixture::report(), &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+}

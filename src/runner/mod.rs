@@ -1,0 +1,286 @@
+//! Runners: ways to execute all tasks of a workload with W workers, returning one
+//! [`Sample`].
+//!
+//! Runners never print and never compute statistics. The one decision a reader would
+//! otherwise get wrong: the timed region is measured *by the runner* with a
+//! [`Meter`](crate::sys::Meter), because only the runner knows where its parallel
+//! region starts (after the rayon pool is built, before the processes are spawned).
+//! Verification happens after the region ends, never inside it.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::BenchError;
+use crate::workload::{SharedState, TaskContext, Verification, Workload};
+
+pub mod process;
+pub mod protocol;
+mod rayon;
+mod serial;
+mod threads;
+
+pub use self::rayon::RayonRunner;
+pub use process::ProcessRunner;
+pub use serial::SerialRunner;
+pub use threads::ThreadRunner;
+
+/// The ways parbench can run tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerKind {
+    /// All tasks in order on the calling thread: the reference.
+    Serial,
+    /// W `std::thread`s, spawned inside the timed region.
+    Threads,
+    /// A rayon pool of exactly W threads, built before the timed region.
+    Rayon,
+    /// W child processes of parbench itself.
+    Process,
+}
+
+impl RunnerKind {
+    /// All runners, in report order.
+    pub const ALL: [RunnerKind; 4] = [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process];
+
+    /// Name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunnerKind::Serial => "serial",
+            RunnerKind::Threads => "threads",
+            RunnerKind::Rayon => "rayon",
+            RunnerKind::Process => "process",
+        }
+    }
+
+    /// One line for `parbench list`.
+    pub fn about(self) -> &'static str {
+        match self {
+            RunnerKind::Serial => "all tasks in order on one thread; always measured, the reference for speedup",
+            RunnerKind::Threads => "W std::threads spawned per sample; tasks claimed dynamically or split statically",
+            RunnerKind::Rayon => "a local rayon pool of exactly W threads (work stealing), built before timing",
+            RunnerKind::Process => "W child processes of parbench, spawned per sample; tasks sent over pipes",
+        }
+    }
+
+    /// Worker count this runner uses when the run asks for `workers`.
+    pub fn workers(self, workers: usize) -> usize {
+        if self == RunnerKind::Serial { 1 } else { workers }
+    }
+
+    /// Builds the runner: the one place an implementation is chosen. Set-up cost that
+    /// is not part of a sample (the rayon pool) is paid here.
+    pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
+        Ok(match self {
+            RunnerKind::Serial => Box::new(SerialRunner),
+            RunnerKind::Threads => Box::new(ThreadRunner::new(workers, options.schedule)),
+            RunnerKind::Rayon => Box::new(RayonRunner::new(workers)?),
+            RunnerKind::Process => Box::new(ProcessRunner::new(workers, options.schedule, options.timeout)?),
+        })
+    }
+}
+
+impl std::fmt::Display for RunnerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How tasks are assigned to workers by the `threads` and `process` runners.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Workers claim the next task when they finish one (like a pool).
+    #[default]
+    Dynamic,
+    /// Worker w gets a contiguous block of tasks up front.
+    Static,
+}
+
+impl Schedule {
+    /// Name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Dynamic => "dynamic",
+            Schedule::Static => "static",
+        }
+    }
+
+    /// The contiguous block of `tasks` that worker `worker` of `workers` gets.
+    pub fn static_block(tasks: usize, worker: usize, workers: usize) -> std::ops::Range<usize> {
+        (worker * tasks / workers)..((worker + 1) * tasks / workers)
+    }
+}
+
+/// Settings shared by the runners.
+#[derive(Clone, Debug)]
+pub struct RunnerOptions {
+    /// Task assignment for `threads` and `process`.
+    pub schedule: Schedule,
+    /// Longest a process-runner sample may take before its children are killed.
+    pub timeout: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Executes all tasks of a workload once.
+pub trait Runner {
+    /// Runs every task of `workload` once and returns the sample, verified.
+    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError>;
+
+    /// Set-up time paid once outside the samples (the rayon pool build), if any.
+    fn setup_ns(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// When and where one task ran, relative to the start of the timed region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// Worker that ran it.
+    pub worker: u32,
+    /// Start, ns after the region started.
+    pub start_ns: u64,
+    /// End, ns after the region started.
+    pub end_ns: u64,
+}
+
+/// What one worker did in a sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerStats {
+    /// Time spent inside tasks.
+    pub busy_ns: u64,
+    /// Tasks run.
+    pub tasks: u64,
+}
+
+/// One timed execution of all tasks by one runner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Which runner.
+    pub runner: RunnerKind,
+    /// Workers it used.
+    pub workers: usize,
+    /// Wall time of the timed region.
+    pub wall_ns: u64,
+    /// User + system CPU time (children included) during the region.
+    pub cpu_ns: u64,
+    /// CPU time other processes used during the region (coarse), if known.
+    pub other_cpu_ns: Option<u64>,
+    /// Process runner: time from the region's start until the last child was ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_ns: Option<u64>,
+    /// Per worker: busy time and task count.
+    pub per_worker: Vec<WorkerStats>,
+    /// Per task: where and when it ran. Not written to result files (it grows with
+    /// the task count); summarised in `per_worker`.
+    #[serde(skip)]
+    pub tasks: Vec<TaskRecord>,
+    /// The result check.
+    pub verification: Verification,
+}
+
+/// Pre-allocated per-task result slots for in-process runners: each task writes its
+/// own slot exactly once, so nothing allocates or locks per task inside the region.
+pub(crate) struct TaskSlots {
+    slots: Box<[[AtomicU64; 4]]>,
+}
+
+impl TaskSlots {
+    pub(crate) fn new(tasks: usize) -> Self {
+        TaskSlots { slots: (0..tasks).map(|_| Default::default()).collect() }
+    }
+
+    /// Runs task `task` on `worker`, recording its checksum and times.
+    pub(crate) fn run(&self, workload: &dyn Workload, task: usize, worker: usize, shared: &SharedState, origin: u64) {
+        let start = crate::sys::monotonic_ns();
+        let checksum = workload.run_task(task, &TaskContext { worker, shared });
+        let end = crate::sys::monotonic_ns();
+        let slot = &self.slots[task];
+        slot[0].store(checksum, Relaxed);
+        slot[1].store(worker as u64, Relaxed);
+        slot[2].store(start.saturating_sub(origin), Relaxed);
+        slot[3].store(end.saturating_sub(origin), Relaxed);
+    }
+
+    /// Checksums and task records, after all workers have been joined.
+    pub(crate) fn into_results(self) -> (Vec<u64>, Vec<TaskRecord>) {
+        self.slots
+            .iter()
+            .map(|s| {
+                let record = TaskRecord {
+                    worker: s[1].load(Relaxed) as u32,
+                    start_ns: s[2].load(Relaxed),
+                    end_ns: s[3].load(Relaxed),
+                };
+                (s[0].load(Relaxed), record)
+            })
+            .unzip()
+    }
+}
+
+/// Assembles a verified sample from the raw results of a region.
+pub(crate) fn finish_sample(
+    runner: RunnerKind,
+    workers: usize,
+    workload: &dyn Workload,
+    measured: crate::sys::Measured,
+    checksums: &[u64],
+    tasks: Vec<TaskRecord>,
+    shared: &SharedState,
+) -> Sample {
+    let mut per_worker = vec![WorkerStats::default(); workers];
+    for t in &tasks {
+        if let Some(w) = per_worker.get_mut(t.worker as usize) {
+            w.busy_ns += t.end_ns.saturating_sub(t.start_ns);
+            w.tasks += 1;
+        }
+    }
+    Sample {
+        runner,
+        workers,
+        wall_ns: measured.wall.as_nanos() as u64,
+        cpu_ns: measured.cpu_ns,
+        other_cpu_ns: measured.other_cpu_ns,
+        startup_ns: None,
+        per_worker,
+        tasks,
+        verification: workload.verify(checksums, shared),
+    }
+}
+
+/// Runs an in-process sample: shared state and result slots are prepared before the
+/// clock starts; `region` executes the tasks.
+pub(crate) fn run_in_process(
+    runner: RunnerKind,
+    workers: usize,
+    workload: &dyn Workload,
+    region: impl FnOnce(&TaskSlots, &SharedState, u64),
+) -> Sample {
+    let shared = SharedState::heap(workload.shared_slots(workers));
+    let slots = TaskSlots::new(workload.task_count());
+    let meter = crate::sys::Meter::start();
+    region(&slots, &shared, meter.start_mono_ns());
+    let measured = meter.stop();
+    let (checksums, tasks) = slots.into_results();
+    finish_sample(runner, workers, workload, measured, &checksums, tasks, &shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_blocks_cover_every_task_once() {
+        for (tasks, workers) in [(8, 3), (3, 8), (4, 4), (1, 2), (10, 1)] {
+            let mut all: Vec<usize> = (0..workers).flat_map(|w| Schedule::static_block(tasks, w, workers)).collect();
+            all.sort();
+            assert_eq!(all, (0..tasks).collect::<Vec<_>>(), "{tasks} tasks, {workers} workers");
+        }
+    }
+}

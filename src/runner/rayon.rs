@@ -1,0 +1,52 @@
+//! The `rayon` runner: a local pool of exactly W threads (never the global pool, so
+//! `RAYON_NUM_THREADS` cannot change W), built once before any timed region. Its build
+//! time is reported separately. Tasks are split by rayon's own adaptive work stealing.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{Runner, RunnerKind, Sample, run_in_process};
+use crate::error::BenchError;
+use crate::workload::Workload;
+
+/// Runs tasks on a dedicated rayon pool.
+pub struct RayonRunner {
+    pool: rayon::ThreadPool,
+    workers: usize,
+    build_ns: u64,
+}
+
+impl RayonRunner {
+    /// Builds a pool of exactly `workers` threads.
+    pub fn new(workers: usize) -> Result<Self, BenchError> {
+        let start = Instant::now();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers.max(1))
+            .thread_name(|i| format!("parbench-rayon-{i}"))
+            .build()
+            .map_err(|e| BenchError::Io {
+                context: format!("building a rayon pool of {workers} threads"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        Ok(RayonRunner { pool, workers: workers.max(1), build_ns: start.elapsed().as_nanos() as u64 })
+    }
+}
+
+impl Runner for RayonRunner {
+    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
+        let pool = &self.pool;
+        Ok(run_in_process(RunnerKind::Rayon, self.workers, workload, |slots, shared, origin| {
+            pool.install(|| {
+                (0..workload.task_count()).into_par_iter().for_each(|task| {
+                    let worker = rayon::current_thread_index().unwrap_or(0);
+                    slots.run(workload, task, worker, shared, origin);
+                });
+            });
+        }))
+    }
+
+    fn setup_ns(&self) -> Option<u64> {
+        Some(self.build_ns)
+    }
+}

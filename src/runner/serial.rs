@@ -1,0 +1,19 @@
+//! The `serial` runner: every task in order on the calling thread. The reference every
+//! speedup is computed against.
+
+use super::{Runner, RunnerKind, Sample, run_in_process};
+use crate::error::BenchError;
+use crate::workload::Workload;
+
+/// Runs all tasks in order on the calling thread.
+pub struct SerialRunner;
+
+impl Runner for SerialRunner {
+    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
+        Ok(run_in_process(RunnerKind::Serial, 1, workload, |slots, shared, origin| {
+            for task in 0..workload.task_count() {
+                slots.run(workload, task, 0, shared, origin);
+            }
+        }))
+    }
+}

@@ -1,0 +1,51 @@
+//! The `threads` runner: W `std::thread`s spawned inside the timed region (thread
+//! creation is part of the honest cost), with tasks claimed dynamically from a shared
+//! atomic index or split into contiguous static blocks.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use super::{Runner, RunnerKind, Sample, Schedule, run_in_process};
+use crate::error::BenchError;
+use crate::workload::Workload;
+
+/// Runs tasks on W scoped OS threads.
+pub struct ThreadRunner {
+    workers: usize,
+    schedule: Schedule,
+}
+
+impl ThreadRunner {
+    /// A runner with `workers` threads and the given task assignment.
+    pub fn new(workers: usize, schedule: Schedule) -> Self {
+        ThreadRunner { workers: workers.max(1), schedule }
+    }
+}
+
+impl Runner for ThreadRunner {
+    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
+        let (workers, schedule) = (self.workers, self.schedule);
+        let tasks = workload.task_count();
+        let next = AtomicUsize::new(0);
+        Ok(run_in_process(RunnerKind::Threads, workers, workload, |slots, shared, origin| {
+            std::thread::scope(|scope| {
+                for worker in 0..workers {
+                    let next = &next;
+                    scope.spawn(move || match schedule {
+                        Schedule::Dynamic => loop {
+                            let task = next.fetch_add(1, Relaxed);
+                            if task >= tasks {
+                                break;
+                            }
+                            slots.run(workload, task, worker, shared, origin);
+                        },
+                        Schedule::Static => {
+                            for task in Schedule::static_block(tasks, worker, workers) {
+                                slots.run(workload, task, worker, shared, origin);
+                            }
+                        }
+                    });
+                }
+            });
+        }))
+    }
+}

@@ -1,0 +1,143 @@
+//! Operating-system measurements: the monotonic clock, CPU time from `getrusage`, and
+//! the machine-wide busy time from `/proc/stat`.
+//!
+//! The one decision a reader would otherwise get wrong: a [`Meter`] reads the slow
+//! sources (`/proc/stat`, `getrusage`) *outside* the wall-clock interval it reports,
+//! so the act of measuring never lands inside the timed region.
+
+use std::time::{Duration, Instant};
+
+/// Nanoseconds on `CLOCK_MONOTONIC`, a clock shared by every process on the machine,
+/// so task start and end times reported by child processes line up with the parent's.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// User plus system CPU time, in nanoseconds, of this process (all threads) or of its
+/// waited-for children.
+fn rusage_ns(who: libc::c_int) -> u64 {
+    // SAFETY: an all-zero rusage is a valid value, and getrusage only writes into it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is valid and writable; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+    unsafe { libc::getrusage(who, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// CPU time of this process and of all children it has reaped so far.
+pub fn cpu_ns() -> u64 {
+    rusage_ns(libc::RUSAGE_SELF) + rusage_ns(libc::RUSAGE_CHILDREN)
+}
+
+/// Busy CPU time of the whole machine (all processes), from the first line of
+/// `/proc/stat`, in nanoseconds. `None` where `/proc/stat` is unavailable.
+pub fn machine_busy_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_proc_stat_busy(&text).map(|ticks| ticks * (1_000_000_000 / clock_ticks_per_sec()))
+}
+
+fn clock_ticks_per_sec() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 { hz as u64 } else { 100 }
+}
+
+/// Sum of the busy fields (user, nice, system, irq, softirq, steal) of the `cpu` line.
+/// Idle and iowait are not busy; guest time is already counted in user.
+fn parse_proc_stat_busy(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line.split_whitespace().skip(1).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
+    Some(get(0) + get(1) + get(2) + get(5) + get(6) + get(7))
+}
+
+/// Measures one timed region: wall time, this process's CPU time (children included),
+/// and the CPU time everything else on the machine used meanwhile.
+pub struct Meter {
+    busy_before: Option<u64>,
+    cpu_before: u64,
+    start: Instant,
+    start_mono_ns: u64,
+}
+
+/// What a [`Meter`] measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Measured {
+    /// Wall time of the region.
+    pub wall: Duration,
+    /// User + system CPU time of parbench and its reaped children during the region.
+    pub cpu_ns: u64,
+    /// CPU time used by other processes during the region, if `/proc/stat` was readable.
+    /// Coarse: `/proc/stat` counts in clock ticks (usually 10 ms).
+    pub other_cpu_ns: Option<u64>,
+}
+
+impl Meter {
+    /// Starts a region. The slow reads happen before the clock starts.
+    pub fn start() -> Meter {
+        let busy_before = machine_busy_ns();
+        let cpu_before = cpu_ns();
+        let start_mono_ns = monotonic_ns();
+        let start = Instant::now();
+        Meter { busy_before, cpu_before, start, start_mono_ns }
+    }
+
+    /// The region's start on the [`monotonic_ns`] clock, to make task times relative.
+    pub fn start_mono_ns(&self) -> u64 {
+        self.start_mono_ns
+    }
+
+    /// Ends the region. The clock stops before the slow reads.
+    pub fn stop(self) -> Measured {
+        let wall = self.start.elapsed();
+        let cpu = cpu_ns().saturating_sub(self.cpu_before);
+        let other_cpu_ns = match (self.busy_before, machine_busy_ns()) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before).saturating_sub(cpu)),
+            _ => None,
+        };
+        Measured { wall, cpu_ns: cpu, other_cpu_ns }
+    }
+}
+
+/// The machine's host name, for result folder names; "unknown" if it cannot be read.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_stat_busy_sums_the_busy_fields_only() {
+        let text = "cpu  100 5 20 9000 40 3 2 1 0 0\ncpu0 50 2 10 4500 20 1 1 0 0 0\n";
+        // user 100 + nice 5 + system 20 + irq 3 + softirq 2 + steal 1; idle and iowait excluded.
+        assert_eq!(parse_proc_stat_busy(text), Some(131));
+    }
+
+    #[test]
+    fn proc_stat_without_cpu_line_is_none() {
+        assert_eq!(parse_proc_stat_busy("intr 1 2 3\n"), None);
+    }
+
+    #[test]
+    fn meter_sees_cpu_time_spent_spinning() {
+        let meter = Meter::start();
+        let until = Instant::now() + Duration::from_millis(30);
+        let mut x = 0u64;
+        while Instant::now() < until {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let m = meter.stop();
+        assert!(m.wall >= Duration::from_millis(30));
+        // getrusage has at worst scheduler-tick granularity; a 30 ms spin shows up.
+        assert!(m.cpu_ns > 0, "spinning used no CPU time: {m:?}");
+    }
+}

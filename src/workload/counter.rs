@@ -1,0 +1,215 @@
+//! `counter`: every worker adds 1 to one shared counter, `increments` times; the seeds'
+//! unlocked counter that loses updates, and three correct ways to synchronise it.
+//!
+//! There is one task per worker of the run, fixed in the parameters (`tasks`), so the
+//! total is `tasks x increments` for every runner, serial included. The `none` mode reproduces the race *without* undefined
+//! behaviour: a relaxed atomic load followed by a separate relaxed store, so two
+//! workers can read the same value and one increment vanishes. Lost updates are
+//! reported, not treated as a failure. `sharded` gives each worker its own cache line
+//! and sums at the end.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use serde::{Deserialize, Serialize};
+
+use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
+use crate::runner::RunnerKind;
+
+/// How the workers synchronise on the counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Unsynchronised read-modify-write: loses updates under contention.
+    None,
+    /// `std::sync::Mutex` around the counter.
+    Mutex,
+    /// One atomic `fetch_add` per increment.
+    Atomic,
+    /// One cache-line-padded slot per worker, summed at the end.
+    Sharded,
+}
+
+impl SyncMode {
+    /// All modes, in report order.
+    pub const ALL: [SyncMode; 4] = [SyncMode::None, SyncMode::Mutex, SyncMode::Atomic, SyncMode::Sharded];
+
+    /// Name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::None => "none",
+            SyncMode::Mutex => "mutex",
+            SyncMode::Atomic => "atomic",
+            SyncMode::Sharded => "sharded",
+        }
+    }
+}
+
+/// Parameters of [`CounterWorkload`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterParams {
+    /// Number of tasks: one per worker of the run.
+    pub tasks: u32,
+    /// Increments per task.
+    pub increments: u64,
+    /// Synchronisation mode.
+    pub sync: SyncMode,
+}
+
+/// Workers increment one shared counter.
+pub struct CounterWorkload {
+    params: CounterParams,
+}
+
+impl CounterWorkload {
+    /// A counter workload with these parameters.
+    pub fn new(params: CounterParams) -> Self {
+        CounterWorkload { params }
+    }
+
+    /// The counter's final value, read the way its mode stores it.
+    fn observed(&self, shared: &SharedState) -> u64 {
+        let slots = shared.slots();
+        match self.params.sync {
+            SyncMode::None | SyncMode::Atomic => slots[0].load(Relaxed),
+            SyncMode::Mutex => *shared.mutex.lock().unwrap_or_else(|e| e.into_inner()),
+            SyncMode::Sharded => slots[1..].iter().map(|s| s.load(Relaxed)).sum(),
+        }
+    }
+}
+
+impl Workload for CounterWorkload {
+    fn params(&self) -> WorkloadParams {
+        WorkloadParams::Counter(self.params.clone())
+    }
+
+    fn task_count(&self) -> usize {
+        self.params.tasks as usize
+    }
+
+    fn shared_slots(&self, workers: usize) -> usize {
+        // Slot 0 is the shared counter; slots 1..=workers are the shards, one per
+        // worker (not per task), so a worker's slot is only ever written by it.
+        1 + workers
+    }
+
+    fn supports(&self, runner: RunnerKind) -> Result<(), String> {
+        if runner == RunnerKind::Process && self.params.sync == SyncMode::Mutex {
+            return Err("a std::sync::Mutex lives in one process's memory, so separate \
+                        processes cannot share it; with --runner process use --sync none, atomic or sharded"
+                .into());
+        }
+        Ok(())
+    }
+
+    fn run_task(&self, _task: usize, ctx: &TaskContext<'_>) -> u64 {
+        let n = std::hint::black_box(self.params.increments);
+        let slots = ctx.shared.slots();
+        match self.params.sync {
+            SyncMode::None => {
+                let c = &slots[0];
+                for _ in 0..n {
+                    // Deliberately not atomic as a whole: another worker may store
+                    // between this load and this store, and its update is lost.
+                    let v = c.load(Relaxed);
+                    c.store(v + 1, Relaxed);
+                }
+            }
+            SyncMode::Atomic => {
+                for _ in 0..n {
+                    slots[0].fetch_add(1, Relaxed);
+                }
+            }
+            SyncMode::Mutex => {
+                for _ in 0..n {
+                    *ctx.shared.mutex.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                }
+            }
+            SyncMode::Sharded => {
+                // A worker owns its slot, so a plain load and store cannot race.
+                let slot = &slots[1 + ctx.worker];
+                for _ in 0..n {
+                    slot.store(slot.load(Relaxed) + 1, Relaxed);
+                }
+            }
+        }
+        n
+    }
+
+    fn verify(&self, checksums: &[u64], shared: &SharedState) -> Verification {
+        let inc = self.params.increments;
+        if let Some(task) = checksums.iter().position(|&c| c != inc) {
+            return Verification::Failed {
+                reason: format!("task {task} reported {} increments, expected {inc}", checksums[task]),
+            };
+        }
+        let expected = inc * checksums.len() as u64;
+        let observed = self.observed(shared);
+        match self.params.sync {
+            SyncMode::None if observed < expected => Verification::LostUpdates { expected, observed },
+            _ if observed == expected => {
+                Verification::Verified { detail: format!("counter = {observed} = {} tasks x {inc}", checksums.len()) }
+            }
+            mode => Verification::Failed {
+                reason: format!("sync {}: counter = {observed}, expected {expected}", mode.name()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_serially(sync: SyncMode, workers: usize) -> (CounterWorkload, SharedState, Vec<u64>) {
+        let w = CounterWorkload::new(CounterParams { tasks: workers as u32, increments: 1000, sync });
+        let shared = SharedState::heap(w.shared_slots(workers));
+        let sums = (0..w.task_count()).map(|t| w.run_task(t, &TaskContext { worker: t, shared: &shared })).collect();
+        (w, shared, sums)
+    }
+
+    #[test]
+    fn every_mode_counts_exactly_without_contention() {
+        for sync in SyncMode::ALL {
+            let (w, shared, sums) = run_serially(sync, 3);
+            assert_eq!(w.observed(&shared), 3000, "{sync:?}");
+            assert!(matches!(w.verify(&sums, &shared), Verification::Verified { .. }), "{sync:?}");
+        }
+    }
+
+    #[test]
+    fn lost_updates_are_reported_not_failed_for_none() {
+        let (w, shared, sums) = run_serially(SyncMode::None, 2);
+        shared.slots()[0].store(1500, Relaxed);
+        assert_eq!(w.verify(&sums, &shared), Verification::LostUpdates { expected: 2000, observed: 1500 });
+    }
+
+    #[test]
+    fn a_short_count_fails_for_atomic() {
+        let (w, shared, sums) = run_serially(SyncMode::Atomic, 2);
+        shared.slots()[0].store(1999, Relaxed);
+        assert!(!w.verify(&sums, &shared).is_ok());
+    }
+
+    #[test]
+    fn mutex_refuses_the_process_runner_only() {
+        let w = CounterWorkload::new(CounterParams { tasks: 1, increments: 1, sync: SyncMode::Mutex });
+        assert!(w.supports(RunnerKind::Process).is_err());
+        assert!(w.supports(RunnerKind::Threads).is_ok());
+    }
+
+    #[test]
+    fn unsynchronised_threads_lose_updates_or_at_least_never_gain() {
+        let w = CounterWorkload::new(CounterParams { tasks: 2, increments: 200_000, sync: SyncMode::None });
+        let shared = SharedState::heap(w.shared_slots(2));
+        std::thread::scope(|s| {
+            for worker in 0..2 {
+                let (w, shared) = (&w, &shared);
+                s.spawn(move || w.run_task(worker, &TaskContext { worker, shared }));
+            }
+        });
+        // Whether updates are lost depends on the scheduler; the count can never exceed
+        // the number of increments, and verification must not call it a failure.
+        assert!(w.observed(&shared) <= 400_000);
+        assert!(w.verify(&[200_000, 200_000], &shared).is_ok());
+    }
+}

@@ -1,0 +1,177 @@
+//! Workloads: named kinds of work split into independent tasks, each with a known
+//! answer that every runner's result is checked against.
+//!
+//! The one decision a reader would otherwise get wrong: a workload's *parameters* are
+//! plain serialisable data ([`WorkloadParams`]), and the runnable [`Workload`] is built
+//! from them in exactly one place ([`WorkloadParams::build`]). The process runner
+//! sends the parameters to its children, which build the same workload themselves.
+
+use serde::{Deserialize, Serialize};
+
+use crate::runner::RunnerKind;
+
+pub mod counter;
+pub mod factorize;
+pub mod fib;
+mod shared;
+pub mod sleep;
+
+pub use counter::{CounterParams, CounterWorkload, SyncMode};
+pub use factorize::{FactorizeParams, FactorizeWorkload};
+pub use fib::{FibParams, FibWorkload};
+pub use shared::SharedState;
+pub use sleep::{SleepParams, SleepWorkload};
+
+/// Everything a task may use besides its index.
+pub struct TaskContext<'a> {
+    /// Index of the worker running the task (0-based, below the worker count).
+    pub worker: usize,
+    /// Per-sample state shared by all tasks of the sample (the counter's).
+    pub shared: &'a SharedState,
+}
+
+/// The outcome of checking a sample's results against the independent answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Verification {
+    /// Every result matched.
+    Verified {
+        /// What was checked, for the report ("fib(34) = 5702887 in all 8 tasks").
+        detail: String,
+    },
+    /// The counter without synchronisation lost updates: reported, not a failure.
+    LostUpdates {
+        /// Increments performed.
+        expected: u64,
+        /// Final counter value.
+        observed: u64,
+    },
+    /// A result did not match: the sample is a failure, never a timing.
+    Failed {
+        /// What did not match.
+        reason: String,
+    },
+}
+
+impl Verification {
+    /// True unless the result was wrong.
+    pub fn is_ok(&self) -> bool {
+        !matches!(self, Verification::Failed { .. })
+    }
+}
+
+/// A kind of work split into independent tasks.
+pub trait Workload: Send + Sync {
+    /// The parameters this workload was built from.
+    fn params(&self) -> WorkloadParams;
+
+    /// Number of tasks in one sample. It depends only on the parameters, never on
+    /// the runner, so every runner does the same total work.
+    fn task_count(&self) -> usize;
+
+    /// Runs task `task` and returns its checksum.
+    fn run_task(&self, task: usize, ctx: &TaskContext<'_>) -> u64;
+
+    /// Checks the checksums of all tasks (indexed by task) and the shared state
+    /// against an independently computed answer.
+    fn verify(&self, checksums: &[u64], shared: &SharedState) -> Verification;
+
+    /// How many cache-line-padded shared slots one sample with `workers` workers
+    /// needs (default none).
+    fn shared_slots(&self, _workers: usize) -> usize {
+        0
+    }
+
+    /// Whether `runner` can run this workload; `Err` says why not and what to use.
+    fn supports(&self, _runner: RunnerKind) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A workload's parameters: plain data, sent to worker processes and recorded in
+/// results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "workload", rename_all = "snake_case")]
+pub enum WorkloadParams {
+    /// See [`SleepWorkload`].
+    Sleep(SleepParams),
+    /// See [`FibWorkload`].
+    Fib(FibParams),
+    /// See [`FactorizeWorkload`].
+    Factorize(FactorizeParams),
+    /// See [`CounterWorkload`].
+    Counter(CounterParams),
+}
+
+impl WorkloadParams {
+    /// Builds the runnable workload. The one place a workload kind is chosen.
+    pub fn build(&self) -> Box<dyn Workload> {
+        match self {
+            WorkloadParams::Sleep(p) => Box::new(SleepWorkload::new(p.clone())),
+            WorkloadParams::Fib(p) => Box::new(FibWorkload::new(p.clone())),
+            WorkloadParams::Factorize(p) => Box::new(FactorizeWorkload::new(p.clone())),
+            WorkloadParams::Counter(p) => Box::new(CounterWorkload::new(p.clone())),
+        }
+    }
+
+    /// The workload's name, as typed on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            WorkloadParams::Sleep(_) => "sleep",
+            WorkloadParams::Fib(_) => "fib",
+            WorkloadParams::Factorize(_) => "factorize",
+            WorkloadParams::Counter(_) => "counter",
+        }
+    }
+
+    /// The parameters in one short line: `n=34, tasks=8`.
+    pub fn describe(&self) -> String {
+        match self {
+            WorkloadParams::Sleep(p) => format!("tasks={}, ms={}", p.tasks, p.ms),
+            WorkloadParams::Fib(p) => format!("n={}, tasks={}", p.n, p.tasks),
+            WorkloadParams::Factorize(p) => p.describe(),
+            WorkloadParams::Counter(p) => {
+                format!("tasks={}, increments={}, sync={}", p.tasks, p.increments, p.sync.name())
+            }
+        }
+    }
+
+    /// `name (parameters)`, the label used in reports.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.name(), self.describe())
+    }
+}
+
+/// One entry of `parbench list`.
+pub struct CatalogEntry {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// One line: what a task does.
+    pub about: &'static str,
+    /// Parameters with defaults.
+    pub params: &'static str,
+}
+
+/// Every workload, for `parbench list` and help texts.
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry {
+        name: "sleep",
+        about: "each task sleeps: waiting, not computing (the I/O-bound stand-in)",
+        params: "--tasks 8, --ms 50 (1..=10000)",
+    },
+    CatalogEntry {
+        name: "fib",
+        about: "each task computes naive recursive fib(n): pure CPU, no memory traffic",
+        params: "--n 34 (1..=50), --tasks 8",
+    },
+    CatalogEntry {
+        name: "factorize",
+        about: "each task finds all divisors of one number by trial division 1..=n",
+        params: "--numbers 2139079,1214759,1516637,1852285, or --count K --max M --seed S",
+    },
+    CatalogEntry {
+        name: "counter",
+        about: "each worker adds 1 to one shared counter, many times: contention and lost updates",
+        params: "--increments 1000000 (per worker), --sync none,mutex,atomic,sharded (default: all)",
+    },
+];
