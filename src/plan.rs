@@ -105,7 +105,7 @@ impl Plan {
             settings: Settings {
                 runners,
                 workers,
-                options: RunnerOptions { schedule: common.schedule, timeout: common.timeout },
+                options: RunnerOptions { schedule: common.schedule, timeout: common.timeout, worker_program: None },
                 warmup: common.warmup,
                 rounds: common.rounds,
                 seed: common.seed,

@@ -5,7 +5,7 @@
 //! sources (`/proc/stat`, `getrusage`) *outside* the wall-clock interval it reports,
 //! so the act of measuring never lands inside the timed region.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Nanoseconds on `CLOCK_MONOTONIC`, a clock shared by every process on the machine,
 /// so task start and end times reported by child processes line up with the parent's.
@@ -56,10 +56,12 @@ fn parse_proc_stat_busy(text: &str) -> Option<u64> {
 
 /// Measures one timed region: wall time, this process's CPU time (children included),
 /// and the CPU time everything else on the machine used meanwhile.
+///
+/// Wall time and task times come from the same clock ([`monotonic_ns`]), so every task
+/// of a region lies inside it.
 pub struct Meter {
     busy_before: Option<u64>,
     cpu_before: u64,
-    start: Instant,
     start_mono_ns: u64,
 }
 
@@ -81,8 +83,7 @@ impl Meter {
         let busy_before = machine_busy_ns();
         let cpu_before = cpu_ns();
         let start_mono_ns = monotonic_ns();
-        let start = Instant::now();
-        Meter { busy_before, cpu_before, start, start_mono_ns }
+        Meter { busy_before, cpu_before, start_mono_ns }
     }
 
     /// The region's start on the [`monotonic_ns`] clock, to make task times relative.
@@ -92,7 +93,7 @@ impl Meter {
 
     /// Ends the region. The clock stops before the slow reads.
     pub fn stop(self) -> Measured {
-        let wall = self.start.elapsed();
+        let wall = Duration::from_nanos(monotonic_ns().saturating_sub(self.start_mono_ns));
         let cpu = cpu_ns().saturating_sub(self.cpu_before);
         let other_cpu_ns = match (self.busy_before, machine_busy_ns()) {
             (Some(before), Some(after)) => Some(after.saturating_sub(before).saturating_sub(cpu)),
@@ -114,6 +115,7 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn proc_stat_busy_sums_the_busy_fields_only() {

@@ -67,7 +67,7 @@ pub fn report() -> Report {
     let settings = Settings {
         runners: vec![Serial, Threads, Rayon, Process],
         workers: 2,
-        options: RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60) },
+        options: RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60), worker_program: None },
         warmup: 1,
         rounds: 3,
         seed: 42,

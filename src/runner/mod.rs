@@ -76,7 +76,16 @@ impl RunnerKind {
             RunnerKind::Serial => Box::new(SerialRunner),
             RunnerKind::Threads => Box::new(ThreadRunner::new(workers, options.schedule)),
             RunnerKind::Rayon => Box::new(RayonRunner::new(workers)?),
-            RunnerKind::Process => Box::new(ProcessRunner::new(workers, options.schedule, options.timeout)?),
+            RunnerKind::Process => Box::new(match &options.worker_program {
+                Some(program) => ProcessRunner::with_program(
+                    workers,
+                    options.schedule,
+                    options.timeout,
+                    program.clone(),
+                    vec!["worker".into()],
+                ),
+                None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
+            }),
         })
     }
 }
@@ -120,11 +129,15 @@ pub struct RunnerOptions {
     pub schedule: Schedule,
     /// Longest a process-runner sample may take before its children are killed.
     pub timeout: Duration,
+    /// The parbench executable whose `worker` subcommand the process runner starts;
+    /// `None` means this executable. Tests and benches, which are other executables,
+    /// set it to the built `parbench` binary.
+    pub worker_program: Option<std::path::PathBuf>,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60) }
+        RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60), worker_program: None }
     }
 }
 

@@ -56,28 +56,39 @@ impl ProcessRunner {
 }
 
 enum Event {
+    /// A line on the child's stdout.
     Line(String),
+    /// The child's stdout closed.
     Eof,
+    /// The child exited (seen by polling; its stdout may still be held open by a
+    /// process it started).
+    Exited,
 }
+
+/// How often the runner checks whether a child exited while waiting for its output.
+const EXIT_POLL: Duration = Duration::from_millis(50);
 
 struct Worker {
     child: Child,
     stdin: Option<ChildStdin>,
     pid: u32,
+    exited: bool,
     reaped: bool,
 }
 
 /// Owns the children of one sample; dropping it kills and reaps all of them.
+///
+/// Reader threads are not joined: each ends when its pipe closes, which a grandchild
+/// that inherited the pipe could delay indefinitely; the runner must not wait for that.
 struct Children {
     workers: Vec<Worker>,
-    readers: Vec<std::thread::JoinHandle<()>>,
     events: Receiver<(usize, Event)>,
 }
 
 impl Children {
     fn spawn(program: &PathBuf, args: &[OsString], count: usize) -> Result<Children, BenchError> {
         let (tx, events) = channel::unbounded();
-        let mut children = Children { workers: Vec::with_capacity(count), readers: Vec::new(), events };
+        let mut children = Children { workers: Vec::with_capacity(count), events };
         for index in 0..count {
             let mut child = Command::new(program)
                 .args(args)
@@ -95,9 +106,9 @@ impl Children {
             interrupt::register_child(pid);
             let stdout = child.stdout.take().expect("stdout is piped");
             let stdin = child.stdin.take();
-            children.workers.push(Worker { child, stdin, pid, reaped: false });
+            children.workers.push(Worker { child, stdin, pid, exited: false, reaped: false });
             let tx = tx.clone();
-            let reader = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name(format!("parbench-worker-{index}-reader"))
                 .spawn(move || {
                     for line in BufReader::new(stdout).lines() {
@@ -113,9 +124,28 @@ impl Children {
                     let _ = tx.send((index, Event::Eof));
                 })
                 .map_err(|source| BenchError::Io { context: "starting a reader thread".into(), source })?;
-            children.readers.push(reader);
         }
         Ok(children)
+    }
+
+    /// The next event from any child, or `None` at the deadline.
+    fn next_event(&mut self, deadline: Instant) -> Option<(usize, Event)> {
+        loop {
+            let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
+            let slice = left.min(EXIT_POLL);
+            match self.events.recv_timeout(slice) {
+                Ok(message) => return Some(message),
+                Err(RecvTimeoutError::Timeout) => {}
+                // Every reader has finished; only exits remain to be seen.
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(slice),
+            }
+            for (index, w) in self.workers.iter_mut().enumerate() {
+                if !w.exited && matches!(w.child.try_wait(), Ok(Some(_))) {
+                    w.exited = true;
+                    return Some((index, Event::Exited));
+                }
+            }
+        }
     }
 
     fn pid(&self, worker: usize) -> u32 {
@@ -147,12 +177,21 @@ impl Children {
         status
     }
 
-    /// The last lines of a reaped child's stderr.
+    /// The last lines of a reaped child's stderr. Reads only what is already in the
+    /// pipe: a grandchild that inherited the pipe could keep it open indefinitely.
     fn stderr_tail(&mut self, worker: usize) -> String {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         if let Some(mut err) = self.workers[worker].child.stderr.take() {
-            let _ = err.read_to_string(&mut text);
+            use std::os::fd::AsRawFd;
+            let fd = err.as_raw_fd();
+            // SAFETY: fcntl on a pipe fd we own; only adds O_NONBLOCK to its flags.
+            unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = err.read(&mut chunk) {
+                bytes.extend_from_slice(&chunk[..n]);
+            }
         }
+        let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         let tail = lines[lines.len().saturating_sub(3)..].join("\n");
         let chars = tail.chars().count();
@@ -186,9 +225,6 @@ impl Drop for Children {
         for worker in 0..self.workers.len() {
             self.workers[worker].stdin = None;
             self.reap(worker);
-        }
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
         }
     }
 }
@@ -248,6 +284,8 @@ impl Runner for ProcessRunner {
         let deadline = Instant::now() + self.timeout;
         let mut children = Children::spawn(&self.program, &self.args, workers)?;
         let mut next = 0usize;
+        // Tasks sent to each worker and not yet done: who to blame on a timeout.
+        let mut pending = vec![0usize; workers];
         for (worker, setup) in setups.iter().enumerate() {
             children.send(worker, setup)?;
             let block = match self.schedule {
@@ -256,25 +294,20 @@ impl Runner for ProcessRunner {
             };
             next = next.max(block.end);
             if !block.is_empty() {
+                pending[worker] += block.len();
                 children.send(worker, &format!("run {} {}\n", block.start, block.end))?;
             }
         }
 
         let mut finished = 0usize;
         while finished < tasks {
-            let (worker, event) = match children.events.recv_deadline(deadline) {
-                Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => {
-                    let worker = (0..workers).find(|&w| ready_ns[w].is_none()).unwrap_or(0);
-                    return Err(BenchError::WorkerTimeout { worker, pid: children.pid(worker), timeout: self.timeout });
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    unreachable!("the runner holds no sender, readers send Eof")
-                }
+            let Some((worker, event)) = children.next_event(deadline) else {
+                let worker = (0..workers).find(|&w| pending[w] > 0).unwrap_or(0);
+                return Err(BenchError::WorkerTimeout { worker, pid: children.pid(worker), timeout: self.timeout });
             };
             let line = match event {
                 Event::Line(line) => line,
-                Event::Eof => {
+                Event::Eof | Event::Exited => {
                     return Err(children.failure(worker, "exited before finishing its tasks".into()));
                 }
             };
@@ -285,6 +318,7 @@ impl Runner for ProcessRunner {
                 Ok(Reply::Done { task, checksum, start_ns, end_ns }) if task < tasks && !done[task] => {
                     done[task] = true;
                     finished += 1;
+                    pending[worker] = pending[worker].saturating_sub(1);
                     checksums[task] = checksum;
                     records[task] = TaskRecord {
                         worker: worker as u32,
@@ -292,6 +326,7 @@ impl Runner for ProcessRunner {
                         end_ns: end_ns.saturating_sub(origin),
                     };
                     if self.schedule == Schedule::Dynamic && next < tasks {
+                        pending[worker] += 1;
                         children.send(worker, &format!("run {next} {}\n", next + 1))?;
                         next += 1;
                     }
@@ -308,20 +343,38 @@ impl Runner for ProcessRunner {
             children.workers[worker].stdin = None;
         }
         let mut said_bye = vec![false; workers];
-        let mut closed = 0;
-        while closed < workers {
-            match children.events.recv_deadline(deadline) {
-                Ok((worker, Event::Line(line))) if line == "bye" => said_bye[worker] = true,
-                Ok((worker, Event::Line(line))) => {
-                    return Err(children.protocol_error(worker, format!("unexpected line {line:?} after quit")));
-                }
-                Ok((worker, Event::Eof)) => {
-                    closed += 1;
+        let mut closed = vec![false; workers];
+        while closed.iter().any(|c| !c) {
+            match children.next_event(deadline) {
+                Some((worker, Event::Line(line))) => match Reply::parse(&line) {
+                    Ok(Reply::Bye) => {
+                        said_bye[worker] = true;
+                        closed[worker] = children.workers[worker].exited;
+                    }
+                    // A child that got no task (more workers than tasks) may only now be ready.
+                    Ok(Reply::Ready { .. }) if ready_ns[worker].is_none() => {
+                        ready_ns[worker] = Some(crate::sys::monotonic_ns().saturating_sub(origin));
+                    }
+                    _ => {
+                        return Err(children.protocol_error(worker, format!("unexpected line {line:?} after quit")));
+                    }
+                },
+                Some((worker, Event::Eof)) => {
+                    closed[worker] = true;
                     if !said_bye[worker] {
                         return Err(children.failure(worker, "exited without acknowledging quit".into()));
                     }
                 }
-                Err(_) => {
+                // The exit may be seen before the reader forwarded `bye`: a clean exit
+                // waits for `bye` or end of output; a failed one is reported now.
+                Some((worker, Event::Exited)) => {
+                    let failed = matches!(children.workers[worker].child.try_wait(), Ok(Some(s)) if !s.success());
+                    if failed {
+                        return Err(children.failure(worker, "failed after quit".into()));
+                    }
+                    closed[worker] = said_bye[worker];
+                }
+                None => {
                     let worker = (0..workers).find(|&w| !said_bye[w]).unwrap_or(0);
                     return Err(BenchError::WorkerTimeout { worker, pid: children.pid(worker), timeout: self.timeout });
                 }

@@ -1,0 +1,158 @@
+//! The process runner with misbehaving children: each failure becomes a typed error
+//! naming the worker, and no child process survives, neither running nor as a zombie.
+//!
+//! Children here are small shell scripts speaking (or breaking) the worker protocol.
+//! The tests run one at a time (a lock) so "this test process has no children left" is
+//! an exact check.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use parbench::error::BenchError;
+use parbench::runner::{ProcessRunner, Runner, Schedule};
+use parbench::workload::{FibParams, SleepParams, Workload, WorkloadParams};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Pids of this process's children, running or zombie, from /proc.
+fn children_of_this_process() -> Vec<u32> {
+    let me = std::process::id();
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Fields after the parenthesised command name: state, ppid, ...
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let ppid: u32 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
+        if ppid == me {
+            kids.push(pid);
+        }
+    }
+    kids
+}
+
+fn shell_runner(workers: usize, script: &str, timeout: Duration) -> ProcessRunner {
+    let args: Vec<OsString> = vec!["-c".into(), script.into(), "parbench-test-worker".into()];
+    ProcessRunner::with_program(workers, Schedule::Dynamic, timeout, PathBuf::from("/bin/sh"), args)
+}
+
+fn fib() -> Box<dyn Workload> {
+    WorkloadParams::Fib(FibParams { n: 10, tasks: 4 }).build()
+}
+
+/// Runs `script` as every worker and returns the error, checking no child survives.
+fn failure(workers: usize, script: &str, timeout: Duration) -> BenchError {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let err = shell_runner(workers, script, timeout).run(fib().as_ref()).expect_err("the sample must fail");
+    assert_eq!(children_of_this_process(), Vec::<u32>::new(), "children left behind after: {err}");
+    if let Some(pid) = err.worker_pid() {
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} still exists");
+    }
+    err
+}
+
+#[test]
+fn a_child_killed_by_a_signal_is_reported_with_the_signal() {
+    let err = failure(2, "read setup; echo ready $$; read request; kill -SEGV $$", Duration::from_secs(20));
+    let msg = err.to_string();
+    assert!(matches!(err, BenchError::WorkerFailed { .. }), "{msg}");
+    assert!(msg.contains("signal 11 (SIGSEGV)"), "{msg}");
+}
+
+#[test]
+fn a_child_exiting_with_a_failure_status_is_reported_with_its_stderr() {
+    let err = failure(2, "read setup; echo 'boom: disk on fire' >&2; exit 3", Duration::from_secs(20));
+    let msg = err.to_string();
+    assert!(matches!(err, BenchError::WorkerFailed { .. }), "{msg}");
+    assert!(msg.contains("exited with status 3") && msg.contains("boom: disk on fire"), "{msg}");
+    assert!(msg.starts_with("worker "), "{msg}");
+    assert!(!msg.contains('\n'), "errors are one line: {msg}");
+}
+
+#[test]
+fn a_hanging_child_times_out_and_is_killed() {
+    let start = Instant::now();
+    let err = failure(2, "read setup; echo ready $$; exec sleep 1000", Duration::from_millis(300));
+    assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
+    assert!(err.to_string().contains("--timeout 0.3s"), "{err}");
+    // Not a timing assertion on speed: only that the 1000 s sleep did not run out.
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn a_child_printing_garbage_is_a_protocol_error() {
+    let err = failure(2, "read setup; echo 'hello, I am not a worker'; exec sleep 1000", Duration::from_secs(20));
+    let msg = err.to_string();
+    assert!(matches!(err, BenchError::Protocol { .. }), "{msg}");
+    assert!(msg.contains("hello, I am not a worker"), "{msg}");
+}
+
+#[test]
+fn a_child_claiming_a_task_it_was_not_given_is_a_protocol_error() {
+    let err =
+        failure(1, "read setup; echo ready $$; read r; echo done 99 1 0 0; exec sleep 1000", Duration::from_secs(20));
+    assert!(matches!(err, BenchError::Protocol { .. }), "{err}");
+}
+
+#[test]
+fn a_child_that_quits_early_without_a_status_is_reported() {
+    let err = failure(2, "read setup; echo ready $$; exit 0", Duration::from_secs(20));
+    assert!(err.to_string().contains("exited before finishing its tasks"), "{err}");
+}
+
+#[test]
+fn a_grandchild_holding_the_pipes_open_does_not_hang_the_runner() {
+    // `sleep` without exec is a grandchild that inherits stdout and stderr; the worker
+    // itself exits with an error. The runner must report it without waiting for sleep.
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let script = "read setup; sleep 30 & echo 'oops' >&2; exit 4";
+    let start = Instant::now();
+    let err = shell_runner(1, script, Duration::from_secs(20)).run(fib().as_ref()).expect_err("must fail");
+    assert!(err.to_string().contains("status 4"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "waited for the grandchild");
+    // Clean up the grandchild (it is not ours to track: the worker started it).
+    let _ = std::process::Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+}
+
+#[test]
+fn a_missing_program_is_a_spawn_error() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut runner = ProcessRunner::with_program(
+        2,
+        Schedule::Dynamic,
+        Duration::from_secs(5),
+        PathBuf::from("/nonexistent/parbench"),
+        vec![],
+    );
+    let err = runner.run(fib().as_ref()).expect_err("cannot spawn");
+    assert!(matches!(err, BenchError::Spawn { .. }), "{err}");
+    assert!(err.to_string().contains("/nonexistent/parbench"), "{err}");
+}
+
+#[test]
+fn a_successful_sample_leaves_no_child_behind() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_parbench"));
+    let workload = WorkloadParams::Sleep(SleepParams { tasks: 4, ms: 1 }).build();
+    for schedule in [Schedule::Dynamic, Schedule::Static] {
+        let mut runner =
+            ProcessRunner::with_program(3, schedule, Duration::from_secs(20), program.clone(), vec!["worker".into()]);
+        let sample = runner.run(workload.as_ref()).unwrap();
+        assert!(sample.verification.is_ok(), "{:?}", sample.verification);
+        assert_eq!(children_of_this_process(), Vec::<u32>::new());
+    }
+}
+
+#[test]
+fn a_real_worker_that_times_out_is_killed_mid_task() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_parbench"));
+    let workload = WorkloadParams::Sleep(SleepParams { tasks: 2, ms: 10_000 }).build();
+    let mut runner =
+        ProcessRunner::with_program(2, Schedule::Dynamic, Duration::from_millis(300), program, vec!["worker".into()]);
+    let err = runner.run(workload.as_ref()).expect_err("must time out");
+    assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
+    assert_eq!(children_of_this_process(), Vec::<u32>::new());
+}
