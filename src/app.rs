@@ -2,6 +2,8 @@
 
 use std::io::{self, Write};
 
+use std::os::unix::fs::PermissionsExt;
+
 use anyhow::Context;
 
 use crate::cli::{Cli, Command, RunArgs};
@@ -55,10 +57,25 @@ fn write_file(report: &Report, output: crate::plan::OutputFile) -> anyhow::Resul
     let mut writer = io::BufWriter::new(output.temp);
     output.format.reporter().write(report, &mut writer).with_context(|| format!("writing --output {shown}"))?;
     let temp = writer.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing --output {shown}"))?;
+    // tempfile creates 0600 files; a report gets the mode of the file it replaces, or
+    // the usual mode for new files (0666 minus the umask).
+    let mode = std::fs::metadata(&output.path).map(|m| m.permissions().mode()).unwrap_or(0o666 & !umask());
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the mode of --output {shown}"))?;
     temp.as_file().sync_all().with_context(|| format!("writing --output {shown}"))?;
     temp.persist(&output.path).map_err(|e| e.error).with_context(|| format!("renaming into --output {shown}"))?;
     crate::interrupt::unregister_temp_file(&temp_path);
     Ok(())
+}
+
+/// The process umask, read from /proc (reading it with umask(2) would change it).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_string())))
+        .and_then(|v| u32::from_str_radix(&v, 8).ok())
+        .unwrap_or(0o022)
 }
 
 /// `parbench run ... | head` ends quietly: a closed stdout is not an error.

@@ -12,20 +12,33 @@ use crate::report::Format;
 use crate::runner::{RunnerKind, Schedule};
 use crate::workload::SyncMode;
 
-const EXIT_CODES: &str = "\
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit codes:
   0    success
   1    a benchmark failed: a wrong answer, or a worker process crashed or timed out
   2    usage or input error (bad flag value, unwritable --output); nothing was measured
-  130  interrupted (Ctrl-C or SIGTERM); every worker process was stopped";
+  130  interrupted (Ctrl-C or SIGTERM); every worker process was stopped"
+    };
+}
 
-const RUN_EXAMPLES: &str = "\
+macro_rules! run_examples {
+    () => {
+        "\
 Examples:
+
+
   parbench run fib --threads 4                 fib(34) x 8 tasks, every runner, 4 workers
   parbench run sleep --threads 8 --ms 20       I/O-bound: more workers than cores still help
   parbench run factorize --runner serial,process --schedule static
   parbench run counter --sync none,atomic      watch the unsynchronised counter lose updates
-  parbench run fib --format json --output fib.json";
+  parbench run fib --format json --output fib.json"
+    };
+}
+
+const EXIT_CODES: &str = exit_codes!();
+const RUN_AFTER_HELP: &str = concat!(run_examples!(), "\n\n", exit_codes!());
 
 /// Compare serial, threaded, pooled (rayon) and multi-process execution of the same
 /// workloads, with verified results and paired statistics.
@@ -41,7 +54,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure one workload under the serial, threads, rayon and process runners.
-    #[command(after_help = format!("{RUN_EXAMPLES}\n\n{EXIT_CODES}"))]
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// List the workloads and runners with their parameters and defaults.
     List,
@@ -62,7 +75,7 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum WorkloadArgs {
     /// Tasks that sleep: waiting, not computing (the I/O-bound case).
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(after_help = RUN_AFTER_HELP)]
     Sleep {
         /// Number of tasks.
         #[arg(long, value_name = "N", default_value = "8", value_parser = parse_tasks)]
@@ -75,7 +88,7 @@ pub enum WorkloadArgs {
         common: CommonArgs,
     },
     /// Naive recursive fib(n) per task: pure CPU work.
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(after_help = RUN_AFTER_HELP)]
     Fib {
         /// Which Fibonacci number each task computes (1..=50).
         #[arg(long, value_name = "N", default_value = "34", value_parser = parse_fib_n)]
@@ -88,7 +101,7 @@ pub enum WorkloadArgs {
         common: CommonArgs,
     },
     /// All divisors of each number by trial division: CPU work of unequal size.
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(after_help = RUN_AFTER_HELP)]
     Factorize {
         /// Comma-separated numbers, one task each [default: 2139079,1214759,1516637,1852285].
         #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_number,
@@ -105,7 +118,7 @@ pub enum WorkloadArgs {
         common: CommonArgs,
     },
     /// Workers increment one shared counter: contention and lost updates.
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(after_help = RUN_AFTER_HELP)]
     Counter {
         /// Increments per worker.
         #[arg(long, value_name = "N", default_value = "1000000", value_parser = parse_increments)]
@@ -190,9 +203,13 @@ fn parse_fib_n(s: &str) -> Result<u32, String> {
     match v {
         0 => Err("0 is out of range 1..=50: fib(0) is no work at all".into()),
         v if v > max => Err(format!(
-            "{v} is out of range 1..=50: naive fib(n) grows about 1.6x per step of n, so fib(50) already \
-             takes about a minute per task and fib({v}) would take {}x longer",
-            (1.618f64.powi((v - max) as i32)).round()
+            "{v} is out of range 1..=50: naive fib(n) costs about 1.6x more per step of n, so fib(50) \
+             already takes about a minute per task{}",
+            if v - max <= 20 {
+                format!(" and fib({v}) would take about {:.0}x longer", 1.618f64.powi((v - max) as i32))
+            } else {
+                String::new()
+            }
         )),
         v => Ok(v as u32),
     }
@@ -222,7 +239,7 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         .parse::<f64>()
         .ok()
         .map(|v| v * scale)
-        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
+        .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 86_400.0)
         .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms)"))?;
     Ok(std::time::Duration::from_secs_f64(secs))
 }
@@ -245,6 +262,8 @@ mod tests {
         assert!(parse_timeout("0").is_err());
         assert!(parse_timeout("-1").is_err());
         assert!(parse_timeout("nan").is_err());
+        assert!(parse_timeout("0.5ms").is_err());
+        assert!(parse_timeout("1e-9").is_err());
     }
 
     #[test]
@@ -253,5 +272,7 @@ mod tests {
         let err = parse_fib_n("60").unwrap_err();
         assert!(err.contains("1..=50") && err.contains("minute"), "{err}");
         assert!(parse_fib_n("0").is_err());
+        assert!(parse_fib_n("51").unwrap_err().contains("about 2x longer"));
+        assert!(!parse_fib_n("99999999999").unwrap_err().contains("inf"));
     }
 }

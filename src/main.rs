@@ -40,7 +40,12 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("parbench: error: {first}; see --help");
+            // Keep clap's list of allowed values: it says what to type instead.
+            let allowed = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:"));
+            match allowed {
+                Some(allowed) => eprintln!("parbench: error: {first} {allowed}"),
+                None => eprintln!("parbench: error: {first}; see --help"),
+            }
             ExitCode::from(2)
         }
     }

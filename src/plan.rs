@@ -162,6 +162,9 @@ fn workload_params(args: &WorkloadArgs, workers: usize, seed: u64) -> (Vec<Workl
 
 fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, UsageError> {
     let shown = path.display();
+    if path.is_dir() {
+        return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
+    }
     let format = match format.or_else(|| Format::from_extension(path)) {
         Some(f) => f,
         None => {
@@ -171,9 +174,6 @@ fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, UsageE
             )));
         }
     };
-    if path.is_dir() {
-        return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
-    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

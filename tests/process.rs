@@ -55,7 +55,7 @@ fn failure(workers: usize, script: &str, timeout: Duration) -> BenchError {
 
 #[test]
 fn a_child_killed_by_a_signal_is_reported_with_the_signal() {
-    let err = failure(2, "read setup; echo ready $$; read request; kill -SEGV $$", Duration::from_secs(20));
+    let err = failure(2, "read setup; echo ready $$ 0; read request; kill -SEGV $$", Duration::from_secs(20));
     let msg = err.to_string();
     assert!(matches!(err, BenchError::WorkerFailed { .. }), "{msg}");
     assert!(msg.contains("signal 11 (SIGSEGV)"), "{msg}");
@@ -74,7 +74,7 @@ fn a_child_exiting_with_a_failure_status_is_reported_with_its_stderr() {
 #[test]
 fn a_hanging_child_times_out_and_is_killed() {
     let start = Instant::now();
-    let err = failure(2, "read setup; echo ready $$; exec sleep 1000", Duration::from_millis(300));
+    let err = failure(2, "read setup; echo ready $$ 0; exec sleep 1000", Duration::from_millis(300));
     assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
     assert!(err.to_string().contains("--timeout 0.3s"), "{err}");
     // Not a timing assertion on speed: only that the 1000 s sleep did not run out.
@@ -92,13 +92,13 @@ fn a_child_printing_garbage_is_a_protocol_error() {
 #[test]
 fn a_child_claiming_a_task_it_was_not_given_is_a_protocol_error() {
     let err =
-        failure(1, "read setup; echo ready $$; read r; echo done 99 1 0 0; exec sleep 1000", Duration::from_secs(20));
+        failure(1, "read setup; echo ready $$ 0; read r; echo done 99 1 0 0; exec sleep 1000", Duration::from_secs(20));
     assert!(matches!(err, BenchError::Protocol { .. }), "{err}");
 }
 
 #[test]
 fn a_child_that_quits_early_without_a_status_is_reported() {
-    let err = failure(2, "read setup; echo ready $$; exit 0", Duration::from_secs(20));
+    let err = failure(2, "read setup; echo ready $$ 0; exit 0", Duration::from_secs(20));
     assert!(err.to_string().contains("exited before finishing its tasks"), "{err}");
 }
 

@@ -1,8 +1,14 @@
 //! The `process` runner: W child processes of parbench itself (`current_exe()` with
 //! the hidden `worker` subcommand), spawned inside the timed region because start-up is
 //! the honest cost of processes. Tasks are handed out over the line protocol in
-//! [`protocol`](super::protocol), one at a time to whichever child is free (dynamic,
-//! like a process pool) or as one contiguous block per child (static).
+//! [`protocol`](super::protocol): dynamically, like a process pool, or as one
+//! contiguous block per child (static).
+//!
+//! Dynamic hand-out keeps one task queued ahead in each child's stdin while more tasks
+//! remain than there are workers. Without it, every finished task would wait for the
+//! parent to be scheduled, read the reply and answer, which on a machine whose cores are
+//! all busy with the children costs a scheduler time slice per task. Near the end, only
+//! one task per child is in flight, so uneven tasks still balance.
 //!
 //! The one decision a reader would otherwise get wrong: every child is owned by a
 //! [`Children`] guard whose `Drop` kills and reaps it, so *every* return path, error or
@@ -229,6 +235,26 @@ impl Drop for Children {
     }
 }
 
+/// Dynamic hand-out: tops up `worker`'s queue. It holds two tasks (one running, one
+/// waiting) while more tasks remain unassigned than there are workers, else one.
+fn feed(
+    children: &mut Children,
+    worker: usize,
+    pending: &mut [usize],
+    next: &mut usize,
+    tasks: usize,
+) -> Result<(), BenchError> {
+    loop {
+        let depth = if tasks - *next > pending.len() { 2 } else { 1 };
+        if pending[worker] >= depth || *next >= tasks {
+            return Ok(());
+        }
+        pending[worker] += 1;
+        children.send(worker, &format!("run {} {}\n", *next, *next + 1))?;
+        *next += 1;
+    }
+}
+
 /// "exited with status 3", "was killed by signal 11 (SIGSEGV)".
 fn describe_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
@@ -284,18 +310,23 @@ impl Runner for ProcessRunner {
         let deadline = Instant::now() + self.timeout;
         let mut children = Children::spawn(&self.program, &self.args, workers)?;
         let mut next = 0usize;
-        // Tasks sent to each worker and not yet done: who to blame on a timeout.
+        // Tasks sent to each worker and not yet done: for the look-ahead, and for whom
+        // to blame on a timeout.
         let mut pending = vec![0usize; workers];
         for (worker, setup) in setups.iter().enumerate() {
             children.send(worker, setup)?;
-            let block = match self.schedule {
-                Schedule::Dynamic => next..(next + 1).min(tasks),
-                Schedule::Static => Schedule::static_block(tasks, worker, workers),
-            };
-            next = next.max(block.end);
-            if !block.is_empty() {
-                pending[worker] += block.len();
-                children.send(worker, &format!("run {} {}\n", block.start, block.end))?;
+            if self.schedule == Schedule::Static {
+                let block = Schedule::static_block(tasks, worker, workers);
+                if !block.is_empty() {
+                    pending[worker] += block.len();
+                    children.send(worker, &format!("run {} {}\n", block.start, block.end))?;
+                }
+            }
+        }
+        let dynamic = self.schedule == Schedule::Dynamic;
+        if dynamic {
+            for worker in 0..workers {
+                feed(&mut children, worker, &mut pending, &mut next, tasks)?;
             }
         }
 
@@ -312,8 +343,8 @@ impl Runner for ProcessRunner {
                 }
             };
             match Reply::parse(&line) {
-                Ok(Reply::Ready { .. }) if ready_ns[worker].is_none() => {
-                    ready_ns[worker] = Some(crate::sys::monotonic_ns().saturating_sub(origin));
+                Ok(Reply::Ready { ready_ns: at, .. }) if ready_ns[worker].is_none() => {
+                    ready_ns[worker] = Some(at.saturating_sub(origin));
                 }
                 Ok(Reply::Done { task, checksum, start_ns, end_ns }) if task < tasks && !done[task] => {
                     done[task] = true;
@@ -325,10 +356,8 @@ impl Runner for ProcessRunner {
                         start_ns: start_ns.saturating_sub(origin),
                         end_ns: end_ns.saturating_sub(origin),
                     };
-                    if self.schedule == Schedule::Dynamic && next < tasks {
-                        pending[worker] += 1;
-                        children.send(worker, &format!("run {next} {}\n", next + 1))?;
-                        next += 1;
+                    if dynamic {
+                        feed(&mut children, worker, &mut pending, &mut next, tasks)?;
                     }
                 }
                 Ok(other) => {
@@ -352,8 +381,8 @@ impl Runner for ProcessRunner {
                         closed[worker] = children.workers[worker].exited;
                     }
                     // A child that got no task (more workers than tasks) may only now be ready.
-                    Ok(Reply::Ready { .. }) if ready_ns[worker].is_none() => {
-                        ready_ns[worker] = Some(crate::sys::monotonic_ns().saturating_sub(origin));
+                    Ok(Reply::Ready { ready_ns: at, .. }) if ready_ns[worker].is_none() => {
+                        ready_ns[worker] = Some(at.saturating_sub(origin));
                     }
                     _ => {
                         return Err(children.protocol_error(worker, format!("unexpected line {line:?} after quit")));

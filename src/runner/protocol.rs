@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! parent -> child   parbench-worker/1 {"worker":0,"workers":2,"params":{...},"shared":null}
-//! child  -> parent  ready <pid>
+//! child  -> parent  ready <pid> <ready_ns>
 //! parent -> child   run <first> <end>                 (tasks first..end, end exclusive)
 //! child  -> parent  done <task> <checksum> <start_ns> <end_ns>   (one line per task)
 //! parent -> child   quit
 //! child  -> parent  bye
 //! ```
 //!
-//! Times are `CLOCK_MONOTONIC` nanoseconds, comparable across processes. A child that
+//! Times are `CLOCK_MONOTONIC` nanoseconds, comparable across processes, taken by the
+//! child: they do not include the delay until the parent gets a CPU to read them. A child that
 //! reads end-of-file on stdin exits quietly: its parent is gone. Anything unexpected
 //! is an error on the child's stderr and exit status 2.
 
@@ -66,6 +67,8 @@ pub enum Reply {
     Ready {
         /// Its pid.
         pid: u32,
+        /// When it became ready, monotonic ns.
+        ready_ns: u64,
     },
     /// One task finished.
     Done {
@@ -88,7 +91,7 @@ impl Reply {
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         let num = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {s:?} in {line:?}"));
         match fields.as_slice() {
-            ["ready", pid] => Ok(Reply::Ready { pid: num(pid)? as u32 }),
+            ["ready", pid, at] => Ok(Reply::Ready { pid: num(pid)? as u32, ready_ns: num(at)? }),
             ["done", task, checksum, start, end] => Ok(Reply::Done {
                 task: num(task)? as usize,
                 checksum: num(checksum)?,
@@ -131,7 +134,7 @@ pub fn serve(input: impl BufRead, mut out: impl Write) -> Result<(), String> {
     };
     let tasks = workload.task_count();
     let io = |e: std::io::Error| format!("writing to parent: {e}");
-    writeln!(out, "ready {}", std::process::id()).map_err(io)?;
+    writeln!(out, "ready {} {}", std::process::id(), monotonic_ns()).map_err(io)?;
     out.flush().map_err(io)?;
     let ctx = TaskContext { worker: setup.worker, shared: &shared };
     for line in lines {
@@ -239,7 +242,8 @@ mod tests {
 
     #[test]
     fn replies_parse_strictly() {
-        assert_eq!(Reply::parse("ready 12"), Ok(Reply::Ready { pid: 12 }));
+        assert_eq!(Reply::parse("ready 12 99"), Ok(Reply::Ready { pid: 12, ready_ns: 99 }));
+        assert!(Reply::parse("ready 12").is_err());
         assert_eq!(
             Reply::parse("done 3 55 10 20"),
             Ok(Reply::Done { task: 3, checksum: 55, start_ns: 10, end_ns: 20 })

@@ -1,0 +1,450 @@
+//! Command-line integration tests: exit codes, one-line errors, output formats,
+//! `--output` files, a closed stdout and process-runner timeouts.
+//!
+//! Every run here is tiny (fib(10), two tasks, one round, no warm-up) except the
+//! timeout tests, which need a task that outlasts a 200 ms limit.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// The fastest fib run that still exercises every runner.
+const TINY_FIB: &[&str] =
+    &["run", "fib", "--n", "10", "--tasks", "2", "--threads", "2", "--rounds", "1", "--warmup", "0"];
+
+/// The four runners, in report order.
+const RUNNERS: [&str; 4] = ["serial", "threads", "rayon", "process"];
+
+/// `parbench` with `RUST_BACKTRACE=1`, so a panic or an error would show a backtrace.
+fn parbench() -> Command {
+    let mut cmd = Command::cargo_bin("parbench").expect("the parbench binary is built");
+    cmd.env("RUST_BACKTRACE", "1");
+    cmd
+}
+
+/// A tiny fib run with `extra` flags appended.
+fn tiny_fib(extra: &[&str]) -> Command {
+    let mut cmd = parbench();
+    cmd.args(TINY_FIB).args(extra);
+    cmd
+}
+
+/// Passes on exactly one line (with or without its newline).
+fn one_line() -> impl Predicate<str> {
+    predicate::function(|s: &str| s.lines().count() == 1)
+}
+
+/// Passes when there is neither a panic message nor a backtrace.
+fn no_panic_or_backtrace() -> impl Predicate<str> {
+    predicate::str::contains("stack backtrace").not().and(predicate::str::contains("panicked").not())
+}
+
+/// Runs `args` and checks the usage-error contract: exit 2, nothing on stdout, exactly
+/// one stderr line starting `parbench: error: ` that contains every string in `names`
+/// (the flag and the bad value), and no panic or backtrace.
+fn assert_usage_error(args: &[&str], names: &[&str]) {
+    let mut stderr =
+        predicate::str::starts_with("parbench: error: ").and(one_line()).and(no_panic_or_backtrace()).boxed();
+    for name in names {
+        stderr = stderr.and(predicate::str::contains(*name)).boxed();
+    }
+    parbench().args(args).assert().code(2).stdout(predicate::str::is_empty()).stderr(stderr);
+}
+
+/// Names of `.parbench-*.tmp` files left in `dir`.
+fn leftover_temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the directory is readable")
+        .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".parbench-") && name.ends_with(".tmp"))
+        .collect()
+}
+
+/// The runner names of every row of every case in a JSON report.
+fn runners_per_case(report: &Value) -> Vec<Vec<String>> {
+    report["cases"]
+        .as_array()
+        .expect("cases is an array")
+        .iter()
+        .map(|case| {
+            case["rows"]
+                .as_array()
+                .expect("rows is an array")
+                .iter()
+                .map(|row| row["runner"].as_str().expect("runner is a string").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Asserts a parsed report is a complete tiny-fib result.
+fn assert_complete_fib_report(report: &Value, seed: u64) {
+    assert_eq!(report["schema_version"], 1, "schema_version");
+    assert_eq!(report["settings"]["seed"], seed, "settings.seed");
+    let cases = runners_per_case(report);
+    assert!(!cases.is_empty(), "no cases in {report}");
+    for runners in cases {
+        for expected in RUNNERS {
+            assert!(runners.iter().any(|r| r == expected), "runner {expected} missing from rows {runners:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Usage errors: exit 2, one line, names the flag and the value.
+
+/// One test per bad command line: `name: [args...] => [strings the message contains]`.
+macro_rules! usage_errors {
+    ($($name:ident: [$($arg:expr),* $(,)?] => [$($needle:expr),* $(,)?];)*) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_usage_error(&[$($arg),*], &[$($needle),*]);
+            }
+        )*
+    };
+}
+
+usage_errors! {
+    rejects_zero_tasks_with_exit_2: ["run", "fib", "--tasks", "0"] => ["--tasks", "'0'"];
+    rejects_a_zero_millisecond_sleep_with_exit_2: ["run", "sleep", "--ms", "0"] => ["--ms", "'0'"];
+    rejects_a_sleep_over_ten_seconds_with_exit_2: ["run", "sleep", "--ms", "10001"] => ["--ms", "10001"];
+    rejects_zero_counter_increments_with_exit_2: ["run", "counter", "--increments", "0"] => ["--increments", "'0'"];
+    rejects_fib_of_zero_with_exit_2: ["run", "fib", "--n", "0"] => ["--n", "'0'"];
+    rejects_fib_above_fifty_with_exit_2: ["run", "fib", "--n", "51"] => ["--n", "51"];
+    rejects_factorizing_zero_with_exit_2: ["run", "factorize", "--numbers", "0"] => ["--numbers", "'0'"];
+    rejects_an_empty_number_list_with_exit_2: ["run", "factorize", "--numbers", ""] => ["--numbers", "''", "empty"];
+    rejects_an_empty_entry_in_the_number_list_with_exit_2:
+        ["run", "factorize", "--numbers", "5,,7"] => ["--numbers", "empty"];
+    rejects_zero_threads_with_exit_2: ["run", "fib", "--threads", "0"] => ["--threads", "'0'"];
+    rejects_more_than_1024_threads_with_exit_2: ["run", "fib", "--threads", "1025"] => ["--threads", "1025"];
+    rejects_300_worker_processes_when_process_is_asked_for_with_exit_2:
+        ["run", "fib", "--threads", "300", "--runner", "process"] => ["--threads 300", "--runner process", "256"];
+    rejects_mutex_under_an_explicit_process_runner_naming_the_modes_that_work_with_exit_2:
+        ["run", "counter", "--sync", "mutex", "--runner", "process"]
+        => ["--runner process", "mutex", "none", "atomic", "sharded"];
+    rejects_an_unknown_runner_with_exit_2: ["run", "fib", "--runner", "bogus"] => ["--runner", "bogus"];
+    rejects_an_unknown_sync_mode_with_exit_2: ["run", "counter", "--sync", "bogus"] => ["--sync", "bogus"];
+    rejects_zero_rounds_with_exit_2: ["run", "fib", "--rounds", "0"] => ["--rounds", "'0'"];
+    rejects_a_zero_timeout_with_exit_2: ["run", "fib", "--timeout", "0"] => ["--timeout", "'0'"];
+    rejects_an_unknown_flag_with_exit_2: ["run", "fib", "--bogus"] => ["--bogus"];
+    rejects_an_output_in_a_missing_directory_with_exit_2:
+        ["run", "fib", "--output", "/nonexistent-dir/x.json"] => ["--output", "/nonexistent-dir/x.json"];
+}
+
+#[test]
+fn rejects_an_output_with_an_unknown_extension_and_no_format_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.dat");
+    let shown = path.to_str().unwrap();
+    assert_usage_error(&["run", "fib", "--output", shown], &["--output", shown, "--format"]);
+    assert!(!path.exists(), "{shown} was created");
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn rejects_an_output_that_is_an_existing_directory_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = dir.path().to_str().unwrap();
+    assert_usage_error(&["run", "fib", "--output", shown], &["--output", shown]);
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn rejects_an_output_directory_with_a_report_extension_saying_it_is_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.json");
+    std::fs::create_dir(&target).unwrap();
+    let shown = target.to_str().unwrap();
+    assert_usage_error(&["run", "fib", "--output", shown], &["--output", shown, "directory"]);
+}
+
+#[test]
+fn rejects_an_output_directory_without_an_extension_saying_it_is_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = dir.path().to_str().unwrap();
+    assert_usage_error(&["run", "fib", "--output", shown], &["--output", shown, "directory"]);
+}
+
+#[test]
+fn rejects_a_timeout_below_one_millisecond_with_exit_2() {
+    let mut args = TINY_FIB.to_vec();
+    args.extend(["--runner", "serial", "--timeout", "0.5ms"]);
+    assert_usage_error(&args, &["--timeout", "0.5ms"]);
+}
+
+// ---------------------------------------------------------------------------------
+// Successful runs and their formats.
+
+#[test]
+fn counter_with_default_modes_and_runners_succeeds_and_says_process_was_skipped_for_mutex() {
+    parbench()
+        .args(["run", "counter", "--threads", "2", "--increments", "1000", "--rounds", "1", "--warmup", "0"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty())
+        .stdout(predicate::function(|out: &str| {
+            out.lines().any(|l| l.starts_with("skipped process:") && l.contains("Mutex"))
+        }))
+        .stdout(predicate::str::contains("sync=mutex"))
+        .stdout(predicate::str::contains("sync=sharded"));
+}
+
+#[test]
+fn list_names_every_workload_and_runner() {
+    let mut names = predicate::str::contains("Workloads").boxed();
+    for name in ["sleep", "fib", "factorize", "counter"].into_iter().chain(RUNNERS) {
+        let name = name.to_string();
+        names = names
+            .and(predicate::function(move |out: &str| {
+                out.lines().any(|l| l.split_whitespace().next() == Some(name.as_str()))
+            }))
+            .boxed();
+    }
+    parbench().arg("list").assert().success().stdout(names).stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn run_help_documents_the_exit_codes() {
+    parbench()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes").and(predicate::str::contains("130")));
+}
+
+#[test]
+fn run_fib_help_documents_the_exit_codes() {
+    parbench()
+        .args(["run", "fib", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes").and(predicate::str::contains("--tasks")));
+}
+
+#[test]
+fn run_fib_help_lists_the_fib_flags() {
+    parbench()
+        .args(["run", "fib", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--n <N>").and(predicate::str::contains("--timeout")));
+}
+
+#[test]
+fn json_output_is_a_complete_versioned_report_with_the_given_seed() {
+    let out = tiny_fib(&["--seed", "42", "--format", "json"]).assert().success().stderr(predicate::str::is_empty());
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).expect("stdout is valid JSON");
+    assert_complete_fib_report(&report, 42);
+}
+
+#[test]
+fn csv_output_is_a_header_and_one_row_per_runner() {
+    let out = tiny_fib(&["--format", "csv"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1 + RUNNERS.len(), "{stdout}");
+    assert!(lines[0].starts_with("workload,") && lines[0].contains(",runner,"), "header: {}", lines[0]);
+    for runner in RUNNERS {
+        let rows = lines[1..].iter().filter(|l| l.starts_with("fib,") && l.contains(&format!(",{runner},"))).count();
+        assert_eq!(rows, 1, "rows for {runner} in\n{stdout}");
+    }
+}
+
+#[test]
+fn markdown_output_is_a_pipe_table() {
+    let out = tiny_fib(&["--format", "markdown"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.lines().any(|l| l.starts_with("| runner |")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("|---")), "{stdout}");
+    for runner in RUNNERS {
+        assert!(stdout.lines().any(|l| l.starts_with(&format!("| {runner} |"))), "row {runner} in\n{stdout}");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// --output files.
+
+#[test]
+fn output_writes_a_complete_json_file_and_still_prints_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    std::fs::write(&path, b"an older, incomplete report").unwrap();
+    tiny_fib(&["--seed", "9", "--output", path.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty())
+        .stdout(predicate::str::contains("wall (median").and(predicate::str::starts_with("{").not()));
+    let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("the file is valid JSON");
+    assert_complete_fib_report(&report, 9);
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn output_format_follows_an_explicit_format_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.dat");
+    tiny_fib(&["--format", "csv", "--output", path.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wall (median"));
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(csv.starts_with("workload,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + RUNNERS.len(), "{csv}");
+}
+
+/// A pre-existing report file in a fresh directory, and its bytes.
+fn existing_report() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("existing.json");
+    let bytes = b"{\"precious\": true}\n".to_vec();
+    std::fs::File::create(&path).unwrap().write_all(&bytes).unwrap();
+    (dir, path, bytes)
+}
+
+#[test]
+fn a_parse_error_leaves_an_existing_output_file_unchanged() {
+    let (dir, path, bytes) = existing_report();
+    let shown = path.to_str().unwrap();
+    assert_usage_error(&["run", "fib", "--tasks", "0", "--output", shown], &["--tasks"]);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_refused_combination_leaves_an_existing_output_file_unchanged() {
+    let (dir, path, bytes) = existing_report();
+    let shown = path.to_str().unwrap();
+    assert_usage_error(
+        &["run", "counter", "--sync", "mutex", "--runner", "process", "--output", shown],
+        &["--runner process"],
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------
+// A closed stdout.
+
+#[test]
+fn a_closed_stdout_after_ten_bytes_ends_quietly() {
+    let bin = assert_cmd::cargo::cargo_bin("parbench");
+    let script = format!("'{}' {} | head -c 10", bin.display(), TINY_FIB.join(" "));
+    let out =
+        std::process::Command::new("sh").args(["-c", &script]).env("RUST_BACKTRACE", "1").output().expect("sh runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr: {stderr}", out.status);
+    assert_eq!(out.stdout.len(), 10, "head passes on 10 bytes");
+    assert!(stderr.is_empty(), "stderr should be empty, got: {stderr}");
+}
+
+/// Runs parbench with its stdout pipe closed before it writes anything.
+fn run_with_stdout_closed(args: &[&str]) -> std::process::Output {
+    let bin = assert_cmd::cargo::cargo_bin("parbench");
+    let mut child = std::process::Command::new(bin)
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parbench starts");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("parbench finishes")
+}
+
+#[test]
+fn a_run_whose_stdout_is_closed_before_it_writes_exits_0_quietly() {
+    let out = run_with_stdout_closed(TINY_FIB);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr should be empty, got: {stderr}");
+}
+
+#[test]
+fn list_with_a_closed_stdout_exits_0_quietly() {
+    let out = run_with_stdout_closed(&["list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr should be empty, got: {stderr}");
+}
+
+// ---------------------------------------------------------------------------------
+// Benchmark failures: exit 1.
+
+/// fib(40) takes well over 200 ms per task, so the process runner's sample times out.
+const TIMING_OUT: &str = "run fib --n 40 --tasks 4 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0";
+
+/// Whether the process `pid` is still alive (present and not a zombie).
+fn is_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn a_process_runner_timeout_exits_1_and_says_the_worker_was_killed() {
+    let out = parbench().args(TIMING_OUT.split_whitespace()).assert().code(1).stderr(
+        predicate::str::starts_with("parbench: error: ")
+            .and(one_line())
+            .and(predicate::str::contains("--timeout"))
+            .and(predicate::str::contains("killed"))
+            .and(no_panic_or_backtrace()),
+    );
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    if cfg!(target_os = "linux") {
+        let pid: Option<u32> =
+            stderr.split("pid ").nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
+        if let Some(pid) = pid {
+            assert!(!is_alive(pid), "worker pid {pid} survived parbench: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_benchmark_leaves_an_existing_output_file_unchanged() {
+    let (dir, path, bytes) = existing_report();
+    let mut args: Vec<&str> = TIMING_OUT.split_whitespace().collect();
+    args.extend(["--output", path.to_str().unwrap()]);
+    parbench().args(&args).assert().code(1).stderr(predicate::str::contains("--timeout").and(one_line()));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn an_output_file_gets_the_usual_mode_not_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    Command::cargo_bin("parbench")
+        .unwrap()
+        .args(["run", "fib", "--n", "10", "--tasks", "2", "--threads", "2", "--rounds", "1", "--warmup", "0"])
+        .arg("--output")
+        .arg(&path)
+        .assert()
+        .success();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_ne!(mode, 0o600, "the report is readable only by its owner");
+    assert_eq!(mode & 0o044, 0o044 & !umask_of_this_process(), "mode {mode:o}");
+}
+
+fn umask_of_this_process() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let v = status.lines().find_map(|l| l.strip_prefix("Umask:")).unwrap().trim().to_string();
+    u32::from_str_radix(&v, 8).unwrap()
+}
+
+#[test]
+fn an_unknown_runner_error_lists_the_runners_that_exist() {
+    let out = Command::cargo_bin("parbench").unwrap().args(["run", "fib", "--runner", "bogus"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("serial") && stderr.contains("process"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
