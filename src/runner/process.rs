@@ -11,7 +11,7 @@
 //! one task per child is in flight, so uneven tasks still balance.
 //!
 //! The one decision a reader would otherwise get wrong: every child is owned by a
-//! [`Children`] guard whose `Drop` kills and reaps it, so *every* return path, error or
+//! `Children` guard whose `Drop` kills and reaps it, so *every* return path, error or
 //! panic included, leaves no process behind. Errors name the worker, its pid, its exit
 //! status or signal and the tail of its stderr.
 
