@@ -1,7 +1,7 @@
 //! Report data and reporters.
 //!
 //! [`build`] turns measurements into a finished [`Report`]: every number and every
-//! sentence is computed there, once, from [`stats`](crate::stats). Reporters
+//! sentence is computed there, once, from [`crate::stats`]. Reporters
 //! (`table`, `json`, `csv`, `markdown`) only format a finished report into any
 //! `io::Write`, so tests render fixed reports into a `Vec<u8>`.
 
