@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, SuiteArgs};
 use crate::error::UsageError;
 use crate::measure;
 use crate::plan::Plan;
@@ -17,7 +17,8 @@ use crate::workload::CATALOG;
 /// Runs the command. Errors carry a [`UsageError`] (exit 2) or anything else (exit 1).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run(args) => run_benchmark(&args),
+        Command::Run(args) => execute(Plan::from_args(&args.workload)?),
+        Command::Suite(args) => execute(suite_plan(&args)?),
         Command::List => ignore_broken_pipe(list(&mut io::stdout().lock())),
         Command::Worker => {
             crate::runner::protocol::worker_main().map_err(|e| UsageError::new(format!("worker: {e}")).into())
@@ -25,17 +26,39 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn run_benchmark(args: &RunArgs) -> anyhow::Result<()> {
-    let plan = Plan::from_args(&args.workload)?;
+fn suite_plan(args: &SuiteArgs) -> anyhow::Result<Plan> {
+    let suite = crate::suite::load(&args.file)?;
+    let output = match &args.output {
+        Some(path) => Some(crate::plan::output_file(path, args.format)?),
+        None => None,
+    };
+    let f = &suite.file;
+    let mut runners: Vec<RunnerKind> = suite.cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
+    runners.sort();
+    runners.dedup();
+    let record = report::SettingsRecord {
+        workers: suite.cases.iter().map(|c| c.settings.workers).max().unwrap_or(1),
+        runners,
+        schedule: Default::default(),
+        warmup: f.warmup,
+        rounds: f.rounds,
+        seed: f.seed,
+        timeout_s: f.timeout,
+    };
+    let stdout_format = if output.is_some() { report::Format::Table } else { args.format.unwrap_or_default() };
+    Ok(Plan { cases: suite.cases, record, suite: Some(suite.record), stdout_format, output })
+}
+
+fn execute(plan: Plan) -> anyhow::Result<()> {
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     let environment = crate::fingerprint::collect();
     let mut measurements = Vec::with_capacity(plan.cases.len());
     for case in &plan.cases {
-        let runners = case.runners(&plan.settings.runners);
-        let m = measure::measure(&case.params, &runners, &plan.settings, &mut |_, _| {})?;
+        let m = measure::measure(&case.params, &case.settings.runners, &case.settings, &mut |_, _| {})?;
         measurements.push((m, case.skipped.clone()));
     }
-    let report = report::build(&measurements, &plan.settings, environment, std::env::args().collect());
+    let mut report = report::build(&measurements, plan.record.clone(), environment, std::env::args().collect());
+    report.suite = plan.suite.clone();
     if let Some(output) = plan.output {
         write_file(&report, output)?;
     }

@@ -38,6 +38,12 @@ Examples:
 }
 
 const EXIT_CODES: &str = exit_codes!();
+const SUITE_AFTER_HELP: &str = concat!(
+    "Examples:\n",
+    "  parbench suite workloads/ci.toml --output results/ci.json\n",
+    "  parbench suite workloads/seeds.toml --format markdown\n\n",
+    exit_codes!()
+);
 const RUN_AFTER_HELP: &str = concat!(run_examples!(), "\n\n", exit_codes!());
 
 /// Compare serial, threaded, pooled (rayon) and multi-process execution of the same
@@ -56,11 +62,29 @@ pub enum Command {
     /// Measure one workload under the serial, threads, rayon and process runners.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
+    /// Run a suite file (workloads/*.toml) and write one result.
+    #[command(after_help = SUITE_AFTER_HELP)]
+    Suite(SuiteArgs),
     /// List the workloads and runners with their parameters and defaults.
     List,
     /// Internal: a process-runner worker, driven over stdin and stdout.
     #[command(hide = true)]
     Worker,
+}
+
+/// `parbench suite FILE`.
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// The suite file (TOML; see workloads/README.md).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format (for stdout, or for --output).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Also write the report to FILE, atomically; its format comes from --format or the
+    /// extension (.json, .csv, .md, .txt). The table still goes to stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `parbench run <workload>`.
@@ -190,11 +214,11 @@ fn parse_in_range(s: &str, min: u64, max: u64, what: &str) -> Result<u64, String
 }
 
 fn parse_tasks(s: &str) -> Result<u32, String> {
-    parse_in_range(s, 1, 1_000_000, "tasks per sample").map(|v| v as u32)
+    parse_in_range(s, 1, crate::workload::MAX_TASKS, "tasks per sample").map(|v| v as u32)
 }
 
 fn parse_ms(s: &str) -> Result<u32, String> {
-    parse_in_range(s, 1, 10_000, "milliseconds of sleep per task").map(|v| v as u32)
+    parse_in_range(s, 1, crate::workload::sleep::MAX_MS, "milliseconds of sleep per task").map(|v| v as u32)
 }
 
 fn parse_fib_n(s: &str) -> Result<u32, String> {
@@ -223,7 +247,7 @@ fn parse_number(s: &str) -> Result<u64, String> {
 }
 
 fn parse_increments(s: &str) -> Result<u64, String> {
-    parse_in_range(s, 1, 10_000_000_000, "increments per worker")
+    parse_in_range(s, 1, crate::workload::counter::MAX_INCREMENTS, "increments per worker")
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {

@@ -22,5 +22,6 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod stats;
+pub mod suite;
 pub mod sys;
 pub mod workload;

@@ -48,6 +48,12 @@ pub struct Measurement {
     pub params: WorkloadParams,
     /// Its task count.
     pub tasks: usize,
+    /// Workers of the parallel runners.
+    pub workers: usize,
+    /// Runners measured, in report order.
+    pub runners: Vec<RunnerKind>,
+    /// Measured rounds.
+    pub rounds: u32,
     /// Measured samples, warm-up excluded.
     pub samples: Vec<RecordedSample>,
     /// One-off set-up time per runner (rayon pool build), ns.
@@ -93,7 +99,17 @@ pub fn measure(
             progress(round as usize * built.len() + position + 1, total);
         }
     }
-    Ok(Measurement { params: params.clone(), tasks: workload.task_count(), samples, setup_ns })
+    let mut measured = runners.to_vec();
+    measured.sort();
+    Ok(Measurement {
+        params: params.clone(),
+        tasks: workload.task_count(),
+        workers: settings.workers,
+        runners: measured,
+        rounds: settings.rounds,
+        samples,
+        setup_ns,
+    })
 }
 
 #[cfg(test)]

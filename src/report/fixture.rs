@@ -76,6 +76,9 @@ pub fn report() -> Report {
     let fib = Measurement {
         params: WorkloadParams::Fib(FibParams { n: 34, tasks: 8 }),
         tasks: 8,
+        workers: 2,
+        runners: vec![Serial, Threads, Rayon, Process],
+        rounds: 3,
         samples: rounds(
             &[
                 (Serial, [200.0, 210.0, 190.0], fib_ok()),
@@ -90,6 +93,9 @@ pub fn report() -> Report {
     let counter = |sync: SyncMode, threads: [f64; 3], v: Verification| Measurement {
         params: WorkloadParams::Counter(CounterParams { tasks: 2, increments: 1000, sync }),
         tasks: 2,
+        workers: 2,
+        runners: vec![Serial, Threads],
+        rounds: 3,
         samples: rounds(
             &[(Serial, [10.0, 10.0, 10.0], ok("counter = 2000 = 2 tasks x 1000")), (Threads, threads, v)],
             2,
@@ -106,8 +112,12 @@ pub fn report() -> Report {
         (counter(SyncMode::Atomic, [30.0, 31.0, 29.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
         (counter(SyncMode::Sharded, [5.0, 5.5, 5.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
     ];
-    let mut report =
-        build(&measurements, &settings, environment(), vec!["parbench".into(), "run".into(), "fib".into()]);
+    let mut report = build(
+        &measurements,
+        super::SettingsRecord::new(&settings),
+        environment(),
+        vec!["parbench".into(), "run".into(), "fib".into()],
+    );
     report.created_unix_s = 1_700_000_000;
     report
 }

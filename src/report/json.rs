@@ -85,13 +85,21 @@ mod tests {
                 let m = crate::measure::Measurement {
                     params: c.params.clone(),
                     tasks: c.tasks,
+                    workers: c.workers,
+                    runners: c.rows.iter().map(|r| r.runner).collect(),
+                    rounds: 3,
                     samples: c.samples.clone(),
                     setup_ns: Vec::new(),
                 };
                 (m, Vec::new())
             })
             .collect();
-        let rebuilt = crate::report::build(&measurements, &settings, crate::report::fixture::environment(), vec![]);
+        let rebuilt = crate::report::build(
+            &measurements,
+            crate::report::SettingsRecord::new(&settings),
+            crate::report::fixture::environment(),
+            vec![],
+        );
         let mut out = Vec::new();
         JsonReporter.write(&rebuilt, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -56,13 +56,29 @@ pub struct Report {
     pub environment: Fingerprint,
     /// How it was measured.
     pub settings: SettingsRecord,
+    /// The suite file this run came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<SuiteRecord>,
     /// One entry per workload configuration.
     pub cases: Vec<CaseReport>,
     /// Sentences comparing cases (e.g. counter synchronisation modes).
     pub notes: Vec<String>,
 }
 
-/// The measurement settings, as recorded.
+/// The suite a result came from: results of different suite configurations are not
+/// comparable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteRecord {
+    /// The suite's name.
+    pub name: String,
+    /// The file it was read from.
+    pub file: String,
+    /// Digest of the parsed configuration (comments and layout do not change it).
+    pub digest: String,
+}
+
+/// The measurement settings, as recorded. For a suite, `workers` is the largest worker
+/// count and `runners` the union; each case records its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettingsRecord {
     /// Workers for parallel runners.
@@ -183,32 +199,24 @@ pub enum RowResult {
 /// Builds a report: all statistics and sentences, computed once.
 pub fn build(
     measurements: &[(Measurement, Vec<Skipped>)],
-    settings: &Settings,
+    settings: SettingsRecord,
     environment: Fingerprint,
     command: Vec<String>,
 ) -> Report {
     let cases: Vec<CaseReport> =
-        measurements.iter().map(|(m, skipped)| case_report(m, skipped.clone(), settings, &environment)).collect();
+        measurements.iter().map(|(m, skipped)| case_report(m, skipped.clone(), &environment)).collect();
     let notes = counter_comparison(&cases);
     let created_unix_s =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    Report {
-        schema_version: SCHEMA_VERSION,
-        command,
-        created_unix_s,
-        environment,
-        settings: SettingsRecord::new(settings),
-        cases,
-        notes,
-    }
+    Report { schema_version: SCHEMA_VERSION, command, created_unix_s, environment, settings, suite: None, cases, notes }
 }
 
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
 
-fn case_report(m: &Measurement, skipped: Vec<Skipped>, settings: &Settings, env: &Fingerprint) -> CaseReport {
-    let rounds = settings.rounds as usize;
+fn case_report(m: &Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> CaseReport {
+    let rounds = m.rounds as usize;
     // wall[runner][round], for pairing within rounds.
     let by_round = |kind: RunnerKind, f: &dyn Fn(&RecordedSample) -> f64| -> Vec<f64> {
         let mut v = vec![f64::NAN; rounds];
@@ -221,7 +229,7 @@ fn case_report(m: &Measurement, skipped: Vec<Skipped>, settings: &Settings, env:
     };
     let serial_wall = by_round(RunnerKind::Serial, &|s| ms(s.sample.wall_ns));
     let mut rows = Vec::new();
-    for &kind in &settings.runners {
+    for &kind in &m.runners {
         let samples: Vec<&RecordedSample> = m.samples.iter().filter(|s| s.sample.runner == kind).collect();
         if samples.is_empty() {
             continue;
@@ -262,7 +270,7 @@ fn case_report(m: &Measurement, skipped: Vec<Skipped>, settings: &Settings, env:
         label: m.params.label(),
         params: m.params.clone(),
         tasks: m.tasks,
-        workers: settings.workers,
+        workers: m.workers,
         rows,
         skipped,
         notes: Vec::new(),

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
 use crate::runner::RunnerKind;
 
+/// Most increments per worker: about ten seconds of contended work.
+pub const MAX_INCREMENTS: u64 = 10_000_000_000;
+
 /// How the workers synchronise on the counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]

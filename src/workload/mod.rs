@@ -22,6 +22,9 @@ pub use fib::{FibParams, FibWorkload};
 pub use shared::SharedState;
 pub use sleep::{SleepParams, SleepWorkload};
 
+/// Most tasks one sample may have.
+pub const MAX_TASKS: u64 = 1_000_000;
+
 /// Everything a task may use besides its index.
 pub struct TaskContext<'a> {
     /// Index of the worker running the task (0-based, below the worker count).
@@ -132,6 +135,35 @@ impl WorkloadParams {
             WorkloadParams::Factorize(p) => p.describe(),
             WorkloadParams::Counter(p) => {
                 format!("tasks={}, increments={}, sync={}", p.tasks, p.increments, p.sync.name())
+            }
+        }
+    }
+
+    /// Checks every parameter is in range; `Err` names the parameter, the value and
+    /// the allowed range. The CLI's value parsers enforce the same limits.
+    pub fn validate(&self) -> Result<(), String> {
+        fn range(name: &str, v: u64, min: u64, max: u64) -> Result<(), String> {
+            if (min..=max).contains(&v) { Ok(()) } else { Err(format!("{name} = {v} is out of range {min}..={max}")) }
+        }
+        match self {
+            WorkloadParams::Sleep(p) => {
+                range("tasks", p.tasks.into(), 1, MAX_TASKS)?;
+                range("ms", p.ms.into(), 1, sleep::MAX_MS)
+            }
+            WorkloadParams::Fib(p) => {
+                range("tasks", p.tasks.into(), 1, MAX_TASKS)?;
+                range("n", p.n.into(), 1, fib::MAX_N.into())
+            }
+            WorkloadParams::Factorize(p) => {
+                if p.numbers.is_empty() {
+                    return Err("numbers is empty: give at least one number".into());
+                }
+                range("number of numbers", p.numbers.len() as u64, 1, MAX_TASKS)?;
+                p.numbers.iter().try_for_each(|&n| range("a number", n, 1, factorize::MAX_NUMBER))
+            }
+            WorkloadParams::Counter(p) => {
+                range("tasks", p.tasks.into(), 1, MAX_TASKS)?;
+                range("increments", p.increments, 1, counter::MAX_INCREMENTS)
             }
         }
     }

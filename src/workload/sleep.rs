@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
 
+/// Longest accepted sleep per task, in milliseconds.
+pub const MAX_MS: u64 = 10_000;
+
 /// Parameters of [`SleepWorkload`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SleepParams {
