@@ -1,12 +1,13 @@
 //! Runs a parsed command line: the one `run` that `main` calls.
 
 use std::io::{self, Write};
+use std::process::ExitCode;
 
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, SuiteArgs};
+use crate::cli::{BaselineCommand, Cli, Command, CompareArgs, SuiteArgs};
 use crate::error::UsageError;
 use crate::measure;
 use crate::plan::Plan;
@@ -14,14 +15,72 @@ use crate::report::{self, Report};
 use crate::runner::RunnerKind;
 use crate::workload::CATALOG;
 
-/// Runs the command. Errors carry a [`UsageError`] (exit 2) or anything else (exit 1).
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command and returns its exit code. Errors carry a [`UsageError`] (exit 2)
+/// or anything else (exit 1); `compare` also returns 1 (regression) and 3 (not
+/// comparable) as plain exit codes.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => execute(Plan::from_args(&args.workload)?),
         Command::Suite(args) => execute(suite_plan(&args)?),
-        Command::List => ignore_broken_pipe(list(&mut io::stdout().lock())),
-        Command::Worker => {
-            crate::runner::protocol::worker_main().map_err(|e| UsageError::new(format!("worker: {e}")).into())
+        Command::Compare(args) => compare(&args),
+        Command::Baseline(BaselineCommand::Update { dir, new, keep }) => {
+            let done = crate::baseline::update(&dir, &new, keep as usize)?;
+            let mut out = io::stdout().lock();
+            let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
+            let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
+            ignore_broken_pipe(lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List => ignore_broken_pipe(list(&mut io::stdout().lock())).map(|_| ExitCode::SUCCESS),
+        Command::Worker => crate::runner::protocol::worker_main()
+            .map(|_| ExitCode::SUCCESS)
+            .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
+    }
+}
+
+fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+    if !matches!(args.format, report::Format::Table | report::Format::Markdown | report::Format::Json) {
+        return Err(UsageError::new(format!(
+            "--format {:?} is not available for compare; use table, markdown or json",
+            args.format
+        ))
+        .into());
+    }
+    let bases: Vec<(String, Report)> = crate::compare::result_files(&args.base)?
+        .iter()
+        .map(|p| crate::compare::load_result(p).map(|r| (p.display().to_string(), r)))
+        .collect::<Result<_, _>>()?;
+    let new = crate::compare::load_result(&args.new)?;
+    let rules =
+        crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
+    let new_name = args.new.display().to_string();
+    let mut out = io::stdout().lock();
+    match crate::compare::compare(&bases, &new_name, &new, &rules, args.allow_incomparable) {
+        Ok(cmp) => {
+            ignore_broken_pipe(crate::compare::write(&cmp, args.format, &mut out))?;
+            Ok(if cmp.regressions().next().is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Err(inc) => {
+            let fp = |f: &crate::fingerprint::Fingerprint| {
+                format!(
+                    "{} · {} · {} logical / {} physical cores, {} available · {} {}",
+                    f.hostname,
+                    f.cpu_model,
+                    f.logical_cores,
+                    f.physical_cores,
+                    f.available_parallelism,
+                    f.arch,
+                    f.kernel.as_deref().unwrap_or("")
+                )
+            };
+            let text = format!(
+                "not comparable: {} (--allow-incomparable compares anyway)\n  base: {}\n  new:  {}\n",
+                inc.reason,
+                fp(&inc.base),
+                fp(&inc.new)
+            );
+            ignore_broken_pipe(out.write_all(text.as_bytes()))?;
+            Ok(ExitCode::from(3))
         }
     }
 }
@@ -49,20 +108,19 @@ fn suite_plan(args: &SuiteArgs) -> anyhow::Result<Plan> {
     Ok(Plan { cases: suite.cases, record, suite: Some(suite.record), stdout_format, output })
 }
 
-fn execute(plan: Plan) -> anyhow::Result<()> {
+fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     let environment = crate::fingerprint::collect();
-    let mut measurements = Vec::with_capacity(plan.cases.len());
-    for case in &plan.cases {
-        let m = measure::measure(&case.params, &case.settings.runners, &case.settings, &mut |_, _| {})?;
-        measurements.push((m, case.skipped.clone()));
-    }
+    let cases: Vec<_> = plan.cases.iter().map(|c| (c.params.clone(), c.settings.clone())).collect();
+    let measured = measure::measure_all(&cases, &mut |_, _| {})?;
+    let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
     let mut report = report::build(&measurements, plan.record.clone(), environment, std::env::args().collect());
     report.suite = plan.suite.clone();
     if let Some(output) = plan.output {
         write_file(&report, output)?;
     }
-    ignore_broken_pipe(write_stdout(&report, plan.stdout_format))
+    ignore_broken_pipe(write_stdout(&report, plan.stdout_format))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_stdout(report: &Report, format: report::Format) -> io::Result<()> {

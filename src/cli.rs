@@ -38,6 +38,16 @@ Examples:
 }
 
 const EXIT_CODES: &str = exit_codes!();
+const COMPARE_AFTER_HELP: &str = "\
+Examples:
+  parbench compare results/baseline/ci.json new.json
+  parbench compare baselines/ci-linux-2core/ new.json --format markdown >> $GITHUB_STEP_SUMMARY
+
+Exit codes:
+  0    no gated regression
+  1    a regression
+  2    usage or input error: unreadable, corrupt or wrong-version result file
+  3    not comparable: different machine class or suite configuration (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  parbench suite workloads/ci.toml --output results/ci.json\n",
@@ -65,11 +75,59 @@ pub enum Command {
     /// Run a suite file (workloads/*.toml) and write one result.
     #[command(after_help = SUITE_AFTER_HELP)]
     Suite(SuiteArgs),
+    /// Decide whether NEW regressed against BASE (a result file, or a directory of
+    /// recent baseline results from the same machine class).
+    #[command(after_help = COMPARE_AFTER_HELP)]
+    Compare(CompareArgs),
+    /// Maintain a directory of baseline results.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// List the workloads and runners with their parameters and defaults.
     List,
     /// Internal: a process-runner worker, driven over stdin and stdout.
     #[command(hide = true)]
     Worker,
+}
+
+/// `parbench compare BASE NEW`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline: a result file, or a directory of result files.
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// The new result file.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Output format: table, markdown (for a CI job summary or PR comment) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
+    /// Compare even when machines or suite configurations differ.
+    #[arg(long)]
+    pub allow_incomparable: bool,
+    /// Smallest relative change of a machine-independent metric that can fail (0.10 = 10%).
+    #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction)]
+    pub floor: f64,
+    /// Smallest relative change of an absolute time that can fail.
+    #[arg(long, value_name = "FRACTION", default_value = "0.20", value_parser = parse_fraction)]
+    pub floor_absolute: f64,
+}
+
+/// `parbench baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Add NEW result files to DIR and keep only the newest K results of their machine
+    /// class and suite.
+    Update {
+        /// The baseline directory (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Result files to add.
+        #[arg(value_name = "NEW", required = true)]
+        new: Vec<PathBuf>,
+        /// How many results of one machine class and suite to keep.
+        #[arg(long, value_name = "K", default_value = "10", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        keep: u32,
+    },
 }
 
 /// `parbench suite FILE`.
@@ -252,6 +310,14 @@ fn parse_increments(s: &str) -> Result<u64, String> {
 
 fn parse_threads(s: &str) -> Result<usize, String> {
     parse_in_range(s, 1, 1024, "workers").map(|v| v as usize)
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v < 10.0)
+        .ok_or_else(|| format!("{s:?} is not a fraction between 0 and 10 (0.10 = 10%)"))
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {

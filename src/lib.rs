@@ -12,7 +12,9 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod fingerprint;
 pub mod interrupt;

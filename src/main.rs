@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Err(e) => return clap_error(e),
     };
     match parbench::app::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("parbench: error: {e:#}");
             if e.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }

@@ -36,8 +36,7 @@ fn check_all(workers: usize, schedule: Schedule) {
         let runners: Vec<RunnerKind> = RunnerKind::ALL.into_iter().filter(|&k| workload.supports(k).is_ok()).collect();
         let settings =
             Settings { runners: runners.clone(), workers, options: options(schedule), warmup: 0, rounds: 2, seed: 3 };
-        let m =
-            measure(&params, &runners, &settings, &mut |_, _| {}).unwrap_or_else(|e| panic!("{}: {e}", params.label()));
+        let m = measure(&params, &settings, &mut |_, _| {}).unwrap_or_else(|e| panic!("{}: {e}", params.label()));
         assert_eq!(m.samples.len(), 2 * runners.len(), "{}", params.label());
         for s in &m.samples {
             let sample = &s.sample;
@@ -88,7 +87,7 @@ fn the_process_runner_counts_its_childrens_cpu_time() {
         rounds: 1,
         seed: 1,
     };
-    let m = measure(&params, &[RunnerKind::Process], &settings, &mut |_, _| {}).unwrap();
+    let m = measure(&params, &settings, &mut |_, _| {}).unwrap();
     let s = &m.samples[0].sample;
     let busy: u64 = s.per_worker.iter().map(|w| w.busy_ns).sum();
     // The children did the work; without RUSAGE_CHILDREN the parent's CPU time would be

@@ -15,12 +15,14 @@ use crate::runner::RunnerKind;
 use crate::stats::{self, RatioSummary, Summary};
 use crate::workload::{SyncMode, Verification, WorkloadParams};
 
+mod bmf;
 mod csv;
 mod json;
 mod markdown;
 mod table;
 
 pub use self::csv::CsvReporter;
+pub use bmf::{BmfReporter, GithubBenchmarkReporter};
 pub use json::JsonReporter;
 pub use markdown::MarkdownReporter;
 pub use table::TableReporter;
@@ -464,6 +466,10 @@ pub enum Format {
     Csv,
     /// GitHub-flavoured Markdown.
     Markdown,
+    /// Bencher Metric Format (JSON), for bencher.dev.
+    Bmf,
+    /// github-action-benchmark's custom JSON (customSmallerIsBetter).
+    GithubBenchmark,
 }
 
 impl Format {
@@ -485,6 +491,8 @@ impl Format {
             Format::Json => Box::new(JsonReporter),
             Format::Csv => Box::new(CsvReporter),
             Format::Markdown => Box::new(MarkdownReporter),
+            Format::Bmf => Box::new(BmfReporter),
+            Format::GithubBenchmark => Box::new(GithubBenchmarkReporter),
         }
     }
 }

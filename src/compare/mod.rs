@@ -1,0 +1,501 @@
+//! `parbench compare BASE NEW`: did NEW regress against BASE, beyond noise?
+//!
+//! The rule, built to hold on a shared, noisy 2-core machine:
+//! 1. Comparability first: the same suite configuration, architecture and core counts,
+//!    else exit 3. Absolute times are gated only when the environment fingerprints are
+//!    identical; otherwise only machine-independent metrics are: speedup (paired within
+//!    rounds; efficiency is speedup / W, so it is the same test), CPU inflation (runner
+//!    CPU / serial CPU), sleep overhead (wall / ideal wall) and process overhead (the
+//!    process runner's start-up as a share of its own wall time, so that another
+//!    runner's improvement never counts against it).
+//! 2. Per (cell, metric): the effect as a ratio NEW/BASE, estimated by Hodges-Lehmann
+//!    on log values with a 99% Moses interval, a Mann-Whitney test, Holm's correction
+//!    across all gated pairs, and a threshold: max(floor, 3 x the run-to-run spread of
+//!    the baseline runs). A REGRESSION needs both significance and an effect beyond the
+//!    threshold.
+//! 3. A cell whose own spread is too large (robust CV > 15%) is UNSTABLE and only fails
+//!    when grossly worse (>= 1.5x).
+//!
+//! The one decision a reader would otherwise get wrong: the baseline may be a directory
+//! of several runs; their samples are pooled for the test, and the spread *between*
+//! their medians sets the threshold. That is what keeps a slow afternoon from failing
+//! CI: a single run's samples cannot show run-to-run drift, several runs can.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::UsageError;
+use crate::fingerprint::Fingerprint;
+use crate::report::{CaseReport, Report, SCHEMA_VERSION};
+use crate::runner::RunnerKind;
+use crate::stats;
+use crate::workload::WorkloadParams;
+
+mod render;
+
+pub use render::write;
+
+/// Version of the comparison JSON.
+pub const COMPARE_SCHEMA_VERSION: u32 = 1;
+
+/// Tunable rule parameters (defaults from the design; see the module doc).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rules {
+    /// Smallest threshold for relative (machine-independent) metrics.
+    pub floor_relative: f64,
+    /// Smallest threshold for absolute times.
+    pub floor_absolute: f64,
+    /// Multiple of the baseline's run-to-run spread used as threshold.
+    pub spread_factor: f64,
+    /// Robust CV above which a cell is UNSTABLE.
+    pub unstable_cv: f64,
+    /// An UNSTABLE cell fails only when at least this much worse.
+    pub gross: f64,
+    /// Family-wise significance level (and 1 - confidence of the intervals).
+    pub alpha: f64,
+    /// Fewer samples than this on either side: INCONCLUSIVE.
+    pub min_samples: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            floor_relative: 0.10,
+            floor_absolute: 0.20,
+            spread_factor: 3.0,
+            unstable_cv: 0.15,
+            gross: 1.5,
+            alpha: 0.01,
+            min_samples: 5,
+        }
+    }
+}
+
+/// The verdict of one (cell, metric).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// Significantly worse, beyond the threshold.
+    Regression,
+    /// Too noisy to judge (robust CV above the limit) and not grossly worse.
+    Unstable,
+    /// Too few samples.
+    Inconclusive,
+    /// Significantly better, beyond the threshold.
+    Improvement,
+    /// A difference that is either not significant or smaller than the threshold.
+    WithinNoise,
+    /// No significant difference and within the threshold.
+    Unchanged,
+}
+
+impl Verdict {
+    /// Upper-case name, as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Regression => "REGRESSION",
+            Verdict::Improvement => "IMPROVEMENT",
+            Verdict::Unchanged => "UNCHANGED",
+            Verdict::WithinNoise => "WITHIN_NOISE",
+            Verdict::Unstable => "UNSTABLE",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+}
+
+/// What is compared in a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Wall time per sample, ms (absolute; lower is better).
+    Wall,
+    /// Serial wall / runner wall per round (higher is better).
+    Speedup,
+    /// Runner CPU / serial CPU per round (lower is better).
+    CpuInflation,
+    /// Wall / ideal wall for sleeping tasks (lower is better).
+    SleepOverhead,
+    /// Process start-up / process wall per sample (lower is better).
+    ProcessOverhead,
+}
+
+impl Metric {
+    /// Name as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Wall => "wall",
+            Metric::Speedup => "speedup",
+            Metric::CpuInflation => "cpu_inflation",
+            Metric::SleepOverhead => "sleep_overhead",
+            Metric::ProcessOverhead => "process_overhead",
+        }
+    }
+
+    fn higher_is_better(self) -> bool {
+        self == Metric::Speedup
+    }
+
+    fn is_absolute(self) -> bool {
+        self == Metric::Wall
+    }
+}
+
+/// The comparison of one metric of one runner in one case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// Case label.
+    pub case: String,
+    /// Workers of the case.
+    pub workers: usize,
+    /// Runner.
+    pub runner: RunnerKind,
+    /// Metric.
+    pub metric: Metric,
+    /// Whether this cell can fail the comparison.
+    pub gated: bool,
+    /// Baseline samples (pooled over baseline runs).
+    pub base_n: usize,
+    /// New samples.
+    pub new_n: usize,
+    /// Baseline median.
+    pub base_median: f64,
+    /// New median.
+    pub new_median: f64,
+    /// NEW / BASE (Hodges-Lehmann on logs), with its 99% interval.
+    pub ratio: f64,
+    /// Lower end of the interval.
+    pub ratio_low: f64,
+    /// Upper end of the interval.
+    pub ratio_high: f64,
+    /// Mann-Whitney p-value.
+    pub p: f64,
+    /// Holm-adjusted p-value (equal to `p` for ungated cells).
+    pub p_adjusted: f64,
+    /// Relative threshold used (0.10 = 10%).
+    pub threshold: f64,
+    /// Largest robust CV of the two sides.
+    pub cv: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl CellResult {
+    /// How much worse NEW is, as a factor > 1 (or better, < 1), whatever the metric's
+    /// direction.
+    pub fn badness(&self) -> f64 {
+        if self.metric.higher_is_better() { 1.0 / self.ratio } else { self.ratio }
+    }
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Format version.
+    pub schema_version: u32,
+    /// Baseline files used.
+    pub base_files: Vec<String>,
+    /// Baseline files left out, and why.
+    pub skipped_base: Vec<String>,
+    /// The new file.
+    pub new_file: String,
+    /// Whether absolute times were gated (identical fingerprints).
+    pub absolute_gated: bool,
+    /// The rules applied.
+    pub rules: Rules,
+    /// Every cell.
+    pub cells: Vec<CellResult>,
+}
+
+impl Comparison {
+    /// Gated cells that regressed.
+    pub fn regressions(&self) -> impl Iterator<Item = &CellResult> {
+        self.cells.iter().filter(|c| c.gated && c.verdict == Verdict::Regression)
+    }
+
+    /// Count of gated cells with `verdict`.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.cells.iter().filter(|c| c.gated && c.verdict == verdict).count()
+    }
+}
+
+/// Why two results cannot be compared.
+#[derive(Debug)]
+pub struct Incomparable {
+    /// The reason, one line.
+    pub reason: String,
+    /// Baseline fingerprint.
+    pub base: Box<Fingerprint>,
+    /// New fingerprint.
+    pub new: Box<Fingerprint>,
+}
+
+/// Reads a result file: exit-2 errors name the path and, for JSON errors, the line and
+/// column.
+pub fn load_result(path: &Path) -> Result<Report, UsageError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| UsageError::new(format!("{shown}: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError::new(format!("{shown}: not a parbench result: line {}, column {}: {e}", e.line(), e.column()))
+    })?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) if v > u64::from(SCHEMA_VERSION) => {
+            return Err(UsageError::new(format!(
+                "{shown}: schema_version {v} is newer than this parbench understands ({SCHEMA_VERSION}); \
+                 upgrade parbench"
+            )));
+        }
+        Some(v) => return Err(UsageError::new(format!("{shown}: unsupported schema_version {v}"))),
+        None => return Err(UsageError::new(format!("{shown}: not a parbench result (no schema_version)"))),
+    }
+    serde_json::from_value(value).map_err(|e| UsageError::new(format!("{shown}: not a parbench result: {e}")))
+}
+
+/// Every `*.json` in `path` if it is a directory, else `path` itself.
+pub fn result_files(path: &Path) -> Result<Vec<PathBuf>, UsageError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| UsageError::new(format!("{}: {e}", path.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(UsageError::new(format!("{}: no *.json result files in this directory", path.display())));
+    }
+    Ok(files)
+}
+
+/// Fingerprint fields that must match for results to be comparable at all.
+fn machine_class(f: &Fingerprint) -> (String, usize, usize) {
+    (f.arch.clone(), f.logical_cores, f.available_parallelism)
+}
+
+/// Fingerprint fields that must match for absolute times to be comparable.
+fn identical_machine(a: &Fingerprint, b: &Fingerprint) -> bool {
+    machine_class(a) == machine_class(b)
+        && a.cpu_model == b.cpu_model
+        && a.physical_cores == b.physical_cores
+        && a.os == b.os
+        && a.kernel == b.kernel
+}
+
+fn case_keys(r: &Report) -> Vec<(String, usize)> {
+    let mut keys: Vec<(String, usize)> = r.cases.iter().map(|c| (c.label.clone(), c.workers)).collect();
+    keys.sort();
+    keys
+}
+
+/// Why `base` cannot be compared with `new`, if it cannot.
+pub fn incomparability(base: &Report, new: &Report) -> Option<String> {
+    let (b, n) = (&base.environment, &new.environment);
+    if b.arch != n.arch {
+        return Some(format!("different architectures (base {}, new {})", b.arch, n.arch));
+    }
+    if (b.logical_cores, b.available_parallelism) != (n.logical_cores, n.available_parallelism) {
+        return Some(format!(
+            "different core counts (base {} logical / {} available, new {} logical / {} available)",
+            b.logical_cores, b.available_parallelism, n.logical_cores, n.available_parallelism
+        ));
+    }
+    match (&base.suite, &new.suite) {
+        (Some(bs), Some(ns)) if bs.digest != ns.digest => Some(format!(
+            "different suite configurations (base {} digest {}, new {} digest {})",
+            bs.name, bs.digest, ns.name, ns.digest
+        )),
+        (Some(_), None) | (None, Some(_)) => Some("one result comes from a suite and the other does not".into()),
+        (None, None) if case_keys(base) != case_keys(new) => Some("the results measured different workloads".into()),
+        _ => None,
+    }
+}
+
+/// Compares NEW against the baseline runs. `Err(Incomparable)` when no baseline is
+/// comparable and `allow_incomparable` is off.
+pub fn compare(
+    bases: &[(String, Report)],
+    new_name: &str,
+    new: &Report,
+    rules: &Rules,
+    allow_incomparable: bool,
+) -> Result<Comparison, Incomparable> {
+    let mut used = Vec::new();
+    let mut skipped_base = Vec::new();
+    let mut first_reason = None;
+    for (name, base) in bases {
+        match incomparability(base, new) {
+            Some(reason) if !allow_incomparable => {
+                skipped_base.push(format!("{name}: {reason}"));
+                first_reason.get_or_insert((reason, base.environment.clone()));
+            }
+            _ => used.push((name.as_str(), base)),
+        }
+    }
+    if used.is_empty() {
+        let (reason, base) = first_reason.expect("no baseline at all is caught earlier");
+        return Err(Incomparable { reason, base: Box::new(base), new: Box::new(new.environment.clone()) });
+    }
+    let absolute_gated = used.iter().all(|(_, b)| identical_machine(&b.environment, &new.environment));
+    let mut cells = Vec::new();
+    for case in &new.cases {
+        let base_cases: Vec<&CaseReport> = used
+            .iter()
+            .filter_map(|(_, b)| b.cases.iter().find(|c| c.label == case.label && c.workers == case.workers))
+            .collect();
+        if base_cases.is_empty() {
+            continue;
+        }
+        for row in &case.rows {
+            for metric in metrics_for(case, row.runner) {
+                let new_values = values(case, row.runner, metric);
+                let per_run: Vec<Vec<f64>> = base_cases.iter().map(|c| values(c, row.runner, metric)).collect();
+                if new_values.is_empty() || per_run.iter().all(Vec::is_empty) {
+                    continue;
+                }
+                let gated = !metric.is_absolute() || absolute_gated;
+                cells.push(cell(case, row.runner, metric, gated, &per_run, &new_values, rules));
+            }
+        }
+    }
+    // Holm across every gated, judgeable pair; then the verdicts.
+    let judged: Vec<usize> =
+        (0..cells.len()).filter(|&i| cells[i].gated && cells[i].verdict != Verdict::Inconclusive).collect();
+    let adjusted = stats::holm(&judged.iter().map(|&i| cells[i].p).collect::<Vec<_>>());
+    for (&i, &p) in judged.iter().zip(&adjusted) {
+        cells[i].p_adjusted = p;
+    }
+    for c in cells.iter_mut().filter(|c| c.verdict != Verdict::Inconclusive) {
+        c.verdict = verdict(c, rules);
+    }
+    Ok(Comparison {
+        schema_version: COMPARE_SCHEMA_VERSION,
+        base_files: used.iter().map(|(n, _)| n.to_string()).collect(),
+        skipped_base,
+        new_file: new_name.to_string(),
+        absolute_gated,
+        rules: rules.clone(),
+        cells,
+    })
+}
+
+fn metrics_for(case: &CaseReport, runner: RunnerKind) -> Vec<Metric> {
+    let mut m = vec![Metric::Wall];
+    let sleep = matches!(case.params, WorkloadParams::Sleep(_));
+    if runner != RunnerKind::Serial {
+        m.push(Metric::Speedup);
+        // Sleeping tasks use almost no CPU: a ratio of two near-zero CPU times is noise.
+        if !sleep {
+            m.push(Metric::CpuInflation);
+        }
+    }
+    if sleep {
+        m.push(Metric::SleepOverhead);
+    }
+    if runner == RunnerKind::Process {
+        m.push(Metric::ProcessOverhead);
+    }
+    m
+}
+
+/// One value per sample (or per round, for paired metrics) of `metric`.
+fn values(case: &CaseReport, runner: RunnerKind, metric: Metric) -> Vec<f64> {
+    /// (wall ns, cpu ns, workers) of one sample.
+    type Point = (f64, f64, usize);
+    let mut rounds: BTreeMap<u32, BTreeMap<RunnerKind, Point>> = BTreeMap::new();
+    for s in &case.samples {
+        let x = &s.sample;
+        rounds.entry(s.round).or_default().insert(x.runner, (x.wall_ns as f64, x.cpu_ns as f64, x.workers));
+    }
+    let positive = |v: f64| (v.is_finite() && v > 0.0).then_some(v);
+    let pair = |other: RunnerKind, f: &dyn Fn(Point, Point) -> Option<f64>| -> Vec<f64> {
+        rounds.values().filter_map(|r| Some((*r.get(&runner)?, *r.get(&other)?))).filter_map(|(a, b)| f(a, b)).collect()
+    };
+    match metric {
+        Metric::Wall => rounds.values().filter_map(|r| r.get(&runner)).filter_map(|s| positive(s.0 / 1e6)).collect(),
+        Metric::Speedup => pair(RunnerKind::Serial, &|me, serial| positive(serial.0 / me.0)),
+        Metric::CpuInflation => pair(RunnerKind::Serial, &|me, serial| {
+            // Below a millisecond of serial CPU the ratio is clock-tick noise.
+            if serial.1 < 1e6 { None } else { positive(me.1 / serial.1) }
+        }),
+        Metric::ProcessOverhead => case
+            .samples
+            .iter()
+            .filter(|s| s.sample.runner == runner && s.sample.wall_ns > 0)
+            .filter_map(|s| positive(s.sample.startup_ns? as f64 / s.sample.wall_ns as f64))
+            .collect(),
+        Metric::SleepOverhead => {
+            let WorkloadParams::Sleep(p) = &case.params else { return Vec::new() };
+            rounds
+                .values()
+                .filter_map(|r| r.get(&runner))
+                .filter_map(|&(wall, _, workers)| {
+                    let ideal = case.tasks.div_ceil(workers.max(1)) as f64 * f64::from(p.ms) * 1e6;
+                    positive(wall / ideal)
+                })
+                .collect()
+        }
+    }
+}
+
+fn cell(
+    case: &CaseReport,
+    runner: RunnerKind,
+    metric: Metric,
+    gated: bool,
+    per_run: &[Vec<f64>],
+    new: &[f64],
+    rules: &Rules,
+) -> CellResult {
+    let base: Vec<f64> = per_run.iter().flatten().copied().collect();
+    let floor = if metric.is_absolute() { rules.floor_absolute } else { rules.floor_relative };
+    let run_medians: Vec<f64> = per_run.iter().filter_map(|v| stats::median(v)).collect();
+    // Run-to-run spread needs at least three runs to mean anything.
+    let spread = if run_medians.len() >= 3 { stats::robust_cv(&run_medians) } else { 0.0 };
+    let logs = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<_>>();
+    let (lb, ln) = (logs(&base), logs(new));
+    let shift = stats::hodges_lehmann(&lb, &ln, 1.0 - rules.alpha);
+    let p = stats::mann_whitney_p(&lb, &ln);
+    let enough = base.len() >= rules.min_samples && new.len() >= rules.min_samples;
+    let (ratio, low, high) = shift.map(|s| (s.estimate.exp(), s.low.exp(), s.high.exp())).unwrap_or((1.0, 1.0, 1.0));
+    CellResult {
+        case: case.label.clone(),
+        workers: case.workers,
+        runner,
+        metric,
+        gated,
+        base_n: base.len(),
+        new_n: new.len(),
+        base_median: stats::median(&base).unwrap_or(0.0),
+        new_median: stats::median(new).unwrap_or(0.0),
+        ratio,
+        ratio_low: low,
+        ratio_high: high,
+        p,
+        p_adjusted: p,
+        threshold: floor.max(rules.spread_factor * spread),
+        cv: stats::robust_cv(&base).max(stats::robust_cv(new)),
+        verdict: if enough { Verdict::Unchanged } else { Verdict::Inconclusive },
+    }
+}
+
+fn verdict(c: &CellResult, rules: &Rules) -> Verdict {
+    let bad = c.badness();
+    let significant = c.p_adjusted < rules.alpha;
+    let limit = 1.0 + c.threshold;
+    if c.cv > rules.unstable_cv {
+        return if significant && bad >= rules.gross { Verdict::Regression } else { Verdict::Unstable };
+    }
+    match (significant, bad) {
+        (true, b) if b > limit => Verdict::Regression,
+        (true, b) if b < 1.0 / limit => Verdict::Improvement,
+        (false, b) if b <= limit && b >= 1.0 / limit => Verdict::Unchanged,
+        _ => Verdict::WithinNoise,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
