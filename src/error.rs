@@ -54,7 +54,7 @@ pub enum BenchError {
         stderr_tail: String,
     },
     /// A worker process did not finish the sample in time.
-    #[error("worker {worker} (pid {pid}) did not finish within --timeout {}; it was killed (raise --timeout for longer samples)", fmt_secs(*.timeout))]
+    #[error("worker {worker} (pid {pid}) reported no progress within --timeout {}; it was killed (raise --timeout for longer tasks){}", fmt_secs(*.timeout), stderr_suffix(.stderr_tail))]
     WorkerTimeout {
         /// Worker index.
         worker: usize,
@@ -62,6 +62,8 @@ pub enum BenchError {
         pid: u32,
         /// The limit that was exceeded.
         timeout: Duration,
+        /// The last lines of its stderr.
+        stderr_tail: String,
     },
     /// A worker process wrote something the protocol does not allow.
     #[error("worker {worker} (pid {pid}) broke the worker protocol: {detail}{}", stderr_suffix(.stderr_tail))]

@@ -9,7 +9,18 @@
 //! window between spawn and registration and a SIGKILL of parbench itself.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Set in signal context the moment SIGINT or SIGTERM arrives, before the handler
+/// thread runs: a Ctrl-C reaches the workers too, and the main thread must not report
+/// their deaths as a benchmark failure.
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Whether an interrupt has arrived; the handler thread is then about to exit 130.
+pub fn interrupted() -> bool {
+    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::SeqCst))
+}
 
 struct Registry {
     pids: Vec<u32>,
@@ -45,6 +56,10 @@ pub fn unregister_temp_file(path: &Path) {
 /// Installs the SIGINT/SIGTERM handler thread. Call once, from the CLI.
 pub fn install() -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(flag))?;
+    }
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::Builder::new().name("parbench-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
@@ -61,10 +76,7 @@ pub fn install() -> std::io::Result<()> {
                 let _ = std::fs::remove_file(path);
             }
             let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
-            eprintln!(
-                "parbench: interrupted by {name}; stopped {} worker process(es), nothing was written",
-                reg.pids.len()
-            );
+            eprintln!("parbench: interrupted by {name}; every worker process was stopped");
             std::process::exit(130);
         }
     })?;

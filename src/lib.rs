@@ -23,6 +23,7 @@ pub mod plan;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod scaling;
 pub mod stats;
 pub mod suite;
 pub mod sys;

@@ -19,6 +19,13 @@ fn main() -> ExitCode {
     match parbench::app::run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // After Ctrl-C the workers die too, and that can surface here first: the
+            // signal handler thread is about to stop everything and exit 130.
+            if parbench::interrupt::interrupted() {
+                loop {
+                    std::thread::park();
+                }
+            }
             eprintln!("parbench: error: {e:#}");
             if e.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
         }

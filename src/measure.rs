@@ -103,6 +103,12 @@ impl CaseState<'_> {
                 });
             }
             if round >= self.settings.warmup {
+                let mut sample = sample;
+                // Per-task records grow with tasks x samples; only the last round's are
+                // kept (for timelines), the rest live on in `per_worker`.
+                if round + 1 < self.total_rounds() {
+                    sample.tasks = Vec::new();
+                }
                 let round = round - self.settings.warmup;
                 self.samples.push(RecordedSample { round, position: position as u32, sample });
             }

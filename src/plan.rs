@@ -155,7 +155,8 @@ fn workload_params(args: &WorkloadArgs, workers: usize, seed: u64) -> (Vec<Workl
         }
         WorkloadArgs::Counter { increments, sync, .. } => {
             let mut modes = sync.clone().unwrap_or_else(|| SyncMode::ALL.to_vec());
-            modes.dedup();
+            let mut seen = std::collections::HashSet::new();
+            modes.retain(|m| seen.insert(*m));
             let params = modes
                 .iter()
                 .map(|&sync| {
@@ -173,9 +174,14 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
     if path.is_dir() {
         return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
     }
-    let format = match format.or_else(|| Format::from_extension(path)) {
-        Some(f) => f,
-        None => {
+    let format = match (format, Format::from_extension(path)) {
+        (Some(asked), Some(implied)) if asked != implied && !matches!(asked, Format::Bmf | Format::GithubBenchmark) => {
+            return Err(UsageError::new(format!(
+                "--output {shown}: the extension says {implied:?} but --format says {asked:?}; make them agree"
+            )));
+        }
+        (Some(f), _) | (None, Some(f)) => f,
+        (None, None) => {
             return Err(UsageError::new(format!(
                 "--output {shown}: cannot tell the format from the extension; use .json, .csv, .md or .txt, \
                  or add --format"
@@ -197,11 +203,6 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| UsageError::new(format!("--output {shown}: cannot write in {}: {e}", dir.display())))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().readonly() {
-            return Err(UsageError::new(format!("--output {shown}: the file is read-only")));
-        }
-    }
     crate::interrupt::register_temp_file(temp.path());
     Ok(OutputFile { path: path.to_path_buf(), format, temp })
 }

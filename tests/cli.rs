@@ -377,7 +377,23 @@ fn list_with_a_closed_stdout_exits_0_quietly() {
 // Benchmark failures: exit 1.
 
 /// fib(40) takes well over 200 ms per task, so the process runner's sample times out.
-const TIMING_OUT: &str = "run fib --n 40 --tasks 4 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0";
+/// A process-runner sample that cannot finish on any machine: each task sleeps 5 s
+/// and the timeout allows 200 ms without progress. The seed puts the process runner
+/// before serial in the round, so the test does not wait for serial's 10 s.
+fn timing_out() -> Vec<String> {
+    let seed = (0..1000u64)
+        .find(|&seed| {
+            let mut order = [0, 1];
+            parbench::rng::SplitMix64::new(seed).shuffle(&mut order);
+            order[0] == 1
+        })
+        .unwrap();
+    "run sleep --ms 5000 --tasks 2 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0 --seed"
+        .split_whitespace()
+        .map(String::from)
+        .chain([seed.to_string()])
+        .collect()
+}
 
 /// Whether the process `pid` is still alive (present and not a zombie).
 fn is_alive(pid: u32) -> bool {
@@ -390,7 +406,7 @@ fn is_alive(pid: u32) -> bool {
 
 #[test]
 fn a_process_runner_timeout_exits_1_and_says_the_worker_was_killed() {
-    let out = parbench().args(TIMING_OUT.split_whitespace()).assert().code(1).stderr(
+    let out = parbench().args(timing_out()).assert().code(1).stderr(
         predicate::str::starts_with("parbench: error: ")
             .and(one_line())
             .and(predicate::str::contains("--timeout"))
@@ -401,17 +417,16 @@ fn a_process_runner_timeout_exits_1_and_says_the_worker_was_killed() {
     if cfg!(target_os = "linux") {
         let pid: Option<u32> =
             stderr.split("pid ").nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
-        if let Some(pid) = pid {
-            assert!(!is_alive(pid), "worker pid {pid} survived parbench: {stderr}");
-        }
+        let pid = pid.unwrap_or_else(|| panic!("no worker pid in the error: {stderr}"));
+        assert!(!is_alive(pid), "worker pid {pid} survived parbench: {stderr}");
     }
 }
 
 #[test]
 fn a_failed_benchmark_leaves_an_existing_output_file_unchanged() {
     let (dir, path, bytes) = existing_report();
-    let mut args: Vec<&str> = TIMING_OUT.split_whitespace().collect();
-    args.extend(["--output", path.to_str().unwrap()]);
+    let mut args = timing_out();
+    args.extend(["--output".to_string(), path.to_str().unwrap().to_string()]);
     parbench().args(&args).assert().code(1).stderr(predicate::str::contains("--timeout").and(one_line()));
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
     assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());

@@ -76,3 +76,53 @@ fn sigint_during_a_sample_kills_the_workers_and_exits_130() {
 fn sigterm_during_a_sample_kills_the_workers_and_exits_130() {
     interrupt_with(libc::SIGTERM);
 }
+
+fn shm_files() -> Vec<String> {
+    std::fs::read_dir("/dev/shm")
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect::<Vec<String>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n: &String| n.starts_with("parbench-"))
+        .collect()
+}
+
+/// A terminal's Ctrl-C signals the whole process group: the workers die of SIGINT at
+/// the same moment, and parbench must still exit 130 (not report a crashed worker),
+/// and remove the counter's shared-memory file.
+#[test]
+fn ctrl_c_to_the_whole_process_group_exits_130_and_removes_the_shared_file() {
+    use std::os::unix::process::CommandExt;
+    let before = shm_files();
+    let child = Command::new(env!("CARGO_BIN_EXE_parbench"))
+        .args(["run", "counter", "--sync", "atomic", "--increments", "10000000000", "--threads", "2"])
+        .args(["--runner", "process", "--warmup", "0", "--rounds", "1"])
+        .args(["--seed", &seed_with_process_first().to_string()])
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let workers = loop {
+        let kids = children_of(pid);
+        if kids.len() == 2 {
+            break kids;
+        }
+        assert!(Instant::now() < deadline, "parbench never started its 2 workers");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let the workers get going, then signal the group, as a terminal does.
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signalling the process group this test created.
+    unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
+    assert!(stderr.starts_with("parbench: interrupted by SIGINT"), "{stderr}");
+    for worker in workers {
+        assert!(!std::path::Path::new(&format!("/proc/{worker}")).exists(), "worker {worker} survived");
+    }
+    let after: Vec<String> = shm_files().into_iter().filter(|f| !before.contains(f)).collect();
+    assert!(after.is_empty(), "shared-memory files left behind: {after:?}");
+}

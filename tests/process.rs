@@ -107,13 +107,18 @@ fn a_grandchild_holding_the_pipes_open_does_not_hang_the_runner() {
     // `sleep` without exec is a grandchild that inherits stdout and stderr; the worker
     // itself exits with an error. The runner must report it without waiting for sleep.
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let script = "read setup; sleep 30 & echo 'oops' >&2; exit 4";
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("grandchild.pid");
+    let script = format!("read setup; sleep 30 & echo $! > {}; echo 'oops' >&2; exit 4", pidfile.display());
     let start = Instant::now();
-    let err = shell_runner(1, script, Duration::from_secs(20)).run(fib().as_ref()).expect_err("must fail");
+    let err = shell_runner(1, &script, Duration::from_secs(20)).run(fib().as_ref()).expect_err("must fail");
     assert!(err.to_string().contains("status 4"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(20), "waited for the grandchild");
     // Clean up the grandchild (it is not ours to track: the worker started it).
-    let _ = std::process::Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+    if let Ok(pid) = std::fs::read_to_string(&pidfile).unwrap_or_default().trim().parse::<i32>() {
+        // SAFETY: signalling the sleep this test's script started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
 }
 
 #[test]

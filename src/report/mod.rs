@@ -329,6 +329,19 @@ pub fn fmt_ms(value: f64) -> String {
     }
 }
 
+/// A count with thousands separators: `998,004`.
+pub fn fmt_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A percentage with one decimal: `48.2%`.
 pub fn fmt_pct(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
@@ -400,14 +413,23 @@ fn case_notes(case: &CaseReport, env: &Fingerprint) -> Vec<String> {
     for row in &case.rows {
         if let RowResult::LostUpdates { expected, median_lost, max_lost, samples_losing } = &row.result {
             notes.push(format!(
-                "Without synchronisation, {} lost {} of the {expected} updates (median; up to {} in {samples_losing} of {} samples): \
+                "Without synchronisation, {} lost {} ({}) of the {} updates (median; up to {} in {samples_losing} of {} samples): \
                  two workers read the same value and one increment vanished.",
                 row.runner,
+                fmt_count((*median_lost * *expected as f64).round() as u64),
                 fmt_pct(*median_lost),
+                fmt_count(*expected),
                 fmt_pct(*max_lost),
                 row.wall_ms.n
             ));
         }
+    }
+    if case.rows.iter().any(|r| r.wall_ms.median < 1.0) {
+        notes.push(
+            "Some samples took under 1 ms: timer, spawn and scheduling costs dominate them, and CPU utilisation \
+             is not meaningful at that scale; raise --tasks or the task size."
+                .to_string(),
+        );
     }
     let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
     if disturbed > 0 {
@@ -544,10 +566,16 @@ pub(crate) fn row_cells(row: &RunnerRow) -> Vec<String> {
         format!("{} .. {}", fmt_ms(w.min), fmt_ms(w.max)),
         row.speedup.map(|s| format!("{:.2}x", s.median)).unwrap_or_else(|| "-".into()),
         row.efficiency.map(fmt_pct).unwrap_or_else(|| "-".into()),
-        format!("{:.2}", row.cpu_utilisation),
+        if row.wall_ms.median < 1.0 { "-".to_string() } else { format!("{:.2}", row.cpu_utilisation) },
         match &row.result {
             RowResult::Verified { .. } => "ok".to_string(),
-            RowResult::LostUpdates { median_lost, .. } => format!("lost {}", fmt_pct(*median_lost)),
+            RowResult::LostUpdates { median_lost, expected, .. } => {
+                format!(
+                    "lost {} ({})",
+                    fmt_pct(*median_lost),
+                    fmt_count((*median_lost * *expected as f64).round() as u64)
+                )
+            }
         },
     ]
 }
@@ -609,7 +637,7 @@ mod tests {
     fn the_counter_none_case_reports_lost_updates_in_a_sentence() {
         let r = fixture::report();
         let none = r.cases.iter().find(|c| c.label.contains("sync=none")).unwrap();
-        assert!(none.notes.iter().any(|n| n.contains("lost 25.0%")), "{:?}", none.notes);
+        assert!(none.notes.iter().any(|n| n.contains("lost 500 (25.0%) of the 2,000 updates")), "{:?}", none.notes);
         assert!(r.notes.iter().any(|n| n.contains("sharded was the fastest")), "{:?}", r.notes);
     }
 }

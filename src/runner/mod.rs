@@ -210,9 +210,10 @@ impl TaskSlots {
     }
 
     /// Runs task `task` on `worker`, recording its checksum and times.
-    pub(crate) fn run(&self, workload: &dyn Workload, task: usize, worker: usize, shared: &SharedState, origin: u64) {
+    pub(crate) fn run(&self, workload: &dyn Workload, task: usize, ctx: &TaskContext<'_>, origin: u64) {
         let start = crate::sys::monotonic_ns();
-        let checksum = workload.run_task(task, &TaskContext { worker, shared });
+        let checksum = workload.run_task(task, ctx);
+        let worker = ctx.worker;
         let end = crate::sys::monotonic_ns();
         let slot = &self.slots[task];
         slot[0].store(checksum, Relaxed);

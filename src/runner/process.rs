@@ -77,6 +77,7 @@ const EXIT_POLL: Duration = Duration::from_millis(50);
 struct Worker {
     child: Child,
     stdin: Option<ChildStdin>,
+    stderr: std::fs::File,
     pid: u32,
     exited: bool,
     reaped: bool,
@@ -96,12 +97,17 @@ impl Children {
         let (tx, events) = channel::unbounded();
         let mut children = Children { workers: Vec::with_capacity(count), events };
         for index in 0..count {
+            // stderr goes to an unnamed temporary file, not a pipe: a chatty child can
+            // never block on a full pipe, and the tail can be read after it died.
+            let io = |source| BenchError::Io { context: "creating a file for a worker's stderr".into(), source };
+            let stderr = tempfile::tempfile().map_err(io)?;
+            let stderr_child = stderr.try_clone().map_err(io)?;
             let mut child = Command::new(program)
                 .args(args)
                 .env(PARENT_PID_ENV, std::process::id().to_string())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+                .stderr(Stdio::from(stderr_child))
                 .spawn()
                 .map_err(|source| BenchError::Spawn {
                     worker: index,
@@ -112,7 +118,7 @@ impl Children {
             interrupt::register_child(pid);
             let stdout = child.stdout.take().expect("stdout is piped");
             let stdin = child.stdin.take();
-            children.workers.push(Worker { child, stdin, pid, exited: false, reaped: false });
+            children.workers.push(Worker { child, stdin, stderr, pid, exited: false, reaped: false });
             let tx = tx.clone();
             std::thread::Builder::new()
                 .name(format!("parbench-worker-{index}-reader"))
@@ -183,19 +189,14 @@ impl Children {
         status
     }
 
-    /// The last lines of a reaped child's stderr. Reads only what is already in the
-    /// pipe: a grandchild that inherited the pipe could keep it open indefinitely.
+    /// The last lines a child wrote to stderr (its last 4 KiB).
     fn stderr_tail(&mut self, worker: usize) -> String {
+        use std::io::{Seek, SeekFrom};
+        let err = &mut self.workers[worker].stderr;
+        let len = err.seek(SeekFrom::End(0)).unwrap_or(0);
         let mut bytes = Vec::new();
-        if let Some(mut err) = self.workers[worker].child.stderr.take() {
-            use std::os::fd::AsRawFd;
-            let fd = err.as_raw_fd();
-            // SAFETY: fcntl on a pipe fd we own; only adds O_NONBLOCK to its flags.
-            unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = err.read(&mut chunk) {
-                bytes.extend_from_slice(&chunk[..n]);
-            }
+        if err.seek(SeekFrom::Start(len.saturating_sub(4096))).is_ok() {
+            let _ = err.read_to_end(&mut bytes);
         }
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -217,6 +218,12 @@ impl Children {
             },
             stderr_tail,
         }
+    }
+
+    fn timeout(&mut self, worker: usize, timeout: Duration) -> BenchError {
+        self.reap(worker);
+        let stderr_tail = self.stderr_tail(worker);
+        BenchError::WorkerTimeout { worker, pid: self.pid(worker), timeout, stderr_tail }
     }
 
     fn protocol_error(&mut self, worker: usize, detail: String) -> BenchError {
@@ -307,7 +314,12 @@ impl Runner for ProcessRunner {
 
         let meter = Meter::start();
         let origin = meter.start_mono_ns();
-        let deadline = Instant::now() + self.timeout;
+        // The timeout is a limit on silence, not on the sample: it restarts whenever a
+        // worker reports progress, so long samples that keep finishing tasks run on,
+        // while a hung worker is caught within one timeout.
+        let mut deadline = Instant::now() + self.timeout;
+        // When each worker last reported anything: the quietest busy one is blamed.
+        let mut heard = vec![Instant::now(); workers];
         let mut children = Children::spawn(&self.program, &self.args, workers)?;
         let mut next = 0usize;
         // Tasks sent to each worker and not yet done: for the look-ahead, and for whom
@@ -325,6 +337,13 @@ impl Runner for ProcessRunner {
         }
         let dynamic = self.schedule == Schedule::Dynamic;
         if dynamic {
+            // One task each first, then the look-ahead: with few tasks, handing the
+            // second task to worker 0 before worker 1 has any would be a static split.
+            for (worker, queued) in pending.iter_mut().enumerate().take(tasks) {
+                *queued += 1;
+                children.send(worker, &format!("run {next} {}\n", next + 1))?;
+                next += 1;
+            }
             for worker in 0..workers {
                 feed(&mut children, worker, &mut pending, &mut next, tasks)?;
             }
@@ -333,9 +352,11 @@ impl Runner for ProcessRunner {
         let mut finished = 0usize;
         while finished < tasks {
             let Some((worker, event)) = children.next_event(deadline) else {
-                let worker = (0..workers).find(|&w| pending[w] > 0).unwrap_or(0);
-                return Err(BenchError::WorkerTimeout { worker, pid: children.pid(worker), timeout: self.timeout });
+                let worker = (0..workers).filter(|&w| pending[w] > 0).min_by_key(|&w| heard[w]).unwrap_or(0);
+                return Err(children.timeout(worker, self.timeout));
             };
+            heard[worker] = Instant::now();
+            deadline = heard[worker] + self.timeout;
             let line = match event {
                 Event::Line(line) => line,
                 Event::Eof | Event::Exited => {
@@ -405,7 +426,7 @@ impl Runner for ProcessRunner {
                 }
                 None => {
                     let worker = (0..workers).find(|&w| !said_bye[w]).unwrap_or(0);
-                    return Err(BenchError::WorkerTimeout { worker, pid: children.pid(worker), timeout: self.timeout });
+                    return Err(children.timeout(worker, self.timeout));
                 }
             }
         }

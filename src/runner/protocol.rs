@@ -136,7 +136,7 @@ pub fn serve(input: impl BufRead, mut out: impl Write) -> Result<(), String> {
     let io = |e: std::io::Error| format!("writing to parent: {e}");
     writeln!(out, "ready {} {}", std::process::id(), monotonic_ns()).map_err(io)?;
     out.flush().map_err(io)?;
-    let ctx = TaskContext { worker: setup.worker, shared: &shared };
+    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared };
     for line in lines {
         let line = line.map_err(|e| format!("reading request: {e}"))?;
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::{Runner, RunnerKind, Sample, run_in_process};
 use crate::error::BenchError;
-use crate::workload::Workload;
+use crate::workload::{TaskContext, Workload};
 
 /// Runs tasks on a dedicated rayon pool.
 pub struct RayonRunner {
@@ -35,12 +35,12 @@ impl RayonRunner {
 
 impl Runner for RayonRunner {
     fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
-        let pool = &self.pool;
-        Ok(run_in_process(RunnerKind::Rayon, self.workers, workload, |slots, shared, origin| {
+        let (pool, workers) = (&self.pool, self.workers);
+        Ok(run_in_process(RunnerKind::Rayon, workers, workload, |slots, shared, origin| {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
                     let worker = rayon::current_thread_index().unwrap_or(0);
-                    slots.run(workload, task, worker, shared, origin);
+                    slots.run(workload, task, &TaskContext { worker, workers, shared }, origin);
                 });
             });
         }))

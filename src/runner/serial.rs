@@ -3,7 +3,7 @@
 
 use super::{Runner, RunnerKind, Sample, run_in_process};
 use crate::error::BenchError;
-use crate::workload::Workload;
+use crate::workload::{TaskContext, Workload};
 
 /// Runs all tasks in order on the calling thread.
 pub struct SerialRunner;
@@ -11,8 +11,9 @@ pub struct SerialRunner;
 impl Runner for SerialRunner {
     fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
         Ok(run_in_process(RunnerKind::Serial, 1, workload, |slots, shared, origin| {
+            let ctx = TaskContext { worker: 0, workers: 1, shared };
             for task in 0..workload.task_count() {
-                slots.run(workload, task, 0, shared, origin);
+                slots.run(workload, task, &ctx, origin);
             }
         }))
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::{Runner, RunnerKind, Sample, Schedule, run_in_process};
 use crate::error::BenchError;
-use crate::workload::Workload;
+use crate::workload::{TaskContext, Workload};
 
 /// Runs tasks on W scoped OS threads.
 pub struct ThreadRunner {
@@ -30,17 +30,20 @@ impl Runner for ThreadRunner {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let next = &next;
-                    scope.spawn(move || match schedule {
-                        Schedule::Dynamic => loop {
-                            let task = next.fetch_add(1, Relaxed);
-                            if task >= tasks {
-                                break;
-                            }
-                            slots.run(workload, task, worker, shared, origin);
-                        },
-                        Schedule::Static => {
-                            for task in Schedule::static_block(tasks, worker, workers) {
-                                slots.run(workload, task, worker, shared, origin);
+                    scope.spawn(move || {
+                        let ctx = TaskContext { worker, workers, shared };
+                        match schedule {
+                            Schedule::Dynamic => loop {
+                                let task = next.fetch_add(1, Relaxed);
+                                if task >= tasks {
+                                    break;
+                                }
+                                slots.run(workload, task, &ctx, origin);
+                            },
+                            Schedule::Static => {
+                                for task in Schedule::static_block(tasks, worker, workers) {
+                                    slots.run(workload, task, &ctx, origin);
+                                }
                             }
                         }
                     });

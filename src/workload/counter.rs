@@ -2,11 +2,18 @@
 //! unlocked counter that loses updates, and three correct ways to synchronise it.
 //!
 //! There is one task per worker of the run, fixed in the parameters (`tasks`), so the
-//! total is `tasks x increments` for every runner, serial included. The `none` mode reproduces the race *without* undefined
-//! behaviour: a relaxed atomic load followed by a separate relaxed store, so two
-//! workers can read the same value and one increment vanishes. Lost updates are
-//! reported, not treated as a failure. `sharded` gives each worker its own cache line
-//! and sums at the end.
+//! total is `tasks x increments` for every runner, serial included. The `none` mode
+//! reproduces the race *without* undefined behaviour: a relaxed atomic load followed by
+//! a separate relaxed store, so two workers can read the same value and one increment
+//! vanishes. Lost updates are reported, not treated as a failure. `sharded` gives each
+//! worker its own cache line and sums at the end.
+//!
+//! The one decision a reader would otherwise get wrong: tasks start together. A million
+//! increments take a fraction of a millisecond, less than it takes to start a second
+//! thread or process, so without a start gate the workers would rarely overlap and
+//! contention (and lost updates) would depend on spawn latency. Each task waits until
+//! as many tasks have arrived as can run at once (or 50 ms have passed, so a runner
+//! that runs two tasks on one thread can never deadlock).
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -14,6 +21,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
 use crate::runner::RunnerKind;
+
+/// Longest a task waits at the start gate for the other workers.
+const GATE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Slot layout: the shared counter, the start gate, then one shard per worker.
+const COUNTER: usize = 0;
+const GATE: usize = 1;
+const SHARDS: usize = 2;
 
 /// Most increments per worker: about ten seconds of contended work.
 pub const MAX_INCREMENTS: u64 = 10_000_000_000;
@@ -73,9 +88,9 @@ impl CounterWorkload {
     fn observed(&self, shared: &SharedState) -> u64 {
         let slots = shared.slots();
         match self.params.sync {
-            SyncMode::None | SyncMode::Atomic => slots[0].load(Relaxed),
+            SyncMode::None | SyncMode::Atomic => slots[COUNTER].load(Relaxed),
             SyncMode::Mutex => *shared.mutex.lock().unwrap_or_else(|e| e.into_inner()),
-            SyncMode::Sharded => slots[1..].iter().map(|s| s.load(Relaxed)).sum(),
+            SyncMode::Sharded => slots[SHARDS..].iter().map(|s| s.load(Relaxed)).sum(),
         }
     }
 }
@@ -90,9 +105,9 @@ impl Workload for CounterWorkload {
     }
 
     fn shared_slots(&self, workers: usize) -> usize {
-        // Slot 0 is the shared counter; slots 1..=workers are the shards, one per
-        // worker (not per task), so a worker's slot is only ever written by it.
-        1 + workers
+        // The counter, the gate, and one shard per worker (not per task), so a
+        // worker's shard is only ever written by that worker.
+        SHARDS + workers
     }
 
     fn supports(&self, runner: RunnerKind) -> Result<(), String> {
@@ -107,9 +122,17 @@ impl Workload for CounterWorkload {
     fn run_task(&self, _task: usize, ctx: &TaskContext<'_>) -> u64 {
         let n = std::hint::black_box(self.params.increments);
         let slots = ctx.shared.slots();
+        let together = ctx.workers.min(self.params.tasks as usize) as u64;
+        let arrived = slots[GATE].fetch_add(1, Relaxed) + 1;
+        if arrived < together {
+            let start = std::time::Instant::now();
+            while slots[GATE].load(Relaxed) < together && start.elapsed() < GATE_TIMEOUT {
+                std::hint::spin_loop();
+            }
+        }
         match self.params.sync {
             SyncMode::None => {
-                let c = &slots[0];
+                let c = &slots[COUNTER];
                 for _ in 0..n {
                     // Deliberately not atomic as a whole: another worker may store
                     // between this load and this store, and its update is lost.
@@ -119,7 +142,7 @@ impl Workload for CounterWorkload {
             }
             SyncMode::Atomic => {
                 for _ in 0..n {
-                    slots[0].fetch_add(1, Relaxed);
+                    slots[COUNTER].fetch_add(1, Relaxed);
                 }
             }
             SyncMode::Mutex => {
@@ -129,7 +152,7 @@ impl Workload for CounterWorkload {
             }
             SyncMode::Sharded => {
                 // A worker owns its slot, so a plain load and store cannot race.
-                let slot = &slots[1 + ctx.worker];
+                let slot = &slots[SHARDS + ctx.worker];
                 for _ in 0..n {
                     slot.store(slot.load(Relaxed) + 1, Relaxed);
                 }
@@ -148,7 +171,15 @@ impl Workload for CounterWorkload {
         let expected = inc * checksums.len() as u64;
         let observed = self.observed(shared);
         match self.params.sync {
+            // Every increment lost is impossible (each task's first store lands): a zero
+            // means the workers did not share the counter at all.
+            SyncMode::None if observed == 0 => Verification::Failed {
+                reason: format!("sync none: counter = 0 after {expected} increments: the workers did not share it"),
+            },
             SyncMode::None if observed < expected => Verification::LostUpdates { expected, observed },
+            SyncMode::None if observed == expected => Verification::Verified {
+                detail: format!("counter = {observed} = {} tasks x {inc}; no update was lost", checksums.len()),
+            },
             _ if observed == expected => {
                 Verification::Verified { detail: format!("counter = {observed} = {} tasks x {inc}", checksums.len()) }
             }
@@ -166,7 +197,9 @@ mod tests {
     fn run_serially(sync: SyncMode, workers: usize) -> (CounterWorkload, SharedState, Vec<u64>) {
         let w = CounterWorkload::new(CounterParams { tasks: workers as u32, increments: 1000, sync });
         let shared = SharedState::heap(w.shared_slots(workers));
-        let sums = (0..w.task_count()).map(|t| w.run_task(t, &TaskContext { worker: t, shared: &shared })).collect();
+        let sums = (0..w.task_count())
+            .map(|t| w.run_task(t, &TaskContext { worker: t, workers: 1, shared: &shared }))
+            .collect();
         (w, shared, sums)
     }
 
@@ -182,14 +215,59 @@ mod tests {
     #[test]
     fn lost_updates_are_reported_not_failed_for_none() {
         let (w, shared, sums) = run_serially(SyncMode::None, 2);
-        shared.slots()[0].store(1500, Relaxed);
+        shared.slots()[COUNTER].store(1500, Relaxed);
         assert_eq!(w.verify(&sums, &shared), Verification::LostUpdates { expected: 2000, observed: 1500 });
+    }
+
+    #[test]
+    fn a_counter_nobody_shared_fails_even_for_none() {
+        let (w, shared, sums) = run_serially(SyncMode::None, 2);
+        shared.slots()[COUNTER].store(0, Relaxed);
+        assert!(!w.verify(&sums, &shared).is_ok());
+    }
+
+    #[test]
+    fn the_start_gate_lets_two_threads_contend_and_lose_updates() {
+        // With the gate, two threads start together; 2 x 10 million unsynchronised
+        // increments on two cores practically always collide. With fewer cores the
+        // threads may not overlap, so only the count's bounds are asserted there.
+        // A busy machine (other tests) may still deschedule one thread for the whole
+        // run, so up to five attempts are allowed before calling it a failure.
+        let w = CounterWorkload::new(CounterParams { tasks: 2, increments: 10_000_000, sync: SyncMode::None });
+        let mut lost_any = false;
+        for _ in 0..5 {
+            let shared = SharedState::heap(w.shared_slots(2));
+            std::thread::scope(|s| {
+                for worker in 0..2 {
+                    let (w, shared) = (&w, &shared);
+                    s.spawn(move || w.run_task(worker, &TaskContext { worker, workers: 2, shared }));
+                }
+            });
+            assert_eq!(shared.slots()[GATE].load(Relaxed), 2);
+            let observed = w.observed(&shared);
+            assert!(observed > 0 && observed <= 20_000_000);
+            lost_any |= observed < 20_000_000;
+            if lost_any {
+                break;
+            }
+        }
+        if crate::fingerprint::available_parallelism() >= 2 {
+            assert!(lost_any, "no update lost in five runs although both threads started together");
+        }
+    }
+
+    #[test]
+    fn the_gate_never_waits_for_a_worker_that_cannot_come() {
+        // Serial runs the two tasks one after the other with workers = 1: no waiting.
+        let start = std::time::Instant::now();
+        run_serially(SyncMode::Atomic, 2);
+        assert!(start.elapsed() < GATE_TIMEOUT);
     }
 
     #[test]
     fn a_short_count_fails_for_atomic() {
         let (w, shared, sums) = run_serially(SyncMode::Atomic, 2);
-        shared.slots()[0].store(1999, Relaxed);
+        shared.slots()[COUNTER].store(1999, Relaxed);
         assert!(!w.verify(&sums, &shared).is_ok());
     }
 
@@ -207,7 +285,7 @@ mod tests {
         std::thread::scope(|s| {
             for worker in 0..2 {
                 let (w, shared) = (&w, &shared);
-                s.spawn(move || w.run_task(worker, &TaskContext { worker, shared }));
+                s.spawn(move || w.run_task(worker, &TaskContext { worker, workers: 2, shared }));
             }
         });
         // Whether updates are lost depends on the scheduler; the count can never exceed

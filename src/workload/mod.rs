@@ -27,8 +27,10 @@ pub const MAX_TASKS: u64 = 1_000_000;
 
 /// Everything a task may use besides its index.
 pub struct TaskContext<'a> {
-    /// Index of the worker running the task (0-based, below the worker count).
+    /// Index of the worker running the task (0-based, below `workers`).
     pub worker: usize,
+    /// Number of workers of the runner (1 for serial).
+    pub workers: usize,
     /// Per-sample state shared by all tasks of the sample (the counter's).
     pub shared: &'a SharedState,
 }

@@ -51,6 +51,7 @@ impl SharedState {
         }?;
         file.as_file().set_len(bytes_for(slots))?;
         let path = file.path().to_path_buf();
+        crate::interrupt::register_temp_file(&path);
         let map = map_file(file.as_file())?;
         let storage = Storage::Mapped { map, len: slots, _file: Some(file) };
         Ok((SharedState { storage, mutex: Mutex::new(0) }, path))
@@ -82,6 +83,14 @@ impl SharedState {
                 // and AtomicU64 has no invalid bit patterns. It lives as long as `self`.
                 unsafe { std::slice::from_raw_parts(ptr, *len) }
             }
+        }
+    }
+}
+
+impl Drop for SharedState {
+    fn drop(&mut self) {
+        if let Storage::Mapped { _file: Some(file), .. } = &self.storage {
+            crate::interrupt::unregister_temp_file(file.path());
         }
     }
 }
