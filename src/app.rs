@@ -3,8 +3,6 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use std::os::unix::fs::PermissionsExt;
-
 use anyhow::Context;
 
 use crate::cli::{BaselineCommand, Cli, Command, CompareArgs, SuiteArgs};
@@ -22,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => execute(Plan::from_args(&args.workload)?),
         Command::Suite(args) => execute(suite_plan(&args)?),
+        Command::Scale(args) => execute(Plan::for_scale(&args)?),
         Command::Compare(args) => compare(&args),
         Command::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
@@ -105,17 +104,41 @@ fn suite_plan(args: &SuiteArgs) -> anyhow::Result<Plan> {
         timeout_s: f.timeout,
     };
     let stdout_format = if output.is_some() { report::Format::Table } else { args.format.unwrap_or_default() };
-    Ok(Plan { cases: suite.cases, record, suite: Some(suite.record), stdout_format, output })
+    Ok(Plan { cases: suite.cases, record, suite: Some(suite.record), stdout_format, output, scale: None })
 }
 
 fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     let environment = crate::fingerprint::collect();
     let cases: Vec<_> = plan.cases.iter().map(|c| (c.params.clone(), c.settings.clone())).collect();
-    let measured = measure::measure_all(&cases, &mut |_, _| {})?;
+    let progress = Progress::new();
+    let measured = measure::measure_all(&cases, &mut |done, total| progress.update(done, total))?;
+    progress.finish();
+    let analysis = plan.scale.as_ref().map(|spec| {
+        let tagged: Vec<_> = measured.iter().cloned().zip(spec.family_of.iter().copied()).collect();
+        crate::scaling::analyze(&crate::scaling::SweepInput {
+            measurements: &tagged,
+            families: spec.families,
+            weak: spec.weak,
+            workers: spec.workers.clone(),
+            bootstrap: spec.bootstrap,
+            seed: plan.record.seed,
+        })
+    });
+    if let (Some(spec), Some(analysis)) = (&plan.scale, &analysis) {
+        if let Some(path) = &spec.plot {
+            crate::plot::speedup_svg(analysis, &environment, path)
+                .with_context(|| format!("writing --plot {}", path.display()))?;
+        }
+        if let Some(path) = &spec.timeline {
+            crate::plot::timeline_svg(&measured, path)
+                .with_context(|| format!("writing --timeline {}", path.display()))?;
+        }
+    }
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
     let mut report = report::build(&measurements, plan.record.clone(), environment, std::env::args().collect());
     report.suite = plan.suite.clone();
+    report.scale = analysis;
     if let Some(output) = plan.output {
         write_file(&report, output)?;
     }
@@ -134,29 +157,44 @@ fn write_stdout(report: &Report, format: report::Format) -> io::Result<()> {
 /// an earlier file at that path is replaced only by a complete new one.
 fn write_file(report: &Report, output: crate::plan::OutputFile) -> anyhow::Result<()> {
     let shown = output.path.display().to_string();
-    let temp_path = output.temp.path().to_path_buf();
     let mut writer = io::BufWriter::new(output.temp);
     output.format.reporter().write(report, &mut writer).with_context(|| format!("writing --output {shown}"))?;
     let temp = writer.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing --output {shown}"))?;
-    // tempfile creates 0600 files; a report gets the mode of the file it replaces, or
-    // the usual mode for new files (0666 minus the umask).
-    let mode = std::fs::metadata(&output.path).map(|m| m.permissions().mode()).unwrap_or(0o666 & !umask());
-    temp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("setting the mode of --output {shown}"))?;
-    temp.as_file().sync_all().with_context(|| format!("writing --output {shown}"))?;
-    temp.persist(&output.path).map_err(|e| e.error).with_context(|| format!("renaming into --output {shown}"))?;
-    crate::interrupt::unregister_temp_file(&temp_path);
-    Ok(())
+    crate::atomic::persist(temp, &output.path).with_context(|| format!("writing --output {shown}"))
 }
 
-/// The process umask, read from /proc (reading it with umask(2) would change it).
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_string())))
-        .and_then(|v| u32::from_str_radix(&v, 8).ok())
-        .unwrap_or(0o022)
+/// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the run
+/// has lasted over a second. It is updated between samples only (no ticking thread),
+/// so it never runs inside a timed region.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    start: std::time::Instant,
+    shown: std::cell::Cell<bool>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = indicatif::ProgressBar::hidden();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) }
+    }
+
+    fn update(&self, done: usize, total: usize) {
+        use std::io::IsTerminal;
+        if !self.shown.get() && self.start.elapsed() > std::time::Duration::from_secs(1) && io::stderr().is_terminal() {
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.shown.set(true);
+        }
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// `parbench run ... | head` ends quietly: a closed stdout is not an error.

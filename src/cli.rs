@@ -38,6 +38,12 @@ Examples:
 }
 
 const EXIT_CODES: &str = exit_codes!();
+const SCALE_AFTER_HELP: &str = "\
+Examples:
+  parbench scale fib --threads 1,2,4,8 --plot fib.svg
+  parbench scale factorize --threads 1..4 --schedule static --timeline factorize.svg
+  parbench scale sleep --threads auto --weak
+  parbench scale counter --sync atomic,sharded --threads 1,2,4 --format json --output c.json";
 const COMPARE_AFTER_HELP: &str = "\
 Examples:
   parbench compare results/baseline/ci.json new.json
@@ -75,6 +81,10 @@ pub enum Command {
     /// Run a suite file (workloads/*.toml) and write one result.
     #[command(after_help = SUITE_AFTER_HELP)]
     Suite(SuiteArgs),
+    /// Sweep worker counts: speedup and efficiency with confidence intervals, Amdahl
+    /// and USL fits, runner overheads, load balance, plots.
+    #[command(after_help = SCALE_AFTER_HELP)]
+    Scale(ScaleArgs),
     /// Decide whether NEW regressed against BASE (a result file, or a directory of
     /// recent baseline results from the same machine class).
     #[command(after_help = COMPARE_AFTER_HELP)]
@@ -88,6 +98,34 @@ pub enum Command {
     #[command(hide = true)]
     Worker,
 }
+
+/// `parbench scale <workload>`: the workload flags of `run`, with `--threads` a list.
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The workload to sweep.
+    #[command(subcommand)]
+    pub workload: WorkloadArgs,
+    /// Weak scaling: grow the work with the worker count (default: strong scaling,
+    /// the total work fixed across the sweep).
+    #[arg(long, global = true)]
+    pub weak: bool,
+    /// Write a speedup plot (SVG): one line per runner with its 95% band, the ideal
+    /// line and the fitted USL curve.
+    #[arg(long, value_name = "FILE.svg", global = true)]
+    pub plot: Option<PathBuf>,
+    /// Write a timeline (SVG) of one round at the largest worker count: one lane per
+    /// worker, one bar per task, per runner.
+    #[arg(long, value_name = "FILE.svg", global = true)]
+    pub timeline: Option<PathBuf>,
+    /// Bootstrap resamples for the confidence intervals.
+    #[arg(long, value_name = "N", default_value = "2000", global = true,
+          value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub bootstrap: u32,
+}
+
+/// Worker counts: `4`, `1,2,4,8`, `1..16` (inclusive) or `auto`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadSpec(pub Vec<usize>);
 
 /// `parbench compare BASE NEW`.
 #[derive(Debug, Args)]
@@ -218,9 +256,11 @@ pub enum WorkloadArgs {
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Workers (W) for every parallel runner (1..=1024; the process runner allows at
-    /// most 256) [default: the available parallelism of this machine].
-    #[arg(short = 't', long, value_name = "W", value_parser = parse_threads)]
-    pub threads: Option<usize>,
+    /// most 256). `scale` takes a list: 1,2,4,8, a range 1..16 (inclusive) or auto
+    /// (powers of two up to the available cores, the physical and logical core counts,
+    /// and twice the logical count) [default: the available parallelism; scale: auto].
+    #[arg(short = 't', long, value_name = "W", value_parser = parse_thread_spec)]
+    pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
     /// [default: serial,threads,rayon,process].
     #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',')]
@@ -312,6 +352,38 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     parse_in_range(s, 1, 1024, "workers").map(|v| v as usize)
 }
 
+/// `auto`: powers of two up to the available parallelism, plus the physical and
+/// logical core counts and twice the logical count.
+pub fn auto_threads() -> Vec<usize> {
+    let available = crate::fingerprint::available_parallelism();
+    let logical = num_cpus::get();
+    let mut v: Vec<usize> =
+        std::iter::successors(Some(1usize), |p| Some(p * 2)).take_while(|&p| p <= available).collect();
+    v.extend([available, num_cpus::get_physical(), logical, 2 * logical]);
+    v.retain(|&w| (1..=1024).contains(&w));
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn parse_thread_spec(s: &str) -> Result<ThreadSpec, String> {
+    let t = s.trim();
+    let mut v = if t == "auto" {
+        auto_threads()
+    } else if let Some((a, b)) = t.split_once("..") {
+        let (lo, hi) = (parse_threads(a)?, parse_threads(b.trim_start_matches('='))?);
+        if lo > hi {
+            return Err(format!("range {t} is empty: write low..high, e.g. 1..16"));
+        }
+        (lo..=hi).collect()
+    } else {
+        t.split(',').map(parse_threads).collect::<Result<Vec<_>, _>>()?
+    };
+    v.sort();
+    v.dedup();
+    Ok(ThreadSpec(v))
+}
+
 fn parse_fraction(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
@@ -342,6 +414,20 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn thread_specs_accept_lists_ranges_and_auto() {
+        assert_eq!(parse_thread_spec("4"), Ok(ThreadSpec(vec![4])));
+        assert_eq!(parse_thread_spec("8,1,2,2"), Ok(ThreadSpec(vec![1, 2, 8])));
+        assert_eq!(parse_thread_spec("2..5"), Ok(ThreadSpec(vec![2, 3, 4, 5])));
+        assert_eq!(parse_thread_spec("2..=3"), Ok(ThreadSpec(vec![2, 3])));
+        let auto = parse_thread_spec("auto").unwrap().0;
+        assert_eq!(auto[0], 1);
+        assert!(auto.contains(&(2 * num_cpus::get())));
+        assert!(parse_thread_spec("5..2").is_err());
+        assert!(parse_thread_spec("0,2").unwrap_err().contains("0 is out of range"));
+        assert!(parse_thread_spec("1,x").is_err());
     }
 
     #[test]

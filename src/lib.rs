@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod atomic;
 pub mod baseline;
 pub mod cli;
 pub mod compare;
@@ -20,6 +21,7 @@ pub mod fingerprint;
 pub mod interrupt;
 pub mod measure;
 pub mod plan;
+pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod runner;

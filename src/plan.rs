@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::WorkloadArgs;
+use crate::cli::{ScaleArgs, WorkloadArgs};
 use crate::error::UsageError;
 use crate::measure::Settings;
 use crate::report::{Format, SettingsRecord, Skipped, SuiteRecord};
@@ -87,13 +87,45 @@ pub struct Plan {
     pub stdout_format: Format,
     /// Optional report file.
     pub output: Option<OutputFile>,
+    /// Set for `parbench scale`.
+    pub scale: Option<ScaleSpec>,
+}
+
+/// What `parbench scale` adds to a plan.
+#[derive(Debug)]
+pub struct ScaleSpec {
+    /// Worker counts swept.
+    pub workers: Vec<usize>,
+    /// Weak scaling.
+    pub weak: bool,
+    /// Bootstrap resamples.
+    pub bootstrap: u32,
+    /// Per case of the plan: the workload family it belongs to, or `None` for the
+    /// overhead calibration on empty tasks.
+    pub family_of: Vec<Option<usize>>,
+    /// Number of families.
+    pub families: usize,
+    /// Speedup plot to write.
+    pub plot: Option<PathBuf>,
+    /// Timeline to write.
+    pub timeline: Option<PathBuf>,
 }
 
 impl Plan {
     /// Validates the arguments and resolves every default.
     pub fn from_args(args: &WorkloadArgs) -> Result<Plan, UsageError> {
         let common = args.common();
-        let workers = common.threads.unwrap_or_else(crate::fingerprint::available_parallelism);
+        let workers = match common.threads.as_ref().map(|t| t.0.as_slice()) {
+            None => crate::fingerprint::available_parallelism(),
+            Some([one]) => *one,
+            Some(many) => {
+                let list: Vec<String> = many.iter().map(usize::to_string).collect();
+                return Err(UsageError::new(format!(
+                    "--threads {}: run takes one worker count; use `parbench scale` to sweep several",
+                    list.join(",")
+                )));
+            }
+        };
         let explicit_runners = common.runners.is_some();
         let settings = Settings {
             runners: common.runners.clone().unwrap_or_else(|| RunnerKind::ALL.to_vec()),
@@ -119,7 +151,91 @@ impl Plan {
         record.runners = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
         record.runners.sort();
         record.runners.dedup();
-        Ok(Plan { cases, record, suite: None, stdout_format, output })
+        Ok(Plan { cases, record, suite: None, stdout_format, output, scale: None })
+    }
+}
+
+impl Plan {
+    /// The plan of `parbench scale`: every workload configuration at every worker count,
+    /// plus empty-task cases that calibrate each runner's fixed cost, all interleaved.
+    pub fn for_scale(args: &ScaleArgs) -> Result<Plan, UsageError> {
+        let common = args.workload.common();
+        let workers = common.threads.as_ref().map(|t| t.0.clone()).unwrap_or_else(crate::cli::auto_threads);
+        let max = workers.iter().copied().max().unwrap_or(1);
+        let explicit_runners = common.runners.is_some();
+        let base = Settings {
+            runners: common.runners.clone().unwrap_or_else(|| RunnerKind::ALL.to_vec()),
+            workers: max,
+            options: RunnerOptions { schedule: common.schedule, timeout: common.timeout, worker_program: None },
+            warmup: common.warmup,
+            rounds: common.rounds,
+            seed: common.seed,
+        };
+        let (families, explicit_sync) = workload_params(&args.workload, max, common.seed);
+        let mut cases = Vec::new();
+        let mut family_of = Vec::new();
+        for (family, params) in families.iter().enumerate() {
+            for &w in &workers {
+                let settings = Settings { workers: w, ..base.clone() };
+                let case = Case::new(params.scaled(w, max, args.weak), settings, explicit_runners, explicit_sync)
+                    .map_err(|why| UsageError::new(format!("--{why}")))?;
+                cases.push(case);
+                family_of.push(Some(family));
+            }
+        }
+        for &w in &workers {
+            let noop = WorkloadParams::Noop(crate::workload::NoopParams { tasks: w as u32 });
+            let settings = Settings { workers: w, ..base.clone() };
+            cases.push(Case::new(noop, settings, false, false).map_err(UsageError::new)?);
+            family_of.push(None);
+        }
+        let check_svg = |flag: &str, p: &Option<PathBuf>| -> Result<(), UsageError> {
+            match p {
+                Some(path) if path.is_dir() => {
+                    Err(UsageError::new(format!("--{flag} {}: is a directory; give a file name", path.display())))
+                }
+                Some(path) => {
+                    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                    if dir.is_dir() {
+                        Ok(())
+                    } else {
+                        Err(UsageError::new(format!(
+                            "--{flag} {}: directory {} does not exist; create it first",
+                            path.display(),
+                            dir.display()
+                        )))
+                    }
+                }
+                None => Ok(()),
+            }
+        };
+        check_svg("plot", &args.plot)?;
+        check_svg("timeline", &args.timeline)?;
+        let output = match &common.output {
+            Some(path) => Some(output_file(path, common.format)?),
+            None => None,
+        };
+        let stdout_format = if output.is_some() { Format::Table } else { common.format.unwrap_or_default() };
+        let mut record = SettingsRecord::new(&base);
+        record.runners = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
+        record.runners.sort();
+        record.runners.dedup();
+        Ok(Plan {
+            cases,
+            record,
+            suite: None,
+            stdout_format,
+            output,
+            scale: Some(ScaleSpec {
+                workers,
+                weak: args.weak,
+                bootstrap: args.bootstrap,
+                family_of,
+                families: families.len(),
+                plot: args.plot.clone(),
+                timeline: args.timeline.clone(),
+            }),
+        })
     }
 }
 
@@ -198,12 +314,8 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
             dir.display()
         )));
     }
-    let temp = tempfile::Builder::new()
-        .prefix(".parbench-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
+    let temp = crate::atomic::temp_for(path)
         .map_err(|e| UsageError::new(format!("--output {shown}: cannot write in {}: {e}", dir.display())))?;
-    crate::interrupt::register_temp_file(temp.path());
     Ok(OutputFile { path: path.to_path_buf(), format, temp })
 }
 

@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::Measurement;
 use crate::rng::SplitMix64;
+use crate::runner::RunnerKind;
 use crate::stats;
 
 /// A point estimate with a confidence interval.
@@ -168,6 +170,224 @@ pub fn fit(points: &[(f64, f64)], max_measured: usize) -> Result<Fit, &'static s
         peak_speedup,
         recommended_workers,
     })
+}
+
+/// One (runner, worker count) cell of a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScalePoint {
+    /// Runner.
+    pub runner: RunnerKind,
+    /// Worker count.
+    pub workers: usize,
+    /// Paired samples (rounds) behind the estimate.
+    pub rounds: usize,
+    /// Speedup vs serial in the same round: median with its 95% bootstrap interval.
+    pub speedup: Interval,
+    /// Efficiency (speedup / workers), or weak-scaling efficiency under `--weak`.
+    pub efficiency: Interval,
+    /// Karp-Flatt serial fraction (undefined for one worker).
+    pub karp_flatt: Option<f64>,
+    /// Median wall time, ms.
+    pub wall_ms: f64,
+    /// Median load imbalance: busiest worker's busy time / mean busy time.
+    pub imbalance: Option<f64>,
+    /// Median idle fraction: 1 - busy time / (workers x wall time).
+    pub idle_fraction: Option<f64>,
+    /// The runner's fixed cost at this worker count (empty tasks), ms.
+    pub overhead_ms: Option<f64>,
+}
+
+/// The scaling of one runner on one workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunnerScaling {
+    /// Runner.
+    pub runner: RunnerKind,
+    /// The fit, when the sweep allows one.
+    pub fit: Option<Fit>,
+    /// Why there is no fit.
+    pub no_fit: Option<String>,
+    /// Smallest task, in ms, for which this runner beats serial at the largest worker
+    /// count, given its calibrated overhead and the sweep's task count.
+    pub break_even_task_ms: Option<f64>,
+    /// The finding in one or two sentences.
+    pub summary: String,
+}
+
+/// One workload configuration swept over worker counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FamilyScaling {
+    /// The workload at the largest worker count.
+    pub label: String,
+    /// Every cell.
+    pub points: Vec<ScalePoint>,
+    /// Per runner.
+    pub runners: Vec<RunnerScaling>,
+}
+
+/// The whole sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScaleAnalysis {
+    /// Weak scaling (work grows with the workers) rather than strong.
+    pub weak: bool,
+    /// The worker counts swept.
+    pub workers: Vec<usize>,
+    /// Bootstrap resamples per interval.
+    pub bootstrap: u32,
+    /// One entry per workload configuration.
+    pub families: Vec<FamilyScaling>,
+}
+
+/// What to analyse: every measurement with the family it belongs to (`None` for the
+/// overhead calibration on empty tasks).
+pub struct SweepInput<'a> {
+    /// Measurements in plan order.
+    pub measurements: &'a [(Measurement, Option<usize>)],
+    /// Number of families.
+    pub families: usize,
+    /// Weak scaling.
+    pub weak: bool,
+    /// Worker counts swept.
+    pub workers: Vec<usize>,
+    /// Bootstrap resamples.
+    pub bootstrap: u32,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+fn per_round(m: &Measurement, runner: RunnerKind) -> Vec<f64> {
+    let mut v = vec![f64::NAN; m.rounds as usize];
+    for s in m.samples.iter().filter(|s| s.sample.runner == runner) {
+        if let Some(slot) = v.get_mut(s.round as usize) {
+            *slot = s.sample.wall_ns as f64;
+        }
+    }
+    v
+}
+
+fn median_of(m: &Measurement, runner: RunnerKind, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
+    stats::median(
+        &m.samples.iter().filter(|s| s.sample.runner == runner).filter_map(|s| f(&s.sample)).collect::<Vec<_>>(),
+    )
+}
+
+/// Analyses a sweep: intervals, Karp-Flatt, fits, overheads and load balance.
+pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
+    let max_workers = input.workers.iter().copied().max().unwrap_or(1);
+    let overhead = |runner: RunnerKind, workers: usize| -> Option<f64> {
+        let m = input.measurements.iter().find(|(m, f)| f.is_none() && m.workers == workers)?;
+        median_of(&m.0, runner, |s| Some(s.wall_ns as f64 / 1e6))
+    };
+    let mut families = Vec::new();
+    for family in 0..input.families {
+        let ms: Vec<&Measurement> =
+            input.measurements.iter().filter(|(_, f)| *f == Some(family)).map(|(m, _)| m).collect();
+        let Some(largest) = ms.iter().max_by_key(|m| m.workers) else { continue };
+        let mut runners: Vec<RunnerKind> = ms.iter().flat_map(|m| m.runners.iter().copied()).collect();
+        runners.sort();
+        runners.dedup();
+        runners.retain(|&r| r != RunnerKind::Serial);
+        let mut points = Vec::new();
+        let mut scalings = Vec::new();
+        for &runner in &runners {
+            let mut fit_points = Vec::new();
+            for m in ms.iter().filter(|m| m.runners.contains(&runner)) {
+                let ratios = stats::paired_ratios(&per_round(m, RunnerKind::Serial), &per_round(m, runner));
+                let seed = input.seed ^ (m.workers as u64) << 8 ^ runner as u64;
+                let Some(speedup) = bootstrap_median(&ratios, 0.95, input.bootstrap as usize, seed) else { continue };
+                let w = m.workers as f64;
+                fit_points.push((w, speedup.estimate));
+                points.push(ScalePoint {
+                    runner,
+                    workers: m.workers,
+                    rounds: ratios.len(),
+                    speedup,
+                    efficiency: Interval {
+                        estimate: speedup.estimate / w,
+                        low: speedup.low / w,
+                        high: speedup.high / w,
+                    },
+                    karp_flatt: karp_flatt(speedup.estimate, w),
+                    wall_ms: median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6)).unwrap_or(0.0),
+                    imbalance: median_of(m, runner, |s| {
+                        let busy: Vec<f64> = s.per_worker.iter().map(|x| x.busy_ns as f64).collect();
+                        let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
+                        (mean > 0.0).then(|| busy.iter().copied().fold(0.0, f64::max) / mean)
+                    }),
+                    idle_fraction: median_of(m, runner, |s| {
+                        let busy: f64 = s.per_worker.iter().map(|x| x.busy_ns as f64).sum();
+                        let capacity = s.workers as f64 * s.wall_ns as f64;
+                        (capacity > 0.0).then(|| (1.0 - busy / capacity).clamp(0.0, 1.0))
+                    }),
+                    overhead_ms: overhead(runner, m.workers),
+                });
+            }
+            let break_even_task_ms = (max_workers > 1)
+                .then(|| overhead(runner, max_workers))
+                .flatten()
+                .map(|o| o / (largest.tasks as f64 * (1.0 - 1.0 / max_workers as f64)));
+            let (fit, no_fit) = match fit(&fit_points, max_workers) {
+                Ok(f) => (Some(f), None),
+                Err(why) => (None, Some(why.to_string())),
+            };
+            let summary = summarize(runner, fit.as_ref(), no_fit.as_deref(), break_even_task_ms, max_workers);
+            scalings.push(RunnerScaling { runner, fit, no_fit, break_even_task_ms, summary });
+        }
+        families.push(FamilyScaling { label: largest.params.label(), points, runners: scalings });
+    }
+    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), bootstrap: input.bootstrap, families }
+}
+
+fn workers(n: usize) -> String {
+    if n == 1 { "1 worker".into() } else { format!("{n} workers") }
+}
+
+fn summarize(
+    runner: RunnerKind,
+    fit: Option<&Fit>,
+    no_fit: Option<&str>,
+    break_even: Option<f64>,
+    max: usize,
+) -> String {
+    let mut s = match (fit, no_fit) {
+        (Some(f), _) => {
+            let shape = match (f.peak_workers, f.peak_speedup) {
+                (Some(p), Some(sp)) if p < max as f64 => format!(
+                    "throughput peaks at {sp:.2}x with about {p:.0} workers and falls beyond; {} give 95% of the peak",
+                    workers(f.recommended_workers)
+                ),
+                (Some(p), Some(sp)) => format!(
+                    "the USL predicts a peak of {sp:.2}x at about {p:.0} workers, beyond the sweep; {} give 95% of the speedup at {max}",
+                    workers(f.recommended_workers)
+                ),
+                (None, Some(limit)) => format!(
+                    "speedup approaches {limit:.1}x with no peak; {} give 95% of the speedup at {max}",
+                    workers(f.recommended_workers)
+                ),
+                _ => format!("scales linearly within the sweep; use {max} workers or more"),
+            };
+            let shape = if f.usl_r2 < 0.5 {
+                format!(
+                    "the fit is poor, so no recommendation: the sweep is too noisy or {runner} does not follow the model"
+                )
+            } else {
+                shape
+            };
+            format!(
+                "{runner}: Amdahl serial fraction {:.1}% (R² {:.2}); USL σ={:.3}, κ={:.4} (R² {:.2}): {shape}.",
+                f.amdahl_serial_fraction * 100.0,
+                f.amdahl_r2,
+                f.usl_sigma,
+                f.usl_kappa,
+                f.usl_r2
+            )
+        }
+        (None, Some(why)) => format!("{runner}: no fit: {why}."),
+        _ => format!("{runner}: no fit."),
+    };
+    if let Some(t) = break_even {
+        s.push_str(&format!(" Its fixed cost is paid back by tasks of {} or more.", crate::report::fmt_ms(t)));
+    }
+    s
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ fn opt(v: Option<f64>) -> String {
 
 impl Reporter for CsvReporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(a) = &report.scale {
+            return super::scale::write_csv(a, out);
+        }
         writeln!(out, "{HEADER}")?;
         for case in &report.cases {
             for row in &case.rows {

@@ -17,6 +17,25 @@ impl Reporter for MarkdownReporter {
         for line in header_lines(report) {
             writeln!(out, "- {line}")?;
         }
+        if let Some(a) = &report.scale {
+            use super::scale;
+            for f in &a.families {
+                writeln!(out, "\n## {}\n", scale::heading(a, f))?;
+                writeln!(out, "| {} |", scale::COLUMNS.join(" | "))?;
+                writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|")?;
+                for p in &f.points {
+                    writeln!(out, "| {} |", scale::cells(p).join(" | "))?;
+                }
+                writeln!(out)?;
+                for line in scale::summaries(f) {
+                    writeln!(out, "{line}  ")?;
+                }
+                writeln!(out, "\n```")?;
+                scale::text_plot(a, f, out)?;
+                writeln!(out, "```")?;
+            }
+            return Ok(());
+        }
         for case in &report.cases {
             writeln!(out, "\n## {}\n", case_title(case))?;
             writeln!(out, "| {} |", COLUMNS.join(" | "))?;

@@ -19,6 +19,7 @@ mod bmf;
 mod csv;
 mod json;
 mod markdown;
+pub(crate) mod scale;
 mod table;
 
 pub use self::csv::CsvReporter;
@@ -61,6 +62,9 @@ pub struct Report {
     /// The suite file this run came from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suite: Option<SuiteRecord>,
+    /// The scaling analysis of `parbench scale`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<crate::scaling::ScaleAnalysis>,
     /// One entry per workload configuration.
     pub cases: Vec<CaseReport>,
     /// Sentences comparing cases (e.g. counter synchronisation modes).
@@ -210,7 +214,17 @@ pub fn build(
     let notes = counter_comparison(&cases);
     let created_unix_s =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    Report { schema_version: SCHEMA_VERSION, command, created_unix_s, environment, settings, suite: None, cases, notes }
+    Report {
+        schema_version: SCHEMA_VERSION,
+        command,
+        created_unix_s,
+        environment,
+        settings,
+        suite: None,
+        scale: None,
+        cases,
+        notes,
+    }
 }
 
 fn ms(ns: u64) -> f64 {

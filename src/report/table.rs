@@ -18,6 +18,9 @@ impl Reporter for TableReporter {
         for line in header_lines(report) {
             writeln!(out, "{line}")?;
         }
+        if let Some(a) = &report.scale {
+            return write_scale(a, out);
+        }
         for line in &case_blocks(report) {
             writeln!(out)?;
             write!(out, "{line}")?;
@@ -28,6 +31,29 @@ impl Reporter for TableReporter {
         }
         Ok(())
     }
+}
+
+fn write_scale(a: &crate::scaling::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
+    use super::scale;
+    for f in &a.families {
+        let mut table = Table::new();
+        table.load_preset(STYLE).set_header(scale::COLUMNS);
+        for p in &f.points {
+            table.add_row(scale::cells(p));
+        }
+        for col in 1..scale::COLUMNS.len() {
+            if let Some(c) = table.column_mut(col) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        writeln!(out, "\n{}\n{table}", scale::heading(a, f))?;
+        for line in scale::summaries(f) {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out)?;
+        scale::text_plot(a, f, out)?;
+    }
+    writeln!(out, "\nIntervals: 95% percentile bootstrap ({} resamples) of the median paired speedup.", a.bootstrap)
 }
 
 fn case_blocks(report: &Report) -> Vec<String> {

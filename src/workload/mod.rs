@@ -13,12 +13,14 @@ use crate::runner::RunnerKind;
 pub mod counter;
 pub mod factorize;
 pub mod fib;
+pub mod noop;
 mod shared;
 pub mod sleep;
 
 pub use counter::{CounterParams, CounterWorkload, SyncMode};
 pub use factorize::{FactorizeParams, FactorizeWorkload};
 pub use fib::{FibParams, FibWorkload};
+pub use noop::{NoopParams, NoopWorkload};
 pub use shared::SharedState;
 pub use sleep::{SleepParams, SleepWorkload};
 
@@ -106,6 +108,8 @@ pub enum WorkloadParams {
     Factorize(FactorizeParams),
     /// See [`CounterWorkload`].
     Counter(CounterParams),
+    /// See [`NoopWorkload`] (internal: overhead calibration).
+    Noop(NoopParams),
 }
 
 impl WorkloadParams {
@@ -116,6 +120,7 @@ impl WorkloadParams {
             WorkloadParams::Fib(p) => Box::new(FibWorkload::new(p.clone())),
             WorkloadParams::Factorize(p) => Box::new(FactorizeWorkload::new(p.clone())),
             WorkloadParams::Counter(p) => Box::new(CounterWorkload::new(p.clone())),
+            WorkloadParams::Noop(p) => Box::new(NoopWorkload::new(p.clone())),
         }
     }
 
@@ -126,6 +131,7 @@ impl WorkloadParams {
             WorkloadParams::Fib(_) => "fib",
             WorkloadParams::Factorize(_) => "factorize",
             WorkloadParams::Counter(_) => "counter",
+            WorkloadParams::Noop(_) => "noop",
         }
     }
 
@@ -138,6 +144,7 @@ impl WorkloadParams {
             WorkloadParams::Counter(p) => {
                 format!("tasks={}, increments={}, sync={}", p.tasks, p.increments, p.sync.name())
             }
+            WorkloadParams::Noop(p) => format!("tasks={}", p.tasks),
         }
     }
 
@@ -167,6 +174,30 @@ impl WorkloadParams {
                 range("tasks", p.tasks.into(), 1, MAX_TASKS)?;
                 range("increments", p.increments, 1, counter::MAX_INCREMENTS)
             }
+            WorkloadParams::Noop(p) => range("tasks", p.tasks.into(), 1, MAX_TASKS),
+        }
+    }
+
+    /// The same workload sized for `workers` workers of a sweep whose largest worker
+    /// count is `max_workers`. Strong scaling (`weak = false`) keeps the total work
+    /// fixed; weak scaling grows it in proportion to the workers. The counter always
+    /// has one task per worker; under strong scaling its per-task increments shrink so
+    /// that the total stays `increments x max_workers`.
+    pub fn scaled(&self, workers: usize, max_workers: usize, weak: bool) -> WorkloadParams {
+        let w = workers.max(1) as u32;
+        match (self, weak) {
+            (WorkloadParams::Sleep(p), true) => WorkloadParams::Sleep(SleepParams { tasks: p.tasks * w, ..p.clone() }),
+            (WorkloadParams::Fib(p), true) => WorkloadParams::Fib(FibParams { tasks: p.tasks * w, ..p.clone() }),
+            (WorkloadParams::Factorize(p), true) => WorkloadParams::Factorize(FactorizeParams {
+                numbers: (0..w).flat_map(|_| p.numbers.iter().copied()).collect(),
+                generated: p.generated.clone(),
+            }),
+            (WorkloadParams::Counter(p), weak) => {
+                let increments =
+                    if weak { p.increments } else { (p.increments * max_workers as u64 / u64::from(w)).max(1) };
+                WorkloadParams::Counter(CounterParams { tasks: w, increments, sync: p.sync })
+            }
+            (other, _) => other.clone(),
         }
     }
 

@@ -1,0 +1,116 @@
+//! `parbench scale` end to end on tiny sweeps: JSON with the sweep and fits, both SVGs,
+//! the explanation when a fit is impossible, weak scaling, and bad inputs.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn parbench() -> Command {
+    Command::cargo_bin("parbench").unwrap()
+}
+
+const TINY: [&str; 6] = ["--rounds", "3", "--warmup", "0", "--bootstrap", "200"];
+
+#[test]
+fn a_sweep_writes_json_with_the_sweep_and_both_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, plot, timeline) = (dir.path().join("s.json"), dir.path().join("s.svg"), dir.path().join("t.svg"));
+    parbench()
+        .args(["scale", "fib", "--n", "18", "--tasks", "6", "--threads", "1,2,3"])
+        .args(TINY)
+        .arg("--output")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&plot)
+        .arg("--timeline")
+        .arg(&timeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("speedup [95% CI]").and(predicate::str::contains("Karp-Flatt")));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let family = &v["scale"]["families"][0];
+    let points = family["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3 * 3, "threads, rayon and process at 1, 2 and 3 workers");
+    for p in points {
+        let s = &p["speedup"];
+        assert!(s["low"].as_f64().unwrap() <= s["estimate"].as_f64().unwrap());
+        assert!(s["estimate"].as_f64().unwrap() <= s["high"].as_f64().unwrap());
+        assert!(p["overhead_ms"].as_f64().is_some(), "every cell has a calibrated overhead");
+    }
+    assert_eq!(family["runners"].as_array().unwrap().len(), 3);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("workers") && svg.contains("ideal") && svg.contains("threads"));
+    let tl = std::fs::read_to_string(&timeline).unwrap();
+    assert!(tl.contains("worker 0") && tl.contains("process"), "timeline labels");
+    use std::os::unix::fs::PermissionsExt;
+    assert_ne!(std::fs::metadata(&plot).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_sweep_with_one_worker_count_explains_that_no_fit_is_possible() {
+    parbench()
+        .args(["scale", "fib", "--n", "15", "--tasks", "4", "--threads", "2", "--runner", "threads"])
+        .args(TINY)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no fit: a fit needs speedups at three or more different worker counts"));
+}
+
+#[test]
+fn weak_scaling_grows_the_work_with_the_workers() {
+    let out = parbench()
+        .args(["scale", "sleep", "--ms", "1", "--tasks", "2", "--threads", "1,2", "--runner", "threads", "--weak"])
+        .args(TINY)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tasks: Vec<u64> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["workload"] == "sleep")
+        .map(|c| c["tasks"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tasks, vec![2, 4]);
+    assert_eq!(v["scale"]["weak"], true);
+}
+
+#[test]
+fn csv_carries_the_sweep() {
+    parbench()
+        .args(["scale", "fib", "--n", "12", "--tasks", "2", "--threads", "1,2", "--runner", "rayon"])
+        .args(TINY)
+        .args(["--format", "csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("workload,runner,workers,rounds,speedup"))
+        .stdout(predicate::function(|s: &str| s.lines().count() == 3));
+}
+
+#[test]
+fn run_refuses_a_list_of_worker_counts() {
+    parbench()
+        .args(["run", "fib", "--threads", "1,2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--threads 1,2").and(predicate::str::contains("parbench scale")));
+}
+
+#[test]
+fn a_plot_in_a_missing_directory_is_refused_before_measuring() {
+    parbench()
+        .args(["scale", "fib", "--threads", "1,2", "--plot", "/nonexistent-dir/p.svg"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--plot /nonexistent-dir/p.svg"));
+}
+
+#[test]
+fn an_empty_range_is_refused() {
+    parbench()
+        .args(["scale", "fib", "--threads", "4..2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--threads").and(predicate::str::contains("4..2")));
+}
