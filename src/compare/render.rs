@@ -72,6 +72,13 @@ fn context(cmp: &Comparison) -> Vec<String> {
     } else {
         "machines differ: only machine-independent metrics are gated (speedup, CPU inflation, overheads)".to_string()
     });
+    if cmp.base_files.len() < 3 {
+        lines.push(format!(
+            "only {} baseline run(s): run-to-run variation is unknown, so a slow run and a regression look alike; \
+             on shared machines compare against a directory of 5 or more runs (parbench baseline update)",
+            cmp.base_files.len()
+        ));
+    }
     lines.extend(cmp.skipped_base.iter().map(|s| format!("baseline left out: {s}")));
     lines
 }

@@ -155,6 +155,21 @@ fn run_to_run_spread_of_several_baselines_raises_the_threshold() {
 }
 
 #[test]
+fn a_value_one_baseline_run_has_shown_is_not_a_regression() {
+    // Nine steady baseline runs and one whose threads ran 60% slower; a new run that
+    // is 55% slower again has been seen before and must not fail.
+    let mut bases: Vec<Report> = (0..10).map(|i| synthetic(30 + i, 0.01, 1.0, 2)).collect();
+    bases[4] = synthetic(34, 0.01, 1.6, 2);
+    let c = run(&bases, &synthetic(50, 0.01, 1.55, 2));
+    let wall = c.cells.iter().find(|x| x.runner == RunnerKind::Threads && x.metric == Metric::Wall).unwrap();
+    assert!(wall.threshold >= 0.55, "threshold {}", wall.threshold);
+    assert_eq!(c.regressions().count(), 0, "{:#?}", c.regressions().collect::<Vec<_>>());
+    // Beyond anything seen, it still fails.
+    let worse = run(&bases, &synthetic(51, 0.01, 2.2, 2));
+    assert!(worse.regressions().any(|x| x.runner == RunnerKind::Threads));
+}
+
+#[test]
 fn too_few_samples_are_inconclusive() {
     let mut new = synthetic(2, 0.02, 1.3, 2);
     new.cases[0].samples.retain(|s| s.round < 3);
