@@ -12,6 +12,17 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("parbench: internal error: {info}; please report this as a bug");
     }));
+    // The process runner's children start here: skip building and parsing the whole
+    // CLI, whose cost would otherwise count as process start-up in every sample.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "worker") && std::env::args_os().len() == 2 {
+        return match parbench::runner::protocol::worker_main() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("parbench: error: worker: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),

@@ -159,7 +159,7 @@ pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()
     samples.sort_by_key(|s| s.sample.runner);
     let longest = samples.iter().map(|s| s.sample.wall_ns).max().unwrap_or(1) as f64 / 1e6;
     let lanes: usize = samples.iter().map(|s| s.sample.workers).sum();
-    let height = 90 + 72 * samples.len() as u32 + 22 * lanes as u32;
+    let height = 90 + 84 * samples.len() as u32 + 22 * lanes as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1000, height)).into_drawing_area();
@@ -176,7 +176,7 @@ pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()
                 ("sans-serif", 16),
             ))
             .map_err(plot_error)?;
-        let heights: Vec<u32> = samples.iter().map(|s| 72 + 22 * s.sample.workers as u32).collect();
+        let heights: Vec<u32> = samples.iter().map(|s| 84 + 22 * s.sample.workers as u32).collect();
         let mut rest = body;
         for (s, h) in samples.iter().zip(heights) {
             let (area, below) = rest.split_vertically(h);
@@ -186,9 +186,10 @@ pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()
             let mut chart = ChartBuilder::on(&area)
                 .caption(
                     format!(
-                        "{}: {} workers, wall {}",
+                        "{}: {} worker{}, wall {}",
                         sample.runner,
                         sample.workers,
+                        if sample.workers == 1 { "" } else { "s" },
                         crate::report::fmt_ms(sample.wall_ns as f64 / 1e6)
                     ),
                     ("sans-serif", 14),

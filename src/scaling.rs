@@ -80,8 +80,11 @@ pub struct Fit {
     pub peak_workers: Option<f64>,
     /// Speedup at the peak, or the asymptote 1/sigma when there is no peak.
     pub peak_speedup: Option<f64>,
-    /// Smallest worker count reaching 95% of the peak (or of the largest measured
-    /// worker count's predicted speedup when there is no peak).
+    /// Smallest worker count reaching 95% of the best speedup, measured or predicted
+    /// (the predicted peak, or the prediction at the largest measured count when the
+    /// curve has no peak). Measured points are preferred: a smooth model cannot follow
+    /// the sharp knee at the core count, where the measurement already shows the
+    /// answer.
     pub recommended_workers: usize,
 }
 
@@ -158,8 +161,16 @@ pub fn fit(points: &[(f64, f64)], max_measured: usize) -> Result<Fit, &'static s
         (None, None)
     };
     let target_at = peak_workers.map(|p| p.round().max(1.0) as usize).unwrap_or(max_measured.max(1));
-    let target = 0.95 * usl(sigma, kappa, target_at as f64);
-    let recommended_workers = (1..=target_at).find(|&p| usl(sigma, kappa, p as f64) >= target).unwrap_or(target_at);
+    let best_measured = points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let target = 0.95 * usl(sigma, kappa, target_at as f64).max(best_measured);
+    let mut measured: Vec<(f64, f64)> = points.to_vec();
+    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let recommended_workers = measured
+        .iter()
+        .find(|p| p.1 >= target)
+        .map(|p| p.0 as usize)
+        .or_else(|| (1..=target_at).find(|&p| usl(sigma, kappa, p as f64) >= target))
+        .unwrap_or(target_at);
     Ok(Fit {
         amdahl_serial_fraction: f,
         amdahl_r2: r_squared(points, |p| amdahl(f, p)),
@@ -429,6 +440,14 @@ mod tests {
         // Peak at sqrt((1 - 0.05) / 0.002) = 21.8 workers.
         assert!(close(fit.peak_workers.unwrap(), ((1.0 - sigma) / kappa).sqrt(), 1e-3));
         assert!(fit.recommended_workers < 22 && fit.recommended_workers > 8, "{fit:?}");
+    }
+
+    #[test]
+    fn the_recommendation_prefers_a_measured_knee_over_the_smooth_curve() {
+        // Two cores: perfect scaling to 2 workers, flat beyond; the USL smooths the knee
+        // and would put 95% of its peak at 3 workers. The measurement says 2.
+        let points = [(1.0, 1.0), (2.0, 1.98), (4.0, 1.95)];
+        assert_eq!(fit(&points, 4).unwrap().recommended_workers, 2);
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// as disturbed.
 pub const DISTURBED_SHARE: f64 = 0.10;
 
+/// Samples shorter than this (ms) are dominated by fixed costs; CPU utilisation is not
+/// shown for them.
+pub const SHORT_SAMPLE_MS: f64 = 0.2;
+
 /// `/proc/stat` counts in ticks of 10 ms (USER_HZ = 100) and each core's count can be
 /// one tick off at either end of a sample, so this much per logical core (plus one) is
 /// measurement noise, not another process.
@@ -438,12 +442,25 @@ fn case_notes(case: &CaseReport, env: &Fingerprint) -> Vec<String> {
             ));
         }
     }
-    if case.rows.iter().any(|r| r.wall_ms.median < 1.0) {
-        notes.push(
-            "Some samples took under 1 ms: timer, spawn and scheduling costs dominate them, and CPU utilisation \
-             is not meaningful at that scale; raise --tasks or the task size."
-                .to_string(),
-        );
+    if case.rows.iter().any(|r| r.wall_ms.median < SHORT_SAMPLE_MS) {
+        notes.push(format!(
+            "Some samples took under {SHORT_SAMPLE_MS} ms: timer, spawn and scheduling costs dominate them, and CPU \
+             utilisation is not meaningful at that scale; raise --tasks or the task size."
+        ));
+    }
+    // CPU-bound work on W >= 2 workers that kept about one core busy: the workers
+    // shared a core (placement), which is a finding about the scheduler, not the runner.
+    if !is_sleep && cores >= 2 {
+        for r in parallel.iter().filter(|r| r.workers >= 2 && r.wall_ms.median >= SHORT_SAMPLE_MS) {
+            if r.cpu_utilisation < 1.3 {
+                notes.push(format!(
+                    "{} kept only {:.2} cores busy with {} workers: its workers mostly shared one core. The kernel \
+                     had not spread them before the sample ended; samples this short measure thread placement more \
+                     than parallel speed.",
+                    r.runner, r.cpu_utilisation, r.workers
+                ));
+            }
+        }
     }
     let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
     if disturbed > 0 {
@@ -580,7 +597,7 @@ pub(crate) fn row_cells(row: &RunnerRow) -> Vec<String> {
         format!("{} .. {}", fmt_ms(w.min), fmt_ms(w.max)),
         row.speedup.map(|s| format!("{:.2}x", s.median)).unwrap_or_else(|| "-".into()),
         row.efficiency.map(fmt_pct).unwrap_or_else(|| "-".into()),
-        if row.wall_ms.median < 1.0 { "-".to_string() } else { format!("{:.2}", row.cpu_utilisation) },
+        if row.wall_ms.median < SHORT_SAMPLE_MS { "-".to_string() } else { format!("{:.2}", row.cpu_utilisation) },
         match &row.result {
             RowResult::Verified { .. } => "ok".to_string(),
             RowResult::LostUpdates { median_lost, expected, .. } => {

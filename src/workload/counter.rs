@@ -125,9 +125,17 @@ impl Workload for CounterWorkload {
         let together = ctx.workers.min(self.params.tasks as usize) as u64;
         let arrived = slots[GATE].fetch_add(1, Relaxed) + 1;
         if arrived < together {
+            // Spin briefly, then yield: if the scheduler put the other worker on this
+            // core, spinning would burn the time slice it needs to arrive.
             let start = std::time::Instant::now();
+            let mut spins = 0u32;
             while slots[GATE].load(Relaxed) < together && start.elapsed() < GATE_TIMEOUT {
-                std::hint::spin_loop();
+                if spins < 1000 {
+                    spins += 1;
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
         match self.params.sync {
