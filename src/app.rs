@@ -86,25 +86,21 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
 
 fn suite_plan(args: &SuiteArgs) -> anyhow::Result<Plan> {
     let suite = crate::suite::load(&args.file)?;
-    let output = match &args.output {
-        Some(path) => Some(crate::plan::output_file(path, args.format)?),
-        None => None,
-    };
     let f = &suite.file;
-    let mut runners: Vec<RunnerKind> = suite.cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
-    runners.sort();
-    runners.dedup();
-    let record = report::SettingsRecord {
-        workers: suite.cases.iter().map(|c| c.settings.workers).max().unwrap_or(1),
-        runners,
-        schedule: Default::default(),
+    let base = measure::Settings {
+        runners: Vec::new(),
+        workers: 1,
+        options: crate::runner::RunnerOptions {
+            timeout: std::time::Duration::from_secs_f64(f.timeout),
+            ..Default::default()
+        },
         warmup: f.warmup,
         rounds: f.rounds,
         seed: f.seed,
-        timeout_s: f.timeout,
     };
-    let stdout_format = if output.is_some() { report::Format::Table } else { args.format.unwrap_or_default() };
-    Ok(Plan { cases: suite.cases, record, suite: Some(suite.record), stdout_format, output, scale: None })
+    let mut plan = Plan::new(suite.cases, &base, args.output.as_deref(), args.format)?;
+    plan.suite = Some(suite.record);
+    Ok(plan)
 }
 
 fn execute(plan: Plan) -> anyhow::Result<ExitCode> {

@@ -41,6 +41,18 @@ pub struct RecordedSample {
     pub sample: Sample,
 }
 
+/// One value per round of `runner`'s samples, `NaN` for a round it has no sample in:
+/// the vectors of two runners line up round by round, for pairing (see
+/// [`crate::stats::paired_ratios`], which skips the `NaN`s).
+pub fn by_round(samples: &[RecordedSample], runner: RunnerKind, value: impl Fn(&Sample) -> f64) -> Vec<f64> {
+    let rounds = samples.iter().map(|s| s.round as usize + 1).max().unwrap_or(0);
+    let mut v = vec![f64::NAN; rounds];
+    for s in samples.iter().filter(|s| s.sample.runner == runner) {
+        v[s.round as usize] = value(&s.sample);
+    }
+    v
+}
+
 /// Everything measured for one workload configuration.
 #[derive(Clone, Debug)]
 pub struct Measurement {

@@ -142,12 +142,22 @@ impl Plan {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|why| UsageError::new(format!("--{why}")))?;
 
-        let output = match &common.output {
-            Some(path) => Some(output_file(path, common.format)?),
-            None => None,
-        };
-        let stdout_format = if output.is_some() { Format::Table } else { common.format.unwrap_or_default() };
-        let mut record = SettingsRecord::new(&settings);
+        Plan::new(cases, &settings, common.output.as_deref(), common.format)
+    }
+
+    /// A plan of `cases`: checks `--output` (before anything is measured), picks the
+    /// stdout format (the table when a file gets the report) and records the settings,
+    /// `base` with the union of the cases' runners and their largest worker count.
+    pub fn new(
+        cases: Vec<Case>,
+        base: &Settings,
+        output: Option<&Path>,
+        format: Option<Format>,
+    ) -> Result<Plan, UsageError> {
+        let output = output.map(|path| output_file(path, format)).transpose()?;
+        let stdout_format = if output.is_some() { Format::Table } else { format.unwrap_or_default() };
+        let mut record = SettingsRecord::new(base);
+        record.workers = cases.iter().map(|c| c.settings.workers).max().unwrap_or(base.workers);
         record.runners = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
         record.runners.sort();
         record.runners.dedup();
@@ -211,31 +221,17 @@ impl Plan {
         };
         check_svg("plot", &args.plot)?;
         check_svg("timeline", &args.timeline)?;
-        let output = match &common.output {
-            Some(path) => Some(output_file(path, common.format)?),
-            None => None,
-        };
-        let stdout_format = if output.is_some() { Format::Table } else { common.format.unwrap_or_default() };
-        let mut record = SettingsRecord::new(&base);
-        record.runners = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
-        record.runners.sort();
-        record.runners.dedup();
-        Ok(Plan {
-            cases,
-            record,
-            suite: None,
-            stdout_format,
-            output,
-            scale: Some(ScaleSpec {
-                workers,
-                weak: args.weak,
-                bootstrap: args.bootstrap,
-                family_of,
-                families: families.len(),
-                plot: args.plot.clone(),
-                timeline: args.timeline.clone(),
-            }),
-        })
+        let mut plan = Plan::new(cases, &base, common.output.as_deref(), common.format)?;
+        plan.scale = Some(ScaleSpec {
+            workers,
+            weak: args.weak,
+            bootstrap: args.bootstrap,
+            family_of,
+            families: families.len(),
+            plot: args.plot.clone(),
+            timeline: args.timeline.clone(),
+        });
+        Ok(plan)
     }
 }
 

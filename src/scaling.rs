@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::Measurement;
+use crate::measure::{Measurement, by_round};
 use crate::rng::SplitMix64;
 use crate::runner::RunnerKind;
 use crate::stats;
@@ -265,16 +265,6 @@ pub struct SweepInput<'a> {
     pub seed: u64,
 }
 
-fn per_round(m: &Measurement, runner: RunnerKind) -> Vec<f64> {
-    let mut v = vec![f64::NAN; m.rounds as usize];
-    for s in m.samples.iter().filter(|s| s.sample.runner == runner) {
-        if let Some(slot) = v.get_mut(s.round as usize) {
-            *slot = s.sample.wall_ns as f64;
-        }
-    }
-    v
-}
-
 fn median_of(m: &Measurement, runner: RunnerKind, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
     stats::median(
         &m.samples.iter().filter(|s| s.sample.runner == runner).filter_map(|s| f(&s.sample)).collect::<Vec<_>>(),
@@ -302,7 +292,11 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
         for &runner in &runners {
             let mut fit_points = Vec::new();
             for m in ms.iter().filter(|m| m.runners.contains(&runner)) {
-                let ratios = stats::paired_ratios(&per_round(m, RunnerKind::Serial), &per_round(m, runner));
+                let wall = |s: &crate::runner::Sample| s.wall_ns as f64;
+                let ratios = stats::paired_ratios(
+                    &by_round(&m.samples, RunnerKind::Serial, wall),
+                    &by_round(&m.samples, runner, wall),
+                );
                 let seed = input.seed ^ (m.workers as u64) << 8 ^ runner as u64;
                 let Some(speedup) = bootstrap_median(&ratios, 0.95, input.bootstrap as usize, seed) else { continue };
                 let w = m.workers as f64;
@@ -348,8 +342,9 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
     ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), bootstrap: input.bootstrap, families }
 }
 
+/// "1 worker gives" / "3 workers give".
 fn workers(n: usize) -> String {
-    if n == 1 { "1 worker".into() } else { format!("{n} workers") }
+    if n == 1 { "1 worker gives".into() } else { format!("{n} workers give") }
 }
 
 fn summarize(
@@ -363,15 +358,15 @@ fn summarize(
         (Some(f), _) => {
             let shape = match (f.peak_workers, f.peak_speedup) {
                 (Some(p), Some(sp)) if p < max as f64 => format!(
-                    "throughput peaks at {sp:.2}x with about {p:.0} workers and falls beyond; {} give 95% of the peak",
+                    "throughput peaks at {sp:.2}x with about {p:.0} workers and falls beyond; {} 95% of the peak",
                     workers(f.recommended_workers)
                 ),
                 (Some(p), Some(sp)) => format!(
-                    "the USL predicts a peak of {sp:.2}x at about {p:.0} workers, beyond the sweep; {} give 95% of the speedup at {max}",
+                    "the USL predicts a peak of {sp:.2}x at about {p:.0} workers, beyond the sweep; {} 95% of the speedup at {max}",
                     workers(f.recommended_workers)
                 ),
                 (None, Some(limit)) => format!(
-                    "speedup approaches {limit:.1}x with no peak; {} give 95% of the speedup at {max}",
+                    "speedup approaches {limit:.1}x with no peak; {} 95% of the speedup at {max}",
                     workers(f.recommended_workers)
                 ),
                 _ => format!("scales linearly within the sweep; use {max} workers or more"),

@@ -19,6 +19,19 @@ fn children_of(parent: u32) -> Vec<u32> {
     kids
 }
 
+/// Waits (up to 20 s) until parbench `pid` has `n` worker processes, and returns them.
+fn wait_for_workers(pid: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kids = children_of(pid);
+        if kids.len() == n {
+            return kids;
+        }
+        assert!(Instant::now() < deadline, "parbench never started its {n} workers");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A seed for which the process runner comes first in round 0 (runners are
 /// [serial, process]), so the children exist long before serial would run.
 fn seed_with_process_first() -> u64 {
@@ -44,15 +57,7 @@ fn interrupt_with(signal: libc::c_int) {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let workers = loop {
-        let kids = children_of(pid);
-        if kids.len() == 2 {
-            break kids;
-        }
-        assert!(Instant::now() < deadline, "parbench never started its 2 workers");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let workers = wait_for_workers(pid, 2);
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(pid as libc::pid_t, signal) };
     let out = child.wait_with_output().unwrap();
@@ -103,15 +108,7 @@ fn ctrl_c_to_the_whole_process_group_exits_130_and_removes_the_shared_file() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let workers = loop {
-        let kids = children_of(pid);
-        if kids.len() == 2 {
-            break kids;
-        }
-        assert!(Instant::now() < deadline, "parbench never started its 2 workers");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let workers = wait_for_workers(pid, 2);
     // Let the workers get going, then signal the group, as a terminal does.
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: signalling the process group this test created.

@@ -170,6 +170,23 @@ fn a_value_one_baseline_run_has_shown_is_not_a_regression() {
 }
 
 #[test]
+fn the_unsynchronised_counter_is_reported_but_never_gated() {
+    let mut base = synthetic(1, 0.02, 1.0, 2);
+    let mut new = synthetic(2, 0.02, 2.0, 2);
+    for r in [&mut base, &mut new] {
+        r.cases[0].params = WorkloadParams::Counter(crate::workload::CounterParams {
+            tasks: 2,
+            increments: 1000,
+            sync: crate::workload::SyncMode::None,
+        });
+    }
+    let c = run(&[base], &new);
+    assert!(c.cells.iter().all(|x| !x.gated));
+    assert_eq!(c.regressions().count(), 0);
+    assert!(c.cells.iter().any(|x| x.verdict == Verdict::Regression), "still reported: {:#?}", c.cells);
+}
+
+#[test]
 fn too_few_samples_are_inconclusive() {
     let mut new = synthetic(2, 0.02, 1.3, 2);
     new.cases[0].samples.retain(|s| s.round < 3);

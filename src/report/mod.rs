@@ -236,18 +236,8 @@ fn ms(ns: u64) -> f64 {
 }
 
 fn case_report(m: &Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> CaseReport {
-    let rounds = m.rounds as usize;
-    // wall[runner][round], for pairing within rounds.
-    let by_round = |kind: RunnerKind, f: &dyn Fn(&RecordedSample) -> f64| -> Vec<f64> {
-        let mut v = vec![f64::NAN; rounds];
-        for s in m.samples.iter().filter(|s| s.sample.runner == kind) {
-            if let Some(slot) = v.get_mut(s.round as usize) {
-                *slot = f(s);
-            }
-        }
-        v
-    };
-    let serial_wall = by_round(RunnerKind::Serial, &|s| ms(s.sample.wall_ns));
+    let wall = |s: &crate::runner::Sample| ms(s.wall_ns);
+    let serial_wall = crate::measure::by_round(&m.samples, RunnerKind::Serial, wall);
     let mut rows = Vec::new();
     for &kind in &m.runners {
         let samples: Vec<&RecordedSample> = m.samples.iter().filter(|s| s.sample.runner == kind).collect();
@@ -259,7 +249,7 @@ fn case_report(m: &Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Cas
             continue;
         };
         let workers = samples[0].sample.workers;
-        let speedup = stats::ratio_summary(&serial_wall, &by_round(kind, &|s| ms(s.sample.wall_ns)));
+        let speedup = stats::ratio_summary(&serial_wall, &crate::measure::by_round(&m.samples, kind, wall));
         let per_sample = |f: &dyn Fn(&RecordedSample) -> Option<f64>| -> Option<f64> {
             stats::median(&samples.iter().filter_map(|s| f(s)).collect::<Vec<_>>())
         };
