@@ -39,9 +39,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     if !matches!(args.format, report::Format::Table | report::Format::Markdown | report::Format::Json) {
+        let name = clap::ValueEnum::to_possible_value(&args.format).map(|v| v.get_name().to_string());
         return Err(UsageError::new(format!(
-            "--format {:?} is not available for compare; use table, markdown or json",
-            args.format
+            "--format {} is not available for compare; use table, markdown or json",
+            name.unwrap_or_default()
         ))
         .into());
     }
@@ -111,9 +112,9 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
     let measured = measure::measure_all(&cases, &mut |done, total| progress.update(done, total))?;
     progress.finish();
     let analysis = plan.scale.as_ref().map(|spec| {
-        let tagged: Vec<_> = measured.iter().cloned().zip(spec.family_of.iter().copied()).collect();
         crate::scaling::analyze(&crate::scaling::SweepInput {
-            measurements: &tagged,
+            measurements: &measured,
+            family_of: &spec.family_of,
             families: spec.families,
             weak: spec.weak,
             workers: spec.workers.clone(),

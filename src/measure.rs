@@ -64,8 +64,6 @@ pub struct Measurement {
     pub workers: usize,
     /// Runners measured, in report order.
     pub runners: Vec<RunnerKind>,
-    /// Measured rounds.
-    pub rounds: u32,
     /// Measured samples, warm-up excluded.
     pub samples: Vec<RecordedSample>,
     /// One-off set-up time per runner (rayon pool build), ns.
@@ -174,7 +172,6 @@ pub fn measure_all(
                 tasks: c.workload.task_count(),
                 workers: c.settings.workers,
                 runners,
-                rounds: c.settings.rounds,
                 samples: c.samples,
                 setup_ns,
             }

@@ -248,11 +248,13 @@ pub struct ScaleAnalysis {
     pub families: Vec<FamilyScaling>,
 }
 
-/// What to analyse: every measurement with the family it belongs to (`None` for the
-/// overhead calibration on empty tasks).
+/// What to analyse.
 pub struct SweepInput<'a> {
     /// Measurements in plan order.
-    pub measurements: &'a [(Measurement, Option<usize>)],
+    pub measurements: &'a [Measurement],
+    /// For each measurement, the workload family it belongs to (`None` for the
+    /// overhead calibration on empty tasks).
+    pub family_of: &'a [Option<usize>],
     /// Number of families.
     pub families: usize,
     /// Weak scaling.
@@ -274,14 +276,14 @@ fn median_of(m: &Measurement, runner: RunnerKind, f: impl Fn(&crate::runner::Sam
 /// Analyses a sweep: intervals, Karp-Flatt, fits, overheads and load balance.
 pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
     let max_workers = input.workers.iter().copied().max().unwrap_or(1);
+    let tagged = || input.measurements.iter().zip(input.family_of.iter().copied());
     let overhead = |runner: RunnerKind, workers: usize| -> Option<f64> {
-        let m = input.measurements.iter().find(|(m, f)| f.is_none() && m.workers == workers)?;
-        median_of(&m.0, runner, |s| Some(s.wall_ns as f64 / 1e6))
+        let (m, _) = tagged().find(|(m, f)| f.is_none() && m.workers == workers)?;
+        median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6))
     };
     let mut families = Vec::new();
     for family in 0..input.families {
-        let ms: Vec<&Measurement> =
-            input.measurements.iter().filter(|(_, f)| *f == Some(family)).map(|(m, _)| m).collect();
+        let ms: Vec<&Measurement> = tagged().filter(|(_, f)| *f == Some(family)).map(|(m, _)| m).collect();
         let Some(largest) = ms.iter().max_by_key(|m| m.workers) else { continue };
         let mut runners: Vec<RunnerKind> = ms.iter().flat_map(|m| m.runners.iter().copied()).collect();
         runners.sort();

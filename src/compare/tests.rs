@@ -43,7 +43,6 @@ pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) ->
         tasks: 8,
         workers: 2,
         runners: vec![Serial, Threads, Rayon, Process],
-        rounds: 10,
         samples,
         setup_ns: Vec::new(),
     };

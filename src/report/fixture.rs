@@ -78,7 +78,6 @@ pub fn report() -> Report {
         tasks: 8,
         workers: 2,
         runners: vec![Serial, Threads, Rayon, Process],
-        rounds: 3,
         samples: rounds(
             &[
                 (Serial, [200.0, 210.0, 190.0], fib_ok()),
@@ -95,7 +94,6 @@ pub fn report() -> Report {
         tasks: 2,
         workers: 2,
         runners: vec![Serial, Threads],
-        rounds: 3,
         samples: rounds(
             &[(Serial, [10.0, 10.0, 10.0], ok("counter = 2000 = 2 tasks x 1000")), (Threads, threads, v)],
             2,

@@ -87,7 +87,6 @@ mod tests {
                     tasks: c.tasks,
                     workers: c.workers,
                     runners: c.rows.iter().map(|r| r.runner).collect(),
-                    rounds: 3,
                     samples: c.samples.clone(),
                     setup_ns: Vec::new(),
                 };
