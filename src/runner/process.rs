@@ -93,15 +93,21 @@ struct Children {
 }
 
 impl Children {
-    fn spawn(program: &PathBuf, args: &[OsString], count: usize) -> Result<Children, BenchError> {
+    /// One stderr file per child, made before the timed region. stderr goes to an
+    /// unnamed temporary file, not a pipe: a chatty child can never block on a full
+    /// pipe, and the tail can be read after it died.
+    fn stderr_files(count: usize) -> Result<Vec<std::fs::File>, BenchError> {
+        let io = |source| BenchError::Io { context: "creating a file for a worker's stderr".into(), source };
+        (0..count).map(|_| tempfile::tempfile().map_err(io)).collect()
+    }
+
+    fn spawn(program: &PathBuf, args: &[OsString], stderr_files: Vec<std::fs::File>) -> Result<Children, BenchError> {
         let (tx, events) = channel::unbounded();
-        let mut children = Children { workers: Vec::with_capacity(count), events };
-        for index in 0..count {
-            // stderr goes to an unnamed temporary file, not a pipe: a chatty child can
-            // never block on a full pipe, and the tail can be read after it died.
-            let io = |source| BenchError::Io { context: "creating a file for a worker's stderr".into(), source };
-            let stderr = tempfile::tempfile().map_err(io)?;
-            let stderr_child = stderr.try_clone().map_err(io)?;
+        let mut children = Children { workers: Vec::with_capacity(stderr_files.len()), events };
+        for (index, stderr) in stderr_files.into_iter().enumerate() {
+            let stderr_child = stderr
+                .try_clone()
+                .map_err(|source| BenchError::Io { context: "sharing a worker's stderr file".into(), source })?;
             let mut child = Command::new(program)
                 .args(args)
                 .env(PARENT_PID_ENV, std::process::id().to_string())
@@ -312,6 +318,8 @@ impl Runner for ProcessRunner {
         let mut done = vec![false; tasks];
         let mut ready_ns = vec![None::<u64>; workers];
 
+        let stderr_files = Children::stderr_files(workers)?;
+
         let meter = Meter::start();
         let origin = meter.start_mono_ns();
         // The timeout is a limit on silence, not on the sample: it restarts whenever a
@@ -320,7 +328,7 @@ impl Runner for ProcessRunner {
         let mut deadline = Instant::now() + self.timeout;
         // When each worker last reported anything: the quietest busy one is blamed.
         let mut heard = vec![Instant::now(); workers];
-        let mut children = Children::spawn(&self.program, &self.args, workers)?;
+        let mut children = Children::spawn(&self.program, &self.args, stderr_files)?;
         let mut next = 0usize;
         // Tasks sent to each worker and not yet done: for the look-ahead, and for whom
         // to blame on a timeout.
