@@ -78,9 +78,11 @@ fn one_worker_and_more_workers_than_tasks_both_verify() {
 
 #[test]
 fn the_process_runner_counts_its_childrens_cpu_time() {
-    // The same work costs about the same CPU time wherever it runs, and CPU time does
-    // not grow when a busy machine makes tasks wait. Without RUSAGE_CHILDREN the
-    // process runner would show only the parent's small share.
+    // The same work costs roughly the same CPU time wherever it runs. Without
+    // RUSAGE_CHILDREN the process runner would show only the parent's share, a few
+    // percent of it. CPU time per unit of work still inflates on a busy machine
+    // (shared caches, SMT siblings), and the two runners' samples are taken at
+    // different moments, so the bound leaves room for a 3x difference.
     let params = WorkloadParams::Fib(FibParams { n: 34, tasks: 4 });
     let settings = Settings {
         runners: vec![RunnerKind::Serial, RunnerKind::Process],
@@ -97,6 +99,6 @@ fn the_process_runner_counts_its_childrens_cpu_time() {
         v[v.len() / 2]
     };
     let (serial, process) = (cpu(RunnerKind::Serial), cpu(RunnerKind::Process));
-    assert!(process as f64 >= 0.7 * serial as f64, "process cpu {process} ns vs serial cpu {serial} ns");
+    assert!(process as f64 >= 0.3 * serial as f64, "process cpu {process} ns vs serial cpu {serial} ns");
     assert!(m.samples.iter().filter(|s| s.sample.runner == RunnerKind::Process).all(|s| s.sample.startup_ns.is_some()));
 }
