@@ -201,8 +201,15 @@ pub struct Sample {
 /// Pre-allocated per-task result slots for in-process runners: each task writes its
 /// own slot exactly once, so nothing allocates or locks per task inside the region.
 pub(crate) struct TaskSlots {
-    slots: Box<[[AtomicU64; 4]]>,
+    slots: Box<[Slot]>,
 }
+
+/// Checksum, worker, start and end of one task, alone on its cache line: with dynamic
+/// scheduling neighbouring tasks run on different workers, and sharing a line would
+/// make their final stores bounce it between cores.
+#[derive(Default)]
+#[repr(align(64))]
+struct Slot([AtomicU64; 4]);
 
 impl TaskSlots {
     pub(crate) fn new(tasks: usize) -> Self {
@@ -215,7 +222,7 @@ impl TaskSlots {
         let checksum = workload.run_task(task, ctx);
         let worker = ctx.worker;
         let end = crate::sys::monotonic_ns();
-        let slot = &self.slots[task];
+        let slot = &self.slots[task].0;
         slot[0].store(checksum, Relaxed);
         slot[1].store(worker as u64, Relaxed);
         slot[2].store(start.saturating_sub(origin), Relaxed);
@@ -226,7 +233,7 @@ impl TaskSlots {
     pub(crate) fn into_results(self) -> (Vec<u64>, Vec<TaskRecord>) {
         self.slots
             .iter()
-            .map(|s| {
+            .map(|Slot(s)| {
                 let record = TaskRecord {
                     worker: s[1].load(Relaxed) as u32,
                     start_ns: s[2].load(Relaxed),
