@@ -574,7 +574,8 @@ pub(crate) fn header_lines(report: &Report) -> Vec<String> {
 
 /// The per-case title line.
 pub(crate) fn case_title(case: &CaseReport) -> String {
-    format!("{} · {} tasks · {} workers", case.label, case.tasks, case.workers)
+    let plural = if case.workers == 1 { "" } else { "s" };
+    format!("{} · {} tasks · {} worker{plural}", case.label, case.tasks, case.workers)
 }
 
 /// Cells of one row, shared by the table and Markdown reporters.
