@@ -122,6 +122,23 @@ fn a_grandchild_holding_the_pipes_open_does_not_hang_the_runner() {
 }
 
 #[test]
+fn a_child_that_never_reads_cannot_block_the_runner_past_the_timeout() {
+    // 100,000 numbers make a set-up line of about 800 KB, far more than a pipe holds;
+    // the child never reads it. Writing must give up at the deadline, not hang.
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let numbers: Vec<u64> = (1..=100_000).map(|i| 1_000_000 + i).collect();
+    let workload = WorkloadParams::Factorize(parbench::workload::FactorizeParams { numbers, generated: None }).build();
+    let start = Instant::now();
+    let err = shell_runner(1, "exec sleep 1000", Duration::from_millis(300))
+        .run(workload.as_ref())
+        .expect_err("must time out");
+    assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
+    assert!(err.to_string().contains("--timeout 0.3s"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(30), "blocked writing to the child");
+    assert_eq!(children_of_this_process(), Vec::<u32>::new());
+}
+
+#[test]
 fn a_missing_program_is_a_spawn_error() {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut runner = ProcessRunner::with_program(

@@ -90,6 +90,11 @@ struct Worker {
 struct Children {
     workers: Vec<Worker>,
     events: Receiver<(usize, Event)>,
+    /// `--timeout`: the longest silence allowed.
+    timeout: Duration,
+    /// When the sample gives up: `timeout` after the last progress. Reading and
+    /// writing both respect it.
+    deadline: Instant,
 }
 
 impl Children {
@@ -101,9 +106,15 @@ impl Children {
         (0..count).map(|_| tempfile::tempfile().map_err(io)).collect()
     }
 
-    fn spawn(program: &PathBuf, args: &[OsString], stderr_files: Vec<std::fs::File>) -> Result<Children, BenchError> {
+    fn spawn(
+        program: &PathBuf,
+        args: &[OsString],
+        stderr_files: Vec<std::fs::File>,
+        timeout: Duration,
+    ) -> Result<Children, BenchError> {
         let (tx, events) = channel::unbounded();
-        let mut children = Children { workers: Vec::with_capacity(stderr_files.len()), events };
+        let workers = Vec::with_capacity(stderr_files.len());
+        let mut children = Children { workers, events, timeout, deadline: Instant::now() + timeout };
         for (index, stderr) in stderr_files.into_iter().enumerate() {
             let stderr_child = stderr
                 .try_clone()
@@ -124,6 +135,14 @@ impl Children {
             interrupt::register_child(pid);
             let stdout = child.stdout.take().expect("stdout is piped");
             let stdin = child.stdin.take();
+            if let Some(stdin) = &stdin {
+                use std::os::fd::AsRawFd;
+                let fd = stdin.as_raw_fd();
+                // Non-blocking, so that `send` can give up at the deadline instead of
+                // waiting forever on a child that stopped reading.
+                // SAFETY: fcntl on a pipe fd we own; only adds O_NONBLOCK to its flags.
+                unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+            }
             children.workers.push(Worker { child, stdin, stderr, pid, exited: false, reaped: false });
             let tx = tx.clone();
             std::thread::Builder::new()
@@ -147,9 +166,9 @@ impl Children {
     }
 
     /// The next event from any child, or `None` at the deadline.
-    fn next_event(&mut self, deadline: Instant) -> Option<(usize, Event)> {
+    fn next_event(&mut self) -> Option<(usize, Event)> {
         loop {
-            let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
+            let left = self.deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
             let slice = left.min(EXIT_POLL);
             match self.events.recv_timeout(slice) {
                 Ok(message) => return Some(message),
@@ -171,13 +190,30 @@ impl Children {
     }
 
     /// Sends one line; a closed pipe means the child died, reported with its status.
+    /// Writes one line to a child, waiting (with poll) while its pipe is full, but not
+    /// past the deadline.
     fn send(&mut self, worker: usize, line: &str) -> Result<(), BenchError> {
-        let w = &mut self.workers[worker];
-        let result = match w.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush()),
-            None => Ok(()),
-        };
-        result.map_err(|_| self.failure(worker, "closed its input early".into()))
+        use std::os::fd::AsRawFd;
+        let Some(stdin) = self.workers[worker].stdin.as_mut() else { return Ok(()) };
+        let mut rest = line.as_bytes();
+        while !rest.is_empty() {
+            match stdin.write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let left = self.deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(self.timeout(worker));
+                    }
+                    let mut fds = libc::pollfd { fd: stdin.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+                    let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+                    // SAFETY: one valid pollfd for the duration of the call.
+                    unsafe { libc::poll(&mut fds, 1, ms) };
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(self.failure(worker, "closed its input early".into())),
+            }
+        }
+        Ok(())
     }
 
     /// Kills (if still running) and reaps one child; returns its status.
@@ -226,10 +262,10 @@ impl Children {
         }
     }
 
-    fn timeout(&mut self, worker: usize, timeout: Duration) -> BenchError {
+    fn timeout(&mut self, worker: usize) -> BenchError {
         self.reap(worker);
         let stderr_tail = self.stderr_tail(worker);
-        BenchError::WorkerTimeout { worker, pid: self.pid(worker), timeout, stderr_tail }
+        BenchError::WorkerTimeout { worker, pid: self.pid(worker), timeout: self.timeout, stderr_tail }
     }
 
     fn protocol_error(&mut self, worker: usize, detail: String) -> BenchError {
@@ -325,10 +361,9 @@ impl Runner for ProcessRunner {
         // The timeout is a limit on silence, not on the sample: it restarts whenever a
         // worker reports progress, so long samples that keep finishing tasks run on,
         // while a hung worker is caught within one timeout.
-        let mut deadline = Instant::now() + self.timeout;
         // When each worker last reported anything: the quietest busy one is blamed.
         let mut heard = vec![Instant::now(); workers];
-        let mut children = Children::spawn(&self.program, &self.args, stderr_files)?;
+        let mut children = Children::spawn(&self.program, &self.args, stderr_files, self.timeout)?;
         let mut next = 0usize;
         // Tasks sent to each worker and not yet done: for the look-ahead, and for whom
         // to blame on a timeout.
@@ -359,12 +394,12 @@ impl Runner for ProcessRunner {
 
         let mut finished = 0usize;
         while finished < tasks {
-            let Some((worker, event)) = children.next_event(deadline) else {
+            let Some((worker, event)) = children.next_event() else {
                 let worker = (0..workers).filter(|&w| pending[w] > 0).min_by_key(|&w| heard[w]).unwrap_or(0);
-                return Err(children.timeout(worker, self.timeout));
+                return Err(children.timeout(worker));
             };
             heard[worker] = Instant::now();
-            deadline = heard[worker] + self.timeout;
+            children.deadline = heard[worker] + self.timeout;
             let line = match event {
                 Event::Line(line) => line,
                 Event::Eof | Event::Exited => {
@@ -403,7 +438,7 @@ impl Runner for ProcessRunner {
         let mut said_bye = vec![false; workers];
         let mut closed = vec![false; workers];
         while closed.iter().any(|c| !c) {
-            match children.next_event(deadline) {
+            match children.next_event() {
                 Some((worker, Event::Line(line))) => match Reply::parse(&line) {
                     Ok(Reply::Bye) => {
                         said_bye[worker] = true;
@@ -434,7 +469,7 @@ impl Runner for ProcessRunner {
                 }
                 None => {
                     let worker = (0..workers).find(|&w| !said_bye[w]).unwrap_or(0);
-                    return Err(children.timeout(worker, self.timeout));
+                    return Err(children.timeout(worker));
                 }
             }
         }
