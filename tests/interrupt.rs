@@ -19,6 +19,19 @@ fn children_of(parent: u32) -> Vec<u32> {
     kids
 }
 
+/// Starts parbench with one measured round in which the process runner comes first,
+/// and waits until its two workers exist.
+fn start_with_two_workers(mut command: Command) -> (std::process::Child, Vec<u32>) {
+    let child = command
+        .args(["--warmup", "0", "--rounds", "1", "--seed", &seed_with_process_first().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let workers = wait_for_workers(child.id(), 2);
+    (child, workers)
+}
+
 /// Waits (up to 20 s) until parbench `pid` has `n` worker processes, and returns them.
 fn wait_for_workers(pid: u32, n: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -47,17 +60,13 @@ fn seed_with_process_first() -> u64 {
 fn interrupt_with(signal: libc::c_int) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("result.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_parbench"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parbench"));
+    command
         .args(["run", "sleep", "--ms", "10000", "--tasks", "2", "--threads", "2", "--runner", "process"])
-        .args(["--warmup", "0", "--rounds", "1", "--seed", &seed_with_process_first().to_string()])
         .arg("--output")
-        .arg(&output)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .arg(&output);
+    let (child, workers) = start_with_two_workers(command);
     let pid = child.id();
-    let workers = wait_for_workers(pid, 2);
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(pid as libc::pid_t, signal) };
     let out = child.wait_with_output().unwrap();
@@ -98,17 +107,13 @@ fn shm_files() -> Vec<String> {
 fn ctrl_c_to_the_whole_process_group_exits_130_and_removes_the_shared_file() {
     use std::os::unix::process::CommandExt;
     let before = shm_files();
-    let child = Command::new(env!("CARGO_BIN_EXE_parbench"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parbench"));
+    command
         .args(["run", "counter", "--sync", "atomic", "--increments", "10000000000", "--threads", "2"])
-        .args(["--runner", "process", "--warmup", "0", "--rounds", "1"])
-        .args(["--seed", &seed_with_process_first().to_string()])
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .args(["--runner", "process"])
+        .process_group(0);
+    let (child, workers) = start_with_two_workers(command);
     let pid = child.id();
-    let workers = wait_for_workers(pid, 2);
     // Let the workers get going, then signal the group, as a terminal does.
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: signalling the process group this test created.
