@@ -133,7 +133,7 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         }
     }
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    let mut report = report::build(&measurements, plan.record.clone(), environment, std::env::args().collect());
+    let mut report = report::build(measurements, plan.record.clone(), environment, std::env::args().collect());
     report.suite = plan.suite.clone();
     report.scale = analysis;
     if let Some(output) = plan.output {

@@ -315,11 +315,7 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
                     },
                     karp_flatt: karp_flatt(speedup.estimate, w),
                     wall_ms: median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6)).unwrap_or(0.0),
-                    imbalance: median_of(m, runner, |s| {
-                        let busy: Vec<f64> = s.per_worker.iter().map(|x| x.busy_ns as f64).collect();
-                        let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
-                        (mean > 0.0).then(|| busy.iter().copied().fold(0.0, f64::max) / mean)
-                    }),
+                    imbalance: median_of(m, runner, crate::runner::Sample::imbalance),
                     idle_fraction: median_of(m, runner, |s| {
                         let busy: f64 = s.per_worker.iter().map(|x| x.busy_ns as f64).sum();
                         let capacity = s.workers as f64 * s.wall_ns as f64;

@@ -57,7 +57,7 @@ pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) ->
     let mut env = fixture::environment();
     env.logical_cores = logical_cores;
     env.available_parallelism = logical_cores;
-    let mut report = build(&[(m, Vec::new())], SettingsRecord::new(&settings), env, vec!["parbench".into()]);
+    let mut report = build(vec![(m, Vec::new())], SettingsRecord::new(&settings), env, vec!["parbench".into()]);
     report.created_unix_s = 1_700_000_000 + seed;
     report
 }

@@ -111,7 +111,7 @@ pub fn report() -> Report {
         (counter(SyncMode::Sharded, [5.0, 5.5, 5.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
     ];
     let mut report = build(
-        &measurements,
+        measurements,
         super::SettingsRecord::new(&settings),
         environment(),
         vec!["parbench".into(), "run".into(), "fib".into()],

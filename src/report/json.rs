@@ -94,7 +94,7 @@ mod tests {
             })
             .collect();
         let rebuilt = crate::report::build(
-            &measurements,
+            measurements,
             crate::report::SettingsRecord::new(&settings),
             crate::report::fixture::environment(),
             vec![],

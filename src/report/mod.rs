@@ -208,13 +208,13 @@ pub enum RowResult {
 
 /// Builds a report: all statistics and sentences, computed once.
 pub fn build(
-    measurements: &[(Measurement, Vec<Skipped>)],
+    measurements: Vec<(Measurement, Vec<Skipped>)>,
     settings: SettingsRecord,
     environment: Fingerprint,
     command: Vec<String>,
 ) -> Report {
     let cases: Vec<CaseReport> =
-        measurements.iter().map(|(m, skipped)| case_report(m, skipped.clone(), &environment)).collect();
+        measurements.into_iter().map(|(m, skipped)| case_report(m, skipped, &environment)).collect();
     let notes = counter_comparison(&cases);
     let created_unix_s =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -235,7 +235,9 @@ fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
 
-fn case_report(m: &Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> CaseReport {
+/// Takes the measurement by value: its samples move into the report (for long runs
+/// they are most of the memory), they are not copied.
+fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> CaseReport {
     let wall = |s: &crate::runner::Sample| ms(s.wall_ns);
     let serial_wall = crate::measure::by_round(&m.samples, RunnerKind::Serial, wall);
     let mut rows = Vec::new();
@@ -254,11 +256,7 @@ fn case_report(m: &Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Cas
             stats::median(&samples.iter().filter_map(|s| f(s)).collect::<Vec<_>>())
         };
         let utilisation = per_sample(&|s| Some(s.sample.cpu_ns as f64 / s.sample.wall_ns.max(1) as f64));
-        let imbalance = per_sample(&|s| {
-            let busy: Vec<f64> = s.sample.per_worker.iter().map(|w| w.busy_ns as f64).collect();
-            let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
-            (mean > 0.0).then(|| busy.iter().copied().fold(0.0, f64::max) / mean)
-        });
+        let imbalance = per_sample(&|s| s.sample.imbalance());
         let disturbed_samples = samples.iter().filter(|s| is_disturbed(&s.sample, env.logical_cores)).count();
         rows.push(RunnerRow {
             runner: kind,
@@ -278,13 +276,13 @@ fn case_report(m: &Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Cas
     let mut case = CaseReport {
         workload: m.params.name().to_string(),
         label: m.params.label(),
-        params: m.params.clone(),
+        params: m.params,
         tasks: m.tasks,
         workers: m.workers,
         rows,
         skipped,
         notes: Vec::new(),
-        samples: m.samples.clone(),
+        samples: m.samples,
     };
     case.notes = case_notes(&case, env);
     case

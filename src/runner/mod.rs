@@ -198,6 +198,16 @@ pub struct Sample {
     pub verification: Verification,
 }
 
+impl Sample {
+    /// Load imbalance: the busiest worker's busy time over the mean busy time (1.0 is
+    /// perfect balance); `None` when no worker was busy.
+    pub fn imbalance(&self) -> Option<f64> {
+        let busy: Vec<f64> = self.per_worker.iter().map(|w| w.busy_ns as f64).collect();
+        let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
+        (mean > 0.0).then(|| busy.iter().copied().fold(0.0, f64::max) / mean)
+    }
+}
+
 /// Pre-allocated per-task result slots for in-process runners: each task writes its
 /// own slot exactly once, so nothing allocates or locks per task inside the region.
 pub(crate) struct TaskSlots {
