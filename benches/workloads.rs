@@ -11,10 +11,8 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use parbench::runner::{RunnerKind, RunnerOptions};
-use parbench::workload::{
-    CounterParams, FactorizeParams, FibParams, SleepParams, SyncMode, Verification, WorkloadParams,
-};
+use parbench::runner::{Job, RunnerOptions};
+use parbench::{Registry, RunnerKind, Verification};
 
 const WORKERS: [usize; 3] = [1, 2, 4];
 
@@ -23,52 +21,48 @@ fn options() -> RunnerOptions {
     RunnerOptions { worker_program: Some(env!("CARGO_BIN_EXE_parbench").into()), ..RunnerOptions::default() }
 }
 
-/// The benches of one workload: (function name, workload for W workers).
-type Variant = (String, Box<dyn Fn(usize) -> WorkloadParams>);
-
-fn variants(workload: &str) -> Vec<Variant> {
-    let one = |f: Box<dyn Fn(usize) -> WorkloadParams>| vec![(String::new(), f)];
+/// The benches of one workload: (function-name suffix, parameter values), small sizes.
+fn variants(workload: &str) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
+    let one = |values: Vec<(&'static str, &'static str)>| vec![(String::new(), values)];
     match workload {
-        "sleep" => one(Box::new(|_| WorkloadParams::Sleep(SleepParams { tasks: 4, ms: 2 }))),
-        "fib" => one(Box::new(|_| WorkloadParams::Fib(FibParams { n: 24, tasks: 8 }))),
-        "factorize" => one(Box::new(|_| WorkloadParams::Factorize(FactorizeParams::generate(8, 300_000, 1)))),
-        _ => SyncMode::ALL
+        "sleep" => one(vec![("tasks", "4"), ("ms", "2")]),
+        "fib" => one(vec![("n", "24"), ("tasks", "8")]),
+        "factorize" => one(vec![("count", "8"), ("max", "300000")]),
+        "command" => one(vec![("cmd", "true"), ("tasks", "4")]),
+        _ => ["none", "mutex", "atomic", "sharded"]
             .into_iter()
-            .map(|sync| {
-                let f: Box<dyn Fn(usize) -> WorkloadParams> = Box::new(move |w| {
-                    WorkloadParams::Counter(CounterParams { tasks: w as u32, increments: 200_000, sync })
-                });
-                (format!("/{}", sync.name()), f)
-            })
+            .map(|sync| (format!("/{sync}"), vec![("increments", "200000"), ("sync", sync)]))
             .collect(),
     }
 }
 
 fn bench(c: &mut Criterion) {
-    for name in ["sleep", "fib", "factorize", "counter"] {
+    let registry = Registry::with_builtins();
+    for spec in registry.visible() {
+        let name = spec.name();
         let mut group = c.benchmark_group(name);
         group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
-        for (suffix, make) in variants(name) {
+        for (suffix, values) in variants(name) {
             for kind in RunnerKind::ALL {
                 for workers in WORKERS {
                     // Serial ignores the worker count except for the counter's tasks.
                     if kind == RunnerKind::Serial && workers != 1 && name != "counter" {
                         continue;
                     }
-                    let params = make(workers);
-                    let workload = params.build();
-                    if workload.supports(kind).is_err() {
+                    // A std::sync::Mutex cannot be shared between processes.
+                    if kind == RunnerKind::Process && suffix == "/mutex" {
                         continue;
                     }
+                    let job = Job::build(&registry, name, &values, workers).expect("workload builds");
                     let mut runner = kind.build(kind.workers(workers), &options()).expect("runner builds");
                     let id = BenchmarkId::new(format!("{}{suffix}", kind.name()), workers);
                     group.bench_function(id, |b| {
                         b.iter_custom(|iters| {
                             let mut total = Duration::ZERO;
                             for _ in 0..iters {
-                                let sample = runner.run(workload.as_ref()).expect("sample runs");
+                                let sample = runner.run(&job).expect("sample runs");
                                 if let Verification::Failed { reason } = &sample.verification {
-                                    panic!("{} under {kind}: wrong answer: {reason}", params.label());
+                                    panic!("{} under {kind}: wrong answer: {reason}", job.label);
                                 }
                                 total += Duration::from_nanos(sample.wall_ns);
                             }

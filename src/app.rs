@@ -5,24 +5,29 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{BaselineCommand, Cli, Command, CompareArgs, SuiteArgs};
+use crate::cli::{BaselineCommand, CompareArgs, Invocation};
 use crate::error::UsageError;
-use crate::measure;
-use crate::plan::Plan;
-use crate::report::{self, Report};
+use crate::measure::{self, Measurement};
+use crate::plan::{Plan, Request};
+use crate::registry::Registry;
+use crate::report;
+use crate::result::Report;
 use crate::runner::RunnerKind;
-use crate::workload::CATALOG;
 
-/// Runs the command and returns its exit code. Errors carry a [`UsageError`] (exit 2)
-/// or anything else (exit 1); `compare` also returns 1 (regression) and 3 (not
-/// comparable) as plain exit codes.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Run(args) => execute(Plan::from_args(&args.workload)?),
-        Command::Suite(args) => execute(suite_plan(&args)?),
-        Command::Scale(args) => execute(Plan::for_scale(&args)?),
-        Command::Compare(args) => compare(&args),
-        Command::Baseline(BaselineCommand::Update { dir, new, keep }) => {
+/// Runs a parsed command line and returns its exit code. Errors carry a
+/// [`UsageError`] (exit 2) or anything else (exit 1); `compare` also returns 1
+/// (regression) and 3 (not comparable) as plain exit codes.
+pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCode> {
+    match invocation {
+        Invocation::Measure(request) => execute(registry, request),
+        Invocation::Suite(args) => {
+            let mut request = crate::suite::load(&args.file)?.request;
+            request.output = args.output;
+            request.format = args.format;
+            execute(registry, request)
+        }
+        Invocation::Compare(args) => compare(&args),
+        Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
             let mut out = io::stdout().lock();
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
@@ -30,11 +35,59 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ignore_broken_pipe(lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::List => ignore_broken_pipe(list(&mut io::stdout().lock())).map(|_| ExitCode::SUCCESS),
-        Command::Worker => crate::runner::protocol::worker_main()
+        Invocation::List => ignore_broken_pipe(list(registry, &mut io::stdout().lock())).map(|_| ExitCode::SUCCESS),
+        Invocation::Worker => crate::runner::protocol::worker_main(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
     }
+}
+
+/// Measures what `args` asks for (a command line without the program name, e.g.
+/// `["run", "fib", "--threads", "2"]`) and returns the result, printing nothing: the
+/// library's way to run a plan and use the numbers.
+///
+/// ```no_run
+/// let registry = parbench::Registry::with_builtins();
+/// let report = parbench::measure(&registry, ["run", "fib", "--n", "20", "--threads", "2"]).unwrap();
+/// assert!(report.cases[0].rows.iter().all(|row| row.speedup.is_some()));
+/// ```
+pub fn measure<I, T>(registry: &Registry, args: I) -> anyhow::Result<Report>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let argv = std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into));
+    let request = match crate::cli::parse(registry, argv) {
+        Ok(Invocation::Measure(request)) => request,
+        Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
+        Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
+        Err(e) => return Err(UsageError::new(e.to_string().lines().next().unwrap_or_default().to_string()).into()),
+    };
+    let plan = crate::plan::plan(registry, request)?;
+    Ok(measure_plan(&plan, &mut |_, _| {})?.0)
+}
+
+/// Measures every case of `plan` and builds the report; for `scale`, the analysis too.
+fn measure_plan(plan: &Plan, progress: measure::Progress<'_>) -> anyhow::Result<(Report, Vec<Measurement>)> {
+    let environment = crate::fingerprint::collect();
+    let measured = measure::measure_all(&plan.cases, progress)?;
+    let analysis = plan.scale.as_ref().map(|spec| {
+        crate::scaling::analyze(&crate::scaling::SweepInput {
+            measurements: &measured,
+            family_of: &spec.family_of,
+            families: spec.families,
+            weak: spec.weak,
+            workers: spec.workers.clone(),
+            bootstrap: spec.bootstrap,
+            seed: plan.record.seed,
+        })
+    });
+    let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
+    let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
+    let mut report = report::build(measurements, plan.record.clone(), environment, std::env::args().collect());
+    report.suite = plan.suite.clone();
+    report.scale = analysis;
+    Ok((report, kept))
 }
 
 fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
@@ -46,11 +99,11 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    let bases: Vec<(String, Report)> = crate::compare::result_files(&args.base)?
+    let bases: Vec<(String, Report)> = crate::result::result_files(&args.base)?
         .iter()
-        .map(|p| crate::compare::load_result(p).map(|r| (p.display().to_string(), r)))
+        .map(|p| crate::result::load(p).map(|r| (p.display().to_string(), r)))
         .collect::<Result<_, _>>()?;
-    let new = crate::compare::load_result(&args.new)?;
+    let new = crate::result::load(&args.new)?;
     let rules =
         crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
     let new_name = args.new.display().to_string();
@@ -85,46 +138,15 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn suite_plan(args: &SuiteArgs) -> anyhow::Result<Plan> {
-    let suite = crate::suite::load(&args.file)?;
-    let f = &suite.file;
-    let base = measure::Settings {
-        runners: Vec::new(),
-        workers: 1,
-        options: crate::runner::RunnerOptions {
-            timeout: std::time::Duration::from_secs_f64(f.timeout),
-            ..Default::default()
-        },
-        warmup: f.warmup,
-        rounds: f.rounds,
-        seed: f.seed,
-    };
-    let mut plan = Plan::new(suite.cases, &base, args.output.as_deref(), args.format)?;
-    plan.suite = Some(suite.record);
-    Ok(plan)
-}
-
-fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
+fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
+    let plan = crate::plan::plan(registry, request)?;
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
-    let environment = crate::fingerprint::collect();
-    let cases: Vec<_> = plan.cases.iter().map(|c| (c.params.clone(), c.settings.clone())).collect();
     let progress = Progress::new();
-    let measured = measure::measure_all(&cases, &mut |done, total| progress.update(done, total))?;
+    let (report, measured) = measure_plan(&plan, &mut |done, total| progress.update(done, total))?;
     progress.finish();
-    let analysis = plan.scale.as_ref().map(|spec| {
-        crate::scaling::analyze(&crate::scaling::SweepInput {
-            measurements: &measured,
-            family_of: &spec.family_of,
-            families: spec.families,
-            weak: spec.weak,
-            workers: spec.workers.clone(),
-            bootstrap: spec.bootstrap,
-            seed: plan.record.seed,
-        })
-    });
-    if let (Some(spec), Some(analysis)) = (&plan.scale, &analysis) {
+    if let (Some(spec), Some(analysis)) = (&plan.scale, &report.scale) {
         if let Some(path) = &spec.plot {
-            crate::plot::speedup_svg(analysis, &environment, path)
+            crate::plot::speedup_svg(analysis, &report.environment, path)
                 .with_context(|| format!("writing --plot {}", path.display()))?;
         }
         if let Some(path) = &spec.timeline {
@@ -132,10 +154,6 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing --timeline {}", path.display()))?;
         }
     }
-    let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    let mut report = report::build(measurements, plan.record.clone(), environment, std::env::args().collect());
-    report.suite = plan.suite.clone();
-    report.scale = analysis;
     if let Some(output) = plan.output {
         write_file(&report, output)?;
     }
@@ -202,11 +220,13 @@ fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
-fn list(out: &mut dyn Write) -> io::Result<()> {
+fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Workloads (parbench run <workload> --help shows every flag):")?;
-    for w in CATALOG {
-        writeln!(out, "  {:<10} {}", w.name, w.about)?;
-        writeln!(out, "  {:<10} {}", "", w.params)?;
+    for spec in registry.visible() {
+        writeln!(out, "  {:<10} {}", spec.name(), spec.about())?;
+        for p in spec.params() {
+            writeln!(out, "  {:<10}   --{} {}", "", p.name(), p.default_and_range())?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "Runners (--runner LIST, comma-separated; default: all):")?;

@@ -9,9 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compare::load_result;
 use crate::error::UsageError;
-use crate::report::Report;
+use crate::result::Report;
+use crate::result::load as load_result;
 
 /// The grouping key: results with equal keys replace each other as baselines.
 fn class(r: &Report) -> String {
@@ -59,7 +59,7 @@ pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageE
     }
     let classes: Vec<String> = reports.iter().map(class).collect();
     let mut existing: Vec<(u64, PathBuf, String)> = Vec::new();
-    for path in crate::compare::result_files(dir)? {
+    for path in crate::result::result_files(dir)? {
         // Files that do not load are not ours to delete; they are skipped.
         if let Ok(r) = load_result(&path) {
             existing.push((r.created_unix_s, path, class(&r)));
@@ -97,7 +97,7 @@ mod tests {
         let done = update(dir.path(), &paths, 2).unwrap();
         assert_eq!(done.added.len(), 4);
         assert_eq!(done.removed.len(), 2);
-        let left = crate::compare::result_files(dir.path()).unwrap();
+        let left = crate::result::result_files(dir.path()).unwrap();
         assert_eq!(left.len(), 3, "{left:?}");
         // The two newest of the 2-core class survive (created 1_700_000_002 and 3).
         let names: Vec<String> = left.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();

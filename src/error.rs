@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::runner::RunnerKind;
+use crate::runner::kind::RunnerKind;
 
 /// A usage or input error: the message names the flag or file and the bad value.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,42 @@ pub enum BenchError {
         workload: String,
         /// What did not match.
         reason: String,
+    },
+    /// A task panicked (a user's task, or a `command` that failed).
+    #[error("task {task} of {workload} failed under the {runner} runner: {message}")]
+    TaskFailed {
+        /// Which runner.
+        runner: RunnerKind,
+        /// The workload label.
+        workload: String,
+        /// The task index.
+        task: usize,
+        /// The panic message.
+        message: String,
+    },
+    /// Building the workload (its set-up) failed.
+    #[error("setting up {workload} failed: {reason}")]
+    Setup {
+        /// The workload label.
+        workload: String,
+        /// Why.
+        reason: String,
+    },
+    /// The worker program does not speak the worker protocol: its `main` does not hand
+    /// the `worker` subcommand to parbench.
+    #[error(
+        "worker program {program} did not answer parbench's worker handshake ({what}): its main must hand \
+         control to parbench::main so that `{program} worker` reaches parbench (a bench target needs \
+         `harness = false`); or name the right program with --worker-program{}",
+        stderr_suffix(.stderr_tail)
+    )]
+    Handshake {
+        /// The program that was started.
+        program: String,
+        /// What it did instead.
+        what: String,
+        /// The last lines of its stderr.
+        stderr_tail: String,
     },
     /// A worker process could not be started.
     #[error("could not start worker {worker} ({program}): {source}")]

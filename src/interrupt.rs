@@ -24,10 +24,12 @@ pub fn interrupted() -> bool {
 
 struct Registry {
     pids: Vec<u32>,
+    groups: Vec<u32>,
     temp_files: Vec<PathBuf>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { pids: Vec::new(), temp_files: Vec::new() });
+static REGISTRY: Mutex<Registry> =
+    Mutex::new(Registry { pids: Vec::new(), groups: Vec::new(), temp_files: Vec::new() });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
@@ -41,6 +43,17 @@ pub fn register_child(pid: u32) {
 /// Forgets a child that has been reaped.
 pub fn unregister_child(pid: u32) {
     registry().pids.retain(|&p| p != pid);
+}
+
+/// Records a child that leads a process group of its own (a `command` task): on
+/// interrupt the whole group is killed.
+pub fn register_group(pid: u32) {
+    registry().groups.push(pid);
+}
+
+/// Forgets a process group whose leader has been reaped.
+pub fn unregister_group(pid: u32) {
+    registry().groups.retain(|&p| p != pid);
 }
 
 /// Records a temporary file to delete on interrupt.
@@ -71,6 +84,10 @@ pub fn install() -> std::io::Result<()> {
                     libc::kill(pid as libc::pid_t, libc::SIGKILL);
                     libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
                 }
+            }
+            for &pid in &reg.groups {
+                // SAFETY: killpg on a group whose leader we spawned and have not reaped.
+                unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
             }
             for path in &reg.temp_files {
                 let _ = std::fs::remove_file(path);

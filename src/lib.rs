@@ -2,31 +2,116 @@
 //! execution of the same workloads, and report wall time, speedup and efficiency you
 //! can trust.
 //!
-//! Data flows one way: [`cli`] (syntax) -> [`plan`] (validated settings) ->
-//! [`measure`] (rounds x runners x workload -> samples) -> [`stats`] and
-//! [`report::build`] (every number, once) -> reporters (formatting only).
+//! To measure your own code, implement [`Workload`] (how many tasks, run one task and
+//! return a checksum, verify the checksums against an answer computed another way),
+//! declare it with a [`WorkloadSpec`] (name, parameters with defaults and ranges),
+//! register it in a [`Registry`] and hand control to [`main`]. Your program then has
+//! parbench's whole command line for your workload: `run`, `scale`, `suite`,
+//! `compare`, `list`, and the hidden `worker` subcommand the `process` runner needs.
 //!
-//! The library is what `benches/` and `tests/` use, so they can never drift from the
-//! command line.
+//! ```
+//! use parbench::{Param, Params, Registry, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
+//!
+//! /// Task `t` sums the squares of `t*per_task .. (t+1)*per_task`.
+//! struct SumSquares {
+//!     per_task: u64,
+//!     tasks: usize,
+//! }
+//!
+//! impl Workload for SumSquares {
+//!     fn task_count(&self) -> usize {
+//!         self.tasks
+//!     }
+//!
+//!     fn run_task(&self, task: usize, _ctx: &TaskContext<'_>) -> u64 {
+//!         let start = task as u64 * self.per_task;
+//!         let range = std::hint::black_box(start..start + self.per_task);
+//!         range.map(|i| i.wrapping_mul(i)).fold(0u64, u64::wrapping_add)
+//!     }
+//!
+//!     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {
+//!         // The closed form n(n+1)(2n+1)/6, computed without the loop the tasks use.
+//!         let upto = |n: u64| (n as u128 * (n as u128 + 1) * (2 * n as u128 + 1) / 6) as u64;
+//!         let expected = |t: usize| {
+//!             let (a, b) = (t as u64 * self.per_task, (t as u64 + 1) * self.per_task);
+//!             upto(b - 1).wrapping_sub(if a == 0 { 0 } else { upto(a - 1) })
+//!         };
+//!         Verification::each(checksums, self.tasks, expected, "sums of squares match the closed form")
+//!     }
+//! }
+//!
+//! fn spec() -> WorkloadSpec {
+//!     WorkloadSpec::new("sum-squares", "sums of squares over ranges", |p: &Params| {
+//!         Ok(SumSquares { per_task: p.uint("per-task"), tasks: p.uint("tasks") as usize })
+//!     })
+//!     .param(Param::uint("per-task", 100_000).range(1, 1 << 30).help("Numbers per task"))
+//!     .param(Param::uint("tasks", 8).range(1, 10_000).help("Number of tasks"))
+//! }
+//!
+//! // A bench binary would end with: fn main() -> std::process::ExitCode {
+//! //     parbench::main(Registry::new().register(spec())) }
+//! // Here, in a doc test, measure in-process runners and use the numbers:
+//! let registry = Registry::new().register(spec());
+//! let args = ["run", "sum-squares", "--threads", "2", "--runner", "threads,rayon", "--rounds", "2"];
+//! let report = parbench::measure(&registry, args).unwrap();
+//! let runners: Vec<_> = report.cases[0].rows.iter().map(|r| r.runner.name()).collect();
+//! assert_eq!(runners, ["serial", "threads", "rayon"]);
+//! ```
+//!
+//! Data flows one way: `cli` (syntax) -> `plan` (validated cases) -> `measure`
+//! (rounds x runners x cases -> samples) -> `report::build` (every number, once) ->
+//! reporters (formatting only). The built-in workloads are registered through the
+//! same API ([`Registry::with_builtins`]); the `parbench` binary is
+//! `parbench::main(Registry::with_builtins())`.
 
 #![warn(missing_docs)]
 
-pub mod app;
+mod app;
+mod entry;
+mod registry;
+
+#[doc(hidden)]
 pub mod atomic;
+#[doc(hidden)]
 pub mod baseline;
+#[doc(hidden)]
 pub mod cli;
+#[doc(hidden)]
 pub mod compare;
 pub mod error;
+#[doc(hidden)]
 pub mod fingerprint;
+#[doc(hidden)]
 pub mod interrupt;
+#[doc(hidden)]
 pub mod measure;
+#[doc(hidden)]
 pub mod plan;
+#[doc(hidden)]
 pub mod plot;
+#[doc(hidden)]
 pub mod report;
+pub mod result;
+#[doc(hidden)]
 pub mod rng;
+#[doc(hidden)]
 pub mod runner;
+#[doc(hidden)]
 pub mod scaling;
+#[doc(hidden)]
 pub mod stats;
+#[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
 pub mod sys;
+#[doc(hidden)]
 pub mod workload;
+
+pub use app::measure;
+pub use entry::main;
+pub use error::{BenchError, UsageError};
+pub use registry::Registry;
+pub use runner::RunnerKind;
+pub use workload::{
+    Param, Params, Properties, Scaling, SharedState, TaskContext, Value, Verification, Workload, WorkloadSpec,
+};

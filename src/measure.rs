@@ -8,9 +8,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::BenchError;
+use crate::plan::Case;
 use crate::rng::SplitMix64;
-use crate::runner::{Runner, RunnerKind, RunnerOptions, Sample};
-use crate::workload::{Verification, Workload, WorkloadParams};
+use crate::runner::{Job, Runner, RunnerKind, RunnerOptions, Sample};
+use crate::workload::{Params, Properties, Verification};
 
 /// How to measure, every default resolved.
 #[derive(Clone, Debug)]
@@ -56,8 +57,14 @@ pub fn by_round(samples: &[RecordedSample], runner: RunnerKind, value: impl Fn(&
 /// Everything measured for one workload configuration.
 #[derive(Clone, Debug)]
 pub struct Measurement {
-    /// The workload.
-    pub params: WorkloadParams,
+    /// The registered workload's name.
+    pub workload: String,
+    /// `name (parameters)`.
+    pub label: String,
+    /// Its parameter values.
+    pub params: Params,
+    /// What the workload declared about this case.
+    pub properties: Properties,
     /// Its task count.
     pub tasks: usize,
     /// Workers of the parallel runners.
@@ -68,58 +75,51 @@ pub struct Measurement {
     pub samples: Vec<RecordedSample>,
     /// One-off set-up time per runner (rayon pool build), ns.
     pub setup_ns: Vec<(RunnerKind, u64)>,
+    /// Building the workload in parbench (its set-up), once, before any sample, ns.
+    pub workload_setup_ns: u64,
 }
 
 /// Called between samples (never inside one): `(samples done, samples total)`.
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 
-/// Measures one workload under `settings.runners`.
-pub fn measure(
-    params: &WorkloadParams,
-    settings: &Settings,
-    progress: Progress<'_>,
-) -> Result<Measurement, BenchError> {
-    let mut all = measure_all(&[(params.clone(), settings.clone())], progress)?;
-    Ok(all.remove(0))
-}
-
 /// One case during measurement.
 struct CaseState<'a> {
-    params: &'a WorkloadParams,
-    settings: &'a Settings,
-    workload: Box<dyn Workload>,
+    case: &'a Case,
+    job: Job,
     runners: Vec<(RunnerKind, Box<dyn Runner>)>,
     rng: SplitMix64,
     samples: Vec<RecordedSample>,
+    workload_setup_ns: u64,
 }
 
 impl CaseState<'_> {
     fn total_rounds(&self) -> u32 {
-        self.settings.warmup + self.settings.rounds
+        self.case.settings.warmup + self.case.settings.rounds
     }
 
     /// Runs every runner of this case once, in a shuffled order.
     fn round(&mut self, round: u32, done: &mut usize, total: usize, progress: Progress<'_>) -> Result<(), BenchError> {
+        let settings = &self.case.settings;
         let mut order: Vec<usize> = (0..self.runners.len()).collect();
         self.rng.shuffle(&mut order);
         for (position, &i) in order.iter().enumerate() {
             let (kind, runner) = &mut self.runners[i];
-            let sample = runner.run(self.workload.as_ref())?;
+            let sample = runner.run(&self.job)?;
             if let Verification::Failed { reason } = &sample.verification {
                 return Err(BenchError::Verification {
                     runner: *kind,
-                    workload: self.params.label(),
+                    workload: self.case.label.clone(),
                     reason: reason.clone(),
                 });
             }
-            if round >= self.settings.warmup {
+            if round >= settings.warmup {
                 let mut sample = sample;
                 // Per-task records grow with tasks x samples; only the last round's are
                 // kept (for timelines), the rest live on in `per_worker`.
                 if round + 1 < self.total_rounds() {
                     sample.tasks = Vec::new();
                 }
-                let round = round - self.settings.warmup;
+                let round = round - settings.warmup;
                 self.samples.push(RecordedSample { round, position: position as u32, sample });
             }
             *done += 1;
@@ -129,28 +129,50 @@ impl CaseState<'_> {
     }
 }
 
+/// Builds a case's workload: its set-up, timed, outside every sample. A panic in the
+/// user's constructor is an error naming the workload, not an abort.
+fn build(case: &Case) -> Result<(Job, u64), BenchError> {
+    let start = crate::sys::monotonic_ns();
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case.spec.build(&case.params)));
+    let elapsed = crate::sys::monotonic_ns() - start;
+    let setup_error = |reason: String| BenchError::Setup { workload: case.label.clone(), reason };
+    let workload = match built {
+        Ok(Ok(w)) => w,
+        Ok(Err(reason)) => return Err(setup_error(reason)),
+        Err(payload) => {
+            let message = payload.downcast_ref::<&str>().map(|s| s.to_string());
+            let message = message.or_else(|| payload.downcast_ref::<String>().cloned());
+            return Err(setup_error(format!("it panicked: {}", message.unwrap_or_default())));
+        }
+    };
+    let job =
+        Job { name: case.spec.name().to_string(), label: case.label.clone(), params: case.params.clone(), workload };
+    Ok((job, elapsed))
+}
+
 /// Measures several workload configurations, interleaved: every round visits every
 /// case in a shuffled order and runs each of its runners once, in a shuffled order.
 ///
 /// Interleaving whole cases, not only runners, matters on a shared machine: a
 /// disturbance lasting a few seconds then costs every case one noisy sample, instead
-/// of shifting all rounds of whichever case happened to be running.
-pub fn measure_all(
-    cases: &[(WorkloadParams, Settings)],
-    progress: Progress<'_>,
-) -> Result<Vec<Measurement>, BenchError> {
+/// of shifting all rounds of whichever case happened to be running. The price is that
+/// every case's workload is built (its set-up) before the first round and held until
+/// the last.
+pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measurement>, BenchError> {
     let mut states = Vec::with_capacity(cases.len());
-    for (params, settings) in cases {
+    for case in cases {
+        let settings = &case.settings;
         let mut runners: Vec<(RunnerKind, Box<dyn Runner>)> = Vec::with_capacity(settings.runners.len());
         for &kind in &settings.runners {
             runners.push((kind, kind.build(kind.workers(settings.workers), &settings.options)?));
         }
+        let (job, workload_setup_ns) = build(case)?;
         let rng = SplitMix64::new(settings.seed);
-        states.push(CaseState { params, settings, workload: params.build(), runners, rng, samples: Vec::new() });
+        states.push(CaseState { case, job, runners, rng, samples: Vec::new(), workload_setup_ns });
     }
     let total: usize = states.iter().map(|c| c.total_rounds() as usize * c.runners.len()).sum();
     let rounds = states.iter().map(CaseState::total_rounds).max().unwrap_or(0);
-    let mut case_rng = SplitMix64::new(cases.first().map(|c| c.1.seed).unwrap_or(0) ^ 0x5EED_CA5E);
+    let mut case_rng = SplitMix64::new(cases.first().map(|c| c.settings.seed).unwrap_or(0) ^ 0x5EED_CA5E);
     let mut order: Vec<usize> = (0..states.len()).collect();
     let mut done = 0;
     for round in 0..rounds {
@@ -168,12 +190,16 @@ pub fn measure_all(
             let mut runners: Vec<RunnerKind> = c.runners.iter().map(|(k, _)| *k).collect();
             runners.sort();
             Measurement {
-                params: c.params.clone(),
-                tasks: c.workload.task_count(),
-                workers: c.settings.workers,
+                workload: c.job.name,
+                label: c.case.label.clone(),
+                params: c.job.params,
+                properties: c.case.properties.clone(),
+                tasks: c.job.workload.task_count(),
+                workers: c.case.settings.workers,
                 runners,
                 samples: c.samples,
                 setup_ns,
+                workload_setup_ns: c.workload_setup_ns,
             }
         })
         .collect())
@@ -182,18 +208,21 @@ pub fn measure_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::FibParams;
+    use crate::plan::tests::fib_case;
 
     fn settings(runners: Vec<RunnerKind>) -> Settings {
         Settings { runners, workers: 2, options: RunnerOptions::default(), warmup: 1, rounds: 3, seed: 5 }
     }
 
+    fn measure(case: Case, progress: Progress<'_>) -> Measurement {
+        measure_all(&[case], progress).unwrap().remove(0)
+    }
+
     #[test]
     fn every_round_has_every_runner_once_and_warmup_is_dropped() {
-        let params = WorkloadParams::Fib(FibParams { n: 12, tasks: 4 });
         let s = settings(vec![RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon]);
         let mut calls = 0;
-        let m = measure(&params, &s, &mut |_, _| calls += 1).unwrap();
+        let m = measure(fib_case(12, 4, s.clone()), &mut |_, _| calls += 1);
         assert_eq!(calls, 12);
         assert_eq!(m.samples.len(), 9);
         for round in 0..3 {
@@ -207,11 +236,10 @@ mod tests {
 
     #[test]
     fn the_order_within_rounds_is_shuffled_and_reproducible() {
-        let params = WorkloadParams::Fib(FibParams { n: 5, tasks: 2 });
         let mut s = settings(vec![RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon]);
         s.rounds = 12;
         let orders = |s: &Settings| -> Vec<RunnerKind> {
-            let m = measure(&params, s, &mut |_, _| {}).unwrap();
+            let m = measure(fib_case(5, 2, s.clone()), &mut |_, _| {});
             let mut v: Vec<_> = m.samples.iter().map(|r| (r.round, r.position, r.sample.runner)).collect();
             v.sort();
             v.into_iter().map(|(_, _, k)| k).collect()
@@ -224,9 +252,8 @@ mod tests {
 
     #[test]
     fn several_cases_are_interleaved_round_by_round() {
-        let fib = |n| WorkloadParams::Fib(FibParams { n, tasks: 2 });
         let s = settings(vec![RunnerKind::Serial, RunnerKind::Threads]);
-        let cases = vec![(fib(5), s.clone()), (fib(6), s.clone()), (fib(7), s)];
+        let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s.clone()), fib_case(7, 2, s)];
         let mut seen = Vec::new();
         let all = measure_all(&cases, &mut |done, total| seen.push((done, total))).unwrap();
         assert_eq!(all.len(), 3);

@@ -12,7 +12,6 @@ use crate::fingerprint::Fingerprint;
 use crate::measure::Measurement;
 use crate::runner::RunnerKind;
 use crate::scaling::{ScaleAnalysis, usl};
-use crate::workload::WorkloadParams;
 
 fn color(runner: RunnerKind) -> RGBColor {
     match runner {
@@ -150,8 +149,7 @@ pub fn speedup_svg(analysis: &ScaleAnalysis, env: &Fingerprint, path: &Path) -> 
 /// One round at the largest worker count of the first workload: one panel per runner,
 /// one lane per worker, one bar per task, time in milliseconds.
 pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()> {
-    let Some(m) = measured.iter().filter(|m| !matches!(m.params, WorkloadParams::Noop(_))).max_by_key(|m| m.workers)
-    else {
+    let Some(m) = measured.iter().filter(|m| !m.label.ends_with("(calibration)")).max_by_key(|m| m.workers) else {
         return Err(std::io::Error::other("no measurement to draw"));
     };
     let last = m.samples.iter().map(|s| s.round).max().unwrap_or(0);
@@ -169,7 +167,7 @@ pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()
             .draw(&Text::new(
                 format!(
                     "{} · {} workers · one round (round {last}), time in ms from the start of each sample",
-                    m.params.label(),
+                    m.label.clone(),
                     m.workers
                 ),
                 (16, 12),

@@ -335,7 +335,7 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
             let summary = summarize(runner, fit.as_ref(), no_fit.as_deref(), break_even_task_ms, max_workers);
             scalings.push(RunnerScaling { runner, fit, no_fit, break_even_task_ms, summary });
         }
-        families.push(FamilyScaling { label: largest.params.label(), points, runners: scalings });
+        families.push(FamilyScaling { label: largest.label.clone(), points, runners: scalings });
     }
     ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), bootstrap: input.bootstrap, families }
 }

@@ -14,20 +14,24 @@
 //! schedule = "dynamic"  # optional
 //! ```
 //!
-//! The one decision a reader would otherwise get wrong: every error names the file and
-//! the line of the offending `[[bench]]` table (or the TOML position), so a CI log
-//! points straight at the typo. Values are validated by the same rules as the CLI.
+//! A bench's keys other than `workload`, `threads`, `runners` and `schedule` are the
+//! workload's declared parameters, validated by [`crate::plan`] exactly as flags are.
+//! Every error names the file and the line of the offending `[[bench]]` table (or the
+//! TOML position), so a CI log points straight at the typo.
 
+use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
-use crate::measure::Settings;
-use crate::plan::Case;
-use crate::report::SuiteRecord;
-use crate::runner::{RunnerKind, RunnerOptions, Schedule};
-use crate::workload::{CounterParams, FactorizeParams, FibParams, SleepParams, SyncMode, WorkloadParams};
+use crate::plan::{BenchRequest, Origin, Request};
+use crate::result::SuiteRecord;
+use crate::runner::{RunnerKind, Schedule};
+
+/// Largest suite file read: suites are short; a larger file is a mistake (or
+/// `/dev/zero`).
+pub const MAX_SUITE_BYTES: u64 = 1 << 20;
 
 /// A parsed suite file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -51,9 +55,10 @@ pub struct SuiteFile {
     /// Process-runner timeout per sample, seconds.
     #[serde(default = "default_timeout")]
     pub timeout: f64,
-    /// The benchmarks.
+    /// The benchmarks: `workload`, `threads`, optional `runners` and `schedule`, and
+    /// the workload's parameters.
     #[serde(rename = "bench")]
-    pub benches: Vec<toml::Spanned<Bench>>,
+    pub benches: Vec<toml::Spanned<toml::Table>>,
 }
 
 fn default_warmup() -> u32 {
@@ -69,61 +74,27 @@ fn default_timeout() -> f64 {
     60.0
 }
 
-/// One `[[bench]]` table.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Bench {
-    /// Workload name.
-    pub workload: String,
-    /// Worker counts; one case per count.
-    pub threads: Vec<usize>,
-    /// Runners (serial is always added); default all.
-    #[serde(default)]
-    pub runners: Option<Vec<RunnerKind>>,
-    /// Task assignment for threads and process.
-    #[serde(default)]
-    pub schedule: Option<Schedule>,
-    /// sleep, fib: tasks.
-    #[serde(default)]
-    pub tasks: Option<u32>,
-    /// sleep: milliseconds.
-    #[serde(default)]
-    pub ms: Option<u32>,
-    /// fib: n.
-    #[serde(default)]
-    pub n: Option<u32>,
-    /// factorize: numbers.
-    #[serde(default)]
-    pub numbers: Option<Vec<u64>>,
-    /// factorize: generated count.
-    #[serde(default)]
-    pub count: Option<u32>,
-    /// factorize: generated maximum.
-    #[serde(default)]
-    pub max: Option<u64>,
-    /// counter: increments per worker.
-    #[serde(default)]
-    pub increments: Option<u64>,
-    /// counter: synchronisation modes.
-    #[serde(default)]
-    pub sync: Option<Vec<SyncMode>>,
-}
-
-/// A loaded suite: its cases, ready to measure.
+/// A loaded suite: what to measure and how the result records it.
 #[derive(Debug)]
 pub struct Suite {
     /// What the report records about the suite.
     pub record: SuiteRecord,
-    /// The parsed file.
-    pub file: SuiteFile,
-    /// Every case, in file order.
-    pub cases: Vec<Case>,
+    /// The benchmarks and settings, to be validated by [`crate::plan::plan`].
+    pub request: Request,
 }
 
-/// Reads, parses and validates a suite file.
+/// Reads and parses a suite file (at most [`MAX_SUITE_BYTES`]).
 pub fn load(path: &Path) -> Result<Suite, UsageError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| UsageError::new(format!("suite file {shown}: {e}")))?;
+    let fail = |e: String| UsageError::new(format!("suite file {shown}: {e}"));
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SUITE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SUITE_BYTES {
+        return Err(fail(format!("larger than {} KiB; a suite file is a short TOML file", MAX_SUITE_BYTES >> 10)));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| fail(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
     parse(&text, &shown)
 }
 
@@ -146,104 +117,104 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
     if !(file.timeout.is_finite() && (0.001..=86_400.0).contains(&file.timeout)) {
         return Err(err(1, format!("timeout = {} is not between 0.001 and 86400 seconds", file.timeout)));
     }
-    let mut cases = Vec::new();
+    let mut benches = Vec::new();
     for (index, spanned) in file.benches.iter().enumerate() {
         let line = line_of(text, spanned.span().start);
-        let bench = spanned.get_ref();
-        let at = |what: String| err(line, format!("[[bench]] #{} ({}): {what}", index + 1, bench.workload));
-        if bench.threads.is_empty() {
-            return Err(at("threads is empty: give worker counts, e.g. threads = [1, 2]".into()));
-        }
-        if let Some(&w) = bench.threads.iter().find(|&&w| !(1..=1024).contains(&w)) {
-            return Err(at(format!("threads = {w} is out of range 1..=1024")));
-        }
-        for &workers in &bench.threads {
-            let (params, explicit_variant) = bench_params(bench, workers, file.seed).map_err(&at)?;
-            for p in params {
-                p.validate().map_err(&at)?;
-                let settings = Settings {
-                    runners: bench.runners.clone().unwrap_or_else(|| RunnerKind::ALL.to_vec()),
-                    workers,
-                    options: RunnerOptions {
-                        schedule: bench.schedule.unwrap_or_default(),
-                        timeout: std::time::Duration::from_secs_f64(file.timeout),
-                        worker_program: None,
-                    },
-                    warmup: file.warmup,
-                    rounds: file.rounds,
-                    seed: file.seed,
-                };
-                cases.push(Case::new(p, settings, bench.runners.is_some(), explicit_variant).map_err(&at)?);
+        let table = spanned.get_ref();
+        let workload = match table.get("workload") {
+            Some(toml::Value::String(w)) => w.clone(),
+            Some(other) => {
+                return Err(err(line, format!("[[bench]] #{}: workload = {other} is not a name", index + 1)));
             }
-        }
+            None => return Err(err(line, format!("[[bench]] #{}: no workload: add workload = \"fib\"", index + 1))),
+        };
+        let at = format!("suite file {shown}: line {line}: [[bench]] #{} ({workload})", index + 1);
+        benches.push(bench(table, workload, at)?);
     }
     let name = file.name.clone().unwrap_or_else(|| {
         Path::new(shown).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into())
     });
     let record = SuiteRecord { name, file: shown.to_string(), digest: digest(&file) };
-    Ok(Suite { record, file, cases })
+    let request = Request {
+        benches,
+        warmup: file.warmup,
+        rounds: file.rounds,
+        seed: file.seed,
+        timeout: std::time::Duration::from_secs_f64(file.timeout),
+        worker_program: None,
+        output: None,
+        format: None,
+        scale: None,
+        suite: Some(record.clone()),
+    };
+    Ok(Suite { record, request })
 }
 
-/// The workload parameters of one bench for one worker count, and whether the
-/// counter's modes were listed explicitly.
-fn bench_params(b: &Bench, workers: usize, seed: u64) -> Result<(Vec<WorkloadParams>, bool), String> {
-    let allowed: &[&str] = match b.workload.as_str() {
-        "sleep" => &["tasks", "ms"],
-        "fib" => &["tasks", "n"],
-        "factorize" => &["numbers", "count", "max"],
-        "counter" => &["increments", "sync"],
-        other => return Err(format!("unknown workload {other:?}: use sleep, fib, factorize or counter")),
+/// One `[[bench]]` table as a request: its own keys, then the workload's parameters
+/// as raw text, exactly as flags would give them.
+fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchRequest, UsageError> {
+    let fail = |what: String| UsageError::new(format!("{at}: {what}"));
+    let threads: Vec<usize> = match table.get("threads") {
+        Some(toml::Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| match v {
+                toml::Value::Integer(w) if (1..=crate::plan::MAX_WORKERS as i64).contains(w) => Ok(*w as usize),
+                other => Err(fail(format!("threads = {other} is out of range 1..={}", crate::plan::MAX_WORKERS))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(toml::Value::Array(_)) => {
+            return Err(fail("threads is empty: give worker counts, e.g. threads = [1, 2]".into()));
+        }
+        Some(other) => return Err(fail(format!("threads = {other}: give a list, e.g. threads = [1, 2]"))),
+        None => return Err(fail("no threads: give worker counts, e.g. threads = [1, 2]".into())),
     };
-    let given = [
-        ("tasks", b.tasks.is_some()),
-        ("ms", b.ms.is_some()),
-        ("n", b.n.is_some()),
-        ("numbers", b.numbers.is_some()),
-        ("count", b.count.is_some()),
-        ("max", b.max.is_some()),
-        ("increments", b.increments.is_some()),
-        ("sync", b.sync.is_some()),
-    ];
-    if let Some((field, _)) = given.iter().find(|(f, set)| *set && !allowed.contains(f)) {
-        return Err(format!("field {field} does not apply to {}; it takes {}", b.workload, allowed.join(", ")));
+    let runners = match table.get("runners") {
+        None => None,
+        Some(toml::Value::Array(items)) if items.is_empty() => {
+            return Err(fail(
+                "runners is empty: list runners, e.g. runners = [\"threads\"], or leave it out for all".into(),
+            ));
+        }
+        Some(value) => Some(
+            Vec::<RunnerKind>::deserialize(toml::Value::Array(as_array(value)))
+                .map_err(|e| fail(format!("runners: {}", e.message().trim())))?,
+        ),
+    };
+    let schedule = match table.get("schedule") {
+        None => Schedule::default(),
+        Some(v) => Schedule::deserialize(v.clone()).map_err(|e| fail(format!("schedule: {}", e.message().trim())))?,
+    };
+    let mut values = Vec::new();
+    for (key, value) in table {
+        if ["workload", "threads", "runners", "schedule"].contains(&key.as_str()) {
+            continue;
+        }
+        values.push((key.clone(), texts(value).map_err(|e| fail(format!("{key} = {value}: {e}")))?));
     }
-    let params = match b.workload.as_str() {
-        "sleep" => {
-            let d = SleepParams::default();
-            vec![WorkloadParams::Sleep(SleepParams { tasks: b.tasks.unwrap_or(d.tasks), ms: b.ms.unwrap_or(d.ms) })]
-        }
-        "fib" => {
-            let d = FibParams::default();
-            vec![WorkloadParams::Fib(FibParams { n: b.n.unwrap_or(d.n), tasks: b.tasks.unwrap_or(d.tasks) })]
-        }
-        "factorize" => {
-            let p = match (&b.numbers, b.count, b.max) {
-                (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                    return Err("give either numbers or count/max, not both".into());
-                }
-                (Some(n), None, None) => FactorizeParams { numbers: n.clone(), generated: None },
-                (None, None, None) => FactorizeParams::default(),
-                (None, count, max) => FactorizeParams::generate(
-                    count.unwrap_or(4),
-                    max.unwrap_or(crate::plan::DEFAULT_GENERATED_MAX),
-                    seed,
-                ),
-            };
-            vec![WorkloadParams::Factorize(p)]
-        }
-        _ => {
-            let modes = b.sync.clone().unwrap_or_else(|| SyncMode::ALL.to_vec());
-            if modes.is_empty() {
-                return Err("sync is empty: list modes, e.g. sync = [\"atomic\"]".into());
-            }
-            let increments = b.increments.unwrap_or(1_000_000);
-            modes
-                .into_iter()
-                .map(|sync| WorkloadParams::Counter(CounterParams { tasks: workers as u32, increments, sync }))
-                .collect()
-        }
+    Ok(BenchRequest { workload, values, threads, runners, schedule, origin: Origin::Suite(at) })
+}
+
+fn as_array(value: &toml::Value) -> Vec<toml::Value> {
+    match value {
+        toml::Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A TOML value as the texts a flag would hold: an array gives one text per element,
+/// and plan joins them for list parameters.
+fn texts(value: &toml::Value) -> Result<Vec<String>, String> {
+    let one = |v: &toml::Value| match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err("give a number, a string or a list of them".to_string()),
     };
-    Ok((params, b.sync.is_some()))
+    match value {
+        toml::Value::Array(items) => items.iter().map(one).collect(),
+        v => one(v).map(|t| vec![t]),
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -262,7 +233,7 @@ fn digest(file: &SuiteFile) -> String {
 }
 
 fn canonical_json(file: &SuiteFile) -> serde_json::Value {
-    let benches: Vec<&Bench> = file.benches.iter().map(|b| b.get_ref()).collect();
+    let benches: Vec<&toml::Table> = file.benches.iter().map(|b| b.get_ref()).collect();
     serde_json::json!({
         "warmup": file.warmup, "rounds": file.rounds, "seed": file.seed, "timeout": file.timeout,
         "benches": benches,
@@ -290,15 +261,20 @@ sync = ["none", "mutex"]
 threads = [2]
 "#;
 
+    fn cases(text: &str) -> Result<Vec<crate::plan::Case>, UsageError> {
+        let suite = parse(text, "t.toml")?;
+        crate::plan::plan(&crate::registry::Registry::with_builtins(), suite.request).map(|p| p.cases)
+    }
+
     #[test]
     fn a_suite_expands_threads_and_sync_modes_into_cases() {
-        let s = parse(GOOD, "t.toml").unwrap();
-        assert_eq!(s.cases.len(), 4);
-        assert_eq!(s.cases[1].settings.workers, 2);
-        assert_eq!(s.record.name, "t");
+        let c = cases(GOOD).unwrap();
+        assert_eq!(c.len(), 4);
+        assert_eq!(c[1].settings.workers, 2);
+        assert_eq!(parse(GOOD, "t.toml").unwrap().record.name, "t");
         // mutex under the default runners skips process instead of failing.
-        let mutex = &s.cases[3];
-        assert!(mutex.params.label().contains("mutex"));
+        let mutex = &c[3];
+        assert!(mutex.label.contains("mutex"));
         assert_eq!(mutex.skipped[0].runner, RunnerKind::Process);
     }
 
@@ -312,35 +288,51 @@ threads = [2]
     }
 
     #[test]
-    fn an_unknown_field_names_the_file_and_line() {
-        let err = parse(&GOOD.replace("n = 20", "nn = 20"), "w/t.toml").unwrap_err().0;
-        assert!(err.starts_with("suite file w/t.toml: line 7:") && err.contains("nn"), "{err}");
+    fn an_unknown_field_names_the_file_line_and_a_suggestion() {
+        let err = cases(&GOOD.replace("n = 20", "nn = 20")).unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 5:") && err.contains("field nn"), "{err}");
+        assert!(err.contains("did you mean \"n\""), "{err}");
     }
 
     #[test]
     fn an_out_of_range_value_names_the_bench_line_and_field() {
-        let err = parse(&GOOD.replace("n = 20", "n = 60"), "t.toml").unwrap_err().0;
+        let err = cases(&GOOD.replace("n = 20", "n = 60")).unwrap_err().0;
         assert!(err.contains("line 5") && err.contains("n = 60") && err.contains("1..=50"), "{err}");
     }
 
     #[test]
     fn a_field_of_another_workload_is_refused() {
-        let err = parse(&GOOD.replace("n = 20", "ms = 20"), "t.toml").unwrap_err().0;
-        assert!(err.contains("field ms does not apply to fib"), "{err}");
+        let err = cases(&GOOD.replace("n = 20", "ms = 20")).unwrap_err().0;
+        assert!(err.contains("field ms is not a parameter of fib"), "{err}");
     }
 
     #[test]
-    fn syntax_errors_and_empty_suites_are_refused() {
+    fn syntax_errors_empty_suites_and_empty_lists_are_refused() {
         assert!(parse("rounds = [", "t.toml").unwrap_err().0.contains("line 1"));
         assert!(parse("rounds = 3\n", "t.toml").is_err());
         let zero = parse(&GOOD.replace("threads = [1, 2]", "threads = [0]"), "t.toml").unwrap_err().0;
         assert!(zero.contains("threads = 0"), "{zero}");
+        let none = parse(&GOOD.replace("threads = [1, 2]", "threads = [1, 2]\nrunners = []"), "t.toml").unwrap_err().0;
+        assert!(none.contains("runners is empty"), "{none}");
+        let sync = cases(&GOOD.replace("sync = [\"none\", \"mutex\"]", "sync = []")).unwrap_err().0;
+        assert!(sync.contains("sync is empty"), "{sync}");
     }
 
     #[test]
     fn explicit_mutex_under_an_explicit_process_runner_is_refused() {
         let text = "[[bench]]\nworkload = \"counter\"\nsync = [\"mutex\"]\nrunners = [\"process\"]\nthreads = [2]\n";
-        assert!(parse(text, "t.toml").unwrap_err().0.contains("runner process cannot run"));
+        assert!(cases(text).unwrap_err().0.contains("runner process cannot run"));
+    }
+
+    #[test]
+    fn an_oversized_or_binary_suite_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; MAX_SUITE_BYTES as usize + 10]).unwrap();
+        assert!(load(&big).unwrap_err().0.contains("larger than"));
+        let bin = dir.path().join("bin.toml");
+        std::fs::write(&bin, [0xff, 0xfe, 0]).unwrap();
+        assert!(load(&bin).unwrap_err().0.contains("not UTF-8"));
     }
 
     #[test]
@@ -349,7 +341,9 @@ threads = [2]
         let mut found = 0;
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
             if entry.path().extension().is_some_and(|e| e == "toml") {
-                load(&entry.path()).unwrap_or_else(|e| panic!("{e}"));
+                let suite = load(&entry.path()).unwrap_or_else(|e| panic!("{e}"));
+                crate::plan::plan(&crate::registry::Registry::with_builtins(), suite.request)
+                    .unwrap_or_else(|e| panic!("{e}"));
                 found += 1;
             }
         }

@@ -5,6 +5,8 @@
 //! sources (`/proc/stat`, `getrusage`) *outside* the wall-clock interval it reports,
 //! so the act of measuring never lands inside the timed region.
 
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 /// Nanoseconds on `CLOCK_MONOTONIC`, a clock shared by every process on the machine,
@@ -25,6 +27,11 @@ fn rusage_ns(who: libc::c_int) -> u64 {
     unsafe { libc::getrusage(who, &mut ru) };
     let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
     tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// CPU time of this process (all threads), without its children.
+pub fn cpu_self_ns() -> u64 {
+    rusage_ns(libc::RUSAGE_SELF)
 }
 
 /// CPU time of this process and of all children it has reaped so far.
@@ -77,6 +84,17 @@ pub struct Measured {
     pub other_cpu_ns: Option<u64>,
 }
 
+impl Measured {
+    /// Two regions measured as one: wall, CPU and other CPU times added.
+    pub fn plus(self, other: Measured) -> Measured {
+        Measured {
+            wall: self.wall + other.wall,
+            cpu_ns: self.cpu_ns + other.cpu_ns,
+            other_cpu_ns: self.other_cpu_ns.zip(other.other_cpu_ns).map(|(a, b)| a + b),
+        }
+    }
+}
+
 impl Meter {
     /// Starts a region. The slow reads happen before the clock starts.
     pub fn start() -> Meter {
@@ -100,6 +118,32 @@ impl Meter {
             _ => None,
         };
         Measured { wall, cpu_ns: cpu, other_cpu_ns }
+    }
+}
+
+/// How a process ended: "exited with status 3", "was killed by signal 11 (SIGSEGV)".
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match status.signal() {
+        Some(sig) => format!("was killed by signal {sig} ({})", signal_name(sig)),
+        None => status.to_string(),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGINT => "SIGINT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
     }
 }
 

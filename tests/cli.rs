@@ -83,7 +83,7 @@ fn runners_per_case(report: &Value) -> Vec<Vec<String>> {
 
 /// Asserts a parsed report is a complete tiny-fib result.
 fn assert_complete_fib_report(report: &Value, seed: u64) {
-    assert_eq!(report["schema_version"], 1, "schema_version");
+    assert_eq!(report["schema_version"], 2, "schema_version");
     assert_eq!(report["settings"]["seed"], seed, "settings.seed");
     let cases = runners_per_case(report);
     assert!(!cases.is_empty(), "no cases in {report}");
@@ -110,14 +110,14 @@ macro_rules! usage_errors {
 }
 
 usage_errors! {
-    rejects_zero_tasks_with_exit_2: ["run", "fib", "--tasks", "0"] => ["--tasks", "'0'"];
-    rejects_a_zero_millisecond_sleep_with_exit_2: ["run", "sleep", "--ms", "0"] => ["--ms", "'0'"];
+    rejects_zero_tasks_with_exit_2: ["run", "fib", "--tasks", "0"] => ["--tasks 0: 0 is out of range"];
+    rejects_a_zero_millisecond_sleep_with_exit_2: ["run", "sleep", "--ms", "0"] => ["--ms 0: 0 is out of range"];
     rejects_a_sleep_over_ten_seconds_with_exit_2: ["run", "sleep", "--ms", "10001"] => ["--ms", "10001"];
-    rejects_zero_counter_increments_with_exit_2: ["run", "counter", "--increments", "0"] => ["--increments", "'0'"];
-    rejects_fib_of_zero_with_exit_2: ["run", "fib", "--n", "0"] => ["--n", "'0'"];
+    rejects_zero_counter_increments_with_exit_2: ["run", "counter", "--increments", "0"] => ["--increments 0: 0 is out of range"];
+    rejects_fib_of_zero_with_exit_2: ["run", "fib", "--n", "0"] => ["--n 0: 0 is out of range"];
     rejects_fib_above_fifty_with_exit_2: ["run", "fib", "--n", "51"] => ["--n", "51"];
-    rejects_factorizing_zero_with_exit_2: ["run", "factorize", "--numbers", "0"] => ["--numbers", "'0'"];
-    rejects_an_empty_number_list_with_exit_2: ["run", "factorize", "--numbers", ""] => ["--numbers", "''", "empty"];
+    rejects_factorizing_zero_with_exit_2: ["run", "factorize", "--numbers", "0"] => ["--numbers 0: 0 is out of range"];
+    rejects_an_empty_number_list_with_exit_2: ["run", "factorize", "--numbers", ""] => ["--numbers ''", "empty"];
     rejects_an_empty_entry_in_the_number_list_with_exit_2:
         ["run", "factorize", "--numbers", "5,,7"] => ["--numbers", "empty"];
     rejects_zero_threads_with_exit_2: ["run", "fib", "--threads", "0"] => ["--threads", "'0'"];

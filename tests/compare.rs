@@ -63,7 +63,7 @@ fn a_truncated_file_exits_2_naming_the_path_and_position() {
 
 #[test]
 fn a_future_schema_version_exits_2() {
-    compare("future.json", "base.json").code(2).stderr(predicate::str::contains("schema_version 2 is newer"));
+    compare("future.json", "base.json").code(2).stderr(predicate::str::contains("schema_version 3 is newer"));
 }
 
 #[test]

@@ -33,17 +33,13 @@
 //! their medians sets the threshold. That is what keeps a slow afternoon from failing
 //! CI: a single run's samples cannot show run-to-run drift, several runs can.
 
-use std::path::{Path, PathBuf};
-
 use serde::{Deserialize, Serialize};
 
-use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
 use crate::measure::by_round;
-use crate::report::{CaseReport, Report, SCHEMA_VERSION};
+use crate::result::{CaseReport, Report};
 use crate::runner::{RunnerKind, Sample};
 use crate::stats;
-use crate::workload::WorkloadParams;
 
 mod render;
 
@@ -243,46 +239,6 @@ pub struct Incomparable {
     pub new: Box<Fingerprint>,
 }
 
-/// Reads a result file: exit-2 errors name the path and, for JSON errors, the line and
-/// column.
-pub fn load_result(path: &Path) -> Result<Report, UsageError> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| UsageError::new(format!("{shown}: {e}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        UsageError::new(format!("{shown}: not a parbench result: line {}, column {}: {e}", e.line(), e.column()))
-    })?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) if v > u64::from(SCHEMA_VERSION) => {
-            return Err(UsageError::new(format!(
-                "{shown}: schema_version {v} is newer than this parbench understands ({SCHEMA_VERSION}); \
-                 upgrade parbench"
-            )));
-        }
-        Some(v) => return Err(UsageError::new(format!("{shown}: unsupported schema_version {v}"))),
-        None => return Err(UsageError::new(format!("{shown}: not a parbench result (no schema_version)"))),
-    }
-    serde_json::from_value(value).map_err(|e| UsageError::new(format!("{shown}: not a parbench result: {e}")))
-}
-
-/// Every `*.json` in `path` if it is a directory, else `path` itself.
-pub fn result_files(path: &Path) -> Result<Vec<PathBuf>, UsageError> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| UsageError::new(format!("{}: {e}", path.display())))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(UsageError::new(format!("{}: no *.json result files in this directory", path.display())));
-    }
-    Ok(files)
-}
-
 /// Fingerprint fields that must match for results to be comparable at all.
 fn machine_class(f: &Fingerprint) -> (String, usize, usize) {
     (f.arch.clone(), f.logical_cores, f.available_parallelism)
@@ -394,14 +350,20 @@ pub fn compare(
     })
 }
 
-/// The unsynchronised counter: a measurement of a race, reported but never gated.
+/// A case the workload declared a race (the unsynchronised counter): reported, never
+/// gated.
 fn is_race(case: &CaseReport) -> bool {
-    matches!(&case.params, WorkloadParams::Counter(p) if p.sync == crate::workload::SyncMode::None)
+    case.race
+}
+
+/// The built-in `sleep` workload's sleep per task: its ideal wall time is known.
+fn sleep_ms(case: &CaseReport) -> Option<f64> {
+    (case.workload == "sleep").then(|| case.params.get("ms")?.as_f64()).flatten()
 }
 
 fn metrics_for(case: &CaseReport, runner: RunnerKind) -> Vec<Metric> {
     let mut m = vec![Metric::Wall];
-    let sleep = matches!(case.params, WorkloadParams::Sleep(_));
+    let sleep = sleep_ms(case).is_some();
     if runner != RunnerKind::Serial {
         m.push(Metric::Speedup);
         // Sleeping tasks use almost no CPU: a ratio of two near-zero CPU times is noise.
@@ -440,10 +402,10 @@ fn values(case: &CaseReport, runner: RunnerKind, metric: Metric) -> Vec<f64> {
             mine().filter_map(|s| positive(s.startup_ns? as f64 / s.wall_ns.max(1) as f64)).collect()
         }
         Metric::SleepOverhead => {
-            let WorkloadParams::Sleep(p) = &case.params else { return Vec::new() };
+            let Some(ms) = sleep_ms(case) else { return Vec::new() };
             mine()
                 .filter_map(|s| {
-                    let ideal = case.tasks.div_ceil(s.workers.max(1)) as f64 * f64::from(p.ms) * 1e6;
+                    let ideal = case.tasks.div_ceil(s.workers.max(1)) as f64 * ms * 1e6;
                     positive(s.wall_ns as f64 / ideal)
                 })
                 .collect()

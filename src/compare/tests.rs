@@ -3,11 +3,12 @@
 //! `PARBENCH_WRITE_GOLDEN=1` is set.
 
 use super::*;
-use crate::measure::{Measurement, RecordedSample, Settings};
-use crate::report::{SettingsRecord, build, fixture};
+use crate::measure::RecordedSample;
+use crate::report::{build, fixture};
+use crate::result::SCHEMA_VERSION;
 use crate::rng::SplitMix64;
-use crate::runner::{RunnerOptions, Sample, WorkerStats};
-use crate::workload::{FibParams, Verification};
+use crate::runner::{Sample, WorkerStats};
+use crate::workload::Verification;
 
 /// A fib result: 10 rounds; every sample is `base_ms x factor x (1 + noise)` with
 /// deterministic noise of relative spread `cv`.
@@ -31,6 +32,7 @@ pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) ->
                     cpu_ns: wall_ns * workers as u64,
                     other_cpu_ns: Some(0),
                     startup_ns: None,
+                    setup_ns: None,
                     per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 4 }; workers],
                     tasks: Vec::new(),
                     verification: Verification::Verified { detail: "fib(34) = 5702887 in all 8 tasks".into() },
@@ -38,26 +40,12 @@ pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) ->
             });
         }
     }
-    let m = Measurement {
-        params: WorkloadParams::Fib(FibParams { n: 34, tasks: 8 }),
-        tasks: 8,
-        workers: 2,
-        runners: vec![Serial, Threads, Rayon, Process],
-        samples,
-        setup_ns: Vec::new(),
-    };
-    let settings = Settings {
-        runners: vec![Serial, Threads, Rayon, Process],
-        workers: 2,
-        options: RunnerOptions::default(),
-        warmup: 1,
-        rounds: 10,
-        seed: 1,
-    };
+    let m = fixture::fib_measurement(vec![Serial, Threads, Rayon, Process], samples);
+    let settings = fixture::settings(vec![Serial, Threads, Rayon, Process], 10, 1);
     let mut env = fixture::environment();
     env.logical_cores = logical_cores;
     env.available_parallelism = logical_cores;
-    let mut report = build(vec![(m, Vec::new())], SettingsRecord::new(&settings), env, vec!["parbench".into()]);
+    let mut report = build(vec![(m, Vec::new())], settings, env, vec!["parbench".into()]);
     report.created_unix_s = 1_700_000_000 + seed;
     report
 }
@@ -173,11 +161,8 @@ fn the_unsynchronised_counter_is_reported_but_never_gated() {
     let mut base = synthetic(1, 0.02, 1.0, 2);
     let mut new = synthetic(2, 0.02, 2.0, 2);
     for r in [&mut base, &mut new] {
-        r.cases[0].params = WorkloadParams::Counter(crate::workload::CounterParams {
-            tasks: 2,
-            increments: 1000,
-            sync: crate::workload::SyncMode::None,
-        });
+        r.cases[0].workload = "counter".into();
+        r.cases[0].race = true;
     }
     let c = run(&[base], &new);
     assert!(c.cells.iter().all(|x| !x.gated));

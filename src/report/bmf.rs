@@ -6,7 +6,8 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
-use super::{CaseReport, Report, Reporter, RunnerRow};
+use super::Reporter;
+use crate::result::{CaseReport, Report, RunnerRow};
 
 fn name(case: &CaseReport, row: &RunnerRow) -> String {
     format!("{} · {} · {} workers", case.label, row.runner, row.workers)

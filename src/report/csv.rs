@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::{Report, Reporter, RowResult};
+use super::Reporter;
+use crate::result::{Report, RowResult};
 
 /// Formats a report as CSV.
 pub struct CsvReporter;
@@ -35,7 +36,7 @@ impl Reporter for CsvReporter {
                 };
                 let fields = [
                     quote(&case.workload),
-                    quote(&case.params.describe()),
+                    quote(&case.params_line()),
                     case.tasks.to_string(),
                     row.runner.name().to_string(),
                     row.workers.to_string(),

@@ -1,12 +1,11 @@
 //! A fixed, fake report for reporter tests: exact numbers, no live timings.
 
-use std::time::Duration;
-
-use super::{Report, Skipped, build};
+use super::build;
 use crate::fingerprint::Fingerprint;
-use crate::measure::{Measurement, RecordedSample, Settings};
-use crate::runner::{RunnerKind, RunnerOptions, Sample, Schedule, WorkerStats};
-use crate::workload::{CounterParams, FibParams, SyncMode, Verification, WorkloadParams};
+use crate::measure::{Measurement, RecordedSample};
+use crate::result::{Report, SettingsRecord, Skipped};
+use crate::runner::{RunnerKind, Sample, Schedule, WorkerStats};
+use crate::workload::{Params, Properties, Value, Verification};
 
 fn sample(runner: RunnerKind, workers: usize, wall_ms: f64, cpu_ms: f64, verification: Verification) -> Sample {
     let wall_ns = (wall_ms * 1e6) as u64;
@@ -17,6 +16,7 @@ fn sample(runner: RunnerKind, workers: usize, wall_ms: f64, cpu_ms: f64, verific
         cpu_ns: (cpu_ms * 1e6) as u64,
         other_cpu_ns: Some(0),
         startup_ns: (runner == RunnerKind::Process).then_some(1_500_000),
+        setup_ns: (runner == RunnerKind::Process).then_some(10_000),
         per_worker: vec![WorkerStats { busy_ns: wall_ns * 9 / 10, tasks: 4 }; workers],
         tasks: Vec::new(),
         verification,
@@ -61,20 +61,49 @@ pub fn environment() -> Fingerprint {
     }
 }
 
+/// Recorded settings with these runners, rounds and seed (2 workers, 1 warm-up).
+pub fn settings(runners: Vec<RunnerKind>, rounds: u32, seed: u64) -> SettingsRecord {
+    SettingsRecord { workers: 2, runners, schedule: Schedule::Dynamic, warmup: 1, rounds, seed, timeout_s: 60.0 }
+}
+
+/// A measurement of fib(34) x 8 tasks with 2 workers, from these samples.
+pub fn fib_measurement(runners: Vec<RunnerKind>, samples: Vec<RecordedSample>) -> Measurement {
+    let params = Params::new(vec![("n".into(), Value::UInt(34)), ("tasks".into(), Value::UInt(8))], 2, 1);
+    Measurement {
+        workload: "fib".into(),
+        label: format!("fib ({})", params.describe()),
+        params,
+        properties: Properties::default(),
+        tasks: 8,
+        workers: 2,
+        runners,
+        samples,
+        setup_ns: Vec::new(),
+        workload_setup_ns: 0,
+    }
+}
+
 /// A report with a fib case under all runners and three counter cases.
 pub fn report() -> Report {
     use RunnerKind::*;
-    let settings = Settings {
-        runners: vec![Serial, Threads, Rayon, Process],
+    let settings = SettingsRecord {
         workers: 2,
-        options: RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60), worker_program: None },
+        runners: vec![Serial, Threads, Rayon, Process],
+        schedule: Schedule::Dynamic,
         warmup: 1,
         rounds: 3,
         seed: 42,
+        timeout_s: 60.0,
     };
     let fib_ok = || ok("fib(34) = 5702887 in all 8 tasks");
+    let params =
+        |values: Vec<(&str, Value)>| Params::new(values.into_iter().map(|(n, v)| (n.to_string(), v)).collect(), 2, 42);
+    let fib_params = params(vec![("n", Value::UInt(34)), ("tasks", Value::UInt(8))]);
     let fib = Measurement {
-        params: WorkloadParams::Fib(FibParams { n: 34, tasks: 8 }),
+        workload: "fib".into(),
+        label: format!("fib ({})", fib_params.describe()),
+        params: fib_params,
+        properties: Properties::default(),
         tasks: 8,
         workers: 2,
         runners: vec![Serial, Threads, Rayon, Process],
@@ -88,34 +117,34 @@ pub fn report() -> Report {
             2,
         ),
         setup_ns: vec![(Rayon, 120_000)],
+        workload_setup_ns: 2_000,
     };
-    let counter = |sync: SyncMode, threads: [f64; 3], v: Verification| Measurement {
-        params: WorkloadParams::Counter(CounterParams { tasks: 2, increments: 1000, sync }),
-        tasks: 2,
-        workers: 2,
-        runners: vec![Serial, Threads],
-        samples: rounds(
-            &[(Serial, [10.0, 10.0, 10.0], ok("counter = 2000 = 2 tasks x 1000")), (Threads, threads, v)],
-            2,
-        ),
-        setup_ns: Vec::new(),
+    let counter = |sync: &str, threads: [f64; 3], v: Verification| {
+        let p = params(vec![("increments", Value::UInt(1000)), ("sync", Value::Text(sync.into()))]);
+        Measurement {
+            workload: "counter".into(),
+            label: format!("counter ({})", p.describe()),
+            params: p,
+            properties: Properties { race: sync == "none", ..Properties::default() },
+            tasks: 2,
+            workers: 2,
+            runners: vec![Serial, Threads],
+            samples: rounds(
+                &[(Serial, [10.0, 10.0, 10.0], ok("counter = 2000 = 2 tasks x 1000")), (Threads, threads, v)],
+                2,
+            ),
+            setup_ns: Vec::new(),
+            workload_setup_ns: 1_000,
+        }
     };
     let lost = Verification::LostUpdates { expected: 2000, observed: 1500 };
     let measurements = vec![
         (fib, Vec::new()),
-        (
-            counter(SyncMode::None, [6.0, 6.0, 6.0], lost),
-            vec![Skipped { runner: Process, reason: "not selected".into() }],
-        ),
-        (counter(SyncMode::Atomic, [30.0, 31.0, 29.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
-        (counter(SyncMode::Sharded, [5.0, 5.5, 5.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
+        (counter("none", [6.0, 6.0, 6.0], lost), vec![Skipped { runner: Process, reason: "not selected".into() }]),
+        (counter("atomic", [30.0, 31.0, 29.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
+        (counter("sharded", [5.0, 5.5, 5.0], ok("counter = 2000 = 2 tasks x 1000")), Vec::new()),
     ];
-    let mut report = build(
-        measurements,
-        super::SettingsRecord::new(&settings),
-        environment(),
-        vec!["parbench".into(), "run".into(), "fib".into()],
-    );
+    let mut report = build(measurements, settings, environment(), vec!["parbench".into(), "run".into(), "fib".into()]);
     report.created_unix_s = 1_700_000_000;
     report
 }

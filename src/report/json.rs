@@ -6,7 +6,8 @@
 
 use std::io::{self, Write};
 
-use super::{Report, Reporter};
+use super::Reporter;
+use crate::result::Report;
 
 /// Formats a report as pretty-printed JSON.
 pub struct JsonReporter;
@@ -21,7 +22,7 @@ impl Reporter for JsonReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::SCHEMA_VERSION;
+    use crate::result::SCHEMA_VERSION;
 
     #[test]
     fn json_round_trips_and_is_versioned() {
@@ -70,35 +71,16 @@ mod tests {
                 s.sample.cpu_ns = 0;
             }
         }
-        let settings = crate::measure::Settings {
-            runners: report.settings.runners.clone(),
-            workers: 2,
-            options: Default::default(),
-            warmup: 1,
-            rounds: 3,
-            seed: 1,
-        };
         let measurements: Vec<_> = report
             .cases
             .iter()
             .map(|c| {
-                let m = crate::measure::Measurement {
-                    params: c.params.clone(),
-                    tasks: c.tasks,
-                    workers: c.workers,
-                    runners: c.rows.iter().map(|r| r.runner).collect(),
-                    samples: c.samples.clone(),
-                    setup_ns: Vec::new(),
-                };
-                (m, Vec::new())
+                let runners = c.rows.iter().map(|r| r.runner).collect();
+                (crate::report::fixture::fib_measurement(runners, c.samples.clone()), Vec::new())
             })
             .collect();
-        let rebuilt = crate::report::build(
-            measurements,
-            crate::report::SettingsRecord::new(&settings),
-            crate::report::fixture::environment(),
-            vec![],
-        );
+        let rebuilt =
+            crate::report::build(measurements, report.settings.clone(), crate::report::fixture::environment(), vec![]);
         let mut out = Vec::new();
         JsonReporter.write(&rebuilt, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::{COLUMNS, Report, Reporter, case_footer, case_title, header_lines, row_cells};
+use super::{COLUMNS, Reporter, case_footer, case_title, header_lines, row_cells};
+use crate::result::Report;
 
 /// Formats a report as Markdown.
 pub struct MarkdownReporter;

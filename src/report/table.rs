@@ -7,7 +7,8 @@ use comfy_table::{CellAlignment, Table};
 /// Horizontal rules above, below and under the header only; no rule between rows.
 const STYLE: &str = "  ── ══      ──    ";
 
-use super::{COLUMNS, Report, Reporter, case_footer, case_title, header_lines, row_cells};
+use super::{COLUMNS, Reporter, case_footer, case_title, header_lines, row_cells};
+use crate::result::Report;
 
 /// Formats a report as text tables.
 pub struct TableReporter;

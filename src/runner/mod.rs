@@ -13,62 +13,23 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::BenchError;
-use crate::workload::{SharedState, TaskContext, Verification, Workload};
+use crate::workload::{Params, SharedState, TaskContext, Verification, Workload};
 
+pub mod kind;
 pub mod process;
 pub mod protocol;
 mod rayon;
 mod serial;
 mod threads;
 
+pub use kind::RunnerKind;
+
 pub use self::rayon::RayonRunner;
 pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;
 
-/// The ways parbench can run tasks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum RunnerKind {
-    /// All tasks in order on the calling thread: the reference.
-    Serial,
-    /// W `std::thread`s, spawned inside the timed region.
-    Threads,
-    /// A rayon pool of exactly W threads, built before the timed region.
-    Rayon,
-    /// W child processes of parbench itself.
-    Process,
-}
-
 impl RunnerKind {
-    /// All runners, in report order.
-    pub const ALL: [RunnerKind; 4] = [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process];
-
-    /// Name as typed on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunnerKind::Serial => "serial",
-            RunnerKind::Threads => "threads",
-            RunnerKind::Rayon => "rayon",
-            RunnerKind::Process => "process",
-        }
-    }
-
-    /// One line for `parbench list`.
-    pub fn about(self) -> &'static str {
-        match self {
-            RunnerKind::Serial => "all tasks in order on one thread; always measured, the reference for speedup",
-            RunnerKind::Threads => "W std::threads spawned per sample; tasks claimed dynamically or split statically",
-            RunnerKind::Rayon => "a local rayon pool of exactly W threads (work stealing), built before timing",
-            RunnerKind::Process => "W child processes of parbench, spawned per sample; tasks sent over pipes",
-        }
-    }
-
-    /// Worker count this runner uses when the run asks for `workers`.
-    pub fn workers(self, workers: usize) -> usize {
-        if self == RunnerKind::Serial { 1 } else { workers }
-    }
-
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
     /// is not part of a sample (the rayon pool) is paid here.
     pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
@@ -87,12 +48,6 @@ impl RunnerKind {
                 None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
             }),
         })
-    }
-}
-
-impl std::fmt::Display for RunnerKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -141,14 +96,106 @@ impl Default for RunnerOptions {
     }
 }
 
+/// One case's workload, built and ready to run: in-process runners execute
+/// `workload`; the process runner's children rebuild it from `name` and `params`.
+pub struct Job {
+    /// The registered workload's name.
+    pub name: String,
+    /// `name (parameters)`, for errors.
+    pub label: String,
+    /// The case's parameter values.
+    pub params: Params,
+    /// The built workload.
+    pub workload: Box<dyn Workload>,
+}
+
+impl Job {
+    /// Builds the workload `name` of `registry` with these parameter values (the rest
+    /// take their defaults) for `workers` workers: for tests and benches that drive a
+    /// runner directly.
+    pub fn build(
+        registry: &crate::Registry,
+        name: &str,
+        values: &[(&str, &str)],
+        workers: usize,
+    ) -> Result<Job, String> {
+        let spec = registry.get(name).ok_or_else(|| format!("no workload {name:?}"))?;
+        let mut set = Vec::new();
+        for p in spec.params() {
+            let value = match values.iter().find(|(n, _)| *n == p.name()) {
+                Some((_, text)) => Some(p.parse(text)?),
+                None => p.absent_values()?.into_iter().next().flatten(),
+            };
+            set.extend(value.map(|v| (p.name().to_string(), v)));
+        }
+        let params = Params::new(set, workers, 1);
+        let workload = spec.build(&params)?;
+        Ok(Job { name: name.to_string(), label: format!("{name} ({})", params.describe()), params, workload })
+    }
+}
+
 /// Executes all tasks of a workload once.
 pub trait Runner {
-    /// Runs every task of `workload` once and returns the sample, verified.
-    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError>;
+    /// Runs every task of `job` once and returns the sample, verified.
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
     /// Set-up time paid once outside the samples (the rayon pool build), if any.
     fn setup_ns(&self) -> Option<u64> {
         None
+    }
+}
+
+/// Runs one task, catching a panic: `Err` holds the message (with the panic's place
+/// when known). The panic hook stays quiet for task panics, so nothing is printed
+/// from inside a timed region; the failure is reported once, as an error.
+pub(crate) fn run_caught(workload: &dyn Workload, task: usize, ctx: &TaskContext<'_>) -> Result<u64, String> {
+    task_panic::run(|| workload.run_task(task, ctx))
+}
+
+mod task_panic {
+    use std::cell::{Cell, RefCell};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    thread_local! {
+        static IN_TASK: Cell<bool> = const { Cell::new(false) };
+        static PLACE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    static HOOK: std::sync::Once = std::sync::Once::new();
+
+    /// Chains a hook that records where a task panicked instead of printing it;
+    /// other panics go to the previous hook.
+    fn install() {
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if IN_TASK.with(Cell::get) {
+                    PLACE.with(|p| *p.borrow_mut() = info.location().map(|l| l.to_string()));
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    pub(super) fn run(f: impl FnOnce() -> u64) -> Result<u64, String> {
+        install();
+        IN_TASK.with(|t| t.set(true));
+        let result = catch_unwind(AssertUnwindSafe(f));
+        IN_TASK.with(|t| t.set(false));
+        result.map_err(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            // A failing command panics with its own complete sentence; its place in
+            // parbench's source would only distract.
+            match PLACE.with(|p| p.borrow_mut().take()) {
+                Some(place) if !place.contains("src/workload/command.rs") => format!("panicked at {place}: {message}"),
+                _ => message,
+            }
+        })
     }
 }
 
@@ -185,9 +232,13 @@ pub struct Sample {
     pub cpu_ns: u64,
     /// CPU time other processes used during the region (coarse), if known.
     pub other_cpu_ns: Option<u64>,
-    /// Process runner: time from the region's start until the last child was ready.
+    /// Process runner: time from the region's start until the last child answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_ns: Option<u64>,
+    /// Process runner: the longest set-up (building the workload) of any child, paid
+    /// while the clock was stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_ns: Option<u64>,
     /// Per worker: busy time and task count.
     pub per_worker: Vec<WorkerStats>,
     /// Per task: where and when it ran. Not written to result files (it grows with
@@ -212,6 +263,9 @@ impl Sample {
 /// own slot exactly once, so nothing allocates or locks per task inside the region.
 pub(crate) struct TaskSlots {
     slots: Box<[Slot]>,
+    /// Set by the first task that panics; later tasks are skipped.
+    failed: std::sync::atomic::AtomicBool,
+    failure: std::sync::Mutex<Option<(usize, String)>>,
 }
 
 /// Checksum, worker, start and end of one task, alone on its cache line: with dynamic
@@ -223,13 +277,28 @@ struct Slot([AtomicU64; 4]);
 
 impl TaskSlots {
     pub(crate) fn new(tasks: usize) -> Self {
-        TaskSlots { slots: (0..tasks).map(|_| Default::default()).collect() }
+        TaskSlots {
+            slots: (0..tasks).map(|_| Default::default()).collect(),
+            failed: Default::default(),
+            failure: Default::default(),
+        }
     }
 
-    /// Runs task `task` on `worker`, recording its checksum and times.
+    /// Runs task `task` on `worker`, recording its checksum and times, or the panic of
+    /// the first task that fails (then the remaining tasks are skipped).
     pub(crate) fn run(&self, workload: &dyn Workload, task: usize, ctx: &TaskContext<'_>, origin: u64) {
+        if self.failed.load(Relaxed) {
+            return;
+        }
         let start = crate::sys::monotonic_ns();
-        let checksum = workload.run_task(task, ctx);
+        let checksum = match run_caught(workload, task, ctx) {
+            Ok(checksum) => checksum,
+            Err(message) => {
+                self.failed.store(true, Relaxed);
+                self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
+                return;
+            }
+        };
         let worker = ctx.worker;
         let end = crate::sys::monotonic_ns();
         let slot = &self.slots[task].0;
@@ -239,9 +308,14 @@ impl TaskSlots {
         slot[3].store(end.saturating_sub(origin), Relaxed);
     }
 
-    /// Checksums and task records, after all workers have been joined.
-    pub(crate) fn into_results(self) -> (Vec<u64>, Vec<TaskRecord>) {
-        self.slots
+    /// Checksums and task records after all workers have been joined, or the first
+    /// task failure.
+    pub(crate) fn into_results(self) -> Result<(Vec<u64>, Vec<TaskRecord>), (usize, String)> {
+        if let Some(failure) = self.failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(failure);
+        }
+        Ok(self
+            .slots
             .iter()
             .map(|Slot(s)| {
                 let record = TaskRecord {
@@ -251,7 +325,7 @@ impl TaskSlots {
                 };
                 (s[0].load(Relaxed), record)
             })
-            .unzip()
+            .unzip())
     }
 }
 
@@ -279,6 +353,7 @@ pub(crate) fn finish_sample(
         cpu_ns: measured.cpu_ns,
         other_cpu_ns: measured.other_cpu_ns,
         startup_ns: None,
+        setup_ns: None,
         per_worker,
         tasks,
         verification: workload.verify(checksums, shared),
@@ -286,20 +361,27 @@ pub(crate) fn finish_sample(
 }
 
 /// Runs an in-process sample: shared state and result slots are prepared before the
-/// clock starts; `region` executes the tasks.
+/// clock starts; `region` executes the tasks and may fail to start its workers.
 pub(crate) fn run_in_process(
     runner: RunnerKind,
     workers: usize,
-    workload: &dyn Workload,
-    region: impl FnOnce(&TaskSlots, &SharedState, u64),
-) -> Sample {
+    job: &Job,
+    region: impl FnOnce(&TaskSlots, &SharedState, u64) -> Result<(), BenchError>,
+) -> Result<Sample, BenchError> {
+    let workload = job.workload.as_ref();
     let shared = SharedState::heap(workload.shared_slots(workers));
     let slots = TaskSlots::new(workload.task_count());
     let meter = crate::sys::Meter::start();
-    region(&slots, &shared, meter.start_mono_ns());
+    let started = region(&slots, &shared, meter.start_mono_ns());
     let measured = meter.stop();
-    let (checksums, tasks) = slots.into_results();
-    finish_sample(runner, workers, workload, measured, &checksums, tasks, &shared)
+    started?;
+    let (checksums, tasks) = slots.into_results().map_err(|(task, message)| BenchError::TaskFailed {
+        runner,
+        workload: job.label.clone(),
+        task,
+        message,
+    })?;
+    Ok(finish_sample(runner, workers, workload, measured, &checksums, tasks, &shared))
 }
 
 #[cfg(test)]

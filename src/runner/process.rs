@@ -1,8 +1,14 @@
-//! The `process` runner: W child processes of parbench itself (`current_exe()` with
-//! the hidden `worker` subcommand), spawned inside the timed region because start-up is
-//! the honest cost of processes. Tasks are handed out over the line protocol in
+//! The `process` runner: W child processes of the running program (`current_exe()`,
+//! the user's bench binary when parbench is a library, with the hidden `worker`
+//! subcommand), spawned inside the timed region because start-up is the honest cost of
+//! processes. Tasks are handed out over the line protocol in
 //! [`protocol`](super::protocol): dynamically, like a process pool, or as one
 //! contiguous block per child (static).
+//!
+//! A sample is timed in two parts with the workload's set-up between them: spawn until
+//! every child has said hello (start-up), then the tasks until every child has exited.
+//! The set-up, where each child builds its own copy of the workload, runs while the
+//! clock is stopped, as it does for the in-process runners; its CPU time is taken out.
 //!
 //! Dynamic hand-out keeps one task queued ahead in each child's stdin while more tasks
 //! remain than there are workers. Without it, every finished task would wait for the
@@ -10,26 +16,24 @@
 //! all busy with the children costs a scheduler time slice per task. Near the end, only
 //! one task per child is in flight, so uneven tasks still balance.
 //!
-//! The one decision a reader would otherwise get wrong: every child is owned by a
-//! `Children` guard whose `Drop` kills and reaps it, so *every* return path, error or
+//! Every child is owned by a `Children` guard whose `Drop` kills and reaps it, so *every* return path, error or
 //! panic included, leaves no process behind. Errors name the worker, its pid, its exit
 //! status or signal and the tail of its stderr.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 
-use super::protocol::{PARENT_PID_ENV, Reply, Setup, SharedSpec};
-use super::{Runner, RunnerKind, Sample, Schedule, TaskRecord, finish_sample};
+use super::protocol::{PARENT_PID_ENV, Reply, Setup, SharedSpec, VERSION};
+use super::{Job, Runner, RunnerKind, Sample, Schedule, TaskRecord, finish_sample};
 use crate::error::BenchError;
 use crate::interrupt;
 use crate::sys::Meter;
-use crate::workload::{SharedState, Workload};
+use crate::workload::SharedState;
 
 /// Runs tasks in W child processes.
 pub struct ProcessRunner {
@@ -88,6 +92,8 @@ struct Worker {
 /// Reader threads are not joined: each ends when its pipe closes, which a grandchild
 /// that inherited the pipe could delay indefinitely; the runner must not wait for that.
 struct Children {
+    /// The program every child runs, for errors.
+    program: String,
     workers: Vec<Worker>,
     events: Receiver<(usize, Event)>,
     /// `--timeout`: the longest silence allowed.
@@ -114,7 +120,13 @@ impl Children {
     ) -> Result<Children, BenchError> {
         let (tx, events) = channel::unbounded();
         let workers = Vec::with_capacity(stderr_files.len());
-        let mut children = Children { workers, events, timeout, deadline: Instant::now() + timeout };
+        let mut children = Children {
+            program: program.display().to_string(),
+            workers,
+            events,
+            timeout,
+            deadline: Instant::now() + timeout,
+        };
         for (index, stderr) in stderr_files.into_iter().enumerate() {
             let stderr_child = stderr
                 .try_clone()
@@ -148,14 +160,10 @@ impl Children {
             std::thread::Builder::new()
                 .name(format!("parbench-worker-{index}-reader"))
                 .spawn(move || {
-                    for line in BufReader::new(stdout).lines() {
-                        match line {
-                            Ok(line) => {
-                                if tx.send((index, Event::Line(line))).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(_) => break,
+                    let mut reader = BufReader::new(stdout);
+                    while let Ok(Some(line)) = super::protocol::read_line(&mut reader) {
+                        if tx.send((index, Event::Line(line))).is_err() {
+                            return;
                         }
                     }
                     let _ = tx.send((index, Event::Eof));
@@ -255,7 +263,7 @@ impl Children {
             worker,
             pid: self.pid(worker),
             status: match status {
-                Some(s) => format!("{what} ({})", describe_status(s)),
+                Some(s) => format!("{what} ({})", crate::sys::describe_status(s)),
                 None => what,
             },
             stderr_tail,
@@ -266,6 +274,13 @@ impl Children {
         self.reap(worker);
         let stderr_tail = self.stderr_tail(worker);
         BenchError::WorkerTimeout { worker, pid: self.pid(worker), timeout: self.timeout, stderr_tail }
+    }
+
+    fn handshake(&mut self, worker: usize, what: String) -> BenchError {
+        self.reap(worker);
+        let stderr_tail = self.stderr_tail(worker);
+        let program = self.program.clone();
+        BenchError::Handshake { program, what, stderr_tail }
     }
 
     fn protocol_error(&mut self, worker: usize, detail: String) -> BenchError {
@@ -304,34 +319,83 @@ fn feed(
     }
 }
 
-/// "exited with status 3", "was killed by signal 11 (SIGSEGV)".
-fn describe_status(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with status {code}");
+impl ProcessRunner {
+    /// Phase one, timed: spawn every child and wait until each has said hello. Blank
+    /// lines are passed over (a libtest harness starts with one), anything else that is
+    /// not a hello means the program does not route `worker` to parbench.
+    fn start_children(&self, stderr_files: Vec<std::fs::File>) -> Result<Children, BenchError> {
+        let mut children = Children::spawn(&self.program, &self.args, stderr_files, self.timeout)?;
+        let mut answered = vec![false; self.workers];
+        while answered.iter().any(|a| !a) {
+            let Some((worker, event)) = children.next_event() else {
+                let worker = answered.iter().position(|a| !a).unwrap_or(0);
+                return Err(children.handshake(worker, "it stayed silent until --timeout".into()));
+            };
+            let line = match event {
+                Event::Line(line) if line.trim().is_empty() => continue,
+                Event::Line(line) => line,
+                Event::Eof | Event::Exited => {
+                    let status = children.reap(worker).map(crate::sys::describe_status);
+                    let what = format!("it {} without a word", status.as_deref().unwrap_or("exited"));
+                    return Err(children.handshake(worker, what));
+                }
+            };
+            match Reply::parse(&line) {
+                Ok(Reply::Hello { version, .. }) if version == VERSION && !answered[worker] => answered[worker] = true,
+                Ok(Reply::Hello { version, .. }) => {
+                    return Err(children.protocol_error(
+                        worker,
+                        format!("it speaks {version}, this parbench speaks {VERSION}: rebuild the worker program"),
+                    ));
+                }
+                _ => {
+                    let what = format!("its first line was {:?}", super::protocol::truncate(&line, 60));
+                    return Err(children.handshake(worker, what));
+                }
+            }
+        }
+        Ok(children)
     }
-    match status.signal() {
-        Some(sig) => format!("was killed by signal {sig} ({})", signal_name(sig)),
-        None => status.to_string(),
-    }
-}
 
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGILL => "SIGILL",
-        libc::SIGINT => "SIGINT",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGTERM => "SIGTERM",
-        _ => "signal",
+    /// Phase two, untimed: send the set-up and wait until every child has built the
+    /// workload. Returns the longest set-up and the children's set-up CPU time.
+    fn set_up(&self, children: &mut Children, setups: &[String]) -> Result<(u64, u64), BenchError> {
+        for (worker, setup) in setups.iter().enumerate() {
+            children.send(worker, setup)?;
+        }
+        let (mut longest, mut cpu) = (0u64, 0u64);
+        let mut ready = vec![false; self.workers];
+        children.deadline = Instant::now() + self.timeout;
+        while ready.iter().any(|r| !r) {
+            let Some((worker, event)) = children.next_event() else {
+                let worker = ready.iter().position(|r| !r).unwrap_or(0);
+                return Err(children.timeout(worker));
+            };
+            match event {
+                Event::Line(line) => match Reply::parse(&line) {
+                    Ok(Reply::Ready { setup_ns, setup_cpu_ns }) if !ready[worker] => {
+                        ready[worker] = true;
+                        longest = longest.max(setup_ns);
+                        cpu = cpu.saturating_add(setup_cpu_ns);
+                    }
+                    Ok(other) => return Err(children.protocol_error(worker, format!("unexpected reply {other:?}"))),
+                    Err(detail) => return Err(children.protocol_error(worker, detail)),
+                },
+                Event::Eof | Event::Exited if ready[worker] => {
+                    return Err(children.failure(worker, "exited before finishing its tasks".into()));
+                }
+                Event::Eof | Event::Exited => {
+                    return Err(children.failure(worker, "exited while setting up the workload".into()));
+                }
+            }
+        }
+        Ok((longest, cpu))
     }
 }
 
 impl Runner for ProcessRunner {
-    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+        let workload = job.workload.as_ref();
         let workers = self.workers;
         let tasks = workload.task_count();
         let slots = workload.shared_slots(workers);
@@ -346,34 +410,53 @@ impl Runner for ProcessRunner {
             (SharedState::heap(0), None)
         };
         // Everything that can be prepared is prepared before the clock starts.
+        let params = job.params.to_json();
         let setups: Vec<String> = (0..workers)
-            .map(|worker| Setup { worker, workers, params: workload.params(), shared: spec.clone() }.to_line())
+            .map(|worker| {
+                Setup {
+                    worker,
+                    workers,
+                    workload: job.name.clone(),
+                    params: params.clone(),
+                    case_workers: job.params.workers(),
+                    seed: job.params.seed(),
+                    shared: spec.clone(),
+                }
+                .to_line()
+            })
             .collect();
         let mut checksums = vec![0u64; tasks];
         let mut records = vec![TaskRecord { worker: 0, start_ns: 0, end_ns: 0 }; tasks];
         let mut done = vec![false; tasks];
-        let mut ready_ns = vec![None::<u64>; workers];
-
         let stderr_files = Children::stderr_files(workers)?;
 
+        // Timed: start-up, the honest cost of processes.
         let meter = Meter::start();
-        let origin = meter.start_mono_ns();
+        let start_up = self.start_children(stderr_files);
+        let startup = meter.stop();
+        let mut children = start_up?;
+        // Not timed: every child builds the workload.
+        let (setup_ns, setup_cpu_ns) = self.set_up(&mut children, &setups)?;
+
+        // Timed again: the tasks, until every child has exited.
+        let meter = Meter::start();
+        // Task times are shown after the start-up on the sample's timeline.
+        let origin = meter.start_mono_ns().saturating_sub(startup.wall.as_nanos() as u64);
         // The timeout is a limit on silence, not on the sample: it restarts whenever a
         // worker reports progress, so long samples that keep finishing tasks run on,
         // while a hung worker is caught within one timeout.
         // When each worker last reported anything: the quietest busy one is blamed.
         let mut heard = vec![Instant::now(); workers];
-        let mut children = Children::spawn(&self.program, &self.args, stderr_files, self.timeout)?;
+        children.deadline = Instant::now() + self.timeout;
         let mut next = 0usize;
         // Tasks sent to each worker and not yet done: for the look-ahead, and for whom
         // to blame on a timeout.
         let mut pending = vec![0usize; workers];
-        for (worker, setup) in setups.iter().enumerate() {
-            children.send(worker, setup)?;
-            if self.schedule == Schedule::Static {
+        if self.schedule == Schedule::Static {
+            for (worker, queued) in pending.iter_mut().enumerate() {
                 let block = Schedule::static_block(tasks, worker, workers);
                 if !block.is_empty() {
-                    pending[worker] += block.len();
+                    *queued += block.len();
                     children.send(worker, &format!("run {} {}\n", block.start, block.end))?;
                 }
             }
@@ -407,9 +490,6 @@ impl Runner for ProcessRunner {
                 }
             };
             match Reply::parse(&line) {
-                Ok(Reply::Ready { ready_ns: at, .. }) if ready_ns[worker].is_none() => {
-                    ready_ns[worker] = Some(at.saturating_sub(origin));
-                }
                 Ok(Reply::Done { task, checksum, start_ns, end_ns }) if task < tasks && !done[task] => {
                     done[task] = true;
                     finished += 1;
@@ -423,6 +503,14 @@ impl Runner for ProcessRunner {
                     if dynamic {
                         feed(&mut children, worker, &mut pending, &mut next, tasks)?;
                     }
+                }
+                Ok(Reply::Fail { task, message }) if task < tasks => {
+                    return Err(BenchError::TaskFailed {
+                        runner: RunnerKind::Process,
+                        workload: job.label.clone(),
+                        task,
+                        message,
+                    });
                 }
                 Ok(other) => {
                     return Err(children.protocol_error(worker, format!("unexpected reply {other:?}")));
@@ -443,10 +531,6 @@ impl Runner for ProcessRunner {
                     Ok(Reply::Bye) => {
                         said_bye[worker] = true;
                         closed[worker] = children.workers[worker].exited;
-                    }
-                    // A child that got no task (more workers than tasks) may only now be ready.
-                    Ok(Reply::Ready { ready_ns: at, .. }) if ready_ns[worker].is_none() => {
-                        ready_ns[worker] = Some(at.saturating_sub(origin));
                     }
                     _ => {
                         return Err(children.protocol_error(worker, format!("unexpected line {line:?} after quit")));
@@ -480,17 +564,20 @@ impl Runner for ProcessRunner {
                 return Err(BenchError::WorkerFailed {
                     worker,
                     pid: children.pid(worker),
-                    status: describe_status(status),
+                    status: crate::sys::describe_status(status),
                     stderr_tail,
                 });
             }
         }
-        // Children are reaped, so RUSAGE_CHILDREN now includes their CPU time.
-        let measured = meter.stop();
+        // Children are reaped, so RUSAGE_CHILDREN now includes their CPU time, their
+        // set-up included: that part is taken out again.
+        let mut measured = startup.plus(meter.stop());
+        measured.cpu_ns = measured.cpu_ns.saturating_sub(setup_cpu_ns);
         drop(children);
 
         let mut sample = finish_sample(RunnerKind::Process, workers, workload, measured, &checksums, records, &shared);
-        sample.startup_ns = ready_ns.iter().flatten().copied().max();
+        sample.startup_ns = Some(startup.wall.as_nanos() as u64);
+        sample.setup_ns = Some(setup_ns);
         Ok(sample)
     }
 }

@@ -2,33 +2,43 @@
 //! line-based, over the child's stdin and stdout.
 //!
 //! ```text
-//! parent -> child   parbench-worker/1 {"worker":0,"workers":2,"params":{...},"shared":null}
-//! child  -> parent  ready <pid> <ready_ns>
-//! parent -> child   run <first> <end>                 (tasks first..end, end exclusive)
+//! child  -> parent  hello parbench-worker/2 <pid>          (first, before reading anything)
+//! parent -> child   setup {"worker":0,"workers":2,"workload":"fib","params":{...},...}
+//! child  -> parent  ready <setup_ns> <setup_cpu_ns>       (after building the workload)
+//! parent -> child   run <first> <end>                     (tasks first..end, end exclusive)
 //! child  -> parent  done <task> <checksum> <start_ns> <end_ns>   (one line per task)
+//! child  -> parent  fail <task> <message as a JSON string>       (the task panicked)
 //! parent -> child   quit
 //! child  -> parent  bye
 //! ```
 //!
-//! Times are `CLOCK_MONOTONIC` nanoseconds, comparable across processes, taken by the
-//! child: they do not include the delay until the parent gets a CPU to read them. A child that
-//! reads end-of-file on stdin exits quietly: its parent is gone. Anything unexpected
-//! is an error on the child's stderr and exit status 2.
+//! The child speaks first, so a program that does not hand its `worker` subcommand to
+//! parbench (a libtest harness, a `main` that ignores its arguments) is recognised by
+//! its first line, or its silence, and named as such. The set-up (building the
+//! workload) happens between `setup` and `ready`, while the parent's clock is stopped.
+//! Times are `CLOCK_MONOTONIC` nanoseconds, comparable across processes. A child that
+//! reads end-of-file on stdin exits quietly: its parent is gone. Anything unexpected is
+//! an error on the child's stderr and exit status 2.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::registry::Registry;
 use crate::sys::monotonic_ns;
-use crate::workload::{SharedState, TaskContext, WorkloadParams};
+use crate::workload::{Params, SharedState, TaskContext};
 
-/// The first token of the set-up line; the number is the protocol version.
-pub const HELLO: &str = "parbench-worker/1";
+/// The protocol's name and version, sent in the child's first line.
+pub const VERSION: &str = "parbench-worker/2";
 
 /// Environment variable carrying the parent's pid, so a child can tell whether the
 /// parent died before the child asked to be killed along with it.
 pub const PARENT_PID_ENV: &str = "PARBENCH_PARENT_PID";
+
+/// Longest line either side accepts: a set-up line with a million numbers is about
+/// 9 MB, so 16 MiB leaves room and still bounds what a broken peer can make us hold.
+pub const MAX_LINE: usize = 16 << 20;
 
 /// Where the sample's shared slots live.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,14 +50,20 @@ pub struct SharedSpec {
 }
 
 /// Everything a child needs to know, sent once.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Setup {
     /// This child's worker index.
     pub worker: usize,
-    /// Total workers.
+    /// Workers of the runner.
     pub workers: usize,
-    /// The workload to build.
-    pub params: WorkloadParams,
+    /// The registered workload's name.
+    pub workload: String,
+    /// Its parameter values.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The case's worker count, as the workload sees it ([`Params::workers`]).
+    pub case_workers: usize,
+    /// The run's seed ([`Params::seed`]).
+    pub seed: u64,
     /// The shared slots, if the workload needs any.
     pub shared: Option<SharedSpec>,
 }
@@ -56,19 +72,26 @@ impl Setup {
     /// The set-up line, newline included.
     pub fn to_line(&self) -> String {
         let json = serde_json::to_string(self).expect("set-up data always serialises");
-        format!("{HELLO} {json}\n")
+        format!("setup {json}\n")
     }
 }
 
 /// A line a child sends to its parent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// The child is set up.
-    Ready {
+    /// The child started and speaks `version`.
+    Hello {
+        /// The protocol version it speaks.
+        version: String,
         /// Its pid.
         pid: u32,
-        /// When it became ready, monotonic ns.
-        ready_ns: u64,
+    },
+    /// The child built the workload.
+    Ready {
+        /// Wall time of the set-up, ns.
+        setup_ns: u64,
+        /// CPU time of the set-up, ns.
+        setup_cpu_ns: u64,
     },
     /// One task finished.
     Done {
@@ -81,6 +104,13 @@ pub enum Reply {
         /// End, monotonic ns.
         end_ns: u64,
     },
+    /// One task panicked.
+    Fail {
+        /// Task index.
+        task: usize,
+        /// The panic message.
+        message: String,
+    },
     /// The child is about to exit after `quit`.
     Bye,
 }
@@ -89,68 +119,114 @@ impl Reply {
     /// Parses one line from a child; `Err` describes what was wrong.
     pub fn parse(line: &str) -> Result<Reply, String> {
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
-        let num = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {s:?} in {line:?}"));
+        let num = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {:?} in {:?}", s, truncate(line, 120)));
+        let index = |s: &str| num(s).and_then(|v| usize::try_from(v).map_err(|e| e.to_string()));
         match fields.as_slice() {
-            ["ready", pid, at] => Ok(Reply::Ready { pid: num(pid)? as u32, ready_ns: num(at)? }),
+            ["hello", version, pid] => {
+                let pid = u32::try_from(num(pid)?).map_err(|_| format!("bad pid in {line:?}"))?;
+                Ok(Reply::Hello { version: version.to_string(), pid })
+            }
+            ["ready", setup, cpu] => Ok(Reply::Ready { setup_ns: num(setup)?, setup_cpu_ns: num(cpu)? }),
             ["done", task, checksum, start, end] => Ok(Reply::Done {
-                task: num(task)? as usize,
+                task: index(task)?,
                 checksum: num(checksum)?,
                 start_ns: num(start)?,
                 end_ns: num(end)?,
             }),
+            ["fail", task, ..] => {
+                let rest = line.trim_start().splitn(3, ' ').nth(2).unwrap_or("");
+                let message = serde_json::from_str::<String>(rest).map_err(|_| format!("bad fail line {line:?}"))?;
+                Ok(Reply::Fail { task: index(task)?, message })
+            }
             ["bye"] => Ok(Reply::Bye),
             _ => Err(format!("unexpected line {:?}", truncate(line, 120))),
         }
     }
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+/// The first `max` characters of `s`.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
     }
 }
 
-/// The child side: reads requests from `input`, runs tasks, answers on `out`.
-/// Returns `Ok` on `quit` or end of input.
-pub fn serve(input: impl BufRead, mut out: impl Write) -> Result<(), String> {
-    let mut lines = input.lines();
-    let Some(first) = lines.next() else {
+/// Reads one line of at most [`MAX_LINE`] bytes, without its newline; `None` at end of
+/// input.
+pub(crate) fn read_line(input: &mut impl BufRead) -> Result<Option<String>, String> {
+    let mut buf = Vec::new();
+    let n =
+        input.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).map_err(|e| format!("reading: {e}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() > MAX_LINE {
+        return Err(format!("a line longer than {MAX_LINE} bytes"));
+    }
+    String::from_utf8(buf).map(Some).map_err(|_| "a line that is not UTF-8".to_string())
+}
+
+/// The child side: says hello, reads the set-up, builds the workload from `registry`,
+/// then runs tasks on request. Returns `Ok` on `quit` or end of input.
+pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("writing to parent: {e}");
+    writeln!(out, "hello {VERSION} {}", std::process::id()).map_err(io)?;
+    out.flush().map_err(io)?;
+    let Some(first) = read_line(&mut input)? else {
         return Ok(());
     };
-    let first = first.map_err(|e| format!("reading set-up: {e}"))?;
-    let json = first.strip_prefix(HELLO).and_then(|rest| rest.strip_prefix(' ')).ok_or_else(|| {
+    let json =
+        first.strip_prefix("setup ").ok_or_else(|| format!("expected a setup line, got {:?}", truncate(&first, 60)))?;
+    let setup: Setup = serde_json::from_str(json).map_err(|e| format!("bad set-up: {e}"))?;
+    let spec = registry.get(&setup.workload).ok_or_else(|| {
         format!(
-            "expected protocol {HELLO}, got {:?}: parent and worker are different parbench versions",
-            truncate(&first, 60)
+            "workload {:?} is not registered in this program; parent and worker are different programs",
+            setup.workload
         )
     })?;
-    let setup: Setup = serde_json::from_str(json).map_err(|e| format!("bad set-up: {e}"))?;
-    let workload = setup.params.build();
+    if !(1..=crate::plan::MAX_WORKERS).contains(&setup.case_workers) || setup.worker >= setup.workers {
+        return Err(format!(
+            "bad set-up: worker {} of {} for {} case workers",
+            setup.worker, setup.workers, setup.case_workers
+        ));
+    }
+    let params = Params::from_json(&spec.params, &setup.params, setup.case_workers, setup.seed)
+        .map_err(|e| format!("bad set-up: {e}"))?;
+    let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
+    let workload = spec.build(&params).map_err(|e| format!("setting up {}: {e}", setup.workload))?;
     let shared = match &setup.shared {
         Some(spec) => SharedState::open_mapped(&spec.path, spec.slots)
             .map_err(|e| format!("mapping shared file {}: {e}", spec.path.display()))?,
         None => SharedState::heap(0),
     };
+    let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
     let tasks = workload.task_count();
-    let io = |e: std::io::Error| format!("writing to parent: {e}");
-    writeln!(out, "ready {} {}", std::process::id(), monotonic_ns()).map_err(io)?;
+    writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(io)?;
     out.flush().map_err(io)?;
     let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared };
-    for line in lines {
-        let line = line.map_err(|e| format!("reading request: {e}"))?;
+    while let Some(line) = read_line(&mut input)? {
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         match fields.as_slice() {
             ["run", first, end] => {
                 let range = first.parse::<usize>().ok().zip(end.parse::<usize>().ok());
                 let Some((first, end)) = range.filter(|(a, b)| a <= b && *b <= tasks) else {
-                    return Err(format!("bad request {line:?} for {tasks} tasks"));
+                    return Err(format!("bad request {:?} for {tasks} tasks", truncate(&line, 120)));
                 };
                 for task in first..end {
                     let start = monotonic_ns();
-                    let checksum = workload.run_task(task, &ctx);
+                    let result = super::run_caught(workload.as_ref(), task, &ctx);
                     let end = monotonic_ns();
-                    writeln!(out, "done {task} {checksum} {start} {end}").map_err(io)?;
+                    match result {
+                        Ok(checksum) => writeln!(out, "done {task} {checksum} {start} {end}").map_err(io)?,
+                        Err(message) => {
+                            let message = serde_json::to_string(&message).expect("strings serialise");
+                            writeln!(out, "fail {task} {message}").map_err(io)?;
+                            return out.flush().map_err(io);
+                        }
+                    }
                     out.flush().map_err(io)?;
                 }
             }
@@ -164,12 +240,13 @@ pub fn serve(input: impl BufRead, mut out: impl Write) -> Result<(), String> {
     Ok(())
 }
 
-/// Entry point of the hidden `parbench worker` subcommand.
-pub fn worker_main() -> Result<(), String> {
+/// Entry point of the hidden `worker` subcommand of every program that hands control
+/// to [`crate::main`].
+pub fn worker_main(registry: &Registry) -> Result<(), String> {
     die_with_parent();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    serve(stdin.lock(), std::io::BufWriter::new(stdout.lock()))
+    serve(registry, stdin.lock(), std::io::BufWriter::new(stdout.lock()))
 }
 
 /// Asks the kernel to kill this child when its parent dies, so no worker can outlive
@@ -191,25 +268,37 @@ fn die_with_parent() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::FibParams;
 
-    fn setup_line() -> String {
-        Setup { worker: 0, workers: 1, params: WorkloadParams::Fib(FibParams { n: 10, tasks: 3 }), shared: None }
-            .to_line()
+    fn setup_line(workload: &str, params: serde_json::Value) -> String {
+        let setup = Setup {
+            worker: 0,
+            workers: 1,
+            workload: workload.into(),
+            params: params.as_object().unwrap().clone(),
+            case_workers: 1,
+            seed: 1,
+            shared: None,
+        };
+        setup.to_line()
+    }
+
+    fn fib_line() -> String {
+        setup_line("fib", serde_json::json!({"n": 10, "tasks": 3}))
     }
 
     fn serve_str(input: &str) -> (Result<(), String>, String) {
         let mut out = Vec::new();
-        let r = serve(input.as_bytes(), &mut out);
+        let r = serve(&Registry::with_builtins(), input.as_bytes(), &mut out);
         (r, String::from_utf8(out).unwrap())
     }
 
     #[test]
-    fn a_child_runs_the_requested_tasks_and_says_bye() {
-        let (r, out) = serve_str(&format!("{}run 0 2\nrun 2 3\nquit\n", setup_line()));
+    fn a_child_says_hello_first_runs_the_requested_tasks_and_says_bye() {
+        let (r, out) = serve_str(&format!("{}run 0 2\nrun 2 3\nquit\n", fib_line()));
         assert_eq!(r, Ok(()));
         let replies: Vec<Reply> = out.lines().map(|l| Reply::parse(l).unwrap()).collect();
-        assert!(matches!(replies[0], Reply::Ready { .. }));
+        assert!(matches!(&replies[0], Reply::Hello { version, .. } if version == VERSION));
+        assert!(matches!(replies[1], Reply::Ready { .. }));
         let done: Vec<(usize, u64)> = replies
             .iter()
             .filter_map(|r| match r {
@@ -224,32 +313,52 @@ mod tests {
     #[test]
     fn end_of_input_means_the_parent_is_gone() {
         assert_eq!(serve_str("").0, Ok(()));
-        assert_eq!(serve_str(&setup_line()).0, Ok(()));
+        assert_eq!(serve_str(&fib_line()).0, Ok(()));
     }
 
     #[test]
-    fn a_different_protocol_version_is_refused() {
-        let line = setup_line().replace("/1 ", "/2 ");
-        let err = serve_str(&line).0.unwrap_err();
-        assert!(err.contains("expected protocol parbench-worker/1"), "{err}");
+    fn an_unregistered_workload_and_bad_values_are_refused() {
+        let err = serve_str(&setup_line("nope", serde_json::json!({}))).0.unwrap_err();
+        assert!(err.contains("\"nope\" is not registered"), "{err}");
+        let err = serve_str(&setup_line("fib", serde_json::json!({"n": 99}))).0.unwrap_err();
+        assert!(err.contains("n: 99 is out of range"), "{err}");
     }
 
     #[test]
     fn out_of_range_tasks_are_refused() {
-        let err = serve_str(&format!("{}run 2 4\n", setup_line())).0.unwrap_err();
+        let err = serve_str(&format!("{}run 2 4\n", fib_line())).0.unwrap_err();
         assert!(err.contains("bad request"), "{err}");
     }
 
     #[test]
+    fn an_overlong_line_is_refused_without_reading_it_all() {
+        let mut input = std::io::repeat(b'x').take(MAX_LINE as u64 * 4);
+        let mut reader = std::io::BufReader::new(&mut input);
+        assert!(read_line(&mut reader).unwrap_err().contains("longer than"));
+    }
+
+    #[test]
+    fn a_panicking_task_is_reported_as_a_fail_line() {
+        let line = setup_line("command", serde_json::json!({"cmd": "exit 4", "tasks": 1}));
+        let (r, out) = serve_str(&format!("{line}run 0 1\n"));
+        assert_eq!(r, Ok(()));
+        let last = Reply::parse(out.lines().last().unwrap()).unwrap();
+        assert!(matches!(&last, Reply::Fail { task: 0, message } if message.contains("status 4")), "{last:?}");
+    }
+
+    #[test]
     fn replies_parse_strictly() {
-        assert_eq!(Reply::parse("ready 12 99"), Ok(Reply::Ready { pid: 12, ready_ns: 99 }));
+        assert_eq!(Reply::parse("hello parbench-worker/2 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
+        assert_eq!(Reply::parse("ready 12 99"), Ok(Reply::Ready { setup_ns: 12, setup_cpu_ns: 99 }));
         assert!(Reply::parse("ready 12").is_err());
         assert_eq!(
             Reply::parse("done 3 55 10 20"),
             Ok(Reply::Done { task: 3, checksum: 55, start_ns: 10, end_ns: 20 })
         );
+        assert_eq!(Reply::parse("fail 2 \"a b\""), Ok(Reply::Fail { task: 2, message: "a b".into() }));
         assert!(Reply::parse("done 3 55 10").is_err());
         assert!(Reply::parse("done x 55 10 20").is_err());
         assert!(Reply::parse("hello").is_err());
+        assert!(Reply::parse("running 0 tests").is_err());
     }
 }

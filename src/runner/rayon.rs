@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{Runner, RunnerKind, Sample, run_in_process};
+use super::{Job, Runner, RunnerKind, Sample, run_in_process};
 use crate::error::BenchError;
-use crate::workload::{TaskContext, Workload};
+use crate::workload::TaskContext;
 
 /// Runs tasks on a dedicated rayon pool.
 pub struct RayonRunner {
@@ -34,16 +34,18 @@ impl RayonRunner {
 }
 
 impl Runner for RayonRunner {
-    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let (pool, workers) = (&self.pool, self.workers);
-        Ok(run_in_process(RunnerKind::Rayon, workers, workload, |slots, shared, origin| {
+        let workload = job.workload.as_ref();
+        run_in_process(RunnerKind::Rayon, workers, job, |slots, shared, origin| {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
                     let worker = rayon::current_thread_index().unwrap_or(0);
                     slots.run(workload, task, &TaskContext { worker, workers, shared }, origin);
                 });
             });
-        }))
+            Ok(())
+        })
     }
 
     fn setup_ns(&self) -> Option<u64> {

@@ -1,12 +1,15 @@
 //! The `threads` runner: W `std::thread`s spawned inside the timed region (thread
 //! creation is part of the honest cost), with tasks claimed dynamically from a shared
 //! atomic index or split into contiguous static blocks.
+//!
+//! A thread that cannot be started (a process limit) is an error, not a panic: the
+//! threads already started finish the tasks, then the sample fails naming the limit.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use super::{Runner, RunnerKind, Sample, Schedule, run_in_process};
+use super::{Job, Runner, RunnerKind, Sample, Schedule, run_in_process};
 use crate::error::BenchError;
-use crate::workload::{TaskContext, Workload};
+use crate::workload::TaskContext;
 
 /// Runs tasks on W scoped OS threads.
 pub struct ThreadRunner {
@@ -22,15 +25,16 @@ impl ThreadRunner {
 }
 
 impl Runner for ThreadRunner {
-    fn run(&mut self, workload: &dyn Workload) -> Result<Sample, BenchError> {
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let (workers, schedule) = (self.workers, self.schedule);
+        let workload = job.workload.as_ref();
         let tasks = workload.task_count();
         let next = AtomicUsize::new(0);
-        Ok(run_in_process(RunnerKind::Threads, workers, workload, |slots, shared, origin| {
+        run_in_process(RunnerKind::Threads, workers, job, |slots, shared, origin| {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let next = &next;
-                    scope.spawn(move || {
+                    let started = std::thread::Builder::new().spawn_scoped(scope, move || {
                         let ctx = TaskContext { worker, workers, shared };
                         match schedule {
                             Schedule::Dynamic => loop {
@@ -47,8 +51,21 @@ impl Runner for ThreadRunner {
                             }
                         }
                     });
+                    if let Err(source) = started {
+                        // Static blocks of the missing threads would never run: stop
+                        // the others early instead.
+                        next.store(tasks, Relaxed);
+                        return Err(BenchError::Io {
+                            context: format!(
+                                "starting thread {} of {workers} (raise the process limit, ulimit -u, or lower --threads)",
+                                worker + 1
+                            ),
+                            source,
+                        });
+                    }
                 }
-            });
-        }))
+                Ok(())
+            })
+        })
     }
 }

@@ -17,10 +17,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use serde::{Deserialize, Serialize};
-
-use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
-use crate::runner::RunnerKind;
+use super::{Param, Params, Properties, SharedState, TaskContext, Value, Verification, Workload, WorkloadSpec};
 
 /// Longest a task waits at the start gate for the other workers.
 const GATE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
@@ -34,8 +31,7 @@ const SHARDS: usize = 2;
 pub const MAX_INCREMENTS: u64 = 10_000_000_000;
 
 /// How the workers synchronise on the counter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SyncMode {
     /// Unsynchronised read-modify-write: loses updates under contention.
     None,
@@ -60,34 +56,59 @@ impl SyncMode {
             SyncMode::Sharded => "sharded",
         }
     }
+
+    fn of(p: &Params) -> SyncMode {
+        let name = p.text("sync");
+        SyncMode::ALL.into_iter().find(|m| m.name() == name).expect("sync is a declared choice")
+    }
 }
 
-/// Parameters of [`CounterWorkload`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CounterParams {
-    /// Number of tasks: one per worker of the run.
-    pub tasks: u32,
-    /// Increments per task.
-    pub increments: u64,
-    /// Synchronisation mode.
-    pub sync: SyncMode,
+/// The `counter` declaration.
+pub fn spec() -> WorkloadSpec {
+    let modes: Vec<&str> = SyncMode::ALL.iter().map(|m| m.name()).collect();
+    WorkloadSpec::new(
+        "counter",
+        "each worker adds 1 to one shared counter, many times: contention and lost updates",
+        |p: &Params| {
+            Ok(CounterWorkload { tasks: p.workers(), increments: p.uint("increments"), sync: SyncMode::of(p) })
+        },
+    )
+    .param(Param::uint("increments", 1_000_000).range(1, MAX_INCREMENTS).help("Increments per worker"))
+    .param(Param::choice("sync", &modes, "none").sweep().help("Synchronisation modes, one case each"))
+    .properties(|p| {
+        let sync = SyncMode::of(p);
+        Properties {
+            one_address_space: (sync == SyncMode::Mutex).then(|| {
+                "a std::sync::Mutex lives in one process's memory, so separate processes cannot share it; \
+                 with the process runner use sync none, atomic or sharded"
+                    .to_string()
+            }),
+            race: sync == SyncMode::None,
+            ..Properties::default()
+        }
+    })
+    // One task per worker; strong scaling keeps the total `increments x max_workers`.
+    .scaling(|p, s| {
+        if s.weak {
+            return Ok(p.clone());
+        }
+        let total = p.uint("increments").saturating_mul(s.max_workers as u64);
+        Ok(p.with("increments", Value::UInt((total / s.workers.max(1) as u64).max(1))))
+    })
 }
 
 /// Workers increment one shared counter.
 pub struct CounterWorkload {
-    params: CounterParams,
+    tasks: usize,
+    increments: u64,
+    sync: SyncMode,
 }
 
 impl CounterWorkload {
-    /// A counter workload with these parameters.
-    pub fn new(params: CounterParams) -> Self {
-        CounterWorkload { params }
-    }
-
     /// The counter's final value, read the way its mode stores it.
     fn observed(&self, shared: &SharedState) -> u64 {
         let slots = shared.slots();
-        match self.params.sync {
+        match self.sync {
             SyncMode::None | SyncMode::Atomic => slots[COUNTER].load(Relaxed),
             SyncMode::Mutex => *shared.mutex.lock().unwrap_or_else(|e| e.into_inner()),
             SyncMode::Sharded => slots[SHARDS..].iter().map(|s| s.load(Relaxed)).sum(),
@@ -96,12 +117,8 @@ impl CounterWorkload {
 }
 
 impl Workload for CounterWorkload {
-    fn params(&self) -> WorkloadParams {
-        WorkloadParams::Counter(self.params.clone())
-    }
-
     fn task_count(&self) -> usize {
-        self.params.tasks as usize
+        self.tasks
     }
 
     fn shared_slots(&self, workers: usize) -> usize {
@@ -110,19 +127,10 @@ impl Workload for CounterWorkload {
         SHARDS + workers
     }
 
-    fn supports(&self, runner: RunnerKind) -> Result<(), String> {
-        if runner == RunnerKind::Process && self.params.sync == SyncMode::Mutex {
-            return Err("a std::sync::Mutex lives in one process's memory, so separate \
-                        processes cannot share it; with --runner process use --sync none, atomic or sharded"
-                .into());
-        }
-        Ok(())
-    }
-
     fn run_task(&self, _task: usize, ctx: &TaskContext<'_>) -> u64 {
-        let n = std::hint::black_box(self.params.increments);
+        let n = std::hint::black_box(self.increments);
         let slots = ctx.shared.slots();
-        let together = ctx.workers.min(self.params.tasks as usize) as u64;
+        let together = ctx.workers.min(self.tasks) as u64;
         let arrived = slots[GATE].fetch_add(1, Relaxed) + 1;
         if arrived < together {
             // Spin briefly, then yield: if the scheduler put the other worker on this
@@ -138,7 +146,7 @@ impl Workload for CounterWorkload {
                 }
             }
         }
-        match self.params.sync {
+        match self.sync {
             SyncMode::None => {
                 let c = &slots[COUNTER];
                 for _ in 0..n {
@@ -170,7 +178,7 @@ impl Workload for CounterWorkload {
     }
 
     fn verify(&self, checksums: &[u64], shared: &SharedState) -> Verification {
-        let inc = self.params.increments;
+        let inc = self.increments;
         if let Some(task) = checksums.iter().position(|&c| c != inc) {
             return Verification::Failed {
                 reason: format!("task {task} reported {} increments, expected {inc}", checksums[task]),
@@ -178,7 +186,7 @@ impl Workload for CounterWorkload {
         }
         let expected = inc * checksums.len() as u64;
         let observed = self.observed(shared);
-        match self.params.sync {
+        match self.sync {
             // Every increment lost is impossible (each task's first store lands): a zero
             // means the workers did not share the counter at all.
             SyncMode::None if observed == 0 => Verification::Failed {
@@ -203,7 +211,7 @@ mod tests {
     use super::*;
 
     fn run_serially(sync: SyncMode, workers: usize) -> (CounterWorkload, SharedState, Vec<u64>) {
-        let w = CounterWorkload::new(CounterParams { tasks: workers as u32, increments: 1000, sync });
+        let w = CounterWorkload { tasks: workers, increments: 1000, sync };
         let shared = SharedState::heap(w.shared_slots(workers));
         let sums = (0..w.task_count())
             .map(|t| w.run_task(t, &TaskContext { worker: t, workers: 1, shared: &shared }))
@@ -241,7 +249,7 @@ mod tests {
         // threads may not overlap, so only the count's bounds are asserted there.
         // A busy machine (other tests) may still deschedule one thread for the whole
         // run, so up to five attempts are allowed before calling it a failure.
-        let w = CounterWorkload::new(CounterParams { tasks: 2, increments: 10_000_000, sync: SyncMode::None });
+        let w = CounterWorkload { tasks: 2, increments: 10_000_000, sync: SyncMode::None };
         let mut lost_any = false;
         for _ in 0..5 {
             let shared = SharedState::heap(w.shared_slots(2));
@@ -280,15 +288,19 @@ mod tests {
     }
 
     #[test]
-    fn mutex_refuses_the_process_runner_only() {
-        let w = CounterWorkload::new(CounterParams { tasks: 1, increments: 1, sync: SyncMode::Mutex });
-        assert!(w.supports(RunnerKind::Process).is_err());
-        assert!(w.supports(RunnerKind::Threads).is_ok());
+    fn mutex_needs_one_address_space_and_none_is_a_race() {
+        let case = |sync: &str| {
+            let values = vec![("increments".into(), Value::UInt(1)), ("sync".into(), Value::Text(sync.into()))];
+            spec().properties_of(&Params::new(values, 2, 1))
+        };
+        assert!(case("mutex").one_address_space.is_some());
+        assert!(case("atomic").one_address_space.is_none());
+        assert!(case("none").race && !case("sharded").race);
     }
 
     #[test]
     fn unsynchronised_threads_lose_updates_or_at_least_never_gain() {
-        let w = CounterWorkload::new(CounterParams { tasks: 2, increments: 200_000, sync: SyncMode::None });
+        let w = CounterWorkload { tasks: 2, increments: 200_000, sync: SyncMode::None };
         let shared = SharedState::heap(w.shared_slots(2));
         std::thread::scope(|s| {
             for worker in 0..2 {

@@ -6,39 +6,30 @@
 
 use std::hint::black_box;
 
-use serde::{Deserialize, Serialize};
-
-use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
+use super::{Param, Params, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
 
 /// Largest accepted `n`: naive fib doubles in cost roughly every 1.4 steps of n, and
 /// fib(50) already takes about 15 s per task on a 3 GHz core (fib(40): ~0.13 s).
-pub const MAX_N: u32 = 50;
+pub const MAX_N: u64 = 50;
 
-/// Parameters of [`FibWorkload`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FibParams {
-    /// Which Fibonacci number each task computes.
-    pub n: u32,
-    /// Number of tasks.
-    pub tasks: u32,
-}
-
-impl Default for FibParams {
-    fn default() -> Self {
-        FibParams { n: 34, tasks: 8 }
-    }
+/// The `fib` declaration.
+pub fn spec() -> WorkloadSpec {
+    WorkloadSpec::new("fib", "each task computes naive recursive fib(n): pure CPU, no memory traffic", |p: &Params| {
+        Ok(FibWorkload { n: p.uint("n") as u32, tasks: p.uint("tasks") as usize })
+    })
+    .param(
+        Param::uint("n", 34)
+            .range(1, MAX_N)
+            .help("Which Fibonacci number each task computes; cost grows 1.6x per step (fib(50): ~15 s a task)"),
+    )
+    .param(Param::uint("tasks", 8).range(1, super::MAX_TASKS).help("Number of tasks"))
+    .calibration(|p| p.with("n", super::Value::UInt(1)))
 }
 
 /// Each task computes `fib(n)` recursively.
 pub struct FibWorkload {
-    params: FibParams,
-}
-
-impl FibWorkload {
-    /// A fib workload with these parameters.
-    pub fn new(params: FibParams) -> Self {
-        FibWorkload { params }
-    }
+    n: u32,
+    tasks: usize,
 }
 
 /// Naive doubly recursive Fibonacci, deliberately exponential. fib(1) = fib(2) = 1.
@@ -59,33 +50,19 @@ pub fn fib_iterative(n: u32) -> u64 {
 }
 
 impl Workload for FibWorkload {
-    fn params(&self) -> WorkloadParams {
-        WorkloadParams::Fib(self.params.clone())
-    }
-
     fn task_count(&self) -> usize {
-        self.params.tasks as usize
+        self.tasks
     }
 
     fn run_task(&self, _task: usize, _ctx: &TaskContext<'_>) -> u64 {
-        black_box(fib_recursive(black_box(self.params.n)))
+        black_box(fib_recursive(black_box(self.n)))
     }
 
     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {
-        let n = self.params.n;
-        let expected = fib_iterative(n);
-        if checksums.len() != self.params.tasks as usize {
-            return Verification::Failed {
-                reason: format!("{} tasks reported, {} expected", checksums.len(), self.params.tasks),
-            };
-        }
-        match checksums.iter().position(|&c| c != expected) {
-            Some(task) => Verification::Failed {
-                reason: format!("task {task} returned fib({n}) = {}, expected {expected}", checksums[task]),
-            },
-            None => {
-                Verification::Verified { detail: format!("fib({n}) = {expected} in all {} tasks", checksums.len()) }
-            }
+        let (n, expected) = (self.n, fib_iterative(self.n));
+        match Verification::each(checksums, self.tasks, |_| expected, &format!("fib({n}) = {expected}")) {
+            Verification::Failed { reason } => Verification::failed(format!("fib({n}): {reason}")),
+            ok => ok,
         }
     }
 }
@@ -106,14 +83,15 @@ mod tests {
 
     #[test]
     fn fib_50_fits_in_u64() {
-        assert_eq!(fib_iterative(MAX_N), 12_586_269_025);
+        assert_eq!(fib_iterative(MAX_N as u32), 12_586_269_025);
     }
 
     #[test]
     fn a_wrong_task_result_fails_and_names_the_task() {
-        let w = FibWorkload::new(FibParams { n: 10, tasks: 3 });
+        let w = FibWorkload { n: 10, tasks: 3 };
         let v = w.verify(&[55, 54, 55], &SharedState::heap(0));
-        assert_eq!(v, Verification::Failed { reason: "task 1 returned fib(10) = 54, expected 55".into() });
+        assert_eq!(v, Verification::Failed { reason: "fib(10): task 1 returned 54, expected 55".into() });
+        assert!(!w.verify(&[55, 55], &SharedState::heap(0)).is_ok(), "a missing task fails");
         assert!(w.verify(&[55, 55, 55], &SharedState::heap(0)).is_ok());
     }
 }

@@ -1,38 +1,30 @@
 //! `noop`: empty tasks. Internal: `parbench scale` runs it to calibrate each runner's
 //! fixed cost (thread spawn and join, pool dispatch, process spawn and protocol round
-//! trip). Not offered on the command line or in suites, where it would only measure
-//! overhead under a workload's name.
+//! trip). Registered hidden: not offered on the command line or in suites, where it
+//! would only measure overhead under a workload's name.
 
-use serde::{Deserialize, Serialize};
+use super::{Param, Params, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
 
-use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
+/// Name of the calibration workload.
+pub const NAME: &str = "noop";
 
-/// Parameters of [`NoopWorkload`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NoopParams {
-    /// Number of empty tasks.
-    pub tasks: u32,
+/// The hidden `noop` declaration.
+pub fn spec() -> WorkloadSpec {
+    WorkloadSpec::new(NAME, "empty tasks: each runner's fixed cost", |p: &Params| {
+        Ok(NoopWorkload { tasks: p.uint("tasks") as usize })
+    })
+    .param(Param::uint("tasks", 1).range(1, super::MAX_TASKS).help("Number of empty tasks"))
+    .hidden()
 }
 
 /// Tasks that do nothing but return their index.
 pub struct NoopWorkload {
-    params: NoopParams,
-}
-
-impl NoopWorkload {
-    /// A noop workload with these parameters.
-    pub fn new(params: NoopParams) -> Self {
-        NoopWorkload { params }
-    }
+    tasks: usize,
 }
 
 impl Workload for NoopWorkload {
-    fn params(&self) -> WorkloadParams {
-        WorkloadParams::Noop(self.params.clone())
-    }
-
     fn task_count(&self) -> usize {
-        self.params.tasks as usize
+        self.tasks
     }
 
     fn run_task(&self, task: usize, _ctx: &TaskContext<'_>) -> u64 {
@@ -40,10 +32,6 @@ impl Workload for NoopWorkload {
     }
 
     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {
-        if checksums.iter().enumerate().all(|(i, &c)| c == i as u64) && checksums.len() == self.params.tasks as usize {
-            Verification::Verified { detail: format!("{} empty tasks ran once each", checksums.len()) }
-        } else {
-            Verification::Failed { reason: "an empty task was lost or ran twice".into() }
-        }
+        Verification::each(checksums, self.tasks, |i| i as u64, "each empty task ran once")
     }
 }

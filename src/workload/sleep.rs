@@ -7,65 +7,48 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::{SharedState, TaskContext, Verification, Workload, WorkloadParams};
+use super::{Param, Params, Properties, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
 
 /// Longest accepted sleep per task, in milliseconds.
 pub const MAX_MS: u64 = 10_000;
 
-/// Parameters of [`SleepWorkload`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SleepParams {
-    /// Number of tasks.
-    pub tasks: u32,
-    /// How long each task sleeps, in milliseconds.
-    pub ms: u32,
-}
-
-impl Default for SleepParams {
-    fn default() -> Self {
-        SleepParams { tasks: 8, ms: 50 }
-    }
+/// The `sleep` declaration.
+pub fn spec() -> WorkloadSpec {
+    WorkloadSpec::new("sleep", "each task sleeps: waiting, not computing (the I/O-bound stand-in)", |p: &Params| {
+        Ok(SleepWorkload { tasks: p.uint("tasks") as usize, ms: p.uint("ms") })
+    })
+    .param(Param::uint("tasks", 8).range(1, super::MAX_TASKS).help("Number of tasks"))
+    .param(Param::uint("ms", 50).range(1, MAX_MS).help("How long each task sleeps, in milliseconds"))
+    .properties(|_| Properties { waits: true, ..Properties::default() })
 }
 
 /// Each task sleeps `ms` milliseconds.
 pub struct SleepWorkload {
-    params: SleepParams,
-}
-
-impl SleepWorkload {
-    /// A sleep workload with these parameters.
-    pub fn new(params: SleepParams) -> Self {
-        SleepWorkload { params }
-    }
+    tasks: usize,
+    ms: u64,
 }
 
 impl Workload for SleepWorkload {
-    fn params(&self) -> WorkloadParams {
-        WorkloadParams::Sleep(self.params.clone())
-    }
-
     fn task_count(&self) -> usize {
-        self.params.tasks as usize
+        self.tasks
     }
 
     fn run_task(&self, _task: usize, _ctx: &TaskContext<'_>) -> u64 {
         let start = Instant::now();
-        std::thread::sleep(Duration::from_millis(u64::from(self.params.ms)));
+        std::thread::sleep(Duration::from_millis(self.ms));
         start.elapsed().as_nanos() as u64
     }
 
     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {
-        let wanted = u64::from(self.params.ms) * 1_000_000;
-        if checksums.len() != self.params.tasks as usize {
+        let wanted = self.ms * 1_000_000;
+        if checksums.len() != self.tasks {
             return Verification::Failed {
-                reason: format!("{} tasks reported, {} expected", checksums.len(), self.params.tasks),
+                reason: format!("{} tasks reported, {} expected", checksums.len(), self.tasks),
             };
         }
         if let Some((task, &slept)) = checksums.iter().enumerate().find(|(_, s)| **s < wanted) {
             return Verification::Failed {
-                reason: format!("task {task} slept {slept} ns, less than the requested {} ms", self.params.ms),
+                reason: format!("task {task} slept {slept} ns, less than the requested {} ms", self.ms),
             };
         }
         let longest = checksums.iter().copied().max().unwrap_or(0);
@@ -73,7 +56,7 @@ impl Workload for SleepWorkload {
             detail: format!(
                 "all {} tasks slept >= {} ms (longest {:.1} ms)",
                 checksums.len(),
-                self.params.ms,
+                self.ms,
                 longest as f64 / 1e6
             ),
         }
@@ -85,7 +68,7 @@ mod tests {
     use super::*;
 
     fn workload() -> SleepWorkload {
-        SleepWorkload::new(SleepParams { tasks: 2, ms: 3 })
+        SleepWorkload { tasks: 2, ms: 3 }
     }
 
     #[test]

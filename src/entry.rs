@@ -1,0 +1,123 @@
+//! The entry point every parbench program shares: the `parbench` binary and a user's
+//! bench binary alike hand their command line to [`main`].
+//!
+//! It routes the hidden `worker` subcommand first (the process runner re-executes the
+//! running program, so a user's binary must answer it too), accepts the `--bench` and
+//! `--test` flags that `cargo bench` adds, and turns every error into one line and an
+//! exit code: 0 ok, 1 benchmark failed, 2 usage, 130 interrupt.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+
+use crate::cli::Invocation;
+use crate::error::UsageError;
+use crate::registry::Registry;
+
+/// Runs the program: parses the command line against `registry` and does what it
+/// says. Call it from `main` and return its exit code.
+pub fn main(registry: Registry) -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("parbench: internal error: {info}; please report this as a bug");
+    }));
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // The process runner's children start here: skip building and parsing the whole
+    // CLI, whose cost would otherwise count as process start-up in every sample.
+    if args.len() == 2 && args[1] == "worker" {
+        return match crate::runner::protocol::worker_main(&registry) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("parbench: error: worker: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    // `cargo bench` appends --bench to whatever follows `--`; `cargo bench -- --test`
+    // adds --test.
+    let bench = args.iter().skip(1).any(|a| a == "--bench");
+    args.retain(|a| a != "--bench");
+    let smoke = args.len() == 2 && args[1] == "--test";
+    if (bench && args.len() == 1) || smoke {
+        return every_default(&registry, smoke);
+    }
+    let invocation = match crate::cli::parse(&registry, &args) {
+        Ok(invocation) => invocation,
+        Err(e) => return clap_error(e),
+    };
+    finish(crate::app::run(&registry, invocation))
+}
+
+/// `cargo bench` with nothing after `--`: each registered workload that needs no
+/// parameter, with its defaults; `--test`: the same, one round, no warm-up.
+fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
+    if let Err(e) = registry.validate() {
+        return finish(Err(e.into()));
+    }
+    let runnable: Vec<String> = registry
+        .visible()
+        .filter(|s| s.params().iter().all(|p| p.absent_values().is_ok()))
+        .map(|s| s.name().to_string())
+        .collect();
+    for name in runnable {
+        let mut args = vec!["parbench".to_string(), "run".into(), name];
+        if smoke {
+            args.extend(["--rounds", "1", "--warmup", "0"].map(String::from));
+        }
+        let invocation = match crate::cli::parse(registry, &args) {
+            Ok(Invocation::Measure(request)) => Invocation::Measure(request),
+            Ok(_) => unreachable!("a run command line"),
+            Err(e) => return clap_error(e),
+        };
+        match crate::app::run(registry, invocation) {
+            Ok(code) if code == ExitCode::SUCCESS => {}
+            other => return finish(other),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // After Ctrl-C the workers die too, and that can surface here first: the
+            // signal handler thread is about to stop everything and exit 130.
+            if crate::interrupt::interrupted() {
+                loop {
+                    std::thread::park();
+                }
+            }
+            eprintln!("parbench: error: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
+        }
+    }
+}
+
+/// Help and version print as usual; every real parse error becomes one line.
+fn clap_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            // Keep clap's list of allowed values or its suggestion: they say what to
+            // type instead.
+            let hint =
+                text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
+            match hint {
+                Some(hint) => eprintln!("parbench: error: {first}; {}", hint.trim_start_matches("tip: ")),
+                None => eprintln!("parbench: error: {first}; see --help"),
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Units for people: durations, counts and percentages, shared by every reporter.
+
+/// Formats milliseconds with a unit that suits the magnitude: `812 µs`, `12.3 ms`, `1.52 s`.
+pub fn fmt_ms(value: f64) -> String {
+    let abs = value.abs();
+    if abs == 0.0 {
+        "0 ms".to_string()
+    } else if abs >= 1000.0 {
+        format!("{:.2} s", value / 1000.0)
+    } else if abs >= 100.0 {
+        format!("{value:.0} ms")
+    } else if abs >= 10.0 {
+        format!("{value:.1} ms")
+    } else if abs >= 1.0 {
+        format!("{value:.2} ms")
+    } else {
+        format!("{:.0} µs", value * 1000.0)
+    }
+}
+
+/// A count with thousands separators: `998,004`.
+pub fn fmt_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A percentage with one decimal: `48.2%`.
+pub fn fmt_pct(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        assert_eq!(fmt_ms(0.8123), "812 µs");
+        assert_eq!(fmt_ms(1.234), "1.23 ms");
+        assert_eq!(fmt_ms(12.34), "12.3 ms");
+        assert_eq!(fmt_ms(123.4), "123 ms");
+        assert_eq!(fmt_ms(1520.0), "1.52 s");
+        assert_eq!(fmt_count(998_004), "998,004");
+        assert_eq!(fmt_pct(0.482), "48.2%");
+    }
+}
