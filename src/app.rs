@@ -220,20 +220,45 @@ fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
+/// `parbench list`, kept within 80 columns.
 fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Workloads (parbench run <workload> --help shows every flag):")?;
     for spec in registry.visible() {
-        writeln!(out, "  {:<10} {}", spec.name(), spec.about())?;
+        writeln!(out)?;
+        wrapped(out, &format!("{:<10} {}", spec.name(), spec.about()), 2, 13)?;
         for p in spec.params() {
-            writeln!(out, "  {:<10}   --{} {}", "", p.name(), p.default_and_range())?;
+            wrapped(out, &format!("--{} <{}>  {}", p.name(), p.value_name(), p.default_and_range()), 4, 8)?;
+            if !p.help.is_empty() {
+                wrapped(out, &p.help, 8, 8)?;
+            }
         }
     }
     writeln!(out)?;
     writeln!(out, "Runners (--runner LIST, comma-separated; default: all):")?;
     for k in RunnerKind::ALL {
-        writeln!(out, "  {:<10} {}", k.name(), k.about())?;
+        wrapped(out, &format!("{:<10} {}", k.name(), k.about()), 2, 13)?;
     }
     writeln!(out)?;
-    writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds 5, --seed 1,")?;
-    writeln!(out, "              --timeout 60, --format table|json|csv|markdown, --output FILE")
+    writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds 5,")?;
+    writeln!(out, "  --seed 1, --timeout 60, --format table|json|csv|markdown, --output FILE")
+}
+
+/// Writes `text` in lines of at most 80 columns: the first indented by `first`, the
+/// rest by `rest`.
+fn wrapped(out: &mut dyn Write, text: &str, first: usize, rest: usize) -> io::Result<()> {
+    let mut line = " ".repeat(first);
+    let mut empty = true;
+    for word in text.split(' ') {
+        if !empty && line.chars().count() + 1 + word.chars().count() > 80 {
+            writeln!(out, "{}", line.trim_end())?;
+            line = " ".repeat(rest);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    writeln!(out, "{}", line.trim_end())
 }

@@ -369,7 +369,7 @@ fn case(
     defaulted: bool,
 ) -> Result<Case, UsageError> {
     let properties = spec.properties_of(&params);
-    let label = format!("{} ({})", spec.name, params.describe());
+    let label = crate::workload::param::label(&spec.name, &params);
     let explicit_runners = bench.runners.is_some();
     let mut runners = bench.runners.clone().unwrap_or_else(|| RunnerKind::ALL.to_vec());
     runners.push(RunnerKind::Serial);

@@ -463,3 +463,86 @@ fn an_unknown_runner_error_lists_the_runners_that_exist() {
     assert!(stderr.contains("serial") && stderr.contains("process"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------
+// The command workload and programs that are not parbench workers.
+
+#[test]
+fn command_tasks_overlap_under_four_threads() {
+    // Each task logs when it starts and ends; four threads must have had at least two
+    // commands running at once. Serial (always measured) never overlaps, so any
+    // overlap comes from the threads runner. This asserts concurrency, not speed.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let cmd = format!("echo $(date +%s%N) start >> {0}; sleep 0.3; echo $(date +%s%N) end >> {0}", log.display());
+    parbench()
+        .args(["run", "command", "--cmd", &cmd, "--tasks", "4", "--threads", "4", "--runner", "threads"])
+        .args(["--rounds", "1", "--warmup", "0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("every runner starts one process per task"));
+    let mut events: Vec<(u128, i32)> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (t, what) = l.split_once(' ').unwrap();
+            (t.parse().unwrap(), if what == "start" { 1 } else { -1 })
+        })
+        .collect();
+    assert_eq!(events.len(), 16, "8 commands (serial and threads), each logs twice");
+    events.sort();
+    let mut running = 0;
+    let most = events.iter().map(|(_, d)| {
+        running += d;
+        running
+    });
+    assert!(most.max().unwrap() >= 2, "no two commands ever ran at once: {events:?}");
+}
+
+#[test]
+fn a_failing_command_exits_1_naming_the_task_status_and_stderr() {
+    parbench()
+        .args(["run", "command", "--cmd", "echo disk on fire >&2; exit 3", "--tasks", "2"])
+        .args(["--rounds", "1", "--warmup", "0", "--threads", "2"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::starts_with("parbench: error: task ")
+                .and(predicate::str::contains("exited with status 3"))
+                .and(predicate::str::contains("disk on fire"))
+                .and(one_line()),
+        );
+}
+
+#[test]
+fn a_missing_program_in_a_command_exits_1() {
+    parbench()
+        .args(["run", "command", "--cmd", "parbench-no-such-program {task}", "--tasks", "2"])
+        .args(["--rounds", "1", "--warmup", "0", "--threads", "2", "--runner", "process"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("status 127").and(predicate::str::contains("parbench-no-such-program 0")));
+}
+
+#[test]
+fn a_worker_program_that_is_not_a_parbench_worker_is_named_as_such() {
+    tiny_fib(&["--runner", "process", "--worker-program", "/bin/echo"]).assert().code(1).stderr(
+        predicate::str::contains("did not answer parbench's worker handshake")
+            .and(predicate::str::contains("parbench::main"))
+            .and(one_line()),
+    );
+}
+
+#[test]
+fn an_unknown_parameter_suggests_the_close_one() {
+    assert_usage_error(&["run", "fib", "--nn", "3"], &["--nn", "--n"]);
+    assert_usage_error(&["run", "fibb"], &["fibb", "fib"]);
+    assert_usage_error(&["run", "command", "--tasks", "2"], &["--cmd is required"]);
+}
+
+#[test]
+fn cargo_bench_flags_are_accepted() {
+    // `cargo bench -- run ...` appends --bench.
+    tiny_fib(&["--bench"]).assert().success();
+}

@@ -130,7 +130,7 @@ impl Job {
         }
         let params = Params::new(set, workers, 1);
         let workload = spec.build(&params)?;
-        Ok(Job { name: name.to_string(), label: format!("{name} ({})", params.describe()), params, workload })
+        Ok(Job { name: name.to_string(), label: crate::workload::param::label(name, &params), params, workload })
     }
 }
 

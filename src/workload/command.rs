@@ -30,7 +30,7 @@ pub fn spec() -> WorkloadSpec {
     .param(Param::uint("tasks", 8).range(1, super::MAX_TASKS).help("Number of tasks"))
     .check(|p| {
         if p.text("cmd").trim().is_empty() {
-            return Err("cmd is empty: give a command, e.g. --cmd 'sleep 0.1'".into());
+            return Err("the command (cmd) is empty: give one, e.g. --cmd 'sleep 0.1'".into());
         }
         Ok(())
     })

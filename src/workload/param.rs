@@ -427,6 +427,14 @@ impl Params {
     }
 }
 
+/// `name (n=34, tasks=8)`, or just `name` without parameters: the label of a case.
+pub(crate) fn label(name: &str, params: &Params) -> String {
+    match params.describe() {
+        d if d.is_empty() => name.to_string(),
+        d => format!("{name} ({d})"),
+    }
+}
+
 /// A JSON scalar or array of scalars as the text a flag would hold.
 pub(crate) fn json_text(v: &serde_json::Value) -> Result<String, String> {
     use serde_json::Value as J;
