@@ -36,7 +36,7 @@ TOML
 cp "$repo/Cargo.lock" "$crate/Cargo.lock"
 export CARGO_TARGET_DIR="$repo/target"
 cd "$crate"
-workload=$(cargo run --quiet --release -- list | awk '/^Workloads/ {getline; print $1; exit}')
+workload=$(cargo run --quiet --release -- list | awk '/^  [a-z]/ {print $1; exit}')
 echo "== the README's crate registers: $workload"
 cargo run --quiet --release -- run "$workload" --threads 2 --rounds 2 --format json --output "$work/run.json"
 python3 - "$work/run.json" <<'PY'
