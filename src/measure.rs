@@ -8,10 +8,36 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::BenchError;
-use crate::plan::Case;
 use crate::rng::SplitMix64;
 use crate::runner::{Job, Runner, RunnerKind, RunnerOptions, Sample};
-use crate::workload::{Params, Properties, Verification};
+use crate::workload::{Params, Properties, Verification, WorkloadSpec};
+
+/// One workload configuration to measure, with its own settings (a suite mixes worker
+/// counts and runners) and the runners that cannot run it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The workload's declaration.
+    pub spec: std::sync::Arc<WorkloadSpec>,
+    /// Its values for this case.
+    pub params: Params,
+    /// `name (parameters)`.
+    pub label: String,
+    /// What the workload declared about this case.
+    pub properties: Properties,
+    /// How to measure it; `settings.runners` excludes the skipped runners.
+    pub settings: Settings,
+    /// Runners asked for but left out, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A runner left out of a case, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The runner.
+    pub runner: RunnerKind,
+    /// Why.
+    pub reason: String,
+}
 
 /// How to measure, every default resolved.
 #[derive(Clone, Debug)]
@@ -208,7 +234,17 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::tests::fib_case;
+    use crate::registry::Registry;
+    use crate::workload::Value;
+
+    /// A fib case under `settings`.
+    fn fib_case(n: u64, tasks: u64, settings: Settings) -> Case {
+        let spec = std::sync::Arc::clone(Registry::with_builtins().get("fib").unwrap());
+        let values = vec![("n".to_string(), Value::UInt(n)), ("tasks".to_string(), Value::UInt(tasks))];
+        let params = Params::new(values, settings.workers, settings.seed);
+        let label = format!("fib ({})", params.describe());
+        Case { spec, params, label, properties: Properties::default(), settings, skipped: Vec::new() }
+    }
 
     fn settings(runners: Vec<RunnerKind>) -> Settings {
         Settings { runners, workers: 2, options: RunnerOptions::default(), warmup: 1, rounds: 3, seed: 5 }

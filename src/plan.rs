@@ -12,16 +12,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::UsageError;
+use crate::measure::{Case, Settings};
 use crate::registry::Registry;
 use crate::report::Format;
 use crate::result::{SettingsRecord, Skipped, SuiteRecord};
 use crate::runner::{RunnerKind, RunnerOptions, Schedule};
-use crate::workload::{Param, Params, Properties, Scaling, Value, WorkloadSpec, noop};
+use crate::workload::{Param, Params, Scaling, Value, WorkloadSpec, noop};
 
-pub use crate::measure::Settings;
-
-/// Most workers of any runner.
-pub const MAX_WORKERS: usize = 1024;
+pub use crate::runner::MAX_WORKERS;
 
 /// Most worker processes the process runner starts.
 pub const MAX_PROCESSES: usize = 256;
@@ -124,24 +122,6 @@ pub struct Request {
     pub scale: Option<ScaleRequest>,
     /// Set for `suite`.
     pub suite: Option<SuiteRecord>,
-}
-
-/// One workload configuration to measure, with its own settings (a suite mixes worker
-/// counts and runners) and the runners that cannot run it.
-#[derive(Clone, Debug)]
-pub struct Case {
-    /// The workload's declaration.
-    pub spec: Arc<WorkloadSpec>,
-    /// Its values for this case.
-    pub params: Params,
-    /// `name (parameters)`.
-    pub label: String,
-    /// What the workload declared about this case.
-    pub properties: Properties,
-    /// How to measure it; `settings.runners` excludes the skipped runners.
-    pub settings: Settings,
-    /// Runners asked for but left out, and why.
-    pub skipped: Vec<Skipped>,
 }
 
 /// Where the report file goes. The temporary file is created when the plan is built,
@@ -464,17 +444,8 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A fib case under `settings`, for measurement tests.
-    pub(crate) fn fib_case(n: u64, tasks: u64, settings: Settings) -> Case {
-        let spec = Arc::clone(Registry::with_builtins().get("fib").unwrap());
-        let values = vec![("n".to_string(), Value::UInt(n)), ("tasks".to_string(), Value::UInt(tasks))];
-        let params = Params::new(values, settings.workers, settings.seed);
-        let label = format!("fib ({})", params.describe());
-        Case { spec, params, label, properties: Properties::default(), settings, skipped: Vec::new() }
-    }
 
     fn plan_args(args: &str) -> Result<Plan, UsageError> {
         let argv = format!("parbench run {args}");

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
-use crate::measure::RecordedSample;
+pub use crate::measure::{RecordedSample, Skipped};
 use crate::runner::RunnerKind;
 use crate::stats::{RatioSummary, Summary};
 
@@ -82,15 +82,6 @@ pub struct SettingsRecord {
     pub seed: u64,
     /// Process-runner timeout per sample, seconds.
     pub timeout_s: f64,
-}
-
-/// A runner left out of a case, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skipped {
-    /// The runner.
-    pub runner: RunnerKind,
-    /// Why.
-    pub reason: String,
 }
 
 /// Results for one workload configuration.

@@ -389,7 +389,7 @@ fn summarize(
         _ => format!("{runner}: no fit."),
     };
     if let Some(t) = break_even {
-        s.push_str(&format!(" Its fixed cost is paid back by tasks of {} or more.", crate::report::fmt_ms(t)));
+        s.push_str(&format!(" Its fixed cost is paid back by tasks of {} or more.", crate::report::fmt::fmt_ms(t)));
     }
     s
 }

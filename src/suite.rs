@@ -261,7 +261,7 @@ sync = ["none", "mutex"]
 threads = [2]
 "#;
 
-    fn cases(text: &str) -> Result<Vec<crate::plan::Case>, UsageError> {
+    fn cases(text: &str) -> Result<Vec<crate::measure::Case>, UsageError> {
         let suite = parse(text, "t.toml")?;
         crate::plan::plan(&crate::registry::Registry::with_builtins(), suite.request).map(|p| p.cases)
     }

@@ -24,6 +24,9 @@ mod threads;
 
 pub use kind::RunnerKind;
 
+/// Most workers of any runner.
+pub const MAX_WORKERS: usize = 1024;
+
 pub use self::rayon::RayonRunner;
 pub use process::ProcessRunner;
 pub use serial::SerialRunner;

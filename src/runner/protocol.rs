@@ -187,7 +187,7 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             setup.workload
         )
     })?;
-    if !(1..=crate::plan::MAX_WORKERS).contains(&setup.case_workers) || setup.worker >= setup.workers {
+    if !(1..=super::MAX_WORKERS).contains(&setup.case_workers) || setup.worker >= setup.workers {
         return Err(format!(
             "bad set-up: worker {} of {} for {} case workers",
             setup.worker, setup.workers, setup.case_workers
