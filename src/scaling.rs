@@ -1,67 +1,17 @@
 //! Scaling analysis for `parbench scale`: bootstrap confidence intervals of speedup,
 //! the Karp-Flatt serial fraction, and Amdahl and Universal Scalability Law fits with
-//! a recommended worker count. All by hand, all deterministic (seeded).
-//!
-//! The one decision a reader would otherwise get wrong: the USL is fitted by the
-//! standard linearisation `p / S(p) - 1 = sigma (p - 1) + kappa p (p - 1)` (a linear
-//! least-squares problem in sigma and kappa, constrained to be non-negative), and its
-//! goodness of fit is then judged on the speedups themselves, not on the transformed
-//! values.
+//! a recommended worker count. All deterministic (seeded). The models and the
+//! bootstrap themselves live in [`crate::stats`]; this module decides where they apply.
 
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{Measurement, by_round};
-use crate::rng::SplitMix64;
 use crate::runner::RunnerKind;
 use crate::stats;
 
-/// A point estimate with a confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    /// The estimate (median of the observed values).
-    pub estimate: f64,
-    /// Lower bound.
-    pub low: f64,
-    /// Upper bound.
-    pub high: f64,
-}
-
-/// Percentile-bootstrap interval of the median of `values` at `confidence` (e.g. 0.95),
-/// from `resamples` resamples drawn with a generator seeded by `seed`.
-pub fn bootstrap_median(values: &[f64], confidence: f64, resamples: usize, seed: u64) -> Option<Interval> {
-    let estimate = stats::median(values)?;
-    let mut rng = SplitMix64::new(seed);
-    let n = values.len();
-    let mut medians = Vec::with_capacity(resamples);
-    let mut buf = vec![0.0; n];
-    for _ in 0..resamples {
-        for slot in buf.iter_mut() {
-            *slot = values[rng.below(n as u64) as usize];
-        }
-        medians.push(stats::median(&buf)?);
-    }
-    medians.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    let at = |q: f64| medians[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    Some(Interval { estimate, low: at(tail).min(estimate), high: at(1.0 - tail).max(estimate) })
-}
-
-/// Karp-Flatt experimentally determined serial fraction for speedup `s` on `p` workers:
-/// e = (1/s - 1/p) / (1 - 1/p). Undefined for p = 1.
-pub fn karp_flatt(s: f64, p: f64) -> Option<f64> {
-    (p > 1.0 && s > 0.0).then(|| (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p))
-}
-
-/// Amdahl's law: speedup on `p` workers with serial fraction `f`.
-pub fn amdahl(f: f64, p: f64) -> f64 {
-    1.0 / (f + (1.0 - f) / p)
-}
-
-/// The Universal Scalability Law: speedup on `p` workers with contention `sigma` and
-/// coherency `kappa`.
-pub fn usl(sigma: f64, kappa: f64, p: f64) -> f64 {
-    p / (1.0 + sigma * (p - 1.0) + kappa * p * (p - 1.0))
-}
+pub use crate::stats::interval::{Interval, bootstrap_median};
+pub use crate::stats::models::{amdahl, karp_flatt, usl};
+use crate::stats::models::{fit_amdahl, fit_usl, r_squared};
 
 /// A fitted scaling model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,57 +40,6 @@ pub struct Fit {
 
 /// Why no fit was made.
 pub const TOO_FEW_POINTS: &str = "a fit needs speedups at three or more different worker counts, one of them above 1";
-
-fn r_squared(observed: &[(f64, f64)], model: impl Fn(f64) -> f64) -> f64 {
-    let mean = observed.iter().map(|o| o.1).sum::<f64>() / observed.len() as f64;
-    let total: f64 = observed.iter().map(|o| (o.1 - mean).powi(2)).sum();
-    let residual: f64 = observed.iter().map(|&(p, s)| (s - model(p)).powi(2)).sum();
-    if total > 0.0 {
-        1.0 - residual / total
-    } else if residual < 1e-12 {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-/// Least-squares serial fraction of Amdahl's law, by golden-section search on [0, 1].
-fn fit_amdahl(points: &[(f64, f64)]) -> f64 {
-    let cost = |f: f64| points.iter().map(|&(p, s)| (s - amdahl(f, p)).powi(2)).sum::<f64>();
-    let (mut a, mut b) = (0.0f64, 1.0f64);
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    for _ in 0..100 {
-        let (c, d) = (b - g * (b - a), a + g * (b - a));
-        if cost(c) < cost(d) { b = d } else { a = c }
-    }
-    (a + b) / 2.0
-}
-
-/// Non-negative least squares of y = sigma x1 + kappa x2 (two unknowns).
-fn fit_usl(points: &[(f64, f64)]) -> (f64, f64) {
-    let rows: Vec<(f64, f64, f64)> = points.iter().map(|&(p, s)| (p - 1.0, p * (p - 1.0), p / s - 1.0)).collect();
-    let (mut a11, mut a12, mut a22, mut b1, mut b2) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for &(x1, x2, y) in &rows {
-        a11 += x1 * x1;
-        a12 += x1 * x2;
-        a22 += x2 * x2;
-        b1 += x1 * y;
-        b2 += x2 * y;
-    }
-    let det = a11 * a22 - a12 * a12;
-    if det.abs() > 1e-12 {
-        let sigma = (b1 * a22 - b2 * a12) / det;
-        let kappa = (a11 * b2 - a12 * b1) / det;
-        if sigma >= 0.0 && kappa >= 0.0 {
-            return (sigma, kappa);
-        }
-    }
-    // A constrained corner: the better of (sigma only) and (kappa only).
-    let only_sigma = if a11 > 0.0 { (b1 / a11).max(0.0) } else { 0.0 };
-    let only_kappa = if a22 > 0.0 { (b2 / a22).max(0.0) } else { 0.0 };
-    let sse = |s: f64, k: f64| rows.iter().map(|&(x1, x2, y)| (y - s * x1 - k * x2).powi(2)).sum::<f64>();
-    if sse(only_sigma, 0.0) <= sse(0.0, only_kappa) { (only_sigma, 0.0) } else { (0.0, only_kappa) }
-}
 
 /// Fits Amdahl and the USL to `(workers, speedup)` points; `Err` explains why not.
 pub fn fit(points: &[(f64, f64)], max_measured: usize) -> Result<Fit, &'static str> {
@@ -397,21 +296,10 @@ fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
-    }
-
-    #[test]
-    fn karp_flatt_matches_the_formula_on_hand_computed_cases() {
-        // Perfect scaling: e = 0. Speedup 1 on 4 workers: e = (1 - 1/4) / (1 - 1/4) = 1.
-        assert_eq!(karp_flatt(4.0, 4.0), Some(0.0));
-        assert_eq!(karp_flatt(1.0, 4.0), Some(1.0));
-        // s = 3 on p = 4: (1/3 - 1/4) / (3/4) = (1/12) / (3/4) = 1/9.
-        assert!(close(karp_flatt(3.0, 4.0).unwrap(), 1.0 / 9.0, 1e-12));
-        assert_eq!(karp_flatt(1.0, 1.0), None);
-        // For Amdahl data, Karp-Flatt recovers the serial fraction exactly.
-        assert!(close(karp_flatt(amdahl(0.1, 8.0), 8.0).unwrap(), 0.1, 1e-12));
     }
 
     #[test]
@@ -459,20 +347,5 @@ mod tests {
         assert_eq!(fit(&[(2.0, 1.9)], 2), Err(TOO_FEW_POINTS));
         assert_eq!(fit(&[(1.0, 1.0), (2.0, 1.9), (2.0, 1.8)], 2), Err(TOO_FEW_POINTS));
         assert!(TOO_FEW_POINTS.contains("three"));
-    }
-
-    #[test]
-    fn bootstrap_intervals_contain_the_estimate_and_shrink_with_more_samples() {
-        let mut rng = SplitMix64::new(11);
-        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| 1.8 + (rng.below(1000) as f64) / 5000.0).collect() };
-        let small = bootstrap_median(&draw(8), 0.95, 2000, 1).unwrap();
-        let large = bootstrap_median(&draw(200), 0.95, 2000, 1).unwrap();
-        for i in [small, large] {
-            assert!(i.low <= i.estimate && i.estimate <= i.high, "{i:?}");
-        }
-        assert!(large.high - large.low < small.high - small.low, "{small:?} vs {large:?}");
-        // Seeded: the same data and seed give the same interval.
-        let v = draw(20);
-        assert_eq!(bootstrap_median(&v, 0.95, 500, 7), bootstrap_median(&v, 0.95, 500, 7));
     }
 }
