@@ -5,13 +5,14 @@
 //!    machine-independent metrics are (speedup, CPU inflation, sleep and process
 //!    overhead). Cells of the counter's `none` mode time a data race: reported, never
 //!    gated.
-//! 2. Per (cell, metric), a one-sided threshold: the floor (10% relative, 20% absolute),
-//!    raised by how far the baseline's slowest run median lies above their centre, and
-//!    with three or more runs by 3x the robust CV of the run medians. Only slow runs
-//!    widen the regression side; only fast runs the improvement side.
+//! 2. Per (cell, metric), a one-sided threshold: a bound on where a run of unchanged
+//!    code lands (the worst baseline run median relative to the centre of the run
+//!    medians and, from three runs on, 3 robust SDs of the log run medians), times
+//!    1 + floor (10% relative, 20% absolute). Only runs worse than the centre widen the
+//!    regression side; only better runs the improvement side.
 //! 3. The verdict follows the size of the change and its uncertainty:
 //!    - 3 or more baseline runs: runs are the unit. NEW's median beyond the centre of the
-//!      run medians times (1 + threshold) is a REGRESSION. The p shown is NEW's rank
+//!      run medians times 1 + threshold is a REGRESSION. The p shown is NEW's rank
 //!      among the runs, for information (it cannot go below 1 / (runs + 1)).
 //!    - 1 or 2 baseline runs: samples are pooled; NEW/BASE is the Hodges-Lehmann ratio
 //!      on logs with its 99% Moses interval (exact for small samples). An interval
