@@ -181,6 +181,21 @@ mod tests {
     }
 
     #[test]
+    fn the_bootstrap_interval_covers_the_true_median_about_as_often_as_asked() {
+        // 300 samples of 31 values, uniform on [0, 1) (true median 0.5): a 90% interval
+        // should miss about 30 times. Percentile intervals of a median are a little
+        // liberal at this size; far more misses, or none, would be a broken interval.
+        let mut rng = SplitMix64::new(17);
+        let mut misses = 0;
+        for i in 0..300 {
+            let v: Vec<f64> = (0..31).map(|_| rng.below(1_000_000) as f64 / 1e6).collect();
+            let b = bootstrap_median(&v, 0.90, 400, i).unwrap();
+            misses += usize::from(b.low > 0.5 || b.high < 0.5);
+        }
+        assert!((10..=60).contains(&misses), "{misses} misses in 300");
+    }
+
+    #[test]
     fn bootstrap_intervals_shrink_with_more_samples_and_are_seeded() {
         let mut rng = SplitMix64::new(11);
         let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| 1.8 + (rng.below(1000) as f64) / 5000.0).collect() };

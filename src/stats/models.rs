@@ -1,5 +1,6 @@
-//! Scaling models: Amdahl's law, the Universal Scalability Law and the Karp-Flatt
-//! metric, with their least-squares fits. [`crate::scaling`] decides where they apply.
+//! Scaling models: Amdahl's law (fixed work), Gustafson's law (work growing with the
+//! workers), the Universal Scalability Law and the Karp-Flatt metric, with their
+//! least-squares fits. [`crate::scaling`] decides where they apply.
 //!
 //! The USL is fitted by the standard linearisation `p / S(p) - 1 = sigma (p - 1) +
 //! kappa p (p - 1)` (a linear least-squares problem in sigma and kappa, constrained to
@@ -15,6 +16,12 @@ pub fn karp_flatt(s: f64, p: f64) -> Option<f64> {
 /// Amdahl's law: speedup on `p` workers with serial fraction `f`.
 pub fn amdahl(f: f64, p: f64) -> f64 {
     1.0 / (f + (1.0 - f) / p)
+}
+
+/// Gustafson's law: scaled speedup on `p` workers when the work grows with them and a
+/// fraction `alpha` of the (parallel) run time is serial.
+pub fn gustafson(alpha: f64, p: f64) -> f64 {
+    p - alpha * (p - 1.0)
 }
 
 /// The Universal Scalability Law: speedup on `p` workers with contention `sigma` and
@@ -48,6 +55,13 @@ pub fn fit_amdahl(points: &[(f64, f64)]) -> f64 {
         if cost(c) < cost(d) { b = d } else { a = c }
     }
     (a + b) / 2.0
+}
+
+/// Least-squares serial fraction of Gustafson's law on `(workers, scaled speedup)`
+/// points (closed form: the law is linear in alpha), clamped to [0, 1].
+pub fn fit_gustafson(points: &[(f64, f64)]) -> f64 {
+    let (num, den) = points.iter().fold((0.0, 0.0), |(n, d), &(p, s)| (n + (p - 1.0) * (p - s), d + (p - 1.0).powi(2)));
+    if den > 0.0 { (num / den).clamp(0.0, 1.0) } else { 0.0 }
 }
 
 /// USL `(sigma, kappa)` on `(workers, speedup)` points: non-negative least squares of
@@ -105,5 +119,9 @@ mod tests {
         let (sigma, kappa) = fit_usl(&points);
         assert!(close(sigma, 0.05, 1e-9) && close(kappa, 0.002, 1e-10), "{sigma} {kappa}");
         assert!(r_squared(&points, |p| usl(sigma, kappa, p)) > 0.999_999);
+        let points: Vec<(f64, f64)> = [2.0, 4.0, 8.0].iter().map(|&p| (p, gustafson(0.2, p))).collect();
+        assert!(close(fit_gustafson(&points), 0.2, 1e-12));
+        // Gustafson at alpha 0.2 on 8 workers: 8 - 0.2 x 7 = 6.6; Amdahl at 0.2: 1/(0.2 + 0.1) = 3.33.
+        assert!(close(gustafson(0.2, 8.0), 6.6, 1e-12) && close(amdahl(0.2, 8.0), 1.0 / 0.3, 1e-12));
     }
 }
