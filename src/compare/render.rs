@@ -115,7 +115,7 @@ fn context(cmp: &Comparison) -> Vec<String> {
     if let Some(runs) = cmp.cells.iter().filter(|c| c.basis == Basis::Runs).map(|c| c.base_runs).max() {
         lines.push(format!(
             "judged run by run: NEW's median against the centre of the {runs} baseline run medians (the bracket is \
-             NEW against the slowest and fastest run); a regression is beyond the threshold; p is NEW's rank among \
+             NEW against the highest and the lowest run median); a regression is beyond the threshold; p is NEW's rank among \
              the runs, which cannot go below 1/{}, shown for information",
             runs + 1
         ));
