@@ -99,19 +99,19 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    let bases: Vec<(String, Report)> = crate::result::result_files(&args.base)?
-        .iter()
-        .map(|p| crate::result::load(p).map(|r| (p.display().to_string(), r)))
-        .collect::<Result<_, _>>()?;
-    let new = crate::result::load(&args.new)?;
+    let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
     let rules =
         crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
-    let new_name = args.new.display().to_string();
     let mut out = io::stdout().lock();
-    match crate::compare::compare(&bases, &new_name, &new, &rules, args.allow_incomparable) {
-        Ok(cmp) => {
+    match crate::compare::compare(&inputs.bases, &inputs.new_name, &inputs.new, &rules, args.allow_incomparable) {
+        Ok(mut cmp) => {
+            cmp.skipped_base.extend(inputs.left_out);
             ignore_broken_pipe(crate::compare::write(&cmp, args.format, &mut out))?;
-            Ok(if cmp.regressions().next().is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            match cmp.outcome() {
+                crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
+                crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
+                crate::compare::Outcome::NothingJudged => Err(cmp.nothing_judged().into()),
+            }
         }
         Err(inc) => {
             let fp = |f: &crate::fingerprint::Fingerprint| {

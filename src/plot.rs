@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use crate::fingerprint::Fingerprint;
 use crate::measure::Measurement;
 use crate::runner::RunnerKind;
-use crate::scaling::{ScaleAnalysis, usl};
+use crate::scaling::ScaleAnalysis;
 
 fn color(runner: RunnerKind) -> RGBColor {
     match runner {
@@ -121,14 +121,19 @@ pub fn speedup_svg(analysis: &ScaleAnalysis, env: &Fingerprint, path: &Path) -> 
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new((p.workers as f64, p.speedup.estimate), 4, c.filled())))
                     .map_err(plot_error)?;
-                if let Some(fit) = &runner.fit {
+                // The USL only where it was fitted: beyond, it would be an extrapolation.
+                if let Some((fit, u)) = runner.fit.as_ref().and_then(|f| Some((f, f.usl?))) {
+                    let up_to = fit.fitted_up_to as f64;
                     let curve = (0..=200)
-                        .map(|i| 1.0 + (max_w - 1.0) * i as f64 / 200.0)
-                        .map(|p| (p, usl(fit.usl_sigma, fit.usl_kappa, p)));
+                        .map(|i| 1.0 + (up_to - 1.0) * i as f64 / 200.0)
+                        .filter_map(|p| Some((p, fit.usl_speedup(p)?)));
                     chart
                         .draw_series(LineSeries::new(curve, c.mix(0.5).stroke_width(1)))
                         .map_err(plot_error)?
-                        .label(format!("{} USL fit (σ={:.3}, κ={:.4})", runner.runner, fit.usl_sigma, fit.usl_kappa))
+                        .label(format!(
+                            "{} USL fit to {} workers (σ={:.3}, κ={:.4})",
+                            runner.runner, fit.fitted_up_to, u.sigma, u.kappa
+                        ))
                         .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.mix(0.5)));
                 }
             }

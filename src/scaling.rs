@@ -1,186 +1,179 @@
-//! Scaling analysis for `parbench scale`: bootstrap confidence intervals of speedup,
-//! the Karp-Flatt serial fraction, and Amdahl and Universal Scalability Law fits with
-//! a recommended worker count. All by hand, all deterministic (seeded).
+//! Scaling analysis for `parbench scale`: per runner and worker count, the paired
+//! speedup with its bootstrap interval, Karp-Flatt, load balance and overhead; per
+//! runner, the model fits where they apply and the measured recommendation. All
+//! deterministic (seeded). The models and the bootstrap live in [`crate::stats`], the
+//! sentences in the reporters.
 //!
-//! The one decision a reader would otherwise get wrong: the USL is fitted by the
-//! standard linearisation `p / S(p) - 1 = sigma (p - 1) + kappa p (p - 1)` (a linear
-//! least-squares problem in sigma and kappa, constrained to be non-negative), and its
-//! goodness of fit is then judged on the speedups themselves, not on the transformed
-//! values.
+//! Where the models apply: CPU-bound work (the serial runner keeps its core busy)
+//! cannot run faster than the available cores, so the flattening beyond them is the
+//! core count, not serial work or contention. Such work is fitted only up to the cores,
+//! and the analysis says that the cores limit the rest of the curve. Work that waits
+//! (sleep, commands) keeps its whole sweep. Each runner is fitted on its relative
+//! capacity S(p) / S(1), since S(1) of the process runner is well below 1, and a model
+//! is fitted only with at least one degree of freedom left.
 
+use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{Measurement, by_round};
-use crate::rng::SplitMix64;
 use crate::runner::RunnerKind;
 use crate::stats;
+use crate::stats::models::{fit_amdahl, fit_gustafson, fit_usl, r_squared};
 
-/// A point estimate with a confidence interval.
+pub use crate::stats::interval::{Interval, bootstrap_median};
+pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
+
+/// Serial CPU time / wall time at or above which a workload counts as CPU-bound.
+pub const CPU_BOUND: f64 = 0.8;
+
+/// The share of the best measured speedup a recommended worker count must reach.
+pub const GOOD_ENOUGH: f64 = 0.95;
+
+/// The law that relates a serial fraction to speedup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Law {
+    /// Fixed total work (strong scaling): S(p) = 1 / (f + (1 - f) / p).
+    Amdahl,
+    /// Work growing with the workers (weak scaling): S(p) = p - f (p - 1).
+    Gustafson,
+}
+
+/// A one-parameter serial-fraction fit.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    /// The estimate (median of the observed values).
-    pub estimate: f64,
-    /// Lower bound.
-    pub low: f64,
-    /// Upper bound.
-    pub high: f64,
+pub struct SerialFit {
+    /// Amdahl for strong scaling, Gustafson for weak scaling.
+    pub law: Law,
+    /// The fitted serial fraction (0 ..= 1).
+    pub serial_fraction: f64,
+    /// R² on the fitted relative capacities.
+    pub r2: f64,
+    /// Degrees of freedom left: fitted worker counts - 1.
+    pub dof: usize,
 }
 
-/// Percentile-bootstrap interval of the median of `values` at `confidence` (e.g. 0.95),
-/// from `resamples` resamples drawn with a generator seeded by `seed`.
-pub fn bootstrap_median(values: &[f64], confidence: f64, resamples: usize, seed: u64) -> Option<Interval> {
-    let estimate = stats::median(values)?;
-    let mut rng = SplitMix64::new(seed);
-    let n = values.len();
-    let mut medians = Vec::with_capacity(resamples);
-    let mut buf = vec![0.0; n];
-    for _ in 0..resamples {
-        for slot in buf.iter_mut() {
-            *slot = values[rng.below(n as u64) as usize];
-        }
-        medians.push(stats::median(&buf)?);
-    }
-    medians.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    let at = |q: f64| medians[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    Some(Interval { estimate, low: at(tail).min(estimate), high: at(1.0 - tail).max(estimate) })
+/// A Universal Scalability Law fit.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UslFit {
+    /// Contention.
+    pub sigma: f64,
+    /// Coherency.
+    pub kappa: f64,
+    /// R² on the fitted relative capacities.
+    pub r2: f64,
+    /// Degrees of freedom left: fitted worker counts - 2.
+    pub dof: usize,
+    /// Worker count at the curve's peak (none when kappa is 0: no peak).
+    pub peak_workers: Option<f64>,
+    /// Relative capacity at the peak.
+    pub peak_capacity: Option<f64>,
 }
 
-/// Karp-Flatt experimentally determined serial fraction for speedup `s` on `p` workers:
-/// e = (1/s - 1/p) / (1 - 1/p). Undefined for p = 1.
-pub fn karp_flatt(s: f64, p: f64) -> Option<f64> {
-    (p > 1.0 && s > 0.0).then(|| (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p))
-}
-
-/// Amdahl's law: speedup on `p` workers with serial fraction `f`.
-pub fn amdahl(f: f64, p: f64) -> f64 {
-    1.0 / (f + (1.0 - f) / p)
-}
-
-/// The Universal Scalability Law: speedup on `p` workers with contention `sigma` and
-/// coherency `kappa`.
-pub fn usl(sigma: f64, kappa: f64, p: f64) -> f64 {
-    p / (1.0 + sigma * (p - 1.0) + kappa * p * (p - 1.0))
-}
-
-/// A fitted scaling model.
+/// The models fitted to one runner's sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fit {
-    /// Amdahl serial fraction.
-    pub amdahl_serial_fraction: f64,
-    /// R² of the Amdahl fit on the speedups.
-    pub amdahl_r2: f64,
-    /// USL contention (sigma).
-    pub usl_sigma: f64,
-    /// USL coherency (kappa).
-    pub usl_kappa: f64,
-    /// R² of the USL fit on the speedups.
-    pub usl_r2: f64,
-    /// Worker count at the USL's peak (infinite when kappa is 0: no peak).
-    pub peak_workers: Option<f64>,
-    /// Speedup at the peak, or the asymptote 1/sigma when there is no peak.
-    pub peak_speedup: Option<f64>,
-    /// Smallest worker count reaching 95% of the best speedup, measured or predicted
-    /// (the predicted peak, or the prediction at the largest measured count when the
-    /// curve has no peak). Measured points are preferred: a smooth model cannot follow
-    /// the sharp knee at the core count, where the measurement already shows the
-    /// answer.
-    pub recommended_workers: usize,
+    /// Worker counts above 1 that were fitted.
+    pub points: usize,
+    /// The largest worker count fitted: beyond it a model is an extrapolation.
+    pub fitted_up_to: usize,
+    /// The runner's speedup at one worker, which the capacities are relative to (1 when
+    /// the sweep has no one-worker point).
+    pub base_speedup: f64,
+    /// Amdahl or Gustafson.
+    pub serial: SerialFit,
+    /// The USL, when there are enough points for two parameters.
+    pub usl: Option<UslFit>,
 }
 
-/// Why no fit was made.
-pub const TOO_FEW_POINTS: &str = "a fit needs speedups at three or more different worker counts, one of them above 1";
-
-fn r_squared(observed: &[(f64, f64)], model: impl Fn(f64) -> f64) -> f64 {
-    let mean = observed.iter().map(|o| o.1).sum::<f64>() / observed.len() as f64;
-    let total: f64 = observed.iter().map(|o| (o.1 - mean).powi(2)).sum();
-    let residual: f64 = observed.iter().map(|&(p, s)| (s - model(p)).powi(2)).sum();
-    if total > 0.0 {
-        1.0 - residual / total
-    } else if residual < 1e-12 {
-        1.0
-    } else {
-        0.0
+impl Fit {
+    /// The fitted USL as a speedup vs serial at `p` workers.
+    pub fn usl_speedup(&self, p: f64) -> Option<f64> {
+        self.usl.map(|u| self.base_speedup * usl(u.sigma, u.kappa, p))
     }
 }
 
-/// Least-squares serial fraction of Amdahl's law, by golden-section search on [0, 1].
-fn fit_amdahl(points: &[(f64, f64)]) -> f64 {
-    let cost = |f: f64| points.iter().map(|&(p, s)| (s - amdahl(f, p)).powi(2)).sum::<f64>();
-    let (mut a, mut b) = (0.0f64, 1.0f64);
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    for _ in 0..100 {
-        let (c, d) = (b - g * (b - a), a + g * (b - a));
-        if cost(c) < cost(d) { b = d } else { a = c }
-    }
-    (a + b) / 2.0
+/// Why there is no fit, for `n` usable worker counts above 1.
+pub fn too_few_points(n: usize) -> String {
+    format!(
+        "too few points to fit: {n} worker count(s) above 1 where the models apply; a serial fraction needs 2, \
+         the USL 3"
+    )
 }
 
-/// Non-negative least squares of y = sigma x1 + kappa x2 (two unknowns).
-fn fit_usl(points: &[(f64, f64)]) -> (f64, f64) {
-    let rows: Vec<(f64, f64, f64)> = points.iter().map(|&(p, s)| (p - 1.0, p * (p - 1.0), p / s - 1.0)).collect();
-    let (mut a11, mut a12, mut a22, mut b1, mut b2) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for &(x1, x2, y) in &rows {
-        a11 += x1 * x1;
-        a12 += x1 * x2;
-        a22 += x2 * x2;
-        b1 += x1 * y;
-        b2 += x2 * y;
+/// Fits the serial-fraction `law` and the USL to `(workers, speedup)` points, on the
+/// relative capacity S(p) / S(1). A model needs one more worker count above 1 than it
+/// has parameters; `Err` says why no model could be fitted.
+pub fn fit(points: &[(f64, f64)], law: Law) -> Result<Fit, String> {
+    let usable = |s: f64| s.is_finite() && s > 0.0;
+    let base = points.iter().find(|p| p.0 == 1.0 && usable(p.1)).map_or(1.0, |p| p.1);
+    let mut fitted: Vec<(f64, f64)> =
+        points.iter().filter(|p| p.0 > 1.0 && usable(p.1)).map(|&(p, s)| (p, s / base)).collect();
+    fitted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    fitted.dedup_by(|a, b| a.0 == b.0);
+    let n = fitted.len();
+    if n < 2 {
+        return Err(too_few_points(n));
     }
-    let det = a11 * a22 - a12 * a12;
-    if det.abs() > 1e-12 {
-        let sigma = (b1 * a22 - b2 * a12) / det;
-        let kappa = (a11 * b2 - a12 * b1) / det;
-        if sigma >= 0.0 && kappa >= 0.0 {
-            return (sigma, kappa);
-        }
-    }
-    // A constrained corner: the better of (sigma only) and (kappa only).
-    let only_sigma = if a11 > 0.0 { (b1 / a11).max(0.0) } else { 0.0 };
-    let only_kappa = if a22 > 0.0 { (b2 / a22).max(0.0) } else { 0.0 };
-    let sse = |s: f64, k: f64| rows.iter().map(|&(x1, x2, y)| (y - s * x1 - k * x2).powi(2)).sum::<f64>();
-    if sse(only_sigma, 0.0) <= sse(0.0, only_kappa) { (only_sigma, 0.0) } else { (0.0, only_kappa) }
-}
-
-/// Fits Amdahl and the USL to `(workers, speedup)` points; `Err` explains why not.
-pub fn fit(points: &[(f64, f64)], max_measured: usize) -> Result<Fit, &'static str> {
-    let mut distinct: Vec<f64> = points.iter().map(|p| p.0).collect();
-    distinct.sort_by(f64::total_cmp);
-    distinct.dedup();
-    if distinct.len() < 3 || !distinct.iter().any(|&p| p > 1.0) || points.iter().any(|p| p.1.is_nan() || p.1 <= 0.0) {
-        return Err(TOO_FEW_POINTS);
-    }
-    let f = fit_amdahl(points);
-    let (sigma, kappa) = fit_usl(points);
-    let (peak_workers, peak_speedup) = if kappa > 0.0 {
-        let p = ((1.0 - sigma) / kappa).sqrt().max(1.0);
-        (Some(p), Some(usl(sigma, kappa, p)))
-    } else if sigma > 0.0 {
-        (None, Some(1.0 / sigma))
-    } else {
-        (None, None)
+    let serial_fraction = match law {
+        Law::Amdahl => fit_amdahl(&fitted),
+        Law::Gustafson => fit_gustafson(&fitted),
     };
-    let target_at = peak_workers.map(|p| p.round().max(1.0) as usize).unwrap_or(max_measured.max(1));
-    let best_measured = points.iter().map(|p| p.1).fold(0.0, f64::max);
-    let target = 0.95 * usl(sigma, kappa, target_at as f64).max(best_measured);
-    let mut measured: Vec<(f64, f64)> = points.to_vec();
-    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let recommended_workers = measured
-        .iter()
-        .find(|p| p.1 >= target)
-        .map(|p| p.0 as usize)
-        .or_else(|| (1..=target_at).find(|&p| usl(sigma, kappa, p as f64) >= target))
-        .unwrap_or(target_at);
+    let r2 = match law {
+        Law::Amdahl => r_squared(&fitted, |p| amdahl(serial_fraction, p)),
+        Law::Gustafson => r_squared(&fitted, |p| gustafson(serial_fraction, p)),
+    };
+    let usl_fit = (n >= 3).then(|| {
+        let (sigma, kappa) = fit_usl(&fitted);
+        let peak_workers = (kappa > 0.0).then(|| ((1.0 - sigma) / kappa).sqrt().max(1.0));
+        UslFit {
+            sigma,
+            kappa,
+            r2: r_squared(&fitted, |p| usl(sigma, kappa, p)),
+            dof: n - 2,
+            peak_workers,
+            peak_capacity: peak_workers.map(|p| usl(sigma, kappa, p)),
+        }
+    });
     Ok(Fit {
-        amdahl_serial_fraction: f,
-        amdahl_r2: r_squared(points, |p| amdahl(f, p)),
-        usl_sigma: sigma,
-        usl_kappa: kappa,
-        usl_r2: r_squared(points, |p| usl(sigma, kappa, p)),
-        peak_workers,
-        peak_speedup,
-        recommended_workers,
+        points: n,
+        fitted_up_to: fitted[n - 1].0 as usize,
+        base_speedup: base,
+        serial: SerialFit { law, serial_fraction, r2, dof: n - 1 },
+        usl: usl_fit,
     })
+}
+
+/// What the measurement itself recommends: the smallest measured worker count within
+/// [`GOOD_ENOUGH`] of the best measured speedup. Never outside the measured range.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The recommended worker count.
+    pub workers: usize,
+    /// Its measured speedup.
+    pub speedup: f64,
+    /// The worker count with the best measured speedup.
+    pub best_workers: usize,
+    /// The best measured speedup.
+    pub best_speedup: f64,
+}
+
+/// The recommendation from measured `(workers, speedup)` points.
+pub fn recommend(points: &[(usize, f64)]) -> Option<Recommendation> {
+    let &(best_workers, best_speedup) =
+        points.iter().filter(|p| p.1.is_finite()).max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    let &(workers, speedup) = points
+        .iter()
+        .filter(|p| p.1 >= GOOD_ENOUGH * best_speedup)
+        .min_by_key(|p| p.0)
+        .unwrap_or(&(best_workers, best_speedup));
+    Some(Recommendation { workers, speedup, best_workers, best_speedup })
+}
+
+/// Results written by an older parbench may hold a fit of another shape: it is derived
+/// data, so it is dropped rather than refusing the whole file.
+fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// One (runner, worker count) cell of a sweep.
@@ -193,13 +186,17 @@ pub struct ScalePoint {
     /// Paired samples (rounds) behind the estimate.
     pub rounds: usize,
     /// Speedup vs serial in the same round: median with its 95% bootstrap interval.
+    /// Under `--weak` the serial run does the grown work too: Gustafson's scaled speedup.
     pub speedup: Interval,
     /// Efficiency (speedup / workers), or weak-scaling efficiency under `--weak`.
     pub efficiency: Interval,
-    /// Karp-Flatt serial fraction (undefined for one worker).
+    /// Karp-Flatt serial fraction: strong scaling with a speedup above 1 only.
     pub karp_flatt: Option<f64>,
     /// Median wall time, ms.
     pub wall_ms: f64,
+    /// Median CPU utilisation per worker: CPU time / (workers x wall time).
+    #[serde(default)]
+    pub cpu_per_worker: Option<f64>,
     /// Median load imbalance: busiest worker's busy time / mean busy time.
     pub imbalance: Option<f64>,
     /// Median idle fraction: 1 - busy time / (workers x wall time).
@@ -214,14 +211,21 @@ pub struct RunnerScaling {
     /// Runner.
     pub runner: RunnerKind,
     /// The fit, when the sweep allows one.
+    #[serde(default, deserialize_with = "lenient")]
     pub fit: Option<Fit>,
     /// Why there is no fit.
     pub no_fit: Option<String>,
+    /// CPU-bound work swept beyond the available cores: the core count, which limits
+    /// the curve from there on (the fit stops there).
+    #[serde(default)]
+    pub limited_by_cores: Option<usize>,
+    /// The measured recommendation.
+    #[serde(default)]
+    pub recommendation: Option<Recommendation>,
     /// Smallest task, in ms, for which this runner beats serial at the largest worker
-    /// count, given its calibrated overhead and the sweep's task count.
+    /// count, given its calibrated overhead, the sweep's task count and the parallelism
+    /// the work can use there (min(workers, cores) for CPU-bound work).
     pub break_even_task_ms: Option<f64>,
-    /// The finding in one or two sentences.
-    pub summary: String,
 }
 
 /// One workload configuration swept over worker counts.
@@ -229,6 +233,10 @@ pub struct RunnerScaling {
 pub struct FamilyScaling {
     /// The workload at the largest worker count.
     pub label: String,
+    /// Whether the work keeps a core busy (serial CPU / wall >= [`CPU_BOUND`] in at least
+    /// one of the family's measurements).
+    #[serde(default)]
+    pub cpu_bound: bool,
     /// Every cell.
     pub points: Vec<ScalePoint>,
     /// Per runner.
@@ -242,6 +250,9 @@ pub struct ScaleAnalysis {
     pub weak: bool,
     /// The worker counts swept.
     pub workers: Vec<usize>,
+    /// Cores available to the measurement (affinity and cgroup limits included).
+    #[serde(default)]
+    pub cores: usize,
     /// Bootstrap resamples per interval.
     pub bootstrap: u32,
     /// One entry per workload configuration.
@@ -273,18 +284,34 @@ fn median_of(m: &Measurement, runner: RunnerKind, f: impl Fn(&crate::runner::Sam
     )
 }
 
-/// Analyses a sweep: intervals, Karp-Flatt, fits, overheads and load balance.
+/// Analyses a sweep on this machine's available cores (see [`analyze_on`]).
 pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
+    analyze_on(input, crate::fingerprint::available_parallelism())
+}
+
+/// Analyses a sweep measured with `cores` available cores: intervals, Karp-Flatt,
+/// fits where they apply, recommendations, overheads and load balance.
+pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
+    let cores = cores.max(1);
     let max_workers = input.workers.iter().copied().max().unwrap_or(1);
     let tagged = || input.measurements.iter().zip(input.family_of.iter().copied());
     let overhead = |runner: RunnerKind, workers: usize| -> Option<f64> {
         let (m, _) = tagged().find(|(m, f)| f.is_none() && m.workers == workers)?;
         median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6))
     };
+    let law = if input.weak { Law::Gustafson } else { Law::Amdahl };
     let mut families = Vec::new();
     for family in 0..input.families {
         let ms: Vec<&Measurement> = tagged().filter(|(_, f)| *f == Some(family)).map(|(m, _)| m).collect();
         let Some(largest) = ms.iter().max_by_key(|m| m.workers) else { continue };
+        // Preemption by other work only lowers the serial runner's CPU / wall, so the
+        // best of the family's measurements says whether the work itself keeps a core busy.
+        let cpu_bound = ms
+            .iter()
+            .filter_map(|m| {
+                median_of(m, RunnerKind::Serial, |s| (s.wall_ns > 0).then(|| s.cpu_ns as f64 / s.wall_ns as f64))
+            })
+            .any(|u| u >= CPU_BOUND);
         let mut runners: Vec<RunnerKind> = ms.iter().flat_map(|m| m.runners.iter().copied()).collect();
         runners.sort();
         runners.dedup();
@@ -292,7 +319,7 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
         let mut points = Vec::new();
         let mut scalings = Vec::new();
         for &runner in &runners {
-            let mut fit_points = Vec::new();
+            let mut measured = Vec::new();
             for m in ms.iter().filter(|m| m.runners.contains(&runner)) {
                 let wall = |s: &crate::runner::Sample| s.wall_ns as f64;
                 let ratios = stats::paired_ratios(
@@ -302,7 +329,7 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
                 let seed = input.seed ^ (m.workers as u64) << 8 ^ runner as u64;
                 let Some(speedup) = bootstrap_median(&ratios, 0.95, input.bootstrap as usize, seed) else { continue };
                 let w = m.workers as f64;
-                fit_points.push((w, speedup.estimate));
+                measured.push((m.workers, speedup.estimate));
                 points.push(ScalePoint {
                     runner,
                     workers: m.workers,
@@ -313,8 +340,17 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
                         low: speedup.low / w,
                         high: speedup.high / w,
                     },
-                    karp_flatt: karp_flatt(speedup.estimate, w),
+                    // Karp-Flatt assumes fixed work and a speedup the serial fraction can
+                    // explain: below 1 there is none.
+                    karp_flatt: if input.weak || speedup.estimate <= 1.0 {
+                        None
+                    } else {
+                        karp_flatt(speedup.estimate, w)
+                    },
                     wall_ms: median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6)).unwrap_or(0.0),
+                    cpu_per_worker: median_of(m, runner, |s| {
+                        (s.wall_ns > 0).then(|| s.cpu_ns as f64 / (s.wall_ns as f64 * s.workers.max(1) as f64))
+                    }),
                     imbalance: median_of(m, runner, crate::runner::Sample::imbalance),
                     idle_fraction: median_of(m, runner, |s| {
                         let busy: f64 = s.per_worker.iter().map(|x| x.busy_ns as f64).sum();
@@ -324,102 +360,55 @@ pub fn analyze(input: &SweepInput<'_>) -> ScaleAnalysis {
                     overhead_ms: overhead(runner, m.workers),
                 });
             }
-            let break_even_task_ms = (max_workers > 1)
+            let swept_beyond = measured.iter().any(|p| p.0 > cores);
+            let limited_by_cores = (cpu_bound && swept_beyond).then_some(cores);
+            let fit_points: Vec<(f64, f64)> = measured
+                .iter()
+                .filter(|p| limited_by_cores.is_none() || p.0 <= cores)
+                .map(|&(w, s)| (w as f64, s))
+                .collect();
+            let (fit, no_fit) = match fit(&fit_points, law) {
+                Ok(f) => (Some(f), None),
+                Err(why) => (None, Some(why)),
+            };
+            let usable = if cpu_bound { max_workers.min(cores) } else { max_workers };
+            let break_even_task_ms = (usable > 1)
                 .then(|| overhead(runner, max_workers))
                 .flatten()
-                .map(|o| o / (largest.tasks as f64 * (1.0 - 1.0 / max_workers as f64)));
-            let (fit, no_fit) = match fit(&fit_points, max_workers) {
-                Ok(f) => (Some(f), None),
-                Err(why) => (None, Some(why.to_string())),
-            };
-            let summary = summarize(runner, fit.as_ref(), no_fit.as_deref(), break_even_task_ms, max_workers);
-            scalings.push(RunnerScaling { runner, fit, no_fit, break_even_task_ms, summary });
+                .map(|o| o / (largest.tasks as f64 * (1.0 - 1.0 / usable as f64)));
+            scalings.push(RunnerScaling {
+                runner,
+                fit,
+                no_fit,
+                limited_by_cores,
+                recommendation: recommend(&measured),
+                break_even_task_ms,
+            });
         }
-        families.push(FamilyScaling { label: largest.label.clone(), points, runners: scalings });
+        families.push(FamilyScaling { label: largest.label.clone(), cpu_bound, points, runners: scalings });
     }
-    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), bootstrap: input.bootstrap, families }
-}
-
-/// "1 worker gives" / "3 workers give".
-fn workers(n: usize) -> String {
-    if n == 1 { "1 worker gives".into() } else { format!("{n} workers give") }
-}
-
-fn summarize(
-    runner: RunnerKind,
-    fit: Option<&Fit>,
-    no_fit: Option<&str>,
-    break_even: Option<f64>,
-    max: usize,
-) -> String {
-    let mut s = match (fit, no_fit) {
-        (Some(f), _) => {
-            let shape = match (f.peak_workers, f.peak_speedup) {
-                (Some(p), Some(sp)) if p < max as f64 => format!(
-                    "throughput peaks at {sp:.2}x with about {p:.0} workers and falls beyond; {} 95% of the peak",
-                    workers(f.recommended_workers)
-                ),
-                (Some(p), Some(sp)) => format!(
-                    "the USL predicts a peak of {sp:.2}x at about {p:.0} workers, beyond the sweep; {} 95% of the speedup at {max}",
-                    workers(f.recommended_workers)
-                ),
-                (None, Some(limit)) => format!(
-                    "speedup approaches {limit:.1}x with no peak; {} 95% of the speedup at {max}",
-                    workers(f.recommended_workers)
-                ),
-                _ => format!("scales linearly within the sweep; use {max} workers or more"),
-            };
-            let shape = if f.usl_r2 < 0.5 {
-                format!(
-                    "the fit is poor, so no recommendation: the sweep is too noisy or {runner} does not follow the model"
-                )
-            } else {
-                shape
-            };
-            format!(
-                "{runner}: Amdahl serial fraction {:.1}% (R² {:.2}); USL σ={:.3}, κ={:.4} (R² {:.2}): {shape}.",
-                f.amdahl_serial_fraction * 100.0,
-                f.amdahl_r2,
-                f.usl_sigma,
-                f.usl_kappa,
-                f.usl_r2
-            )
-        }
-        (None, Some(why)) => format!("{runner}: no fit: {why}."),
-        _ => format!("{runner}: no fit."),
-    };
-    if let Some(t) = break_even {
-        s.push_str(&format!(" Its fixed cost is paid back by tasks of {} or more.", crate::report::fmt::fmt_ms(t)));
-    }
-    s
+    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), cores, bootstrap: input.bootstrap, families }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::RecordedSample;
+    use crate::rng::SplitMix64;
+    use crate::runner::{Sample, WorkerStats};
+    use crate::workload::Verification;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
     }
 
     #[test]
-    fn karp_flatt_matches_the_formula_on_hand_computed_cases() {
-        // Perfect scaling: e = 0. Speedup 1 on 4 workers: e = (1 - 1/4) / (1 - 1/4) = 1.
-        assert_eq!(karp_flatt(4.0, 4.0), Some(0.0));
-        assert_eq!(karp_flatt(1.0, 4.0), Some(1.0));
-        // s = 3 on p = 4: (1/3 - 1/4) / (3/4) = (1/12) / (3/4) = 1/9.
-        assert!(close(karp_flatt(3.0, 4.0).unwrap(), 1.0 / 9.0, 1e-12));
-        assert_eq!(karp_flatt(1.0, 1.0), None);
-        // For Amdahl data, Karp-Flatt recovers the serial fraction exactly.
-        assert!(close(karp_flatt(amdahl(0.1, 8.0), 8.0).unwrap(), 0.1, 1e-12));
-    }
-
-    #[test]
     fn the_amdahl_fit_recovers_a_serial_fraction_of_ten_percent() {
         let points: Vec<(f64, f64)> = [1.0, 2.0, 4.0, 8.0, 16.0].iter().map(|&p| (p, amdahl(0.1, p))).collect();
-        let fit = fit(&points, 16).unwrap();
-        assert!(close(fit.amdahl_serial_fraction, 0.1, 1e-4), "{fit:?}");
-        assert!(fit.amdahl_r2 > 0.9999);
+        let fit = fit(&points, Law::Amdahl).unwrap();
+        assert!(close(fit.serial.serial_fraction, 0.1, 1e-4), "{fit:?}");
+        assert!(fit.serial.r2 > 0.9999);
+        assert_eq!((fit.points, fit.fitted_up_to, fit.serial.dof, fit.usl.unwrap().dof), (4, 16, 3, 2));
     }
 
     #[test]
@@ -427,20 +416,11 @@ mod tests {
         let (sigma, kappa) = (0.05, 0.002);
         let points: Vec<(f64, f64)> =
             [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0].iter().map(|&p| (p, usl(sigma, kappa, p))).collect();
-        let fit = fit(&points, 64).unwrap();
-        assert!(close(fit.usl_sigma, sigma, 1e-6) && close(fit.usl_kappa, kappa, 1e-7), "{fit:?}");
-        assert!(fit.usl_r2 > 0.9999);
+        let u = fit(&points, Law::Amdahl).unwrap().usl.unwrap();
+        assert!(close(u.sigma, sigma, 1e-6) && close(u.kappa, kappa, 1e-7), "{u:?}");
+        assert!(u.r2 > 0.9999);
         // Peak at sqrt((1 - 0.05) / 0.002) = 21.8 workers.
-        assert!(close(fit.peak_workers.unwrap(), ((1.0 - sigma) / kappa).sqrt(), 1e-3));
-        assert!(fit.recommended_workers < 22 && fit.recommended_workers > 8, "{fit:?}");
-    }
-
-    #[test]
-    fn the_recommendation_prefers_a_measured_knee_over_the_smooth_curve() {
-        // Two cores: perfect scaling to 2 workers, flat beyond; the USL smooths the knee
-        // and would put 95% of its peak at 3 workers. The measurement says 2.
-        let points = [(1.0, 1.0), (2.0, 1.98), (4.0, 1.95)];
-        assert_eq!(fit(&points, 4).unwrap().recommended_workers, 2);
+        assert!(close(u.peak_workers.unwrap(), ((1.0 - sigma) / kappa).sqrt(), 1e-3));
     }
 
     #[test]
@@ -450,29 +430,212 @@ mod tests {
             .iter()
             .map(|&p| (p, usl(0.03, 0.001, p) * (1.0 + ((rng.below(2001) as f64) / 1000.0 - 1.0) * 0.01)))
             .collect();
-        let fit = fit(&points, 32).unwrap();
-        assert!(close(fit.usl_sigma, 0.03, 0.01) && close(fit.usl_kappa, 0.001, 0.0005), "{fit:?}");
+        let u = fit(&points, Law::Amdahl).unwrap().usl.unwrap();
+        assert!(close(u.sigma, 0.03, 0.01) && close(u.kappa, 0.001, 0.0005), "{u:?}");
     }
 
     #[test]
-    fn a_sweep_with_one_or_two_points_explains_that_no_fit_is_possible() {
-        assert_eq!(fit(&[(2.0, 1.9)], 2), Err(TOO_FEW_POINTS));
-        assert_eq!(fit(&[(1.0, 1.0), (2.0, 1.9), (2.0, 1.8)], 2), Err(TOO_FEW_POINTS));
-        assert!(TOO_FEW_POINTS.contains("three"));
+    fn each_model_needs_a_degree_of_freedom() {
+        // auto = 1,2,4: two counts above 1 fit a serial fraction (1 dof) but not the
+        // USL, whose two parameters would pass through both points exactly.
+        let f = fit(&[(1.0, 1.0), (2.0, 1.9), (4.0, 3.3)], Law::Amdahl).unwrap();
+        assert_eq!((f.points, f.serial.dof), (2, 1));
+        assert_eq!(f.usl, None);
+        // One count above 1 (or the same count twice): nothing.
+        let err = fit(&[(1.0, 1.0), (2.0, 1.9)], Law::Amdahl).unwrap_err();
+        assert!(err.starts_with("too few points to fit: 1 worker count(s)"), "{err}");
+        assert!(fit(&[(1.0, 1.0), (2.0, 1.9), (2.0, 1.8)], Law::Amdahl).is_err());
     }
 
     #[test]
-    fn bootstrap_intervals_contain_the_estimate_and_shrink_with_more_samples() {
-        let mut rng = SplitMix64::new(11);
-        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| 1.8 + (rng.below(1000) as f64) / 5000.0).collect() };
-        let small = bootstrap_median(&draw(8), 0.95, 2000, 1).unwrap();
-        let large = bootstrap_median(&draw(200), 0.95, 2000, 1).unwrap();
-        for i in [small, large] {
-            assert!(i.low <= i.estimate && i.estimate <= i.high, "{i:?}");
+    fn capacities_are_relative_to_the_runners_own_one_worker_speedup() {
+        // A process runner at 0.8x with one worker and perfectly proportional beyond:
+        // relative to itself it has no serial fraction. On raw speedups it would seem
+        // to have a large one.
+        let points: Vec<(f64, f64)> = [1.0, 2.0, 3.0, 4.0].iter().map(|&p| (p, 0.8 * p)).collect();
+        let f = fit(&points, Law::Amdahl).unwrap();
+        assert_eq!(f.base_speedup, 0.8);
+        assert!(f.serial.serial_fraction < 1e-6, "{f:?}");
+        assert!(close(f.usl_speedup(3.0).unwrap(), 2.4, 1e-6));
+        let raw = fit(&points[1..], Law::Amdahl).unwrap();
+        assert!(raw.serial.serial_fraction > 0.05, "{raw:?}");
+    }
+
+    #[test]
+    fn weak_scaling_fits_gustafson_not_amdahl() {
+        let points: Vec<(f64, f64)> = [1.0, 2.0, 4.0, 8.0].iter().map(|&p| (p, gustafson(0.1, p))).collect();
+        let f = fit(&points, Law::Gustafson).unwrap();
+        assert_eq!(f.serial.law, Law::Gustafson);
+        assert!(close(f.serial.serial_fraction, 0.1, 1e-12) && f.serial.r2 > 0.9999, "{f:?}");
+    }
+
+    #[test]
+    fn the_recommendation_is_the_smallest_measured_count_within_95_percent_of_the_best() {
+        // Two cores: perfect scaling to 2 workers, flat beyond.
+        let r = recommend(&[(1, 1.0), (2, 1.98), (4, 1.95), (8, 1.9)]).unwrap();
+        assert_eq!((r.workers, r.best_workers), (2, 2));
+        // Still climbing at the end of the sweep: the largest measured count, never more.
+        let r = recommend(&[(1, 1.0), (2, 2.0), (4, 3.9), (8, 7.5)]).unwrap();
+        assert_eq!((r.workers, r.best_workers), (8, 8));
+        // 3.9 is 95.1% of 4.1: 4 workers suffice.
+        let r = recommend(&[(2, 2.0), (4, 3.9), (6, 4.1)]).unwrap();
+        assert_eq!((r.workers, r.speedup, r.best_workers, r.best_speedup), (4, 3.9, 6, 4.1));
+        assert_eq!(recommend(&[]), None);
+    }
+
+    /// A measurement at `workers` with 5 rounds: serial `serial_ms` of wall, the others
+    /// `runner_ms(kind)`; CPU time is `cpu` x wall x workers (1 = CPU-bound, 0 = waits).
+    fn measurement(
+        label: &str,
+        workers: usize,
+        serial_ms: f64,
+        runner_ms: impl Fn(RunnerKind) -> f64,
+        cpu: f64,
+    ) -> Measurement {
+        let runners = vec![RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Process];
+        let mut samples = Vec::new();
+        for round in 0..5u32 {
+            for (position, &kind) in runners.iter().enumerate() {
+                let w = kind.workers(workers);
+                let ms = if kind == RunnerKind::Serial { serial_ms } else { runner_ms(kind) };
+                // A little deterministic noise so the bootstrap has something to do.
+                let ms = ms * (1.0 + 0.002 * f64::from(round % 3));
+                let wall_ns = (ms * 1e6) as u64;
+                let busy = (cpu * ms * 1e6) as u64;
+                samples.push(RecordedSample {
+                    round,
+                    position: position as u32,
+                    sample: Sample {
+                        runner: kind,
+                        workers: w,
+                        wall_ns,
+                        cpu_ns: (cpu * ms * 1e6 * w.min(2) as f64) as u64,
+                        other_cpu_ns: Some(0),
+                        startup_ns: None,
+                        setup_ns: None,
+                        per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
+                        tasks: Vec::new(),
+                        verification: Verification::Verified { detail: "ok".into() },
+                    },
+                });
+            }
         }
-        assert!(large.high - large.low < small.high - small.low, "{small:?} vs {large:?}");
-        // Seeded: the same data and seed give the same interval.
-        let v = draw(20);
-        assert_eq!(bootstrap_median(&v, 0.95, 500, 7), bootstrap_median(&v, 0.95, 500, 7));
+        let mut m = crate::report::fixture::fib_measurement(runners, samples);
+        m.label = label.to_string();
+        m.workers = workers;
+        m
+    }
+
+    /// A sweep on 1, 2, 4, 8 workers whose threads runner reaches `speedup(p)`; the
+    /// process runner is 20% slower. Plus the overhead calibration (1 ms at every count).
+    fn sweep(speedup: impl Fn(usize) -> f64, cpu: f64) -> (Vec<Measurement>, Vec<Option<usize>>) {
+        let fib = || "fib (n=30, tasks=8)";
+        let mut ms = Vec::new();
+        let mut family_of = Vec::new();
+        for p in [1, 2, 4, 8] {
+            let serial = 100.0;
+            ms.push(measurement(
+                fib(),
+                p,
+                serial,
+                |k| serial / speedup(p) * if k == RunnerKind::Process { 1.2 } else { 1.0 },
+                cpu,
+            ));
+            family_of.push(Some(0));
+        }
+        for p in [1, 2, 4, 8] {
+            ms.push(measurement("noop (tasks=8) (calibration)", p, 0.5, |_| 1.0, cpu));
+            family_of.push(None);
+        }
+        (ms, family_of)
+    }
+
+    fn analyse(ms: &[Measurement], family_of: &[Option<usize>], weak: bool, cores: usize) -> ScaleAnalysis {
+        let input = SweepInput {
+            measurements: ms,
+            family_of,
+            families: 1,
+            weak,
+            workers: vec![1, 2, 4, 8],
+            bootstrap: 200,
+            seed: 1,
+        };
+        analyze_on(&input, cores)
+    }
+
+    fn threads(a: &ScaleAnalysis) -> &RunnerScaling {
+        a.families[0].runners.iter().find(|r| r.runner == RunnerKind::Threads).unwrap()
+    }
+
+    #[test]
+    fn cpu_bound_work_is_fitted_only_up_to_the_cores() {
+        // fib on 2 cores swept to 8 workers: perfect to 2, flat beyond. Fitting the whole
+        // sweep blamed the flattening on serial work (Amdahl 42%) and a USL peak.
+        let (ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
+        let on_two = analyse(&ms, &family_of, false, 2);
+        assert!(on_two.families[0].cpu_bound);
+        let t = threads(&on_two);
+        assert_eq!(t.limited_by_cores, Some(2));
+        assert_eq!(t.fit, None);
+        assert!(t.no_fit.as_deref().unwrap().starts_with("too few points to fit: 1 worker count"), "{t:?}");
+        assert_eq!(t.recommendation.unwrap().workers, 2);
+        // The same numbers from a machine with 8 cores are a real flattening: fitted.
+        let on_eight = analyse(&ms, &family_of, false, 8);
+        let t = threads(&on_eight);
+        assert_eq!(t.limited_by_cores, None);
+        assert!(t.fit.as_ref().unwrap().serial.serial_fraction > 0.3);
+    }
+
+    #[test]
+    fn work_that_waits_keeps_its_whole_sweep() {
+        let (ms, family_of) = sweep(|p| p as f64 * 0.98, 0.01);
+        let a = analyse(&ms, &family_of, false, 2);
+        assert!(!a.families[0].cpu_bound);
+        let t = threads(&a);
+        assert_eq!(t.limited_by_cores, None);
+        let fit = t.fit.as_ref().unwrap();
+        assert_eq!((fit.points, fit.fitted_up_to), (3, 8));
+        assert!(fit.serial.serial_fraction < 0.01, "{fit:?}");
+    }
+
+    #[test]
+    fn karp_flatt_is_shown_only_where_the_speedup_is_above_1_and_the_work_is_fixed() {
+        let (ms, family_of) = sweep(|p| if p == 1 { 1.0 } else { 0.9 * p as f64 }, 0.01);
+        let a = analyse(&ms, &family_of, false, 8);
+        for p in &a.families[0].points {
+            assert_eq!(p.karp_flatt.is_some(), p.speedup.estimate > 1.0, "{p:?}");
+        }
+        // The process runner at 1 worker: 1/1.2 = 0.83x, no Karp-Flatt.
+        let process_one = a.families[0].points.iter().find(|p| p.runner == RunnerKind::Process && p.workers == 1);
+        assert_eq!(process_one.unwrap().karp_flatt, None);
+        let weak = analyse(&ms, &family_of, true, 8);
+        assert!(weak.families[0].points.iter().all(|p| p.karp_flatt.is_none()));
+        assert!(weak.families[0].runners.iter().all(|r| r.fit.as_ref().is_none_or(|f| f.serial.law == Law::Gustafson)));
+    }
+
+    #[test]
+    fn the_break_even_task_size_uses_the_parallelism_the_work_can_use() {
+        // Overhead 1 ms at 8 workers, 8 tasks. CPU-bound on 2 cores: 1 / (8 x (1 - 1/2))
+        // = 0.25 ms. Work that waits uses all 8: 1 / (8 x (1 - 1/8)) = 0.143 ms.
+        let (ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
+        let cpu = threads(&analyse(&ms, &family_of, false, 2)).break_even_task_ms.unwrap();
+        assert!(close(cpu, 0.25, 0.01), "{cpu}");
+        let (ms, family_of) = sweep(|p| p as f64, 0.0);
+        let waits = threads(&analyse(&ms, &family_of, false, 2)).break_even_task_ms.unwrap();
+        assert!(close(waits, 1.0 / 7.0, 0.01), "{waits}");
+    }
+
+    #[test]
+    fn an_old_fit_in_a_result_file_is_dropped_not_refused() {
+        let old = serde_json::json!({
+            "runner": "threads",
+            "fit": {"amdahl_serial_fraction": 0.4, "amdahl_r2": 0.9, "usl_sigma": 0.1, "usl_kappa": 0.0,
+                    "usl_r2": 0.9, "peak_workers": null, "peak_speedup": 10.0, "recommended_workers": 5},
+            "no_fit": null,
+            "break_even_task_ms": 0.1,
+            "summary": "threads: ..."
+        });
+        let r: RunnerScaling = serde_json::from_value(old).unwrap();
+        assert_eq!((r.fit, r.limited_by_cores), (None, None));
     }
 }

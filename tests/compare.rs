@@ -1,6 +1,7 @@
-//! `parbench compare` on committed golden result files (written by
-//! `PARBENCH_WRITE_GOLDEN=1 cargo test --lib write_golden_files`): each verdict and
-//! exit code of the design.
+//! `parbench compare` on committed result files: synthetic golden files (written by
+//! `PARBENCH_WRITE_GOLDEN=1 cargo test --lib write_golden_files`) and two real 5-round
+//! runs of `parbench run fib` on unchanged code (`fib-5-rounds-*.json`, copied from
+//! `results/2026-11-22-linux-vm/fib-repeat/`): each verdict and exit code of the design.
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -107,7 +108,7 @@ fn markdown_starts_with_the_verdict_and_json_is_versioned() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
 }
 
 #[test]
@@ -138,4 +139,135 @@ fn baseline_update_keeps_the_newest_k() {
         .code(0)
         .stdout(predicate::str::contains("removed"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/");
+
+/// A copy of the committed result `name`, changed by `edit`, in `dir`.
+fn edited(dir: &std::path::Path, name: &str, edit: impl Fn(&mut serde_json::Value)) -> std::path::PathBuf {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{DATA}{name}")).unwrap()).unwrap();
+    edit(&mut v);
+    let path = dir.join(format!("edited-{name}"));
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    path
+}
+
+/// Multiplies every wall time of `runner` by `factor`.
+fn slower(runner: &'static str, factor: f64) -> impl Fn(&mut serde_json::Value) {
+    move |v| {
+        for case in v["cases"].as_array_mut().unwrap() {
+            for s in case["samples"].as_array_mut().unwrap() {
+                if s["runner"] == runner {
+                    s["wall_ns"] = serde_json::json!((s["wall_ns"].as_u64().unwrap() as f64 * factor) as u64);
+                }
+            }
+        }
+    }
+}
+
+fn compare_paths(base: &std::path::Path, new: &std::path::Path) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("parbench").unwrap().arg("compare").arg(base).arg(new).assert()
+}
+
+fn one_line(s: &str) -> bool {
+    s.lines().count() == 1
+}
+
+#[test]
+fn doubled_threads_wall_times_at_five_rounds_are_a_regression_and_exit_1() {
+    // The reported bug, on a real 5-round run: this said "no regression", exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let slow = edited(dir.path(), "fib-5-rounds-1.json", slower("threads", 2.0));
+    compare_paths(format!("{DATA}fib-5-rounds-1.json").as_ref(), &slow)
+        .code(1)
+        .stdout(predicate::str::starts_with("REGRESSION"))
+        .stdout(predicate::str::contains("threads · wall +100.0%"));
+    // The same slowdown in a second run of the same code.
+    let slow = edited(dir.path(), "fib-5-rounds-2.json", slower("threads", 2.0));
+    compare_paths(format!("{DATA}fib-5-rounds-1.json").as_ref(), &slow).code(1);
+}
+
+#[test]
+fn two_runs_of_unchanged_code_at_five_rounds_exit_0() {
+    compare("fib-5-rounds-1.json", "fib-5-rounds-2.json").code(0).stdout(predicate::str::starts_with("no regression"));
+    compare("fib-5-rounds-2.json", "fib-5-rounds-1.json").code(0).stdout(predicate::str::starts_with("no regression"));
+}
+
+#[test]
+fn the_columns_name_the_ratio_its_interval_and_the_adjusted_p() {
+    compare("base.json", "same.json")
+        .stdout(predicate::str::contains("change NEW/BASE [99% CI]"))
+        .stdout(predicate::str::contains("p (Holm-adjusted)"));
+}
+
+#[test]
+fn unusable_new_files_exit_2_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: [(&str, Edit); 5] = [
+        ("has no cases", Box::new(|v| v["cases"] = serde_json::json!([]))),
+        ("has no samples", Box::new(|v| v["cases"][0]["samples"] = serde_json::json!([]))),
+        (
+            "only serial samples",
+            Box::new(|v| v["cases"][0]["samples"].as_array_mut().unwrap().retain(|s| s["runner"] == "serial")),
+        ),
+        ("workers: 0", Box::new(|v| v["cases"][0]["workers"] = serde_json::json!(0))),
+        (
+            "every wall time is 0",
+            Box::new(|v| {
+                for s in v["cases"][0]["samples"].as_array_mut().unwrap() {
+                    s["wall_ns"] = serde_json::json!(0);
+                }
+            }),
+        ),
+    ];
+    for (what, edit) in edits {
+        let bad = edited(dir.path(), "same.json", edit);
+        let shown = bad.display().to_string();
+        compare_paths(format!("{DATA}base.json").as_ref(), &bad)
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(format!("{shown}: ")).and(predicate::str::contains(what)))
+            .stderr(predicate::function(one_line));
+    }
+}
+
+#[test]
+fn a_thousand_times_slower_new_against_one_five_round_baseline_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = edited(dir.path(), "fib-5-rounds-2.json", |v| {
+        for runner in ["serial", "threads", "rayon", "process"] {
+            slower(runner, 1000.0)(v);
+        }
+    });
+    compare_paths(format!("{DATA}fib-5-rounds-1.json").as_ref(), &slow)
+        .code(1)
+        .stdout(predicate::str::starts_with("REGRESSION"));
+}
+
+#[test]
+fn when_no_gated_cell_can_be_judged_it_exits_2_after_the_table() {
+    // Three rounds in NEW: every cell is INCONCLUSIVE.
+    let dir = tempfile::tempdir().unwrap();
+    let short = edited(dir.path(), "same.json", |v| {
+        v["cases"][0]["samples"].as_array_mut().unwrap().retain(|s| s["round"].as_u64().unwrap() < 3)
+    });
+    compare_paths(format!("{DATA}base.json").as_ref(), &short)
+        .code(2)
+        .stdout(predicate::str::starts_with("NOT JUDGED"))
+        .stderr(predicate::str::contains("could be decided").and(predicate::str::contains("--rounds 5")))
+        .stderr(predicate::function(one_line));
+}
+
+#[test]
+fn a_new_file_inside_the_baseline_directory_is_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["base.json", "same.json", "slower.json"] {
+        std::fs::copy(format!("{DATA}{name}"), dir.path().join(name)).unwrap();
+    }
+    compare_paths(dir.path(), &dir.path().join("slower.json"))
+        .code(1)
+        .stdout(predicate::str::contains("slower.json: this is NEW itself"))
+        .stdout(predicate::str::contains("base: ").and(predicate::str::contains("same.json · new")));
 }

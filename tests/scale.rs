@@ -31,11 +31,18 @@ fn a_sweep_writes_json_with_the_sweep_and_both_pictures() {
     let points = family["points"].as_array().unwrap();
     assert_eq!(points.len(), 3 * 3, "threads, rayon and process at 1, 2 and 3 workers");
     for p in points {
-        let s = &p["speedup"];
-        assert!(s["low"].as_f64().unwrap() <= s["estimate"].as_f64().unwrap());
-        assert!(s["estimate"].as_f64().unwrap() <= s["high"].as_f64().unwrap());
+        let (s, e) = (&p["speedup"], &p["efficiency"]);
+        let w = p["workers"].as_f64().unwrap();
+        for key in ["estimate", "low", "high"] {
+            let (s, e) = (s[key].as_f64().unwrap(), e[key].as_f64().unwrap());
+            assert!((e * w - s).abs() < 1e-9, "efficiency is speedup / workers: {p}");
+        }
+        assert_eq!(p["karp_flatt"].is_null(), s["estimate"].as_f64().unwrap() <= 1.0, "Karp-Flatt only above 1x: {p}");
+        assert!(p["cpu_per_worker"].as_f64().is_some(), "{p}");
         assert!(p["overhead_ms"].as_f64().is_some(), "every cell has a calibrated overhead");
     }
+    assert_eq!(v["scale"]["cores"].as_u64(), Some(std::thread::available_parallelism().unwrap().get() as u64));
+    assert!(family["cpu_bound"].is_boolean());
     assert_eq!(family["runners"].as_array().unwrap().len(), 3);
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("workers") && svg.contains("ideal") && svg.contains("threads"));
@@ -52,7 +59,7 @@ fn a_sweep_with_one_worker_count_explains_that_no_fit_is_possible() {
         .args(TINY)
         .assert()
         .success()
-        .stdout(predicate::str::contains("no fit: a fit needs speedups at three or more different worker counts"));
+        .stdout(predicate::str::contains("no fit: too few points to fit: 1 worker count(s) above 1"));
 }
 
 #[test]

@@ -1,52 +1,51 @@
 //! `parbench compare BASE NEW`: did NEW regress against BASE, beyond noise?
 //!
-//! The rule, built to hold on a shared, noisy 2-core machine:
-//! 1. Comparability first: the same suite configuration, architecture and core counts,
-//!    else exit 3. Absolute times are gated only when the environment fingerprints are
-//!    identical; otherwise only machine-independent metrics are: speedup (paired within
-//!    rounds; efficiency is speedup / W, so it is the same test), CPU inflation (runner
-//!    CPU / serial CPU), sleep overhead (wall / ideal wall) and process overhead (the
-//!    process runner's start-up as a share of its own wall time, so that another
-//!    runner's improvement never counts against it).
-//! 2. Per (cell, metric): the effect as a ratio NEW/BASE, estimated by Hodges-Lehmann
-//!    on log values with a 99% Moses interval, a Mann-Whitney test, Holm's correction
-//!    across all gated pairs, and a threshold from the run-to-run spread of the baseline
-//!    runs: max(floor, 3 x their robust CV, the ratio of their largest to smallest
-//!    median - 1). A REGRESSION needs both significance and an effect beyond the
-//!    threshold.
-//! 3. A cell whose own spread is too large (robust CV > 15%) is UNSTABLE and only fails
-//!    when grossly worse: at least 1.5x, and beyond the threshold.
+//! 1. Comparability: the same suite configuration, architecture and core counts, else
+//!    exit 3. Absolute times are gated only on identical machines; otherwise only the
+//!    machine-independent metrics are (speedup, CPU inflation, sleep and process
+//!    overhead). Cells of the counter's `none` mode time a data race: reported, never
+//!    gated.
+//! 2. Per (cell, metric), a one-sided threshold: a bound on where a run of unchanged
+//!    code lands (the worst baseline run median relative to the centre of the run
+//!    medians and, from three runs on, 3 robust SDs of the log run medians), times
+//!    1 + floor (10% relative, 20% absolute). Only runs worse than the centre widen the
+//!    regression side; only better runs the improvement side.
+//! 3. The verdict follows the size of the change and its uncertainty:
+//!    - 3 or more baseline runs: runs are the unit. NEW's median beyond the centre of the
+//!      run medians times 1 + threshold is a REGRESSION. The p shown is NEW's rank
+//!      among the runs, for information (it cannot go below 1 / (runs + 1)).
+//!    - 1 or 2 baseline runs: samples are pooled; NEW/BASE is the Hodges-Lehmann ratio
+//!      on logs with its 99% Moses interval (exact for small samples). An interval
+//!      wholly beyond the threshold is a REGRESSION (IMPROVEMENT), wholly inside it
+//!      UNCHANGED; an estimate inside with an interval reaching out is WITHIN_NOISE; an
+//!      estimate beyond with an interval reaching back is INCONCLUSIVE, with the rounds
+//!      per side that would decide it. Holm-adjusted exact Mann-Whitney p-values are
+//!      shown for information; they do not decide.
+//!    - A cell with a robust CV above 15% is UNSTABLE and fails only when at least 1.5x
+//!      worse; fewer than 5 samples on a side is INCONCLUSIVE.
+//! 4. Exit 1 on any gated REGRESSION; exit 2 when no gated cell could be judged (all
+//!    INCONCLUSIVE) or an input holds nothing to compare; else 0.
 //!
-//! Cells of the counter's `none` mode are reported but never gated: they time a data
-//! race, whose speed depends on how the workers' stores interleave (up to 2x between
-//! runs of unchanged code here), so no threshold separates a regression from luck.
-//!
-//! Why the range of run medians: twelve runs of the ci suite on unchanged code on a
-//! shared 2-core VM showed whole runs in a different state (the unsynchronised
-//! counter's median wall time ranged from 79 to 160 ms between runs; the process
-//! runner's start-up share from 1.3% to 8.7%). A robust spread ignores such runs by
-//! design, which is right within a run and wrong between runs: a value the baseline's
-//! own runs have shown is not a regression.
-//!
-//! The one decision a reader would otherwise get wrong: the baseline may be a directory
-//! of several runs; their samples are pooled for the test, and the spread *between*
-//! their medians sets the threshold. That is what keeps a slow afternoon from failing
-//! CI: a single run's samples cannot show run-to-run drift, several runs can.
+//! Why, with the measurements behind each choice: `README.md` beside this file.
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
 use crate::measure::by_round;
 use crate::result::{CaseReport, Report};
 use crate::runner::{RunnerKind, Sample};
 use crate::stats;
 
+mod input;
 mod render;
+mod rule;
 
-pub use render::write;
+pub use input::{Inputs, incomparability, load_inputs, validate};
+pub use render::{headline, write};
 
 /// Version of the comparison JSON.
-pub const COMPARE_SCHEMA_VERSION: u32 = 1;
+pub const COMPARE_SCHEMA_VERSION: u32 = 2;
 
 /// Tunable rule parameters (defaults from the design; see the module doc).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,16 +54,19 @@ pub struct Rules {
     pub floor_relative: f64,
     /// Smallest threshold for absolute times.
     pub floor_absolute: f64,
-    /// Multiple of the baseline's run-to-run spread used as threshold.
+    /// Robust standard deviations of the baseline's log run medians in the run-to-run
+    /// bound (three or more runs).
     pub spread_factor: f64,
     /// Robust CV above which a cell is UNSTABLE.
     pub unstable_cv: f64,
     /// An UNSTABLE cell fails only when at least this much worse.
     pub gross: f64,
-    /// Family-wise significance level (and 1 - confidence of the intervals).
+    /// 1 - confidence of the intervals (and the level of the p-values shown).
     pub alpha: f64,
     /// Fewer samples than this on either side: INCONCLUSIVE.
     pub min_samples: usize,
+    /// From this many baseline runs on, cells are judged run by run.
+    pub min_runs: usize,
 }
 
 impl Default for Rules {
@@ -77,6 +79,7 @@ impl Default for Rules {
             gross: 1.5,
             alpha: 0.01,
             min_samples: 5,
+            min_runs: 3,
         }
     }
 }
@@ -85,17 +88,19 @@ impl Default for Rules {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
-    /// Significantly worse, beyond the threshold.
+    /// Worse beyond the threshold: the interval (or, by runs, NEW's median) lies wholly
+    /// beyond it.
     Regression,
     /// Too noisy to judge (robust CV above the limit) and not grossly worse.
     Unstable,
-    /// Too few samples.
+    /// The data cannot decide: too few samples, or an estimate beyond the threshold
+    /// whose interval reaches back inside it. See [`CellResult::rounds_to_decide`].
     Inconclusive,
-    /// Significantly better, beyond the threshold.
+    /// Better beyond the threshold.
     Improvement,
-    /// A difference that is either not significant or smaller than the threshold.
+    /// The estimate is within the threshold, but the interval reaches beyond it.
     WithinNoise,
-    /// No significant difference and within the threshold.
+    /// Within the threshold, interval and all.
     Unchanged,
 }
 
@@ -150,6 +155,17 @@ impl Metric {
     }
 }
 
+/// What a cell's interval and p-value are computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Samples pooled over one or two baseline runs: a Moses interval and an exact
+    /// Mann-Whitney test.
+    Samples,
+    /// Three or more baseline runs: NEW's median against the runs' medians.
+    Runs,
+}
+
 /// The comparison of one metric of one runner in one case.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
@@ -163,30 +179,40 @@ pub struct CellResult {
     pub metric: Metric,
     /// Whether this cell can fail the comparison.
     pub gated: bool,
-    /// Baseline samples (pooled over baseline runs).
+    /// What the interval and p-value are computed from.
+    pub basis: Basis,
+    /// Baseline runs holding this cell.
+    pub base_runs: usize,
+    /// Baseline samples (all runs).
     pub base_n: usize,
     /// New samples.
     pub new_n: usize,
-    /// Baseline median.
+    /// Baseline: median of the pooled samples, or, by runs, median of the run medians.
     pub base_median: f64,
     /// New median.
     pub new_median: f64,
-    /// NEW / BASE (Hodges-Lehmann on logs), with its 99% interval.
+    /// NEW / BASE: the Hodges-Lehmann ratio on logs, or, by runs, the ratio of medians.
     pub ratio: f64,
-    /// Lower end of the interval.
+    /// Lower end: of the Moses interval, or, by runs, NEW / the highest run median.
     pub ratio_low: f64,
-    /// Upper end of the interval.
+    /// Upper end: of the Moses interval, or, by runs, NEW / the lowest run median.
     pub ratio_high: f64,
-    /// Mann-Whitney p-value.
+    /// Samples: exact two-sided Mann-Whitney p. Runs: NEW's one-sided rank among the
+    /// run medians, (runs at least as extreme + 1) / (runs + 1). For information.
     pub p: f64,
-    /// Holm-adjusted p-value (equal to `p` for ungated cells).
+    /// Samples: Holm-adjusted over the gated sample-based cells. Runs: equal to `p`.
     pub p_adjusted: f64,
-    /// Relative threshold used (0.10 = 10%).
+    /// Regression threshold (0.10 = 10% worse).
     pub threshold: f64,
-    /// Largest robust CV of the two sides.
+    /// Improvement threshold (0.10 = 10% better).
+    pub improvement_threshold: f64,
+    /// Largest robust CV within a run (NEW, or the median over the baseline runs).
     pub cv: f64,
     /// The verdict.
     pub verdict: Verdict,
+    /// INCONCLUSIVE cells: rounds per side (baseline and NEW) that would decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds_to_decide: Option<usize>,
 }
 
 impl CellResult {
@@ -216,6 +242,17 @@ pub struct Comparison {
     pub cells: Vec<CellResult>,
 }
 
+/// What a comparison amounts to, for the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// No gated regression, and at least one gated cell was judged (exit 0).
+    NoRegression,
+    /// A gated regression (exit 1).
+    Regression,
+    /// No gated cell could be judged: nothing, or only INCONCLUSIVE cells (exit 2).
+    NothingJudged,
+}
+
 impl Comparison {
     /// Gated cells that regressed.
     pub fn regressions(&self) -> impl Iterator<Item = &CellResult> {
@@ -225,6 +262,44 @@ impl Comparison {
     /// Count of gated cells with `verdict`.
     pub fn count(&self, verdict: Verdict) -> usize {
         self.cells.iter().filter(|c| c.gated && c.verdict == verdict).count()
+    }
+
+    /// Count of gated cells.
+    pub fn gated(&self) -> usize {
+        self.cells.iter().filter(|c| c.gated).count()
+    }
+
+    /// The most rounds per side any gated INCONCLUSIVE cell needs to be decided.
+    pub fn rounds_to_decide(&self) -> Option<usize> {
+        self.cells.iter().filter(|c| c.gated).filter_map(|c| c.rounds_to_decide).max()
+    }
+
+    /// The input error of a comparison that judged nothing: which file, and what to do.
+    pub fn nothing_judged(&self) -> UsageError {
+        let gated = self.gated();
+        UsageError::new(match self.rounds_to_decide() {
+            _ if gated == 0 => format!(
+                "{}: no cell of this comparison can be gated (only ungated metrics or cases); nothing was judged",
+                self.new_file
+            ),
+            Some(n) => format!(
+                "{}: none of the {gated} gated cells could be decided (all INCONCLUSIVE); measure BASE and NEW \
+                 with --rounds {n} or more",
+                self.new_file
+            ),
+            None => format!("{}: none of the {gated} gated cells could be decided (all INCONCLUSIVE)", self.new_file),
+        })
+    }
+
+    /// Regression, no regression, or nothing judged.
+    pub fn outcome(&self) -> Outcome {
+        if self.regressions().next().is_some() {
+            Outcome::Regression
+        } else if self.gated() == self.count(Verdict::Inconclusive) {
+            Outcome::NothingJudged
+        } else {
+            Outcome::NoRegression
+        }
     }
 }
 
@@ -237,49 +312,6 @@ pub struct Incomparable {
     pub base: Box<Fingerprint>,
     /// New fingerprint.
     pub new: Box<Fingerprint>,
-}
-
-/// Fingerprint fields that must match for results to be comparable at all.
-fn machine_class(f: &Fingerprint) -> (String, usize, usize) {
-    (f.arch.clone(), f.logical_cores, f.available_parallelism)
-}
-
-/// Fingerprint fields that must match for absolute times to be comparable.
-fn identical_machine(a: &Fingerprint, b: &Fingerprint) -> bool {
-    machine_class(a) == machine_class(b)
-        && a.cpu_model == b.cpu_model
-        && a.physical_cores == b.physical_cores
-        && a.os == b.os
-        && a.kernel == b.kernel
-}
-
-fn case_keys(r: &Report) -> Vec<(String, usize)> {
-    let mut keys: Vec<(String, usize)> = r.cases.iter().map(|c| (c.label.clone(), c.workers)).collect();
-    keys.sort();
-    keys
-}
-
-/// Why `base` cannot be compared with `new`, if it cannot.
-pub fn incomparability(base: &Report, new: &Report) -> Option<String> {
-    let (b, n) = (&base.environment, &new.environment);
-    if b.arch != n.arch {
-        return Some(format!("different architectures (base {}, new {})", b.arch, n.arch));
-    }
-    if (b.logical_cores, b.available_parallelism) != (n.logical_cores, n.available_parallelism) {
-        return Some(format!(
-            "different core counts (base {} logical / {} available, new {} logical / {} available)",
-            b.logical_cores, b.available_parallelism, n.logical_cores, n.available_parallelism
-        ));
-    }
-    match (&base.suite, &new.suite) {
-        (Some(bs), Some(ns)) if bs.digest != ns.digest => Some(format!(
-            "different suite configurations (base {} digest {}, new {} digest {})",
-            bs.name, bs.digest, ns.name, ns.digest
-        )),
-        (Some(_), None) | (None, Some(_)) => Some("one result comes from a suite and the other does not".into()),
-        (None, None) if case_keys(base) != case_keys(new) => Some("the results measured different workloads".into()),
-        _ => None,
-    }
 }
 
 /// Compares NEW against the baseline runs. `Err(Incomparable)` when no baseline is
@@ -307,7 +339,7 @@ pub fn compare(
         let (reason, base) = first_reason.expect("no baseline at all is caught earlier");
         return Err(Incomparable { reason, base: Box::new(base), new: Box::new(new.environment.clone()) });
     }
-    let absolute_gated = used.iter().all(|(_, b)| identical_machine(&b.environment, &new.environment));
+    let absolute_gated = used.iter().all(|(_, b)| input::identical_machine(&b.environment, &new.environment));
     let mut cells = Vec::new();
     for case in &new.cases {
         let base_cases: Vec<&CaseReport> = used
@@ -325,19 +357,27 @@ pub fn compare(
                     continue;
                 }
                 let gated = (!metric.is_absolute() || absolute_gated) && !is_race(case);
-                cells.push(cell(case, row.runner, metric, gated, &per_run, &new_values, rules));
+                let key = rule::CellKey {
+                    case: case.label.clone(),
+                    workers: case.workers,
+                    runner: row.runner,
+                    metric,
+                    gated,
+                };
+                cells.push(rule::judge(key, &per_run, &new_values, rules));
             }
         }
     }
-    // Holm across every gated, judgeable pair; then the verdicts.
-    let judged: Vec<usize> =
-        (0..cells.len()).filter(|&i| cells[i].gated && cells[i].verdict != Verdict::Inconclusive).collect();
-    let adjusted = stats::holm(&judged.iter().map(|&i| cells[i].p).collect::<Vec<_>>());
-    for (&i, &p) in judged.iter().zip(&adjusted) {
+    // Holm over the gated sample-based cells that have a p-value; for information.
+    let family: Vec<usize> = (0..cells.len())
+        .filter(|&i| {
+            let c = &cells[i];
+            c.gated && c.basis == Basis::Samples && c.base_n >= rules.min_samples && c.new_n >= rules.min_samples
+        })
+        .collect();
+    let adjusted = stats::holm(&family.iter().map(|&i| cells[i].p).collect::<Vec<_>>());
+    for (&i, &p) in family.iter().zip(&adjusted) {
         cells[i].p_adjusted = p;
-    }
-    for c in cells.iter_mut().filter(|c| c.verdict != Verdict::Inconclusive) {
-        c.verdict = verdict(c, rules);
     }
     Ok(Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
@@ -410,67 +450,6 @@ fn values(case: &CaseReport, runner: RunnerKind, metric: Metric) -> Vec<f64> {
                 })
                 .collect()
         }
-    }
-}
-
-fn cell(
-    case: &CaseReport,
-    runner: RunnerKind,
-    metric: Metric,
-    gated: bool,
-    per_run: &[Vec<f64>],
-    new: &[f64],
-    rules: &Rules,
-) -> CellResult {
-    let base: Vec<f64> = per_run.iter().flatten().copied().collect();
-    let floor = if metric.is_absolute() { rules.floor_absolute } else { rules.floor_relative };
-    let run_medians: Vec<f64> = per_run.iter().filter_map(|v| stats::median(v)).collect();
-    // Run-to-run spread: 3x the robust CV needs at least three runs to mean anything;
-    // the range between the extreme run medians counts from two runs on.
-    let spread = if run_medians.len() >= 3 { rules.spread_factor * stats::robust_cv(&run_medians) } else { 0.0 };
-    let lowest = run_medians.iter().copied().fold(f64::INFINITY, f64::min);
-    let highest = run_medians.iter().copied().fold(0.0, f64::max);
-    let range = if run_medians.len() >= 2 && lowest > 0.0 { highest / lowest - 1.0 } else { 0.0 };
-    let logs = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<_>>();
-    let (lb, ln) = (logs(&base), logs(new));
-    let shift = stats::hodges_lehmann(&lb, &ln, 1.0 - rules.alpha);
-    let p = stats::mann_whitney_p(&lb, &ln);
-    let enough = base.len() >= rules.min_samples && new.len() >= rules.min_samples;
-    let (ratio, low, high) = shift.map(|s| (s.estimate.exp(), s.low.exp(), s.high.exp())).unwrap_or((1.0, 1.0, 1.0));
-    CellResult {
-        case: case.label.clone(),
-        workers: case.workers,
-        runner,
-        metric,
-        gated,
-        base_n: base.len(),
-        new_n: new.len(),
-        base_median: stats::median(&base).unwrap_or(0.0),
-        new_median: stats::median(new).unwrap_or(0.0),
-        ratio,
-        ratio_low: low,
-        ratio_high: high,
-        p,
-        p_adjusted: p,
-        threshold: floor.max(spread).max(range),
-        cv: stats::robust_cv(&base).max(stats::robust_cv(new)),
-        verdict: if enough { Verdict::Unchanged } else { Verdict::Inconclusive },
-    }
-}
-
-fn verdict(c: &CellResult, rules: &Rules) -> Verdict {
-    let bad = c.badness();
-    let significant = c.p_adjusted < rules.alpha;
-    let limit = 1.0 + c.threshold;
-    if c.cv > rules.unstable_cv {
-        let gross = rules.gross.max(limit);
-        return if significant && bad >= gross { Verdict::Regression } else { Verdict::Unstable };
-    }
-    match (significant, bad) {
-        (true, b) if b > limit => Verdict::Regression,
-        (true, b) if b < 1.0 / limit => Verdict::Improvement,
-        (false, b) if b <= limit && b >= 1.0 / limit => Verdict::Unchanged,
-        _ => Verdict::WithinNoise,
     }
 }
 

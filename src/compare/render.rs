@@ -5,11 +5,26 @@ use std::io::{self, Write};
 
 use comfy_table::{CellAlignment, Table};
 
-use super::{CellResult, Comparison, Verdict};
+use super::{Basis, CellResult, Comparison, Outcome, Verdict};
 use crate::report::Format;
 
-const COLUMNS: [&str; 9] =
-    ["case", "runner", "metric", "base", "new", "change [99% CI]", "p (Holm)", "threshold", "verdict"];
+/// Column titles; the interval and p columns say what they hold, which depends on the
+/// basis of the cells shown.
+fn columns(cmp: &Comparison, rows: &[&CellResult]) -> Vec<String> {
+    let samples = rows.iter().any(|c| c.basis == Basis::Samples);
+    let runs = rows.iter().any(|c| c.basis == Basis::Runs);
+    let ci = format!("{:.0}% CI", (1.0 - cmp.rules.alpha) * 100.0);
+    let (change, p) = match (samples, runs) {
+        (true, true) => (format!("change NEW/BASE [{ci} | vs runs]"), "p (info)".to_string()),
+        (false, true) => ("change NEW/BASE [vs each base run]".to_string(), "p (rank among runs, info)".to_string()),
+        _ => (format!("change NEW/BASE [{ci}]"), "p (Holm-adjusted)".to_string()),
+    };
+    ["case", "runner", "metric", "base", "new"]
+        .into_iter()
+        .map(String::from)
+        .chain([change, p, "threshold".to_string(), "verdict".to_string()])
+        .collect()
+}
 
 fn change(c: &CellResult) -> String {
     let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
@@ -27,6 +42,13 @@ fn fmt_p(p: f64) -> String {
     if p < 0.001 { format!("{p:.0e}") } else { format!("{p:.3}") }
 }
 
+fn verdict(c: &CellResult) -> String {
+    match (c.verdict, c.rounds_to_decide) {
+        (Verdict::Inconclusive, Some(n)) => format!("INCONCLUSIVE ({n} rounds)"),
+        (v, _) => v.name().to_string(),
+    }
+}
+
 fn cells(c: &CellResult) -> Vec<String> {
     vec![
         format!("{} ·{}w", c.case, c.workers),
@@ -36,32 +58,41 @@ fn cells(c: &CellResult) -> Vec<String> {
         value(c, c.new_median),
         change(c),
         if c.gated { fmt_p(c.p_adjusted) } else { format!("{} (not gated)", fmt_p(c.p)) },
-        format!("{:.0}%", c.threshold * 100.0),
-        c.verdict.name().to_string(),
+        format!("+{:.0}%", c.threshold * 100.0),
+        verdict(c),
     ]
 }
 
 /// The one-line summary: the verdict first.
 pub fn headline(cmp: &Comparison) -> String {
-    let gated = cmp.cells.iter().filter(|c| c.gated).count();
-    let regressions: Vec<&CellResult> = cmp.regressions().collect();
+    let gated = cmp.gated();
+    let (unstable, inconclusive) = (cmp.count(Verdict::Unstable), cmp.count(Verdict::Inconclusive));
     let counts = format!(
-        "{gated} gated cells: {} unchanged, {} within noise, {} improved, {} unstable, {} inconclusive",
+        "{gated} gated cells: {} unchanged, {} within noise, {} improved, {unstable} unstable, {inconclusive} inconclusive",
         cmp.count(Verdict::Unchanged),
         cmp.count(Verdict::WithinNoise),
         cmp.count(Verdict::Improvement),
-        cmp.count(Verdict::Unstable),
-        cmp.count(Verdict::Inconclusive)
     );
-    if regressions.is_empty() {
-        format!("no regression: {counts}")
-    } else {
-        let worst: Vec<String> = regressions
-            .iter()
-            .take(3)
-            .map(|c| format!("{} · {} · {} {}", c.case, c.runner, c.metric.name(), change(c)))
-            .collect();
-        format!("REGRESSION in {} of {gated} gated cells ({}); {counts}", regressions.len(), worst.join("; "))
+    let decide =
+        cmp.rounds_to_decide().map(|n| format!("; about {n} rounds per side would decide")).unwrap_or_default();
+    match cmp.outcome() {
+        Outcome::Regression => {
+            let regressions: Vec<&CellResult> = cmp.regressions().collect();
+            let worst: Vec<String> = regressions
+                .iter()
+                .take(3)
+                .map(|c| format!("{} · {} · {} {}", c.case, c.runner, c.metric.name(), change(c)))
+                .collect();
+            format!("REGRESSION in {} of {gated} gated cells ({}); {counts}", regressions.len(), worst.join("; "))
+        }
+        Outcome::NothingJudged if gated == 0 => "NOT JUDGED: no cell can be gated".to_string(),
+        Outcome::NothingJudged => format!("NOT JUDGED: none of the {gated} gated cells could be decided{decide}"),
+        Outcome::NoRegression if 2 * (unstable + inconclusive) > gated => format!(
+            "no regression shown, but most gated cells are undecided ({} of {gated}: {inconclusive} inconclusive, \
+             {unstable} unstable){decide}; {counts}",
+            unstable + inconclusive
+        ),
+        Outcome::NoRegression => format!("no regression: {counts}"),
     }
 }
 
@@ -72,6 +103,23 @@ fn context(cmp: &Comparison) -> Vec<String> {
     } else {
         "machines differ: only machine-independent metrics are gated (speedup, CPU inflation, overheads)".to_string()
     });
+    let confidence = (1.0 - cmp.rules.alpha) * 100.0;
+    let gated_samples = cmp.cells.iter().filter(|c| c.gated && c.basis == Basis::Samples).count();
+    if cmp.cells.iter().any(|c| c.basis == Basis::Samples) {
+        lines.push(format!(
+            "judged on pooled samples: NEW/BASE is the Hodges-Lehmann ratio with its {confidence:.0}% Moses interval; \
+             a regression is an interval wholly beyond the threshold; p is the exact Mann-Whitney p, Holm-adjusted \
+             over {gated_samples} gated cells, shown for information"
+        ));
+    }
+    if let Some(runs) = cmp.cells.iter().filter(|c| c.basis == Basis::Runs).map(|c| c.base_runs).max() {
+        lines.push(format!(
+            "judged run by run: NEW's median against the centre of the {runs} baseline run medians (the bracket is \
+             NEW against the highest and the lowest run median); a regression is beyond the threshold; p is NEW's rank among \
+             the runs, which cannot go below 1/{}, shown for information",
+            runs + 1
+        ));
+    }
     if cmp.base_files.len() < 3 {
         lines.push(format!(
             "only {} baseline run(s): run-to-run variation is unknown, so a slow run and a regression look alike; \
@@ -79,13 +127,20 @@ fn context(cmp: &Comparison) -> Vec<String> {
             cmp.base_files.len()
         ));
     }
+    let inconclusive = cmp.count(Verdict::Inconclusive);
+    if let (true, Some(n)) = (inconclusive > 0, cmp.rounds_to_decide()) {
+        lines.push(format!(
+            "{inconclusive} gated cell(s) INCONCLUSIVE: about {n} rounds per side would decide them \
+             (measure both BASE and NEW with --rounds {n})"
+        ));
+    }
     lines.extend(cmp.skipped_base.iter().map(|s| format!("baseline left out: {s}")));
     lines
 }
 
-fn table(rows: &[&CellResult]) -> Table {
+fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
     let mut t = Table::new();
-    t.load_preset("  ── ══      ──    ").set_header(COLUMNS);
+    t.load_preset("  ── ══      ──    ").set_header(columns(cmp, rows));
     for c in rows {
         t.add_row(cells(c));
     }
@@ -97,8 +152,8 @@ fn table(rows: &[&CellResult]) -> Table {
     t
 }
 
-fn markdown_table(out: &mut dyn Write, rows: &[&CellResult]) -> io::Result<()> {
-    writeln!(out, "| {} |", COLUMNS.join(" | "))?;
+fn markdown_table(cmp: &Comparison, out: &mut dyn Write, rows: &[&CellResult]) -> io::Result<()> {
+    writeln!(out, "| {} |", columns(cmp, rows).join(" | "))?;
     writeln!(out, "|---|---|---|--:|--:|--:|--:|--:|---|")?;
     for c in rows {
         writeln!(out, "| {} |", cells(c).join(" | "))?;
@@ -115,7 +170,11 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
             writeln!(out)
         }
         Format::Markdown => {
-            let mark = if cmp.regressions().next().is_some() { "❌" } else { "✅" };
+            let mark = match cmp.outcome() {
+                Outcome::Regression => "❌",
+                Outcome::NothingJudged => "⚠️",
+                Outcome::NoRegression => "✅",
+            };
             writeln!(out, "**parbench compare** {mark} {}\n", headline(cmp))?;
             for line in context(cmp) {
                 writeln!(out, "- {line}")?;
@@ -124,11 +183,11 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
                 all.iter().partition(|c| c.verdict == Verdict::Unchanged);
             if !loud.is_empty() {
                 writeln!(out)?;
-                markdown_table(out, &loud)?;
+                markdown_table(cmp, out, &loud)?;
             }
             if !quiet.is_empty() {
                 writeln!(out, "\n<details><summary>{} unchanged cells</summary>\n", quiet.len())?;
-                markdown_table(out, &quiet)?;
+                markdown_table(cmp, out, &quiet)?;
                 writeln!(out, "\n</details>")?;
             }
             Ok(())
@@ -138,7 +197,7 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
             for line in context(cmp) {
                 writeln!(out, "{line}")?;
             }
-            writeln!(out, "{}", table(&all))
+            writeln!(out, "{}", table(cmp, &all))
         }
     }
 }

@@ -13,12 +13,17 @@ use crate::workload::Verification;
 /// A fib result: 10 rounds; every sample is `base_ms x factor x (1 + noise)` with
 /// deterministic noise of relative spread `cv`.
 pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) -> Report {
+    synthetic_rounds(seed, cv, slow_threads, logical_cores, 10)
+}
+
+/// [`synthetic`] with `rounds` rounds.
+pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize, rounds: u32) -> Report {
     use RunnerKind::*;
     let mut rng = SplitMix64::new(seed);
     let mut noise = move || 1.0 + cv * ((rng.next_u64() % 20_001) as f64 / 10_000.0 - 1.0);
     let runners = [(Serial, 200.0, 1), (Threads, 102.0, 2), (Rayon, 101.0, 2), (Process, 108.0, 2)];
     let mut samples = Vec::new();
-    for round in 0..10 {
+    for round in 0..rounds {
         for (position, &(kind, ms, workers)) in runners.iter().enumerate() {
             let factor = if kind == Threads { slow_threads } else { 1.0 };
             let wall_ns = (ms * factor * noise() * 1e6) as u64;
@@ -41,7 +46,7 @@ pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) ->
         }
     }
     let m = fixture::fib_measurement(vec![Serial, Threads, Rayon, Process], samples);
-    let settings = fixture::settings(vec![Serial, Threads, Rayon, Process], 10, 1);
+    let settings = fixture::settings(vec![Serial, Threads, Rayon, Process], rounds, 1);
     let mut env = fixture::environment();
     env.logical_cores = logical_cores;
     env.available_parallelism = logical_cores;
@@ -171,12 +176,214 @@ fn the_unsynchronised_counter_is_reported_but_never_gated() {
 }
 
 #[test]
-fn too_few_samples_are_inconclusive() {
+fn too_few_samples_are_inconclusive_and_nothing_is_judged() {
     let mut new = synthetic(2, 0.02, 1.3, 2);
     new.cases[0].samples.retain(|s| s.round < 3);
     let c = run(&[synthetic(1, 0.02, 1.0, 2)], &new);
     assert!(c.cells.iter().all(|x| x.verdict == Verdict::Inconclusive));
+    assert!(c.cells.iter().all(|x| x.rounds_to_decide == Some(5)), "{:#?}", c.cells);
     assert_eq!(c.regressions().count(), 0);
+    assert_eq!(c.outcome(), Outcome::NothingJudged);
+    let err = c.nothing_judged().to_string();
+    assert!(err.starts_with("new: none of the 10 gated cells could be decided"), "{err}");
+    assert!(err.contains("--rounds 5"), "{err}");
+}
+
+fn cell_of(c: &Comparison, runner: RunnerKind, metric: Metric) -> &CellResult {
+    c.cells.iter().find(|x| x.runner == runner && x.metric == metric).unwrap()
+}
+
+/// Multiplies the wall (and CPU) times of `runner` in every sample by `factor`.
+fn scale(report: &mut Report, runner: RunnerKind, factor: f64) {
+    for s in report.cases.iter_mut().flat_map(|c| c.samples.iter_mut()).filter(|s| s.sample.runner == runner) {
+        s.sample.wall_ns = (s.sample.wall_ns as f64 * factor) as u64;
+        s.sample.cpu_ns = (s.sample.cpu_ns as f64 * factor) as u64;
+    }
+}
+
+#[test]
+fn a_doubled_runner_at_five_rounds_is_a_regression() {
+    // The reported bug: 5 rounds per side, threads twice as slow. The normal
+    // approximation's smallest p (0.0122) and Holm over 11 cells made this WITHIN_NOISE.
+    let base = synthetic_rounds(1, 0.05, 1.0, 2, 5);
+    let mut new = synthetic_rounds(2, 0.05, 1.0, 2, 5);
+    scale(&mut new, RunnerKind::Threads, 2.0);
+    let c = run(std::slice::from_ref(&base), &new);
+    assert_eq!(cell_of(&c, RunnerKind::Threads, Metric::Wall).verdict, Verdict::Regression);
+    assert_eq!(cell_of(&c, RunnerKind::Threads, Metric::Speedup).verdict, Verdict::Regression);
+    assert_eq!(c.outcome(), Outcome::Regression);
+    assert!(c.regressions().all(|x| x.runner == RunnerKind::Threads));
+    // Unchanged code at the same rounds still passes.
+    let same = run(&[base], &synthetic_rounds(3, 0.05, 1.0, 2, 5));
+    assert_eq!(same.outcome(), Outcome::NoRegression, "{:#?}", same.regressions().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_thousand_times_slower_new_against_one_five_round_baseline_is_a_regression() {
+    let base = synthetic_rounds(1, 0.02, 1.0, 2, 5);
+    let mut new = synthetic_rounds(2, 0.02, 1.0, 2, 5);
+    for runner in [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process] {
+        scale(&mut new, runner, 1000.0);
+    }
+    let c = run(&[base], &new);
+    assert_eq!(c.outcome(), Outcome::Regression);
+    assert!(c.cells.iter().filter(|x| x.metric == Metric::Wall).all(|x| x.verdict == Verdict::Regression));
+}
+
+#[test]
+fn the_interval_decides_not_the_holm_adjusted_p() {
+    let c = run(&[synthetic_rounds(1, 0.05, 1.0, 2, 5)], &{
+        let mut new = synthetic_rounds(2, 0.05, 1.0, 2, 5);
+        scale(&mut new, RunnerKind::Threads, 2.0);
+        new
+    });
+    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    // 5 against 5 separated: exact p 2/252; Holm over the family lifts it above alpha.
+    assert!((wall.p - 2.0 / 252.0).abs() < 1e-12, "{}", wall.p);
+    assert!(wall.p_adjusted > 0.01);
+    assert!(wall.ratio_low > 1.0 + wall.threshold);
+    assert_eq!(wall.verdict, Verdict::Regression);
+}
+
+#[test]
+fn nine_runs_at_100_ms_and_one_at_62_do_not_let_155_ms_pass() {
+    // The threads runner's median: 100 ms in nine baseline runs, 62 ms in one. A
+    // two-sided range made the threshold 100/62 - 1 = 61% and let 155 ms pass.
+    let at = |seed: u64, ms: f64| {
+        let mut r = synthetic(seed, 0.01, 1.0, 2);
+        scale(&mut r, RunnerKind::Threads, ms / 102.0);
+        r
+    };
+    let mut bases: Vec<Report> = (0..9).map(|i| at(40 + i, 100.0)).collect();
+    bases.push(at(49, 62.0));
+    let c = run(&bases, &at(60, 155.0));
+    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    assert_eq!(wall.basis, Basis::Runs);
+    assert!((wall.threshold - 0.2).abs() < 0.01, "threshold {}", wall.threshold);
+    assert!(wall.improvement_threshold > 0.6, "{}", wall.improvement_threshold);
+    assert_eq!(wall.verdict, Verdict::Regression);
+    assert_eq!(c.outcome(), Outcome::Regression);
+}
+
+#[test]
+fn three_or_more_baseline_runs_are_judged_run_by_run_with_an_informational_rank_p() {
+    let bases: Vec<Report> = (0..10).map(|i| synthetic(70 + i, 0.02, 1.0, 2)).collect();
+    let same = run(&bases, &synthetic(90, 0.02, 1.0, 2));
+    assert!(same.cells.iter().all(|x| x.basis == Basis::Runs && x.base_runs == 10));
+    assert_eq!(same.outcome(), Outcome::NoRegression);
+    assert_eq!(same.count(Verdict::Regression), 0);
+    // 30% slower threads: beyond every run and the threshold. Its rank p is the
+    // smallest possible with ten runs, 1/11, far above any alpha: it does not decide.
+    let slow = run(&bases, &synthetic(91, 0.02, 1.3, 2));
+    let wall = cell_of(&slow, RunnerKind::Threads, Metric::Wall);
+    assert_eq!(wall.verdict, Verdict::Regression);
+    assert!((wall.p - 1.0 / 11.0).abs() < 1e-12, "{}", wall.p);
+    assert_eq!(wall.p_adjusted, wall.p);
+    assert!(wall.ratio_low > 1.2 && wall.ratio_low <= wall.ratio && wall.ratio <= wall.ratio_high);
+    // Two baseline runs are still judged on pooled samples.
+    let two = run(&bases[..2], &synthetic(91, 0.02, 1.3, 2));
+    assert!(two.cells.iter().all(|x| x.basis == Basis::Samples));
+}
+
+#[test]
+fn an_estimate_beyond_the_threshold_with_an_interval_reaching_back_is_inconclusive_with_rounds() {
+    // 5 rounds, +-12% noise, threads 30% slower: the estimate is beyond the 20% wall
+    // threshold but 5 rounds cannot exclude 20%.
+    let c = run(&[synthetic_rounds(1, 0.12, 1.0, 2, 5)], &synthetic_rounds(2, 0.12, 1.3, 2, 5));
+    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    assert_eq!(wall.verdict, Verdict::Inconclusive, "{wall:#?}");
+    assert!(wall.ratio > 1.2 && wall.ratio_low <= 1.2);
+    let n = wall.rounds_to_decide.unwrap();
+    assert!(n > 5 && n < 1000, "{n}");
+    let mut table = Vec::new();
+    write(&c, crate::report::Format::Table, &mut table).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains(&format!("INCONCLUSIVE ({n} rounds)")), "{table}");
+    let most = c.rounds_to_decide().unwrap();
+    assert!(table.contains(&format!("about {most} rounds per side would decide them")), "{table}");
+}
+
+#[test]
+fn an_exit_0_with_mostly_undecided_cells_says_so_on_the_verdict_line() {
+    let mut c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.0, 2));
+    for x in c.cells.iter_mut().take(7) {
+        x.verdict = Verdict::Inconclusive;
+        x.rounds_to_decide = Some(40);
+    }
+    assert_eq!(c.outcome(), Outcome::NoRegression);
+    let line = headline(&c);
+    assert!(
+        line.starts_with(
+            "no regression shown, but most gated cells are undecided (7 of 10: 7 inconclusive, 0 unstable)"
+        ),
+        "{line}"
+    );
+    assert!(line.contains("about 40 rounds per side would decide"), "{line}");
+    // A comparison that did decide most cells says plainly "no regression".
+    assert!(headline(&run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.0, 2))).starts_with("no regression: "));
+}
+
+#[test]
+fn the_columns_say_what_the_interval_and_p_are() {
+    let render = |c: &Comparison| {
+        let mut out = Vec::new();
+        write(c, crate::report::Format::Table, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let pooled = render(&run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2)));
+    assert!(pooled.contains("change NEW/BASE [99% CI]") && pooled.contains("p (Holm-adjusted)"), "{pooled}");
+    assert!(pooled.contains("shown for information"), "{pooled}");
+    let bases: Vec<Report> = (0..4).map(|i| synthetic(70 + i, 0.02, 1.0, 2)).collect();
+    let by_runs = render(&run(&bases, &synthetic(90, 0.02, 1.0, 2)));
+    assert!(by_runs.contains("change NEW/BASE [vs each base run]"), "{by_runs}");
+    assert!(by_runs.contains("p (rank among runs, info)") && by_runs.contains("cannot go below 1/5"), "{by_runs}");
+}
+
+#[test]
+fn unusable_results_are_input_errors_naming_the_file() {
+    let good = synthetic(1, 0.02, 1.0, 2);
+    assert!(validate("x.json", &good).is_ok());
+    let broken = |f: &dyn Fn(&mut Report)| {
+        let mut r = good.clone();
+        f(&mut r);
+        validate("new.json", &r).unwrap_err().to_string()
+    };
+    let no_cases = broken(&|r| r.cases.clear());
+    assert!(no_cases.starts_with("new.json: the result has no cases"), "{no_cases}");
+    let no_samples = broken(&|r| r.cases[0].samples.clear());
+    assert!(no_samples.starts_with("new.json: case 'fib (n=34, tasks=8)' has no samples"), "{no_samples}");
+    let serial = broken(&|r| r.cases[0].samples.retain(|s| s.sample.runner == RunnerKind::Serial));
+    assert!(serial.contains("only serial samples"), "{serial}");
+    let zero_workers = broken(&|r| r.cases[0].workers = 0);
+    assert!(zero_workers.contains("workers: 0"), "{zero_workers}");
+    let zero_workers = broken(&|r| r.cases[0].samples[3].sample.workers = 0);
+    assert!(zero_workers.contains("workers: 0"), "{zero_workers}");
+    let zero_wall = broken(&|r| r.cases[0].samples.iter_mut().for_each(|s| s.sample.wall_ns = 0));
+    assert!(zero_wall.contains("every wall time is 0"), "{zero_wall}");
+    assert!([no_cases, no_samples, serial, zero_wall].iter().all(|e| !e.contains('\n')));
+}
+
+#[test]
+fn a_new_file_inside_the_baseline_directory_is_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, r: &Report| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_string(r).unwrap()).unwrap();
+        path
+    };
+    save("a.json", &synthetic(1, 0.02, 1.0, 2));
+    save("b.json", &synthetic(2, 0.02, 1.0, 2));
+    let new = save("c.json", &synthetic(3, 0.02, 1.0, 2));
+    let inputs = load_inputs(dir.path(), &new).unwrap();
+    assert_eq!(inputs.bases.len(), 2);
+    assert_eq!(inputs.left_out.len(), 1);
+    assert!(inputs.left_out[0].ends_with("c.json: this is NEW itself"), "{:?}", inputs.left_out);
+    // A directory holding only NEW has no baseline at all.
+    let alone = tempfile::tempdir().unwrap();
+    let only = alone.path().join("n.json");
+    std::fs::write(&only, serde_json::to_string(&synthetic(3, 0.02, 1.0, 2)).unwrap()).unwrap();
+    let err = load_inputs(alone.path(), &only).unwrap_err().to_string();
+    assert!(err.contains("no baseline result besides NEW itself"), "{err}");
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The scale section of the table, Markdown and CSV reporters: per workload, a row
 //! per (runner, workers) with intervals, Karp-Flatt, load balance and overhead; the
-//! fits in a sentence each; and a compact text plot for the terminal.
+//! findings of [`crate::scaling`] in sentences, each saying what was computed and what
+//! is extrapolation; and a compact text plot for the terminal.
 
 use std::io::{self, Write};
 
 use super::fmt_ms;
 use crate::runner::RunnerKind;
-use crate::scaling::{FamilyScaling, ScaleAnalysis, ScalePoint};
+use crate::scaling::{FamilyScaling, Fit, Law, RunnerScaling, ScaleAnalysis, ScalePoint};
 
 /// Column titles of the sweep table.
 pub(crate) const COLUMNS: [&str; 8] =
@@ -39,7 +40,12 @@ pub(crate) fn cells(p: &ScalePoint) -> Vec<String> {
 pub(crate) fn heading(a: &ScaleAnalysis, f: &FamilyScaling) -> String {
     let list: Vec<String> = a.workers.iter().map(usize::to_string).collect();
     let kind = if a.weak { "weak scaling: work grows with the workers" } else { "strong scaling: fixed total work" };
-    format!("{} · workers {} · {kind}", f.label, list.join(","))
+    let bound = match (f.cpu_bound, a.cores) {
+        (_, 0) => String::new(),
+        (true, c) => format!(" · CPU-bound, {c} cores available"),
+        (false, _) => " · the work waits, so the cores do not bound it".to_string(),
+    };
+    format!("{} · workers {} · {kind}{bound}", f.label, list.join(","))
 }
 
 /// A text plot of speedup against workers: one letter per runner, `.` on the ideal line.
@@ -78,9 +84,87 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
     writeln!(out, "         {}  workers", ticks.trim_end())
 }
 
+/// "1 worker gives" / "3 workers give".
+fn give(n: usize) -> String {
+    if n == 1 { "1 worker gives".into() } else { format!("{n} workers give") }
+}
+
+/// The models of one runner, in words: what was fitted, on which points, and what is
+/// extrapolation.
+fn fit_sentence(runner: RunnerKind, fit: &Fit) -> String {
+    let law = match fit.serial.law {
+        Law::Amdahl => "Amdahl",
+        Law::Gustafson => "Gustafson (scaled speedup)",
+    };
+    let mut s = format!(
+        "{runner}: {law} serial fraction {:.1}% (R² {:.2}, {} dof)",
+        fit.serial.serial_fraction * 100.0,
+        fit.serial.r2,
+        fit.serial.dof
+    );
+    match fit.usl {
+        Some(u) => {
+            s.push_str(&format!("; USL σ={:.3}, κ={:.4} (R² {:.2}, {} dof)", u.sigma, u.kappa, u.r2, u.dof));
+            match (u.peak_workers, u.peak_capacity) {
+                (Some(p), Some(c)) if p <= fit.fitted_up_to as f64 => {
+                    s.push_str(&format!(", peaking at {:.2}x near {p:.0} workers", c * fit.base_speedup))
+                }
+                (Some(p), Some(c)) => s.push_str(&format!(
+                    ", whose peak of {:.2}x near {p:.0} workers is an extrapolation beyond the fitted range",
+                    c * fit.base_speedup
+                )),
+                _ => s.push_str(", no peak"),
+            }
+            if u.r2 < 0.5 {
+                s.push_str(" (a poor fit: the sweep is noisy or the runner does not follow the model)");
+            }
+        }
+        None => s.push_str("; no USL: it needs 3 worker counts above 1"),
+    }
+    s.push_str(&format!("; fitted on {} worker count(s) from 2 to {}", fit.points, fit.fitted_up_to));
+    if (fit.base_speedup - 1.0).abs() >= 0.005 {
+        s.push_str(&format!(", relative to its own 1-worker speedup of {:.2}x", fit.base_speedup));
+    }
+    s.push('.');
+    s
+}
+
+/// The finding for one runner, in a few sentences.
+pub(crate) fn summary(r: &RunnerScaling) -> String {
+    let mut s = match (&r.fit, &r.no_fit) {
+        (Some(f), _) => fit_sentence(r.runner, f),
+        (None, Some(why)) => format!("{}: no fit: {why}.", r.runner),
+        _ => format!("{}: no fit.", r.runner),
+    };
+    if let Some(c) = r.limited_by_cores {
+        s.push_str(&format!(
+            " Beyond {c} workers the {c} available cores limit this CPU-bound work (its speedup cannot truly pass {c}x), \
+             so the models stop at {c} workers."
+        ));
+    }
+    if let Some(rec) = r.recommendation {
+        if rec.workers == rec.best_workers {
+            s.push_str(&format!(" {} the best measured speedup, {:.2}x.", give(rec.workers), rec.speedup));
+        } else {
+            s.push_str(&format!(
+                " {} {:.2}x, {:.0}% of the best measured speedup ({:.2}x at {}).",
+                give(rec.workers),
+                rec.speedup,
+                100.0 * rec.speedup / rec.best_speedup,
+                rec.best_speedup,
+                rec.best_workers
+            ));
+        }
+    }
+    if let Some(t) = r.break_even_task_ms {
+        s.push_str(&format!(" Its fixed cost is paid back by tasks of {} or more.", fmt_ms(t)));
+    }
+    s
+}
+
 /// The summaries of a family, one line each.
 pub(crate) fn summaries(f: &FamilyScaling) -> Vec<String> {
-    f.runners.iter().map(|r| r.summary.clone()).collect()
+    f.runners.iter().map(summary).collect()
 }
 
 /// CSV rows of the sweep.
@@ -115,4 +199,67 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaling::{Recommendation, SerialFit, UslFit};
+
+    fn runner(fit: Option<Fit>) -> RunnerScaling {
+        RunnerScaling {
+            runner: RunnerKind::Threads,
+            no_fit: fit.is_none().then(|| crate::scaling::too_few_points(1)),
+            fit,
+            limited_by_cores: None,
+            recommendation: None,
+            break_even_task_ms: None,
+        }
+    }
+
+    fn fit(peak: f64, up_to: usize, base: f64) -> Fit {
+        Fit {
+            points: 3,
+            fitted_up_to: up_to,
+            base_speedup: base,
+            serial: SerialFit { law: Law::Amdahl, serial_fraction: 0.05, r2: 0.98, dof: 2 },
+            usl: Some(UslFit {
+                sigma: 0.05,
+                kappa: 0.01,
+                r2: 0.97,
+                dof: 1,
+                peak_workers: Some(peak),
+                peak_capacity: Some(5.0),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_recommendation_sentence_says_what_was_computed() {
+        let mut r = runner(None);
+        r.recommendation = Some(Recommendation { workers: 2, speedup: 1.96, best_workers: 4, best_speedup: 2.0 });
+        let s = summary(&r);
+        assert!(s.contains("2 workers give 1.96x, 98% of the best measured speedup (2.00x at 4)."), "{s}");
+        r.recommendation = Some(Recommendation { workers: 1, speedup: 1.0, best_workers: 1, best_speedup: 1.0 });
+        assert!(summary(&r).contains("1 worker gives the best measured speedup, 1.00x."), "{}", summary(&r));
+    }
+
+    #[test]
+    fn a_peak_beyond_the_fitted_range_is_called_an_extrapolation() {
+        let beyond = summary(&runner(Some(fit(9.7, 4, 1.0))));
+        assert!(beyond.contains("whose peak of 5.00x near 10 workers is an extrapolation"), "{beyond}");
+        assert!(beyond.contains("(R² 0.98, 2 dof)") && beyond.contains("(R² 0.97, 1 dof)"), "{beyond}");
+        let within = summary(&runner(Some(fit(3.2, 4, 0.8))));
+        assert!(within.contains("peaking at 4.00x near 3 workers"), "{within}");
+        assert!(within.contains("relative to its own 1-worker speedup of 0.80x"), "{within}");
+    }
+
+    #[test]
+    fn a_cpu_bound_sweep_beyond_the_cores_says_what_limits_it() {
+        let mut r = runner(None);
+        r.limited_by_cores = Some(2);
+        let s = summary(&r);
+        assert!(s.starts_with("threads: no fit: too few points to fit"), "{s}");
+        assert!(s.contains("Beyond 2 workers the 2 available cores limit this CPU-bound work"), "{s}");
+    }
 }

@@ -1,0 +1,124 @@
+//! Reading the files `compare` is given: result files, baseline directories, and the
+//! checks that turn an unusable file into a one-line input error (exit 2) instead of a
+//! comparison of nothing.
+
+use std::path::Path;
+
+use crate::error::UsageError;
+use crate::fingerprint::Fingerprint;
+use crate::result::{Report, load as load_result, result_files};
+use crate::runner::RunnerKind;
+
+/// Checks that `report` holds something to compare: cases, samples, a parallel runner,
+/// non-zero worker counts and wall times. The error names `path`.
+pub fn validate(path: &str, report: &Report) -> Result<(), UsageError> {
+    let fail = |what: String| Err(UsageError::new(format!("{path}: {what}; it cannot be compared")));
+    if report.cases.is_empty() {
+        return fail("the result has no cases".into());
+    }
+    for case in &report.cases {
+        if case.samples.is_empty() {
+            return fail(format!("case '{}' has no samples", case.label));
+        }
+        if case.workers == 0 || case.samples.iter().any(|s| s.sample.workers == 0) {
+            return fail(format!("case '{}' has workers: 0", case.label));
+        }
+    }
+    let samples = || report.cases.iter().flat_map(|c| &c.samples);
+    if samples().all(|s| s.sample.wall_ns == 0) {
+        return fail("every wall time is 0".into());
+    }
+    if samples().all(|s| s.sample.runner == RunnerKind::Serial) {
+        return fail("it has only serial samples, and compare judges parallel runners".into());
+    }
+    Ok(())
+}
+
+/// Everything `compare` reads, loaded and checked.
+#[derive(Debug)]
+pub struct Inputs {
+    /// Baseline runs: (file name as given, result).
+    pub bases: Vec<(String, Report)>,
+    /// Baseline files left out before comparing, and why.
+    pub left_out: Vec<String>,
+    /// NEW's file name as given.
+    pub new_name: String,
+    /// NEW.
+    pub new: Report,
+}
+
+/// Loads and validates BASE (a file or a directory of results) and NEW. A NEW that
+/// lies inside the BASE directory is not its own baseline: it is left out, with a note.
+pub fn load_inputs(base: &Path, new: &Path) -> Result<Inputs, UsageError> {
+    let new_name = new.display().to_string();
+    let new_report = load_result(new)?;
+    validate(&new_name, &new_report)?;
+    let same_file = |p: &Path| match (std::fs::canonicalize(p), std::fs::canonicalize(new)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut bases = Vec::new();
+    let mut left_out = Vec::new();
+    let files = result_files(base)?;
+    let directory = base.is_dir();
+    for path in files {
+        let name = path.display().to_string();
+        if directory && same_file(&path) {
+            left_out.push(format!("{name}: this is NEW itself"));
+            continue;
+        }
+        let report = load_result(&path)?;
+        validate(&name, &report)?;
+        bases.push((name, report));
+    }
+    if bases.is_empty() {
+        return Err(UsageError::new(format!(
+            "{}: no baseline result besides NEW itself; add earlier runs (parbench baseline update)",
+            base.display()
+        )));
+    }
+    Ok(Inputs { bases, left_out, new_name, new: new_report })
+}
+
+/// Fingerprint fields that must match for results to be comparable at all.
+fn machine_class(f: &Fingerprint) -> (String, usize, usize) {
+    (f.arch.clone(), f.logical_cores, f.available_parallelism)
+}
+
+/// Fingerprint fields that must match for absolute times to be comparable.
+pub(super) fn identical_machine(a: &Fingerprint, b: &Fingerprint) -> bool {
+    machine_class(a) == machine_class(b)
+        && a.cpu_model == b.cpu_model
+        && a.physical_cores == b.physical_cores
+        && a.os == b.os
+        && a.kernel == b.kernel
+}
+
+fn case_keys(r: &Report) -> Vec<(String, usize)> {
+    let mut keys: Vec<(String, usize)> = r.cases.iter().map(|c| (c.label.clone(), c.workers)).collect();
+    keys.sort();
+    keys
+}
+
+/// Why `base` cannot be compared with `new`, if it cannot.
+pub fn incomparability(base: &Report, new: &Report) -> Option<String> {
+    let (b, n) = (&base.environment, &new.environment);
+    if b.arch != n.arch {
+        return Some(format!("different architectures (base {}, new {})", b.arch, n.arch));
+    }
+    if (b.logical_cores, b.available_parallelism) != (n.logical_cores, n.available_parallelism) {
+        return Some(format!(
+            "different core counts (base {} logical / {} available, new {} logical / {} available)",
+            b.logical_cores, b.available_parallelism, n.logical_cores, n.available_parallelism
+        ));
+    }
+    match (&base.suite, &new.suite) {
+        (Some(bs), Some(ns)) if bs.digest != ns.digest => Some(format!(
+            "different suite configurations (base {} digest {}, new {} digest {})",
+            bs.name, bs.digest, ns.name, ns.digest
+        )),
+        (Some(_), None) | (None, Some(_)) => Some("one result comes from a suite and the other does not".into()),
+        (None, None) if case_keys(base) != case_keys(new) => Some("the results measured different workloads".into()),
+        _ => None,
+    }
+}
