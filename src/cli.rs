@@ -55,7 +55,8 @@ Examples:
 Exit codes:
   0    no gated regression
   1    a regression
-  2    usage or input error: unreadable, corrupt or wrong-version result file
+  2    input error: unreadable, corrupt or wrong-version result, nothing to compare, or no gated
+       cell could be judged
   3    not comparable: different machine class or suite configuration (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
