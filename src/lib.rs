@@ -113,5 +113,5 @@ pub use error::{BenchError, UsageError};
 pub use registry::Registry;
 pub use runner::RunnerKind;
 pub use workload::{
-    Param, Params, Properties, Scaling, SharedState, TaskContext, Value, Verification, Workload, WorkloadSpec,
+    Param, Params, Properties, Scaling, SharedState, TaskContext, Value, Verification, Work, Workload, WorkloadSpec,
 };

@@ -99,6 +99,9 @@ pub struct CaseReport {
     /// The tasks mostly wait rather than compute.
     #[serde(default)]
     pub waits: bool,
+    /// How much work one sample does, when the workload says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<crate::workload::Work>,
     /// Building the workload in parbench (its set-up), outside every sample, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_ms: Option<f64>,

@@ -103,6 +103,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Case
         label: m.label,
         params: m.params.to_json(),
         race: m.properties.race,
+        work: m.properties.work.clone(),
         waits: m.properties.waits,
         setup_ms: Some(ms(m.workload_setup_ns)),
         tasks: m.tasks,
@@ -149,25 +150,7 @@ fn case_notes(case: &CaseReport, env: &Fingerprint) -> Vec<String> {
     let mut notes = Vec::new();
     let cores = env.available_parallelism;
     let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| r.runner != RunnerKind::Serial).collect();
-    let best = parallel.iter().filter(|r| r.speedup.is_some()).max_by(|a, b| {
-        a.speedup.map(|s| s.median).unwrap_or(0.0).total_cmp(&b.speedup.map(|s| s.median).unwrap_or(0.0))
-    });
-    if let Some(best) = best {
-        let s = best.speedup.map(|s| s.median).unwrap_or(0.0);
-        if s > 1.0 {
-            notes.push(format!(
-                "{} was fastest: {s:.2}x serial with {} workers ({} efficiency).",
-                best.runner,
-                best.workers,
-                fmt_pct(best.efficiency.unwrap_or(0.0))
-            ));
-        } else {
-            notes.push(format!(
-                "No parallel runner beat serial; the best, {}, reached {s:.2}x: coordination cost more than it saved.",
-                best.runner
-            ));
-        }
-    }
+    notes.extend(winner(case, &parallel));
     if !case.waits && case.workers > cores {
         notes.push(format!(
             "{} workers share {cores} available core(s), so CPU-bound speedup cannot exceed {cores}x.",
@@ -264,47 +247,174 @@ fn case_notes(case: &CaseReport, env: &Fingerprint) -> Vec<String> {
     notes
 }
 
-/// For cases of one workload and worker count that differ in one parameter only (the
-/// counter's `sync` modes, a swept parameter of a user's workload): which value was
-/// fastest per parallel runner. Races are left out; cases that differ in more than one
-/// value do different work and are not ranked.
+/// Names the fastest parallel runner only when the paired 95% interval of its wall
+/// time against the runner-up's, round by round, excludes "no difference"; otherwise
+/// the two tie.
+fn winner(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<String> {
+    let speedup = |r: &RunnerRow| r.speedup.map(|s| s.median).unwrap_or(0.0);
+    let mut ranked: Vec<&RunnerRow> = parallel.iter().copied().filter(|r| r.speedup.is_some()).collect();
+    ranked.sort_by(|a, b| speedup(b).total_cmp(&speedup(a)));
+    let best = *ranked.first()?;
+    let s = speedup(best);
+    if s <= 1.0 {
+        return Some(format!(
+            "No parallel runner beat serial; the best, {}, reached {s:.2}x: coordination cost more than it saved.",
+            best.runner
+        ));
+    }
+    let efficiency = fmt_pct(best.efficiency.unwrap_or(0.0));
+    let Some(second) = ranked.get(1) else {
+        return Some(format!(
+            "{} reached {s:.2}x serial with {} workers ({efficiency} efficiency).",
+            best.runner, best.workers
+        ));
+    };
+    let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
+    let ratios = stats::paired_ratios(
+        &crate::measure::by_round(&case.samples, best.runner, wall),
+        &crate::measure::by_round(&case.samples, second.runner, wall),
+    );
+    let separated = stats::bootstrap_median(&ratios, 0.95, 2000, 1).is_some_and(|i| i.high < 1.0);
+    Some(if separated {
+        format!(
+            "{} was fastest: {s:.2}x serial with {} workers ({efficiency} efficiency); faster than {} ({:.2}x) in the \
+             paired 95% interval.",
+            best.runner,
+            best.workers,
+            second.runner,
+            speedup(second)
+        )
+    } else {
+        format!(
+            "{} and {} tie at {s:.2}x and {:.2}x serial: their paired 95% interval includes no difference.",
+            best.runner,
+            second.runner,
+            speedup(second)
+        )
+    })
+}
+
+/// Ranks cases of one workload and worker count per parallel runner: by wall time
+/// when they differ in one parameter only (the counter's `sync` modes, a swept
+/// parameter of a user's workload), by cost per unit of work when they differ in more
+/// and every one declares its work in the same unit. Cases that do different work with
+/// no common unit are not ranked; races are left out.
 fn sweep_comparison(cases: &[CaseReport]) -> Vec<String> {
     let mut notes = Vec::new();
-    let mut grouped = vec![false; cases.len()];
+    let mut seen = vec![false; cases.len()];
     for i in 0..cases.len() {
-        if grouped[i] || cases[i].race {
+        if seen[i] || cases[i].race {
             continue;
         }
-        let mut key: Option<&str> = None;
-        let mut group = vec![i];
-        for j in i + 1..cases.len() {
-            let (a, b) = (&cases[i], &cases[j]);
-            if b.race || a.workload != b.workload || a.workers != b.workers {
-                continue;
-            }
-            let differing: Vec<&String> = a.params.keys().filter(|k| a.params.get(*k) != b.params.get(*k)).collect();
-            if differing.len() == 1 && a.params.len() == b.params.len() && key.is_none_or(|k| k == differing[0]) {
-                key = Some(differing[0]);
-                group.push(j);
-            }
+        let first = &cases[i];
+        let group: Vec<&CaseReport> = cases[i..]
+            .iter()
+            .filter(|c| !c.race && c.workload == first.workload && c.workers == first.workers)
+            .filter(|c| c.params.len() == first.params.len() && c.params.keys().all(|k| first.params.contains_key(k)))
+            .collect();
+        for (j, c) in cases.iter().enumerate().skip(i) {
+            seen[j] |= group.iter().any(|g| std::ptr::eq(*g, c));
         }
-        let Some(key) = key else { continue };
-        group.iter().for_each(|&g| grouped[g] = true);
+        let differing: Vec<&String> =
+            first.params.keys().filter(|k| group.iter().any(|c| c.params.get(*k) != first.params.get(*k))).collect();
+        let unit = first
+            .work
+            .as_ref()
+            .map(|w| &w.unit)
+            .filter(|u| group.iter().all(|c| c.work.as_ref().map(|w| &w.unit) == Some(*u)));
+        if group.len() < 2 || (differing.len() != 1 && unit.is_none()) {
+            continue;
+        }
+        let name = |c: &CaseReport| -> String {
+            let text = |k: &String| {
+                c.params.get(k).and_then(|v| crate::workload::param::json_text(v).ok()).unwrap_or_default()
+            };
+            match differing.as_slice() {
+                [one] => text(one),
+                many => many.iter().map(|k| format!("{k}={}", text(k))).collect::<Vec<_>>().join(" "),
+            }
+        };
         for kind in [RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process] {
-            let mut times: Vec<(String, f64)> = group
+            let mut costs: Vec<(String, f64)> = group
                 .iter()
-                .filter_map(|&g| {
-                    let value = cases[g].params.get(key).map(crate::workload::param::json_text)?.ok()?;
-                    cases[g].rows.iter().find(|r| r.runner == kind).map(|r| (value, r.wall_ms.median))
+                .filter_map(|c| {
+                    let row = c.rows.iter().find(|r| r.runner == kind)?;
+                    let per = if unit.is_some() { c.work.as_ref()?.amount } else { 1.0 };
+                    Some((name(c), row.wall_ms.median / per))
                 })
                 .collect();
-            if times.len() < 2 {
+            if costs.len() < 2 {
                 continue;
             }
-            times.sort_by(|a, b| a.1.total_cmp(&b.1));
-            let list: Vec<String> = times.iter().map(|(v, t)| format!("{v} {}", fmt_ms(*t))).collect();
-            notes.push(format!("With {kind}, {key} = {} was fastest ({}).", times[0].0, list.join(", ")));
+            costs.sort_by(|a, b| a.1.total_cmp(&b.1));
+            match unit {
+                Some(unit) => {
+                    let list: Vec<String> = costs.iter().map(|(v, t)| format!("{v} {}", fmt_ns(t * 1e6))).collect();
+                    notes.push(format!("With {kind}, per {unit}: {} was cheapest ({}).", costs[0].0, list.join(", ")));
+                }
+                None => {
+                    let list: Vec<String> = costs.iter().map(|(v, t)| format!("{v} {}", fmt_ms(*t))).collect();
+                    let key = differing[0];
+                    notes.push(format!("With {kind}, {key} = {} was fastest ({}).", costs[0].0, list.join(", ")));
+                }
+            }
         }
     }
     notes
+}
+
+/// Nanoseconds with three significant digits: `0.532 ns`, `12.4 ns`, `1530 ns`.
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 100.0 {
+        format!("{ns:.0} ns")
+    } else if ns >= 10.0 {
+        format!("{ns:.1} ns")
+    } else {
+        format!("{ns:.3} ns")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::runner::{Sample, WorkerStats};
+
+    /// Six rounds of serial 200 ms and the given threads and rayon times.
+    fn two_runners(threads: [f64; 6], rayon: [f64; 6]) -> CaseReport {
+        use RunnerKind::*;
+        let mut samples = Vec::new();
+        for round in 0..6 {
+            for (position, (kind, ms)) in
+                [(Serial, 200.0), (Threads, threads[round]), (Rayon, rayon[round])].into_iter().enumerate()
+            {
+                let w = kind.workers(2);
+                let sample = Sample {
+                    runner: kind,
+                    workers: w,
+                    wall_ns: (ms * 1e6) as u64,
+                    cpu_ns: (ms * 1e6) as u64 * w as u64,
+                    other_cpu_ns: Some(0),
+                    startup_ns: None,
+                    setup_ns: None,
+                    per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
+                    tasks: Vec::new(),
+                    verification: Verification::verified("ok"),
+                };
+                samples.push(RecordedSample { round: round as u32, position: position as u32, sample });
+            }
+        }
+        let m = fixture::fib_measurement(vec![Serial, Threads, Rayon], samples);
+        let settings = fixture::settings(vec![Serial, Threads, Rayon], 6, 1);
+        build(vec![(m, Vec::new())], settings, fixture::environment(), vec![]).cases.remove(0)
+    }
+
+    #[test]
+    fn a_winner_is_named_only_when_the_paired_interval_separates_it() {
+        let clear = two_runners([100.0, 101.0, 99.0, 100.0, 102.0, 100.0], [120.0, 119.0, 121.0, 118.0, 122.0, 120.0]);
+        assert!(clear.notes.iter().any(|n| n.starts_with("threads was fastest: 2.00x")), "{:?}", clear.notes);
+        let close = two_runners([100.0, 101.0, 99.0, 100.0, 102.0, 100.0], [101.0, 100.0, 100.0, 99.0, 101.0, 101.0]);
+        assert!(close.notes.iter().any(|n| n.contains("tie")), "{:?}", close.notes);
+        assert!(!close.notes.iter().any(|n| n.contains("fastest")), "{:?}", close.notes);
+    }
 }

@@ -125,7 +125,11 @@ pub fn report() -> Report {
             workload: "counter".into(),
             label: format!("counter ({})", p.describe()),
             params: p,
-            properties: Properties { race: sync == "none", ..Properties::default() },
+            properties: Properties {
+                race: sync == "none",
+                work: Some(crate::workload::Work { amount: 2000.0, unit: "increment".into() }),
+                ..Properties::default()
+            },
             tasks: 2,
             workers: 2,
             runners: vec![Serial, Threads],

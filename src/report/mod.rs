@@ -139,10 +139,22 @@ pub(crate) const COLUMNS: [&str; 8] =
 /// The verification details and skipped runners, one line each.
 pub(crate) fn case_footer(case: &CaseReport) -> Vec<String> {
     let mut lines = Vec::new();
-    if let Some(RowResult::Verified { detail }) =
-        case.rows.iter().map(|r| &r.result).find(|r| matches!(r, RowResult::Verified { .. }))
-    {
-        lines.push(format!("verified: {detail}"));
+    let verified: Vec<(&str, &str)> = case
+        .rows
+        .iter()
+        .filter_map(|r| match &r.result {
+            RowResult::Verified { detail } => Some((r.runner.name(), detail.as_str())),
+            RowResult::LostUpdates { .. } => None,
+        })
+        .collect();
+    match verified.first() {
+        // A detail that holds for every runner, or only for those it names.
+        Some((_, detail)) if verified.len() == case.rows.len() => lines.push(format!("verified: {detail}")),
+        Some((_, detail)) => {
+            let names: Vec<&str> = verified.iter().map(|(n, _)| *n).collect();
+            lines.push(format!("verified ({}): {detail}", names.join(", ")));
+        }
+        None => {}
     }
     for s in &case.skipped {
         lines.push(format!("skipped {}: {}", s.runner, s.reason));
@@ -182,7 +194,9 @@ mod tests {
         let r = fixture::report();
         let none = r.cases.iter().find(|c| c.label.contains("sync=none")).unwrap();
         assert!(none.notes.iter().any(|n| n.contains("lost 500 (25.0%) of the 2,000 updates")), "{:?}", none.notes);
-        assert!(r.notes.iter().any(|n| n.contains("sync = sharded was fastest")), "{:?}", r.notes);
+        assert!(r.notes.iter().any(|n| n.contains("per increment: sharded was cheapest")), "{:?}", r.notes);
         assert!(!r.notes.iter().any(|n| n.contains("none")), "races are not ranked: {:?}", r.notes);
+        // Serial counted exactly, threads lost updates: the footer says whose count held.
+        assert!(case_footer(none).iter().any(|l| l.starts_with("verified (serial): ")), "{:?}", case_footer(none));
     }
 }

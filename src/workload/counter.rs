@@ -84,6 +84,10 @@ pub fn spec() -> WorkloadSpec {
                     .to_string()
             }),
             race: sync == SyncMode::None,
+            work: Some(super::Work {
+                amount: p.uint("increments") as f64 * p.workers() as f64,
+                unit: "increment".into(),
+            }),
             ..Properties::default()
         }
     })

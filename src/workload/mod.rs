@@ -22,7 +22,7 @@ pub mod spec;
 
 pub use param::{Param, Params, Value};
 pub use shared::SharedState;
-pub use spec::{Properties, Scaling, WorkloadSpec};
+pub use spec::{Properties, Scaling, Work, WorkloadSpec};
 
 /// Most tasks one sample may have.
 pub const MAX_TASKS: u64 = 1_000_000;

@@ -18,7 +18,7 @@ type ScaleFn = dyn Fn(&Params, Scaling) -> Result<Params, String> + Send + Sync;
 type CalibrateFn = dyn Fn(&Params) -> Params + Send + Sync;
 
 /// What parbench should know about a case before running it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Properties {
     /// `Some(why)` when all workers must share one address space (a `std::sync::Mutex`):
     /// runners that use several processes are then skipped, or refused if asked for.
@@ -31,6 +31,18 @@ pub struct Properties {
     pub race: bool,
     /// A sentence printed under this case's table.
     pub note: Option<String>,
+    /// How much work one sample does, so that cases of different sizes can be ranked
+    /// by their cost per unit (the counter's increments).
+    pub work: Option<Work>,
+}
+
+/// An amount of work in a named unit: `8000000 increment`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Work {
+    /// Units of work in one sample.
+    pub amount: f64,
+    /// The unit, singular: `increment`, `division`.
+    pub unit: String,
 }
 
 /// How `parbench scale` sizes a case for one worker count of a sweep.
