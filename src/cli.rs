@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Subcommand};
 
+use crate::measure::Rounds;
 use crate::plan::{BenchRequest, Origin, Request, ScaleRequest};
 use crate::registry::Registry;
 use crate::report::Format;
@@ -226,7 +227,10 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
             origin: Origin::Cli,
         }],
         warmup: common.warmup,
-        rounds: common.rounds,
+        rounds: match common.rounds.0 {
+            Some(n) => Rounds::Fixed(n),
+            None => Rounds::Auto { precision: common.precision, max_time_s: common.max_time.as_secs_f64() },
+        },
         seed: common.seed,
         timeout: common.timeout,
         worker_program: common.worker_program,
@@ -334,12 +338,23 @@ pub struct CommonArgs {
     /// How the threads and process runners assign tasks to workers.
     #[arg(long, value_name = "KIND", default_value = "dynamic")]
     pub schedule: Schedule,
-    /// Discarded warm-up rounds before measuring (0..=100).
+    /// Least warm-up samples per runner before measuring; each runner warms up until
+    /// its samples are steady (0..=100; 0: no warm-up).
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub warmup: u32,
-    /// Measured rounds; each runs every runner once in a shuffled order (1..=10000).
-    #[arg(long, value_name = "N", default_value = "5", value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub rounds: u32,
+    /// Measured rounds; each runs every runner once in a shuffled order: a number
+    /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
+    /// --precision, at least 5, and starts none after --max-time.
+    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds)]
+    pub rounds: RoundsArg,
+    /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
+    /// fraction (0.03 = ±3%; 0.001..=0.5).
+    #[arg(long, value_name = "FRACTION", default_value = "0.03", value_parser = parse_precision)]
+    pub precision: f64,
+    /// With --rounds auto: no round starts after this much measured work, in seconds
+    /// (e.g. 20, 90, 500ms).
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_timeout)]
+    pub max_time: std::time::Duration,
     /// Seed for the runner order in each round (and the numbers of factorize --count);
     /// recorded in the results.
     #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true)]
@@ -406,6 +421,30 @@ fn parse_thread_spec(s: &str) -> Result<ThreadSpec, String> {
     v.sort();
     v.dedup();
     Ok(ThreadSpec(v))
+}
+
+/// `--rounds`: a count, or `auto` (`None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundsArg(pub Option<u32>);
+
+fn parse_rounds(s: &str) -> Result<RoundsArg, String> {
+    let t = s.trim();
+    if t == "auto" {
+        return Ok(RoundsArg(None));
+    }
+    match t.parse::<u64>() {
+        Ok(n) if (1..=10_000).contains(&n) => Ok(RoundsArg(Some(n as u32))),
+        Ok(n) => Err(format!("{n} is out of range 1..=10000 (or auto)")),
+        Err(_) => Err(format!("{t:?} is not a number of rounds or auto")),
+    }
+}
+
+fn parse_precision(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (0.001..=0.5).contains(v))
+        .ok_or_else(|| format!("{s:?} is not a fraction between 0.001 and 0.5 (0.03 = ±3%)"))
 }
 
 fn parse_fraction(s: &str) -> Result<f64, String> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::UsageError;
-use crate::measure::{Case, Settings};
+use crate::measure::{Case, Rounds, Settings};
 use crate::registry::Registry;
 use crate::report::Format;
 use crate::result::{SettingsRecord, Skipped, SuiteRecord};
@@ -104,10 +104,10 @@ pub struct ScaleRequest {
 pub struct Request {
     /// The benchmarks.
     pub benches: Vec<BenchRequest>,
-    /// Discarded rounds.
+    /// Least warm-up samples per runner.
     pub warmup: u32,
-    /// Measured rounds.
-    pub rounds: u32,
+    /// How many rounds to measure.
+    pub rounds: Rounds,
     /// Seed of the runner order (and of workloads that draw inputs).
     pub seed: u64,
     /// Longest silence of a worker process.
@@ -256,7 +256,15 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         runners,
         schedule: request.benches.first().map(|b| b.schedule).unwrap_or_default(),
         warmup: request.warmup,
-        rounds: request.rounds,
+        rounds: request.rounds.minimum(),
+        precision_target: match request.rounds {
+            Rounds::Auto { precision, .. } => Some(precision),
+            Rounds::Fixed(_) => None,
+        },
+        max_time_s: match request.rounds {
+            Rounds::Auto { max_time_s, .. } => Some(max_time_s),
+            Rounds::Fixed(_) => None,
+        },
         seed: request.seed,
         timeout_s: request.timeout.as_secs_f64(),
     };

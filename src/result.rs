@@ -74,10 +74,16 @@ pub struct SettingsRecord {
     pub runners: Vec<RunnerKind>,
     /// Task assignment for threads and process.
     pub schedule: crate::runner::Schedule,
-    /// Warm-up rounds (discarded).
+    /// Least warm-up samples per runner (each warms up until steady).
     pub warmup: u32,
-    /// Measured rounds.
+    /// Measured rounds: the count, or with `--rounds auto` the minimum.
     pub rounds: u32,
+    /// With `--rounds auto`: the half-width of each speedup's 95% interval aimed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_target: Option<f64>,
+    /// With `--rounds auto`: measured work after which no round started, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_time_s: Option<f64>,
     /// Seed of the runner order.
     pub seed: u64,
     /// Process-runner timeout per sample, seconds.
@@ -99,6 +105,12 @@ pub struct CaseReport {
     /// The tasks mostly wait rather than compute.
     #[serde(default)]
     pub waits: bool,
+    /// Rounds measured.
+    #[serde(default)]
+    pub rounds: u32,
+    /// With `--rounds auto`: the widest half-width of the speedups' 95% intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
     /// How much work one sample does, when the workload says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<crate::workload::Work>,
@@ -146,6 +158,15 @@ pub struct RunnerRow {
     pub setup_ms: Option<f64>,
     /// Median load imbalance: busiest worker's busy time / mean busy time.
     pub imbalance: Option<f64>,
+    /// Warm-up samples this runner took before measuring.
+    #[serde(default)]
+    pub warmup_samples: u32,
+    /// Their total wall time, ms.
+    #[serde(default)]
+    pub warmup_ms: f64,
+    /// Whether its warm-up samples became steady (else the warm-up limit ended it).
+    #[serde(default = "yes")]
+    pub warmed_up: bool,
     /// Samples during which other processes used more than
     /// [`DISTURBED_SHARE`](crate::report::DISTURBED_SHARE) of a core (beyond the
     /// `/proc/stat` rounding).
@@ -174,6 +195,10 @@ pub enum RowResult {
         /// Samples that lost at least one update.
         samples_losing: usize,
     },
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CaseReport {

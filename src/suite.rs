@@ -25,6 +25,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
+use crate::measure::Rounds;
 use crate::plan::{BenchRequest, Origin, Request};
 use crate::result::SuiteRecord;
 use crate::runner::{RunnerKind, Schedule};
@@ -46,9 +47,15 @@ pub struct SuiteFile {
     /// Discarded rounds.
     #[serde(default = "default_warmup")]
     pub warmup: u32,
-    /// Measured rounds.
+    /// Measured rounds: a number, or "auto" (until --precision, at most --max-time).
     #[serde(default = "default_rounds")]
-    pub rounds: u32,
+    pub rounds: SuiteRounds,
+    /// With rounds = "auto": the half-width of each speedup's 95% interval to reach.
+    #[serde(default = "default_precision")]
+    pub precision: f64,
+    /// With rounds = "auto": seconds of measured work after which no round starts.
+    #[serde(default = "default_max_time")]
+    pub max_time: f64,
     /// Seed of the runner order.
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -64,8 +71,24 @@ pub struct SuiteFile {
 fn default_warmup() -> u32 {
     1
 }
-fn default_rounds() -> u32 {
-    5
+/// `rounds = 15` or `rounds = "auto"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SuiteRounds {
+    /// A fixed count.
+    Count(i64),
+    /// `"auto"`.
+    Word(String),
+}
+
+fn default_rounds() -> SuiteRounds {
+    SuiteRounds::Count(5)
+}
+fn default_precision() -> f64 {
+    0.03
+}
+fn default_max_time() -> f64 {
+    20.0
 }
 fn default_seed() -> u64 {
     1
@@ -108,9 +131,20 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
     if file.benches.is_empty() {
         return Err(err(1, "no [[bench]] tables: add at least one".into()));
     }
-    if !(1..=10_000).contains(&file.rounds) {
-        return Err(err(1, format!("rounds = {} is out of range 1..=10000", file.rounds)));
-    }
+    let rounds = match &file.rounds {
+        SuiteRounds::Count(n) if (1..=10_000).contains(n) => Rounds::Fixed(*n as u32),
+        SuiteRounds::Count(n) => return Err(err(1, format!("rounds = {n} is out of range 1..=10000 (or \"auto\")"))),
+        SuiteRounds::Word(w) if w == "auto" => {
+            if !(file.precision.is_finite() && (0.001..=0.5).contains(&file.precision)) {
+                return Err(err(1, format!("precision = {} is not a fraction between 0.001 and 0.5", file.precision)));
+            }
+            if !(file.max_time.is_finite() && (0.0..=86_400.0).contains(&file.max_time)) {
+                return Err(err(1, format!("max_time = {} is not between 0 and 86400 seconds", file.max_time)));
+            }
+            Rounds::Auto { precision: file.precision, max_time_s: file.max_time }
+        }
+        SuiteRounds::Word(w) => return Err(err(1, format!("rounds = {w:?}: give a number of rounds or \"auto\""))),
+    };
     if file.warmup > 100 {
         return Err(err(1, format!("warmup = {} is out of range 0..=100", file.warmup)));
     }
@@ -138,7 +172,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
     let request = Request {
         benches,
         warmup: file.warmup,
-        rounds: file.rounds,
+        rounds,
         seed: file.seed,
         timeout: std::time::Duration::from_secs_f64(file.timeout),
         worker_program: None,
@@ -236,6 +270,7 @@ fn canonical_json(file: &SuiteFile) -> serde_json::Value {
     let benches: Vec<&toml::Table> = file.benches.iter().map(|b| b.get_ref()).collect();
     serde_json::json!({
         "warmup": file.warmup, "rounds": file.rounds, "seed": file.seed, "timeout": file.timeout,
+        "precision": file.precision, "max_time": file.max_time,
         "benches": benches,
     })
 }

@@ -37,7 +37,7 @@ pub fn build(
     command: Vec<String>,
 ) -> Report {
     let cases: Vec<CaseReport> =
-        measurements.into_iter().map(|(m, skipped)| case_report(m, skipped, &environment)).collect();
+        measurements.into_iter().map(|(m, skipped)| case_report(m, skipped, &environment, &settings)).collect();
     let notes = sweep_comparison(&cases);
     let created_unix_s =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -60,7 +60,7 @@ fn ms(ns: u64) -> f64 {
 
 /// Takes the measurement by value: its samples move into the report (for long runs
 /// they are most of the memory), they are not copied.
-fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> CaseReport {
+fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, settings: &SettingsRecord) -> CaseReport {
     let wall = |s: &crate::runner::Sample| ms(s.wall_ns);
     let serial_wall = crate::measure::by_round(&m.samples, RunnerKind::Serial, wall);
     let mut rows = Vec::new();
@@ -82,7 +82,11 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Case
         let imbalance = per_sample(&|s| s.sample.imbalance());
         let worker_setup_ms = per_sample(&|s| s.sample.setup_ns.map(ms));
         let disturbed_samples = samples.iter().filter(|s| is_disturbed(&s.sample, env.logical_cores)).count();
+        let warm = m.warmup.iter().find(|w| w.runner == kind);
         rows.push(RunnerRow {
+            warmup_samples: warm.map_or(0, |w| w.samples),
+            warmup_ms: warm.map_or(0.0, |w| ms(w.wall_ns)),
+            warmed_up: warm.is_none_or(|w| w.steady),
             runner: kind,
             workers,
             wall_ms,
@@ -103,6 +107,8 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Case
         label: m.label,
         params: m.params.to_json(),
         race: m.properties.race,
+        rounds: m.rounds,
+        precision: m.precision,
         work: m.properties.work.clone(),
         waits: m.properties.waits,
         setup_ms: Some(ms(m.workload_setup_ns)),
@@ -113,7 +119,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint) -> Case
         notes: Vec::new(),
         samples: m.samples,
     };
-    case.notes = m.properties.note.into_iter().chain(case_notes(&case, env)).collect();
+    case.notes = m.properties.note.into_iter().chain(case_notes(&case, env, settings)).collect();
     case
 }
 
@@ -146,8 +152,40 @@ fn row_result(samples: &[&RecordedSample]) -> RowResult {
     }
 }
 
-fn case_notes(case: &CaseReport, env: &Fingerprint) -> Vec<String> {
+fn case_notes(case: &CaseReport, env: &Fingerprint, settings: &SettingsRecord) -> Vec<String> {
     let mut notes = Vec::new();
+    if let (Some(target), Some(reached)) = (settings.precision_target, case.precision) {
+        let rounds = case.rounds;
+        notes.push(if reached <= target {
+            format!("{rounds} rounds: every speedup is known to ±{} (95% interval).", fmt_pct(reached))
+        } else {
+            format!(
+                "{rounds} rounds, then no round started after --max-time: the widest speedup interval is ±{}, \
+                 wider than the ±{} aimed for; raise --max-time for more rounds.",
+                fmt_pct(reached),
+                fmt_pct(target)
+            )
+        });
+    }
+    // Warm-up: said when a runner needed more than the usual three samples, or never
+    // became steady.
+    let slow: Vec<String> = case
+        .rows
+        .iter()
+        .filter(|r| r.warmed_up && r.warmup_samples > settings.warmup.max(2) + 1)
+        .map(|r| format!("{} {} ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
+        .collect();
+    if !slow.is_empty() {
+        notes.push(format!("Warm-up took longer before the samples were steady: {} samples.", slow.join(", ")));
+    }
+    for row in case.rows.iter().filter(|r| !r.warmed_up) {
+        notes.push(format!(
+            "{} was not steady after {} warm-up samples ({}): its times may still drift.",
+            row.runner,
+            row.warmup_samples,
+            fmt_ms(row.warmup_ms)
+        ));
+    }
     let cores = env.available_parallelism;
     let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| r.runner != RunnerKind::Serial).collect();
     notes.extend(winner(case, &parallel));

@@ -63,7 +63,17 @@ pub fn environment() -> Fingerprint {
 
 /// Recorded settings with these runners, rounds and seed (2 workers, 1 warm-up).
 pub fn settings(runners: Vec<RunnerKind>, rounds: u32, seed: u64) -> SettingsRecord {
-    SettingsRecord { workers: 2, runners, schedule: Schedule::Dynamic, warmup: 1, rounds, seed, timeout_s: 60.0 }
+    SettingsRecord {
+        workers: 2,
+        runners,
+        schedule: Schedule::Dynamic,
+        warmup: 1,
+        rounds,
+        precision_target: None,
+        max_time_s: None,
+        seed,
+        timeout_s: 60.0,
+    }
 }
 
 /// A measurement of fib(34) x 8 tasks with 2 workers, from these samples.
@@ -80,21 +90,16 @@ pub fn fib_measurement(runners: Vec<RunnerKind>, samples: Vec<RecordedSample>) -
         samples,
         setup_ns: Vec::new(),
         workload_setup_ns: 0,
+        warmup: Vec::new(),
+        rounds: 3,
+        precision: None,
     }
 }
 
 /// A report with a fib case under all runners and three counter cases.
 pub fn report() -> Report {
     use RunnerKind::*;
-    let settings = SettingsRecord {
-        workers: 2,
-        runners: vec![Serial, Threads, Rayon, Process],
-        schedule: Schedule::Dynamic,
-        warmup: 1,
-        rounds: 3,
-        seed: 42,
-        timeout_s: 60.0,
-    };
+    let settings = self::settings(vec![Serial, Threads, Rayon, Process], 3, 42);
     let fib_ok = || ok("fib(34) = 5702887 in all 8 tasks");
     let params =
         |values: Vec<(&str, Value)>| Params::new(values.into_iter().map(|(n, v)| (n.to_string(), v)).collect(), 2, 42);
@@ -118,6 +123,9 @@ pub fn report() -> Report {
         ),
         setup_ns: vec![(Rayon, 120_000)],
         workload_setup_ns: 2_000,
+        warmup: Vec::new(),
+        rounds: 3,
+        precision: None,
     };
     let counter = |sync: &str, threads: [f64; 3], v: Verification| {
         let p = params(vec![("increments", Value::UInt(1000)), ("sync", Value::Text(sync.into()))]);
@@ -139,6 +147,9 @@ pub fn report() -> Report {
             ),
             setup_ns: Vec::new(),
             workload_setup_ns: 1_000,
+            warmup: Vec::new(),
+            rounds: 3,
+            precision: None,
         }
     };
     let lost = Verification::LostUpdates { expected: 2000, observed: 1500 };

@@ -93,12 +93,27 @@ pub(crate) fn header_lines(report: &Report) -> Vec<String> {
         .trim_end()
         .to_string(),
         format!(
-            "{} rounds after {} warm-up, runners in shuffled order (seed {}), schedule {}",
-            s.rounds,
-            s.warmup,
+            "{}; runners in shuffled order (seed {}), schedule {}",
+            match (s.precision_target, s.max_time_s) {
+                (Some(p), Some(t)) => {
+                    format!(
+                        "rounds until each speedup is known to ±{} (at least {}, none after {t} s)",
+                        fmt_pct(p),
+                        s.rounds
+                    )
+                }
+                _ => format!("{} rounds", s.rounds),
+            },
             s.seed,
             s.schedule.name()
         ),
+        match s.warmup {
+            0 => "no warm-up".to_string(),
+            n => format!(
+                "warm-up: each runner until its samples are steady, at least {n} sample{}",
+                if n == 1 { "" } else { "s" }
+            ),
+        },
     ]
 }
 
