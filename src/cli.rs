@@ -223,7 +223,13 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
             values,
             threads,
             runners: common.runners,
-            schedule: common.schedule,
+            schedules: common
+                .schedule
+                .iter()
+                .enumerate()
+                .filter(|(i, s)| !common.schedule[..*i].contains(s))
+                .map(|(_, s)| *s)
+                .collect(),
             origin: Origin::Cli,
         }],
         warmup: common.warmup,
@@ -234,6 +240,7 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         seed: common.seed,
         timeout: common.timeout,
         worker_program: common.worker_program,
+        pin: common.pin,
         output: common.output,
         format: common.format,
         scale,
@@ -335,9 +342,14 @@ pub struct CommonArgs {
     /// [default: serial,threads,rayon,process].
     #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',')]
     pub runners: Option<Vec<RunnerKind>>,
-    /// How the threads and process runners assign tasks to workers.
-    #[arg(long, value_name = "KIND", default_value = "dynamic")]
-    pub schedule: Schedule,
+    /// How the threads and process runners assign tasks to workers: dynamic, static,
+    /// or both (static,dynamic: one case each). Serial and rayon ignore it.
+    #[arg(long, value_name = "KIND", default_value = "dynamic", value_delimiter = ',')]
+    pub schedule: Vec<Schedule>,
+    /// Pin one worker per core (CPU affinity): removes thread placement noise, at the
+    /// price of measuring pinned threads. Serial is pinned to the first allowed core.
+    #[arg(long)]
+    pub pin: bool,
     /// Least warm-up samples per runner before measuring; each runner warms up until
     /// its samples are steady (0..=100; 0: no warm-up).
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=100))]

@@ -80,8 +80,8 @@ pub struct BenchRequest {
     pub threads: Vec<usize>,
     /// Runners, when given explicitly (serial is always added).
     pub runners: Option<Vec<RunnerKind>>,
-    /// Task assignment for threads and process.
-    pub schedule: Schedule,
+    /// Task assignments for threads and process: one case each.
+    pub schedules: Vec<Schedule>,
     /// Where it came from, for errors.
     pub origin: Origin,
 }
@@ -114,6 +114,8 @@ pub struct Request {
     pub timeout: std::time::Duration,
     /// The program whose `worker` subcommand the process runner starts.
     pub worker_program: Option<PathBuf>,
+    /// Pin one worker per core.
+    pub pin: bool,
     /// Report file.
     pub output: Option<PathBuf>,
     /// Format for stdout or the report file.
@@ -185,7 +187,12 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         let spec = registry.lookup(&bench.workload).map_err(|e| bench.origin.error(e))?;
         let combos = combinations(spec, bench)?;
         let max = bench.threads.iter().copied().max().unwrap_or(1);
-        for (values, defaulted) in combos {
+        if bench.schedules.is_empty() {
+            return Err(bench.origin.error("schedule is empty: give dynamic, static or both"));
+        }
+        for ((values, defaulted), &schedule) in
+            combos.iter().flat_map(|combo| bench.schedules.iter().map(move |s| (combo, s)))
+        {
             for &workers in &bench.threads {
                 let mut params = Params::new(values.clone(), workers, request.seed);
                 if let Some(scale) = &request.scale {
@@ -196,7 +203,18 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                 if first_family.is_none() {
                     first_family = Some((Arc::clone(spec), params.clone()));
                 }
-                cases.push(case(spec, params, bench, &request, workers, defaulted)?);
+                let mut c = case(spec, params, bench, &request, workers, *defaulted)?;
+                c.settings.options.schedule = schedule;
+                if bench.schedules.len() > 1 {
+                    c.label = format!("{} [{} schedule]", c.label, schedule.name());
+                    let ignore = "serial and rayon ignore the schedule (rayon balances by work stealing), so their \
+                                  rows repeat under each schedule.";
+                    c.properties.note = Some(match c.properties.note.take() {
+                        Some(note) => format!("{note} {ignore}"),
+                        None => ignore.to_string(),
+                    });
+                }
+                cases.push(c);
                 family_of.push(request.scale.as_ref().map(|_| families));
             }
             families += 1;
@@ -224,7 +242,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                     values: Vec::new(),
                     threads: vec![w],
                     runners: request.benches.first().and_then(|b| b.runners.clone()),
-                    schedule: request.benches.first().map(|b| b.schedule).unwrap_or_default(),
+                    schedules: request.benches.first().map(|b| b.schedules.clone()).unwrap_or_default(),
                     origin: Origin::Cli,
                 };
                 // Calibration never fails the plan: a runner it cannot use is skipped.
@@ -254,7 +272,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
     let record = SettingsRecord {
         workers: cases.iter().map(|c| c.settings.workers).max().unwrap_or(1),
         runners,
-        schedule: request.benches.first().map(|b| b.schedule).unwrap_or_default(),
+        schedule: request.benches.first().and_then(|b| b.schedules.first().copied()).unwrap_or_default(),
         warmup: request.warmup,
         rounds: request.rounds.minimum(),
         precision_target: match request.rounds {
@@ -267,6 +285,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         },
         seed: request.seed,
         timeout_s: request.timeout.as_secs_f64(),
+        pin: request.pin,
     };
     Ok(Plan { cases, record, suite: request.suite, stdout_format, output, scale })
 }
@@ -389,9 +408,10 @@ fn case(
         runners,
         workers,
         options: RunnerOptions {
-            schedule: bench.schedule,
+            schedule: bench.schedules.first().copied().unwrap_or_default(),
             timeout: request.timeout,
             worker_program: request.worker_program.clone(),
+            pin: request.pin,
         },
         warmup: request.warmup,
         rounds: request.rounds,
@@ -508,6 +528,17 @@ mod tests {
         assert!(err.contains("not both"), "{err}");
         let err = plan_args("command --tasks 2").unwrap_err().0;
         assert_eq!(err, "--cmd is required");
+    }
+
+    #[test]
+    fn two_schedules_give_one_case_each_and_say_what_ignores_them() {
+        let p = plan_args("factorize --schedule static,dynamic --threads 2").unwrap();
+        let labels: Vec<&str> = p.cases.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels.len(), 2);
+        assert!(labels[0].ends_with("[static schedule]") && labels[1].ends_with("[dynamic schedule]"), "{labels:?}");
+        assert_eq!(p.cases[0].settings.options.schedule, Schedule::Static);
+        assert!(p.cases[0].properties.note.as_deref().unwrap().contains("rayon ignore"));
+        assert_eq!(plan_args("factorize").unwrap().cases.len(), 1);
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub struct SettingsRecord {
     pub seed: u64,
     /// Process-runner timeout per sample, seconds.
     pub timeout_s: f64,
+    /// Workers were pinned one per core.
+    #[serde(default)]
+    pub pin: bool,
 }
 
 /// Results for one workload configuration.

@@ -11,7 +11,7 @@
 //! tasks = 8
 //! threads = [1, 2, 4]   # worker counts: one case per count
 //! runners = ["serial", "threads", "rayon", "process"]   # optional, default all
-//! schedule = "dynamic"  # optional
+//! schedule = "dynamic"  # optional; or ["static", "dynamic"]: one case each
 //! ```
 //!
 //! A bench's keys other than `workload`, `threads`, `runners` and `schedule` are the
@@ -50,6 +50,9 @@ pub struct SuiteFile {
     /// Measured rounds: a number, or "auto" (until --precision, at most --max-time).
     #[serde(default = "default_rounds")]
     pub rounds: SuiteRounds,
+    /// Pin one worker per core.
+    #[serde(default)]
+    pub pin: bool,
     /// With rounds = "auto": the half-width of each speedup's 95% interval to reach.
     #[serde(default = "default_precision")]
     pub precision: f64,
@@ -176,6 +179,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         seed: file.seed,
         timeout: std::time::Duration::from_secs_f64(file.timeout),
         worker_program: None,
+        pin: file.pin,
         output: None,
         format: None,
         scale: None,
@@ -214,9 +218,10 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
                 .map_err(|e| fail(format!("runners: {}", e.message().trim())))?,
         ),
     };
-    let schedule = match table.get("schedule") {
-        None => Schedule::default(),
-        Some(v) => Schedule::deserialize(v.clone()).map_err(|e| fail(format!("schedule: {}", e.message().trim())))?,
+    let schedules = match table.get("schedule") {
+        None => vec![Schedule::default()],
+        Some(v) => Vec::<Schedule>::deserialize(toml::Value::Array(as_array(v)))
+            .map_err(|e| fail(format!("schedule: {}", e.message().trim())))?,
     };
     let mut values = Vec::new();
     for (key, value) in table {
@@ -225,7 +230,7 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
         }
         values.push((key.clone(), texts(value).map_err(|e| fail(format!("{key} = {value}: {e}")))?));
     }
-    Ok(BenchRequest { workload, values, threads, runners, schedule, origin: Origin::Suite(at) })
+    Ok(BenchRequest { workload, values, threads, runners, schedules, origin: Origin::Suite(at) })
 }
 
 fn as_array(value: &toml::Value) -> Vec<toml::Value> {
@@ -270,7 +275,7 @@ fn canonical_json(file: &SuiteFile) -> serde_json::Value {
     let benches: Vec<&toml::Table> = file.benches.iter().map(|b| b.get_ref()).collect();
     serde_json::json!({
         "warmup": file.warmup, "rounds": file.rounds, "seed": file.seed, "timeout": file.timeout,
-        "precision": file.precision, "max_time": file.max_time,
+        "precision": file.precision, "max_time": file.max_time, "pin": file.pin,
         "benches": benches,
     })
 }

@@ -147,6 +147,44 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// The CPUs this process may run on (its affinity mask), in order; `[0]` if unknown.
+pub fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set; sched_getaffinity writes into it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid and writable, and its size is passed.
+    let ok = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0;
+    // SAFETY: CPU_ISSET reads the set within its size.
+    let cpus: Vec<usize> =
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| ok && unsafe { libc::CPU_ISSET(c, &set) }).collect();
+    if cpus.is_empty() { vec![0] } else { cpus }
+}
+
+/// Pins the calling thread to `cpu`; returns the affinity it had, to restore with
+/// [`restore_affinity`]. Errors are ignored: an unpinned thread still runs.
+pub fn pin_current_thread(cpu: usize) -> Option<libc::cpu_set_t> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return None;
+    }
+    // SAFETY: all-zero cpu_set_t values are valid empty sets.
+    let (mut old, mut new): (libc::cpu_set_t, libc::cpu_set_t) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: both sets are valid and writable; 0 means the calling thread.
+    unsafe {
+        let saved = libc::sched_getaffinity(0, size, &mut old) == 0;
+        libc::CPU_SET(cpu, &mut new);
+        libc::sched_setaffinity(0, size, &new);
+        saved.then_some(old)
+    }
+}
+
+/// Restores an affinity saved by [`pin_current_thread`].
+pub fn restore_affinity(saved: Option<libc::cpu_set_t>) {
+    if let Some(set) = saved {
+        // SAFETY: `set` is a valid cpu_set_t; 0 means the calling thread.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    }
+}
+
 /// The machine's host name, for result folder names; "unknown" if it cannot be read.
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -166,6 +204,23 @@ mod tests {
         let text = "cpu  100 5 20 9000 40 3 2 1 0 0\ncpu0 50 2 10 4500 20 1 1 0 0 0\n";
         // user 100 + nice 5 + system 20 + irq 3 + softirq 2 + steal 1; idle and iowait excluded.
         assert_eq!(parse_proc_stat_busy(text), Some(131));
+    }
+
+    #[test]
+    fn a_pinned_thread_runs_on_its_core_and_can_be_restored() {
+        std::thread::spawn(|| {
+            let cpus = allowed_cpus();
+            let target = *cpus.last().unwrap();
+            let saved = pin_current_thread(target);
+            assert!(saved.is_some());
+            // SAFETY: sched_getcpu has no preconditions.
+            assert_eq!(unsafe { libc::sched_getcpu() }, target as i32);
+            restore_affinity(saved);
+            assert_eq!(allowed_cpus(), cpus);
+            assert!(pin_current_thread(1 << 20).is_none(), "an impossible core is refused");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -546,3 +546,11 @@ fn cargo_bench_flags_are_accepted() {
     // `cargo bench -- run ...` appends --bench.
     tiny_fib(&["--bench"]).assert().success();
 }
+
+#[test]
+fn pinned_workers_still_verify_and_the_result_says_so() {
+    let out = tiny_fib(&["--pin", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["settings"]["pin"], true);
+    assert_complete_fib_report(&report, 1);
+}

@@ -73,6 +73,7 @@ pub fn settings(runners: Vec<RunnerKind>, rounds: u32, seed: u64) -> SettingsRec
         max_time_s: None,
         seed,
         timeout_s: 60.0,
+        pin: false,
     }
 }
 

@@ -37,21 +37,30 @@ impl RunnerKind {
     /// is not part of a sample (the rayon pool) is paid here.
     pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
         Ok(match self {
-            RunnerKind::Serial => Box::new(SerialRunner),
-            RunnerKind::Threads => Box::new(ThreadRunner::new(workers, options.schedule)),
-            RunnerKind::Rayon => Box::new(RayonRunner::new(workers)?),
-            RunnerKind::Process => Box::new(match &options.worker_program {
-                Some(program) => ProcessRunner::with_program(
-                    workers,
-                    options.schedule,
-                    options.timeout,
-                    program.clone(),
-                    vec!["worker".into()],
-                ),
-                None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
-            }),
+            RunnerKind::Serial => Box::new(SerialRunner::new(pin_cpus(options))),
+            RunnerKind::Threads => Box::new(ThreadRunner::new(workers, options.schedule, pin_cpus(options))),
+            RunnerKind::Rayon => Box::new(RayonRunner::new(workers, pin_cpus(options))?),
+            RunnerKind::Process => {
+                let runner = match &options.worker_program {
+                    Some(program) => ProcessRunner::with_program(
+                        workers,
+                        options.schedule,
+                        options.timeout,
+                        program.clone(),
+                        vec!["worker".into()],
+                    ),
+                    None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
+                };
+                Box::new(runner.pinned(pin_cpus(options)))
+            }
         })
     }
+}
+
+/// The cores workers are pinned to, in order (worker `w` gets `cpus[w % len]`), when
+/// `--pin` asks for it.
+fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]>> {
+    options.pin.then(|| crate::sys::allowed_cpus().into())
 }
 
 /// How tasks are assigned to workers by the `threads` and `process` runners.
@@ -91,11 +100,18 @@ pub struct RunnerOptions {
     /// `None` means this executable. Tests and benches, which are other executables,
     /// set it to the built `parbench` binary.
     pub worker_program: Option<std::path::PathBuf>,
+    /// Pin one worker per core (CPU affinity); serial to the first allowed core.
+    pub pin: bool,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        RunnerOptions { schedule: Schedule::Dynamic, timeout: Duration::from_secs(60), worker_program: None }
+        RunnerOptions {
+            schedule: Schedule::Dynamic,
+            timeout: Duration::from_secs(60),
+            worker_program: None,
+            pin: false,
+        }
     }
 }
 

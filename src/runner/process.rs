@@ -37,6 +37,7 @@ use crate::workload::SharedState;
 
 /// Runs tasks in W child processes.
 pub struct ProcessRunner {
+    pin: Option<std::sync::Arc<[usize]>>,
     workers: usize,
     schedule: Schedule,
     timeout: Duration,
@@ -61,7 +62,13 @@ impl ProcessRunner {
         program: PathBuf,
         args: Vec<OsString>,
     ) -> Self {
-        ProcessRunner { workers: workers.max(1), schedule, timeout, program, args }
+        ProcessRunner { pin: None, workers: workers.max(1), schedule, timeout, program, args }
+    }
+
+    /// The same runner with child `w` pinned to `pin[w % len]` during its set-up.
+    pub fn pinned(mut self, pin: Option<std::sync::Arc<[usize]>>) -> Self {
+        self.pin = pin;
+        self
     }
 }
 
@@ -421,6 +428,7 @@ impl Runner for ProcessRunner {
                     case_workers: job.params.workers(),
                     seed: job.params.seed(),
                     shared: spec.clone(),
+                    pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
                 }
                 .to_line()
             })

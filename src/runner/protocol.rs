@@ -66,6 +66,9 @@ pub struct Setup {
     pub seed: u64,
     /// The shared slots, if the workload needs any.
     pub shared: Option<SharedSpec>,
+    /// The core to pin this child to (`--pin`), during its set-up.
+    #[serde(default)]
+    pub pin: Option<usize>,
 }
 
 impl Setup {
@@ -195,6 +198,9 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     }
     let params = Params::from_json(&spec.params, &setup.params, setup.case_workers, setup.seed)
         .map_err(|e| format!("bad set-up: {e}"))?;
+    if let Some(cpu) = setup.pin {
+        crate::sys::pin_current_thread(cpu);
+    }
     let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
     let workload = spec.build(&params).map_err(|e| format!("setting up {}: {e}", setup.workload))?;
     let shared = match &setup.shared {
@@ -278,6 +284,7 @@ mod tests {
             case_workers: 1,
             seed: 1,
             shared: None,
+            pin: None,
         };
         setup.to_line()
     }

@@ -18,12 +18,18 @@ pub struct RayonRunner {
 }
 
 impl RayonRunner {
-    /// Builds a pool of exactly `workers` threads.
-    pub fn new(workers: usize) -> Result<Self, BenchError> {
+    /// Builds a pool of exactly `workers` threads, thread `i` pinned to
+    /// `pin[i % len]` as it starts (outside any timed region) when given.
+    pub fn new(workers: usize, pin: Option<std::sync::Arc<[usize]>>) -> Result<Self, BenchError> {
         let start = Instant::now();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers.max(1))
             .thread_name(|i| format!("parbench-rayon-{i}"))
+            .start_handler(move |i| {
+                if let Some(cpus) = &pin {
+                    crate::sys::pin_current_thread(cpus[i % cpus.len()]);
+                }
+            })
             .build()
             .map_err(|e| BenchError::Io {
                 context: format!("building a rayon pool of {workers} threads"),

@@ -1,22 +1,37 @@
 //! The `serial` runner: every task in order on the calling thread. The reference every
-//! speedup is computed against.
+//! speedup is computed against. With `--pin` the thread is pinned to the first allowed
+//! core for the sample and its affinity restored after, both outside the timed region.
+
+use std::sync::Arc;
 
 use super::{Job, Runner, RunnerKind, Sample, run_in_process};
 use crate::error::BenchError;
 use crate::workload::TaskContext;
 
 /// Runs all tasks in order on the calling thread.
-pub struct SerialRunner;
+pub struct SerialRunner {
+    pin: Option<Arc<[usize]>>,
+}
+
+impl SerialRunner {
+    /// A serial runner, pinned to `pin[0]` during samples when given.
+    pub fn new(pin: Option<Arc<[usize]>>) -> Self {
+        SerialRunner { pin }
+    }
+}
 
 impl Runner for SerialRunner {
     fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
-        run_in_process(RunnerKind::Serial, 1, job, |slots, shared, origin| {
+        let saved = self.pin.as_ref().and_then(|cpus| crate::sys::pin_current_thread(cpus[0]));
+        let sample = run_in_process(RunnerKind::Serial, 1, job, |slots, shared, origin| {
             let ctx = TaskContext { worker: 0, workers: 1, shared };
             for task in 0..workload.task_count() {
                 slots.run(workload, task, &ctx, origin);
             }
             Ok(())
-        })
+        });
+        crate::sys::restore_affinity(saved);
+        sample
     }
 }

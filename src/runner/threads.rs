@@ -2,9 +2,13 @@
 //! creation is part of the honest cost), with tasks claimed dynamically from a shared
 //! atomic index or split into contiguous static blocks.
 //!
+//! With `--pin`, each thread pins itself to its core as it starts, inside the timed
+//! region: a system call per thread, part of what pinned threads cost.
+//!
 //! A thread that cannot be started (a process limit) is an error, not a panic: the
 //! threads already started finish the tasks, then the sample fails naming the limit.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::{Job, Runner, RunnerKind, Sample, Schedule, run_in_process};
@@ -15,12 +19,14 @@ use crate::workload::TaskContext;
 pub struct ThreadRunner {
     workers: usize,
     schedule: Schedule,
+    pin: Option<Arc<[usize]>>,
 }
 
 impl ThreadRunner {
-    /// A runner with `workers` threads and the given task assignment.
-    pub fn new(workers: usize, schedule: Schedule) -> Self {
-        ThreadRunner { workers: workers.max(1), schedule }
+    /// A runner with `workers` threads and the given task assignment; worker `w` is
+    /// pinned to `pin[w % len]` when given.
+    pub fn new(workers: usize, schedule: Schedule, pin: Option<Arc<[usize]>>) -> Self {
+        ThreadRunner { workers: workers.max(1), schedule, pin }
     }
 }
 
@@ -30,11 +36,15 @@ impl Runner for ThreadRunner {
         let workload = job.workload.as_ref();
         let tasks = workload.task_count();
         let next = AtomicUsize::new(0);
+        let pin = self.pin.as_deref();
         run_in_process(RunnerKind::Threads, workers, job, |slots, shared, origin| {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let next = &next;
                     let started = std::thread::Builder::new().spawn_scoped(scope, move || {
+                        if let Some(cpus) = pin {
+                            crate::sys::pin_current_thread(cpus[worker % cpus.len()]);
+                        }
                         let ctx = TaskContext { worker, workers, shared };
                         match schedule {
                             Schedule::Dynamic => loop {
