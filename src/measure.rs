@@ -552,6 +552,8 @@ mod tests {
                 other_cpu_ns: None,
                 startup_ns: None,
                 setup_ns: None,
+                preemptions: None,
+                waited_ns: None,
                 per_worker: Vec::new(),
                 tasks: Vec::new(),
                 verification: Verification::verified("ok"),

@@ -170,6 +170,10 @@ pub struct RunnerRow {
     /// Whether its warm-up samples became steady (else the warm-up limit ended it).
     #[serde(default = "yes")]
     pub warmed_up: bool,
+    /// Samples whose workers waited for a CPU more than
+    /// [`PREEMPTED_SHARE`](crate::runner::PREEMPTED_SHARE) of workers x wall time.
+    #[serde(default)]
+    pub preempted_samples: usize,
     /// Samples during which other processes used more than
     /// [`DISTURBED_SHARE`](crate::report::DISTURBED_SHARE) of a core (beyond the
     /// `/proc/stat` rounding).

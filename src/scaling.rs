@@ -513,6 +513,8 @@ mod tests {
                         other_cpu_ns: Some(0),
                         startup_ns: None,
                         setup_ns: None,
+                        preemptions: None,
+                        waited_ns: None,
                         per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
                         tasks: Vec::new(),
                         verification: Verification::Verified { detail: "ok".into() },

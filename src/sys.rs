@@ -29,6 +29,45 @@ fn rusage_ns(who: libc::c_int) -> u64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// Involuntary context switches of this process's threads and its reaped children:
+/// how often the kernel took a CPU away from them.
+pub fn involuntary_switches() -> u64 {
+    let count = |who| {
+        // SAFETY: an all-zero rusage is valid, and getrusage only writes into it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is valid and writable; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+        unsafe { libc::getrusage(who, &mut ru) };
+        ru.ru_nivcsw.max(0) as u64
+    };
+    count(libc::RUSAGE_SELF) + count(libc::RUSAGE_CHILDREN)
+}
+
+/// Time the calling thread has spent runnable but waiting for a CPU since it started,
+/// ns (`/proc/thread-self/schedstat`); `None` where the kernel does not say. Reads into
+/// a stack buffer: no allocation, so it may end a timed region.
+pub fn thread_run_delay_ns() -> Option<u64> {
+    read_schedstat("/proc/thread-self/schedstat")
+}
+
+/// The same for thread `tid` of this process.
+pub fn task_run_delay_ns(tid: i32) -> Option<u64> {
+    read_schedstat(&format!("/proc/self/task/{tid}/schedstat"))
+}
+
+/// The calling thread's id.
+pub fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+fn read_schedstat(path: &str) -> Option<u64> {
+    use std::io::Read;
+    let mut buf = [0u8; 128];
+    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    // "<time on cpu ns> <run delay ns> <timeslices>"
+    std::str::from_utf8(&buf[..n]).ok()?.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
 /// CPU time of this process (all threads), without its children.
 pub fn cpu_self_ns() -> u64 {
     rusage_ns(libc::RUSAGE_SELF)
@@ -69,6 +108,7 @@ fn parse_proc_stat_busy(text: &str) -> Option<u64> {
 pub struct Meter {
     busy_before: Option<u64>,
     cpu_before: u64,
+    switches_before: u64,
     start_mono_ns: u64,
 }
 
@@ -82,6 +122,8 @@ pub struct Measured {
     /// CPU time used by other processes during the region, if `/proc/stat` was readable.
     /// Coarse: `/proc/stat` counts in clock ticks (usually 10 ms).
     pub other_cpu_ns: Option<u64>,
+    /// Involuntary context switches of parbench's threads and reaped children.
+    pub preemptions: u64,
 }
 
 impl Measured {
@@ -91,6 +133,7 @@ impl Measured {
             wall: self.wall + other.wall,
             cpu_ns: self.cpu_ns + other.cpu_ns,
             other_cpu_ns: self.other_cpu_ns.zip(other.other_cpu_ns).map(|(a, b)| a + b),
+            preemptions: self.preemptions + other.preemptions,
         }
     }
 }
@@ -99,9 +142,10 @@ impl Meter {
     /// Starts a region. The slow reads happen before the clock starts.
     pub fn start() -> Meter {
         let busy_before = machine_busy_ns();
+        let switches_before = involuntary_switches();
         let cpu_before = cpu_ns();
         let start_mono_ns = monotonic_ns();
-        Meter { busy_before, cpu_before, start_mono_ns }
+        Meter { busy_before, cpu_before, switches_before, start_mono_ns }
     }
 
     /// The region's start on the [`monotonic_ns`] clock, to make task times relative.
@@ -117,7 +161,8 @@ impl Meter {
             (Some(before), Some(after)) => Some(after.saturating_sub(before).saturating_sub(cpu)),
             _ => None,
         };
-        Measured { wall, cpu_ns: cpu, other_cpu_ns }
+        let preemptions = involuntary_switches().saturating_sub(self.switches_before);
+        Measured { wall, cpu_ns: cpu, other_cpu_ns, preemptions }
     }
 }
 
@@ -221,6 +266,16 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn this_thread_has_a_run_delay_and_a_switch_count() {
+        // Linux with schedstats: both readable; the delay never goes backwards.
+        let a = thread_run_delay_ns().expect("/proc/thread-self/schedstat is readable");
+        let b = task_run_delay_ns(gettid()).expect("the same through the task directory");
+        assert!(b >= a);
+        assert!(read_schedstat("/nonexistent").is_none());
+        let _ = involuntary_switches();
     }
 
     #[test]

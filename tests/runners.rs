@@ -44,6 +44,9 @@ fn check_all(workers: usize, schedule: &str) {
                 assert_eq!(ran as usize, case.tasks, "{what}");
                 assert_eq!(sample.per_worker.len(), sample.runner.workers(workers), "{what}");
                 assert!(sample.wall_ns > 0, "{what}");
+                // Linux says how long the workers waited for a CPU, and how often the
+                // kernel took one away.
+                assert!(sample.waited_ns.is_some() && sample.preemptions.is_some(), "{what}");
                 for t in &sample.tasks {
                     assert!(
                         t.start_ns <= t.end_ns && t.end_ns <= sample.wall_ns,

@@ -82,6 +82,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         let imbalance = per_sample(&|s| s.sample.imbalance());
         let worker_setup_ms = per_sample(&|s| s.sample.setup_ns.map(ms));
         let disturbed_samples = samples.iter().filter(|s| is_disturbed(&s.sample, env.logical_cores)).count();
+        let preempted_samples = samples.iter().filter(|s| s.sample.preempted()).count();
         let warm = m.warmup.iter().find(|w| w.runner == kind);
         rows.push(RunnerRow {
             warmup_samples: warm.map_or(0, |w| w.samples),
@@ -99,6 +100,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
             setup_ms: m.setup_ns.iter().find(|(k, _)| *k == kind).map(|(_, ns)| ms(*ns)),
             imbalance,
             disturbed_samples,
+            preempted_samples,
             result: row_result(&samples),
         });
     }
@@ -275,6 +277,20 @@ fn case_notes(case: &CaseReport, env: &Fingerprint, settings: &SettingsRecord) -
             }
         }
     }
+    let preempted: Vec<String> = case
+        .rows
+        .iter()
+        .filter(|r| r.preempted_samples > 0)
+        .map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n))
+        .collect();
+    if !preempted.is_empty() {
+        notes.push(format!(
+            "Preempted samples (workers waited for a CPU over {:.0}% of the time they could run): {}; \
+             treat their times with care, or measure on a quieter machine or with --pin.",
+            crate::runner::PREEMPTED_SHARE * 100.0,
+            preempted.join(", ")
+        ));
+    }
     let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
     if disturbed > 0 {
         notes.push(format!(
@@ -435,6 +451,8 @@ mod tests {
                     other_cpu_ns: Some(0),
                     startup_ns: None,
                     setup_ns: None,
+                    preemptions: None,
+                    waited_ns: None,
                     per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
                     tasks: Vec::new(),
                     verification: Verification::verified("ok"),

@@ -258,6 +258,14 @@ pub struct Sample {
     /// while the clock was stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_ns: Option<u64>,
+    /// Involuntary context switches of parbench's threads and its reaped children
+    /// during the sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preemptions: Option<u64>,
+    /// Time the workers spent runnable but waiting for a CPU, summed over workers, ns
+    /// (`/proc/.../schedstat`), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_ns: Option<u64>,
     /// Per worker: busy time and task count.
     pub per_worker: Vec<WorkerStats>,
     /// Per task: where and when it ran. Not written to result files (it grows with
@@ -268,7 +276,17 @@ pub struct Sample {
     pub verification: Verification,
 }
 
+/// A sample is preempted when its workers waited for a CPU longer than this share of
+/// workers x wall time.
+pub const PREEMPTED_SHARE: f64 = 0.05;
+
 impl Sample {
+    /// Whether the workers waited for a CPU more than [`PREEMPTED_SHARE`] of the time
+    /// they could have run.
+    pub fn preempted(&self) -> bool {
+        self.waited_ns.is_some_and(|w| w as f64 > PREEMPTED_SHARE * self.workers as f64 * self.wall_ns as f64)
+    }
+
     /// Load imbalance: the busiest worker's busy time over the mean busy time (1.0 is
     /// perfect balance); `None` when no worker was busy.
     pub fn imbalance(&self) -> Option<f64> {
@@ -373,6 +391,8 @@ pub(crate) fn finish_sample(
         other_cpu_ns: measured.other_cpu_ns,
         startup_ns: None,
         setup_ns: None,
+        preemptions: Some(measured.preemptions),
+        waited_ns: None,
         per_worker,
         tasks,
         verification: workload.verify(checksums, shared),
@@ -406,6 +426,28 @@ pub(crate) fn run_in_process(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sample_is_preempted_when_its_workers_waited_over_five_percent() {
+        let sample = |waited_ns| Sample {
+            runner: RunnerKind::Threads,
+            workers: 2,
+            wall_ns: 1_000_000,
+            cpu_ns: 0,
+            other_cpu_ns: None,
+            startup_ns: None,
+            setup_ns: None,
+            preemptions: Some(3),
+            waited_ns,
+            per_worker: Vec::new(),
+            tasks: Vec::new(),
+            verification: Verification::verified("ok"),
+        };
+        // 2 workers x 1 ms = 2 ms of possible running; 5% of it is 100 µs.
+        assert!(!sample(Some(100_000)).preempted());
+        assert!(sample(Some(100_001)).preempted());
+        assert!(!sample(None).preempted(), "unknown is not preempted");
+    }
 
     #[test]
     fn static_blocks_cover_every_task_once() {

@@ -532,11 +532,13 @@ impl Runner for ProcessRunner {
             children.workers[worker].stdin = None;
         }
         let mut said_bye = vec![false; workers];
+        let mut waited: Option<u64> = Some(0);
         let mut closed = vec![false; workers];
         while closed.iter().any(|c| !c) {
             match children.next_event() {
                 Some((worker, Event::Line(line))) => match Reply::parse(&line) {
-                    Ok(Reply::Bye) => {
+                    Ok(Reply::Bye { waited_ns }) if !said_bye[worker] => {
+                        waited = waited.zip(waited_ns).map(|(a, b)| a.saturating_add(b));
                         said_bye[worker] = true;
                         closed[worker] = children.workers[worker].exited;
                     }
@@ -586,6 +588,7 @@ impl Runner for ProcessRunner {
         let mut sample = finish_sample(RunnerKind::Process, workers, workload, measured, &checksums, records, &shared);
         sample.startup_ns = Some(startup.wall.as_nanos() as u64);
         sample.setup_ns = Some(setup_ns);
+        sample.waited_ns = waited;
         Ok(sample)
     }
 }

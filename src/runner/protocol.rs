@@ -9,7 +9,7 @@
 //! child  -> parent  done <task> <checksum> <start_ns> <end_ns>   (one line per task)
 //! child  -> parent  fail <task> <message as a JSON string>       (the task panicked)
 //! parent -> child   quit
-//! child  -> parent  bye
+//! child  -> parent  bye <waited_ns>                     (time it waited for a CPU since ready)
 //! ```
 //!
 //! The child speaks first, so a program that does not hand its `worker` subcommand to
@@ -115,7 +115,10 @@ pub enum Reply {
         message: String,
     },
     /// The child is about to exit after `quit`.
-    Bye,
+    Bye {
+        /// How long it waited for a CPU since it was ready, ns, if it knows.
+        waited_ns: Option<u64>,
+    },
 }
 
 impl Reply {
@@ -141,7 +144,8 @@ impl Reply {
                 let message = serde_json::from_str::<String>(rest).map_err(|_| format!("bad fail line {line:?}"))?;
                 Ok(Reply::Fail { task: index(task)?, message })
             }
-            ["bye"] => Ok(Reply::Bye),
+            ["bye"] => Ok(Reply::Bye { waited_ns: None }),
+            ["bye", waited] => Ok(Reply::Bye { waited_ns: Some(num(waited)?) }),
             _ => Err(format!("unexpected line {:?}", truncate(line, 120))),
         }
     }
@@ -210,6 +214,7 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     };
     let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
     let tasks = workload.task_count();
+    let delay_at_ready = crate::sys::thread_run_delay_ns();
     writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(io)?;
     out.flush().map_err(io)?;
     let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared };
@@ -237,7 +242,10 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
                 }
             }
             ["quit"] => {
-                writeln!(out, "bye").map_err(io)?;
+                match delay_at_ready.zip(crate::sys::thread_run_delay_ns()) {
+                    Some((a, b)) => writeln!(out, "bye {}", b.saturating_sub(a)).map_err(io)?,
+                    None => writeln!(out, "bye").map_err(io)?,
+                }
                 return out.flush().map_err(io);
             }
             _ => return Err(format!("unexpected request {:?}", truncate(&line, 120))),
@@ -314,7 +322,7 @@ mod tests {
             })
             .collect();
         assert_eq!(done, vec![(0, 55), (1, 55), (2, 55)]);
-        assert_eq!(replies.last(), Some(&Reply::Bye));
+        assert!(matches!(replies.last(), Some(Reply::Bye { .. })), "{replies:?}");
     }
 
     #[test]
@@ -366,6 +374,9 @@ mod tests {
         assert!(Reply::parse("done 3 55 10").is_err());
         assert!(Reply::parse("done x 55 10 20").is_err());
         assert!(Reply::parse("hello").is_err());
+        assert_eq!(Reply::parse("bye"), Ok(Reply::Bye { waited_ns: None }));
+        assert_eq!(Reply::parse("bye 42"), Ok(Reply::Bye { waited_ns: Some(42) }));
+        assert!(Reply::parse("bye x").is_err());
         assert!(Reply::parse("running 0 tests").is_err());
     }
 }

@@ -24,6 +24,7 @@ impl Runner for SerialRunner {
     fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
         let saved = self.pin.as_ref().and_then(|cpus| crate::sys::pin_current_thread(cpus[0]));
+        let delay_before = crate::sys::thread_run_delay_ns();
         let sample = run_in_process(RunnerKind::Serial, 1, job, |slots, shared, origin| {
             let ctx = TaskContext { worker: 0, workers: 1, shared };
             for task in 0..workload.task_count() {
@@ -31,7 +32,8 @@ impl Runner for SerialRunner {
             }
             Ok(())
         });
+        let waited = delay_before.zip(crate::sys::thread_run_delay_ns()).map(|(a, b)| b.saturating_sub(a));
         crate::sys::restore_affinity(saved);
-        sample
+        sample.map(|s| Sample { waited_ns: waited, ..s })
     }
 }

@@ -5,11 +5,14 @@
 //! With `--pin`, each thread pins itself to its core as it starts, inside the timed
 //! region: a system call per thread, part of what pinned threads cost.
 //!
+//! Each thread reads how long it waited for a CPU (`/proc/thread-self/schedstat`, into a
+//! stack buffer) as its last act, so that read ends the timed region.
+//!
 //! A thread that cannot be started (a process limit) is an error, not a panic: the
 //! threads already started finish the tasks, then the sample fails naming the limit.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use super::{Job, Runner, RunnerKind, Sample, Schedule, run_in_process};
 use crate::error::BenchError;
@@ -36,11 +39,12 @@ impl Runner for ThreadRunner {
         let workload = job.workload.as_ref();
         let tasks = workload.task_count();
         let next = AtomicUsize::new(0);
+        let (waited, known) = (AtomicU64::new(0), AtomicBool::new(true));
         let pin = self.pin.as_deref();
-        run_in_process(RunnerKind::Threads, workers, job, |slots, shared, origin| {
+        let sample = run_in_process(RunnerKind::Threads, workers, job, |slots, shared, origin| {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
-                    let next = &next;
+                    let (next, waited, known) = (&next, &waited, &known);
                     let started = std::thread::Builder::new().spawn_scoped(scope, move || {
                         if let Some(cpus) = pin {
                             crate::sys::pin_current_thread(cpus[worker % cpus.len()]);
@@ -60,6 +64,10 @@ impl Runner for ThreadRunner {
                                 }
                             }
                         }
+                        match crate::sys::thread_run_delay_ns() {
+                            Some(ns) => waited.fetch_add(ns, Relaxed),
+                            None => u64::from(known.swap(false, Relaxed)),
+                        };
                     });
                     if let Err(source) = started {
                         // Static blocks of the missing threads would never run: stop
@@ -76,6 +84,7 @@ impl Runner for ThreadRunner {
                 }
                 Ok(())
             })
-        })
+        })?;
+        Ok(Sample { waited_ns: known.into_inner().then(|| waited.into_inner()), ..sample })
     }
 }
