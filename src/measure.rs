@@ -310,20 +310,21 @@ pub fn speedup_precision(samples: &[RecordedSample], runners: &[RunnerKind], see
 /// user's constructor is an error naming the workload, not an abort.
 fn build(case: &Case) -> Result<(Job, u64), BenchError> {
     let start = crate::sys::monotonic_ns();
-    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case.spec.build(&case.params)));
+    let built = crate::runner::catch_quietly(|| case.spec.build(&case.params));
     let elapsed = crate::sys::monotonic_ns() - start;
     let setup_error = |reason: String| BenchError::Setup { workload: case.label.clone(), reason };
     let workload = match built {
         Ok(Ok(w)) => w,
         Ok(Err(reason)) => return Err(setup_error(reason)),
-        Err(payload) => {
-            let message = payload.downcast_ref::<&str>().map(|s| s.to_string());
-            let message = message.or_else(|| payload.downcast_ref::<String>().cloned());
-            return Err(setup_error(format!("it panicked: {}", message.unwrap_or_default())));
-        }
+        Err(message) => return Err(setup_error(format!("its constructor {message}"))),
     };
-    let job =
-        Job { name: case.spec.name().to_string(), label: case.label.clone(), params: case.params.clone(), workload };
+    let job = Job {
+        name: case.spec.name().to_string(),
+        label: case.label.clone(),
+        params: case.params.clone(),
+        workload,
+        timeout: case.settings.options.timeout,
+    };
     Ok((job, elapsed))
 }
 

@@ -87,9 +87,11 @@ impl Registry {
     pub fn lookup(&self, name: &str) -> Result<&Arc<WorkloadSpec>, String> {
         self.get(name).filter(|s| !s.hidden).ok_or_else(|| {
             let names: Vec<String> = self.visible().map(|s| s.name.clone()).collect();
+            let hint = crate::workload::param::suggest(name, names.iter());
             format!(
-                "unknown workload {name:?}{}: registered are {}",
-                crate::workload::param::suggest(name, names.iter()),
+                "unknown workload \"{}\"{}; registered are {}",
+                crate::workload::param::shown(name),
+                if hint.is_empty() { String::new() } else { format!(" ({})", hint.trim_start_matches("; ")) },
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             )
         })
@@ -99,8 +101,14 @@ impl Registry {
     pub fn validate(&self) -> Result<(), UsageError> {
         let err = |spec: &WorkloadSpec, what: String| UsageError::new(format!("workload {:?}: {what}", spec.name));
         for (i, spec) in self.specs.iter().enumerate() {
-            if spec.name.is_empty() || spec.name.starts_with('-') || spec.name.contains(char::is_whitespace) {
-                return Err(err(spec, "a workload name is one word, not starting with -".into()));
+            if !crate::workload::param::valid_name(&spec.name) {
+                return Err(err(
+                    spec,
+                    "a workload name starts with a lowercase letter, then lowercase letters, digits, - and _".into(),
+                ));
+            }
+            if ["help", "list", noop::NAME].contains(&spec.name.as_str()) && !(spec.hidden && i == 0) {
+                return Err(err(spec, "this name is reserved by parbench; choose another".into()));
             }
             if self.specs[..i].iter().any(|s| s.name == spec.name) {
                 return Err(err(spec, "registered twice; give each workload its own name".into()));
@@ -160,6 +168,14 @@ mod tests {
         let r = Registry::new().register(spec("mine", Param::uint("threads", 1)));
         let err = r.validate().unwrap_err().0;
         assert!(err.contains("\"mine\"") && err.contains("\"threads\" is reserved"), "{err}");
+    }
+
+    #[test]
+    fn names_parbench_needs_are_refused() {
+        for name in ["noop", "help", "Mine", "a/b", "-x"] {
+            let r = Registry::new().register(spec(name, Param::uint("x", 1)));
+            assert!(r.validate().is_err(), "{name} accepted");
+        }
     }
 
     #[test]

@@ -46,6 +46,21 @@ impl Workload for Wrong {
     }
 }
 
+/// Its verification panics.
+struct PanickyVerify;
+
+impl Workload for PanickyVerify {
+    fn task_count(&self) -> usize {
+        2
+    }
+    fn run_task(&self, _: usize, _: &TaskContext<'_>) -> u64 {
+        1
+    }
+    fn verify(&self, _: &[u64], _: &SharedState) -> Verification {
+        panic!("verification exploded")
+    }
+}
+
 fn registry() -> Registry {
     let panicky = WorkloadSpec::new("panicky", "panics in one task", |p: &Params| {
         Ok(Panicky { tasks: p.uint("tasks") as usize, at: p.uint("panic-at") as usize })
@@ -53,7 +68,16 @@ fn registry() -> Registry {
     .param(Param::uint("tasks", 4).range(1, 100))
     .param(Param::uint("panic-at", 2).range(0, 100));
     let wrong = WorkloadSpec::new("wrong", "gives a wrong answer", |_: &Params| Ok(Wrong));
-    Registry::new().register(checksum::spec()).register(panicky).register(wrong)
+    let bad_verify = WorkloadSpec::new("bad-verify", "its verification panics", |_: &Params| Ok(PanickyVerify));
+    let bad_build = WorkloadSpec::new("bad-build", "its constructor panics", |_: &Params| -> Result<Wrong, String> {
+        panic!("builder exploded")
+    });
+    Registry::new()
+        .register(checksum::spec())
+        .register(panicky)
+        .register(wrong)
+        .register(bad_verify)
+        .register(bad_build)
 }
 
 fn run(args: &[&str]) -> anyhow::Result<parbench::result::Report> {
@@ -125,12 +149,33 @@ fn an_unknown_parameter_is_a_usage_error_with_a_suggestion() {
     assert!(err.to_string().contains("--size-mb"), "{err}");
 }
 
+/// This binary as a user's program: `<it> run ...`.
+fn as_program(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().unwrap()).args(args).env("RUST_BACKTRACE", "1").output().unwrap()
+}
+
+fn a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload() {
+    for (workload, says) in [("bad-verify", "verification exploded"), ("bad-build", "builder exploded")] {
+        let out = as_program(&["run", workload, "--threads", "2", "--rounds", "1", "--runner", "threads"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{workload}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{workload}: one line: {stderr}");
+        assert!(stderr.contains(workload) && stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("internal error") && !stderr.contains("backtrace"), "{stderr}");
+    }
+}
+
 fn main() -> ExitCode {
-    // The process runner starts this binary as `<it> worker`.
-    if std::env::args().nth(1).as_deref() == Some("worker") {
+    // The process runner starts this binary as `<it> worker`; the tests above start it
+    // as a user's program would be started.
+    if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
+        (
+            "a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload",
+            a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload,
+        ),
         ("the_example_verifies_under_every_runner", the_example_verifies_under_every_runner),
         (
             "a_panicking_task_names_the_task_and_runner_under_every_runner",

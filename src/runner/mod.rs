@@ -126,6 +126,8 @@ pub struct Job {
     pub params: Params,
     /// The built workload.
     pub workload: Box<dyn Workload>,
+    /// The run's `--timeout`, passed to tasks.
+    pub timeout: Duration,
 }
 
 impl Job {
@@ -149,7 +151,8 @@ impl Job {
         }
         let params = Params::new(set, workers, 1);
         let workload = spec.build(&params)?;
-        Ok(Job { name: name.to_string(), label: crate::workload::param::label(name, &params), params, workload })
+        let label = crate::workload::param::label(name, &params);
+        Ok(Job { name: name.to_string(), label, params, workload, timeout: Duration::from_secs(60) })
     }
 }
 
@@ -169,6 +172,12 @@ pub trait Runner {
 /// from inside a timed region; the failure is reported once, as an error.
 pub(crate) fn run_caught(workload: &dyn Workload, task: usize, ctx: &TaskContext<'_>) -> Result<u64, String> {
     task_panic::run(|| workload.run_task(task, ctx))
+}
+
+/// Runs a user's code (a constructor, a verification) catching a panic as [`run_caught`]
+/// does: `Err` holds the message, and nothing is printed.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    task_panic::run(f)
 }
 
 mod task_panic {
@@ -197,7 +206,7 @@ mod task_panic {
         });
     }
 
-    pub(super) fn run(f: impl FnOnce() -> u64) -> Result<u64, String> {
+    pub(super) fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         install();
         IN_TASK.with(|t| t.set(true));
         let result = catch_unwind(AssertUnwindSafe(f));
@@ -395,7 +404,8 @@ pub(crate) fn finish_sample(
         waited_ns: None,
         per_worker,
         tasks,
-        verification: workload.verify(checksums, shared),
+        verification: catch_quietly(|| workload.verify(checksums, shared))
+            .unwrap_or_else(|message| Verification::failed(format!("its verification {message}"))),
     }
 }
 

@@ -429,6 +429,7 @@ impl Runner for ProcessRunner {
                     seed: job.params.seed(),
                     shared: spec.clone(),
                     pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
+                    timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
                 }
                 .to_line()
             })

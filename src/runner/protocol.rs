@@ -69,6 +69,13 @@ pub struct Setup {
     /// The core to pin this child to (`--pin`), during its set-up.
     #[serde(default)]
     pub pin: Option<usize>,
+    /// The run's `--timeout` in milliseconds, passed to tasks.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    60_000
 }
 
 impl Setup {
@@ -206,7 +213,10 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
         crate::sys::pin_current_thread(cpu);
     }
     let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
-    let workload = spec.build(&params).map_err(|e| format!("setting up {}: {e}", setup.workload))?;
+    let workload = super::catch_quietly(|| spec.build(&params))
+        .map_err(|panic| format!("its constructor {panic}"))
+        .and_then(|built| built)
+        .map_err(|e| format!("setting up {}: {e}", setup.workload))?;
     let shared = match &setup.shared {
         Some(spec) => SharedState::open_mapped(&spec.path, spec.slots)
             .map_err(|e| format!("mapping shared file {}: {e}", spec.path.display()))?,
@@ -217,7 +227,8 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     let delay_at_ready = crate::sys::thread_run_delay_ns();
     writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(io)?;
     out.flush().map_err(io)?;
-    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared };
+    let timeout = std::time::Duration::from_millis(setup.timeout_ms);
+    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared, timeout };
     while let Some(line) = read_line(&mut input)? {
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         match fields.as_slice() {
@@ -254,10 +265,19 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     Ok(())
 }
 
+static IN_WORKER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process is a process-runner worker (its parent kills its whole process
+/// group on any failure).
+pub fn in_worker() -> bool {
+    IN_WORKER.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Entry point of the hidden `worker` subcommand of every program that hands control
 /// to [`crate::main`].
 pub fn worker_main(registry: &Registry) -> Result<(), String> {
     die_with_parent();
+    IN_WORKER.store(true, std::sync::atomic::Ordering::Relaxed);
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     serve(registry, stdin.lock(), std::io::BufWriter::new(stdout.lock()))
@@ -293,6 +313,7 @@ mod tests {
             seed: 1,
             shared: None,
             pin: None,
+            timeout_ms: 60_000,
         };
         setup.to_line()
     }

@@ -59,7 +59,7 @@ impl Runner for RayonRunner {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
                     let worker = rayon::current_thread_index().unwrap_or(0);
-                    slots.run(workload, task, &TaskContext { worker, workers, shared }, origin);
+                    slots.run(workload, task, &TaskContext { worker, workers, shared, timeout: job.timeout }, origin);
                 });
             });
             Ok(())

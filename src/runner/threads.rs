@@ -49,7 +49,7 @@ impl Runner for ThreadRunner {
                         if let Some(cpus) = pin {
                             crate::sys::pin_current_thread(cpus[worker % cpus.len()]);
                         }
-                        let ctx = TaskContext { worker, workers, shared };
+                        let ctx = TaskContext { worker, workers, shared, timeout: job.timeout };
                         match schedule {
                             Schedule::Dynamic => loop {
                                 let task = next.fetch_add(1, Relaxed);

@@ -4,12 +4,18 @@
 //! command and the tail of its stderr.
 //!
 //! Every runner starts one process per task here, so the comparison is about how
-//! tasks are handed out and how many run at once. Each command runs in a process group
-//! of its own, registered for Ctrl-C, and dies with the thread that started it.
+//! tasks are handed out and how many run at once.
+//!
+//! A command that outlives `--timeout` is killed (whatever the runner: the wait polls
+//! a pidfd and the stderr pipe together, so waiting adds no latency). In parbench
+//! itself each command leads a process group of its own, registered for Ctrl-C and
+//! killed whole; in a process-runner worker it stays in the worker's group, which the
+//! parent kills whole on any failure, so nothing the command started survives.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::{Param, Params, Properties, SharedState, TaskContext, Value, Verification, Workload, WorkloadSpec};
 
@@ -59,10 +65,10 @@ impl Workload for CommandWorkload {
 
     fn run_task(&self, task: usize, ctx: &TaskContext<'_>) -> u64 {
         let cmd = self.cmd.replace("{task}", &task.to_string()).replace("{worker}", &ctx.worker.to_string());
-        match run_shell(&cmd) {
+        match run_shell(&cmd, ctx.timeout) {
             Ok(()) => 0,
             // The runner catches this and reports it as the task's failure (exit 1).
-            Err(why) => panic!("command {cmd:?} {why}"),
+            Err(why) => panic!("command \"{}\" {why}", super::param::shown(&cmd)),
         }
     }
 
@@ -72,10 +78,14 @@ impl Workload for CommandWorkload {
 }
 
 /// Runs `sh -c cmd` with stdout discarded; `Err` says how it failed, with the tail of
-/// its stderr.
-fn run_shell(cmd: &str) -> Result<(), String> {
+/// its stderr. Killed after `timeout`.
+fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
+    let own_group = !crate::runner::protocol::in_worker();
     let mut command = Command::new("sh");
-    command.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).process_group(0);
+    command.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    if own_group {
+        command.process_group(0);
+    }
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
     unsafe {
         command.pre_exec(|| {
@@ -84,20 +94,111 @@ fn run_shell(cmd: &str) -> Result<(), String> {
         })
     };
     let mut child = command.spawn().map_err(|e| format!("could not start sh: {e}"))?;
-    crate::interrupt::register_group(child.id());
-    let tail = child.stderr.take().map(read_tail).unwrap_or_default();
-    let status = child.wait();
-    crate::interrupt::unregister_group(child.id());
-    let status = status.map_err(|e| format!("could not be waited for: {e}"))?;
-    if status.success() {
-        return Ok(());
+    let pid = child.id();
+    if own_group {
+        crate::interrupt::register_group(pid);
     }
-    let how = crate::sys::describe_status(status);
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tail, finished) = wait_reading(pid, stderr, timeout);
+    if !finished {
+        // SAFETY: kill on the group (or process) we started and have not reaped.
+        unsafe { libc::kill(if own_group { -(pid as i32) } else { pid as i32 }, libc::SIGKILL) };
+    }
+    let status = child.wait();
+    if own_group {
+        crate::interrupt::unregister_group(pid);
+    }
+    let status = status.map_err(|e| format!("could not be waited for: {e}"))?;
+    let how = if finished {
+        if status.success() {
+            return Ok(());
+        }
+        crate::sys::describe_status(status)
+    } else {
+        format!("did not finish within --timeout {}s and was killed", timeout.as_secs_f64())
+    };
     let tail = String::from_utf8_lossy(&tail);
-    let lines: Vec<&str> = tail.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<String> = tail.lines().map(str::trim).filter(|l| !l.is_empty()).map(escape).collect();
     match lines.len() {
         0 => Err(how),
         n => Err(format!("{how}; its stderr ended with: {}", lines[n.saturating_sub(3)..].join(" | "))),
+    }
+}
+
+/// A line of another program's output, safe for a terminal: control characters escaped,
+/// at most 200 characters kept.
+fn escape(line: &str) -> String {
+    let clean: String = line
+        .chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
+    match clean.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &clean[..i]),
+        None => clean,
+    }
+}
+
+/// Reads `stderr` (keeping its tail) until process `pid` exits or `timeout` passes;
+/// returns the tail and whether the process exited. Waits on a pidfd, so a grandchild
+/// holding the pipe open cannot delay the answer; without pidfds (old kernels), reads
+/// to the end of the pipe and the timeout is not applied.
+fn wait_reading(pid: u32, mut stderr: std::process::ChildStderr, timeout: Duration) -> (Vec<u8>, bool) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+    if pidfd < 0 {
+        return (read_tail(stderr), true);
+    }
+    let deadline = Instant::now() + timeout;
+    let mut tail = Vec::new();
+    let mut pipe_open = true;
+    let mut buf = [0u8; 4096];
+    let exited = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break false;
+        }
+        let mut fds = [
+            libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if pipe_open { stderr.as_raw_fd() } else { -1 }, events: libc::POLLIN, revents: 0 },
+        ];
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: two valid pollfd entries for the duration of the call (-1 is ignored).
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) } < 0 {
+            continue;
+        }
+        if fds[1].revents != 0 {
+            match stderr.read(&mut buf) {
+                Ok(0) | Err(_) => pipe_open = false,
+                Ok(n) => keep_tail(&mut tail, &buf[..n]),
+            }
+            continue;
+        }
+        if fds[0].revents != 0 {
+            break true;
+        }
+    };
+    // SAFETY: closing the pidfd we opened.
+    unsafe { libc::close(pidfd) };
+    if exited && pipe_open {
+        // What the command wrote last is already in the pipe; take it without waiting
+        // for a grandchild that may hold the pipe open.
+        // SAFETY: fcntl on the pipe fd we own; only adds O_NONBLOCK.
+        unsafe {
+            let fd = stderr.as_raw_fd();
+            libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+        }
+        while let Ok(n @ 1..) = stderr.read(&mut buf) {
+            keep_tail(&mut tail, &buf[..n]);
+        }
+    }
+    (tail, exited)
+}
+
+fn keep_tail(tail: &mut Vec<u8>, bytes: &[u8]) {
+    tail.extend_from_slice(bytes);
+    if tail.len() > 2 * STDERR_TAIL {
+        tail.drain(..tail.len() - STDERR_TAIL);
     }
 }
 
@@ -108,12 +209,7 @@ fn read_tail(mut stream: impl Read) -> Vec<u8> {
     loop {
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                kept.extend_from_slice(&buf[..n]);
-                if kept.len() > 2 * STDERR_TAIL {
-                    kept.drain(..kept.len() - STDERR_TAIL);
-                }
-            }
+            Ok(n) => keep_tail(&mut kept, &buf[..n]),
         }
     }
     if kept.len() > STDERR_TAIL {
@@ -128,15 +224,39 @@ mod tests {
 
     #[test]
     fn a_failing_command_names_its_status_and_stderr() {
-        let err = run_shell("echo first >&2; echo oops >&2; exit 3").unwrap_err();
+        let err = run_shell("echo first >&2; echo oops >&2; exit 3", MINUTE).unwrap_err();
         assert_eq!(err, "exited with status 3; its stderr ended with: first | oops");
-        assert!(run_shell("true").is_ok());
+        assert!(run_shell("true", MINUTE).is_ok());
     }
 
     #[test]
     fn a_missing_program_is_a_failure() {
-        let err = run_shell("parbench-no-such-program-xyz").unwrap_err();
+        let err = run_shell("parbench-no-such-program-xyz", MINUTE).unwrap_err();
         assert!(err.contains("status 127") && err.contains("not found"), "{err}");
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_command_past_the_timeout_is_killed_with_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        // sh starts a sleep of its own (not exec'd), then waits for it.
+        let cmd = format!("sleep 1000 & echo $! > {}; wait", pidfile.display());
+        let err = run_shell(&cmd, Duration::from_millis(300)).unwrap_err();
+        assert!(err.contains("did not finish within --timeout 0.3s and was killed"), "{err}");
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        // The sleep was in the command's process group: it is gone (or a zombie about to
+        // be reaped by init), not sleeping on.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = state.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+        assert!(state.is_empty() || state == "Z" || state == "X", "sleep {pid} still running: {state}");
+    }
+
+    #[test]
+    fn control_characters_from_a_command_are_escaped() {
+        let err = run_shell("printf 'a\\033[2Jb\\r\\n' >&2; exit 1", MINUTE).unwrap_err();
+        assert!(err.ends_with("a\\u{1b}[2Jb"), "{err}");
     }
 
     #[test]
@@ -151,7 +271,7 @@ mod tests {
         let cmd = format!("echo {{task}}-{{worker}} > {}/out", dir.path().display());
         let w = CommandWorkload { cmd, tasks: 1 };
         let shared = SharedState::heap(0);
-        assert_eq!(w.run_task(7, &TaskContext { worker: 3, workers: 4, shared: &shared }), 0);
+        assert_eq!(w.run_task(7, &TaskContext::new(3, 4, &shared)), 0);
         assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "7-3\n");
     }
 }

@@ -217,9 +217,7 @@ mod tests {
     fn run_serially(sync: SyncMode, workers: usize) -> (CounterWorkload, SharedState, Vec<u64>) {
         let w = CounterWorkload { tasks: workers, increments: 1000, sync };
         let shared = SharedState::heap(w.shared_slots(workers));
-        let sums = (0..w.task_count())
-            .map(|t| w.run_task(t, &TaskContext { worker: t, workers: 1, shared: &shared }))
-            .collect();
+        let sums = (0..w.task_count()).map(|t| w.run_task(t, &TaskContext::new(t, 1, &shared))).collect();
         (w, shared, sums)
     }
 
@@ -260,7 +258,7 @@ mod tests {
             std::thread::scope(|s| {
                 for worker in 0..2 {
                     let (w, shared) = (&w, &shared);
-                    s.spawn(move || w.run_task(worker, &TaskContext { worker, workers: 2, shared }));
+                    s.spawn(move || w.run_task(worker, &TaskContext::new(worker, 2, shared)));
                 }
             });
             assert_eq!(shared.slots()[GATE].load(Relaxed), 2);
@@ -309,7 +307,7 @@ mod tests {
         std::thread::scope(|s| {
             for worker in 0..2 {
                 let (w, shared) = (&w, &shared);
-                s.spawn(move || w.run_task(worker, &TaskContext { worker, workers: 2, shared }));
+                s.spawn(move || w.run_task(worker, &TaskContext::new(worker, 2, shared)));
             }
         });
         // Whether updates are lost depends on the scheduler; the count can never exceed

@@ -27,7 +27,12 @@ pub fn spec() -> WorkloadSpec {
         "each task finds all divisors of one number by trial division 1..=n: CPU work of unequal size",
         |p: &Params| Ok(FactorizeWorkload { numbers: numbers(p) }),
     )
-    .param(Param::uint_list("numbers", &SEED_NUMBERS).range(1, MAX_NUMBER).help("Numbers, one task each"))
+    .param(
+        Param::uint_list("numbers", &SEED_NUMBERS)
+            .range(1, MAX_NUMBER)
+            .optional()
+            .help("Numbers, one task each (default: the seeds' 2139079,1214759,1516637,1852285)"),
+    )
     .param(
         Param::uint("count", 4)
             .range(1, super::MAX_TASKS)
@@ -40,12 +45,10 @@ pub fn spec() -> WorkloadSpec {
             .optional()
             .help("Largest generated number [with --count, default: 2000000]"),
     )
-    .check(|p| {
-        let generated = p.get("count").is_some() || p.get("max").is_some();
-        if generated && p.list("numbers") != SEED_NUMBERS {
-            return Err("give either numbers or count/max, not both".into());
-        }
-        Ok(())
+    .check(|p| match (p.get("numbers"), p.get("count"), p.get("max")) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err("give either numbers or count/max, not both".into()),
+        (None, None, Some(_)) => Err("max needs count: give count too, e.g. count = 16".into()),
+        _ => Ok(()),
     })
     .scaling(|p, s| {
         if !s.weak {
@@ -56,18 +59,21 @@ pub fn spec() -> WorkloadSpec {
         match p.get("count") {
             Some(super::Value::UInt(c)) => Ok(p.with("count", super::Value::UInt(grow(*c).ok_or_else(too_many)?))),
             _ => {
-                grow(p.list("numbers").len() as u64).ok_or_else(too_many)?;
-                let numbers = p.list("numbers").iter().copied().cycle().take(p.list("numbers").len() * s.workers);
+                let given = numbers(p);
+                grow(given.len() as u64).ok_or_else(too_many)?;
+                let numbers = given.iter().copied().cycle().take(given.len() * s.workers);
                 Ok(p.with("numbers", super::Value::List(numbers.collect())))
             }
         }
     })
 }
 
-/// The numbers of a case: the list, or `count` numbers drawn from the run's seed.
+/// The numbers of a case: the list, `count` numbers drawn from the run's seed, or the
+/// seeds' numbers.
 fn numbers(p: &Params) -> Vec<u64> {
     match (p.get("count"), p.get("max")) {
-        (None, None) => p.list("numbers").to_vec(),
+        (None, None) if p.get("numbers").is_some() => p.list("numbers").to_vec(),
+        (None, None) => SEED_NUMBERS.to_vec(),
         (count, max) => {
             let count = count.map_or(4, |_| p.uint("count"));
             let max = max.map_or(DEFAULT_GENERATED_MAX, |_| p.uint("max"));

@@ -35,6 +35,17 @@ pub struct TaskContext<'a> {
     pub workers: usize,
     /// Per-sample state shared by all tasks of the sample (the counter's).
     pub shared: &'a SharedState,
+    /// The run's `--timeout`: a task that waits for another program should not wait
+    /// longer (the `command` workload kills its command then).
+    pub timeout: std::time::Duration,
+}
+
+impl<'a> TaskContext<'a> {
+    /// A context for worker `worker` of `workers`, with the default 60 s timeout: for
+    /// calling a workload's tasks directly, in tests.
+    pub fn new(worker: usize, workers: usize, shared: &'a SharedState) -> TaskContext<'a> {
+        TaskContext { worker, workers, shared, timeout: std::time::Duration::from_secs(60) }
+    }
 }
 
 /// The outcome of checking a sample's results against the independent answer.

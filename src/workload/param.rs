@@ -188,9 +188,9 @@ impl Param {
         match &self.kind {
             Kind::UInt { min, max } => parse_uint(t, *min, *max).map(Value::UInt),
             Kind::Float { min, max } => {
-                let v: f64 = t.parse().map_err(|_| format!("{t:?} is not a number"))?;
+                let v: f64 = t.parse().map_err(|_| format!("\"{}\" is not a number", shown(t)))?;
                 if !v.is_finite() || v < *min || v > *max {
-                    return Err(format!("{t} is out of range {min}..={max}"));
+                    return Err(format!("{} is out of range {}", shown(t), float_range(*min, *max)));
                 }
                 Ok(Value::Float(v))
             }
@@ -199,12 +199,12 @@ impl Param {
                 if choices.iter().any(|c| c == t) {
                     Ok(Value::Text(t.to_string()))
                 } else {
-                    Err(format!("{t:?} is not one of {}{}", choices.join(", "), suggest(t, choices.iter())))
+                    Err(format!("\"{}\" is not one of {}{}", shown(t), choices.join(", "), suggest(t, choices.iter())))
                 }
             }
             Kind::UIntList { min, max } => {
                 if t.is_empty() || t.split(',').any(|s| s.trim().is_empty()) {
-                    return Err(format!("{t:?} is empty or has an empty entry: give numbers like 12,34"));
+                    return Err(format!("\"{}\" is empty or has an empty entry: give numbers like 12,34", shown(t)));
                 }
                 let items: Vec<&str> = t.split(',').collect();
                 if items.len() as u64 > super::MAX_TASKS {
@@ -241,7 +241,9 @@ impl Param {
             Kind::UInt { min, max } | Kind::UIntList { min, max } if (*min, *max) != (0, u64::MAX) => {
                 format!(" ({min}..={max})")
             }
-            Kind::Float { min, max } if (*min, *max) != (f64::MIN, f64::MAX) => format!(" ({min}..={max})"),
+            Kind::Float { min, max } if (*min, *max) != (f64::MIN, f64::MAX) => {
+                format!(" ({})", float_range(*min, *max))
+            }
             Kind::Choice(c) => format!(" ({})", c.join(", ")),
             _ => String::new(),
         };
@@ -265,27 +267,51 @@ impl Param {
         if let Absent::Default(v) = &self.absent {
             self.parse(&v.to_string()).map_err(|e| format!("default {e}"))?;
         }
-        if self.name.is_empty()
-            || !self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            return Err("names are lowercase letters, digits, - and _".into());
+        if !valid_name(&self.name) {
+            return Err("names start with a lowercase letter, then lowercase letters, digits, - and _".into());
+        }
+        if let Kind::Choice(c) = &self.kind {
+            if c.is_empty() {
+                return Err("a choice needs at least one word".into());
+            }
         }
         Ok(())
     }
 }
 
+/// `text` as shown in a message: at most 40 characters, control characters escaped.
+pub(crate) fn shown(text: &str) -> String {
+    let clean: String = text.chars().flat_map(char::escape_default).collect();
+    match clean.char_indices().nth(40) {
+        Some((i, _)) => format!("{}... ({} characters)", &clean[..i], text.chars().count()),
+        None => clean,
+    }
+}
+
+/// A name for the command line: `size-mib`, `n`, `checksum`.
+pub(crate) fn valid_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 fn parse_uint(t: &str, min: u64, max: u64) -> Result<u64, String> {
     let v: u64 = t.parse().map_err(|_| {
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-            format!("{t} is too large: at most {max}")
+            format!("{} is too large: at most {max}", shown(t))
         } else {
-            format!("{t:?} is not a whole number")
+            format!("\"{}\" is not a whole number", shown(t))
         }
     })?;
     if v < min || v > max {
         return Err(format!("{v} is out of range {min}..={max}"));
     }
     Ok(v)
+}
+
+/// `0.5..=2`, with very large or small bounds in exponent form.
+fn float_range(min: f64, max: f64) -> String {
+    let f = |v: f64| if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-4) { format!("{v:e}") } else { format!("{v}") };
+    format!("{}..={}", f(min), f(max))
 }
 
 /// `; did you mean "x"?` when one of `options` is close to `given`.
@@ -421,6 +447,14 @@ impl Params {
                 declared.iter().find(|p| &p.name == name).ok_or_else(|| format!("unknown parameter {name:?}"))?;
             values.push((name.clone(), param.parse(&json_text(v)?).map_err(|e| format!("{name}: {e}"))?));
         }
+        // What was not sent takes its default, as on the command line.
+        let missing: Vec<&Param> = declared.iter().filter(|p| !values.iter().any(|(n, _)| n == &p.name)).collect();
+        for p in missing {
+            match p.absent_values() {
+                Ok(v) if v.len() == 1 => values.extend(v.into_iter().flatten().map(|v| (p.name.clone(), v))),
+                _ => return Err(format!("missing {}", p.name)),
+            }
+        }
         // Declaration order, whatever order the object had.
         values.sort_by_key(|(n, _)| declared.iter().position(|p| &p.name == n));
         Ok(Params { values, workers, seed })
@@ -459,6 +493,8 @@ mod tests {
         assert!(p.parse("18446744073709551616").unwrap_err().contains("too large"));
         assert!(p.parse("-1").unwrap_err().contains("not a whole number"));
         assert!(p.parse("1e3").unwrap_err().contains("not a whole number"));
+        let long = p.parse(&"1".repeat(100_000)).unwrap_err();
+        assert!(long.len() < 120 && long.contains("100000 characters"), "{long}");
     }
 
     #[test]
@@ -508,6 +544,11 @@ mod tests {
         let back = Params::from_json(&declared, &p.to_json(), 2, 9).unwrap();
         assert_eq!(back, p);
         assert_eq!(p.describe(), "n=5, cmd=\"a b\", l=1,2");
+        // Missing values take their defaults; a required one without a value is an error.
+        let filled = Params::from_json(&declared, &serde_json::Map::new(), 2, 9).unwrap();
+        assert_eq!(filled.uint("n"), 1);
+        let required = vec![Param::text("cmd", "").required()];
+        assert!(Params::from_json(&required, &serde_json::Map::new(), 1, 1).unwrap_err().contains("missing cmd"));
         let mut bad = p.to_json();
         bad.insert("zz".into(), serde_json::json!(1));
         assert!(Params::from_json(&declared, &bad, 2, 9).unwrap_err().contains("unknown parameter \"zz\""));
@@ -518,5 +559,9 @@ mod tests {
         assert!(Param::uint("n", 0).range(1, 5).check_declaration().is_err());
         assert!(Param::uint("N", 1).check_declaration().is_err());
         assert!(Param::uint("size-mib", 1).check_declaration().is_ok());
+        assert!(Param::uint("-x", 1).check_declaration().is_err());
+        assert!(Param::choice("c", &[], "").check_declaration().is_err());
+        let nan = Param::float("f", f64::NAN).range_float(0.0, 1.0).check_declaration().unwrap_err();
+        assert!(nan.len() < 80, "{nan}");
     }
 }

@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn a_task_reports_at_least_the_requested_sleep() {
         let shared = SharedState::heap(0);
-        let slept = workload().run_task(0, &TaskContext { worker: 0, workers: 1, shared: &shared });
+        let slept = workload().run_task(0, &TaskContext::new(0, 1, &shared));
         assert!(slept >= 3_000_000, "slept only {slept} ns");
     }
 
