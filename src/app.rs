@@ -222,7 +222,7 @@ fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
 
 /// `parbench list`, kept within 80 columns.
 fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "Workloads (parbench run <workload> --help shows every flag):")?;
+    writeln!(out, "Workloads (run <workload> --help shows every flag):")?;
     for spec in registry.visible() {
         writeln!(out)?;
         wrapped(out, &format!("{:<10} {}", spec.name(), spec.about()), 2, 13)?;
@@ -239,8 +239,9 @@ fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
         wrapped(out, &format!("{:<10} {}", k.name(), k.about()), 2, 13)?;
     }
     writeln!(out)?;
-    writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds 5,")?;
-    writeln!(out, "  --seed 1, --timeout 60, --format table|json|csv|markdown, --output FILE")
+    writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds auto,")?;
+    writeln!(out, "  --seed 1, --timeout 60, --output FILE,")?;
+    writeln!(out, "  --format table|json|csv|markdown|bmf|github-benchmark")
 }
 
 /// Writes `text` in lines of at most 80 columns: the first indented by `first`, the

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, Table};
+use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 /// Horizontal rules above, below and under the header only; no rule between rows.
 const STYLE: &str = "  ── ══      ──    ";
@@ -28,7 +28,9 @@ impl Reporter for TableReporter {
         }
         for note in &report.notes {
             writeln!(out)?;
-            writeln!(out, "{note}")?;
+            for line in super::fmt::wrap(note, width(), 2) {
+                writeln!(out, "{line}")?;
+            }
         }
         Ok(())
     }
@@ -57,13 +59,19 @@ fn write_scale(a: &crate::scaling::ScaleAnalysis, out: &mut dyn Write) -> io::Re
     writeln!(out, "\nIntervals: 95% percentile bootstrap ({} resamples) of the median paired speedup.", a.bootstrap)
 }
 
+/// The terminal's width when the table goes to one (at most 100 columns), else 100.
+fn width() -> usize {
+    Table::new().width().map_or(100, |w| usize::from(w).clamp(40, 100))
+}
+
 fn case_blocks(report: &Report) -> Vec<String> {
     report
         .cases
         .iter()
         .map(|case| {
             let mut table = Table::new();
-            table.load_preset(STYLE).set_header(COLUMNS);
+            // Fits a narrower terminal by wrapping cells; elsewhere it is left as is.
+            table.load_preset(STYLE).set_content_arrangement(ContentArrangement::Dynamic).set_header(COLUMNS);
             for row in &case.rows {
                 table.add_row(row_cells(row));
             }
@@ -74,8 +82,10 @@ fn case_blocks(report: &Report) -> Vec<String> {
             }
             let mut text = format!("{}\n{table}\n", case_title(case));
             for line in case_footer(case) {
-                text.push_str(&line);
-                text.push('\n');
+                for part in super::fmt::wrap(&line, width(), 2) {
+                    text.push_str(&part);
+                    text.push('\n');
+                }
             }
             text
         })

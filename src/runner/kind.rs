@@ -14,7 +14,7 @@ pub enum RunnerKind {
     Threads,
     /// A rayon pool of exactly W threads, built before the timed region.
     Rayon,
-    /// W child processes of parbench itself.
+    /// W child processes of the running program.
     Process,
 }
 
@@ -38,7 +38,7 @@ impl RunnerKind {
             RunnerKind::Serial => "all tasks in order on one thread; always measured, the reference for speedup",
             RunnerKind::Threads => "W std::threads spawned per sample; tasks claimed dynamically or split statically",
             RunnerKind::Rayon => "a local rayon pool of exactly W threads (work stealing), built before timing",
-            RunnerKind::Process => "W child processes of parbench, spawned per sample; tasks sent over pipes",
+            RunnerKind::Process => "W child processes of this program, spawned per sample; tasks sent over pipes",
         }
     }
 
