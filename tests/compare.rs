@@ -271,3 +271,17 @@ fn a_new_file_inside_the_baseline_directory_is_left_out_with_a_note() {
         .stdout(predicate::str::contains("slower.json: this is NEW itself"))
         .stdout(predicate::str::contains("base: ").and(predicate::str::contains("same.json · new")));
 }
+
+#[test]
+fn a_round_number_near_two_to_the_32_sizes_nothing() {
+    // One sample's round 4294967295 once sized a vector of 2^32 values (34 GB, abort).
+    let dir = tempfile::tempdir().unwrap();
+    let far = edited(dir.path(), "same.json", |v| v["cases"][0]["samples"][0]["round"] = serde_json::json!(u32::MAX));
+    compare_paths(format!("{DATA}base.json").as_ref(), &far).code(0).stderr("");
+    let far = edited(dir.path(), "base.json", |v| {
+        for s in v["cases"][0]["samples"].as_array_mut().unwrap() {
+            s["round"] = serde_json::json!(200_000_000 + s["round"].as_u64().unwrap());
+        }
+    });
+    compare_paths(&far, format!("{DATA}same.json").as_ref()).code(0).stderr("");
+}
