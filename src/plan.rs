@@ -246,6 +246,9 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
             })
         }
     };
+    if cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process)) {
+        check_temp_dir()?;
+    }
     let output = request.output.as_deref().map(|path| output_file(path, request.format)).transpose()?;
     let stdout_format = if output.is_some() { Format::Table } else { request.format.unwrap_or_default() };
     let mut runners: Vec<RunnerKind> = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
@@ -390,6 +393,21 @@ fn case(
         seed: request.seed,
     };
     Ok(Case { spec: Arc::clone(spec), params, label, properties, settings, skipped })
+}
+
+/// The process runner keeps each worker's stderr in an unnamed file in the temporary
+/// directory: one that cannot hold files is named now, before anything is measured.
+fn check_temp_dir() -> Result<(), UsageError> {
+    tempfile::tempfile().map(drop).map_err(|e| {
+        let dir = match std::env::var_os("TMPDIR") {
+            Some(dir) => format!("TMPDIR={}", Path::new(&dir).display()),
+            None => format!("the temporary directory {}", std::env::temp_dir().display()),
+        };
+        UsageError::new(format!(
+            "{dir}: cannot create files there ({e}); the process runner keeps its workers' stderr there: \
+             set TMPDIR to a writable directory"
+        ))
+    })
 }
 
 fn check_svg(flag: &str, path: &Option<PathBuf>) -> Result<(), UsageError> {

@@ -546,3 +546,54 @@ fn cargo_bench_flags_are_accepted() {
     // `cargo bench -- run ...` appends --bench.
     tiny_fib(&["--bench"]).assert().success();
 }
+
+// ---------------------------------------------------------------------------------
+// Resource limits.
+
+/// `parbench` with the file-size limit (`ulimit -f`) set to `bytes`, which also holds
+/// for root: the way to make shared memory and output files run out of room.
+fn parbench_with_file_size_limit(bytes: u64) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    cmd.env("RUST_BACKTRACE", "1");
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    Command::from_std(cmd)
+}
+
+#[test]
+fn shared_memory_that_cannot_be_reserved_is_named_not_a_sigbus() {
+    parbench_with_file_size_limit(0)
+        .args(["run", "counter", "--sync", "atomic", "--increments", "1000", "--threads", "2"])
+        .args(["--runner", "process", "--rounds", "1", "--warmup", "0"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::starts_with("parbench: error: sharing memory with the worker processes: cannot reserve ")
+                .and(predicate::str::contains("ulimit -f"))
+                .and(one_line())
+                .and(no_panic_or_backtrace()),
+        );
+}
+
+#[test]
+fn an_unusable_tmpdir_is_named_before_anything_is_measured() {
+    parbench()
+        .args(TINY_FIB)
+        .env("TMPDIR", "/nonexistent")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::starts_with("parbench: error: TMPDIR=/nonexistent: ")
+                .and(predicate::str::contains("process runner"))
+                .and(one_line()),
+        );
+    // Without the process runner, TMPDIR is not needed.
+    parbench().args(TINY_FIB).args(["--runner", "threads"]).env("TMPDIR", "/nonexistent").assert().success();
+}

@@ -128,3 +128,30 @@ fn ctrl_c_to_the_whole_process_group_exits_130_and_removes_the_shared_file() {
     let after: Vec<String> = shm_files().into_iter().filter(|f| !before.contains(f)).collect();
     assert!(after.is_empty(), "shared-memory files left behind: {after:?}");
 }
+
+/// `kill -9` of parbench cannot be caught: the counter's shared memory must have no
+/// name to leave behind, and the workers die with their parent.
+#[test]
+fn sigkill_during_the_counter_under_process_leaves_nothing_in_dev_shm() {
+    let before = shm_files();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parbench"));
+    command
+        .args(["run", "counter", "--sync", "atomic", "--increments", "10000000000", "--threads", "2"])
+        .args(["--runner", "process"]);
+    let (mut child, workers) = start_with_two_workers(command);
+    // The workers exist, so the shared memory they map exists too.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Dead means gone or a zombie: their new parent may be slow to reap them.
+    let running = |pid: &u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|s| s != "Z")
+    };
+    while workers.iter().any(running) {
+        assert!(Instant::now() < deadline, "workers {workers:?} outlived parbench");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after: Vec<String> = shm_files().into_iter().filter(|f| !before.contains(f)).collect();
+    assert!(after.is_empty(), "shared-memory files left behind: {after:?}");
+}

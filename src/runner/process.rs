@@ -404,8 +404,9 @@ impl Runner for ProcessRunner {
             move |error| BenchError::Io { context, error }
         };
         let (shared, spec) = if slots > 0 {
-            let (state, path) = SharedState::create_mapped(slots).map_err(io("creating the shared counter file"))?;
-            (state, Some(SharedSpec { path, slots }))
+            let state = SharedState::shared_memory(slots).map_err(io("sharing memory with the worker processes"))?;
+            let fd = state.inherited_fd().expect("shared memory has a descriptor");
+            (state, Some(SharedSpec { fd, slots }))
         } else {
             (SharedState::heap(0), None)
         };

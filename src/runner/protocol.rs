@@ -2,7 +2,7 @@
 //! line-based, over the child's stdin and stdout.
 //!
 //! ```text
-//! child  -> parent  hello parbench-worker/2 <pid>          (first, before reading anything)
+//! child  -> parent  hello parbench-worker/3 <pid>          (first, before reading anything)
 //! parent -> child   setup {"worker":0,"workers":2,"workload":"fib","params":{...},...}
 //! child  -> parent  ready <setup_ns> <setup_cpu_ns>       (after building the workload)
 //! parent -> child   run <first> <end>                     (tasks first..end, end exclusive)
@@ -21,7 +21,6 @@
 //! an error on the child's stderr and exit status 2.
 
 use std::io::{BufRead, Read, Write};
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +29,7 @@ use crate::sys::monotonic_ns;
 use crate::workload::{Params, SharedState, TaskContext};
 
 /// The protocol's name and version, sent in the child's first line.
-pub const VERSION: &str = "parbench-worker/2";
+pub const VERSION: &str = "parbench-worker/3";
 
 /// Environment variable carrying the parent's pid, so a child can tell whether the
 /// parent died before the child asked to be killed along with it.
@@ -40,11 +39,12 @@ pub const PARENT_PID_ENV: &str = "PARBENCH_PARENT_PID";
 /// 9 MB, so 16 MiB leaves room and still bounds what a broken peer can make us hold.
 pub const MAX_LINE: usize = 16 << 20;
 
-/// Where the sample's shared slots live.
+/// Where the sample's shared slots live: nameless shared memory the child inherited
+/// as descriptor `fd` (see [`SharedState::shared_memory`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedSpec {
-    /// The memory-mapped file.
-    pub path: PathBuf,
+    /// The inherited descriptor.
+    pub fd: i32,
     /// Number of slots in it.
     pub slots: usize,
 }
@@ -187,7 +187,8 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             setup.workload
         )
     })?;
-    if !(1..=super::MAX_WORKERS).contains(&setup.case_workers) || setup.worker >= setup.workers {
+    let workers = 1..=super::MAX_WORKERS;
+    if !workers.contains(&setup.case_workers) || !workers.contains(&setup.workers) || setup.worker >= setup.workers {
         return Err(format!(
             "bad set-up: worker {} of {} for {} case workers",
             setup.worker, setup.workers, setup.case_workers
@@ -197,10 +198,17 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
         .map_err(|e| format!("bad set-up: {e}"))?;
     let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
     let workload = spec.build(&params).map_err(|e| format!("setting up {}: {e}", setup.workload))?;
+    // The slot count crosses the protocol: it must be exactly what this workload
+    // needs, and it is mapped with every size checked.
+    let needed = workload.shared_slots(setup.workers);
     let shared = match &setup.shared {
-        Some(spec) => SharedState::open_mapped(&spec.path, spec.slots)
-            .map_err(|e| format!("mapping shared file {}: {e}", spec.path.display()))?,
-        None => SharedState::heap(0),
+        Some(spec) if spec.slots == needed => SharedState::open_inherited(spec.fd, spec.slots)
+            .map_err(|e| format!("mapping the shared memory (descriptor {}): {e}", spec.fd))?,
+        None if needed == 0 => SharedState::heap(0),
+        given => {
+            let given = given.as_ref().map_or(0, |s| s.slots);
+            return Err(format!("bad set-up: {given} shared slots, {} needs {needed}", setup.workload));
+        }
     };
     let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
     let tasks = workload.task_count();
@@ -325,6 +333,30 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_slot_count_that_overflows_is_refused_not_mapped() {
+        let counter = serde_json::json!({"increments": 10, "sync": "atomic"});
+        let line = |slots: usize, fd: i32| {
+            let text = setup_line("counter", counter.clone());
+            let mut setup: Setup = serde_json::from_str(text["setup ".len()..].trim()).unwrap();
+            setup.shared = Some(SharedSpec { fd, slots });
+            setup.to_line()
+        };
+        for slots in [1 << 57, usize::MAX, 1] {
+            let err = serve_str(&line(slots, 3)).0.unwrap_err();
+            assert!(err.starts_with(&format!("bad set-up: {slots} shared slots, counter needs ")), "{err}");
+        }
+        // The right count on a descriptor that is not shared memory.
+        let registry = Registry::with_builtins();
+        let spec = registry.get("counter").unwrap();
+        let params = Params::from_json(&spec.params, counter.as_object().unwrap(), 1, 1).unwrap();
+        let slots = spec.build(&params).unwrap().shared_slots(1);
+        let err = serve_str(&line(slots, 0)).0.unwrap_err();
+        assert!(err.contains("descriptor 0"), "{err}");
+        let err = serve_str(&line(slots, 999)).0.unwrap_err();
+        assert!(err.contains("descriptor 999"), "{err}");
+    }
+
+    #[test]
     fn out_of_range_tasks_are_refused() {
         let err = serve_str(&format!("{}run 2 4\n", fib_line())).0.unwrap_err();
         assert!(err.contains("bad request"), "{err}");
@@ -348,7 +380,7 @@ mod tests {
 
     #[test]
     fn replies_parse_strictly() {
-        assert_eq!(Reply::parse("hello parbench-worker/2 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
+        assert_eq!(Reply::parse("hello parbench-worker/3 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
         assert_eq!(Reply::parse("ready 12 99"), Ok(Reply::Ready { setup_ns: 12, setup_cpu_ns: 99 }));
         assert!(Reply::parse("ready 12").is_err());
         assert_eq!(
