@@ -84,7 +84,9 @@ fn measure_plan(plan: &Plan, progress: measure::Progress<'_>) -> anyhow::Result<
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    let mut report = report::build(measurements, plan.record.clone(), environment, std::env::args().collect());
+    // Arguments need not be UTF-8 (a path); the record shows them lossily.
+    let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut report = report::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
     report.scale = analysis;
     Ok((report, kept))

@@ -597,3 +597,36 @@ fn an_unusable_tmpdir_is_named_before_anything_is_measured() {
     // Without the process runner, TMPDIR is not needed.
     parbench().args(TINY_FIB).args(["--runner", "threads"]).env("TMPDIR", "/nonexistent").assert().success();
 }
+
+// ---------------------------------------------------------------------------------
+// Paths that are not UTF-8.
+
+#[test]
+fn an_output_path_that_is_not_utf8_is_written_and_recorded_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(std::ffi::OsStr::from_bytes(b"r\xff.json"));
+    tiny_fib(&[]).arg("--output").arg(&path).assert().success().stderr("");
+    let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let command: Vec<&str> = report["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(command.iter().any(|a| a.ends_with("r\u{fffd}.json")), "{command:?}");
+}
+
+#[test]
+fn a_suite_and_a_plot_whose_paths_are_not_utf8_run_to_the_end() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = |bytes: &[u8]| dir.path().join(std::ffi::OsStr::from_bytes(bytes));
+    let suite = name(b"s\xff.toml");
+    std::fs::write(&suite, "rounds = 1\nwarmup = 0\n[[bench]]\nworkload = \"fib\"\nn = 10\ntasks = 2\nthreads = [2]\n")
+        .unwrap();
+    parbench().arg("suite").arg(&suite).arg("--output").arg(name(b"o\xff.json")).assert().success().stderr("");
+    parbench()
+        .args(["scale", "fib", "--n", "10", "--tasks", "2", "--threads", "1,2", "--rounds", "1", "--warmup", "0"])
+        .args(["--runner", "threads", "--bootstrap", "100", "--plot"])
+        .arg(name(b"p\xff.svg"))
+        .assert()
+        .success()
+        .stderr("");
+    assert!(name(b"o\xff.json").is_file() && name(b"p\xff.svg").is_file());
+}
