@@ -141,43 +141,70 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
-    let plan = crate::plan::plan(registry, request)?;
+    let mut plan = crate::plan::plan(registry, request)?;
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     let progress = Progress::new();
     let (report, measured) = measure_plan(&plan, &mut |done, total| progress.update(done, total))?;
     progress.finish();
-    if let (Some(spec), Some(analysis)) = (&plan.scale, &report.scale) {
-        if let Some(path) = &spec.plot {
-            crate::plot::speedup_svg(analysis, &report.environment, path)
-                .with_context(|| format!("writing --plot {}", path.display()))?;
-        }
-        if let Some(path) = &spec.timeline {
-            crate::plot::timeline_svg(&measured, path)
-                .with_context(|| format!("writing --timeline {}", path.display()))?;
+    // Each output is written on its own: one that fails does not stop the others or
+    // the table, and the run then exits 1 naming it. The result file goes first, so
+    // an interrupt while the table is printed finds it saved.
+    let mut failures: Vec<String> = Vec::new();
+    if let Some(output) = plan.output.take() {
+        failures.extend(write_output(output.output, &|out| output.format.reporter().write(&report, out)));
+    }
+    if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {
+        let pictures = [
+            (spec.plot.take(), crate::plot::speedup_svg(analysis, &report.environment)),
+            (spec.timeline.take(), crate::plot::timeline_svg(&measured)),
+        ];
+        for (output, svg) in pictures {
+            let Some(output) = output else { continue };
+            match svg {
+                Ok(svg) => failures.extend(write_output(output, &|out| out.write_all(svg.as_bytes()))),
+                Err(e) => failures.push(format!("drawing {} {}: {e}", output.flag, output.path.display())),
+            }
         }
     }
-    if let Some(output) = plan.output {
-        write_file(&report, output)?;
+    let shown = if plan.table_on_stderr { "stderr" } else { "stdout" };
+    if let Err(e) = write_terminal(&report, plan.stdout_format, plan.table_on_stderr) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            failures.push(format!("writing to {shown}: {e}"));
+        }
     }
-    ignore_broken_pipe(write_stdout(&report, plan.stdout_format))?;
-    Ok(ExitCode::SUCCESS)
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        // Measuring succeeded; only writing failed: exit 1, naming every output lost.
+        Err(anyhow::anyhow!("{}", failures.join("; ")))
+    }
 }
 
-fn write_stdout(report: &Report, format: report::Format) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+/// Writes one output; the error, if any, names it. A closed stdout is not an error.
+fn write_output(output: crate::output::Output, write: &dyn Fn(&mut dyn Write) -> io::Result<()>) -> Option<String> {
+    let stdout = output.is_stdout();
+    let (flag, path) = (output.flag, output.written_path().to_path_buf());
+    match output.write(write) {
+        Ok(()) if !stdout => {
+            crate::interrupt::saved(flag, &path);
+            None
+        }
+        Ok(()) => None,
+        Err(e) if stdout && e.error.kind() == io::ErrorKind::BrokenPipe => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// The report for the terminal: stdout, or stderr when stdout carries an output.
+fn write_terminal(report: &Report, format: report::Format, on_stderr: bool) -> io::Result<()> {
+    if on_stderr {
+        let mut out = io::BufWriter::new(io::stderr().lock());
+        format.reporter().write(report, &mut out)?;
+        return out.flush();
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
     format.reporter().write(report, &mut out)?;
     out.flush()
-}
-
-/// Writes the complete report to the temporary file, then renames it over the target:
-/// an earlier file at that path is replaced only by a complete new one.
-fn write_file(report: &Report, output: crate::plan::OutputFile) -> anyhow::Result<()> {
-    let shown = output.path.display().to_string();
-    let mut writer = io::BufWriter::new(output.temp);
-    output.format.reporter().write(report, &mut writer).with_context(|| format!("writing --output {shown}"))?;
-    let temp = writer.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing --output {shown}"))?;
-    crate::atomic::persist(temp, &output.path).with_context(|| format!("writing --output {shown}"))
 }
 
 /// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the run

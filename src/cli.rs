@@ -234,6 +234,7 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         format: common.format,
         scale,
         suite: None,
+        inputs: Vec::new(),
     })
 }
 

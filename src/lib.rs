@@ -86,6 +86,8 @@ pub mod interrupt;
 #[doc(hidden)]
 pub mod measure;
 #[doc(hidden)]
+pub mod output;
+#[doc(hidden)]
 pub mod plan;
 #[doc(hidden)]
 pub mod plot;

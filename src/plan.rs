@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::error::UsageError;
 use crate::measure::{Case, Settings};
+use crate::output::Output;
 use crate::registry::Registry;
 use crate::report::Format;
 use crate::result::{SettingsRecord, Skipped, SuiteRecord};
@@ -122,19 +123,19 @@ pub struct Request {
     pub scale: Option<ScaleRequest>,
     /// Set for `suite`.
     pub suite: Option<SuiteRecord>,
+    /// Files read (the suite file): no output may be one of them. What each is, and
+    /// its path.
+    pub inputs: Vec<(String, PathBuf)>,
 }
 
-/// Where the report file goes. The temporary file is created when the plan is built,
-/// which proves the directory is writable before anything is measured, and renamed
-/// over the target only once the report is complete.
+/// Where the report goes (`--output`), checked when the plan is built; see
+/// [`crate::output`].
 #[derive(Debug)]
 pub struct OutputFile {
-    /// Final path.
-    pub path: PathBuf,
-    /// Format of the file.
+    /// Where to write it.
+    pub output: Output,
+    /// Format of the report there.
     pub format: Format,
-    /// The temporary file next to it.
-    pub temp: tempfile::NamedTempFile,
 }
 
 /// Everything a run will do.
@@ -146,8 +147,10 @@ pub struct Plan {
     pub record: SettingsRecord,
     /// The suite this plan came from, if any.
     pub suite: Option<SuiteRecord>,
-    /// Format for stdout.
+    /// Format for the terminal.
     pub stdout_format: Format,
+    /// Whether that goes to stderr (an output is `-`, standard output).
+    pub table_on_stderr: bool,
     /// Optional report file.
     pub output: Option<OutputFile>,
     /// Set for `parbench scale`.
@@ -169,9 +172,9 @@ pub struct ScaleSpec {
     /// Number of families.
     pub families: usize,
     /// Speedup plot to write.
-    pub plot: Option<PathBuf>,
+    pub plot: Option<Output>,
     /// Timeline to write.
-    pub timeline: Option<PathBuf>,
+    pub timeline: Option<Output>,
 }
 
 /// Validates a request against the registry and resolves every default.
@@ -233,23 +236,42 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                 cases.push(c);
                 family_of.push(None);
             }
-            check_svg("plot", &scale.plot)?;
-            check_svg("timeline", &scale.timeline)?;
             Some(ScaleSpec {
                 workers,
                 weak: scale.weak,
                 bootstrap: scale.bootstrap,
                 family_of,
                 families,
-                plot: scale.plot.clone(),
-                timeline: scale.timeline.clone(),
+                plot: None,
+                timeline: None,
             })
         }
     };
-    if cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process)) {
+    let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
+    if process {
         check_temp_dir()?;
     }
+    // Every output is checked, and none may be an input or another output, before
+    // anything is measured.
     let output = request.output.as_deref().map(|path| output_file(path, request.format)).transpose()?;
+    let mut scale = scale;
+    if let (Some(spec), Some(asked)) = (&mut scale, &request.scale) {
+        spec.plot = asked.plot.as_deref().map(|p| Output::prepare_svg("--plot", p)).transpose()?;
+        spec.timeline = asked.timeline.as_deref().map(|p| Output::prepare_svg("--timeline", p)).transpose()?;
+    }
+    let outputs: Vec<&Output> = output
+        .iter()
+        .map(|o| &o.output)
+        .chain(scale.iter().flat_map(|s| s.plot.iter().chain(s.timeline.iter())))
+        .collect();
+    let mut inputs: Vec<(String, PathBuf)> = request.inputs.clone();
+    match &request.worker_program {
+        Some(program) => inputs.push(("the worker program".into(), program.clone())),
+        None if process => inputs.extend(std::env::current_exe().ok().map(|e| ("parbench's own program".into(), e))),
+        None => {}
+    }
+    crate::output::check_distinct(&outputs, &inputs)?;
+    let table_on_stderr = outputs.iter().any(|o| o.is_stdout());
     let stdout_format = if output.is_some() { Format::Table } else { request.format.unwrap_or_default() };
     let mut runners: Vec<RunnerKind> = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
     runners.sort();
@@ -263,7 +285,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         seed: request.seed,
         timeout_s: request.timeout.as_secs_f64(),
     };
-    Ok(Plan { cases, record, suite: request.suite, stdout_format, output, scale })
+    Ok(Plan { cases, record, suite: request.suite, stdout_format, table_on_stderr, output, scale })
 }
 
 /// One combination of parameter values, and whether a default sweep produced it.
@@ -410,35 +432,21 @@ fn check_temp_dir() -> Result<(), UsageError> {
     })
 }
 
-fn check_svg(flag: &str, path: &Option<PathBuf>) -> Result<(), UsageError> {
-    let Some(path) = path else { return Ok(()) };
-    if path.is_dir() {
-        return Err(UsageError::new(format!("--{flag} {}: is a directory; give a file name", path.display())));
-    }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(UsageError::new(format!(
-            "--{flag} {}: directory {} does not exist; create it first",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Checks `--output` and creates its temporary file, before anything is measured.
+/// Checks `--output` and prepares it, before anything is measured. `-` (standard
+/// output) takes the format of `--format`, JSON by default.
 pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, UsageError> {
     let shown = path.display();
-    if path.is_dir() {
-        return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
-    }
     let format = match (format, Format::from_extension(path)) {
+        _ if path.as_os_str() == "-" => format.unwrap_or(Format::Json),
         (Some(asked), Some(implied)) if asked != implied && !matches!(asked, Format::Bmf | Format::GithubBenchmark) => {
             return Err(UsageError::new(format!(
                 "--output {shown}: the extension says {implied:?} but --format says {asked:?}; make them agree"
             )));
         }
         (Some(f), _) | (None, Some(f)) => f,
+        (None, None) if path.is_dir() => {
+            return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
+        }
         (None, None) => {
             return Err(UsageError::new(format!(
                 "--output {shown}: cannot tell the format from the extension; use .json, .csv, .md or .txt, \
@@ -446,19 +454,7 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
             )));
         }
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(UsageError::new(format!(
-            "--output {shown}: directory {} does not exist; create it first",
-            dir.display()
-        )));
-    }
-    let temp = crate::atomic::temp_for(path)
-        .map_err(|e| UsageError::new(format!("--output {shown}: cannot write in {}: {e}", dir.display())))?;
-    Ok(OutputFile { path: path.to_path_buf(), format, temp })
+    Ok(OutputFile { output: Output::prepare("--output", path)?, format })
 }
 
 #[cfg(test)]

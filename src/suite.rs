@@ -95,7 +95,9 @@ pub fn load(path: &Path) -> Result<Suite, UsageError> {
     }
     let text = String::from_utf8(bytes)
         .map_err(|e| fail(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
-    parse(&text, &shown)
+    let mut suite = parse(&text, &shown)?;
+    suite.request.inputs.push(("the suite file".into(), path.to_path_buf()));
+    Ok(suite)
 }
 
 /// Parses a suite from text; `shown` names the file in errors.
@@ -146,6 +148,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         format: None,
         scale: None,
         suite: Some(record.clone()),
+        inputs: Vec::new(),
     };
     Ok(Suite { record, request })
 }
