@@ -29,13 +29,12 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
         Invocation::Compare(args) => compare(&args),
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
-            let mut out = io::stdout().lock();
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
             let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            ignore_broken_pipe(lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
+            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
             Ok(ExitCode::SUCCESS)
         }
-        Invocation::List => ignore_broken_pipe(list(registry, &mut io::stdout().lock())).map(|_| ExitCode::SUCCESS),
+        Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
         Invocation::Worker => crate::runner::protocol::worker_main(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
@@ -104,11 +103,10 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
     let rules =
         crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
-    let mut out = io::stdout().lock();
     match crate::compare::compare(&inputs.bases, &inputs.new_name, &inputs.new, &rules, args.allow_incomparable) {
         Ok(mut cmp) => {
             cmp.skipped_base.extend(inputs.left_out);
-            ignore_broken_pipe(crate::compare::write(&cmp, args.format, &mut out))?;
+            to_stdout(|out| crate::compare::write(&cmp, args.format, out))?;
             match cmp.outcome() {
                 crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
                 crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
@@ -134,7 +132,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                 fp(&inc.base),
                 fp(&inc.new)
             );
-            ignore_broken_pipe(out.write_all(text.as_bytes()))?;
+            to_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(ExitCode::from(3))
         }
     }
@@ -241,11 +239,15 @@ impl Progress {
     }
 }
 
-/// `parbench run ... | head` ends quietly: a closed stdout is not an error.
-fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
-    match result {
+/// For the commands that measure nothing (`compare`, `baseline`, `list`): writes to
+/// stdout with `write` and flushes. `... | head` ends quietly (a closed stdout is not
+/// an error); any other failure is exit 2, as nothing was measured that it could lose.
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
+    let mut out = io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing to stdout"),
+        Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
+        Ok(()) => Ok(()),
     }
 }
 
