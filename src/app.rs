@@ -181,12 +181,7 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
 /// Writes one output; the error, if any, names it. A closed stdout is not an error.
 fn write_output(output: crate::output::Output, write: &dyn Fn(&mut dyn Write) -> io::Result<()>) -> Option<String> {
     let stdout = output.is_stdout();
-    let (flag, path) = (output.flag, output.written_path().to_path_buf());
     match output.write(write) {
-        Ok(()) if !stdout => {
-            crate::interrupt::saved(flag, &path);
-            None
-        }
         Ok(()) => None,
         Err(e) if stdout && e.error.kind() == io::ErrorKind::BrokenPipe => None,
         Err(e) => Some(e.to_string()),

@@ -69,10 +69,17 @@ pub fn unregister_temp_file(path: &Path) {
     registry().temp_files.retain(|p| p != path);
 }
 
-/// Records an output that was written completely, so that an interrupt after it says
-/// so and where.
-pub fn saved(flag: &'static str, path: &Path) {
+/// Held while an output gets its name and is recorded as saved: the handler waits for
+/// it, so an interrupt never exits between the two and misreports the output.
+static SAVING: Mutex<()> = Mutex::new(());
+
+/// Runs `persist` (which gives the output of `flag` its name at `path`) and, if it
+/// succeeds, records it as saved, so that an interrupt after it says so and where.
+pub fn saving<T>(flag: &'static str, path: &Path, persist: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
+    let result = persist()?;
     registry().saved.push((flag, path.to_path_buf()));
+    Ok(result)
 }
 
 /// Installs the SIGINT/SIGTERM/SIGHUP handler thread. Call once, from the CLI.
@@ -85,6 +92,7 @@ pub fn install() -> std::io::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new().name("parbench-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
             let reg = registry();
             for &pid in &reg.pids {
                 // SAFETY: kill and waitpid on a pid we spawned and have not reaped yet

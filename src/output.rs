@@ -156,7 +156,7 @@ impl Output {
                 let mut out = io::BufWriter::new(&mut temp);
                 write(&mut out).and_then(|()| out.flush()).map_err(fail)?;
                 drop(out);
-                temp.persist(&real).map_err(fail)
+                crate::interrupt::saving(self.flag, &real, || temp.persist(&real)).map_err(fail)
             }
         }
     }
