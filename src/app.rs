@@ -30,6 +30,7 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
+            let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
             let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
             to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
             Ok(ExitCode::SUCCESS)

@@ -3,6 +3,8 @@
 //! runs of `parbench run fib` on unchanged code (`fib-5-rounds-*.json`, copied from
 //! `results/2026-11-22-linux-vm/fib-repeat/`): each verdict and exit code of the design.
 
+use std::io::Write as _;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -284,4 +286,91 @@ fn a_round_number_near_two_to_the_32_sizes_nothing() {
         }
     });
     compare_paths(&far, format!("{DATA}same.json").as_ref()).code(0).stderr("");
+}
+
+#[test]
+fn twelve_concurrent_baseline_updates_are_safe_and_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    // Three results of one class, created in the same second.
+    let mut news = Vec::new();
+    for (i, factor) in [1.0, 1.01, 1.02].into_iter().enumerate() {
+        let path = edited(src.path(), "same.json", slower("threads", factor));
+        let named = src.path().join(format!("r{i}.json"));
+        std::fs::rename(path, &named).unwrap();
+        news.push(named);
+    }
+    let children: Vec<std::process::Child> = (0..12)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+                .args(["baseline", "update", "--keep", "1"])
+                .arg(dir.path())
+                .arg(&news[i % 3])
+                .arg(&news[(i + 1) % 3])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.is_empty(), "{:?}: {stderr}", out.status);
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left.len(), 1, "the newest one of the class: {left:?}");
+}
+
+/// Peak memory (KiB) of a finished `parbench` with `args`, and its exit status.
+fn peak_kib(args: &[&std::ffi::OsStr]) -> (i64, i32) {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waiting for our own child; wait4 writes into `status` and `usage`.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    (usage.ru_maxrss, libc::WEXITSTATUS(status))
+}
+
+#[test]
+fn a_large_result_is_compared_within_twice_its_size_and_added_to_a_baseline_within_64_mib() {
+    // About 20 MB: 60,000 samples, written a sample at a time: this test process must
+    // stay small, as a child's peak memory counts the parent's from before its exec.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{DATA}same.json")).unwrap()).unwrap();
+        let samples: Vec<serde_json::Value> =
+            v["cases"][0]["samples"].as_array().unwrap().iter().filter(|s| s["round"] == 0).cloned().collect();
+        v["cases"][0]["samples"] = serde_json::json!("SAMPLES");
+        let text = serde_json::to_string(&v).unwrap();
+        let (head, tail) = text.split_once("\"SAMPLES\"").unwrap();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        write!(out, "{head}[").unwrap();
+        for round in 0..60_000 / samples.len() {
+            for (i, s) in samples.iter().enumerate() {
+                let mut s = s.clone();
+                s["round"] = serde_json::json!(round);
+                let sep = if round == 0 && i == 0 { "" } else { "," };
+                write!(out, "{sep}\n      {}", serde_json::to_string_pretty(&s).unwrap()).unwrap();
+            }
+        }
+        write!(out, "]{tail}").unwrap();
+    }
+    let size_kib = std::fs::metadata(&big).unwrap().len() as i64 / 1024;
+    assert!(size_kib > 15_000, "{size_kib} KiB");
+    let base = std::path::PathBuf::from(format!("{DATA}same.json"));
+    let (kib, code) = peak_kib(&["compare".as_ref(), base.as_os_str(), big.as_os_str()]);
+    assert!(code <= 1, "compare exited {code}");
+    assert!(kib < 2 * size_kib, "compare peaked at {kib} KiB for a {size_kib} KiB file");
+    let baselines = dir.path().join("baselines");
+    let (kib, code) = peak_kib(&["baseline".as_ref(), "update".as_ref(), baselines.as_os_str(), big.as_os_str()]);
+    assert_eq!(code, 0);
+    assert!(kib < 64 * 1024, "baseline update peaked at {kib} KiB");
 }
