@@ -143,14 +143,17 @@ pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageE
             let target = dir.join(file_name(head, digest, attempt));
             match temp.persist_new(&target) {
                 Ok(()) => done.added.push(target),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if !same_contents(path, &target).map_err(io)? {
-                        // Another result with the same digest: never overwrite it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match same_contents(path, &target) {
+                    Ok(true) => done.present.push(target),
+                    // Another result with the same digest: never overwrite it.
+                    Ok(false) => {
                         attempt += 1;
                         continue;
                     }
-                    done.present.push(target);
-                }
+                    // A concurrent update removed it meanwhile: try again.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io(e)),
+                },
                 Err(e) => return Err(io(e)),
             }
             break;
