@@ -24,6 +24,7 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             let mut request = crate::suite::load(&args.file)?.request;
             request.output = args.output;
             request.format = args.format;
+            request.limit = args.limit;
             execute(registry, request)
         }
         Invocation::Compare(args) => compare(&args),
@@ -142,7 +143,13 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
 fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     let mut plan = crate::plan::plan(registry, request)?;
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
-    let progress = Progress::new();
+    // `--limit none` skips the calibration: nothing to refuse.
+    let unlimited = plan.limit == std::time::Duration::MAX;
+    let estimate = (!unlimited).then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit")).transpose()?;
+    if let Some(line) = estimate.as_ref().and_then(crate::estimate::Estimate::notice) {
+        eprintln!("{line}");
+    }
+    let progress = Progress::new(estimate.as_ref());
     let (report, measured) = measure_plan(&plan, &mut |done, total| progress.update(done, total))?;
     progress.finish();
     // Each output is written on its own: one that fails does not stop the others or
@@ -211,13 +218,26 @@ struct Progress {
 }
 
 impl Progress {
-    fn new() -> Self {
+    /// A bar that shows at once, before the first sample, when the estimate is over a
+    /// second; else only once the run has lasted a second.
+    fn new(estimate: Option<&crate::estimate::Estimate>) -> Self {
+        use std::io::IsTerminal;
         let bar = indicatif::ProgressBar::hidden();
+        let template = match estimate {
+            Some(_) => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta} (estimated {msg})",
+            None => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}",
+        };
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) }
+        bar.set_message(estimate.map(|e| e.describe()).unwrap_or_default());
+        let progress = Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) };
+        if estimate.is_some_and(|e| e.total > std::time::Duration::from_secs(1)) && io::stderr().is_terminal() {
+            progress.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            progress.shown.set(true);
+            progress.bar.tick();
+        }
+        progress
     }
 
     fn update(&self, done: usize, total: usize) {

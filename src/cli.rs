@@ -235,6 +235,7 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         scale,
         suite: None,
         inputs: Vec::new(),
+        limit: common.limit,
     })
 }
 
@@ -314,9 +315,35 @@ pub struct SuiteArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
     /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout.
+    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
+    /// the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Refuse a suite whose warm-up and rounds are estimated (from a short calibration)
+    /// to take longer than this: 90s, 30m, 2h, or none.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    pub limit: std::time::Duration,
+}
+
+/// The default `--limit`: 10 minutes.
+pub const DEFAULT_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `--limit`: a duration with a unit (ms, s, m, h; seconds without one), or `none`.
+fn parse_limit(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if t == "none" {
+        return Ok(std::time::Duration::MAX);
+    }
+    let units = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
+    let (number, scale) = units.iter().find_map(|(u, f)| t.strip_suffix(u).map(|n| (n, *f))).unwrap_or((t, 1.0));
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a duration (e.g. 90s, 30m, 2h, or none)"))
 }
 
 /// Flags every workload accepts.
@@ -357,9 +384,14 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
     /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout.
+    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
+    /// the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Refuse a run whose warm-up and rounds are estimated (from a short calibration)
+    /// to take longer than this: 90s, 30m, 2h, or none.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    pub limit: std::time::Duration,
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {
@@ -471,6 +503,16 @@ mod tests {
         assert!(parse_thread_spec("0,2").unwrap_err().contains("0 is out of range"));
         assert!(parse_thread_spec("1,x").is_err());
         assert!(parse_thread_spec("18446744073709551616").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn limits_accept_units_and_none() {
+        assert_eq!(parse_limit("10m"), Ok(std::time::Duration::from_secs(600)));
+        assert_eq!(parse_limit("2h"), Ok(std::time::Duration::from_secs(7200)));
+        assert_eq!(parse_limit("90"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_limit("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_limit("none"), Ok(std::time::Duration::MAX));
+        assert!(parse_limit("0").is_err() && parse_limit("soon").is_err() && parse_limit("1e99").is_err());
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub mod cli;
 pub mod compare;
 pub mod error;
 #[doc(hidden)]
+pub mod estimate;
+#[doc(hidden)]
 pub mod fingerprint;
 #[doc(hidden)]
 pub mod interrupt;

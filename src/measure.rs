@@ -165,7 +165,7 @@ impl CaseState<'_> {
 
 /// Builds a case's workload: its set-up, timed, outside every sample. A panic in the
 /// user's constructor is an error naming the workload, not an abort.
-fn build(case: &Case) -> Result<(Job, u64), BenchError> {
+pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
     let start = crate::sys::monotonic_ns();
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case.spec.build(&case.params)));
     let elapsed = crate::sys::monotonic_ns() - start;

@@ -126,6 +126,8 @@ pub struct Request {
     /// Files read (the suite file): no output may be one of them. What each is, and
     /// its path.
     pub inputs: Vec<(String, PathBuf)>,
+    /// Longest the measurement may be expected to take (`--limit`).
+    pub limit: std::time::Duration,
 }
 
 /// Where the report goes (`--output`), checked when the plan is built; see
@@ -155,6 +157,8 @@ pub struct Plan {
     pub output: Option<OutputFile>,
     /// Set for `parbench scale`.
     pub scale: Option<ScaleSpec>,
+    /// Longest the measurement may be expected to take (`--limit`).
+    pub limit: std::time::Duration,
 }
 
 /// What `parbench scale` adds to a plan.
@@ -285,7 +289,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         seed: request.seed,
         timeout_s: request.timeout.as_secs_f64(),
     };
-    Ok(Plan { cases, record, suite: request.suite, stdout_format, table_on_stderr, output, scale })
+    Ok(Plan { cases, record, suite: request.suite, stdout_format, table_on_stderr, output, scale, limit: request.limit })
 }
 
 /// One combination of parameter values, and whether a default sweep produced it.

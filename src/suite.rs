@@ -149,6 +149,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         scale: None,
         suite: Some(record.clone()),
         inputs: Vec::new(),
+        limit: crate::cli::DEFAULT_LIMIT,
     };
     Ok(Suite { record, request })
 }

@@ -388,7 +388,8 @@ fn timing_out() -> Vec<String> {
             order[0] == 1
         })
         .unwrap();
-    "run sleep --ms 5000 --tasks 2 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0 --seed"
+    "run sleep --ms 5000 --tasks 2 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0 --limit none \
+     --seed"
         .split_whitespace()
         .map(String::from)
         .chain([seed.to_string()])
@@ -477,7 +478,8 @@ fn command_tasks_overlap_under_four_threads() {
     let cmd = format!("echo $(date +%s%N) start >> {0}; sleep 0.3; echo $(date +%s%N) end >> {0}", log.display());
     parbench()
         .args(["run", "command", "--cmd", &cmd, "--tasks", "4", "--threads", "4", "--runner", "threads"])
-        .args(["--rounds", "1", "--warmup", "0"])
+        // No calibration, which would run a command once more before measuring.
+        .args(["--rounds", "1", "--warmup", "0", "--limit", "none"])
         .assert()
         .success()
         .stdout(predicate::str::contains("every runner starts one process per task"));
@@ -787,4 +789,36 @@ fn a_plot_that_fails_after_the_sweep_does_not_cost_the_other_outputs() {
     let report: Value = serde_json::from_slice(&std::fs::read(&ok).unwrap()).unwrap();
     assert_eq!(report["schema_version"], 2);
     assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));
+}
+
+// ---------------------------------------------------------------------------------
+// Estimated duration and --limit.
+
+#[test]
+fn a_run_that_would_take_days_is_refused_at_once_naming_the_limit() {
+    let start = std::time::Instant::now();
+    assert_usage_error(
+        &["run", "fib", "--n", "50", "--tasks", "1000000", "--threads", "1024"],
+        &["at least", "over --limit 10 min", "fib (n=50, tasks=1000000)"],
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn a_suite_of_ten_thousand_rounds_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("long.toml");
+    std::fs::write(&suite, "rounds = 10000\nwarmup = 100\n[[bench]]\nworkload = \"fib\"\nn = 30\nthreads = [2]\n")
+        .unwrap();
+    assert_usage_error(&["suite", suite.to_str().unwrap()], &["this measurement would take", "--limit"]);
+}
+
+#[test]
+fn the_limit_can_be_raised() {
+    // Serial 2 x 300 ms and threads 300 ms: about 0.9 s.
+    let args = ["run", "sleep", "--ms", "300", "--tasks", "2", "--threads", "2", "--runner", "threads"];
+    let mut refused = args.to_vec();
+    refused.extend(["--rounds", "1", "--warmup", "0", "--limit", "500ms"]);
+    assert_usage_error(&refused, &["would take at least", "over --limit 0.5 s"]);
+    parbench().args(args).args(["--rounds", "1", "--warmup", "0", "--limit", "5s"]).assert().success().stderr("");
 }

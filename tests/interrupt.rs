@@ -24,6 +24,8 @@ fn children_of(parent: u32) -> Vec<u32> {
 fn start_with_two_workers(mut command: Command) -> (std::process::Child, Vec<u32>) {
     let child = command
         .args(["--warmup", "0", "--rounds", "1", "--seed", &seed_with_process_first().to_string()])
+        // Its tasks never end: no calibration of them before measuring.
+        .args(["--limit", "none"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
