@@ -173,7 +173,8 @@ fn calibrate(
 
 /// A round of `case` when a task takes `per_task` seconds: serial runs every task in
 /// turn; a parallel runner at best divides that by its workers (by the cores, unless
-/// the tasks wait); processes also start, and build the workload in each child.
+/// the tasks wait); threads and processes also start (about 20 µs and 0.5 ms each),
+/// and processes build the workload in each child.
 fn price(case: &Case, cores: usize, tasks: usize, per_task: f64, once: f64, at_least: bool) -> Price {
     let serial = per_task * tasks as f64;
     let workers = case.settings.workers.max(1);
@@ -185,7 +186,9 @@ fn price(case: &Case, cores: usize, tasks: usize, per_task: f64, once: f64, at_l
         .iter()
         .map(|r| match r {
             RunnerKind::Serial => serial,
-            RunnerKind::Threads | RunnerKind::Rayon => parallel,
+            RunnerKind::Rayon => parallel,
+            // Threads and processes are started inside every sample.
+            RunnerKind::Threads => parallel + workers as f64 * 0.000_02,
             RunnerKind::Process => parallel + once + workers as f64 * 0.000_5,
         })
         .sum();

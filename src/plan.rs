@@ -198,6 +198,16 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                 if let Some(scale) = &request.scale {
                     let scaling = Scaling { workers, max_workers: max, weak: scale.weak };
                     params = spec.scaled(&params, scaling).map_err(|e| bench.origin.error(e))?;
+                    // Derived values obey the declared ranges too: a worker process
+                    // checks them, and sizes follow from them.
+                    params = Params::from_json(&spec.params, &params.to_json(), params.workers(), params.seed())
+                        .map_err(|e| {
+                            let how = if scale.weak { "weak" } else { "strong" };
+                            let s = if workers == 1 { "" } else { "s" };
+                            bench.origin.error(format!(
+                                "{how} scaling to {workers} worker{s} makes {e}; lower the value or the largest worker count"
+                            ))
+                        })?;
                 }
                 spec.run_check(&params).map_err(|e| bench.origin.error(e))?;
                 if first_family.is_none() {
@@ -251,6 +261,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
             })
         }
     };
+    check_result_size(&cases)?;
     let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
     if process {
         check_temp_dir()?;
@@ -421,6 +432,28 @@ fn case(
     Ok(Case { spec: Arc::clone(spec), params, label, properties, settings, skipped })
 }
 
+/// Every measured sample is recorded, with one entry per worker: a result larger than
+/// parbench reads back ([`crate::result::MAX_RESULT_BYTES`]) is refused now, not
+/// written after the whole measurement. The sizes are low estimates of the JSON.
+fn check_result_size(cases: &[Case]) -> Result<(), UsageError> {
+    let bytes: u64 = cases
+        .iter()
+        .map(|c| {
+            let samples = u64::from(c.settings.rounds) * c.settings.runners.len() as u64;
+            samples.saturating_mul(300 + 60 * c.settings.workers as u64)
+        })
+        .fold(0u64, u64::saturating_add);
+    if bytes > crate::result::MAX_RESULT_BYTES {
+        return Err(UsageError::new(format!(
+            "the result would record at least {} MiB of samples (rounds x runners x workers), more than the {} GiB \
+             parbench reads back; lower the rounds or the worker count",
+            bytes >> 20,
+            crate::result::MAX_RESULT_BYTES >> 30
+        )));
+    }
+    Ok(())
+}
+
 /// The process runner keeps each worker's stderr in an unnamed file in the temporary
 /// directory: one that cannot hold files is named now, before anything is measured.
 fn check_temp_dir() -> Result<(), UsageError> {
@@ -535,6 +568,23 @@ mod tests {
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
         let err = plan(&Registry::with_builtins(), request).unwrap_err().0;
         assert!(err.contains("more than the 1000000 allowed"), "{err}");
+    }
+
+    #[test]
+    fn derived_values_beyond_their_declared_range_are_refused_before_measuring() {
+        // Strong scaling keeps increments x workers: 1e10 x 2 at one worker is over 1e10.
+        let argv = "parbench scale counter --sync atomic --increments 10000000000 --threads 1,2";
+        let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
+        let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
+        let err = plan(&Registry::with_builtins(), request).unwrap_err().0;
+        assert!(err.starts_with("strong scaling to 1 worker makes increments: 20000000000 is out of range"), "{err}");
+    }
+
+    #[test]
+    fn a_result_too_large_to_read_back_is_refused_before_measuring() {
+        let err = plan_args("fib --n 1 --tasks 1 --threads 1024 --rounds 10000").unwrap_err().0;
+        assert!(err.starts_with("the result would record at least ") && err.contains("1 GiB"), "{err}");
+        plan_args("fib --n 1 --tasks 1 --threads 1024 --rounds 1000").unwrap();
     }
 
     #[test]
