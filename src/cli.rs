@@ -328,6 +328,18 @@ pub struct SuiteArgs {
 /// The default `--limit`: 10 minutes.
 pub const DEFAULT_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// `--seed`: a whole number from 0 to 2^64 - 1; too large is said as such.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    t.parse::<u64>().map_err(|_| {
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{t} is too large: at most {}", u64::MAX)
+        } else {
+            format!("{t:?} is not a whole number from 0 to {}", u64::MAX)
+        }
+    })
+}
+
 /// `--limit`: a duration with a unit (ms, s, m, h; seconds without one), or `none`.
 fn parse_limit(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
@@ -370,7 +382,7 @@ pub struct CommonArgs {
     pub rounds: u32,
     /// Seed for the runner order in each round (and the numbers of factorize --count);
     /// recorded in the results.
-    #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true)]
+    #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
     /// Longest a process-runner worker may go without reporting progress (a finished
     /// task) before all workers are killed, in seconds (e.g. 60, 2.5, 500ms).

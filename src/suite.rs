@@ -103,8 +103,23 @@ pub fn load(path: &Path) -> Result<Suite, UsageError> {
 /// Parses a suite from text; `shown` names the file in errors.
 pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
     let file: SuiteFile = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| format!(" line {}:", line_of(text, s.start))).unwrap_or_default();
-        UsageError::new(format!("suite file {shown}:{at} {}", e.message().trim().replace('\n', " ")))
+        let mut message = e.message().trim().replace('\n', " ");
+        if message == "number too large to fit in target type" {
+            message = format!("the number is too large: TOML integers go up to {}", i64::MAX);
+        }
+        let at = match e.span() {
+            // Name the key whose value is wrong, when the line has one.
+            Some(span) => {
+                let line = line_of(text, span.start);
+                let key = text.lines().nth(line - 1).and_then(|l| l.split_once('=')).map(|(k, _)| k.trim());
+                match key.filter(|k| !k.is_empty() && !k.starts_with('[')) {
+                    Some(key) => format!(" line {line}: {key}:"),
+                    None => format!(" line {line}:"),
+                }
+            }
+            None => String::new(),
+        };
+        UsageError::new(format!("suite file {shown}:{at} {message}"))
     })?;
     let err = |line: usize, what: String| UsageError::new(format!("suite file {shown}: line {line}: {what}"));
     if file.benches.is_empty() {
@@ -320,6 +335,14 @@ threads = [2]
         assert!(none.contains("runners is empty"), "{none}");
         let sync = cases(&GOOD.replace("sync = [\"none\", \"mutex\"]", "sync = []")).unwrap_err().0;
         assert!(sync.contains("sync is empty"), "{sync}");
+    }
+
+    #[test]
+    fn numbers_out_of_their_type_name_the_key() {
+        let err = parse("seed = 18446744073709551616\n", "t.toml").unwrap_err().0;
+        assert_eq!(err, format!("suite file t.toml: line 1: seed: the number is too large: TOML integers go up to {}", i64::MAX));
+        let err = parse("rounds = 99999999999\n", "t.toml").unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 1: rounds: invalid value: integer `99999999999`"), "{err}");
     }
 
     #[test]

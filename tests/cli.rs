@@ -822,3 +822,9 @@ fn the_limit_can_be_raised() {
     assert_usage_error(&refused, &["would take at least", "over --limit 0.5 s"]);
     parbench().args(args).args(["--rounds", "1", "--warmup", "0", "--limit", "5s"]).assert().success().stderr("");
 }
+
+#[test]
+fn a_seed_past_two_to_the_64_is_called_too_large() {
+    assert_usage_error(&["run", "fib", "--seed", "18446744073709551616"], &["--seed", "is too large"]);
+    assert_usage_error(&["run", "fib", "--seed", "-1"], &["--seed", "not a whole number"]);
+}
