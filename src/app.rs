@@ -228,7 +228,8 @@ impl Progress {
             None => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}",
         };
         bar.set_style(
-            indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(estimate.map(|e| e.describe()).unwrap_or_default());
         let progress = Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) };

@@ -168,14 +168,16 @@ fn link_unnamed(file: &File, target: &Path) -> io::Result<()> {
         return Ok(());
     }
     let err = io::Error::last_os_error();
-    if err.raw_os_error() != Some(libc::ENOENT) || target.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    if err.raw_os_error() != Some(libc::ENOENT)
+        || target.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
     {
         return Err(err);
     }
     // No /proc: linking by descriptor, which older kernels allow only with
     // CAP_DAC_READ_SEARCH.
     // SAFETY: an empty NUL-terminated path and a descriptor we own.
-    let linked = unsafe { libc::linkat(file.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH) };
+    let linked =
+        unsafe { libc::linkat(file.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_EMPTY_PATH) };
     if linked == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 

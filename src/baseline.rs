@@ -208,7 +208,8 @@ fn copy_hashing(from: &Path, to: &mut impl Write) -> std::io::Result<u64> {
 
 /// Whether two files hold the same bytes, read a block at a time.
 fn same_contents(a: &Path, b: &Path) -> std::io::Result<bool> {
-    let (mut a, mut b) = (std::io::BufReader::new(std::fs::File::open(a)?), std::io::BufReader::new(std::fs::File::open(b)?));
+    let (mut a, mut b) =
+        (std::io::BufReader::new(std::fs::File::open(a)?), std::io::BufReader::new(std::fs::File::open(b)?));
     let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
     loop {
         let n = read_full(&mut a, &mut x)?;

@@ -41,9 +41,8 @@ impl Estimate {
 
     /// The line printed as measuring begins, when the estimate is over a minute.
     pub fn notice(&self) -> Option<String> {
-        (self.total > SHOW_ABOVE).then(|| {
-            format!("parbench: measuring has begun; it takes {} (from a short calibration)", self.describe())
-        })
+        (self.total > SHOW_ABOVE)
+            .then(|| format!("parbench: measuring has begun; it takes {} (from a short calibration)", self.describe()))
     }
 }
 
@@ -68,7 +67,8 @@ pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estima
     let mut longest: Option<(f64, &str)> = None;
     let refuse = |total: f64, at_least: bool, longest: Option<(f64, &str)>| {
         let estimate = Estimate { total: Duration::from_secs_f64(total), at_least };
-        let worst = longest.map(|(s, label)| format!("; the longest case, {label}, {}", round_time(s))).unwrap_or_default();
+        let worst =
+            longest.map(|(s, label)| format!("; the longest case, {label}, {}", round_time(s))).unwrap_or_default();
         UsageError::new(format!(
             "this measurement would take {}{worst}; that is over {limit_flag} {}: lower the rounds or warm-up, make \
              the work or the sweep smaller, or raise {limit_flag}",

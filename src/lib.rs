@@ -70,6 +70,14 @@ mod app;
 mod entry;
 mod registry;
 
+#[cfg(test)]
+mod fuzz;
+/// In tests, the allocator counts what each thread holds, for the property tests'
+/// bounds on what reading hostile input may allocate.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: fuzz::Counting = fuzz::Counting;
+
 #[doc(hidden)]
 pub mod atomic;
 #[doc(hidden)]

@@ -281,7 +281,10 @@ mod tests {
         let out = Output::prepare("--output", &dir.path().join("alias.json")).unwrap();
         let err = check_distinct(&[&out], &[("the suite file".into(), suite)]).unwrap_err().0;
         assert!(err.contains("is the suite file"), "{err}");
-        let (n1, n2) = (Output::prepare("--output", Path::new("/dev/null")).unwrap(), Output::prepare("--plot", Path::new("/dev/null")).unwrap());
+        let (n1, n2) = (
+            Output::prepare("--output", Path::new("/dev/null")).unwrap(),
+            Output::prepare("--plot", Path::new("/dev/null")).unwrap(),
+        );
         check_distinct(&[&n1, &n2], &[]).unwrap();
     }
 

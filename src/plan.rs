@@ -300,7 +300,16 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         seed: request.seed,
         timeout_s: request.timeout.as_secs_f64(),
     };
-    Ok(Plan { cases, record, suite: request.suite, stdout_format, table_on_stderr, output, scale, limit: request.limit })
+    Ok(Plan {
+        cases,
+        record,
+        suite: request.suite,
+        stdout_format,
+        table_on_stderr,
+        output,
+        scale,
+        limit: request.limit,
+    })
 }
 
 /// One combination of parameter values, and whether a default sweep produced it.

@@ -287,7 +287,54 @@ pub fn result_files(path: &Path) -> Result<Vec<PathBuf>, UsageError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::fuzz;
+
+    /// Reads `bytes` as a result file: a result, which then also validates and
+    /// compares against a valid one, or a one-line error naming the file; never a
+    /// panic, and never more than 16 MiB held at once.
+    fn read_any(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, bytes).unwrap();
+        let base = vec![("base.json".to_string(), crate::report::fixture::report())];
+        let (outcome, peak) = fuzz::peak_of(|| match load(&path) {
+            Ok(report) => {
+                if crate::compare::validate("r.json", &report).is_ok() {
+                    let rules = crate::compare::Rules::default();
+                    let _ = crate::compare::compare(&base, "r.json", &report, &rules, true);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.0),
+        });
+        if let Err(message) = outcome {
+            prop_assert!(fuzz::one_line(&message), "{message}");
+            prop_assert!(message.starts_with(&format!("{}: ", path.display())), "{message}");
+        }
+        prop_assert!(peak < 16 << 20, "{peak} bytes held at once");
+        Ok(())
+    }
+
+    fn valid() -> Vec<u8> {
+        serde_json::to_vec_pretty(&crate::report::fixture::report()).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(fuzz::config(150))]
+
+        #[test]
+        fn arbitrary_bytes_are_refused_in_one_line(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            read_any(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_results_are_read_or_refused_in_bounded_memory(m in fuzz::mutations()) {
+            read_any(&fuzz::mutate(&valid(), &m))?;
+        }
+    }
 
     #[test]
     fn a_saved_report_loads_back() {

@@ -285,6 +285,32 @@ threads = [2]
         crate::plan::plan(&crate::registry::Registry::with_builtins(), suite.request).map(|p| p.cases)
     }
 
+    /// A suite from any text: cases, or a one-line error naming the file; never a
+    /// panic, never more than 16 MiB held at once.
+    fn plan_any(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (outcome, peak) = crate::fuzz::peak_of(|| cases(text).map(drop));
+        if let Err(e) = outcome {
+            proptest::prop_assert!(crate::fuzz::one_line(&e.0), "{}", e.0);
+            proptest::prop_assert!(e.0.starts_with("suite file t.toml: "), "{}", e.0);
+        }
+        proptest::prop_assert!(peak < 16 << 20, "{peak} bytes held at once");
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config(150))]
+
+        #[test]
+        fn arbitrary_text_is_a_suite_or_a_one_line_error(chars in proptest::collection::vec(proptest::prelude::any::<char>(), 0..300)) {
+            plan_any(&chars.into_iter().collect::<String>())?;
+        }
+
+        #[test]
+        fn mutated_suites_are_planned_or_refused_in_one_line(m in crate::fuzz::mutations()) {
+            plan_any(&String::from_utf8_lossy(&crate::fuzz::mutate(GOOD.as_bytes(), &m)))?;
+        }
+    }
+
     #[test]
     fn a_suite_expands_threads_and_sync_modes_into_cases() {
         let c = cases(GOOD).unwrap();
@@ -340,7 +366,10 @@ threads = [2]
     #[test]
     fn numbers_out_of_their_type_name_the_key() {
         let err = parse("seed = 18446744073709551616\n", "t.toml").unwrap_err().0;
-        assert_eq!(err, format!("suite file t.toml: line 1: seed: the number is too large: TOML integers go up to {}", i64::MAX));
+        assert_eq!(
+            err,
+            format!("suite file t.toml: line 1: seed: the number is too large: TOML integers go up to {}", i64::MAX)
+        );
         let err = parse("rounds = 99999999999\n", "t.toml").unwrap_err().0;
         assert!(err.starts_with("suite file t.toml: line 1: rounds: invalid value: integer `99999999999`"), "{err}");
     }

@@ -585,17 +585,11 @@ fn shared_memory_that_cannot_be_reserved_is_named_not_a_sigbus() {
 
 #[test]
 fn an_unusable_tmpdir_is_named_before_anything_is_measured() {
-    parbench()
-        .args(TINY_FIB)
-        .env("TMPDIR", "/nonexistent")
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(
-            predicate::str::starts_with("parbench: error: TMPDIR=/nonexistent: ")
-                .and(predicate::str::contains("process runner"))
-                .and(one_line()),
-        );
+    parbench().args(TINY_FIB).env("TMPDIR", "/nonexistent").assert().code(2).stdout("").stderr(
+        predicate::str::starts_with("parbench: error: TMPDIR=/nonexistent: ")
+            .and(predicate::str::contains("process runner"))
+            .and(one_line()),
+    );
     // Without the process runner, TMPDIR is not needed.
     parbench().args(TINY_FIB).args(["--runner", "threads"]).env("TMPDIR", "/nonexistent").assert().success();
 }

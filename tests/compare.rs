@@ -371,6 +371,7 @@ fn a_large_result_is_compared_within_twice_its_size_and_added_to_a_baseline_with
     let status = status_within(2 * size, &["compare".as_ref(), base.as_os_str(), big.as_os_str()]);
     assert!(matches!(status.code(), Some(0 | 1)), "compare within twice the file's size: {status:?}");
     let baselines = dir.path().join("baselines");
-    let status = status_within(64 << 20, &["baseline".as_ref(), "update".as_ref(), baselines.as_os_str(), big.as_os_str()]);
+    let status =
+        status_within(64 << 20, &["baseline".as_ref(), "update".as_ref(), baselines.as_os_str(), big.as_os_str()]);
     assert!(status.success(), "baseline update within 64 MiB: {status:?}");
 }

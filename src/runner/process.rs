@@ -138,11 +138,7 @@ impl Children {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::from(stderr_child))
                 .spawn()
-                .map_err(|error| BenchError::Spawn {
-                    worker: index,
-                    program: program.display().to_string(),
-                    error,
-                })?;
+                .map_err(|error| BenchError::Spawn { worker: index, program: program.display().to_string(), error })?;
             let pid = child.id();
             interrupt::register_child(pid);
             let stdout = child.stdout.take().expect("stdout is piped");

@@ -202,7 +202,7 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     // needs, and it is mapped with every size checked.
     let needed = workload.shared_slots(setup.workers);
     let shared = match &setup.shared {
-        Some(spec) if spec.slots == needed => SharedState::open_inherited(spec.fd, spec.slots)
+        Some(spec) if spec.slots == needed && needed > 0 => SharedState::open_inherited(spec.fd, spec.slots)
             .map_err(|e| format!("mapping the shared memory (descriptor {}): {e}", spec.fd))?,
         None if needed == 0 => SharedState::heap(0),
         given => {
@@ -316,6 +316,69 @@ mod tests {
             .collect();
         assert_eq!(done, vec![(0, 55), (1, 55), (2, 55)]);
         assert_eq!(replies.last(), Some(&Reply::Bye));
+    }
+
+    /// A workload whose every parameter value is cheap, so that mutated set-ups can
+    /// never ask for long work.
+    fn tiny_registry() -> Registry {
+        use crate::workload::{Param, Verification, Workload, WorkloadSpec};
+        struct Tiny(usize, u64);
+        impl Workload for Tiny {
+            fn task_count(&self) -> usize {
+                self.0
+            }
+            fn run_task(&self, task: usize, _ctx: &TaskContext<'_>) -> u64 {
+                (0..self.1).sum::<u64>() + task as u64
+            }
+            fn verify(&self, _checksums: &[u64], _shared: &SharedState) -> Verification {
+                Verification::Verified { detail: String::new() }
+            }
+        }
+        let spec =
+            WorkloadSpec::new("tiny", "cheap tasks", |p: &Params| Ok(Tiny(p.uint("tasks") as usize, p.uint("size"))))
+                .param(crate::workload::Param::uint("tasks", 4).range(1, 64))
+                .param(Param::uint("size", 10).range(1, 1000));
+        Registry::new().register(spec)
+    }
+
+    fn valid_session() -> Vec<u8> {
+        let setup = setup_line("tiny", serde_json::json!({"tasks": 4, "size": 10}));
+        format!("{setup}run 0 2\nrun 2 4\nquit\n").into_bytes()
+    }
+
+    /// A worker fed `input`: `Ok`, or a one-line error; never a panic, never more than
+    /// 16 MiB held at once.
+    fn serve_any(input: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        let registry = tiny_registry();
+        let mut out = Vec::new();
+        let (result, peak) = crate::fuzz::peak_of(|| serve(&registry, input, &mut out));
+        if let Err(e) = result {
+            proptest::prop_assert!(crate::fuzz::one_line(&e), "{e}");
+        }
+        proptest::prop_assert!(peak < 16 << 20, "{peak} bytes held at once");
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config(200))]
+
+        #[test]
+        fn arbitrary_bytes_never_crash_a_worker(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            serve_any(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_sessions_never_crash_a_worker(m in crate::fuzz::mutations()) {
+            serve_any(&crate::fuzz::mutate(&valid_session(), &m))?;
+        }
+
+        #[test]
+        fn arbitrary_replies_parse_or_are_refused(line in proptest::collection::vec(proptest::prelude::any::<char>(), 0..200)) {
+            let line: String = line.into_iter().collect();
+            if let Err(e) = Reply::parse(&line) {
+                proptest::prop_assert!(!e.is_empty());
+            }
+        }
     }
 
     #[test]

@@ -72,7 +72,10 @@ impl SharedState {
     pub fn open_inherited(fd: RawFd, slots: usize) -> std::io::Result<SharedState> {
         let bytes = bytes_for(slots)?;
         if fd < 3 {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("descriptor {fd} is not shared memory")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("descriptor {fd} is not shared memory"),
+            ));
         }
         // SAFETY: F_DUPFD_CLOEXEC on any integer is safe; a bad descriptor is an error.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
@@ -83,7 +86,10 @@ impl SharedState {
         let file = unsafe { File::from_raw_fd(dup) };
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("descriptor {fd} is not shared memory")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("descriptor {fd} is not shared memory"),
+            ));
         }
         if meta.len() < bytes {
             return Err(std::io::Error::new(
@@ -119,7 +125,9 @@ fn bytes_for(slots: usize) -> std::io::Result<u64> {
         .checked_mul(std::mem::size_of::<Slot>())
         .and_then(|b| u64::try_from(b).ok())
         .filter(|&b| b <= i64::MAX as u64)
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{slots} shared slots are too many")))
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{slots} shared slots are too many"))
+        })
 }
 
 /// A new file without a name whose descriptor child processes inherit.
