@@ -20,9 +20,11 @@ macro_rules! exit_codes {
         "\
 Exit codes:
   0    success
-  1    a benchmark failed: a wrong answer, or a worker process crashed or timed out
-  2    usage or input error (bad flag value, unwritable --output); nothing was measured
-  130  interrupted (Ctrl-C or SIGTERM); every worker process was stopped"
+  1    a benchmark failed: a wrong answer, or a worker process crashed or timed out; or an
+       output could not be written after measuring (named; the others are still written)
+  2    usage or input error (bad flag value, unusable output, estimated beyond --limit);
+       nothing was measured
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was stopped"
     };
 }
 
@@ -55,8 +57,8 @@ Examples:
 Exit codes:
   0    no gated regression
   1    a regression
-  2    input error: unreadable, corrupt or wrong-version result, nothing to compare, or no gated
-       cell could be judged
+  2    input error: unreadable, corrupt or wrong-version result, nothing to compare, no gated
+       cell could be judged, or stdout could not be written
   3    not comparable: different machine class or suite configuration (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
