@@ -822,3 +822,19 @@ fn a_seed_past_two_to_the_64_is_called_too_large() {
     assert_usage_error(&["run", "fib", "--seed", "18446744073709551616"], &["--seed", "is too large"]);
     assert_usage_error(&["run", "fib", "--seed", "-1"], &["--seed", "not a whole number"]);
 }
+
+#[test]
+fn endless_inputs_are_cut_off_with_one_line() {
+    assert_usage_error(&["suite", "/dev/zero"], &["suite file /dev/zero", "larger than"]);
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/base.json");
+    assert_usage_error(&["compare", data, "/dev/zero"], &["/dev/zero: not a parbench result: line 1, column 1"]);
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+        .arg("worker")
+        .stdin(zero)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("parbench: error: worker: a line longer than") && one_line().eval(&stderr), "{stderr}");
+}
