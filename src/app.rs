@@ -19,7 +19,7 @@ use crate::runner::RunnerKind;
 /// (regression) and 3 (not comparable) as plain exit codes.
 pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCode> {
     match invocation {
-        Invocation::Measure(request) => execute(registry, request),
+        Invocation::Measure(request) => execute(registry, *request),
         Invocation::Suite(args) => {
             let mut request = crate::suite::load(&args.file)?.request;
             request.output = args.output;
@@ -59,7 +59,7 @@ where
 {
     let argv = std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into));
     let request = match crate::cli::parse(registry, argv) {
-        Ok(Invocation::Measure(request)) => request,
+        Ok(Invocation::Measure(request)) => *request,
         Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
         Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
         Err(e) => return Err(UsageError::new(e.to_string().lines().next().unwrap_or_default().to_string()).into()),

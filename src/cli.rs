@@ -97,7 +97,7 @@ enum Fixed {
 #[derive(Debug)]
 pub enum Invocation {
     /// `run` or `scale`: measure.
-    Measure(Request),
+    Measure(Box<Request>),
     /// `suite FILE`.
     Suite(SuiteArgs),
     /// `compare BASE NEW`.
@@ -177,7 +177,7 @@ where
         Some((which @ ("run" | "scale"), sub)) => {
             let (name, m) = sub.subcommand().expect("a workload subcommand is required");
             let spec = registry.get(name).expect("subcommands come from the registry");
-            measure_request(spec, m, which == "scale").map(Invocation::Measure)
+            measure_request(spec, m, which == "scale").map(|r| Invocation::Measure(Box::new(r)))
         }
         _ => Ok(match Fixed::from_arg_matches(&matches)? {
             Fixed::Suite(a) => Invocation::Suite(a),

@@ -511,7 +511,7 @@ mod tests {
         let argv = format!("parbench run {args}");
         let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        plan(&Registry::with_builtins(), request)
+        plan(&Registry::with_builtins(), *request)
     }
 
     #[test]
@@ -575,7 +575,7 @@ mod tests {
         let argv = "parbench scale fib --n 1 --tasks 1000000 --threads 1,1024 --weak";
         let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        let err = plan(&Registry::with_builtins(), request).unwrap_err().0;
+        let err = plan(&Registry::with_builtins(), *request).unwrap_err().0;
         assert!(err.contains("more than the 1000000 allowed"), "{err}");
     }
 
@@ -585,7 +585,7 @@ mod tests {
         let argv = "parbench scale counter --sync atomic --increments 10000000000 --threads 1,2";
         let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        let err = plan(&Registry::with_builtins(), request).unwrap_err().0;
+        let err = plan(&Registry::with_builtins(), *request).unwrap_err().0;
         assert!(err.starts_with("strong scaling to 1 worker makes increments: 20000000000 is out of range"), "{err}");
     }
 
