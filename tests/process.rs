@@ -126,7 +126,8 @@ fn a_child_claiming_a_task_it_was_not_given_is_a_protocol_error() {
 #[test]
 fn a_child_that_quits_early_without_a_status_is_reported() {
     let err = failure(2, &format!("{READY} exit 0"), Duration::from_secs(20));
-    assert!(err.to_string().contains("exited before finishing its tasks"), "{err}");
+    // Whether the exit or the closed pipe is seen first is up to the scheduler.
+    assert!(err.to_string().contains("before finishing its tasks"), "{err}");
 }
 
 #[test]

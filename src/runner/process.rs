@@ -214,7 +214,7 @@ impl Children {
                     unsafe { libc::poll(&mut fds, 1, ms) };
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(self.failure(worker, "closed its input early".into())),
+                Err(_) => return Err(self.failure(worker, "closed its input before finishing its tasks".into())),
             }
         }
         Ok(())
