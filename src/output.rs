@@ -2,9 +2,10 @@
 //! anything is measured and written on their own afterwards.
 //!
 //! An output is one of three things:
-//! - `-`: standard output (the table then goes to standard error);
+//! - `-` or another name of standard output (`/dev/stdout`): standard output (the
+//!   table then goes to standard error);
 //! - an existing device, FIFO or `/proc/self/fd/N` (`/dev/null`, `/dev/stdout`, a
-//!   named pipe): written through, never replaced;
+//!   named pipe): written through (appended to), never replaced;
 //! - a regular file, new or existing, reached through any symlinks: the file at the
 //!   end of the links is replaced atomically (the links stay), via [`crate::atomic`].
 //!   Its unnamed temporary file is made at once, which proves the directory writable.
@@ -52,7 +53,14 @@ impl Output {
     pub fn prepare(flag: &'static str, path: &Path) -> Result<Output, UsageError> {
         let shown = path.display();
         let fail = |what: String| UsageError::new(format!("{flag} {shown}: {what}"));
-        if path.as_os_str() == "-" {
+        // `-`, and any name of this process's own stdout when that is a file or a pipe
+        // (`/dev/stdout > r.json`): the report goes to stdout and the table to stderr,
+        // so the two never overwrite or interleave with each other.
+        let stdout = || {
+            let (a, b) = (std::fs::metadata(path).ok()?, std::fs::metadata("/proc/self/fd/1").ok()?);
+            Some((a.dev(), a.ino()) == (b.dev(), b.ino()) && !a.file_type().is_char_device())
+        };
+        if path.as_os_str() == "-" || stdout() == Some(true) {
             return Ok(Output { flag, path: path.to_path_buf(), target: Target::Stdout });
         }
         let target = match std::fs::metadata(path) {
@@ -65,8 +73,9 @@ impl Output {
             }
             Ok(meta) if !meta.is_file() => Target::Through,
             _ => match resolve(path) {
-                Ok(real) if real.starts_with("/proc") => Target::Through,
-                Ok(real) => {
+                // `/dev/stdout` and `/proc/self/fd/N` name an open file: write through it.
+                Ok((_, true)) => Target::Through,
+                Ok((real, false)) => {
                     let dir = directory_of(&real);
                     if !dir.is_dir() {
                         return Err(fail(format!("directory {} does not exist; create it first", dir.display())));
@@ -148,7 +157,10 @@ impl Output {
                 write(&mut out).and_then(|()| out.flush()).map_err(fail)
             }
             Target::Through => {
-                let file = std::fs::OpenOptions::new().write(true).open(&self.path).map_err(fail)?;
+                // Appending: a descriptor of a regular file (`/dev/stdout > file`) may
+                // already hold output, which must not be overwritten; for devices and
+                // pipes it changes nothing.
+                let file = std::fs::OpenOptions::new().append(true).open(&self.path).map_err(fail)?;
                 let mut out = io::BufWriter::new(file);
                 write(&mut out).and_then(|()| out.flush()).map_err(fail)
             }
@@ -210,16 +222,19 @@ pub fn check_distinct(outputs: &[&Output], inputs: &[(String, PathBuf)]) -> Resu
 }
 
 /// `path` with every symlink followed, also when the last one points to a file that
-/// does not exist yet.
-fn resolve(path: &Path) -> io::Result<PathBuf> {
+/// does not exist yet; and whether the way led through `/proc` or `/dev/fd` (a
+/// descriptor of this process, not a file to replace).
+fn resolve(path: &Path) -> io::Result<(PathBuf, bool)> {
     let mut p = path.to_path_buf();
+    let mut via_descriptor = false;
     for _ in 0..40 {
+        via_descriptor |= p.starts_with("/proc") || p.starts_with("/dev/fd");
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
                 let target = std::fs::read_link(&p)?;
                 p = if target.is_absolute() { target } else { directory_of(&p).join(target) };
             }
-            _ => return Ok(p),
+            _ => return Ok((p, via_descriptor)),
         }
     }
     Err(io::Error::from_raw_os_error(libc::ELOOP))
@@ -257,11 +272,20 @@ mod tests {
     }
 
     #[test]
+    fn a_descriptor_of_this_process_is_written_through_even_onto_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join("held.json")).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let out = Output::prepare("--output", Path::new(&format!("/proc/self/fd/{fd}"))).unwrap();
+        assert!(matches!(out.target, Target::Through), "{out:?}");
+    }
+
+    #[test]
     fn devices_are_written_through() {
-        let out = Output::prepare("--output", Path::new("/dev/null")).unwrap();
+        let out = Output::prepare("--output", Path::new("/dev/zero")).unwrap();
         assert!(matches!(out.target, Target::Through));
         out.write(|w| w.write_all(b"gone")).unwrap();
-        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        assert!(std::fs::metadata("/dev/zero").unwrap().file_type().is_char_device());
         let err = Output::prepare("--output", Path::new("/dev/full")).unwrap().write(|w| w.write_all(b"x"));
         assert!(err.unwrap_err().to_string().starts_with("writing --output /dev/full: "));
     }
@@ -282,8 +306,8 @@ mod tests {
         let err = check_distinct(&[&out], &[("the suite file".into(), suite)]).unwrap_err().0;
         assert!(err.contains("is the suite file"), "{err}");
         let (n1, n2) = (
-            Output::prepare("--output", Path::new("/dev/null")).unwrap(),
-            Output::prepare("--plot", Path::new("/dev/null")).unwrap(),
+            Output::prepare("--output", Path::new("/dev/zero")).unwrap(),
+            Output::prepare("--plot", Path::new("/dev/zero")).unwrap(),
         );
         check_distinct(&[&n1, &n2], &[]).unwrap();
     }

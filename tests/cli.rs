@@ -838,3 +838,20 @@ fn endless_inputs_are_cut_off_with_one_line() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("parbench: error: worker: a line longer than") && one_line().eval(&stderr), "{stderr}");
 }
+
+#[test]
+fn output_dev_stdout_redirected_to_a_file_is_the_same_as_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.json");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+        .args(TINY_FIB)
+        .args(["--output", "/dev/stdout", "--format", "json"])
+        .stdout(std::fs::File::create(&path).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("wall (median"), "the table goes to stderr: {stderr}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("the file holds only the JSON");
+    assert_complete_fib_report(&report, 1);
+}
