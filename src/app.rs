@@ -19,23 +19,24 @@ use crate::runner::RunnerKind;
 /// (regression) and 3 (not comparable) as plain exit codes.
 pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCode> {
     match invocation {
-        Invocation::Measure(request) => execute(registry, request),
+        Invocation::Measure(request) => execute(registry, *request),
         Invocation::Suite(args) => {
             let mut request = crate::suite::load(&args.file)?.request;
             request.output = args.output;
             request.format = args.format;
+            request.limit = args.limit;
             execute(registry, request)
         }
         Invocation::Compare(args) => compare(&args),
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
-            let mut out = io::stdout().lock();
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
+            let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
             let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            ignore_broken_pipe(lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
+            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
             Ok(ExitCode::SUCCESS)
         }
-        Invocation::List => ignore_broken_pipe(list(registry, &mut io::stdout().lock())).map(|_| ExitCode::SUCCESS),
+        Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
         Invocation::Worker => crate::runner::protocol::worker_main(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
@@ -58,7 +59,7 @@ where
 {
     let argv = std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into));
     let request = match crate::cli::parse(registry, argv) {
-        Ok(Invocation::Measure(request)) => request,
+        Ok(Invocation::Measure(request)) => *request,
         Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
         Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
         Err(e) => return Err(UsageError::new(e.to_string().lines().next().unwrap_or_default().to_string()).into()),
@@ -84,7 +85,9 @@ fn measure_plan(plan: &Plan, progress: measure::Progress<'_>) -> anyhow::Result<
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    let mut report = report::build(measurements, plan.record.clone(), environment, std::env::args().collect());
+    // Arguments need not be UTF-8 (a path); the record shows them lossily.
+    let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut report = report::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
     report.scale = analysis;
     Ok((report, kept))
@@ -102,11 +105,10 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
     let rules =
         crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
-    let mut out = io::stdout().lock();
     match crate::compare::compare(&inputs.bases, &inputs.new_name, &inputs.new, &rules, args.allow_incomparable) {
         Ok(mut cmp) => {
             cmp.skipped_base.extend(inputs.left_out);
-            ignore_broken_pipe(crate::compare::write(&cmp, args.format, &mut out))?;
+            to_stdout(|out| crate::compare::write(&cmp, args.format, out))?;
             match cmp.outcome() {
                 crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
                 crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
@@ -132,50 +134,78 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                 fp(&inc.base),
                 fp(&inc.new)
             );
-            ignore_broken_pipe(out.write_all(text.as_bytes()))?;
+            to_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(ExitCode::from(3))
         }
     }
 }
 
 fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
-    let plan = crate::plan::plan(registry, request)?;
+    let mut plan = crate::plan::plan(registry, request)?;
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
-    let progress = Progress::new();
+    // `--limit none` skips the calibration: nothing to refuse.
+    let unlimited = plan.limit == std::time::Duration::MAX;
+    let estimate = (!unlimited).then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit")).transpose()?;
+    if let Some(line) = estimate.as_ref().and_then(crate::estimate::Estimate::notice) {
+        eprintln!("{line}");
+    }
+    let progress = Progress::new(estimate.as_ref());
     let (report, measured) = measure_plan(&plan, &mut |done, total| progress.update(done, total))?;
     progress.finish();
-    if let (Some(spec), Some(analysis)) = (&plan.scale, &report.scale) {
-        if let Some(path) = &spec.plot {
-            crate::plot::speedup_svg(analysis, &report.environment, path)
-                .with_context(|| format!("writing --plot {}", path.display()))?;
-        }
-        if let Some(path) = &spec.timeline {
-            crate::plot::timeline_svg(&measured, path)
-                .with_context(|| format!("writing --timeline {}", path.display()))?;
+    // Each output is written on its own: one that fails does not stop the others or
+    // the table, and the run then exits 1 naming it. The result file goes first, so
+    // an interrupt while the table is printed finds it saved.
+    let mut failures: Vec<String> = Vec::new();
+    if let Some(output) = plan.output.take() {
+        failures.extend(write_output(output.output, &|out| output.format.reporter().write(&report, out)));
+    }
+    if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {
+        let pictures = [
+            (spec.plot.take(), crate::plot::speedup_svg(analysis, &report.environment)),
+            (spec.timeline.take(), crate::plot::timeline_svg(&measured)),
+        ];
+        for (output, svg) in pictures {
+            let Some(output) = output else { continue };
+            match svg {
+                Ok(svg) => failures.extend(write_output(output, &|out| out.write_all(svg.as_bytes()))),
+                Err(e) => failures.push(format!("drawing {} {}: {e}", output.flag, output.path.display())),
+            }
         }
     }
-    if let Some(output) = plan.output {
-        write_file(&report, output)?;
+    let shown = if plan.table_on_stderr { "stderr" } else { "stdout" };
+    if let Err(e) = write_terminal(&report, plan.stdout_format, plan.table_on_stderr) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            failures.push(format!("writing to {shown}: {e}"));
+        }
     }
-    ignore_broken_pipe(write_stdout(&report, plan.stdout_format))?;
-    Ok(ExitCode::SUCCESS)
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        // Measuring succeeded; only writing failed: exit 1, naming every output lost.
+        Err(anyhow::anyhow!("{}", failures.join("; ")))
+    }
 }
 
-fn write_stdout(report: &Report, format: report::Format) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+/// Writes one output; the error, if any, names it. A closed stdout is not an error.
+fn write_output(output: crate::output::Output, write: &dyn Fn(&mut dyn Write) -> io::Result<()>) -> Option<String> {
+    let stdout = output.is_stdout();
+    match output.write(write) {
+        Ok(()) => None,
+        Err(e) if stdout && e.error.kind() == io::ErrorKind::BrokenPipe => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// The report for the terminal: stdout, or stderr when stdout carries an output.
+fn write_terminal(report: &Report, format: report::Format, on_stderr: bool) -> io::Result<()> {
+    if on_stderr {
+        let mut out = io::BufWriter::new(io::stderr().lock());
+        format.reporter().write(report, &mut out)?;
+        return out.flush();
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
     format.reporter().write(report, &mut out)?;
     out.flush()
-}
-
-/// Writes the complete report to the temporary file, then renames it over the target:
-/// an earlier file at that path is replaced only by a complete new one.
-fn write_file(report: &Report, output: crate::plan::OutputFile) -> anyhow::Result<()> {
-    let shown = output.path.display().to_string();
-    let mut writer = io::BufWriter::new(output.temp);
-    output.format.reporter().write(report, &mut writer).with_context(|| format!("writing --output {shown}"))?;
-    let temp = writer.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing --output {shown}"))?;
-    crate::atomic::persist(temp, &output.path).with_context(|| format!("writing --output {shown}"))
 }
 
 /// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the run
@@ -188,13 +218,27 @@ struct Progress {
 }
 
 impl Progress {
-    fn new() -> Self {
+    /// A bar that shows at once, before the first sample, when the estimate is over a
+    /// second; else only once the run has lasted a second.
+    fn new(estimate: Option<&crate::estimate::Estimate>) -> Self {
+        use std::io::IsTerminal;
         let bar = indicatif::ProgressBar::hidden();
+        let template = match estimate {
+            Some(_) => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta} (estimated {msg})",
+            None => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}",
+        };
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}")
+            indicatif::ProgressStyle::with_template(template)
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) }
+        bar.set_message(estimate.map(|e| e.describe()).unwrap_or_default());
+        let progress = Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) };
+        if estimate.is_some_and(|e| e.total > std::time::Duration::from_secs(1)) && io::stderr().is_terminal() {
+            progress.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            progress.shown.set(true);
+            progress.bar.tick();
+        }
+        progress
     }
 
     fn update(&self, done: usize, total: usize) {
@@ -212,11 +256,15 @@ impl Progress {
     }
 }
 
-/// `parbench run ... | head` ends quietly: a closed stdout is not an error.
-fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
-    match result {
+/// For the commands that measure nothing (`compare`, `baseline`, `list`): writes to
+/// stdout with `write` and flushes. `... | head` ends quietly (a closed stdout is not
+/// an error); any other failure is exit 2, as nothing was measured that it could lose.
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
+    let mut out = io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing to stdout"),
+        Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
+        Ok(()) => Ok(()),
     }
 }
 

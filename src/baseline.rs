@@ -3,36 +3,119 @@
 //!
 //! Results are grouped by machine class and configuration (architecture, CPU model,
 //! core counts, and the suite digest or the measured cases); only the newest K of each
-//! group are kept. The one decision a reader would otherwise get wrong: a new result is
-//! validated (it must load as a result of this schema) before anything in DIR changes,
-//! and it is copied in atomically, so a failed update never damages the baseline.
+//! group are kept. A new result is validated (it must read as a result of a known
+//! schema, every sample included) before anything in DIR changes, and copied in
+//! atomically under a name that is never reused for other contents:
+//! `<created>-<suite>-<host>-<digest of the bytes>.json`. The same result added twice
+//! is found present, never copied again.
+//!
+//! Results are read streaming, only their fingerprint and the keys of their cases are
+//! kept, and each sample is checked and dropped: memory stays small whatever the file
+//! sizes. Several updates of one DIR may run at once: names never collide, and a file
+//! another update removed first is not an error.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
+use crate::atomic::TempFile;
 use crate::error::UsageError;
-use crate::result::Report;
-use crate::result::load as load_result;
+use crate::fingerprint::Fingerprint;
+use crate::result::{RecordedSample, RunnerRow, SettingsRecord, SuiteRecord};
+
+/// What `baseline update` reads of a result file.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(deserialize_with = "crate::result::schema_version", rename = "schema_version")]
+    _schema_version: u32,
+    created_unix_s: u64,
+    environment: Fingerprint,
+    #[serde(default)]
+    suite: Option<SuiteRecord>,
+    #[serde(rename = "settings")]
+    _settings: SettingsRecord,
+    cases: CaseKeys,
+}
+
+/// The cases of a result, reduced to what groups it: an order-independent digest of
+/// `label@workers`. Rows and samples are read and checked one at a time, not kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CaseKeys {
+    count: usize,
+    sum: u64,
+    xor: u64,
+}
+
+#[derive(Deserialize)]
+struct CaseHead {
+    label: String,
+    workers: usize,
+    #[serde(rename = "rows")]
+    _rows: Checked<RunnerRow>,
+    #[serde(rename = "samples")]
+    _samples: Checked<RecordedSample>,
+}
+
+impl<'de> Deserialize<'de> for CaseKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CaseKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of cases")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<CaseKeys, A::Error> {
+                let mut keys = CaseKeys { count: 0, sum: 0, xor: 0 };
+                while let Some(case) = seq.next_element::<CaseHead>()? {
+                    let h = fnv(format!("{}@{}", case.label, case.workers).as_bytes(), FNV_OFFSET);
+                    keys = CaseKeys { count: keys.count + 1, sum: keys.sum.wrapping_add(h), xor: keys.xor ^ h };
+                }
+                Ok(keys)
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
+
+/// A list whose elements are each read as a `T` (so checked) and dropped.
+struct Checked<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Checked<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Checked<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked<T>, A::Error> {
+                while seq.next_element::<T>()?.is_some() {}
+                Ok(Checked(std::marker::PhantomData))
+            }
+        }
+        d.deserialize_seq(Visit(std::marker::PhantomData))
+    }
+}
 
 /// The grouping key: results with equal keys replace each other as baselines.
-fn class(r: &Report) -> String {
+fn class(r: &Head) -> String {
     let e = &r.environment;
     let config = match &r.suite {
         Some(s) => format!("suite {} {}", s.name, s.digest),
-        None => {
-            let mut cases: Vec<String> = r.cases.iter().map(|c| format!("{}@{}", c.label, c.workers)).collect();
-            cases.sort();
-            cases.join(";")
-        }
+        None => format!("cases {} {:016x} {:016x}", r.cases.count, r.cases.sum, r.cases.xor),
     };
     format!("{}|{}|{}|{}|{}|{config}", e.arch, e.cpu_model, e.logical_cores, e.physical_cores, e.available_parallelism)
 }
 
-/// A file name that sorts by time: `<unix seconds>-<suite or "run">-<host>.json`.
-fn file_name(r: &Report) -> String {
+/// A name that sorts by time and differs for different contents:
+/// `<unix seconds>-<suite or "run">-<host>-<digest>.json`.
+fn file_name(r: &Head, digest: u64, attempt: usize) -> String {
     let what = r.suite.as_ref().map(|s| s.name.as_str()).unwrap_or("run");
     let clean =
         |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>();
-    format!("{}-{}-{}.json", r.created_unix_s, clean(what), clean(&r.environment.hostname))
+    let again = if attempt == 0 { String::new() } else { format!("-{attempt}") };
+    format!("{}-{}-{}-{digest:016x}{again}.json", r.created_unix_s, clean(what), clean(&r.environment.hostname))
 }
 
 /// What an update did.
@@ -40,39 +123,115 @@ fn file_name(r: &Report) -> String {
 pub struct Update {
     /// Files written into DIR.
     pub added: Vec<PathBuf>,
+    /// New results that DIR already held (same contents), left as they were.
+    pub present: Vec<PathBuf>,
     /// Files removed from DIR.
     pub removed: Vec<PathBuf>,
 }
 
 /// Adds `new` to `dir`, then keeps the newest `keep` results of each affected group.
 pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageError> {
-    let reports: Vec<Report> = new.iter().map(|p| load_result(p)).collect::<Result<_, _>>()?;
+    let heads: Vec<Head> = new.iter().map(|p| crate::result::load_as::<Head>(p)).collect::<Result<_, _>>()?;
     std::fs::create_dir_all(dir).map_err(|e| UsageError::new(format!("baseline directory {}: {e}", dir.display())))?;
     let mut done = Update::default();
-    for (path, report) in new.iter().zip(&reports) {
-        let target = dir.join(file_name(report));
+    for (path, head) in new.iter().zip(&heads) {
         let io = |e: std::io::Error| UsageError::new(format!("copying {} into {}: {e}", path.display(), dir.display()));
-        let temp = tempfile::Builder::new().prefix(".parbench-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
-        std::fs::copy(path, temp.path()).map_err(io)?;
-        temp.persist(&target).map_err(|e| io(e.error))?;
-        done.added.push(target);
+        let mut attempt = 0;
+        loop {
+            let mut temp = TempFile::in_dir(dir).map_err(io)?;
+            let digest = copy_hashing(path, &mut temp).map_err(io)?;
+            let target = dir.join(file_name(head, digest, attempt));
+            match temp.persist_new(&target) {
+                Ok(()) => done.added.push(target),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match same_contents(path, &target) {
+                    Ok(true) => done.present.push(target),
+                    // Another result with the same digest: never overwrite it.
+                    Ok(false) => {
+                        attempt += 1;
+                        continue;
+                    }
+                    // A concurrent update removed it meanwhile: try again.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io(e)),
+                },
+                Err(e) => return Err(io(e)),
+            }
+            break;
+        }
     }
-    let classes: Vec<String> = reports.iter().map(class).collect();
+    let classes: std::collections::BTreeSet<String> = heads.iter().map(class).collect();
     let mut existing: Vec<(u64, PathBuf, String)> = Vec::new();
     for path in crate::result::result_files(dir)? {
-        // Files that do not load are not ours to delete; they are skipped.
-        if let Ok(r) = load_result(&path) {
+        // Files that do not read (or that another update just removed) are not ours
+        // to delete; they are skipped.
+        if let Ok(r) = crate::result::load_as::<Head>(&path) {
             existing.push((r.created_unix_s, path, class(&r)));
         }
     }
     existing.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
-    for c in classes.iter().collect::<std::collections::BTreeSet<_>>() {
+    for c in &classes {
         for (_, path, _) in existing.iter().filter(|(_, _, k)| k == c).skip(keep) {
-            std::fs::remove_file(path).map_err(|e| UsageError::new(format!("removing {}: {e}", path.display())))?;
-            done.removed.push(path.clone());
+            match std::fs::remove_file(path) {
+                Ok(()) => done.removed.push(path.clone()),
+                // A concurrent update removed it first: the directory is as it should be.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(UsageError::new(format!("removing {}: {e}", path.display()))),
+            }
         }
     }
     Ok(done)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(bytes: &[u8], mut h: u64) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Copies `from` into `to`, returning a digest of the bytes.
+fn copy_hashing(from: &Path, to: &mut impl Write) -> std::io::Result<u64> {
+    let mut file = std::fs::File::open(from)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut h = FNV_OFFSET;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h);
+        }
+        h = fnv(&buf[..n], h);
+        to.write_all(&buf[..n])?;
+    }
+}
+
+/// Whether two files hold the same bytes, read a block at a time.
+fn same_contents(a: &Path, b: &Path) -> std::io::Result<bool> {
+    let (mut a, mut b) =
+        (std::io::BufReader::new(std::fs::File::open(a)?), std::io::BufReader::new(std::fs::File::open(b)?));
+    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = read_full(&mut a, &mut x)?;
+        let m = read_full(&mut b, &mut y)?;
+        if n != m || x[..n] != y[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]
@@ -103,6 +262,30 @@ mod tests {
         let names: Vec<String> = left.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert!(names.iter().any(|n| n.starts_with("1700000003")) && names.iter().any(|n| n.starts_with("1700000002")));
         assert!(names.iter().any(|n| n.starts_with("1700000009")), "the 4-core result is another class");
+    }
+
+    #[test]
+    fn results_created_in_the_same_second_never_share_a_name_and_none_is_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..3 {
+            let mut r = crate::compare::tests::synthetic(i, 0.02, 1.0 + i as f64, 2);
+            r.created_unix_s = 1_700_000_000;
+            let p = src.path().join(format!("r{i}.json"));
+            std::fs::write(&p, serde_json::to_string(&r).unwrap()).unwrap();
+            paths.push(p);
+        }
+        let done = update(dir.path(), &paths, 10).unwrap();
+        assert_eq!(done.added.len(), 3, "{done:?}");
+        assert_eq!(crate::result::result_files(dir.path()).unwrap().len(), 3);
+        // The same results again, and one twice: found present, nothing copied again.
+        let again = [paths.clone(), vec![paths[0].clone()]].concat();
+        let done = update(dir.path(), &again, 10).unwrap();
+        assert_eq!((done.added.len(), done.present.len(), done.removed.len()), (0, 4, 0), "{done:?}");
+        for (p, kept) in paths.iter().zip(&done.present) {
+            assert_eq!(std::fs::read(p).unwrap(), std::fs::read(kept).unwrap());
+        }
     }
 
     #[test]

@@ -21,9 +21,11 @@ macro_rules! exit_codes {
         "\
 Exit codes:
   0    success
-  1    a benchmark failed: a wrong answer, or a worker process crashed or timed out
-  2    usage or input error (bad flag value, unwritable --output); nothing was measured
-  130  interrupted (Ctrl-C or SIGTERM); every worker process was stopped"
+  1    a benchmark failed: a wrong answer, or a worker process crashed or timed out; or an
+       output could not be written after measuring (named; the others are still written)
+  2    usage or input error (bad flag value, unusable output, estimated beyond --limit);
+       nothing was measured
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was stopped"
     };
 }
 
@@ -56,8 +58,8 @@ Examples:
 Exit codes:
   0    no gated regression
   1    a regression
-  2    input error: unreadable, corrupt or wrong-version result, nothing to compare, or no gated
-       cell could be judged
+  2    input error: unreadable, corrupt or wrong-version result, nothing to compare, no gated
+       cell could be judged, or stdout could not be written
   3    not comparable: different machine class or suite configuration (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
@@ -96,7 +98,7 @@ enum Fixed {
 #[derive(Debug)]
 pub enum Invocation {
     /// `run` or `scale`: measure.
-    Measure(Request),
+    Measure(Box<Request>),
     /// `suite FILE`.
     Suite(SuiteArgs),
     /// `compare BASE NEW`.
@@ -176,7 +178,7 @@ where
         Some((which @ ("run" | "scale"), sub)) => {
             let (name, m) = sub.subcommand().expect("a workload subcommand is required");
             let spec = registry.get(name).expect("subcommands come from the registry");
-            measure_request(spec, m, which == "scale").map(Invocation::Measure)
+            measure_request(spec, m, which == "scale").map(|r| Invocation::Measure(Box::new(r)))
         }
         _ => Ok(match Fixed::from_arg_matches(&matches)? {
             Fixed::Suite(a) => Invocation::Suite(a),
@@ -245,6 +247,8 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         format: common.format,
         scale,
         suite: None,
+        inputs: Vec::new(),
+        limit: common.limit,
     })
 }
 
@@ -324,9 +328,47 @@ pub struct SuiteArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
     /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout.
+    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
+    /// the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Refuse a suite whose warm-up and rounds are estimated (from a short calibration)
+    /// to take longer than this: 90s, 30m, 2h, or none.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    pub limit: std::time::Duration,
+}
+
+/// The default `--limit`: 10 minutes.
+pub const DEFAULT_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `--seed`: a whole number from 0 to 2^64 - 1; too large is said as such.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    t.parse::<u64>().map_err(|_| {
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{t} is too large: at most {}", u64::MAX)
+        } else {
+            format!("{t:?} is not a whole number from 0 to {}", u64::MAX)
+        }
+    })
+}
+
+/// `--limit`: a duration with a unit (ms, s, m, h; seconds without one), or `none`.
+fn parse_limit(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if t == "none" {
+        return Ok(std::time::Duration::MAX);
+    }
+    let units = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
+    let (number, scale) = units.iter().find_map(|(u, f)| t.strip_suffix(u).map(|n| (n, *f))).unwrap_or((t, 1.0));
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a duration (e.g. 90s, 30m, 2h, or none)"))
 }
 
 /// Flags every workload accepts.
@@ -369,7 +411,7 @@ pub struct CommonArgs {
     pub max_time: std::time::Duration,
     /// Seed for the runner order in each round (and the numbers of factorize --count);
     /// recorded in the results.
-    #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true)]
+    #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
     /// Longest a process-runner worker may go without reporting progress (a finished
     /// task) before all workers are killed, in seconds (e.g. 60, 2.5, 500ms).
@@ -383,9 +425,14 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
     /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout.
+    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
+    /// the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Refuse a run whose warm-up and rounds are estimated (from a short calibration)
+    /// to take longer than this: 90s, 30m, 2h, or none.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    pub limit: std::time::Duration,
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {
@@ -521,6 +568,16 @@ mod tests {
         assert!(parse_thread_spec("0,2").unwrap_err().contains("0 is out of range"));
         assert!(parse_thread_spec("1,x").is_err());
         assert!(parse_thread_spec("18446744073709551616").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn limits_accept_units_and_none() {
+        assert_eq!(parse_limit("10m"), Ok(std::time::Duration::from_secs(600)));
+        assert_eq!(parse_limit("2h"), Ok(std::time::Duration::from_secs(7200)));
+        assert_eq!(parse_limit("90"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_limit("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_limit("none"), Ok(std::time::Duration::MAX));
+        assert!(parse_limit("0").is_err() && parse_limit("soon").is_err() && parse_limit("1e99").is_err());
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub fn main(registry: Registry) -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("parbench: internal error: {info}; please report this as a bug");
     }));
+    // Past a file-size limit (ulimit -f) a write fails with EFBIG, reported naming
+    // the file, instead of SIGXFSZ ending parbench without a word.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no other effect.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let mut args: Vec<OsString> = std::env::args_os().collect();
     // The process runner's children start here: skip building and parsing the whole
     // CLI, whose cost would otherwise count as process start-up in every sample.

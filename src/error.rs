@@ -68,14 +68,15 @@ pub enum BenchError {
         stderr_tail: String,
     },
     /// A worker process could not be started.
-    #[error("could not start worker {worker} ({program}): {source}")]
+    #[error("could not start worker {worker} ({program}): {error}")]
     Spawn {
         /// Worker index.
         worker: usize,
         /// The program that was executed.
         program: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (part of the message, so not also a `source()`: printed with
+        /// its chain, the text would appear twice).
+        error: std::io::Error,
     },
     /// A worker process exited early, with a failure status, or by a signal.
     #[error("worker {worker} (pid {pid}) {status}{}", stderr_suffix(.stderr_tail))]
@@ -114,12 +115,12 @@ pub enum BenchError {
         stderr_tail: String,
     },
     /// Talking to a worker or setting up shared memory failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What parbench was doing.
         context: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (part of the message, not also a `source()`).
+        error: std::io::Error,
     },
 }
 

@@ -1,5 +1,6 @@
-//! Ctrl-C and SIGTERM: kill and reap every worker process, remove half-written
-//! temporary files, and exit with status 130.
+//! Ctrl-C, SIGTERM and SIGHUP (a closed terminal): kill and reap every worker process,
+//! remove half-written temporary files, and exit with status 130, saying which
+//! outputs were already saved.
 //!
 //! The one decision a reader would otherwise get wrong: the handler runs on its own
 //! thread (signal-hook's iterator), not in signal context, so it may lock, kill, wait
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Set in signal context the moment SIGINT or SIGTERM arrives, before the handler
+/// Set in signal context the moment SIGINT, SIGTERM or SIGHUP arrives, before the handler
 /// thread runs: a Ctrl-C reaches the workers too, and the main thread must not report
 /// their deaths as a benchmark failure.
 static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
@@ -26,10 +27,12 @@ struct Registry {
     pids: Vec<u32>,
     groups: Vec<u32>,
     temp_files: Vec<PathBuf>,
+    /// Outputs written completely: flag and path.
+    saved: Vec<(&'static str, PathBuf)>,
 }
 
 static REGISTRY: Mutex<Registry> =
-    Mutex::new(Registry { pids: Vec::new(), groups: Vec::new(), temp_files: Vec::new() });
+    Mutex::new(Registry { pids: Vec::new(), groups: Vec::new(), temp_files: Vec::new(), saved: Vec::new() });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
@@ -66,16 +69,30 @@ pub fn unregister_temp_file(path: &Path) {
     registry().temp_files.retain(|p| p != path);
 }
 
-/// Installs the SIGINT/SIGTERM handler thread. Call once, from the CLI.
+/// Held while an output gets its name and is recorded as saved: the handler waits for
+/// it, so an interrupt never exits between the two and misreports the output.
+static SAVING: Mutex<()> = Mutex::new(());
+
+/// Runs `persist` (which gives the output of `flag` its name at `path`) and, if it
+/// succeeds, records it as saved, so that an interrupt after it says so and where.
+pub fn saving<T>(flag: &'static str, path: &Path, persist: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
+    let result = persist()?;
+    registry().saved.push((flag, path.to_path_buf()));
+    Ok(result)
+}
+
+/// Installs the SIGINT/SIGTERM/SIGHUP handler thread. Call once, from the CLI.
 pub fn install() -> std::io::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
-    for signal in [SIGINT, SIGTERM] {
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
         signal_hook::flag::register(signal, Arc::clone(flag))?;
     }
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new().name("parbench-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
             let reg = registry();
             for &pid in &reg.pids {
                 // SAFETY: kill and waitpid on a pid we spawned and have not reaped yet
@@ -92,8 +109,21 @@ pub fn install() -> std::io::Result<()> {
             for path in &reg.temp_files {
                 let _ = std::fs::remove_file(path);
             }
-            let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
-            eprintln!("parbench: interrupted by {name}; every worker process was stopped");
+            let name = match signal {
+                SIGINT => "SIGINT",
+                SIGHUP => "SIGHUP",
+                _ => "SIGTERM",
+            };
+            let saved: Vec<String> =
+                reg.saved.iter().map(|(flag, path)| format!("{flag} {}", path.display())).collect();
+            if saved.is_empty() {
+                eprintln!("parbench: interrupted by {name}; every worker process was stopped");
+            } else {
+                eprintln!(
+                    "parbench: interrupted by {name} after the result was saved ({}); every worker process was stopped",
+                    saved.join(", ")
+                );
+            }
             std::process::exit(130);
         }
     })?;

@@ -70,6 +70,14 @@ mod app;
 mod entry;
 mod registry;
 
+#[cfg(test)]
+mod fuzz;
+/// In tests, the allocator counts what each thread holds, for the property tests'
+/// bounds on what reading hostile input may allocate.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: fuzz::Counting = fuzz::Counting;
+
 #[doc(hidden)]
 pub mod atomic;
 #[doc(hidden)]
@@ -80,11 +88,15 @@ pub mod cli;
 pub mod compare;
 pub mod error;
 #[doc(hidden)]
+pub mod estimate;
+#[doc(hidden)]
 pub mod fingerprint;
 #[doc(hidden)]
 pub mod interrupt;
 #[doc(hidden)]
 pub mod measure;
+#[doc(hidden)]
+pub mod output;
 #[doc(hidden)]
 pub mod plan;
 #[doc(hidden)]

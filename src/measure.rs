@@ -128,11 +128,19 @@ pub struct RecordedSample {
 /// One value per round of `runner`'s samples, `NaN` for a round it has no sample in:
 /// the vectors of two runners line up round by round, for pairing (see
 /// [`crate::stats::paired_ratios`], which skips the `NaN`s).
+///
+/// The vector has one entry per round that occurs in `samples`, in round order, never
+/// one per round number: the samples may come from a file, whose round numbers can be
+/// anything up to 2^32 - 1.
 pub fn by_round(samples: &[RecordedSample], runner: RunnerKind, value: impl Fn(&Sample) -> f64) -> Vec<f64> {
-    let rounds = samples.iter().map(|s| s.round as usize + 1).max().unwrap_or(0);
-    let mut v = vec![f64::NAN; rounds];
+    let mut rounds: Vec<u32> = samples.iter().map(|s| s.round).collect();
+    rounds.sort_unstable();
+    rounds.dedup();
+    let mut v = vec![f64::NAN; rounds.len()];
     for s in samples.iter().filter(|s| s.sample.runner == runner) {
-        v[s.round as usize] = value(&s.sample);
+        if let Ok(i) = rounds.binary_search(&s.round) {
+            v[i] = value(&s.sample);
+        }
     }
     v
 }
@@ -308,7 +316,7 @@ pub fn speedup_precision(samples: &[RecordedSample], runners: &[RunnerKind], see
 
 /// Builds a case's workload: its set-up, timed, outside every sample. A panic in the
 /// user's constructor is an error naming the workload, not an abort.
-fn build(case: &Case) -> Result<(Job, u64), BenchError> {
+pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
     let start = crate::sys::monotonic_ns();
     let built = crate::runner::catch_quietly(|| case.spec.build(&case.params));
     let elapsed = crate::sys::monotonic_ns() - start;
@@ -507,6 +515,23 @@ mod tests {
         assert_eq!(a, orders(&s), "same seed, same order");
         let firsts: std::collections::HashSet<_> = a.chunks(3).map(|c| c[0]).collect();
         assert!(firsts.len() > 1, "12 rounds always started with the same runner: not shuffled");
+    }
+
+    #[test]
+    fn by_round_is_sized_by_the_rounds_present_not_by_their_numbers() {
+        let m = measure(fib_case(5, 2, settings(vec![RunnerKind::Serial, RunnerKind::Threads])), &mut |_, _| {});
+        let mut samples = m.samples.clone();
+        for s in &mut samples {
+            if s.round == 2 {
+                s.round = u32::MAX;
+            }
+        }
+        let wall = |s: &Sample| s.wall_ns as f64;
+        let serial = by_round(&samples, RunnerKind::Serial, wall);
+        let threads = by_round(&samples, RunnerKind::Threads, wall);
+        assert_eq!((serial.len(), threads.len()), (3, 3));
+        let last = samples.iter().find(|s| s.round == u32::MAX && s.sample.runner == RunnerKind::Threads).unwrap();
+        assert_eq!(threads[2], last.sample.wall_ns as f64, "the rounds still line up");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::error::UsageError;
 use crate::measure::{Case, Rounds, Settings};
+use crate::output::Output;
 use crate::registry::Registry;
 use crate::report::Format;
 use crate::result::{SettingsRecord, Skipped, SuiteRecord};
@@ -124,19 +125,21 @@ pub struct Request {
     pub scale: Option<ScaleRequest>,
     /// Set for `suite`.
     pub suite: Option<SuiteRecord>,
+    /// Files read (the suite file): no output may be one of them. What each is, and
+    /// its path.
+    pub inputs: Vec<(String, PathBuf)>,
+    /// Longest the measurement may be expected to take (`--limit`).
+    pub limit: std::time::Duration,
 }
 
-/// Where the report file goes. The temporary file is created when the plan is built,
-/// which proves the directory is writable before anything is measured, and renamed
-/// over the target only once the report is complete.
+/// Where the report goes (`--output`), checked when the plan is built; see
+/// [`crate::output`].
 #[derive(Debug)]
 pub struct OutputFile {
-    /// Final path.
-    pub path: PathBuf,
-    /// Format of the file.
+    /// Where to write it.
+    pub output: Output,
+    /// Format of the report there.
     pub format: Format,
-    /// The temporary file next to it.
-    pub temp: tempfile::NamedTempFile,
 }
 
 /// Everything a run will do.
@@ -148,12 +151,16 @@ pub struct Plan {
     pub record: SettingsRecord,
     /// The suite this plan came from, if any.
     pub suite: Option<SuiteRecord>,
-    /// Format for stdout.
+    /// Format for the terminal.
     pub stdout_format: Format,
+    /// Whether that goes to stderr (an output is `-`, standard output).
+    pub table_on_stderr: bool,
     /// Optional report file.
     pub output: Option<OutputFile>,
     /// Set for `parbench scale`.
     pub scale: Option<ScaleSpec>,
+    /// Longest the measurement may be expected to take (`--limit`).
+    pub limit: std::time::Duration,
 }
 
 /// What `parbench scale` adds to a plan.
@@ -171,9 +178,9 @@ pub struct ScaleSpec {
     /// Number of families.
     pub families: usize,
     /// Speedup plot to write.
-    pub plot: Option<PathBuf>,
+    pub plot: Option<Output>,
     /// Timeline to write.
-    pub timeline: Option<PathBuf>,
+    pub timeline: Option<Output>,
 }
 
 /// Validates a request against the registry and resolves every default.
@@ -198,6 +205,16 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                 if let Some(scale) = &request.scale {
                     let scaling = Scaling { workers, max_workers: max, weak: scale.weak };
                     params = spec.scaled(&params, scaling).map_err(|e| bench.origin.error(e))?;
+                    // Derived values obey the declared ranges too: a worker process
+                    // checks them, and sizes follow from them.
+                    params = Params::from_json(&spec.params, &params.to_json(), params.workers(), params.seed())
+                        .map_err(|e| {
+                            let how = if scale.weak { "weak" } else { "strong" };
+                            let s = if workers == 1 { "" } else { "s" };
+                            bench.origin.error(format!(
+                                "{how} scaling to {workers} worker{s} makes {e}; lower the value or the largest worker count"
+                            ))
+                        })?;
                 }
                 spec.run_check(&params).map_err(|e| bench.origin.error(e))?;
                 if first_family.is_none() {
@@ -251,20 +268,43 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                 cases.push(c);
                 family_of.push(None);
             }
-            check_svg("plot", &scale.plot)?;
-            check_svg("timeline", &scale.timeline)?;
             Some(ScaleSpec {
                 workers,
                 weak: scale.weak,
                 bootstrap: scale.bootstrap,
                 family_of,
                 families,
-                plot: scale.plot.clone(),
-                timeline: scale.timeline.clone(),
+                plot: None,
+                timeline: None,
             })
         }
     };
+    check_result_size(&cases)?;
+    let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
+    if process {
+        check_temp_dir()?;
+    }
+    // Every output is checked, and none may be an input or another output, before
+    // anything is measured.
     let output = request.output.as_deref().map(|path| output_file(path, request.format)).transpose()?;
+    let mut scale = scale;
+    if let (Some(spec), Some(asked)) = (&mut scale, &request.scale) {
+        spec.plot = asked.plot.as_deref().map(|p| Output::prepare_svg("--plot", p)).transpose()?;
+        spec.timeline = asked.timeline.as_deref().map(|p| Output::prepare_svg("--timeline", p)).transpose()?;
+    }
+    let outputs: Vec<&Output> = output
+        .iter()
+        .map(|o| &o.output)
+        .chain(scale.iter().flat_map(|s| s.plot.iter().chain(s.timeline.iter())))
+        .collect();
+    let mut inputs: Vec<(String, PathBuf)> = request.inputs.clone();
+    match &request.worker_program {
+        Some(program) => inputs.push(("the worker program".into(), program.clone())),
+        None if process => inputs.extend(std::env::current_exe().ok().map(|e| ("parbench's own program".into(), e))),
+        None => {}
+    }
+    crate::output::check_distinct(&outputs, &inputs)?;
+    let table_on_stderr = outputs.iter().any(|o| o.is_stdout());
     let stdout_format = if output.is_some() { Format::Table } else { request.format.unwrap_or_default() };
     let mut runners: Vec<RunnerKind> = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
     runners.sort();
@@ -287,7 +327,16 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         timeout_s: request.timeout.as_secs_f64(),
         pin: request.pin,
     };
-    Ok(Plan { cases, record, suite: request.suite, stdout_format, output, scale })
+    Ok(Plan {
+        cases,
+        record,
+        suite: request.suite,
+        stdout_format,
+        table_on_stderr,
+        output,
+        scale,
+        limit: request.limit,
+    })
 }
 
 /// One combination of parameter values, and whether a default sweep produced it.
@@ -420,35 +469,62 @@ fn case(
     Ok(Case { spec: Arc::clone(spec), params, label, properties, settings, skipped })
 }
 
-fn check_svg(flag: &str, path: &Option<PathBuf>) -> Result<(), UsageError> {
-    let Some(path) = path else { return Ok(()) };
-    if path.is_dir() {
-        return Err(UsageError::new(format!("--{flag} {}: is a directory; give a file name", path.display())));
-    }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !dir.is_dir() {
+/// Every measured sample is recorded, with one entry per worker: a result larger than
+/// parbench reads back ([`crate::result::MAX_RESULT_BYTES`]) is refused now, not
+/// written after the whole measurement. The sizes are low estimates of the JSON.
+fn check_result_size(cases: &[Case]) -> Result<(), UsageError> {
+    let bytes: u64 = cases
+        .iter()
+        .map(|c| {
+            let rounds = match c.settings.rounds {
+                Rounds::Fixed(n) => n,
+                Rounds::Auto { .. } => crate::measure::MAX_AUTO_ROUNDS,
+            };
+            let samples = u64::from(rounds) * c.settings.runners.len() as u64;
+            samples.saturating_mul(300 + 60 * c.settings.workers as u64)
+        })
+        .fold(0u64, u64::saturating_add);
+    if bytes > crate::result::MAX_RESULT_BYTES {
         return Err(UsageError::new(format!(
-            "--{flag} {}: directory {} does not exist; create it first",
-            path.display(),
-            dir.display()
+            "the result would record at least {} MiB of samples (rounds x runners x workers), more than the {} GiB \
+             parbench reads back; lower the rounds or the worker count",
+            bytes >> 20,
+            crate::result::MAX_RESULT_BYTES >> 30
         )));
     }
     Ok(())
 }
 
-/// Checks `--output` and creates its temporary file, before anything is measured.
+/// The process runner keeps each worker's stderr in an unnamed file in the temporary
+/// directory: one that cannot hold files is named now, before anything is measured.
+fn check_temp_dir() -> Result<(), UsageError> {
+    tempfile::tempfile().map(drop).map_err(|e| {
+        let dir = match std::env::var_os("TMPDIR") {
+            Some(dir) => format!("TMPDIR={}", Path::new(&dir).display()),
+            None => format!("the temporary directory {}", std::env::temp_dir().display()),
+        };
+        UsageError::new(format!(
+            "{dir}: cannot create files there ({e}); the process runner keeps its workers' stderr there: \
+             set TMPDIR to a writable directory"
+        ))
+    })
+}
+
+/// Checks `--output` and prepares it, before anything is measured. `-` (standard
+/// output) takes the format of `--format`, JSON by default.
 pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, UsageError> {
     let shown = path.display();
-    if path.is_dir() {
-        return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
-    }
     let format = match (format, Format::from_extension(path)) {
+        _ if path.as_os_str() == "-" => format.unwrap_or(Format::Json),
         (Some(asked), Some(implied)) if asked != implied && !matches!(asked, Format::Bmf | Format::GithubBenchmark) => {
             return Err(UsageError::new(format!(
                 "--output {shown}: the extension says {implied:?} but --format says {asked:?}; make them agree"
             )));
         }
         (Some(f), _) | (None, Some(f)) => f,
+        (None, None) if path.is_dir() => {
+            return Err(UsageError::new(format!("--output {shown}: is a directory; give a file name")));
+        }
         (None, None) => {
             return Err(UsageError::new(format!(
                 "--output {shown}: cannot tell the format from the extension; use .json, .csv, .md or .txt, \
@@ -456,19 +532,7 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
             )));
         }
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(UsageError::new(format!(
-            "--output {shown}: directory {} does not exist; create it first",
-            dir.display()
-        )));
-    }
-    let temp = crate::atomic::temp_for(path)
-        .map_err(|e| UsageError::new(format!("--output {shown}: cannot write in {}: {e}", dir.display())))?;
-    Ok(OutputFile { path: path.to_path_buf(), format, temp })
+    Ok(OutputFile { output: Output::prepare("--output", path)?, format })
 }
 
 #[cfg(test)]
@@ -479,7 +543,7 @@ mod tests {
         let argv = format!("parbench run {args}");
         let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        plan(&Registry::with_builtins(), request)
+        plan(&Registry::with_builtins(), *request)
     }
 
     #[test]
@@ -554,8 +618,25 @@ mod tests {
         let argv = "parbench scale fib --n 1 --tasks 1000000 --threads 1,1024 --weak";
         let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        let err = plan(&Registry::with_builtins(), request).unwrap_err().0;
+        let err = plan(&Registry::with_builtins(), *request).unwrap_err().0;
         assert!(err.contains("more than the 1000000 allowed"), "{err}");
+    }
+
+    #[test]
+    fn derived_values_beyond_their_declared_range_are_refused_before_measuring() {
+        // Strong scaling keeps increments x workers: 1e10 x 2 at one worker is over 1e10.
+        let argv = "parbench scale counter --sync atomic --increments 10000000000 --threads 1,2";
+        let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
+        let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
+        let err = plan(&Registry::with_builtins(), *request).unwrap_err().0;
+        assert!(err.starts_with("strong scaling to 1 worker makes increments: 20000000000 is out of range"), "{err}");
+    }
+
+    #[test]
+    fn a_result_too_large_to_read_back_is_refused_before_measuring() {
+        let err = plan_args("fib --n 1 --tasks 1 --threads 1024 --rounds 10000").unwrap_err().0;
+        assert!(err.starts_with("the result would record at least ") && err.contains("1 GiB"), "{err}");
+        plan_args("fib --n 1 --tasks 1 --threads 1024 --rounds 1000").unwrap();
     }
 
     #[test]

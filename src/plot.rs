@@ -1,10 +1,8 @@
 //! SVG pictures for `parbench scale`: the speedup curve and the task timeline.
 //!
-//! The one decision a reader would otherwise get wrong: pictures are rendered into a
-//! string (plotters' SVG backend) and then written atomically like every result file,
-//! so a failed run never leaves half an SVG behind.
-
-use std::path::Path;
+//! Pictures are rendered into a string (plotters' SVG backend), which the caller
+//! writes like every output ([`crate::output`]), so a failed run never leaves half an
+//! SVG behind.
 
 use plotters::prelude::*;
 
@@ -28,7 +26,7 @@ fn plot_error<E: std::fmt::Debug>(e: E) -> std::io::Error {
 
 /// Speedup against workers: one line per runner with its 95% band, the ideal line and
 /// the fitted USL curve; one panel per workload configuration.
-pub fn speedup_svg(analysis: &ScaleAnalysis, env: &Fingerprint, path: &Path) -> std::io::Result<()> {
+pub fn speedup_svg(analysis: &ScaleAnalysis, env: &Fingerprint) -> std::io::Result<String> {
     let panels = analysis.families.len().max(1);
     let (width, height) = (900u32, 560u32 * panels as u32);
     let mut svg = String::new();
@@ -148,12 +146,12 @@ pub fn speedup_svg(analysis: &ScaleAnalysis, env: &Fingerprint, path: &Path) -> 
         }
         root.present().map_err(plot_error)?;
     }
-    crate::atomic::write(path, svg.as_bytes())
+    Ok(svg)
 }
 
 /// One round at the largest worker count of the first workload: one panel per runner,
 /// one lane per worker, one bar per task, time in milliseconds.
-pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()> {
+pub fn timeline_svg(measured: &[Measurement]) -> std::io::Result<String> {
     let Some(m) = measured.iter().filter(|m| !m.label.ends_with("(calibration)")).max_by_key(|m| m.workers) else {
         return Err(std::io::Error::other("no measurement to draw"));
     };
@@ -228,5 +226,5 @@ pub fn timeline_svg(measured: &[Measurement], path: &Path) -> std::io::Result<()
         }
         root.present().map_err(plot_error)?;
     }
-    crate::atomic::write(path, svg.as_bytes())
+    Ok(svg)
 }

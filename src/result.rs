@@ -31,6 +31,7 @@ pub const MAX_RESULT_BYTES: u64 = 1 << 30;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Result format version ([`SCHEMA_VERSION`]).
+    #[serde(deserialize_with = "schema_version")]
     pub schema_version: u32,
     /// The command line that produced it.
     pub command: Vec<String>,
@@ -226,51 +227,78 @@ impl Report {
     }
 }
 
-/// Reads a result file of this or an older schema version. Errors are usage errors
-/// (exit 2) naming the path and, for JSON errors, the line and column.
+/// Reads a result file of this or an older schema version, streaming: nothing but
+/// the result itself is held in memory. Errors are usage errors (exit 2) naming the
+/// path and, for anything wrong inside the file, its line and column.
 pub fn load(path: &Path) -> Result<Report, UsageError> {
+    let mut report: Report = load_as(path)?;
+    if report.schema_version == 1 {
+        upgrade_v1(&mut report);
+    }
+    Ok(report)
+}
+
+/// Reads the result file at `path` as a `T`: [`Report`], or a type that reads only
+/// part of it (`baseline update` reads the fingerprint and checks the samples one at
+/// a time). At most [`MAX_RESULT_BYTES`] are read; errors as for [`load`].
+pub fn load_as<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, UsageError> {
     let shown = path.display();
     let fail = |what: String| UsageError::new(format!("{shown}: {what}"));
+    let too_large = || fail(format!("larger than {} GiB: not a parbench result", MAX_RESULT_BYTES >> 30));
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_RESULT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
-    if bytes.len() as u64 > MAX_RESULT_BYTES {
-        return Err(fail(format!("larger than {} GiB: not a parbench result", MAX_RESULT_BYTES >> 30)));
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > MAX_RESULT_BYTES) {
+        return Err(too_large());
     }
-    let mut value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| fail(format!("not a parbench result: line {}, column {}: {e}", e.line(), e.column())))?;
-    drop(bytes);
-    match value.get("schema_version") {
-        Some(serde_json::Value::Number(n)) => match n.as_u64() {
-            Some(v) if v > u64::from(SCHEMA_VERSION) => {
-                return Err(fail(format!(
-                    "schema_version {v} is newer than this parbench understands ({SCHEMA_VERSION}); upgrade parbench"
-                )));
-            }
-            Some(1) => upgrade_v1(&mut value),
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-            _ => return Err(fail(format!("unsupported schema_version {n}"))),
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file).take(MAX_RESULT_BYTES + 1);
+    let mut de = serde_json::Deserializer::from_reader(&mut reader);
+    let read = T::deserialize(&mut de).and_then(|value| de.end().map(|()| value));
+    match read {
+        Ok(value) => Ok(value),
+        Err(_) if reader.limit() == 0 => Err(too_large()),
+        Err(e) if e.is_io() => Err(fail(format!("cannot read it: {e}"))),
+        Err(e) => Err(fail(describe(&e))),
+    }
+}
+
+/// A JSON error as `not a parbench result: line L, column C: what`.
+fn describe(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&text);
+    let at = format!("line {}, column {}", e.line(), e.column());
+    if what.starts_with("missing field `schema_version`") {
+        "not a parbench result (no schema_version)".to_string()
+    } else if what.starts_with("schema_version ") || what.starts_with("unsupported schema_version") {
+        format!("{at}: {what}")
+    } else {
+        format!("not a parbench result: {at}: {what}")
+    }
+}
+
+/// Reads `schema_version`, refusing a version this parbench cannot read. It comes
+/// first in every file parbench writes, so a newer file is refused by its version,
+/// before any field it may have changed.
+pub fn schema_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => match n.as_u64() {
+            Some(v) if v > u64::from(SCHEMA_VERSION) => Err(D::Error::custom(format!(
+                "schema_version {v} is newer than this parbench understands ({SCHEMA_VERSION}); upgrade parbench"
+            ))),
+            Some(v) if v >= u64::from(OLDEST_SCHEMA_VERSION) => Ok(v as u32),
+            _ => Err(D::Error::custom(format!("unsupported schema_version {n}"))),
         },
-        Some(other) => return Err(fail(format!("schema_version is {other}, not a number"))),
-        None => return Err(fail("not a parbench result (no schema_version)".into())),
+        other => Err(D::Error::custom(format!("schema_version is {other}, not a number"))),
     }
-    serde_json::from_value(value).map_err(|e| fail(format!("not a parbench result: {e}")))
 }
 
 /// Version 1 to 2: parameters were tagged with the workload's name; the counter's
 /// `none` mode and `sleep` were known by name.
-fn upgrade_v1(value: &mut serde_json::Value) {
-    let Some(cases) = value.get_mut("cases").and_then(|c| c.as_array_mut()) else { return };
-    for case in cases {
-        let Some(case) = case.as_object_mut() else { continue };
-        let workload = case.get("workload").and_then(|w| w.as_str()).unwrap_or_default().to_string();
-        if let Some(params) = case.get_mut("params").and_then(|p| p.as_object_mut()) {
-            params.remove("workload");
-            params.remove("generated");
-            let race = workload == "counter" && params.get("sync").and_then(|s| s.as_str()) == Some("none");
-            case.insert("race".into(), race.into());
-        }
-        case.insert("waits".into(), (workload == "sleep").into());
+fn upgrade_v1(report: &mut Report) {
+    for case in &mut report.cases {
+        case.params.remove("workload");
+        case.params.remove("generated");
+        case.race = case.workload == "counter" && case.params.get("sync").and_then(|s| s.as_str()) == Some("none");
+        case.waits = case.workload == "sleep";
     }
 }
 
@@ -294,7 +322,54 @@ pub fn result_files(path: &Path) -> Result<Vec<PathBuf>, UsageError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::fuzz;
+
+    /// Reads `bytes` as a result file: a result, which then also validates and
+    /// compares against a valid one, or a one-line error naming the file; never a
+    /// panic, and never more than 16 MiB held at once.
+    fn read_any(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, bytes).unwrap();
+        let base = vec![("base.json".to_string(), crate::report::fixture::report())];
+        let (outcome, peak) = fuzz::peak_of(|| match load(&path) {
+            Ok(report) => {
+                if crate::compare::validate("r.json", &report).is_ok() {
+                    let rules = crate::compare::Rules::default();
+                    let _ = crate::compare::compare(&base, "r.json", &report, &rules, true);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.0),
+        });
+        if let Err(message) = outcome {
+            prop_assert!(fuzz::one_line(&message), "{message}");
+            prop_assert!(message.starts_with(&format!("{}: ", path.display())), "{message}");
+        }
+        prop_assert!(peak < 16 << 20, "{peak} bytes held at once");
+        Ok(())
+    }
+
+    fn valid() -> Vec<u8> {
+        serde_json::to_vec_pretty(&crate::report::fixture::report()).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(fuzz::config(150))]
+
+        #[test]
+        fn arbitrary_bytes_are_refused_in_one_line(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            read_any(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_results_are_read_or_refused_in_bounded_memory(m in fuzz::mutations()) {
+            read_any(&fuzz::mutate(&valid(), &m))?;
+        }
+    }
 
     #[test]
     fn a_saved_report_loads_back() {
@@ -314,14 +389,44 @@ mod tests {
         assert_eq!(fib.workload, "fib");
         assert!(!fib.params.contains_key("workload"));
         assert!(!fib.race);
-        let mut v1 = serde_json::json!({"cases": [
-            {"workload": "counter", "params": {"workload": "counter", "tasks": 2, "increments": 5, "sync": "none"}},
-            {"workload": "sleep", "params": {"workload": "sleep", "tasks": 2, "ms": 5}},
-        ]});
+        let mut v1 = report.clone();
+        v1.cases[0].workload = "counter".into();
+        v1.cases[0].params = serde_json::json!({"workload": "counter", "tasks": 2, "increments": 5, "sync": "none"})
+            .as_object()
+            .unwrap()
+            .clone();
+        v1.cases.push(v1.cases[0].clone());
+        v1.cases[1].workload = "sleep".into();
+        v1.cases[1].params = serde_json::json!({"workload": "sleep", "tasks": 2, "ms": 5}).as_object().unwrap().clone();
         upgrade_v1(&mut v1);
-        assert_eq!(v1["cases"][0]["race"], true);
-        assert_eq!(v1["cases"][1]["waits"], true);
-        assert_eq!(v1["cases"][1]["params"], serde_json::json!({"tasks": 2, "ms": 5}));
+        assert!(v1.cases[0].race && !v1.cases[0].waits);
+        assert!(v1.cases[1].waits && !v1.cases[1].race);
+        assert_eq!(serde_json::Value::Object(v1.cases[1].params.clone()), serde_json::json!({"tasks": 2, "ms": 5}));
+    }
+
+    #[test]
+    fn errors_inside_a_result_file_name_their_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let good = serde_json::to_string_pretty(&crate::report::fixture::report()).unwrap();
+        let bad = good.replacen("\"wall_ns\": ", "\"wall_ns\": -", 1);
+        std::fs::write(&path, &bad).unwrap();
+        let line = bad[..bad.find("\"wall_ns\": -").unwrap()].matches('\n').count() + 1;
+        let err = load(&path).unwrap_err().0;
+        let prefix = format!("{}: not a parbench result: line ", path.display());
+        // A sample's fields are read as a whole (flattened), so the position is the end
+        // of the sample that holds the bad value.
+        let at: usize = err.strip_prefix(&prefix).and_then(|r| r.split(',').next()?.parse().ok()).expect(&err);
+        assert!((line..line + 40).contains(&at), "{err}: the value is on line {line}");
+        assert!(err.contains("invalid value: integer `-"), "{err}");
+        std::fs::write(&path, format!("{good} trailing")).unwrap();
+        assert!(load(&path).unwrap_err().0.contains("trailing characters"));
+        std::fs::write(&path, "{\"cases\": []}").unwrap();
+        assert!(load(&path).unwrap_err().0.ends_with("not a parbench result (no schema_version)"));
+        let err = load(Path::new("/dev/zero")).unwrap_err().0;
+        assert!(err.starts_with("/dev/zero: not a parbench result: line 1, column 1"), "{err}");
+        let err = load(dir.path()).unwrap_err().0;
+        assert!(err.contains("cannot read it"), "{err}");
     }
 
     #[test]
@@ -330,6 +435,8 @@ mod tests {
         let path = dir.path().join("r.json");
         std::fs::write(&path, r#"{"schema_version": "1"}"#).unwrap();
         assert!(load(&path).unwrap_err().0.contains("schema_version is \"1\", not a number"));
+        std::fs::write(&path, r#"{"schema_version": 0}"#).unwrap();
+        assert!(load(&path).unwrap_err().0.contains("unsupported schema_version 0"));
         std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
         assert!(load(&path).unwrap_err().0.contains("newer"));
     }

@@ -121,14 +121,31 @@ pub fn load(path: &Path) -> Result<Suite, UsageError> {
     }
     let text = String::from_utf8(bytes)
         .map_err(|e| fail(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
-    parse(&text, &shown)
+    let mut suite = parse(&text, &shown)?;
+    suite.request.inputs.push(("the suite file".into(), path.to_path_buf()));
+    Ok(suite)
 }
 
 /// Parses a suite from text; `shown` names the file in errors.
 pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
     let file: SuiteFile = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| format!(" line {}:", line_of(text, s.start))).unwrap_or_default();
-        UsageError::new(format!("suite file {shown}:{at} {}", e.message().trim().replace('\n', " ")))
+        let mut message = e.message().trim().replace('\n', " ");
+        if message == "number too large to fit in target type" {
+            message = format!("the number is too large: TOML integers go up to {}", i64::MAX);
+        }
+        let at = match e.span() {
+            // Name the key whose value is wrong, when the line has one.
+            Some(span) => {
+                let line = line_of(text, span.start);
+                let key = text.lines().nth(line - 1).and_then(|l| l.split_once('=')).map(|(k, _)| k.trim());
+                match key.filter(|k| !k.is_empty() && !k.starts_with('[')) {
+                    Some(key) => format!(" line {line}: {key}:"),
+                    None => format!(" line {line}:"),
+                }
+            }
+            None => String::new(),
+        };
+        UsageError::new(format!("suite file {shown}:{at} {message}"))
     })?;
     let err = |line: usize, what: String| UsageError::new(format!("suite file {shown}: line {line}: {what}"));
     if file.benches.is_empty() {
@@ -184,6 +201,8 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         format: None,
         scale: None,
         suite: Some(record.clone()),
+        inputs: Vec::new(),
+        limit: crate::cli::DEFAULT_LIMIT,
     };
     Ok(Suite { record, request })
 }
@@ -306,6 +325,32 @@ threads = [2]
         crate::plan::plan(&crate::registry::Registry::with_builtins(), suite.request).map(|p| p.cases)
     }
 
+    /// A suite from any text: cases, or a one-line error naming the file; never a
+    /// panic, never more than 16 MiB held at once.
+    fn plan_any(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (outcome, peak) = crate::fuzz::peak_of(|| cases(text).map(drop));
+        if let Err(e) = outcome {
+            proptest::prop_assert!(crate::fuzz::one_line(&e.0), "{}", e.0);
+            proptest::prop_assert!(e.0.starts_with("suite file t.toml: "), "{}", e.0);
+        }
+        proptest::prop_assert!(peak < 16 << 20, "{peak} bytes held at once");
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config(150))]
+
+        #[test]
+        fn arbitrary_text_is_a_suite_or_a_one_line_error(chars in proptest::collection::vec(proptest::prelude::any::<char>(), 0..300)) {
+            plan_any(&chars.into_iter().collect::<String>())?;
+        }
+
+        #[test]
+        fn mutated_suites_are_planned_or_refused_in_one_line(m in crate::fuzz::mutations()) {
+            plan_any(&String::from_utf8_lossy(&crate::fuzz::mutate(GOOD.as_bytes(), &m)))?;
+        }
+    }
+
     #[test]
     fn a_suite_expands_threads_and_sync_modes_into_cases() {
         let c = cases(GOOD).unwrap();
@@ -356,6 +401,18 @@ threads = [2]
         assert!(none.contains("runners is empty"), "{none}");
         let sync = cases(&GOOD.replace("sync = [\"none\", \"mutex\"]", "sync = []")).unwrap_err().0;
         assert!(sync.contains("sync is empty"), "{sync}");
+    }
+
+    #[test]
+    fn numbers_out_of_their_type_name_the_key() {
+        let err = parse("seed = 18446744073709551616\n", "t.toml").unwrap_err().0;
+        assert_eq!(
+            err,
+            format!("suite file t.toml: line 1: seed: the number is too large: TOML integers go up to {}", i64::MAX)
+        );
+        let err =
+            parse("rounds = 99999999999\n[[bench]]\nworkload = \"fib\"\nthreads = [1]\n", "t.toml").unwrap_err().0;
+        assert!(err.contains("rounds = 99999999999 is out of range 1..=10000"), "{err}");
     }
 
     #[test]

@@ -388,7 +388,8 @@ fn timing_out() -> Vec<String> {
             order[0] == 1
         })
         .unwrap();
-    "run sleep --ms 5000 --tasks 2 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0 --seed"
+    "run sleep --ms 5000 --tasks 2 --threads 2 --runner process --timeout 200ms --rounds 1 --warmup 0 --limit none \
+     --seed"
         .split_whitespace()
         .map(String::from)
         .chain([seed.to_string()])
@@ -477,7 +478,8 @@ fn command_tasks_overlap_under_four_threads() {
     let cmd = format!("echo $(date +%s%N) start >> {0}; sleep 0.3; echo $(date +%s%N) end >> {0}", log.display());
     parbench()
         .args(["run", "command", "--cmd", &cmd, "--tasks", "4", "--threads", "4", "--runner", "threads"])
-        .args(["--rounds", "1", "--warmup", "0"])
+        // No calibration, which would run a command once more before measuring.
+        .args(["--rounds", "1", "--warmup", "0", "--limit", "none"])
         .assert()
         .success()
         .stdout(predicate::str::contains("every runner starts one process per task"));
@@ -552,5 +554,312 @@ fn pinned_workers_still_verify_and_the_result_says_so() {
     let out = tiny_fib(&["--pin", "--format", "json"]).assert().success().get_output().stdout.clone();
     let report: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(report["settings"]["pin"], true);
+    assert_complete_fib_report(&report, 1);
+}
+
+// ---------------------------------------------------------------------------------
+// Resource limits.
+
+/// `parbench` with the file-size limit (`ulimit -f`) set to `bytes`, which also holds
+/// for root: the way to make shared memory and output files run out of room.
+fn parbench_with_file_size_limit(bytes: u64) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    cmd.env("RUST_BACKTRACE", "1");
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    Command::from_std(cmd)
+}
+
+#[test]
+fn shared_memory_that_cannot_be_reserved_is_named_not_a_sigbus() {
+    parbench_with_file_size_limit(0)
+        .args(["run", "counter", "--sync", "atomic", "--increments", "1000", "--threads", "2"])
+        .args(["--runner", "process", "--rounds", "1", "--warmup", "0"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::starts_with("parbench: error: sharing memory with the worker processes: cannot reserve ")
+                .and(predicate::str::contains("ulimit -f"))
+                .and(one_line())
+                .and(no_panic_or_backtrace()),
+        );
+}
+
+#[test]
+fn an_unusable_tmpdir_is_named_before_anything_is_measured() {
+    parbench().args(TINY_FIB).env("TMPDIR", "/nonexistent").assert().code(2).stdout("").stderr(
+        predicate::str::starts_with("parbench: error: TMPDIR=/nonexistent: ")
+            .and(predicate::str::contains("process runner"))
+            .and(one_line()),
+    );
+    // Without the process runner, TMPDIR is not needed.
+    parbench().args(TINY_FIB).args(["--runner", "threads"]).env("TMPDIR", "/nonexistent").assert().success();
+}
+
+// ---------------------------------------------------------------------------------
+// Paths that are not UTF-8.
+
+#[test]
+fn an_output_path_that_is_not_utf8_is_written_and_recorded_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(std::ffi::OsStr::from_bytes(b"r\xff.json"));
+    tiny_fib(&[]).arg("--output").arg(&path).assert().success().stderr("");
+    let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let command: Vec<&str> = report["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(command.iter().any(|a| a.ends_with("r\u{fffd}.json")), "{command:?}");
+}
+
+#[test]
+fn a_suite_and_a_plot_whose_paths_are_not_utf8_run_to_the_end() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = |bytes: &[u8]| dir.path().join(std::ffi::OsStr::from_bytes(bytes));
+    let suite = name(b"s\xff.toml");
+    std::fs::write(&suite, "rounds = 1\nwarmup = 0\n[[bench]]\nworkload = \"fib\"\nn = 10\ntasks = 2\nthreads = [2]\n")
+        .unwrap();
+    parbench().arg("suite").arg(&suite).arg("--output").arg(name(b"o\xff.json")).assert().success().stderr("");
+    parbench()
+        .args(["scale", "fib", "--n", "10", "--tasks", "2", "--threads", "1,2", "--rounds", "1", "--warmup", "0"])
+        .args(["--runner", "threads", "--bootstrap", "100", "--plot"])
+        .arg(name(b"p\xff.svg"))
+        .assert()
+        .success()
+        .stderr("");
+    assert!(name(b"o\xff.json").is_file() && name(b"p\xff.svg").is_file());
+}
+
+// ---------------------------------------------------------------------------------
+// Where outputs go: special files, symlinks, stdout, collisions, failed writes.
+
+/// A tiny scale sweep (threads only, two worker counts) with `extra` flags.
+fn tiny_scale(extra: &[&str]) -> Command {
+    let mut cmd = parbench();
+    cmd.args(["scale", "fib", "--n", "10", "--tasks", "2", "--threads", "1,2", "--rounds", "1", "--warmup", "0"])
+        .args(["--runner", "threads", "--bootstrap", "100"])
+        .args(extra);
+    cmd
+}
+
+#[test]
+fn an_output_onto_dev_null_writes_through_and_leaves_the_device() {
+    use std::os::unix::fs::FileTypeExt;
+    tiny_fib(&["--output", "/dev/null", "--format", "json"]).assert().success().stderr("");
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced by a regular file");
+}
+
+#[test]
+fn an_output_onto_a_fifo_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    tiny_fib(&["--format", "json", "--output", fifo.to_str().unwrap()]).assert().success().stderr("");
+    let report: Value = serde_json::from_slice(&reader.join().unwrap()).expect("the FIFO carried the JSON");
+    assert_complete_fib_report(&report, 1);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+}
+
+#[test]
+fn an_output_through_a_symlink_replaces_its_target_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("store")).unwrap();
+    let real = dir.path().join("store/real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("latest.json");
+    std::os::unix::fs::symlink("store/real.json", &link).unwrap();
+    tiny_fib(&["--output", link.to_str().unwrap()]).assert().success().stderr("");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced");
+    let report: Value = serde_json::from_slice(&std::fs::read(&real).unwrap()).unwrap();
+    assert_complete_fib_report(&report, 1);
+    assert_eq!(leftover_temp_files(dir.path()), Vec::<String>::new());
+    assert_eq!(leftover_temp_files(&dir.path().join("store")), Vec::<String>::new());
+}
+
+#[test]
+fn output_dash_puts_the_result_on_stdout_and_the_table_on_stderr() {
+    let out = tiny_fib(&["--seed", "3", "--output", "-"]).assert().success();
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).expect("stdout is the JSON result");
+    assert_complete_fib_report(&report, 3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("wall (median"), "the table goes to stderr: {stderr}");
+    let csv = tiny_fib(&["--output", "-", "--format", "csv"]).assert().success();
+    assert!(String::from_utf8_lossy(&csv.get_output().stdout).starts_with("workload,"));
+}
+
+#[test]
+fn an_output_equal_to_the_suite_file_is_refused_and_the_suite_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("s.toml");
+    let text = "rounds = 1\nwarmup = 0\n[[bench]]\nworkload = \"fib\"\nn = 10\ntasks = 2\nthreads = [2]\n";
+    std::fs::write(&suite, text).unwrap();
+    let shown = suite.to_str().unwrap();
+    assert_usage_error(&["suite", shown, "--output", shown, "--format", "json"], &["--output", "the suite file"]);
+    assert_eq!(std::fs::read_to_string(&suite).unwrap(), text);
+    // The same file by another name.
+    let alias = dir.path().join("alias.json");
+    std::os::unix::fs::symlink(&suite, &alias).unwrap();
+    assert_usage_error(&["suite", shown, "--output", alias.to_str().unwrap()], &["the suite file"]);
+    assert_eq!(std::fs::read_to_string(&suite).unwrap(), text);
+}
+
+#[test]
+fn a_plot_and_a_timeline_onto_one_file_are_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("x.svg");
+    let shown = svg.to_str().unwrap();
+    let mut args = vec!["scale", "fib", "--n", "10", "--threads", "1,2", "--plot", shown, "--timeline", shown];
+    assert_usage_error(&args, &["--plot", "--timeline", "the same file"]);
+    args.truncate(6);
+    args.extend(["--plot", "-", "--output", "-"]);
+    assert_usage_error(&args, &["--plot -", "--output -", "standard output"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_plot_onto_an_existing_result_file_is_refused() {
+    let (dir, path, bytes) = existing_report();
+    let shown = path.to_str().unwrap();
+    assert_usage_error(&["scale", "fib", "--n", "10", "--threads", "1,2", "--plot", shown], &["--plot", shown, ".svg"]);
+    let disguised = dir.path().join("result.svg");
+    std::fs::write(&disguised, &bytes).unwrap();
+    let shown = disguised.to_str().unwrap();
+    assert_usage_error(&["scale", "fib", "--threads", "1,2", "--timeline", shown], &["--timeline", "not an SVG"]);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(std::fs::read(&disguised).unwrap(), bytes);
+}
+
+#[test]
+fn compare_whose_stdout_cannot_be_written_exits_2() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+        .args(["compare", &format!("{data}base.json"), &format!("{data}same.json")])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("parbench: error: writing to stdout: ") && one_line().eval(&stderr), "{stderr}");
+}
+
+#[test]
+fn an_output_that_fails_after_measuring_exits_1_naming_it_with_the_table_printed() {
+    tiny_fib(&["--output", "/dev/full", "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("wall (median"))
+        .stderr(predicate::str::starts_with("parbench: error: writing --output /dev/full: ").and(one_line()));
+}
+
+#[test]
+fn an_unwritable_plot_is_refused_before_the_sweep_runs() {
+    // Nothing, not even root, can create files in /proc.
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.json");
+    tiny_scale(&["--plot", "/proc/parbench-plot.svg", "--output", ok.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with("parbench: error: --plot /proc/parbench-plot.svg: ").and(one_line()));
+    assert!(!ok.exists());
+}
+
+#[test]
+fn a_plot_that_fails_after_the_sweep_does_not_cost_the_other_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.json");
+    let timeline = dir.path().join("t.svg");
+    tiny_scale(&["--plot", "/dev/full", "--output", ok.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("speedup [95% CI]"))
+        .stderr(predicate::str::starts_with("parbench: error: writing --plot /dev/full: ").and(one_line()));
+    let report: Value = serde_json::from_slice(&std::fs::read(&ok).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 2);
+    assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));
+}
+
+// ---------------------------------------------------------------------------------
+// Estimated duration and --limit.
+
+#[test]
+fn a_run_that_would_take_days_is_refused_at_once_naming_the_limit() {
+    let start = std::time::Instant::now();
+    assert_usage_error(
+        &["run", "fib", "--n", "50", "--tasks", "1000000", "--threads", "1024"],
+        &["at least", "over --limit 10 min", "fib (n=50, tasks=1000000)"],
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn a_suite_of_ten_thousand_rounds_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("long.toml");
+    std::fs::write(&suite, "rounds = 10000\nwarmup = 100\n[[bench]]\nworkload = \"fib\"\nn = 30\nthreads = [2]\n")
+        .unwrap();
+    assert_usage_error(&["suite", suite.to_str().unwrap()], &["this measurement would take", "--limit"]);
+}
+
+#[test]
+fn the_limit_can_be_raised() {
+    // Serial 2 x 300 ms and threads 300 ms: about 0.9 s.
+    let args = ["run", "sleep", "--ms", "300", "--tasks", "2", "--threads", "2", "--runner", "threads"];
+    let mut refused = args.to_vec();
+    refused.extend(["--rounds", "1", "--warmup", "0", "--limit", "500ms"]);
+    assert_usage_error(&refused, &["would take at least", "over --limit 0.5 s"]);
+    parbench().args(args).args(["--rounds", "1", "--warmup", "0", "--limit", "5s"]).assert().success().stderr("");
+}
+
+#[test]
+fn a_seed_past_two_to_the_64_is_called_too_large() {
+    assert_usage_error(&["run", "fib", "--seed", "18446744073709551616"], &["--seed", "is too large"]);
+    assert_usage_error(&["run", "fib", "--seed", "-1"], &["--seed", "not a whole number"]);
+}
+
+#[test]
+fn endless_inputs_are_cut_off_with_one_line() {
+    assert_usage_error(&["suite", "/dev/zero"], &["suite file /dev/zero", "larger than"]);
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/base.json");
+    assert_usage_error(&["compare", data, "/dev/zero"], &["/dev/zero: not a parbench result: line 1, column 1"]);
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+        .arg("worker")
+        .stdin(zero)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("parbench: error: worker: a line longer than") && one_line().eval(&stderr), "{stderr}");
+}
+
+#[test]
+fn output_dev_stdout_redirected_to_a_file_is_the_same_as_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.json");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+        .args(TINY_FIB)
+        .args(["--output", "/dev/stdout", "--format", "json"])
+        .stdout(std::fs::File::create(&path).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("wall (median"), "the table goes to stderr: {stderr}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("the file holds only the JSON");
     assert_complete_fib_report(&report, 1);
 }

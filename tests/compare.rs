@@ -3,6 +3,8 @@
 //! runs of `parbench run fib` on unchanged code (`fib-5-rounds-*.json`, copied from
 //! `results/2026-11-22-linux-vm/fib-repeat/`): each verdict and exit code of the design.
 
+use std::io::Write as _;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -270,4 +272,106 @@ fn a_new_file_inside_the_baseline_directory_is_left_out_with_a_note() {
         .code(1)
         .stdout(predicate::str::contains("slower.json: this is NEW itself"))
         .stdout(predicate::str::contains("base: ").and(predicate::str::contains("same.json · new")));
+}
+
+#[test]
+fn a_round_number_near_two_to_the_32_sizes_nothing() {
+    // One sample's round 4294967295 once sized a vector of 2^32 values (34 GB, abort).
+    let dir = tempfile::tempdir().unwrap();
+    let far = edited(dir.path(), "same.json", |v| v["cases"][0]["samples"][0]["round"] = serde_json::json!(u32::MAX));
+    compare_paths(format!("{DATA}base.json").as_ref(), &far).code(0).stderr("");
+    let far = edited(dir.path(), "base.json", |v| {
+        for s in v["cases"][0]["samples"].as_array_mut().unwrap() {
+            s["round"] = serde_json::json!(200_000_000 + s["round"].as_u64().unwrap());
+        }
+    });
+    compare_paths(&far, format!("{DATA}same.json").as_ref()).code(0).stderr("");
+}
+
+#[test]
+fn twelve_concurrent_baseline_updates_are_safe_and_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    // Three results of one class, created in the same second.
+    let mut news = Vec::new();
+    for (i, factor) in [1.0, 1.01, 1.02].into_iter().enumerate() {
+        let path = edited(src.path(), "same.json", slower("threads", factor));
+        let named = src.path().join(format!("r{i}.json"));
+        std::fs::rename(path, &named).unwrap();
+        news.push(named);
+    }
+    let children: Vec<std::process::Child> = (0..12)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
+                .args(["baseline", "update", "--keep", "1"])
+                .arg(dir.path())
+                .arg(&news[i % 3])
+                .arg(&news[(i + 1) % 3])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.is_empty(), "{:?}: {stderr}", out.status);
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left.len(), 1, "the newest one of the class: {left:?}");
+}
+
+/// The exit status of `parbench args` run with at most `bytes` of data memory
+/// (RLIMIT_DATA: the heap and private writable mappings, whoever the user): past it,
+/// an allocation fails and parbench aborts.
+fn status_within(bytes: u64, args: &[&std::ffi::OsStr]) -> std::process::ExitStatus {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    cmd.args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe and changes only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    cmd.status().unwrap()
+}
+
+#[test]
+fn a_large_result_is_compared_within_twice_its_size_and_added_to_a_baseline_within_64_mib() {
+    // About 20 MB: 60,000 samples, written a sample at a time: this test process must
+    // stay small, as a child's peak memory counts the parent's from before its exec.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{DATA}same.json")).unwrap()).unwrap();
+        let samples: Vec<serde_json::Value> =
+            v["cases"][0]["samples"].as_array().unwrap().iter().filter(|s| s["round"] == 0).cloned().collect();
+        v["cases"][0]["samples"] = serde_json::json!("SAMPLES");
+        let text = serde_json::to_string(&v).unwrap();
+        let (head, tail) = text.split_once("\"SAMPLES\"").unwrap();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        write!(out, "{head}[").unwrap();
+        for round in 0..60_000 / samples.len() {
+            for (i, s) in samples.iter().enumerate() {
+                let mut s = s.clone();
+                s["round"] = serde_json::json!(round);
+                let sep = if round == 0 && i == 0 { "" } else { "," };
+                write!(out, "{sep}\n      {}", serde_json::to_string_pretty(&s).unwrap()).unwrap();
+            }
+        }
+        write!(out, "]{tail}").unwrap();
+    }
+    let size = std::fs::metadata(&big).unwrap().len();
+    assert!(size > 15 << 20, "{size} bytes");
+    let base = std::path::PathBuf::from(format!("{DATA}same.json"));
+    let status = status_within(2 * size, &["compare".as_ref(), base.as_os_str(), big.as_os_str()]);
+    assert!(matches!(status.code(), Some(0 | 1)), "compare within twice the file's size: {status:?}");
+    let baselines = dir.path().join("baselines");
+    let status =
+        status_within(64 << 20, &["baseline".as_ref(), "update".as_ref(), baselines.as_os_str(), big.as_os_str()]);
+    assert!(status.success(), "baseline update within 64 MiB: {status:?}");
 }

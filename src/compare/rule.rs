@@ -140,7 +140,7 @@ fn by_runs(cell: &mut CellResult, run_medians: &[f64], rules: &Rules) {
 /// logs with its Moses interval, judged against the limits.
 fn by_samples(cell: &mut CellResult, runs: &[&Vec<f64>], base: &[f64], new: &[f64], rules: &Rules) {
     cell.base_median = stats::median(base).unwrap_or(0.0);
-    let logs = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<_>>();
+    let logs = |v: &[f64]| thin(v, MAX_SIDE).iter().map(|x| x.ln()).collect::<Vec<_>>();
     let (lb, ln) = (logs(base), logs(new));
     let confidence = 1.0 - rules.alpha;
     let enough = base.len() >= rules.min_samples && new.len() >= rules.min_samples;
@@ -191,6 +191,22 @@ fn by_samples(cell: &mut CellResult, runs: &[&Vec<f64>], base: &[f64], new: &[f6
     };
 }
 
+/// Most values per side that go into the Hodges-Lehmann estimate and its interval,
+/// which take every pairwise difference: 2000 x 2000 pairs are 32 MB. The sample
+/// counts come from files, so without a bound a large file would size an allocation.
+pub(super) const MAX_SIDE: usize = 2000;
+
+/// At most `max` of `values`: all of them, or evenly spaced order statistics. Fewer
+/// values widen the interval, so a thinned cell is judged more cautiously, never less.
+fn thin(values: &[f64], max: usize) -> Vec<f64> {
+    if values.len() <= max {
+        return values.to_vec();
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (0..max).map(|i| sorted[(2 * i + 1) * sorted.len() / (2 * max)]).collect()
+}
+
 /// Rounds per side after which the interval's half-width, in logs, shrinks to
 /// `margin`, for log values of spread `sigma`: the Hodges-Lehmann estimate has
 /// variance (pi / 3) sigma^2 (1/m + 1/n) for normal data, so n = 2 (pi / 3) (z sigma /
@@ -207,6 +223,25 @@ fn rounds_to_decide(sigma: f64, margin: f64, alpha: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_with_a_hundred_thousand_samples_a_side_is_judged_in_bounded_memory() {
+        // Every pairwise difference would be 10^10 values (80 GB).
+        let base: Vec<f64> = (0..100_000).map(|i| 100.0 + (i % 7) as f64).collect();
+        let new: Vec<f64> = base.iter().map(|v| v * 2.0).collect();
+        let key = CellKey {
+            case: "c".into(),
+            workers: 2,
+            runner: crate::runner::RunnerKind::Threads,
+            metric: Metric::Wall,
+            gated: true,
+        };
+        let cell = judge(key, &[base], &new, &Rules::default());
+        assert_eq!(cell.verdict, Verdict::Regression, "{cell:?}");
+        assert!((cell.ratio - 2.0).abs() < 0.05, "{cell:?}");
+        assert_eq!(thin(&[3.0, 1.0, 2.0], 5), vec![3.0, 1.0, 2.0]);
+        assert_eq!(thin(&[4.0, 1.0, 3.0, 2.0], 2), vec![2.0, 4.0]);
+    }
 
     #[test]
     fn the_rounds_to_decide_follow_the_hodges_lehmann_variance() {

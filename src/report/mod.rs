@@ -1,4 +1,4 @@
-//! Reporters: `build` turns measurements into a finished
+//! Reporters: [`build()`] turns measurements into a finished
 //! [`Report`](crate::result::Report) (every number and sentence, once); the reporters
 //! (`table`, `json`, `csv`, `markdown`, `bmf`) only format a finished report into any
 //! `io::Write`, so tests render fixed reports into a `Vec<u8>`.

@@ -388,7 +388,8 @@ pub(crate) fn finish_sample(
     let mut per_worker = vec![WorkerStats::default(); workers];
     for t in &tasks {
         if let Some(w) = per_worker.get_mut(t.worker as usize) {
-            w.busy_ns += t.end_ns.saturating_sub(t.start_ns);
+            // Task times may come from a worker process: saturate, never overflow.
+            w.busy_ns = w.busy_ns.saturating_add(t.end_ns.saturating_sub(t.start_ns));
             w.tasks += 1;
         }
     }

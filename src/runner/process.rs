@@ -49,7 +49,7 @@ impl ProcessRunner {
     /// A runner whose children are this executable's hidden `worker` subcommand.
     pub fn new(workers: usize, schedule: Schedule, timeout: Duration) -> Result<Self, BenchError> {
         let program = std::env::current_exe()
-            .map_err(|source| BenchError::Io { context: "finding parbench's own executable".into(), source })?;
+            .map_err(|error| BenchError::Io { context: "finding parbench's own executable".into(), error })?;
         Ok(Self::with_program(workers, schedule, timeout, program, vec!["worker".into()]))
     }
 
@@ -115,7 +115,7 @@ impl Children {
     /// unnamed temporary file, not a pipe: a chatty child can never block on a full
     /// pipe, and the tail can be read after it died.
     fn stderr_files(count: usize) -> Result<Vec<std::fs::File>, BenchError> {
-        let io = |source| BenchError::Io { context: "creating a file for a worker's stderr".into(), source };
+        let io = |error| BenchError::Io { context: "creating a file for a worker's stderr".into(), error };
         (0..count).map(|_| tempfile::tempfile().map_err(io)).collect()
     }
 
@@ -137,7 +137,7 @@ impl Children {
         for (index, stderr) in stderr_files.into_iter().enumerate() {
             let stderr_child = stderr
                 .try_clone()
-                .map_err(|source| BenchError::Io { context: "sharing a worker's stderr file".into(), source })?;
+                .map_err(|error| BenchError::Io { context: "sharing a worker's stderr file".into(), error })?;
             let mut child = Command::new(program)
                 .args(args)
                 .env(PARENT_PID_ENV, std::process::id().to_string())
@@ -145,11 +145,7 @@ impl Children {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::from(stderr_child))
                 .spawn()
-                .map_err(|source| BenchError::Spawn {
-                    worker: index,
-                    program: program.display().to_string(),
-                    source,
-                })?;
+                .map_err(|error| BenchError::Spawn { worker: index, program: program.display().to_string(), error })?;
             let pid = child.id();
             interrupt::register_child(pid);
             let stdout = child.stdout.take().expect("stdout is piped");
@@ -175,7 +171,7 @@ impl Children {
                     }
                     let _ = tx.send((index, Event::Eof));
                 })
-                .map_err(|source| BenchError::Io { context: "starting a reader thread".into(), source })?;
+                .map_err(|error| BenchError::Io { context: "starting a reader thread".into(), error })?;
         }
         Ok(children)
     }
@@ -225,7 +221,7 @@ impl Children {
                     unsafe { libc::poll(&mut fds, 1, ms) };
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(self.failure(worker, "closed its input early".into())),
+                Err(_) => return Err(self.failure(worker, "closed its input before finishing its tasks".into())),
             }
         }
         Ok(())
@@ -408,11 +404,12 @@ impl Runner for ProcessRunner {
         let slots = workload.shared_slots(workers);
         let io = |context: &str| {
             let context = context.to_string();
-            move |source| BenchError::Io { context, source }
+            move |error| BenchError::Io { context, error }
         };
         let (shared, spec) = if slots > 0 {
-            let (state, path) = SharedState::create_mapped(slots).map_err(io("creating the shared counter file"))?;
-            (state, Some(SharedSpec { path, slots }))
+            let state = SharedState::shared_memory(slots).map_err(io("sharing memory with the worker processes"))?;
+            let fd = state.inherited_fd().expect("shared memory has a descriptor");
+            (state, Some(SharedSpec { fd, slots }))
         } else {
             (SharedState::heap(0), None)
         };

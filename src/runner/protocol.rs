@@ -2,7 +2,7 @@
 //! line-based, over the child's stdin and stdout.
 //!
 //! ```text
-//! child  -> parent  hello parbench-worker/2 <pid>          (first, before reading anything)
+//! child  -> parent  hello parbench-worker/3 <pid>          (first, before reading anything)
 //! parent -> child   setup {"worker":0,"workers":2,"workload":"fib","params":{...},...}
 //! child  -> parent  ready <setup_ns> <setup_cpu_ns>       (after building the workload)
 //! parent -> child   run <first> <end>                     (tasks first..end, end exclusive)
@@ -21,7 +21,6 @@
 //! an error on the child's stderr and exit status 2.
 
 use std::io::{BufRead, Read, Write};
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +29,7 @@ use crate::sys::monotonic_ns;
 use crate::workload::{Params, SharedState, TaskContext};
 
 /// The protocol's name and version, sent in the child's first line.
-pub const VERSION: &str = "parbench-worker/2";
+pub const VERSION: &str = "parbench-worker/3";
 
 /// Environment variable carrying the parent's pid, so a child can tell whether the
 /// parent died before the child asked to be killed along with it.
@@ -40,11 +39,12 @@ pub const PARENT_PID_ENV: &str = "PARBENCH_PARENT_PID";
 /// 9 MB, so 16 MiB leaves room and still bounds what a broken peer can make us hold.
 pub const MAX_LINE: usize = 16 << 20;
 
-/// Where the sample's shared slots live.
+/// Where the sample's shared slots live: nameless shared memory the child inherited
+/// as descriptor `fd` (see [`SharedState::shared_memory`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedSpec {
-    /// The memory-mapped file.
-    pub path: PathBuf,
+    /// The inherited descriptor.
+    pub fd: i32,
     /// Number of slots in it.
     pub slots: usize,
 }
@@ -201,7 +201,8 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             setup.workload
         )
     })?;
-    if !(1..=super::MAX_WORKERS).contains(&setup.case_workers) || setup.worker >= setup.workers {
+    let workers = 1..=super::MAX_WORKERS;
+    if !workers.contains(&setup.case_workers) || !workers.contains(&setup.workers) || setup.worker >= setup.workers {
         return Err(format!(
             "bad set-up: worker {} of {} for {} case workers",
             setup.worker, setup.workers, setup.case_workers
@@ -217,10 +218,17 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
         .map_err(|panic| format!("its constructor {panic}"))
         .and_then(|built| built)
         .map_err(|e| format!("setting up {}: {e}", setup.workload))?;
+    // The slot count crosses the protocol: it must be exactly what this workload
+    // needs, and it is mapped with every size checked.
+    let needed = workload.shared_slots(setup.workers);
     let shared = match &setup.shared {
-        Some(spec) => SharedState::open_mapped(&spec.path, spec.slots)
-            .map_err(|e| format!("mapping shared file {}: {e}", spec.path.display()))?,
-        None => SharedState::heap(0),
+        Some(spec) if spec.slots == needed && needed > 0 => SharedState::open_inherited(spec.fd, spec.slots)
+            .map_err(|e| format!("mapping the shared memory (descriptor {}): {e}", spec.fd))?,
+        None if needed == 0 => SharedState::heap(0),
+        given => {
+            let given = given.as_ref().map_or(0, |s| s.slots);
+            return Err(format!("bad set-up: {given} shared slots, {} needs {needed}", setup.workload));
+        }
     };
     let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
     let tasks = workload.task_count();
@@ -346,6 +354,69 @@ mod tests {
         assert!(matches!(replies.last(), Some(Reply::Bye { .. })), "{replies:?}");
     }
 
+    /// A workload whose every parameter value is cheap, so that mutated set-ups can
+    /// never ask for long work.
+    fn tiny_registry() -> Registry {
+        use crate::workload::{Param, Verification, Workload, WorkloadSpec};
+        struct Tiny(usize, u64);
+        impl Workload for Tiny {
+            fn task_count(&self) -> usize {
+                self.0
+            }
+            fn run_task(&self, task: usize, _ctx: &TaskContext<'_>) -> u64 {
+                (0..self.1).sum::<u64>() + task as u64
+            }
+            fn verify(&self, _checksums: &[u64], _shared: &SharedState) -> Verification {
+                Verification::Verified { detail: String::new() }
+            }
+        }
+        let spec =
+            WorkloadSpec::new("tiny", "cheap tasks", |p: &Params| Ok(Tiny(p.uint("tasks") as usize, p.uint("size"))))
+                .param(crate::workload::Param::uint("tasks", 4).range(1, 64))
+                .param(Param::uint("size", 10).range(1, 1000));
+        Registry::new().register(spec)
+    }
+
+    fn valid_session() -> Vec<u8> {
+        let setup = setup_line("tiny", serde_json::json!({"tasks": 4, "size": 10}));
+        format!("{setup}run 0 2\nrun 2 4\nquit\n").into_bytes()
+    }
+
+    /// A worker fed `input`: `Ok`, or a one-line error; never a panic, never more than
+    /// 16 MiB held at once.
+    fn serve_any(input: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        let registry = tiny_registry();
+        let mut out = Vec::new();
+        let (result, peak) = crate::fuzz::peak_of(|| serve(&registry, input, &mut out));
+        if let Err(e) = result {
+            proptest::prop_assert!(crate::fuzz::one_line(&e), "{e}");
+        }
+        proptest::prop_assert!(peak < 16 << 20, "{peak} bytes held at once");
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config(200))]
+
+        #[test]
+        fn arbitrary_bytes_never_crash_a_worker(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            serve_any(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_sessions_never_crash_a_worker(m in crate::fuzz::mutations()) {
+            serve_any(&crate::fuzz::mutate(&valid_session(), &m))?;
+        }
+
+        #[test]
+        fn arbitrary_replies_parse_or_are_refused(line in proptest::collection::vec(proptest::prelude::any::<char>(), 0..200)) {
+            let line: String = line.into_iter().collect();
+            if let Err(e) = Reply::parse(&line) {
+                proptest::prop_assert!(!e.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn end_of_input_means_the_parent_is_gone() {
         assert_eq!(serve_str("").0, Ok(()));
@@ -358,6 +429,30 @@ mod tests {
         assert!(err.contains("\"nope\" is not registered"), "{err}");
         let err = serve_str(&setup_line("fib", serde_json::json!({"n": 99}))).0.unwrap_err();
         assert!(err.contains("n: 99 is out of range"), "{err}");
+    }
+
+    #[test]
+    fn a_shared_slot_count_that_overflows_is_refused_not_mapped() {
+        let counter = serde_json::json!({"increments": 10, "sync": "atomic"});
+        let line = |slots: usize, fd: i32| {
+            let text = setup_line("counter", counter.clone());
+            let mut setup: Setup = serde_json::from_str(text["setup ".len()..].trim()).unwrap();
+            setup.shared = Some(SharedSpec { fd, slots });
+            setup.to_line()
+        };
+        for slots in [1 << 57, usize::MAX, 1] {
+            let err = serve_str(&line(slots, 3)).0.unwrap_err();
+            assert!(err.starts_with(&format!("bad set-up: {slots} shared slots, counter needs ")), "{err}");
+        }
+        // The right count on a descriptor that is not shared memory.
+        let registry = Registry::with_builtins();
+        let spec = registry.get("counter").unwrap();
+        let params = Params::from_json(&spec.params, counter.as_object().unwrap(), 1, 1).unwrap();
+        let slots = spec.build(&params).unwrap().shared_slots(1);
+        let err = serve_str(&line(slots, 0)).0.unwrap_err();
+        assert!(err.contains("descriptor 0"), "{err}");
+        let err = serve_str(&line(slots, 999)).0.unwrap_err();
+        assert!(err.contains("descriptor 999"), "{err}");
     }
 
     #[test]
@@ -384,7 +479,7 @@ mod tests {
 
     #[test]
     fn replies_parse_strictly() {
-        assert_eq!(Reply::parse("hello parbench-worker/2 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
+        assert_eq!(Reply::parse("hello parbench-worker/3 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
         assert_eq!(Reply::parse("ready 12 99"), Ok(Reply::Ready { setup_ns: 12, setup_cpu_ns: 99 }));
         assert!(Reply::parse("ready 12").is_err());
         assert_eq!(

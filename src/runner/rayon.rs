@@ -38,7 +38,7 @@ impl RayonRunner {
             .build()
             .map_err(|e| BenchError::Io {
                 context: format!("building a rayon pool of {workers} threads"),
-                source: std::io::Error::other(e.to_string()),
+                error: std::io::Error::other(e.to_string()),
             })?;
         Ok(RayonRunner { pool, tids, workers: workers.max(1), build_ns: start.elapsed().as_nanos() as u64 })
     }

@@ -45,7 +45,7 @@ impl Runner for ThreadRunner {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let (next, waited, known) = (&next, &waited, &known);
-                    let started = std::thread::Builder::new().spawn_scoped(scope, move || {
+                    let started = spawn(scope, worker, move || {
                         if let Some(cpus) = pin {
                             crate::sys::pin_current_thread(cpus[worker % cpus.len()]);
                         }
@@ -69,7 +69,7 @@ impl Runner for ThreadRunner {
                             None => u64::from(known.swap(false, Relaxed)),
                         };
                     });
-                    if let Err(source) = started {
+                    if let Err(error) = started {
                         // Static blocks of the missing threads would never run: stop
                         // the others early instead.
                         next.store(tasks, Relaxed);
@@ -78,7 +78,7 @@ impl Runner for ThreadRunner {
                                 "starting thread {} of {workers} (raise the process limit, ulimit -u, or lower --threads)",
                                 worker + 1
                             ),
-                            source,
+                            error,
                         });
                     }
                 }
@@ -86,5 +86,50 @@ impl Runner for ThreadRunner {
             })
         })?;
         Ok(Sample { waited_ns: known.into_inner().then(|| waited.into_inner()), ..sample })
+    }
+}
+
+/// Starts one worker thread. Tests make the `n`-th start fail the way a process limit
+/// does (root ignores `ulimit -u`, so the limit cannot be produced there).
+fn spawn<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    worker: usize,
+    f: impl FnOnce() + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, ()>> {
+    #[cfg(test)]
+    if tests::FAIL_SPAWN_AT.with(|at| at.get()) == Some(worker) {
+        return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+    }
+    let _ = worker;
+    std::thread::Builder::new().spawn_scoped(scope, f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::registry::Registry;
+
+    thread_local! {
+        /// The worker whose thread fails to start, in this test thread only.
+        pub(super) static FAIL_SPAWN_AT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    #[test]
+    fn a_thread_that_cannot_start_is_an_error_naming_the_limit_once() {
+        let job = Job::build(&Registry::with_builtins(), "fib", &[("n", "15"), ("tasks", "8")], 4).unwrap();
+        for schedule in [Schedule::Dynamic, Schedule::Static] {
+            FAIL_SPAWN_AT.with(|at| at.set(Some(2)));
+            let result = ThreadRunner::new(4, schedule, None).run(&job);
+            FAIL_SPAWN_AT.with(|at| at.set(None));
+            let err = anyhow::Error::from(result.expect_err("the third thread could not start"));
+            let text = format!("{err:#}");
+            assert!(text.starts_with("starting thread 3 of 4 (raise the process limit, ulimit -u"), "{text}");
+            assert_eq!(text.matches("os error 11").count(), 1, "the OS error appears once: {text}");
+        }
+        // The runner is usable again once threads can start.
+        let sample = ThreadRunner::new(4, Schedule::Dynamic, None).run(&job).unwrap();
+        assert!(matches!(sample.verification, crate::workload::Verification::Verified { .. }));
     }
 }

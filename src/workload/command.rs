@@ -246,11 +246,18 @@ mod tests {
         let err = run_shell(&cmd, Duration::from_millis(300)).unwrap_err();
         assert!(err.contains("did not finish within --timeout 0.3s and was killed"), "{err}");
         let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-        // The sleep was in the command's process group: it is gone (or a zombie about to
-        // be reaped by init), not sleeping on.
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = state.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
-        assert!(state.is_empty() || state == "Z" || state == "X", "sleep {pid} still running: {state}");
+        // The sleep was in the command's process group, which got SIGKILL: it dies (gone,
+        // or a zombie for init to reap) as soon as the kernel delivers the signal.
+        let state = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("").to_string()
+        };
+        let dead = |s: &str| s.is_empty() || s == "Z" || s == "X";
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !dead(&state()) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(dead(&state()), "sleep {pid} survived the group kill: {}", state());
     }
 
     #[test]
