@@ -53,5 +53,7 @@ echo "== cargo bench --bench parallel -- run $workload --threads 2 --rounds 1"
 cargo bench --quiet --bench parallel -- run "$workload" --threads 2 --rounds 1 --warmup 0 | tail -n 3
 echo "== cargo bench --bench parallel -- --test"
 cargo bench --quiet --bench parallel -- --test | tail -n 2
+echo "== cargo test --bench parallel (no arguments: every workload once, verified)"
+cargo test --quiet --release --bench parallel 2>&1 | tail -n 2
 echo "== cargo bench --bench parallel -- list"
 cargo bench --quiet --bench parallel -- list | head -n 3

@@ -47,6 +47,11 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
 /// `["run", "fib", "--threads", "2"]`) and returns the result, printing nothing: the
 /// library's way to run a plan and use the numbers.
 ///
+/// The `process` runner starts the running program again as `<program> worker`, so a
+/// program that measures with it must hand that to [`crate::main`] first:
+/// `if std::env::args().nth(1).as_deref() == Some("worker") { return parbench::main(registry); }`.
+/// Without that, the worker refuses to measure and the sample fails, naming the cause.
+///
 /// ```no_run
 /// let registry = parbench::Registry::with_builtins();
 /// let report = parbench::measure(&registry, ["run", "fib", "--n", "20", "--threads", "2"]).unwrap();
@@ -57,6 +62,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
+        return Err(crate::entry::not_a_worker().into());
+    }
     let argv = std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into));
     let request = match crate::cli::parse(registry, argv) {
         Ok(Invocation::Measure(request)) => *request,

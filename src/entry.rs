@@ -37,19 +37,44 @@ pub fn main(registry: Registry) -> ExitCode {
             }
         };
     }
+    // A user's mistake in a declaration is reported before anything else reads it.
+    if let Err(e) = registry.validate() {
+        return finish(Err(e.into()));
+    }
+    // Started as a worker by the process runner, yet here: this program's main did
+    // not hand `worker` to parbench (and measuring again would start workers of its
+    // own, and they theirs).
+    if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
+        return finish(Err(not_a_worker().into()));
+    }
     // `cargo bench` appends --bench to whatever follows `--`; `cargo bench -- --test`
-    // adds --test.
+    // adds --test; `cargo test` runs a bench target with no arguments at all.
     let bench = args.iter().skip(1).any(|a| a == "--bench");
     args.retain(|a| a != "--bench");
     let smoke = args.len() == 2 && args[1] == "--test";
-    if (bench && args.len() == 1) || smoke {
-        return every_default(&registry, smoke);
+    let bare = args.len() == 1 && !is_parbench(&args[0]);
+    if (bench && args.len() == 1) || smoke || bare {
+        return every_default(&registry, smoke || bare);
     }
     let invocation = match crate::cli::parse(&registry, &args) {
         Ok(invocation) => invocation,
         Err(e) => return clap_error(e),
     };
     finish(crate::app::run(&registry, invocation))
+}
+
+/// Whether the program is parbench's own binary (a user's program is not).
+fn is_parbench(argv0: &std::ffi::OsStr) -> bool {
+    std::path::Path::new(argv0).file_stem().is_some_and(|s| s == "parbench")
+}
+
+/// The error of a program started as a worker whose main did not route `worker`.
+pub(crate) fn not_a_worker() -> UsageError {
+    UsageError::new(format!(
+        "this program was started by parbench's process runner ({} is set) but did not hand its `worker` \
+         subcommand to parbench::main; route it there first (see parbench::main) so it does not measure again",
+        crate::runner::protocol::PARENT_PID_ENV
+    ))
 }
 
 /// `cargo bench` with nothing after `--`: each registered workload that needs no

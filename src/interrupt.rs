@@ -95,9 +95,11 @@ pub fn install() -> std::io::Result<()> {
             let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
             let reg = registry();
             for &pid in &reg.pids {
-                // SAFETY: kill and waitpid on a pid we spawned and have not reaped yet
-                // (children are unregistered only after being waited for).
+                // SAFETY: kill and waitpid on a worker we spawned and have not reaped yet
+                // (children are unregistered only after being waited for). Each leads its
+                // own process group: the group goes too, with what its tasks started.
                 unsafe {
+                    libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
                     libc::kill(pid as libc::pid_t, libc::SIGKILL);
                     libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
                 }

@@ -863,3 +863,34 @@ fn output_dev_stdout_redirected_to_a_file_is_the_same_as_dash() {
     let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("the file holds only the JSON");
     assert_complete_fib_report(&report, 1);
 }
+
+#[test]
+fn a_program_started_as_a_worker_that_does_not_route_it_refuses_to_measure() {
+    // What a user's main that ignores `worker` and calls parbench again would do: it
+    // must not start workers of its own (and they theirs).
+    tiny_fib(&[])
+        .env("PARBENCH_PARENT_PID", "1")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did not hand its `worker` subcommand to parbench::main").and(one_line()));
+}
+
+#[test]
+fn nothing_a_command_started_survives_a_process_runner_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("sleep.pid");
+    let cmd = format!("if [ {{worker}} = 1 ]; then sleep 1000 & echo $! > {}; wait; fi", pidfile.display());
+    parbench()
+        .args(["run", "command", "--cmd", &cmd, "--tasks", "2", "--threads", "2", "--runner", "process"])
+        .args(["--schedule", "static", "--rounds", "1", "--warmup", "0", "--timeout", "1"])
+        .assert()
+        .code(1);
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    // Killed with its worker's process group: it dies as soon as the signal is
+    // delivered (or lingers as a zombie for init).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while is_alive(pid) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!is_alive(pid), "the command's sleep {pid} outlived the run");
+}

@@ -61,6 +61,22 @@ impl Workload for PanickyVerify {
     }
 }
 
+/// Its tasks print to stdout, as debugging code does.
+struct Chatty;
+
+impl Workload for Chatty {
+    fn task_count(&self) -> usize {
+        3
+    }
+    fn run_task(&self, task: usize, _: &TaskContext<'_>) -> u64 {
+        println!("hello from task {task}");
+        task as u64
+    }
+    fn verify(&self, checksums: &[u64], _: &SharedState) -> Verification {
+        Verification::each(checksums, 3, |t| t as u64, "each task returned its index")
+    }
+}
+
 fn registry() -> Registry {
     let panicky = WorkloadSpec::new("panicky", "panics in one task", |p: &Params| {
         Ok(Panicky { tasks: p.uint("tasks") as usize, at: p.uint("panic-at") as usize })
@@ -78,6 +94,7 @@ fn registry() -> Registry {
         .register(wrong)
         .register(bad_verify)
         .register(bad_build)
+        .register(WorkloadSpec::new("chatty", "prints from its tasks", |_: &Params| Ok(Chatty)))
 }
 
 fn run(args: &[&str]) -> anyhow::Result<parbench::result::Report> {
@@ -165,13 +182,19 @@ fn a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload() {
     }
 }
 
+fn a_task_that_prints_does_not_break_the_process_runner() {
+    let report = run(&["chatty", "--runner", "process"]).unwrap();
+    assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
+}
+
 fn main() -> ExitCode {
     // The process runner starts this binary as `<it> worker`; the tests above start it
     // as a user's program would be started.
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
+        ("a_task_that_prints_does_not_break_the_process_runner", a_task_that_prints_does_not_break_the_process_runner),
         (
             "a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload",
             a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload,

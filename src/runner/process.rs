@@ -22,6 +22,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -138,7 +139,10 @@ impl Children {
             let stderr_child = stderr
                 .try_clone()
                 .map_err(|error| BenchError::Io { context: "sharing a worker's stderr file".into(), error })?;
+            // Each child leads a process group of its own, so that killing the group also
+            // kills whatever its tasks started (a command's sh and its children).
             let mut child = Command::new(program)
+                .process_group(0)
                 .args(args)
                 .env(PARENT_PID_ENV, std::process::id().to_string())
                 .stdin(Stdio::piped())
@@ -233,9 +237,10 @@ impl Children {
         if w.reaped {
             return None;
         }
-        if !matches!(w.child.try_wait(), Ok(Some(_))) {
-            let _ = w.child.kill();
-        }
+        // The whole group, even after a clean exit: nothing a task started outlives the
+        // sample. The group id is the child's pid, still ours until it is reaped.
+        // SAFETY: kill on the process group of a child we spawned and have not reaped.
+        unsafe { libc::kill(-(w.pid as libc::pid_t), libc::SIGKILL) };
         let status = w.child.wait().ok();
         w.reaped = true;
         interrupt::unregister_child(w.pid);

@@ -286,9 +286,19 @@ pub fn in_worker() -> bool {
 pub fn worker_main(registry: &Registry) -> Result<(), String> {
     die_with_parent();
     IN_WORKER.store(true, std::sync::atomic::Ordering::Relaxed);
+    // The protocol keeps the original stdout to itself; what a task prints goes to
+    // stderr (kept in a file by the parent), so a println! cannot break the protocol.
+    use std::os::fd::FromRawFd;
+    // SAFETY: dup and dup2 on the standard descriptors, which this process owns.
+    let protocol = unsafe {
+        let fd = libc::dup(1);
+        if fd < 0 || libc::dup2(2, 1) < 0 {
+            return Err(format!("setting up the protocol's output: {}", std::io::Error::last_os_error()));
+        }
+        std::fs::File::from_raw_fd(fd)
+    };
     let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    serve(registry, stdin.lock(), std::io::BufWriter::new(stdout.lock()))
+    serve(registry, stdin.lock(), std::io::BufWriter::new(protocol))
 }
 
 /// Asks the kernel to kill this child when its parent dies, so no worker can outlive

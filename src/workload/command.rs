@@ -83,6 +83,8 @@ fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
     let own_group = !crate::runner::protocol::in_worker();
     let mut command = Command::new("sh");
     command.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    // A parbench the command runs is not this run's worker.
+    command.env_remove(crate::runner::protocol::PARENT_PID_ENV);
     if own_group {
         command.process_group(0);
     }
