@@ -211,7 +211,10 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
     let values = spec
         .params()
         .iter()
-        .filter_map(|p| m.get_many::<String>(p.name()).map(|v| (p.name().to_string(), v.cloned().collect())))
+        .filter_map(|p| {
+            m.get_many::<String>(p.name())
+                .map(|v| (p.name().to_string(), crate::plan::Raw::Texts(v.cloned().collect())))
+        })
         .collect();
     let scale = if scale {
         let flags = ScaleFlags::from_arg_matches(m)?;

@@ -22,6 +22,10 @@ use crate::workload::{Param, Params, Scaling, Value, WorkloadSpec, noop};
 
 pub use crate::runner::MAX_WORKERS;
 
+/// Most cases one plan measures: more is a mistake in a suite (a sweep of every worker
+/// count up to 1024 times every mode is about 4000).
+pub const MAX_CASES: usize = 10_000;
+
 /// Most worker processes the process runner starts.
 pub const MAX_PROCESSES: usize = 256;
 
@@ -75,8 +79,8 @@ impl Origin {
 pub struct BenchRequest {
     /// The workload's registered name.
     pub workload: String,
-    /// Given parameters: name and raw text values (several for a swept parameter).
-    pub values: Vec<(String, Vec<String>)>,
+    /// Given parameters: name and raw value.
+    pub values: Vec<(String, Raw)>,
     /// Worker counts: one case per count.
     pub threads: Vec<usize>,
     /// Runners, when given explicitly (serial is always added).
@@ -85,6 +89,15 @@ pub struct BenchRequest {
     pub schedules: Vec<Schedule>,
     /// Where it came from, for errors.
     pub origin: Origin,
+}
+
+/// A parameter's value as given, before it is checked against the declaration.
+#[derive(Clone, Debug)]
+pub enum Raw {
+    /// From the command line: one text per value (several for a swept parameter).
+    Texts(Vec<String>),
+    /// From a suite file: the TOML value as written, so its type can be checked too.
+    Toml(toml::Value),
 }
 
 /// What `scale` adds to a request.
@@ -219,6 +232,11 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                 spec.run_check(&params).map_err(|e| bench.origin.error(e))?;
                 if first_family.is_none() {
                     first_family = Some((Arc::clone(spec), params.clone()));
+                }
+                if cases.len() >= MAX_CASES {
+                    return Err(bench.origin.error(format!(
+                        "more than {MAX_CASES} cases (workloads x values x schedules x worker counts); measure fewer at once"
+                    )));
                 }
                 let mut c = case(spec, params, bench, &request, workers, *defaulted)?;
                 c.settings.options.schedule = schedule;
@@ -362,7 +380,7 @@ fn combinations(spec: &WorkloadSpec, bench: &BenchRequest) -> Result<Vec<Combina
     for param in &spec.params {
         let given = bench.values.iter().find(|(n, _)| n == &param.name).map(|(_, v)| v);
         let options: Vec<Option<Value>> = match given {
-            Some(texts) => parse_values(param, texts, origin)?.into_iter().map(Some).collect(),
+            Some(raw) => parse_values(param, &texts(param, raw, origin)?, origin)?.into_iter().map(Some).collect(),
             None => param.absent_values().map_err(|e| UsageError::new(format!("{} {e}", origin.param(&param.name))))?,
         };
         let defaulted = given.is_none() && options.len() > 1;
@@ -387,20 +405,67 @@ fn origin_name(origin: &Origin, name: &str) -> String {
     }
 }
 
+/// The texts a raw value stands for; a suite value must have the parameter's type
+/// (`n = "5"` is refused, as `n = 5.0` and `numbers = 7` are).
+fn texts(param: &Param, raw: &Raw, origin: &Origin) -> Result<Vec<String>, UsageError> {
+    use crate::workload::param::Kind;
+    let value = match raw {
+        Raw::Texts(texts) => return Ok(texts.clone()),
+        Raw::Toml(value) => value,
+    };
+    let scalar = |v: &toml::Value| -> Option<String> {
+        match (&param.kind, v) {
+            (Kind::UInt { .. }, toml::Value::Integer(i)) => Some(i.to_string()),
+            (Kind::Float { .. }, toml::Value::Integer(i)) => Some(i.to_string()),
+            (Kind::Float { .. }, toml::Value::Float(f)) => Some(f.to_string()),
+            (Kind::Text | Kind::Choice(_), toml::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+    };
+    let found = match value {
+        toml::Value::Array(items) if matches!(param.kind, Kind::UIntList { .. }) => items
+            .iter()
+            .map(|v| v.as_integer().map(|i| i.to_string()))
+            .collect::<Option<Vec<_>>>()
+            .map(|items| vec![items.join(",")]),
+        toml::Value::Array(items) if param.sweep => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
+        toml::Value::Array(_) => None,
+        _ if matches!(param.kind, Kind::UIntList { .. }) => None,
+        v => scalar(v).map(|t| vec![t]),
+    };
+    found.ok_or_else(|| {
+        let expected = match &param.kind {
+            Kind::UInt { .. } => "a whole number".to_string(),
+            Kind::Float { .. } => "a number".to_string(),
+            Kind::Text => "a string".to_string(),
+            Kind::Choice(c) => format!("a string ({})", c.join(", ")),
+            Kind::UIntList { .. } => "a list of whole numbers, e.g. [1, 2]".to_string(),
+        };
+        let or_list = if param.sweep { " or a list of them" } else { "" };
+        let shown = crate::workload::param::shown(&value.to_string());
+        origin.error(format!("{} = {shown}: expects {expected}{or_list}, not {}", param.name, toml_type(value)))
+    })
+}
+
+/// "a string", "an array", ...: how TOML calls a value's type.
+pub(crate) fn toml_type(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "a whole number",
+        toml::Value::Float(_) => "a number with a fraction",
+        toml::Value::Boolean(_) => "true or false",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "a list",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
 /// Parses the given texts of one parameter; several only when it is swept. Repeated
 /// values of a sweep are measured once.
 fn parse_values(param: &Param, texts: &[String], origin: &Origin) -> Result<Vec<Value>, UsageError> {
     if texts.is_empty() {
         return Err(UsageError::new(format!("{} is empty: give at least one value", origin.param(&param.name))));
     }
-    // A list parameter given as a suite array arrives as one text per element.
-    let joined;
-    let texts = if !param.sweep && matches!(param.kind, crate::workload::param::Kind::UIntList { .. }) {
-        joined = [texts.join(",")];
-        &joined[..]
-    } else {
-        texts
-    };
     if texts.len() > 1 && !param.sweep {
         return Err(UsageError::new(format!("{} takes one value, not {}", origin.param(&param.name), texts.join(","))));
     }

@@ -211,68 +211,77 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
 /// as raw text, exactly as flags would give them.
 fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchRequest, UsageError> {
     let fail = |what: String| UsageError::new(format!("{at}: {what}"));
-    let threads: Vec<usize> = match table.get("threads") {
-        Some(toml::Value::Array(items)) if !items.is_empty() => items
-            .iter()
-            .map(|v| match v {
-                toml::Value::Integer(w) if (1..=crate::plan::MAX_WORKERS as i64).contains(w) => Ok(*w as usize),
-                other => Err(fail(format!("threads = {other} is out of range 1..={}", crate::plan::MAX_WORKERS))),
-            })
-            .collect::<Result<_, _>>()?,
+    let type_error = |key: &str, value: &toml::Value, expected: &str| {
+        let shown = crate::workload::param::shown(&value.to_string());
+        fail(format!("{key} = {shown}: expects {expected}, not {}", crate::plan::toml_type(value)))
+    };
+    let mut threads: Vec<usize> = Vec::new();
+    match table.get("threads") {
+        Some(toml::Value::Array(items)) if !items.is_empty() => {
+            for v in items {
+                let w = v.as_integer().ok_or_else(|| type_error("threads", v, "whole numbers of workers"))?;
+                if !(1..=crate::plan::MAX_WORKERS as i64).contains(&w) {
+                    return Err(fail(format!("threads = {w} is out of range 1..={}", crate::plan::MAX_WORKERS)));
+                }
+                // A worker count given twice is measured once.
+                if !threads.contains(&(w as usize)) {
+                    threads.push(w as usize);
+                }
+            }
+        }
         Some(toml::Value::Array(_)) => {
             return Err(fail("threads is empty: give worker counts, e.g. threads = [1, 2]".into()));
         }
-        Some(other) => return Err(fail(format!("threads = {other}: give a list, e.g. threads = [1, 2]"))),
+        Some(other) => return Err(type_error("threads", other, "a list of worker counts, e.g. [1, 2]")),
         None => return Err(fail("no threads: give worker counts, e.g. threads = [1, 2]".into())),
-    };
-    let runners = match table.get("runners") {
-        None => None,
-        Some(toml::Value::Array(items)) if items.is_empty() => {
-            return Err(fail(
-                "runners is empty: list runners, e.g. runners = [\"threads\"], or leave it out for all".into(),
-            ));
+    }
+    let words = |key: &str, expected: &str| -> Result<Option<Vec<String>>, UsageError> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(items)) if items.is_empty() => {
+                Err(fail(format!("{key} is empty: list {expected}, or leave it out")))
+            }
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(|| type_error(key, v, expected)))
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(toml::Value::String(s)) if key == "schedule" => Ok(Some(vec![s.clone()])),
+            Some(other) => Err(type_error(key, other, &format!("a list of {expected}"))),
         }
-        Some(value) => Some(
-            Vec::<RunnerKind>::deserialize(toml::Value::Array(as_array(value)))
-                .map_err(|e| fail(format!("runners: {}", e.message().trim())))?,
-        ),
     };
-    let schedules = match table.get("schedule") {
-        None => vec![Schedule::default()],
-        Some(v) => Vec::<Schedule>::deserialize(toml::Value::Array(as_array(v)))
-            .map_err(|e| fail(format!("schedule: {}", e.message().trim())))?,
-    };
+    let runners = words("runners", "runner names, e.g. [\"threads\"]")?
+        .map(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    <RunnerKind as clap::ValueEnum>::from_str(n, false).map_err(|_| {
+                        fail(format!("runners: unknown runner {n:?}: use serial, threads, rayon or process"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let schedules = words("schedule", "\"dynamic\" or \"static\"")?
+        .map(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    <Schedule as clap::ValueEnum>::from_str(n, false)
+                        .map_err(|_| fail(format!("schedule: unknown schedule {n:?}: use dynamic or static")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_else(|| vec![Schedule::default()]);
     let mut values = Vec::new();
     for (key, value) in table {
         if ["workload", "threads", "runners", "schedule"].contains(&key.as_str()) {
             continue;
         }
-        values.push((key.clone(), texts(value).map_err(|e| fail(format!("{key} = {value}: {e}")))?));
+        values.push((key.clone(), crate::plan::Raw::Toml(value.clone())));
     }
     Ok(BenchRequest { workload, values, threads, runners, schedules, origin: Origin::Suite(at) })
-}
-
-fn as_array(value: &toml::Value) -> Vec<toml::Value> {
-    match value {
-        toml::Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    }
-}
-
-/// A TOML value as the texts a flag would hold: an array gives one text per element,
-/// and plan joins them for list parameters.
-fn texts(value: &toml::Value) -> Result<Vec<String>, String> {
-    let one = |v: &toml::Value| match v {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(i) => Ok(i.to_string()),
-        toml::Value::Float(f) => Ok(f.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        _ => Err("give a number, a string or a list of them".to_string()),
-    };
-    match value {
-        toml::Value::Array(items) => items.iter().map(one).collect(),
-        v => one(v).map(|t| vec![t]),
-    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -413,6 +422,36 @@ threads = [2]
         let err =
             parse("rounds = 99999999999\n[[bench]]\nworkload = \"fib\"\nthreads = [1]\n", "t.toml").unwrap_err().0;
         assert!(err.contains("rounds = 99999999999 is out of range 1..=10000"), "{err}");
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_refused_naming_key_and_type() {
+        let bench = |extra: &str| format!("[[bench]]\nworkload = \"fib\"\nthreads = [1]\n{extra}\n");
+        for (extra, says) in [
+            ("n = \"5\"", "n = \"5\": expects a whole number, not a string"),
+            ("n = 5.0", "n = 5.0: expects a whole number, not a number with a fraction"),
+            ("n = [5]", "expects a whole number, not a list"),
+            ("n = true", "not true or false"),
+            ("n = 1979-05-27", "not a date"),
+            ("runners = \"threads\"", "runners = \"threads\": expects a list of runner names"),
+            ("schedule = 1", "schedule = 1: expects a list of"),
+        ] {
+            let err = cases(&bench(extra)).unwrap_err().0;
+            assert!(err.contains(says), "{extra}: {err}");
+        }
+        let factorize = "[[bench]]\nworkload = \"factorize\"\nthreads = [1]\nnumbers = 7\n";
+        assert!(cases(factorize).unwrap_err().0.contains("expects a list of whole numbers"));
+        let command = "[[bench]]\nworkload = \"command\"\nthreads = [1]\ncmd = 5\n";
+        assert!(cases(command).unwrap_err().0.contains("cmd = 5: expects a string"));
+        let threads = bench("").replace("threads = [1]", "threads = [\"1\"]");
+        assert!(cases(&threads).unwrap_err().0.contains("threads = \"1\": expects whole numbers"));
+    }
+
+    #[test]
+    fn a_worker_count_given_twice_is_measured_once() {
+        let text = "[[bench]]\nworkload = \"fib\"\nthreads = [2, 1, 2, 1]\n";
+        let workers: Vec<usize> = cases(text).unwrap().iter().map(|c| c.settings.workers).collect();
+        assert_eq!(workers, [2, 1]);
     }
 
     #[test]

@@ -281,7 +281,10 @@ impl Param {
 
 /// `text` as shown in a message: at most 40 characters, control characters escaped.
 pub(crate) fn shown(text: &str) -> String {
-    let clean: String = text.chars().flat_map(char::escape_default).collect();
+    let clean: String = text
+        .chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
     match clean.char_indices().nth(40) {
         Some((i, _)) => format!("{}... ({} characters)", &clean[..i], text.chars().count()),
         None => clean,
