@@ -65,19 +65,26 @@ where
     if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
         return Err(crate::entry::not_a_worker().into());
     }
-    let argv = std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into));
-    let request = match crate::cli::parse(registry, argv) {
+    let argv: Vec<std::ffi::OsString> =
+        std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into)).collect();
+    let command = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let request = match crate::cli::parse(registry, &argv) {
         Ok(Invocation::Measure(request)) => *request,
         Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
         Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
-        Err(e) => return Err(UsageError::new(e.to_string().lines().next().unwrap_or_default().to_string()).into()),
+        Err(e) => return Err(UsageError::new(crate::entry::clap_message(&e)).into()),
     };
     let plan = crate::plan::plan(registry, request)?;
-    Ok(measure_plan(&plan, &mut |_, _| {})?.0)
+    Ok(measure_plan(&plan, command, &mut |_, _| {})?.0)
 }
 
 /// Measures every case of `plan` and builds the report; for `scale`, the analysis too.
-fn measure_plan(plan: &Plan, progress: measure::Progress<'_>) -> anyhow::Result<(Report, Vec<Measurement>)> {
+/// `command` is what the report records as the command line that measured.
+fn measure_plan(
+    plan: &Plan,
+    command: Vec<String>,
+    progress: measure::Progress<'_>,
+) -> anyhow::Result<(Report, Vec<Measurement>)> {
     let environment = crate::fingerprint::collect();
     let measured = measure::measure_all(&plan.cases, progress)?;
     let analysis = plan.scale.as_ref().map(|spec| {
@@ -93,8 +100,6 @@ fn measure_plan(plan: &Plan, progress: measure::Progress<'_>) -> anyhow::Result<
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    // Arguments need not be UTF-8 (a path); the record shows them lossily.
-    let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let mut report = report::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
     report.scale = analysis;
@@ -158,7 +163,9 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
         eprintln!("{line}");
     }
     let progress = Progress::new(estimate.as_ref());
-    let (report, measured) = measure_plan(&plan, &mut |done, total| progress.update(done, total))?;
+    // Arguments need not be UTF-8 (a path); the record shows them lossily.
+    let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let (report, measured) = measure_plan(&plan, command, &mut |done, total| progress.update(done, total))?;
     progress.finish();
     // Each output is written on its own: one that fails does not stop the others or
     // the table, and the run then exits 1 naming it. The result file goes first, so

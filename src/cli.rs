@@ -139,7 +139,8 @@ pub fn command(registry: &Registry) -> clap::Command {
         .arg_required_else_help(true)
         .subcommand(run)
         .subcommand(scale);
-    Fixed::augment_subcommands(top)
+    // The derive would take the enum's doc comment as the program's description.
+    Fixed::augment_subcommands(top).about(ABOUT)
 }
 
 /// One workload's subcommand: its declared parameters, then the flags every workload
@@ -163,7 +164,9 @@ fn workload_command(spec: &WorkloadSpec, scale: bool) -> clap::Command {
         cmd = cmd.arg(arg);
     }
     let cmd = CommonArgs::augment_args(cmd.next_help_heading("Measurement"));
-    if scale { ScaleFlags::augment_args(cmd) } else { cmd }
+    let cmd = if scale { ScaleFlags::augment_args(cmd) } else { cmd };
+    // The derive would take the flag structs' doc comments as the workload's description.
+    cmd.about(spec.about().to_string())
 }
 
 /// Parses a command line (program name first) against `registry`.
@@ -197,13 +200,13 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         (None, true) => auto_threads(),
         (Some(list), true) => list,
         (Some(list), false) if list.len() == 1 => list,
-        (Some(list), false) => {
-            let list: Vec<String> = list.iter().map(usize::to_string).collect();
+        (Some(_), false) => {
+            let typed = m.get_raw("threads").into_iter().flatten().next().map(|t| t.to_string_lossy().into_owned());
             return Err(clap::Error::raw(
                 clap::error::ErrorKind::ValueValidation,
                 format!(
                     "--threads {}: run takes one worker count; use `parbench scale` to sweep several\n",
-                    list.join(",")
+                    typed.unwrap_or_default()
                 ),
             ));
         }
@@ -381,7 +384,7 @@ pub struct CommonArgs {
     /// most 256). `scale` takes a list: 1,2,4,8, a range 1..16 (inclusive) or auto
     /// (powers of two up to the available cores, the physical and logical core counts,
     /// and twice the logical count) [default: the available parallelism; scale: auto].
-    #[arg(short = 't', long, value_name = "W", value_parser = parse_thread_spec)]
+    #[arg(short = 't', long, value_name = "W", value_parser = parse_thread_spec, allow_hyphen_values = true)]
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
     /// [default: serial,threads,rayon,process].
@@ -397,7 +400,8 @@ pub struct CommonArgs {
     pub pin: bool,
     /// Least warm-up samples per runner before measuring; each runner warms up until
     /// its samples are steady (0..=100; 0: no warm-up).
-    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
     pub warmup: u32,
     /// Measured rounds; each runs every runner once in a shuffled order: a number
     /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
@@ -406,11 +410,11 @@ pub struct CommonArgs {
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
     /// fraction (0.03 = ±3%; 0.001..=0.5).
-    #[arg(long, value_name = "FRACTION", default_value = "0.03", value_parser = parse_precision)]
+    #[arg(long, value_name = "FRACTION", default_value = "0.03", value_parser = parse_precision, allow_hyphen_values = true)]
     pub precision: f64,
     /// With --rounds auto: no round starts after this much measured work, in seconds
     /// (e.g. 20, 90, 500ms).
-    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub max_time: std::time::Duration,
     /// Seed for the runner order in each round (and the numbers of factorize --count);
     /// recorded in the results.
@@ -418,7 +422,7 @@ pub struct CommonArgs {
     pub seed: u64,
     /// Longest a process-runner worker may go without reporting progress (a finished
     /// task) before all workers are killed, in seconds (e.g. 60, 2.5, 500ms).
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: std::time::Duration,
     /// The program the process runner starts as `PROGRAM worker` [default: this
     /// program]; it must hand its `worker` subcommand to parbench.
@@ -519,15 +523,22 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
-    let (number, scale) =
-        if let Some(ms) = t.strip_suffix("ms") { (ms, 1e-3) } else { (t.strip_suffix('s').unwrap_or(t), 1.0) };
+    let (number, scale) = if let Some(ms) = t.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(m) = t.strip_suffix('m') {
+        (m, 60.0)
+    } else if let Some(h) = t.strip_suffix('h') {
+        (h, 3600.0)
+    } else {
+        (t.strip_suffix('s').unwrap_or(t), 1.0)
+    };
     let secs = number
         .trim()
         .parse::<f64>()
         .ok()
         .map(|v| v * scale)
         .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 86_400.0)
-        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms)"))?;
+        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))?;
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 

@@ -135,18 +135,24 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            // Keep clap's list of allowed values or its suggestion: they say what to
-            // type instead.
-            let hint =
-                text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
-            match hint {
-                Some(hint) => eprintln!("parbench: error: {first}; {}", hint.trim_start_matches("tip: ")),
-                None => eprintln!("parbench: error: {first}; see --help"),
-            }
+            eprintln!("parbench: error: {}", clap_message(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// A clap error in one line, keeping its list of allowed values or its suggestion:
+/// they say what to type instead.
+pub(crate) fn clap_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if e.kind() == ErrorKind::InvalidUtf8 {
+        return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
+    }
+    let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
+    match hint {
+        Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
+        None => format!("{first}; see --help"),
     }
 }

@@ -199,6 +199,9 @@ pub struct ScaleSpec {
 /// Validates a request against the registry and resolves every default.
 pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
     registry.validate()?;
+    if let Some(program) = &request.worker_program {
+        check_program(program)?;
+    }
     let mut cases = Vec::new();
     let mut family_of = Vec::new();
     let mut families = 0;
@@ -558,6 +561,20 @@ fn check_result_size(cases: &[Case]) -> Result<(), UsageError> {
         )));
     }
     Ok(())
+}
+
+/// `--worker-program` must be a file this user may execute.
+fn check_program(program: &Path) -> Result<(), UsageError> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = program.display();
+    match std::fs::metadata(program) {
+        Err(e) => Err(UsageError::new(format!("--worker-program {shown}: {e}"))),
+        Ok(m) if !m.is_file() => Err(UsageError::new(format!("--worker-program {shown}: not a file"))),
+        Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+            Err(UsageError::new(format!("--worker-program {shown}: not executable")))
+        }
+        Ok(_) => Ok(()),
+    }
 }
 
 /// The process runner keeps each worker's stderr in an unnamed file in the temporary

@@ -83,6 +83,9 @@ enum Event {
     Exited,
 }
 
+/// Longest wait for a new child's hello (less when --timeout is shorter).
+const HANDSHAKE: Duration = Duration::from_secs(15);
+
 /// How often the runner checks whether a child exited while waiting for its output.
 const EXIT_POLL: Duration = Duration::from_millis(50);
 
@@ -237,10 +240,14 @@ impl Children {
         if w.reaped {
             return None;
         }
-        // The whole group, even after a clean exit: nothing a task started outlives the
-        // sample. The group id is the child's pid, still ours until it is reaped.
-        // SAFETY: kill on the process group of a child we spawned and have not reaped.
-        unsafe { libc::kill(-(w.pid as libc::pid_t), libc::SIGKILL) };
+        // The whole group, also after a clean exit: nothing a task started outlives the
+        // sample. The group id is the child's pid, safe to signal while the child is not
+        // reaped; `try_wait` in `next_event` may have reaped it already, and then the
+        // group is left alone.
+        if !w.exited {
+            // SAFETY: kill on the process group of a child we spawned and have not reaped.
+            unsafe { libc::kill(-(w.pid as libc::pid_t), libc::SIGKILL) };
+        }
         let status = w.child.wait().ok();
         w.reaped = true;
         interrupt::unregister_child(w.pid);
@@ -333,11 +340,15 @@ impl ProcessRunner {
     /// not a hello means the program does not route `worker` to parbench.
     fn start_children(&self, stderr_files: Vec<std::fs::File>) -> Result<Children, BenchError> {
         let mut children = Children::spawn(&self.program, &self.args, stderr_files, self.timeout)?;
+        // A program that answers at all answers at once: its silence is not waited out
+        // for the whole --timeout.
+        children.deadline = Instant::now() + self.timeout.min(HANDSHAKE);
         let mut answered = vec![false; self.workers];
         while answered.iter().any(|a| !a) {
             let Some((worker, event)) = children.next_event() else {
                 let worker = answered.iter().position(|a| !a).unwrap_or(0);
-                return Err(children.handshake(worker, "it stayed silent until --timeout".into()));
+                let waited = self.timeout.min(HANDSHAKE).as_secs_f64();
+                return Err(children.handshake(worker, format!("it stayed silent for {waited}s")));
             };
             let line = match event {
                 Event::Line(line) if line.trim().is_empty() => continue,
@@ -571,6 +582,14 @@ impl Runner for ProcessRunner {
             }
         }
         for worker in 0..workers {
+            // It said bye and closed its output: it is exiting. Let it, rather than kill
+            // it a moment before it would have (and report a SIGKILL).
+            let w = &mut children.workers[worker];
+            if !w.exited && crate::sys::wait_for_exit(w.pid, children.deadline) {
+                w.exited = true;
+                // SAFETY: the child is a zombie, not reaped: its group id is still ours.
+                unsafe { libc::kill(-(w.pid as libc::pid_t), libc::SIGKILL) };
+            }
             let status = children.reap(worker);
             if let Some(status) = status.filter(|s| !s.success()) {
                 let stderr_tail = children.stderr_tail(worker);
