@@ -17,7 +17,9 @@ impl Reporter for TableReporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "parbench {}", report.environment.parbench_version)?;
         for line in header_lines(report) {
-            writeln!(out, "{line}")?;
+            for part in super::fmt::wrap(&line, width(), 2) {
+                writeln!(out, "{part}")?;
+            }
         }
         if let Some(a) = &report.scale {
             return write_scale(a, out);
