@@ -292,10 +292,13 @@ fn a_round_number_near_two_to_the_32_sizes_nothing() {
 fn twelve_concurrent_baseline_updates_are_safe_and_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
-    // Three results of one class, created in the same second.
+    // Three results of one class, a second apart: each update removes the others.
     let mut news = Vec::new();
     for (i, factor) in [1.0, 1.01, 1.02].into_iter().enumerate() {
-        let path = edited(src.path(), "same.json", slower("threads", factor));
+        let path = edited(src.path(), "same.json", |v| {
+            slower("threads", factor)(v);
+            v["created_unix_s"] = serde_json::json!(1_700_000_100 + i as u64);
+        });
         let named = src.path().join(format!("r{i}.json"));
         std::fs::rename(path, &named).unwrap();
         news.push(named);
@@ -320,6 +323,7 @@ fn twelve_concurrent_baseline_updates_are_safe_and_quiet() {
     }
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(left.len(), 1, "the newest one of the class: {left:?}");
+    assert!(left[0].to_string_lossy().starts_with("1700000102-"), "{left:?}");
 }
 
 /// The exit status of `parbench args` run with at most `bytes` of data memory
