@@ -175,10 +175,10 @@ fn case_notes(case: &CaseReport, env: &Fingerprint, settings: &SettingsRecord) -
         .rows
         .iter()
         .filter(|r| r.warmed_up && r.warmup_samples > settings.warmup.max(2) + 1)
-        .map(|r| format!("{} {} ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
+        .map(|r| format!("{} {} samples ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
         .collect();
     if !slow.is_empty() {
-        notes.push(format!("Warm-up took longer before the samples were steady: {} samples.", slow.join(", ")));
+        notes.push(format!("Warm-up took longer before the samples were steady: {}.", slow.join(", ")));
     }
     for row in case.rows.iter().filter(|r| !r.warmed_up) {
         notes.push(format!(
