@@ -6,18 +6,8 @@ use std::time::{Duration, Instant};
 
 use parbench::rng::SplitMix64;
 
-fn children_of(parent: u32) -> Vec<u32> {
-    let mut kids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
-            kids.push(pid);
-        }
-    }
-    kids
-}
+mod util;
+use util::children_of;
 
 /// Starts parbench with one measured round in which the process runner comes first,
 /// and waits until its two workers exist.

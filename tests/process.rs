@@ -13,24 +13,14 @@ use std::time::{Duration, Instant};
 use parbench::error::BenchError;
 use parbench::runner::{Job, ProcessRunner, Runner, Schedule};
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+mod util;
 
-/// Pids of this process's children, running or zombie, from /proc.
+/// Pids of this process's children, running or zombie.
 fn children_of_this_process() -> Vec<u32> {
-    let me = std::process::id();
-    let mut kids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // Fields after the parenthesised command name: state, ppid, ...
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let ppid: u32 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
-        if ppid == me {
-            kids.push(pid);
-        }
-    }
-    kids
+    util::children_of(std::process::id())
 }
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn shell_runner(workers: usize, script: &str, timeout: Duration) -> ProcessRunner {
     let args: Vec<OsString> = vec!["-c".into(), script.into(), "parbench-test-worker".into()];

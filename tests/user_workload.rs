@@ -9,6 +9,13 @@ use parbench::{
     BenchError, Param, Params, Registry, RunnerKind, SharedState, TaskContext, Verification, Workload, WorkloadSpec,
 };
 
+mod util;
+
+/// Pids of this process's children, running or zombie.
+fn children() -> Vec<u32> {
+    util::children_of(std::process::id())
+}
+
 #[path = "../examples/checksum/workload.rs"]
 mod checksum;
 
@@ -102,21 +109,6 @@ fn run(args: &[&str]) -> anyhow::Result<parbench::result::Report> {
     all.extend_from_slice(args);
     all.extend(["--threads", "2", "--rounds", "2", "--warmup", "0"]);
     parbench::measure(&registry(), all)
-}
-
-/// Pids of this process's children, running or zombie.
-fn children() -> Vec<u32> {
-    let me = std::process::id();
-    let mut kids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) {
-            kids.push(pid);
-        }
-    }
-    kids
 }
 
 fn the_example_verifies_under_every_runner() {
