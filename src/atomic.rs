@@ -54,11 +54,6 @@ impl TempFile {
         }
     }
 
-    /// The open file, to write into.
-    pub fn file(&mut self) -> &mut File {
-        &mut self.file
-    }
-
     /// Gives the complete file the name `target`, replacing whatever file had it. The
     /// replaced file's mode is kept.
     pub fn persist(self, target: &Path) -> io::Result<()> {

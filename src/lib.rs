@@ -78,44 +78,28 @@ mod fuzz;
 #[global_allocator]
 static ALLOCATOR: fuzz::Counting = fuzz::Counting;
 
-#[doc(hidden)]
-pub mod atomic;
-#[doc(hidden)]
-pub mod baseline;
-#[doc(hidden)]
-pub mod cli;
-#[doc(hidden)]
-pub mod compare;
+mod atomic;
+mod baseline;
+mod cli;
+mod compare;
 pub mod error;
-#[doc(hidden)]
-pub mod estimate;
-#[doc(hidden)]
-pub mod fingerprint;
-#[doc(hidden)]
-pub mod interrupt;
-#[doc(hidden)]
-pub mod measure;
-#[doc(hidden)]
-pub mod output;
-#[doc(hidden)]
-pub mod plan;
-#[doc(hidden)]
-pub mod plot;
-#[doc(hidden)]
-pub mod report;
+mod estimate;
+mod fingerprint;
+mod interrupt;
+mod measure;
+mod output;
+mod plan;
+mod plot;
+mod report;
 pub mod result;
 #[doc(hidden)]
 pub mod rng;
 #[doc(hidden)]
 pub mod runner;
-#[doc(hidden)]
-pub mod scaling;
-#[doc(hidden)]
-pub mod stats;
-#[doc(hidden)]
-pub mod suite;
-#[doc(hidden)]
-pub mod sys;
+mod scaling;
+mod stats;
+mod suite;
+mod sys;
 #[doc(hidden)]
 pub mod workload;
 

@@ -121,6 +121,7 @@ impl Output {
     }
 
     /// The file that is written: the end of the symlinks for a regular file.
+    #[cfg(test)]
     pub fn written_path(&self) -> &Path {
         match &self.target {
             Target::File { real, .. } => real,

@@ -176,7 +176,7 @@ pub struct RunnerRow {
     #[serde(default)]
     pub preempted_samples: usize,
     /// Samples during which other processes used more than
-    /// [`DISTURBED_SHARE`](crate::report::DISTURBED_SHARE) of a core (beyond the
+    /// 10% of a core (beyond the
     /// `/proc/stat` rounding).
     pub disturbed_samples: usize,
     /// What the result check found.

@@ -100,11 +100,9 @@ fn default_timeout() -> f64 {
     60.0
 }
 
-/// A loaded suite: what to measure and how the result records it.
+/// A loaded suite: what to measure (its record in `request.suite`).
 #[derive(Debug)]
 pub struct Suite {
-    /// What the report records about the suite.
-    pub record: SuiteRecord,
     /// The benchmarks and settings, to be validated by [`crate::plan::plan`].
     pub request: Request,
 }
@@ -200,11 +198,11 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         output: None,
         format: None,
         scale: None,
-        suite: Some(record.clone()),
+        suite: Some(record),
         inputs: Vec::new(),
         limit: crate::cli::DEFAULT_LIMIT,
     };
-    Ok(Suite { record, request })
+    Ok(Suite { request })
 }
 
 /// One `[[bench]]` table as a request: its own keys, then the workload's parameters
@@ -365,7 +363,7 @@ threads = [2]
         let c = cases(GOOD).unwrap();
         assert_eq!(c.len(), 4);
         assert_eq!(c[1].settings.workers, 2);
-        assert_eq!(parse(GOOD, "t.toml").unwrap().record.name, "t");
+        assert_eq!(parse(GOOD, "t.toml").unwrap().request.suite.unwrap().name, "t");
         // mutex under the default runners skips process instead of failing.
         let mutex = &c[3];
         assert!(mutex.label.contains("mutex"));
@@ -374,9 +372,9 @@ threads = [2]
 
     #[test]
     fn comments_and_layout_do_not_change_the_digest_but_values_do() {
-        let a = parse(GOOD, "t.toml").unwrap().record.digest;
-        let b = parse(&format!("# a comment\n{GOOD}"), "t.toml").unwrap().record.digest;
-        let c = parse(&GOOD.replace("n = 20", "n = 21"), "t.toml").unwrap().record.digest;
+        let a = parse(GOOD, "t.toml").unwrap().request.suite.unwrap().digest;
+        let b = parse(&format!("# a comment\n{GOOD}"), "t.toml").unwrap().request.suite.unwrap().digest;
+        let c = parse(&GOOD.replace("n = 20", "n = 21"), "t.toml").unwrap().request.suite.unwrap().digest;
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

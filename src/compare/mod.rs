@@ -41,8 +41,12 @@ mod input;
 mod render;
 mod rule;
 
-pub use input::{Inputs, incomparability, load_inputs, validate};
-pub use render::{headline, write};
+#[cfg(test)]
+pub(crate) use input::validate;
+pub use input::{incomparability, load_inputs};
+#[cfg(test)]
+use render::headline;
+pub use render::write;
 
 /// Version of the comparison JSON.
 pub const COMPARE_SCHEMA_VERSION: u32 = 2;
@@ -213,14 +217,6 @@ pub struct CellResult {
     /// INCONCLUSIVE cells: rounds per side (baseline and NEW) that would decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds_to_decide: Option<usize>,
-}
-
-impl CellResult {
-    /// How much worse NEW is, as a factor > 1 (or better, < 1), whatever the metric's
-    /// direction.
-    pub fn badness(&self) -> f64 {
-        if self.metric.higher_is_better() { 1.0 / self.ratio } else { self.ratio }
-    }
 }
 
 /// The whole comparison.

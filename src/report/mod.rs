@@ -20,7 +20,7 @@ mod table;
 
 pub use self::csv::CsvReporter;
 pub use bmf::{BmfReporter, GithubBenchmarkReporter};
-pub use build::{DISTURBED_SHARE, PROC_STAT_TICK_NS, SHORT_SAMPLE_MS, build, is_disturbed};
+pub use build::{SHORT_SAMPLE_MS, build};
 pub use fmt::{fmt_count, fmt_ms, fmt_pct};
 pub use json::JsonReporter;
 pub use markdown::MarkdownReporter;

@@ -3,7 +3,7 @@
 //!
 //! Runners never print and never compute statistics. The one decision a reader would
 //! otherwise get wrong: the timed region is measured *by the runner* with a
-//! [`Meter`](crate::sys::Meter), because only the runner knows where its parallel
+//! `Meter`, because only the runner knows where its parallel
 //! region starts (after the rayon pool is built, before the processes are spawned).
 //! Verification happens after the region ends, never inside it.
 
