@@ -33,12 +33,11 @@ macro_rules! run_examples {
     () => {
         "\
 Examples:
-
-  parbench run fib --threads 4                 fib(34) x 8 tasks, every runner, 4 workers
-  parbench run sleep --threads 8 --ms 20       I/O-bound: more workers than cores still help
-  parbench run factorize --runner serial,process --schedule static
-  parbench run counter --sync none,atomic      watch the unsynchronised counter lose updates
-  parbench run command --cmd 'xz -9 -c data/{task}.bin > /dev/null' --tasks 8 --threads 4
+  parbench run fib --threads 4              fib(34) x 8 tasks, every runner
+  parbench run sleep --threads 8 --ms 20    I/O-bound: more workers than cores
+  parbench run factorize --schedule static,dynamic
+  parbench run counter --sync none,atomic   the unsynchronised counter
+  parbench run command --cmd 'xz -9 -c d/{task}.bin >/dev/null' --tasks 8
   parbench run fib --format json --output fib.json"
     };
 }
@@ -47,13 +46,13 @@ const EXIT_CODES: &str = exit_codes!();
 const SCALE_AFTER_HELP: &str = "\
 Examples:
   parbench scale fib --threads 1,2,4,8 --plot fib.svg
-  parbench scale factorize --threads 1..4 --schedule static --timeline factorize.svg
+  parbench scale factorize --threads 1..4 --timeline factorize.svg
   parbench scale sleep --threads auto --weak
-  parbench scale counter --sync atomic,sharded --threads 1,2,4 --format json --output c.json";
+  parbench scale counter --sync atomic,sharded --threads 1,2,4 --output c.json";
 const COMPARE_AFTER_HELP: &str = "\
 Examples:
   parbench compare results/baseline/ci.json new.json
-  parbench compare baselines/ci-linux-2core/ new.json --format markdown >> $GITHUB_STEP_SUMMARY
+  parbench compare baselines/ new.json --format markdown >> $GITHUB_STEP_SUMMARY
 
 Exit codes:
   0    no gated regression
@@ -421,7 +420,9 @@ pub struct CommonArgs {
     #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: u64,
     /// Longest a process-runner worker may go without reporting progress (a finished
-    /// task) before all workers are killed, in seconds (e.g. 60, 2.5, 500ms).
+    /// task) before all workers are killed, and longest a `command` task may run, in
+    /// seconds (e.g. 60, 2.5, 500ms, 10m). A task of your own running in a thread
+    /// cannot be stopped; Ctrl-C still ends the run.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: std::time::Duration,
     /// The program the process runner starts as `PROGRAM worker` [default: this
