@@ -621,11 +621,15 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
 mod tests {
     use super::*;
 
-    fn plan_args(args: &str) -> Result<Plan, UsageError> {
-        let argv = format!("parbench run {args}");
+    /// The plan of a whole command line (`parbench scale ...`).
+    fn plan_line(argv: &str) -> Result<Plan, UsageError> {
         let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
         let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
         plan(&Registry::with_builtins(), *request)
+    }
+
+    fn plan_args(args: &str) -> Result<Plan, UsageError> {
+        plan_line(&format!("parbench run {args}"))
     }
 
     #[test]
@@ -697,10 +701,7 @@ mod tests {
 
     #[test]
     fn weak_scaling_past_the_task_limit_is_refused_before_measuring() {
-        let argv = "parbench scale fib --n 1 --tasks 1000000 --threads 1,1024 --weak";
-        let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
-        let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        let err = plan(&Registry::with_builtins(), *request).unwrap_err().0;
+        let err = plan_line("parbench scale fib --n 1 --tasks 1000000 --threads 1,1024 --weak").unwrap_err().0;
         assert!(err.contains("more than the 1000000 allowed"), "{err}");
     }
 
@@ -708,9 +709,7 @@ mod tests {
     fn derived_values_beyond_their_declared_range_are_refused_before_measuring() {
         // Strong scaling keeps increments x workers: 1e10 x 2 at one worker is over 1e10.
         let argv = "parbench scale counter --sync atomic --increments 10000000000 --threads 1,2";
-        let invocation = crate::cli::parse(&Registry::with_builtins(), argv.split_whitespace()).unwrap();
-        let crate::cli::Invocation::Measure(request) = invocation else { panic!("not a measurement") };
-        let err = plan(&Registry::with_builtins(), *request).unwrap_err().0;
+        let err = plan_line(argv).unwrap_err().0;
         assert!(err.starts_with("strong scaling to 1 worker makes increments: 20000000000 is out of range"), "{err}");
     }
 
