@@ -38,7 +38,8 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Records a live child process to kill on interrupt.
+/// Records a live worker process to kill on interrupt, with its process group (each
+/// worker leads one), and to reap.
 pub fn register_child(pid: u32) {
     registry().pids.push(pid);
 }
