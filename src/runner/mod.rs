@@ -141,15 +141,10 @@ impl Job {
         workers: usize,
     ) -> Result<Job, String> {
         let spec = registry.get(name).ok_or_else(|| format!("no workload {name:?}"))?;
-        let mut set = Vec::new();
-        for p in spec.params() {
-            let value = match values.iter().find(|(n, _)| *n == p.name()) {
-                Some((_, text)) => Some(p.parse(text)?),
-                None => p.absent_values()?.into_iter().next().flatten(),
-            };
-            set.extend(value.map(|v| (p.name().to_string(), v)));
-        }
-        let params = Params::new(set, workers, 1);
+        // The same path as a worker's set-up: each value parsed by its declaration, the
+        // rest take their defaults.
+        let given = values.iter().map(|(n, t)| (n.to_string(), serde_json::Value::String(t.to_string()))).collect();
+        let params = Params::from_json(spec.params(), &given, workers, 1)?;
         let workload = spec.build(&params)?;
         let label = crate::workload::param::label(name, &params);
         Ok(Job { name: name.to_string(), label, params, workload, timeout: Duration::from_secs(60) })
