@@ -265,16 +265,13 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
             // Each runner's fixed cost, on the workload's own empty tasks when it
             // declares them, else on parbench's.
             for &w in &workers {
-                let (spec, params) = match &first_family {
-                    Some((spec, params)) if spec.calibration_of(params).is_some() => {
-                        let p = spec.calibration_of(params).expect("checked");
-                        (Arc::clone(spec), Params::new(p.to_values(), w, request.seed))
-                    }
-                    _ => (
-                        Arc::clone(registry.get(noop::NAME).expect("noop is always registered")),
-                        Params::new(vec![("tasks".into(), Value::UInt(w as u64))], w, request.seed),
-                    ),
-                };
+                let own = first_family.as_ref().and_then(|(spec, params)| {
+                    spec.calibration_of(params).map(|p| (Arc::clone(spec), Params::new(p.to_values(), w, request.seed)))
+                });
+                let (spec, params) = own.unwrap_or_else(|| {
+                    let noop = Arc::clone(registry.get(noop::NAME).expect("noop is always registered"));
+                    (noop, Params::new(vec![("tasks".into(), Value::UInt(w as u64))], w, request.seed))
+                });
                 let bench = BenchRequest {
                     workload: spec.name().to_string(),
                     values: Vec::new(),
