@@ -32,8 +32,8 @@ fn thirty_percent_slower_threads_is_a_regression_and_exits_1() {
 }
 
 #[test]
-fn high_spread_data_is_unstable_and_exits_0() {
-    compare("noisy-base.json", "noisy-new.json").code(0).stdout(predicate::str::contains("UNSTABLE"));
+fn high_spread_data_within_its_interval_is_labelled_unstable_and_exits_0() {
+    compare("noisy-base.json", "noisy-new.json").code(0).stdout(predicate::str::contains("(unstable: CV"));
 }
 
 #[test]

@@ -21,8 +21,9 @@
 //!      estimate beyond with an interval reaching back is INCONCLUSIVE, with the rounds
 //!      per side that would decide it. Holm-adjusted exact Mann-Whitney p-values are
 //!      shown for information; they do not decide.
-//!    - A cell with a robust CV above 15% is UNSTABLE and fails only when at least 1.5x
-//!      worse; fewer than 5 samples on a side is INCONCLUSIVE.
+//!    - Every cell is judged on its interval, however noisy: the noise is in the interval
+//!      already. A robust CV above 15% labels a cell "unstable", for the reader; the
+//!      label never changes the verdict. Fewer than 5 samples on a side is INCONCLUSIVE.
 //! 4. Exit 1 on any gated REGRESSION; exit 2 when no gated cell could be judged (all
 //!    INCONCLUSIVE) or an input holds nothing to compare; else 0.
 //!
@@ -49,7 +50,7 @@ use render::headline;
 pub use render::write;
 
 /// Version of the comparison JSON.
-pub const COMPARE_SCHEMA_VERSION: u32 = 2;
+pub const COMPARE_SCHEMA_VERSION: u32 = 3;
 
 /// Tunable rule parameters (defaults from the design; see the module doc).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,10 +62,9 @@ pub struct Rules {
     /// Robust standard deviations of the baseline's log run medians in the run-to-run
     /// bound (three or more runs).
     pub spread_factor: f64,
-    /// Robust CV above which a cell is UNSTABLE.
+    /// Robust CV above which a cell is labelled unstable (a label only: the verdict
+    /// follows the interval, which carries the noise).
     pub unstable_cv: f64,
-    /// An UNSTABLE cell fails only when at least this much worse.
-    pub gross: f64,
     /// 1 - confidence of the intervals (and the level of the p-values shown).
     pub alpha: f64,
     /// Fewer samples than this on either side: INCONCLUSIVE.
@@ -80,7 +80,6 @@ impl Default for Rules {
             floor_absolute: 0.20,
             spread_factor: 3.0,
             unstable_cv: 0.15,
-            gross: 1.5,
             alpha: 0.01,
             min_samples: 5,
             min_runs: 3,
@@ -95,8 +94,6 @@ pub enum Verdict {
     /// Worse beyond the threshold: the interval (or, by runs, NEW's median) lies wholly
     /// beyond it.
     Regression,
-    /// Too noisy to judge (robust CV above the limit) and not grossly worse.
-    Unstable,
     /// The data cannot decide: too few samples, or an estimate beyond the threshold
     /// whose interval reaches back inside it. See [`CellResult::rounds_to_decide`].
     Inconclusive,
@@ -116,7 +113,6 @@ impl Verdict {
             Verdict::Improvement => "IMPROVEMENT",
             Verdict::Unchanged => "UNCHANGED",
             Verdict::WithinNoise => "WITHIN_NOISE",
-            Verdict::Unstable => "UNSTABLE",
             Verdict::Inconclusive => "INCONCLUSIVE",
         }
     }
@@ -212,6 +208,16 @@ pub struct CellResult {
     pub improvement_threshold: f64,
     /// Largest robust CV within a run (NEW, or the median over the baseline runs).
     pub cv: f64,
+    /// `cv` is above [`Rules::unstable_cv`]: a label for the reader, never part of the
+    /// verdict (a noisy cell's interval is wide already).
+    #[serde(default)]
+    pub unstable: bool,
+    /// Samples: the ratio of the medians shown, `new_median / base_median`, differs
+    /// from `ratio` by more than half the threshold. The samples are then not one
+    /// distribution shifted (several modes, or rounds far off), and the medians alone
+    /// mislead.
+    #[serde(default)]
+    pub medians_disagree: bool,
     /// The verdict.
     pub verdict: Verdict,
     /// INCONCLUSIVE cells: rounds per side (baseline and NEW) that would decide.
@@ -253,6 +259,11 @@ impl Comparison {
     /// Gated cells that regressed.
     pub fn regressions(&self) -> impl Iterator<Item = &CellResult> {
         self.cells.iter().filter(|c| c.gated && c.verdict == Verdict::Regression)
+    }
+
+    /// Count of gated cells labelled unstable.
+    pub fn unstable(&self) -> usize {
+        self.cells.iter().filter(|c| c.gated && c.unstable).count()
     }
 
     /// Count of gated cells with `verdict`.

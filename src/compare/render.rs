@@ -26,9 +26,19 @@ fn columns(cmp: &Comparison, rows: &[&CellResult]) -> Vec<String> {
         .collect()
 }
 
+fn pct(r: f64) -> String {
+    format!("{:+.1}%", (r - 1.0) * 100.0)
+}
+
+/// The estimate and its interval; where the medians beside it say otherwise, their
+/// ratio too, marked, so the columns never seem to contradict each other unexplained.
 fn change(c: &CellResult) -> String {
-    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
-    format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high))
+    let shown = format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high));
+    if c.medians_disagree && c.base_median > 0.0 {
+        format!("{shown} (medians {}*)", pct(c.new_median / c.base_median))
+    } else {
+        shown
+    }
 }
 
 fn value(c: &CellResult, v: f64) -> String {
@@ -43,10 +53,11 @@ fn fmt_p(p: f64) -> String {
 }
 
 fn verdict(c: &CellResult) -> String {
-    match (c.verdict, c.rounds_to_decide) {
+    let v = match (c.verdict, c.rounds_to_decide) {
         (Verdict::Inconclusive, Some(n)) => format!("INCONCLUSIVE ({n} rounds)"),
         (v, _) => v.name().to_string(),
-    }
+    };
+    if c.unstable { format!("{v} (unstable: CV {:.0}%)", c.cv * 100.0) } else { v }
 }
 
 fn cells(c: &CellResult) -> Vec<String> {
@@ -66,9 +77,16 @@ fn cells(c: &CellResult) -> Vec<String> {
 /// The one-line summary: the verdict first.
 pub fn headline(cmp: &Comparison) -> String {
     let gated = cmp.gated();
-    let (unstable, inconclusive) = (cmp.count(Verdict::Unstable), cmp.count(Verdict::Inconclusive));
+    let (unstable, inconclusive) = (cmp.unstable(), cmp.count(Verdict::Inconclusive));
+    let noisy = match unstable {
+        0 => String::new(),
+        n => format!(
+            " ({n} unstable, CV above {:.0}%: judged on their intervals all the same)",
+            cmp.rules.unstable_cv * 100.0
+        ),
+    };
     let counts = format!(
-        "{gated} gated cells: {} unchanged, {} within noise, {} improved, {unstable} unstable, {inconclusive} inconclusive",
+        "{gated} gated cells: {} unchanged, {} within noise, {} improved, {inconclusive} inconclusive{noisy}",
         cmp.count(Verdict::Unchanged),
         cmp.count(Verdict::WithinNoise),
         cmp.count(Verdict::Improvement),
@@ -87,10 +105,9 @@ pub fn headline(cmp: &Comparison) -> String {
         }
         Outcome::NothingJudged if gated == 0 => "NOT JUDGED: no cell can be gated".to_string(),
         Outcome::NothingJudged => format!("NOT JUDGED: none of the {gated} gated cells could be decided{decide}"),
-        Outcome::NoRegression if 2 * (unstable + inconclusive) > gated => format!(
-            "no regression shown, but most gated cells are undecided ({} of {gated}: {inconclusive} inconclusive, \
-             {unstable} unstable){decide}; {counts}",
-            unstable + inconclusive
+        Outcome::NoRegression if 2 * inconclusive > gated => format!(
+            "no regression shown, but most gated cells are undecided ({inconclusive} of {gated} inconclusive){decide}; \
+             {counts}"
         ),
         Outcome::NoRegression => format!("no regression: {counts}"),
     }
@@ -126,6 +143,14 @@ fn context(cmp: &Comparison) -> Vec<String> {
              on shared machines compare against a directory of 5 or more runs (parbench baseline update)",
             cmp.base_files.len()
         ));
+    }
+    if cmp.cells.iter().any(|c| c.medians_disagree) {
+        lines.push(
+            "* the ratio of the medians is far from the change: the samples are not one \
+             distribution shifted (several modes, or rounds far off), so the medians alone mislead; the change is \
+             the typical NEW/BASE ratio over all pairs of samples, and it decides"
+                .to_string(),
+        );
     }
     let inconclusive = cmp.count(Verdict::Inconclusive);
     if let (true, Some(n)) = (inconclusive > 0, cmp.rounds_to_decide()) {
