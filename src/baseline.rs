@@ -33,8 +33,7 @@ struct Head {
     environment: Fingerprint,
     #[serde(default)]
     suite: Option<SuiteRecord>,
-    #[serde(rename = "settings")]
-    _settings: SettingsRecord,
+    settings: SettingsRecord,
     cases: CaseKeys,
 }
 
@@ -105,7 +104,12 @@ fn class(r: &Head) -> String {
         Some(s) => format!("suite {} {}", s.name, s.digest),
         None => format!("cases {} {:016x} {:016x}", r.cases.count, r.cases.sum, r.cases.xor),
     };
-    format!("{}|{}|{}|{}|{}|{config}", e.arch, e.cpu_model, e.logical_cores, e.physical_cores, e.available_parallelism)
+    // Results that `compare` would refuse as not comparable are different groups.
+    let how = format!("{}|{}", r.settings.schedule.name(), r.settings.pin);
+    format!(
+        "{}|{}|{}|{}|{}|{how}|{config}",
+        e.arch, e.cpu_model, e.logical_cores, e.physical_cores, e.available_parallelism
+    )
 }
 
 /// A name that sorts by time and differs for different contents:

@@ -58,8 +58,10 @@ Exit codes:
   0    no gated regression
   1    a regression
   2    input error: unreadable, corrupt or wrong-version result, nothing to compare, no gated
-       cell could be judged, or stdout could not be written
-  3    not comparable: different machine class or suite configuration (--allow-incomparable)";
+       cell could be judged, NEW lacks a case or runner of BASE (--allow-missing), or stdout
+       could not be written
+  3    not comparable: different machine class, suite configuration, schedule or pinning
+       (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  parbench suite workloads/ci.toml --output results/ci.json\n",
@@ -297,6 +299,9 @@ pub struct CompareArgs {
     /// Compare even when machines or suite configurations differ.
     #[arg(long)]
     pub allow_incomparable: bool,
+    /// Show cases and runners of BASE that NEW lacks instead of failing (exit 2).
+    #[arg(long)]
+    pub allow_missing: bool,
     /// Smallest relative change of a machine-independent metric that can fail (0.10 = 10%).
     #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction)]
     pub floor: f64,

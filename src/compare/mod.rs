@@ -47,7 +47,7 @@ pub(crate) use input::validate;
 pub use input::{incomparability, load_inputs};
 #[cfg(test)]
 use render::headline;
-pub use render::write;
+pub use render::{incomparable, write};
 
 /// Version of the comparison JSON.
 pub const COMPARE_SCHEMA_VERSION: u32 = 3;
@@ -71,6 +71,9 @@ pub struct Rules {
     pub min_samples: usize,
     /// From this many baseline runs on, cells are judged run by run.
     pub min_runs: usize,
+    /// A case or runner of BASE that NEW lacks is shown, and not an input error.
+    #[serde(default)]
+    pub allow_missing: bool,
 }
 
 impl Default for Rules {
@@ -83,6 +86,7 @@ impl Default for Rules {
             alpha: 0.01,
             min_samples: 5,
             min_runs: 3,
+            allow_missing: false,
         }
     }
 }
@@ -225,6 +229,26 @@ pub struct CellResult {
     pub rounds_to_decide: Option<usize>,
 }
 
+/// A case, or one runner of a case, that a baseline run measured and NEW did not.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Missing {
+    /// Case label.
+    pub case: String,
+    /// Workers of the case.
+    pub workers: usize,
+    /// The runner NEW lacks; `None`: the whole case.
+    pub runner: Option<RunnerKind>,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.runner {
+            Some(r) => write!(f, "{} ·{}w · {r}", self.case, self.workers),
+            None => write!(f, "{} ·{}w (the whole case)", self.case, self.workers),
+        }
+    }
+}
+
 /// The whole comparison.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -242,6 +266,9 @@ pub struct Comparison {
     pub rules: Rules,
     /// Every cell.
     pub cells: Vec<CellResult>,
+    /// What the baseline measured and NEW lacks: nothing can be said about it.
+    #[serde(default)]
+    pub missing: Vec<Missing>,
 }
 
 /// What a comparison amounts to, for the exit status.
@@ -253,6 +280,9 @@ pub enum Outcome {
     Regression,
     /// No gated cell could be judged: nothing, or only INCONCLUSIVE cells (exit 2).
     NothingJudged,
+    /// NEW lacks cases or runners the baseline has, and `--allow-missing` is off
+    /// (exit 2, whatever the other cells say).
+    Missing,
 }
 
 impl Comparison {
@@ -298,8 +328,26 @@ impl Comparison {
         })
     }
 
-    /// Regression, no regression, or nothing judged.
+    /// The input error of a comparison with missing cells: which, and what to do.
+    pub fn missing_error(&self) -> UsageError {
+        let names: Vec<String> = self.missing.iter().map(ToString::to_string).collect();
+        UsageError::new(format!(
+            "{}: lacks {} cell(s) the baseline has ({}); nothing can be said about them: measure them, or pass \
+             --allow-missing",
+            self.new_file,
+            names.len(),
+            names.join("; ")
+        ))
+    }
+
+    /// Regression, no regression, nothing judged, or missing cells.
     pub fn outcome(&self) -> Outcome {
+        if !self.missing.is_empty() && !self.rules.allow_missing { Outcome::Missing } else { self.judged() }
+    }
+
+    /// What the cells that were compared say: regression, no regression, or nothing
+    /// judged, whatever is missing.
+    pub fn judged(&self) -> Outcome {
         if self.regressions().next().is_some() {
             Outcome::Regression
         } else if self.gated() == self.count(Verdict::Inconclusive) {
@@ -375,6 +423,22 @@ pub fn compare(
             }
         }
     }
+    let mut missing = std::collections::BTreeSet::new();
+    for (_, base) in &used {
+        for bc in &base.cases {
+            match new.cases.iter().find(|c| c.label == bc.label && c.workers == bc.workers) {
+                None => {
+                    missing.insert(Missing { case: bc.label.clone(), workers: bc.workers, runner: None });
+                }
+                Some(nc) => {
+                    for row in bc.rows.iter().filter(|r| !nc.rows.iter().any(|n| n.runner == r.runner)) {
+                        let runner = Some(row.runner);
+                        missing.insert(Missing { case: bc.label.clone(), workers: bc.workers, runner });
+                    }
+                }
+            }
+        }
+    }
     // Holm over the gated sample-based cells that have a p-value; for information.
     let family: Vec<usize> = (0..cells.len())
         .filter(|&i| {
@@ -394,6 +458,7 @@ pub fn compare(
         absolute_gated,
         rules: rules.clone(),
         cells,
+        missing: missing.into_iter().collect(),
     })
 }
 

@@ -8,6 +8,33 @@ use comfy_table::{CellAlignment, Table};
 use super::{Basis, CellResult, Comparison, Outcome, Verdict};
 use crate::report::Format;
 
+/// Labels, file names and reasons come from files: escaped before they are shown.
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::terminal_safe(s)
+}
+
+/// Why two results cannot be compared, with both fingerprints, for the terminal.
+pub fn incomparable(inc: &super::Incomparable) -> String {
+    let fp = |f: &crate::fingerprint::Fingerprint| {
+        format!(
+            "{} · {} · {} logical / {} physical cores, {} available · {} {}",
+            f.hostname,
+            f.cpu_model,
+            f.logical_cores,
+            f.physical_cores,
+            f.available_parallelism,
+            f.arch,
+            f.kernel.as_deref().unwrap_or("")
+        )
+    };
+    let lines = [
+        format!("not comparable: {} (--allow-incomparable compares anyway)", inc.reason),
+        format!("  base: {}", fp(&inc.base)),
+        format!("  new:  {}", fp(&inc.new)),
+    ];
+    lines.iter().map(|l| format!("{}\n", safe(l))).collect()
+}
+
 /// Column titles; the interval and p columns say what they hold, which depends on the
 /// basis of the cells shown.
 fn columns(cmp: &Comparison, rows: &[&CellResult]) -> Vec<String> {
@@ -62,7 +89,7 @@ fn verdict(c: &CellResult) -> String {
 
 fn cells(c: &CellResult) -> Vec<String> {
     vec![
-        format!("{} ·{}w", c.case, c.workers),
+        format!("{} ·{}w", safe(&c.case), c.workers),
         c.runner.name().to_string(),
         c.metric.name().to_string(),
         value(c, c.base_median),
@@ -93,7 +120,7 @@ pub fn headline(cmp: &Comparison) -> String {
     );
     let decide =
         cmp.rounds_to_decide().map(|n| format!("; about {n} rounds per side would decide")).unwrap_or_default();
-    match cmp.outcome() {
+    let judged = match cmp.judged() {
         Outcome::Regression => {
             let regressions: Vec<&CellResult> = cmp.regressions().collect();
             let worst: Vec<String> = regressions
@@ -109,8 +136,25 @@ pub fn headline(cmp: &Comparison) -> String {
             "no regression shown, but most gated cells are undecided ({inconclusive} of {gated} inconclusive){decide}; \
              {counts}"
         ),
-        Outcome::NoRegression => format!("no regression: {counts}"),
+        Outcome::NoRegression | Outcome::Missing => format!("no regression: {counts}"),
+    };
+    let missing: Vec<String> = cmp.missing.iter().map(|m| m.to_string()).collect();
+    match (cmp.outcome(), missing.len()) {
+        (_, 0) => judged,
+        (Outcome::Missing, n) => {
+            format!("MISSING in NEW: {n} cell(s) the baseline has ({}); of the rest: {judged}", missing.join("; "))
+        }
+        (_, n) => format!("{judged}; {n} cell(s) missing in NEW, allowed ({})", missing.join("; ")),
     }
+}
+
+/// A table row for a case or runner NEW lacks.
+fn missing_cells(m: &super::Missing) -> Vec<String> {
+    let runner = m.runner.map_or_else(|| "(all)".to_string(), |r| r.name().to_string());
+    let mut row = vec![format!("{} ·{}w", safe(&m.case), m.workers), runner];
+    row.extend(std::iter::repeat_n("-".to_string(), 6));
+    row.push("MISSING in NEW".to_string());
+    row
 }
 
 fn context(cmp: &Comparison) -> Vec<String> {
@@ -169,6 +213,9 @@ fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
     for c in rows {
         t.add_row(cells(c));
     }
+    for m in &cmp.missing {
+        t.add_row(missing_cells(m));
+    }
     for col in 3..8 {
         if let Some(c) = t.column_mut(col) {
             c.set_cell_alignment(CellAlignment::Right);
@@ -177,11 +224,23 @@ fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
     t
 }
 
-fn markdown_table(cmp: &Comparison, out: &mut dyn Write, rows: &[&CellResult]) -> io::Result<()> {
-    writeln!(out, "| {} |", columns(cmp, rows).join(" | "))?;
+fn markdown_table(
+    cmp: &Comparison,
+    out: &mut dyn Write,
+    rows: &[&CellResult],
+    missing: &[super::Missing],
+) -> io::Result<()> {
+    let line = |cells: Vec<String>| {
+        let cells: Vec<String> = cells.iter().map(|c| crate::report::markdown_cell(c)).collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    writeln!(out, "{}", line(columns(cmp, rows)))?;
     writeln!(out, "|---|---|---|--:|--:|--:|--:|--:|---|")?;
     for c in rows {
-        writeln!(out, "| {} |", cells(c).join(" | "))?;
+        writeln!(out, "{}", line(cells(c)))?;
+    }
+    for m in missing {
+        writeln!(out, "{}", line(missing_cells(m)))?;
     }
     Ok(())
 }
@@ -197,30 +256,30 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
         Format::Markdown => {
             let mark = match cmp.outcome() {
                 Outcome::Regression => "❌",
-                Outcome::NothingJudged => "⚠️",
+                Outcome::NothingJudged | Outcome::Missing => "⚠️",
                 Outcome::NoRegression => "✅",
             };
-            writeln!(out, "**parbench compare** {mark} {}\n", headline(cmp))?;
+            writeln!(out, "**parbench compare** {mark} {}\n", safe(&headline(cmp)))?;
             for line in context(cmp) {
-                writeln!(out, "- {line}")?;
+                writeln!(out, "- {}", safe(&line))?;
             }
             let (quiet, loud): (Vec<&CellResult>, Vec<&CellResult>) =
                 all.iter().partition(|c| c.verdict == Verdict::Unchanged);
-            if !loud.is_empty() {
+            if !loud.is_empty() || !cmp.missing.is_empty() {
                 writeln!(out)?;
-                markdown_table(cmp, out, &loud)?;
+                markdown_table(cmp, out, &loud, &cmp.missing)?;
             }
             if !quiet.is_empty() {
                 writeln!(out, "\n<details><summary>{} unchanged cells</summary>\n", quiet.len())?;
-                markdown_table(cmp, out, &quiet)?;
+                markdown_table(cmp, out, &quiet, &[])?;
                 writeln!(out, "\n</details>")?;
             }
             Ok(())
         }
         _ => {
-            writeln!(out, "{}", headline(cmp))?;
+            writeln!(out, "{}", safe(&headline(cmp)))?;
             for line in context(cmp) {
-                writeln!(out, "{line}")?;
+                writeln!(out, "{}", safe(&line))?;
             }
             writeln!(out, "{}", table(cmp, &all))
         }

@@ -426,7 +426,14 @@ fn unusable_results_are_input_errors_naming_the_file() {
     let zero_workers = broken(&|r| r.cases[0].samples[3].sample.workers = 0);
     assert!(zero_workers.contains("workers: 0"), "{zero_workers}");
     let zero_wall = broken(&|r| r.cases[0].samples.iter_mut().for_each(|s| s.sample.wall_ns = 0));
-    assert!(zero_wall.contains("every wall time is 0"), "{zero_wall}");
+    assert!(zero_wall.contains("runner serial, round 0: wall time 0 is a corrupt sample"), "{zero_wall}");
+    let one_zero = broken(&|r| r.cases[0].samples[5].sample.wall_ns = 0);
+    assert!(one_zero.contains("runner threads, round 1: wall time 0"), "{one_zero}");
+    let twice = broken(&|r| {
+        let c = r.cases[0].clone();
+        r.cases.push(c);
+    });
+    assert!(twice.contains("cases #1 and #2 are both"), "{twice}");
     assert!([no_cases, no_samples, serial, zero_wall].iter().all(|e| !e.contains('\n')));
 }
 
