@@ -180,7 +180,11 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
             }
             None => return Err(err(line, format!("[[bench]] #{}: no workload: add workload = \"fib\"", index + 1))),
         };
-        let at = format!("suite file {shown}: line {line}: [[bench]] #{} ({workload})", index + 1);
+        let at = format!(
+            "suite file {shown}: line {line}: [[bench]] #{} ({})",
+            index + 1,
+            crate::text::terminal_safe(&workload)
+        );
         benches.push(bench(table, workload, at)?);
     }
     let name = file.name.clone().unwrap_or_else(|| {

@@ -12,7 +12,10 @@ use crate::runner::RunnerKind;
 /// Checks that `report` holds something to compare: cases, samples, a parallel runner,
 /// non-zero worker counts and wall times. The error names `path`.
 pub fn validate(path: &str, report: &Report) -> Result<(), UsageError> {
-    let fail = |what: String| Err(UsageError::new(format!("{path}: {what}; it cannot be compared")));
+    // Labels come from the file: escaped, as everything else printed from it.
+    let fail = |what: String| {
+        Err(UsageError::new(crate::text::terminal_safe(&format!("{path}: {what}; it cannot be compared")).into_owned()))
+    };
     if report.cases.is_empty() {
         return fail("the result has no cases".into());
     }

@@ -202,6 +202,23 @@ mod tests {
     use crate::runner::RunnerKind;
 
     #[test]
+    fn strings_from_the_result_file_are_escaped_in_the_table_and_markdown() {
+        let mut r = fixture::report();
+        r.environment.cpu_model = "cpu\u{1b}]0;title\u{7}".into();
+        r.cases[0].label = "fib | x\u{1b}[2J".into();
+        r.cases[0].notes.push("note\u{1b}[31m".into());
+        r.notes.push("closing\r\u{1b}[K".into());
+        for format in [Format::Table, Format::Markdown] {
+            let mut out = Vec::new();
+            format.reporter().write(&r, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out}");
+            assert!(out.contains("cpu\\u{1b}]0;title\\u{7}") && out.contains("fib | x\\u{1b}[2J"), "{out}");
+            assert!(out.contains("note\\u{1b}[31m") && out.contains("closing\\r\\u{1b}[K"), "{out}");
+        }
+    }
+
+    #[test]
     fn format_follows_the_file_extension() {
         use std::path::Path;
         assert_eq!(Format::from_extension(Path::new("a/b.JSON")), Some(Format::Json));
