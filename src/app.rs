@@ -33,7 +33,9 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
             let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
             let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
+            let lines = lines.chain(done.skipped.iter().map(|s| format!("skipped {s}")));
+            // File names come from the directory: escaped, as any text from files.
+            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{}", crate::text::terminal_safe(&l))))?;
             Ok(ExitCode::SUCCESS)
         }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::atomic::TempFile;
 use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
-use crate::result::{RecordedSample, RunnerRow, SettingsRecord, SuiteRecord};
+use crate::result::{FNV_OFFSET, RecordedSample, RunnerRow, SettingsRecord, SuiteRecord, fnv};
 
 /// What `baseline update` reads of a result file.
 #[derive(Deserialize)]
@@ -131,6 +131,8 @@ pub struct Update {
     pub present: Vec<PathBuf>,
     /// Files removed from DIR.
     pub removed: Vec<PathBuf>,
+    /// Entries of DIR left alone, and why (not regular files, second names of a file).
+    pub skipped: Vec<String>,
 }
 
 /// Adds `new` to `dir`, then keeps the newest `keep` results of each affected group.
@@ -165,7 +167,9 @@ pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageE
     }
     let classes: std::collections::BTreeSet<String> = heads.iter().map(class).collect();
     let mut existing: Vec<(u64, PathBuf, String)> = Vec::new();
-    for path in crate::result::result_files(dir)? {
+    let listed = crate::result::result_files(dir)?;
+    done.skipped = listed.skipped;
+    for path in listed.files {
         // Files that do not read (or that another update just removed) are not ours
         // to delete; they are skipped.
         if let Ok(r) = crate::result::load_as::<Head>(&path) {
@@ -184,15 +188,6 @@ pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageE
         }
     }
     Ok(done)
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv(bytes: &[u8], mut h: u64) -> u64 {
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// Copies `from` into `to`, returning a digest of the bytes.
@@ -260,7 +255,7 @@ mod tests {
         let done = update(dir.path(), &paths, 2).unwrap();
         assert_eq!(done.added.len(), 4);
         assert_eq!(done.removed.len(), 2);
-        let left = crate::result::result_files(dir.path()).unwrap();
+        let left = crate::result::result_files(dir.path()).unwrap().files;
         assert_eq!(left.len(), 3, "{left:?}");
         // The two newest of the 2-core class survive (created 1_700_000_002 and 3).
         let names: Vec<String> = left.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
@@ -282,7 +277,7 @@ mod tests {
         }
         let done = update(dir.path(), &paths, 10).unwrap();
         assert_eq!(done.added.len(), 3, "{done:?}");
-        assert_eq!(crate::result::result_files(dir.path()).unwrap().len(), 3);
+        assert_eq!(crate::result::result_files(dir.path()).unwrap().files.len(), 3);
         // The same results again, and one twice: found present, nothing copied again.
         let again = [paths.clone(), vec![paths[0].clone()]].concat();
         let done = update(dir.path(), &again, 10).unwrap();

@@ -294,10 +294,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// and layout do not change it; any value does.
 fn digest(file: &SuiteFile) -> String {
     let canonical = serde_json::to_string(&canonical_json(file)).expect("a suite always serialises");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in canonical.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = crate::result::fnv(canonical.as_bytes(), crate::result::FNV_OFFSET);
     format!("{h:016x}")
 }
 

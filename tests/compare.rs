@@ -527,3 +527,62 @@ fn strings_from_result_files_reach_the_terminal_escaped_and_markdown_cells_escap
     let json: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
     assert_eq!(json["cells"][0]["case"], "fib | x\u{1b}[31m\nno regression", "JSON keeps the value, escaped by JSON");
 }
+
+/// Makes a FIFO at `path` (never a real device node: tests make their own).
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_file_under_several_names_counts_once_and_a_fifo_in_the_directory_is_skipped_with_a_note() {
+    // The reported bug: a.json and two symlinks to it counted as three runs and turned
+    // a clean comparison into REGRESSION; a FIFO blocked compare and baseline update.
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    std::fs::copy(format!("{DATA}base.json"), base.join("a.json")).unwrap();
+    std::os::unix::fs::symlink(base.join("a.json"), base.join("b.json")).unwrap();
+    std::os::unix::fs::symlink("a.json", base.join("c.json")).unwrap();
+    std::fs::hard_link(base.join("a.json"), base.join("d.json")).unwrap();
+    std::fs::copy(format!("{DATA}base.json"), base.join("e.json")).unwrap();
+    mkfifo(&base.join("f.json"));
+    std::os::unix::fs::symlink("nowhere.json", base.join("g.json")).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parbench"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("parbench {args:?} blocked");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    };
+    let new = format!("{DATA}same.json");
+    let out = run(&["compare".as_ref(), base.as_os_str(), new.as_ref()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("base: {} · new", base.join("a.json").display())), "{stdout}");
+    for (name, why) in [
+        ("b.json", "the same file as"),
+        ("c.json", "the same file as"),
+        ("d.json", "the same file as"),
+        ("e.json", "the same contents as"),
+        ("f.json", "not a regular file, skipped"),
+        ("g.json", "gone, or a link to nothing; skipped"),
+    ] {
+        assert!(stdout.contains(&format!("{}: {why}", base.join(name).display())), "{name}: {stdout}");
+    }
+    let more = format!("{DATA}slower.json");
+    let out = run(&["baseline".as_ref(), "update".as_ref(), base.as_os_str(), more.as_ref()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("added") && stdout.contains("f.json: not a regular file, skipped"), "{stdout}");
+}

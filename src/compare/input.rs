@@ -90,9 +90,10 @@ pub fn load_inputs(base: &Path, new: &Path) -> Result<Inputs, UsageError> {
     };
     let mut bases = Vec::new();
     let mut left_out = Vec::new();
-    let files = result_files(base)?;
+    let listed = result_files(base)?;
+    left_out.extend(listed.skipped);
     let directory = base.is_dir();
-    for path in files {
+    for path in listed.files {
         let name = path.display().to_string();
         if directory && same_file(&path) {
             left_out.push(format!("{name}: this is NEW itself"));
