@@ -515,7 +515,7 @@ fn parse_precision(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
         .ok()
-        .filter(|v| v.is_finite() && (0.001..=0.5).contains(v))
+        .filter(|v| crate::plan::precision_ok(*v))
         .ok_or_else(|| format!("{s:?} is not a fraction between 0.001 and 0.5 (0.03 = ±3%)"))
 }
 
@@ -538,14 +538,12 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     } else {
         (t.strip_suffix('s').unwrap_or(t), 1.0)
     };
-    let secs = number
+    number
         .trim()
         .parse::<f64>()
         .ok()
-        .map(|v| v * scale)
-        .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 86_400.0)
-        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))?;
-    Ok(std::time::Duration::from_secs_f64(secs))
+        .and_then(|v| crate::plan::seconds(v * scale))
+        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))
 }
 
 #[cfg(test)]
