@@ -180,7 +180,7 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
             writeln!(
                 out,
                 "\"{}\",{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.6},{},{},{}",
-                f.label.replace('"', "\"\""),
+                crate::text::terminal_safe(&f.label).replace('"', "\"\""),
                 p.runner,
                 p.workers,
                 p.rounds,
