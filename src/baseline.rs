@@ -66,8 +66,18 @@ impl<'de> Deserialize<'de> for CaseKeys {
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<CaseKeys, A::Error> {
                 let mut keys = CaseKeys { count: 0, sum: 0, xor: 0 };
+                let mut seen = std::collections::HashSet::new();
                 while let Some(case) = seq.next_element::<CaseHead>()? {
                     let h = fnv(format!("{}@{}", case.label, case.workers).as_bytes(), FNV_OFFSET);
+                    // compare refuses such a file; admitted here, it would stop every
+                    // comparison against the directory.
+                    if !seen.insert((case.label.clone(), case.workers)) {
+                        return Err(serde::de::Error::custom(format!(
+                            "case '{}' with {} workers appears twice, so compare could not match it",
+                            crate::text::terminal_safe(&case.label),
+                            case.workers
+                        )));
+                    }
                     keys = CaseKeys { count: keys.count + 1, sum: keys.sum.wrapping_add(h), xor: keys.xor ^ h };
                 }
                 Ok(keys)
@@ -285,6 +295,19 @@ mod tests {
         for (p, kept) in paths.iter().zip(&done.present) {
             assert_eq!(std::fs::read(p).unwrap(), std::fs::read(kept).unwrap());
         }
+    }
+
+    #[test]
+    fn a_result_with_two_cases_alike_is_refused_before_anything_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = crate::compare::tests::synthetic(1, 0.02, 1.0, 2);
+        r.cases.push(r.cases[0].clone());
+        let twice = dir.path().join("twice.json");
+        std::fs::write(&twice, serde_json::to_string(&r).unwrap()).unwrap();
+        let base = dir.path().join("base");
+        let err = update(&base, &[twice], 2).unwrap_err().to_string();
+        assert!(err.contains("case 'fib (n=34, tasks=8)' with 2 workers appears twice"), "{err}");
+        assert!(!base.exists());
     }
 
     #[test]
