@@ -53,7 +53,7 @@ struct CaseHead {
     #[serde(rename = "rows")]
     _rows: Checked<RunnerRow>,
     #[serde(rename = "samples")]
-    _samples: Checked<RecordedSample>,
+    _samples: Checked<TimedSample>,
 }
 
 impl<'de> Deserialize<'de> for CaseKeys {
@@ -84,6 +84,24 @@ impl<'de> Deserialize<'de> for CaseKeys {
             }
         }
         d.deserialize_seq(Visit)
+    }
+}
+
+/// A sample, read in full (so checked) and refused with a wall time of 0, which
+/// compare refuses as corrupt: admitted here, it would stop every comparison against
+/// the directory.
+struct TimedSample;
+
+impl<'de> Deserialize<'de> for TimedSample {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = RecordedSample::deserialize(d)?;
+        if s.sample.wall_ns == 0 {
+            return Err(serde::de::Error::custom(format!(
+                "runner {}, round {}: wall time 0 is a corrupt sample",
+                s.sample.runner, s.round
+            )));
+        }
+        Ok(TimedSample)
     }
 }
 
@@ -298,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn a_result_with_two_cases_alike_is_refused_before_anything_changes() {
+    fn a_result_compare_would_refuse_is_refused_before_anything_changes() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = crate::compare::tests::synthetic(1, 0.02, 1.0, 2);
         r.cases.push(r.cases[0].clone());
@@ -307,6 +325,13 @@ mod tests {
         let base = dir.path().join("base");
         let err = update(&base, &[twice], 2).unwrap_err().to_string();
         assert!(err.contains("case 'fib (n=34, tasks=8)' with 2 workers appears twice"), "{err}");
+        assert!(!base.exists());
+        let mut r = crate::compare::tests::synthetic(1, 0.02, 1.0, 2);
+        r.cases[0].samples[6].sample.wall_ns = 0;
+        let zero = dir.path().join("zero.json");
+        std::fs::write(&zero, serde_json::to_string(&r).unwrap()).unwrap();
+        let err = update(&base, &[zero], 2).unwrap_err().to_string();
+        assert!(err.contains("runner rayon, round 1: wall time 0 is a corrupt sample"), "{err}");
         assert!(!base.exists());
     }
 
