@@ -33,7 +33,9 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
             let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
             let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
+            let lines = lines.chain(done.skipped.iter().map(|s| format!("skipped {s}")));
+            // File names come from the directory: escaped, as any text from files.
+            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{}", crate::text::terminal_safe(&l))))?;
             Ok(ExitCode::SUCCESS)
         }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
@@ -116,8 +118,12 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
-    let rules =
-        crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
+    let rules = crate::compare::Rules {
+        floor_relative: args.floor,
+        floor_absolute: args.floor_absolute,
+        allow_missing: args.allow_missing,
+        ..Default::default()
+    };
     match crate::compare::compare(&inputs.bases, &inputs.new_name, &inputs.new, &rules, args.allow_incomparable) {
         Ok(mut cmp) => {
             cmp.skipped_base.extend(inputs.left_out);
@@ -126,27 +132,11 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                 crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
                 crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
                 crate::compare::Outcome::NothingJudged => Err(cmp.nothing_judged().into()),
+                crate::compare::Outcome::Missing => Err(cmp.missing_error().into()),
             }
         }
         Err(inc) => {
-            let fp = |f: &crate::fingerprint::Fingerprint| {
-                format!(
-                    "{} · {} · {} logical / {} physical cores, {} available · {} {}",
-                    f.hostname,
-                    f.cpu_model,
-                    f.logical_cores,
-                    f.physical_cores,
-                    f.available_parallelism,
-                    f.arch,
-                    f.kernel.as_deref().unwrap_or("")
-                )
-            };
-            let text = format!(
-                "not comparable: {} (--allow-incomparable compares anyway)\n  base: {}\n  new:  {}\n",
-                inc.reason,
-                fp(&inc.base),
-                fp(&inc.new)
-            );
+            let text = crate::compare::incomparable(&inc);
             to_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(ExitCode::from(3))
         }

@@ -58,8 +58,10 @@ Exit codes:
   0    no gated regression
   1    a regression
   2    input error: unreadable, corrupt or wrong-version result, nothing to compare, no gated
-       cell could be judged, or stdout could not be written
-  3    not comparable: different machine class or suite configuration (--allow-incomparable)";
+       cell could be judged, NEW lacks a case or runner of BASE (--allow-missing), or stdout
+       could not be written
+  3    not comparable: different machine class, suite configuration, schedule or pinning
+       (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  parbench suite workloads/ci.toml --output results/ci.json\n",
@@ -297,6 +299,9 @@ pub struct CompareArgs {
     /// Compare even when machines or suite configurations differ.
     #[arg(long)]
     pub allow_incomparable: bool,
+    /// Show cases and runners of BASE that NEW lacks instead of failing (exit 2).
+    #[arg(long)]
+    pub allow_missing: bool,
     /// Smallest relative change of a machine-independent metric that can fail (0.10 = 10%).
     #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction)]
     pub floor: f64,
@@ -510,7 +515,7 @@ fn parse_precision(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
         .ok()
-        .filter(|v| v.is_finite() && (0.001..=0.5).contains(v))
+        .filter(|v| crate::plan::precision_ok(*v))
         .ok_or_else(|| format!("{s:?} is not a fraction between 0.001 and 0.5 (0.03 = ±3%)"))
 }
 
@@ -533,14 +538,12 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     } else {
         (t.strip_suffix('s').unwrap_or(t), 1.0)
     };
-    let secs = number
+    number
         .trim()
         .parse::<f64>()
         .ok()
-        .map(|v| v * scale)
-        .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 86_400.0)
-        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))?;
-    Ok(std::time::Duration::from_secs_f64(secs))
+        .and_then(|v| crate::plan::seconds(v * scale))
+        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))
 }
 
 #[cfg(test)]

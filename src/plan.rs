@@ -91,6 +91,18 @@ pub struct BenchRequest {
     pub origin: Origin,
 }
 
+/// The one rule for `--precision` and a suite's `precision`: a finite fraction
+/// between 0.001 and 0.5.
+pub fn precision_ok(v: f64) -> bool {
+    v.is_finite() && (0.001..=0.5).contains(&v)
+}
+
+/// The one rule for durations in seconds (`--timeout`, `--max-time`, a suite's
+/// `timeout` and `max_time`): finite, from 1 ms to 24 h.
+pub fn seconds(v: f64) -> Option<std::time::Duration> {
+    (v.is_finite() && (0.001..=86_400.0).contains(&v)).then(|| std::time::Duration::from_secs_f64(v))
+}
+
 /// A parameter's value as given, before it is checked against the declaration.
 #[derive(Clone, Debug)]
 pub enum Raw {
@@ -206,6 +218,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
     let mut family_of = Vec::new();
     let mut families = 0;
     let mut first_family: Option<(Arc<WorkloadSpec>, Params)> = None;
+    let mut origins: std::collections::HashMap<(String, usize), &Origin> = std::collections::HashMap::new();
     for bench in &request.benches {
         let spec = registry.lookup(&bench.workload).map_err(|e| bench.origin.error(e))?;
         let combos = combinations(spec, bench)?;
@@ -251,6 +264,19 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                         Some(note) => format!("{note} {ignore}"),
                         None => ignore.to_string(),
                     });
+                }
+                // Results match cases by label and workers: two alike could not be told
+                // apart, and compare would pair both with one.
+                if let Some(first) = origins.insert((c.label.clone(), workers), &bench.origin) {
+                    let place = |o: &Origin| match o {
+                        Origin::Suite(at) => at.find("line ").map_or(at.as_str(), |i| &at[i..]).to_string(),
+                        Origin::Cli => "the command line".to_string(),
+                    };
+                    return Err(bench.origin.error(format!(
+                        "measures {} with {workers} workers, as {} does already: remove one of the two",
+                        c.label,
+                        place(first)
+                    )));
                 }
                 cases.push(c);
                 family_of.push(request.scale.as_ref().map(|_| families));
@@ -463,6 +489,14 @@ pub(crate) fn toml_type(value: &toml::Value) -> &'static str {
 /// Parses the given texts of one parameter; several only when it is swept. Repeated
 /// values of a sweep are measured once.
 fn parse_values(param: &Param, texts: &[String], origin: &Origin) -> Result<Vec<Value>, UsageError> {
+    // No argument or environment value can hold a NUL byte (a suite's "\u0000" can):
+    // refused here, before measuring, not by the first task.
+    if let Some(t) = texts.iter().find(|t| t.contains('\0')) {
+        return Err(UsageError::new(format!(
+            "{}: holds a NUL character, which no command line or argument can carry",
+            origin.value(&param.name, t)
+        )));
+    }
     if texts.is_empty() {
         return Err(UsageError::new(format!("{} is empty: give at least one value", origin.param(&param.name))));
     }

@@ -45,7 +45,7 @@ pub(crate) fn heading(a: &ScaleAnalysis, f: &FamilyScaling) -> String {
         (true, c) => format!(" · CPU-bound, {c} cores available"),
         (false, _) => " · the work waits, so the cores do not bound it".to_string(),
     };
-    format!("{} · workers {} · {kind}{bound}", f.label, list.join(","))
+    format!("{} · workers {} · {kind}{bound}", crate::text::terminal_safe(&f.label), list.join(","))
 }
 
 /// A text plot of speedup against workers: one letter per runner, `.` on the ideal line.
@@ -180,7 +180,7 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
             writeln!(
                 out,
                 "\"{}\",{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.6},{},{},{}",
-                f.label.replace('"', "\"\""),
+                crate::text::terminal_safe(&f.label).replace('"', "\"\""),
                 p.runner,
                 p.workers,
                 p.rounds,

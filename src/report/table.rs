@@ -15,7 +15,7 @@ pub struct TableReporter;
 
 impl Reporter for TableReporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "parbench {}", report.environment.parbench_version)?;
+        writeln!(out, "parbench {}", crate::text::terminal_safe(&report.environment.parbench_version))?;
         for line in header_lines(report) {
             for part in super::fmt::wrap(&line, width(), 2) {
                 writeln!(out, "{part}")?;
@@ -28,7 +28,7 @@ impl Reporter for TableReporter {
             writeln!(out)?;
             write!(out, "{line}")?;
         }
-        for note in &report.notes {
+        for note in &super::notes(report) {
             writeln!(out)?;
             for line in super::fmt::wrap(note, width(), 2) {
                 writeln!(out, "{line}")?;

@@ -130,14 +130,7 @@ fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
 /// A line of another program's output, safe for a terminal: control characters escaped,
 /// at most 200 characters kept.
 fn escape(line: &str) -> String {
-    let clean: String = line
-        .chars()
-        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
-        .collect();
-    match clean.char_indices().nth(200) {
-        Some((i, _)) => format!("{}...", &clean[..i]),
-        None => clean,
-    }
+    crate::text::terminal_safe_cut(line, 200)
 }
 
 /// Reads `stderr` (keeping its tail) until process `pid` exits or `timeout` passes;
