@@ -404,7 +404,7 @@ pub struct CommonArgs {
     pub warmup: u32,
     /// Measured rounds; each runs every runner once in a shuffled order: a number
     /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
-    /// --precision, at least 5, and starts none after --max-time.
+    /// --precision, at least 7, and starts none after --max-time.
     #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds)]
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
