@@ -272,7 +272,8 @@ pub struct ScaleFlags {
     /// worker, one bar per task, per runner.
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
-    /// Bootstrap resamples for the confidence intervals.
+    /// Accepted for old command lines and recorded; the intervals are now order
+    /// statistics of the paired ratios, which need no resampling.
     #[arg(long, value_name = "N", default_value = "2000",
           value_parser = clap::value_parser!(u32).range(100..=100_000))]
     pub bootstrap: u32,

@@ -246,14 +246,31 @@ fn case_notes(
     }
     notes.extend(few_cores_notes(case, &parallel, cores));
     notes.extend(preempted_note(case, cores));
+    notes.extend(disturbed_note(case));
+    notes
+}
+
+fn disturbed_note(case: &CaseReport) -> Option<String> {
     let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
-    if disturbed > 0 {
-        notes.push(format!(
+    (disturbed > 0).then(|| {
+        format!(
             "{disturbed} sample(s) ran while other processes used more than {:.0}% of a core; treat their times with care.",
             DISTURBED_SHARE * 100.0
-        ));
-    }
-    notes
+        )
+    })
+}
+
+/// The notes about the machine's load (preempted and disturbed samples) of every case,
+/// each introduced by its case and worker count: `scale` prints these under its tables,
+/// as `run` does under each case's table.
+pub fn load_notes(cases: &[CaseReport], env: &Fingerprint) -> Vec<String> {
+    cases
+        .iter()
+        .flat_map(|case| {
+            let notes = preempted_note(case, env.available_parallelism).into_iter().chain(disturbed_note(case));
+            notes.map(move |n| format!("{} at {} workers: {n}", case.label, case.workers))
+        })
+        .collect()
 }
 
 /// Median cores other processes used during `runner`'s samples (`/proc/stat`), where

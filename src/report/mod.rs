@@ -20,7 +20,7 @@ mod table;
 
 pub use self::csv::CsvReporter;
 pub use bmf::{BmfReporter, GithubBenchmarkReporter};
-pub use build::{SHORT_SAMPLE_MS, build};
+pub use build::{SHORT_SAMPLE_MS, build, load_notes};
 pub use fmt::{fmt_count, fmt_ms, fmt_pct};
 pub use json::JsonReporter;
 pub use markdown::MarkdownReporter;
