@@ -496,29 +496,47 @@ fn sweep_comparison(cases: &[CaseReport]) -> Vec<String> {
             }
         };
         for kind in [RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process] {
-            let mut costs: Vec<(String, f64)> = group
+            // (name, median cost, cost per round): rounds of the cases ran interleaved,
+            // round i of each in the same pass, so they pair by round as runners do.
+            let costs: Vec<(String, f64, Vec<f64>)> = group
                 .iter()
                 .filter_map(|c| {
                     let row = c.rows.iter().find(|r| r.runner == kind)?;
                     let per = if unit.is_some() { c.work.as_ref()?.amount } else { 1.0 };
-                    Some((name(c), row.wall_ms.median / per))
+                    let walls = crate::measure::by_round(&c.samples, kind, |s| ms(s.wall_ns) / per);
+                    Some((name(c), row.wall_ms.median / per, walls))
                 })
                 .collect();
             if costs.len() < 2 {
                 continue;
             }
-            costs.sort_by(|a, b| a.1.total_cmp(&b.1));
-            match unit {
-                Some(unit) => {
-                    let list: Vec<String> = costs.iter().map(|(v, t)| format!("{v} {}", fmt_ns(t * 1e6))).collect();
-                    notes.push(format!("With {kind}, per {unit}: {} was cheapest ({}).", costs[0].0, list.join(", ")));
+            let mut order: Vec<usize> = (0..costs.len()).collect();
+            order.sort_by(|&a, &b| costs[a].1.total_cmp(&costs[b].1));
+            let list: Vec<String> = order
+                .iter()
+                .map(|&i| match unit {
+                    Some(_) => format!("{} {}", costs[i].0, fmt_ns(costs[i].1 * 1e6)),
+                    None => format!("{} {}", costs[i].0, fmt_ms(costs[i].1)),
+                })
+                .collect();
+            let list = list.join(", ");
+            let (what, best) = match unit {
+                Some(unit) => (format!("With {kind}, per {unit}:"), "cheapest"),
+                None => (format!("With {kind}, {} =", differing[0]), "fastest"),
+            };
+            // Named, like the fastest runner, only when the paired intervals separate it.
+            let walls: Vec<Vec<f64>> = costs.iter().map(|c| c.2.clone()).collect();
+            let Some(verdict) = stats::fastest(&walls, 0.95) else { continue };
+            notes.push(match verdict {
+                stats::Fastest::Winner { best: i, .. } => format!("{what} {} was {best} ({list}).", costs[i].0),
+                stats::Fastest::Tie { best: i, runner_up: j } => {
+                    format!("{what} {} and {} tie in the paired 95% interval ({list}).", costs[i].0, costs[j].0)
                 }
-                None => {
-                    let list: Vec<String> = costs.iter().map(|(v, t)| format!("{v} {}", fmt_ms(*t))).collect();
-                    let key = differing[0];
-                    notes.push(format!("With {kind}, {key} = {} was fastest ({}).", costs[0].0, list.join(", ")));
-                }
-            }
+                stats::Fastest::TooFewRounds { rounds, needed } => format!(
+                    "{what} {list}; {rounds} round(s) are too few to name the {best} (a paired 95% interval needs \
+                     {needed})."
+                ),
+            });
         }
     }
     notes
@@ -604,6 +622,32 @@ mod tests {
 
     fn has(case: &CaseReport, text: &str) -> bool {
         case.notes.iter().any(|n| n.contains(text))
+    }
+
+    #[test]
+    fn a_swept_parameter_is_named_fastest_only_when_the_paired_interval_separates_it() {
+        use RunnerKind::*;
+        let case = |n: u64, threads: f64, shift: u32| {
+            let rounds = (0..8)
+                .map(|r| {
+                    vec![
+                        sample(Serial, 200.0, 1.0, 0.0, 0.0),
+                        sample(Threads, threads + f64::from((r + shift) % 3), 2.0, 0.0, 0.0),
+                    ]
+                })
+                .collect();
+            let mut m = case_of(rounds, Vec::new(), None);
+            m.params.insert("n".into(), serde_json::json!(n));
+            m
+        };
+        let notes = |cases: Vec<CaseReport>| sweep_comparison(&cases);
+        let clear = notes(vec![case(30, 100.0, 0), case(31, 160.0, 0)]);
+        assert_eq!(clear.len(), 1);
+        assert!(clear[0].starts_with("With threads, n = 30 was fastest (30 101 ms, 31 161 ms)"), "{clear:?}");
+        // The same times in another order: a tie, where the old rule named the one
+        // with the lower median.
+        let same = notes(vec![case(30, 100.0, 0), case(31, 100.0, 1)]);
+        assert!(same[0].contains("tie in the paired 95% interval"), "{same:?}");
     }
 
     #[test]
