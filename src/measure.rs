@@ -117,11 +117,15 @@ pub struct WarmUp {
     pub wall_ns: u64,
     /// Whether its samples became steady (else the limit ended it).
     pub steady: bool,
-    /// When the limit ended it because the workers did not get the CPU they could use
-    /// (their times had settled): the cores they got (median CPU time / wall time of
-    /// the last samples) and the cores they could have used.
+    /// When it did not become steady and its last samples did not get the CPU they
+    /// could use: the cores they got (median CPU time / wall time) and the cores they
+    /// could have used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub short_of_cores: Option<(f64, usize)>,
+    /// When it did not become steady: whether its times had settled (so the CPU use
+    /// alone failed).
+    #[serde(default)]
+    pub times_settled: bool,
 }
 
 /// Warm-up samples that must agree before a level counts as settled.
@@ -135,8 +139,12 @@ pub enum Settling {
     Settled,
     /// Fewer samples than [`SETTLE_SAMPLES`] yet.
     TooFew,
-    /// Their times still differ by more than 10%, or still rise or fall.
-    Drifting,
+    /// Their times still differ by more than 10%, or still rise or fall; and, for
+    /// CPU-bound work that also got too little CPU, the cores it got of those it could use.
+    Drifting {
+        /// `(got, usable)` when the CPU use was short too.
+        short_of_cores: Option<(f64, usize)>,
+    },
     /// Their times agree, but the workers got only `got` of the `usable` cores: other
     /// work shares them, or the kernel has not spread the workers yet.
     ShortOfCores {
@@ -162,15 +170,23 @@ pub fn settled(samples: &[(u64, u64)], usable: usize, cpu_bound: bool) -> Settli
     let agree = walls.iter().all(|w| (w - mid).abs() <= 0.1 * mid);
     let rising = walls.windows(2).all(|p| p[1] > p[0]);
     let falling = walls.windows(2).all(|p| p[1] < p[0]);
-    if !agree || rising || falling {
-        return Settling::Drifting;
+    let short = short_of_cores(last, usable, cpu_bound);
+    match (agree && !rising && !falling, short) {
+        (false, short_of_cores) => Settling::Drifting { short_of_cores },
+        (true, None) => Settling::Settled,
+        (true, Some((got, usable))) => Settling::ShortOfCores { got, usable },
     }
+}
+
+/// `(cores got, usable)` when CPU-bound samples of a millisecond or more kept under 75%
+/// of their usable cores busy (median CPU time / wall time).
+fn short_of_cores(last: &[(u64, u64)], usable: usize, cpu_bound: bool) -> Option<(f64, usize)> {
     if !cpu_bound || last.iter().any(|s| s.0 < 1_000_000) {
-        return Settling::Settled;
+        return None;
     }
     let busy: Vec<f64> = last.iter().map(|s| s.1 as f64 / s.0.max(1) as f64).collect();
-    let got = crate::stats::median(&busy).unwrap_or(0.0);
-    if got >= 0.75 * usable as f64 { Settling::Settled } else { Settling::ShortOfCores { got, usable } }
+    let got = crate::stats::median(&busy)?;
+    (got < 0.75 * usable as f64).then_some((got, usable))
 }
 
 /// One sample with its place in the measurement.
@@ -298,8 +314,10 @@ impl CaseState<'_> {
                 steady: settling == Settling::Settled,
                 short_of_cores: match settling {
                     Settling::ShortOfCores { got, usable } => Some((got, usable)),
+                    Settling::Drifting { short_of_cores } => short_of_cores,
                     _ => None,
                 },
+                times_settled: matches!(settling, Settling::ShortOfCores { .. }),
             });
         }
         Ok(())
@@ -800,8 +818,9 @@ mod tests {
         let first = (1..=decaying.len()).find(|&n| settled(&decaying[..n], 1, false) == Settling::Settled);
         assert_eq!(first, Some(6), "settles on 100, 101, 100 only");
         assert_eq!(settled(&decaying[..2], 1, false), Settling::TooFew);
-        assert_eq!(settled(&decaying[..3], 1, false), Settling::Drifting, "within 10% but falling");
-        assert_eq!(settled(&ms(&[100.0, 120.0, 100.0]), 1, false), Settling::Drifting, "20% apart");
+        let drifting = Settling::Drifting { short_of_cores: None };
+        assert_eq!(settled(&decaying[..3], 1, false), drifting, "within 10% but falling");
+        assert_eq!(settled(&ms(&[100.0, 120.0, 100.0]), 1, false), drifting, "20% apart");
         assert_eq!(settled(&ms(&[100.0, 104.0, 98.0]), 1, false), Settling::Settled);
         // Settled times but the workers got 1.2 of their 2 cores: contention, said so.
         let contended: Vec<(u64, u64)> =
@@ -810,5 +829,13 @@ mod tests {
         assert!(matches!(short, Settling::ShortOfCores { got, usable: 2 } if (got - 1.2).abs() < 1e-9), "{short:?}");
         assert_eq!(settled(&contended, 1, true), Settling::Settled, "1.2 of 1 core is plenty");
         assert_eq!(settled(&contended, 2, false), Settling::Settled, "work that waits needs no cores");
+        // Drifting and short of cores: both are said.
+        let both: Vec<(u64, u64)> =
+            [100.0, 130.0, 99.0].iter().map(|&w| ((w * 1e6) as u64, (w * 0.4e6) as u64)).collect();
+        let drift = settled(&both, 2, true);
+        assert!(
+            matches!(drift, Settling::Drifting { short_of_cores: Some((got, 2)) } if (got - 0.4).abs() < 1e-9),
+            "{drift:?}"
+        );
     }
 }

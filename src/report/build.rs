@@ -389,12 +389,21 @@ fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp])
     }
     for w in warmup.iter().filter(|w| !w.steady) {
         let took = format!("{} warm-up samples ({})", w.samples, fmt_ms(ms(w.wall_ns)));
+        let cores = |got: f64, usable: usize| {
+            format!("{got:.1} of its {usable} {}", if usable == 1 { "core" } else { "cores" })
+        };
         notes.push(match w.short_of_cores {
+            Some((got, usable)) if w.times_settled => format!(
+                "{} got {} in {took}, under the 75% its workers could use, though its times had settled: other \
+                 work shared the cores (or the kernel had not spread the workers), and its times include that.",
+                w.runner,
+                cores(got, usable)
+            ),
             Some((got, usable)) => format!(
-                "{} got {got:.1} of its {usable} cores in {took}, under the 75% its workers could use, though its \
-                 times had settled: the cores were shared (see the notes on other processes), and its times \
-                 include that.",
-                w.runner
+                "{} was not steady after {took}, and got {}: other work shared the cores (or the kernel had not \
+                 spread the workers); its times may still drift.",
+                w.runner,
+                cores(got, usable)
             ),
             None => format!("{} was not steady after {took}: its times may still drift.", w.runner),
         });
@@ -737,12 +746,13 @@ mod tests {
     #[test]
     fn a_warm_up_cut_short_by_contention_says_so() {
         use RunnerKind::*;
-        let warm = |runner, steady, short_of_cores| WarmUp {
+        let warm = |runner, steady, short_of_cores, times_settled| WarmUp {
             runner,
             samples: 13,
             wall_ns: 1_300_000_000,
             steady,
             short_of_cores,
+            times_settled,
         };
         let rounds = vec![
             vec![
@@ -754,11 +764,17 @@ mod tests {
         ];
         let case = case_of(
             rounds,
-            vec![warm(Serial, true, None), warm(Threads, false, Some((1.2, 2))), warm(Rayon, false, None)],
+            vec![
+                warm(Serial, false, Some((0.2, 1)), false),
+                warm(Threads, false, Some((1.2, 2)), true),
+                warm(Rayon, false, None, false),
+            ],
             None,
         );
         assert!(has(&case, "threads got 1.2 of its 2 cores in 13 warm-up samples"), "{:?}", case.notes);
         assert!(!has(&case, "threads was not steady"), "{:?}", case.notes);
+        let serial = "serial was not steady after 13 warm-up samples (1.30 s), and got 0.2 of its 1 core: other work";
+        assert!(has(&case, serial), "{:?}", case.notes);
         assert!(
             has(&case, "rayon was not steady after 13 warm-up samples (1.30 s): its times may still drift."),
             "{:?}",
