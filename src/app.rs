@@ -101,8 +101,9 @@ fn measure_plan(
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
     let mut report = report::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
-    if analysis.is_some() {
-        report.notes.extend(report::load_notes(&report.cases, &report.environment));
+    if let Some(spec) = &plan.scale {
+        let swept = report.cases.iter().zip(&spec.family_of).filter(|(_, f)| f.is_some()).map(|(c, _)| c);
+        report.notes = report::load_notes(swept, &report.environment);
     }
     report.scale = analysis;
     Ok((report, kept))

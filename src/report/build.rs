@@ -260,15 +260,17 @@ fn disturbed_note(case: &CaseReport) -> Option<String> {
     })
 }
 
-/// The notes about the machine's load (preempted and disturbed samples) of every case,
-/// each introduced by its case and worker count: `scale` prints these under its tables,
-/// as `run` does under each case's table.
-pub fn load_notes(cases: &[CaseReport], env: &Fingerprint) -> Vec<String> {
+/// The notes about the machine's load (preempted and disturbed samples) of `cases`,
+/// each introduced by its case and worker count: `scale` prints these under its tables
+/// in place of the notes of `run` (its cases differ in workers, and its calibration
+/// cases are no finding), as `run` prints them under each case's table.
+pub fn load_notes<'a>(cases: impl IntoIterator<Item = &'a CaseReport>, env: &Fingerprint) -> Vec<String> {
     cases
-        .iter()
+        .into_iter()
         .flat_map(|case| {
             let notes = preempted_note(case, env.available_parallelism).into_iter().chain(disturbed_note(case));
-            notes.map(move |n| format!("{} at {} workers: {n}", case.label, case.workers))
+            let workers = if case.workers == 1 { "1 worker".to_string() } else { format!("{} workers", case.workers) };
+            notes.map(move |n| format!("{} at {workers}: {n}", case.label))
         })
         .collect()
 }
@@ -389,21 +391,26 @@ fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp])
     }
     for w in warmup.iter().filter(|w| !w.steady) {
         let took = format!("{} warm-up samples ({})", w.samples, fmt_ms(ms(w.wall_ns)));
+        let why = |usable: usize| {
+            let spread = if usable > 1 { " (or the kernel had not spread the workers)" } else { "" };
+            format!("other work shared the cores{spread}")
+        };
         let cores = |got: f64, usable: usize| {
             format!("{got:.1} of its {usable} {}", if usable == 1 { "core" } else { "cores" })
         };
         notes.push(match w.short_of_cores {
             Some((got, usable)) if w.times_settled => format!(
-                "{} got {} in {took}, under the 75% its workers could use, though its times had settled: other \
-                 work shared the cores (or the kernel had not spread the workers), and its times include that.",
+                "{} got {} in {took}, under the 75% its workers could use, though its times had settled: {}, and \
+                 its times include that.",
                 w.runner,
-                cores(got, usable)
+                cores(got, usable),
+                why(usable)
             ),
             Some((got, usable)) => format!(
-                "{} was not steady after {took}, and got {}: other work shared the cores (or the kernel had not \
-                 spread the workers); its times may still drift.",
+                "{} was not steady after {took}, and got {}: {}; its times may still drift.",
                 w.runner,
-                cores(got, usable)
+                cores(got, usable),
+                why(usable)
             ),
             None => format!("{} was not steady after {took}: its times may still drift.", w.runner),
         });
