@@ -429,10 +429,29 @@ fn winner(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<String> {
     let best = *ranked.first()?;
     let s = speedup(best);
     if s <= 1.0 {
-        return Some(format!(
-            "No parallel runner beat serial; the best, {}, reached {s:.2}x: coordination cost more than it saved.",
-            best.runner
-        ));
+        // "Cost more than it saved" is a finding only when the interval says so.
+        let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
+        let ratios = stats::paired_ratios(
+            &crate::measure::by_round(&case.samples, RunnerKind::Serial, wall),
+            &crate::measure::by_round(&case.samples, best.runner, wall),
+        );
+        return Some(match stats::median_interval(&ratios, 0.95) {
+            Some(i) if i.high < 1.0 => format!(
+                "No parallel runner beat serial; the best, {}, reached {s:.2}x (95% interval [{:.2}, {:.2}]): \
+                 coordination cost more than it saved.",
+                best.runner, i.low, i.high
+            ),
+            Some(i) => format!(
+                "No parallel runner beat serial; the best, {}, reached {s:.2}x, which its 95% interval [{:.2}, \
+                 {:.2}] cannot tell from serial.",
+                best.runner, i.low, i.high
+            ),
+            None => format!(
+                "No parallel runner beat serial in the median; the best, {}, reached {s:.2}x, from too few rounds \
+                 for a 95% interval.",
+                best.runner
+            ),
+        });
     }
     let efficiency = fmt_pct(best.efficiency.unwrap_or(0.0));
     if ranked.len() < 2 {
@@ -664,6 +683,21 @@ mod tests {
         // with the lower median.
         let same = notes(vec![case(30, 100.0, 0), case(31, 100.0, 1)]);
         assert!(same[0].contains("tie in the paired 95% interval"), "{same:?}");
+    }
+
+    #[test]
+    fn no_runner_beating_serial_is_blamed_on_coordination_only_when_the_interval_says_so() {
+        use RunnerKind::*;
+        let slow = |threads: &dyn Fn(u32) -> f64| {
+            let rounds =
+                (0..8).map(|r| vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, threads(r), 2.0, 0.0, 0.0)]);
+            case_of(rounds.collect(), Vec::new(), None)
+        };
+        let clearly = slow(&|r| 120.0 + f64::from(r % 3));
+        assert!(has(&clearly, "coordination cost more than it saved"), "{:?}", clearly.notes);
+        // 0.99x in the median, but as often faster as slower: no finding.
+        let noise = slow(&|r| if r % 3 == 0 { 80.0 } else { 101.0 + f64::from(r % 2) });
+        assert!(has(&noise, "cannot tell from serial") && !has(&noise, "coordination"), "{:?}", noise.notes);
     }
 
     #[test]
