@@ -85,7 +85,7 @@ pub enum Rounds {
 pub const MIN_AUTO_ROUNDS: u32 = 7;
 
 /// Each look of `--rounds auto` comes after this factor more rounds than the last: few
-/// looks keep the confidence each must reach modest (the 10th look, at about 270
+/// looks keep the confidence each must reach modest (the 10th look, after 302
 /// rounds, needs 99.95%), and a run stops at most this factor later than it could have.
 const LOOK_GROWTH: f64 = 1.5;
 
