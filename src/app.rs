@@ -97,13 +97,16 @@ fn measure_plan(
             weak: spec.weak,
             workers: spec.workers.clone(),
             bootstrap: spec.bootstrap,
-            seed: plan.record.seed,
         })
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
     let mut report = report::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
+    if let Some(spec) = &plan.scale {
+        let swept = report.cases.iter().zip(&spec.family_of).filter(|(_, f)| f.is_some()).map(|(c, _)| c);
+        report.notes = report::load_notes(swept, &report.environment);
+    }
     report.scale = analysis;
     Ok((report, kept))
 }

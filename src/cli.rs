@@ -274,7 +274,8 @@ pub struct ScaleFlags {
     /// worker, one bar per task, per runner.
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
-    /// Bootstrap resamples for the confidence intervals.
+    /// Accepted for old command lines and recorded; the intervals are now order
+    /// statistics of the paired ratios, which need no resampling.
     #[arg(long, value_name = "N", default_value = "2000",
           value_parser = clap::value_parser!(u32).range(100..=100_000))]
     pub bootstrap: u32,
@@ -409,7 +410,7 @@ pub struct CommonArgs {
     pub warmup: u32,
     /// Measured rounds; each runs every runner once in a shuffled order: a number
     /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
-    /// --precision, at least 5, and starts none after --max-time.
+    /// --precision, at least 7, and starts none after --max-time.
     #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds)]
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a

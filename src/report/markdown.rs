@@ -35,6 +35,13 @@ impl Reporter for MarkdownReporter {
                 scale::text_plot(a, f, out)?;
                 writeln!(out, "```")?;
             }
+            writeln!(out, "\n{}", scale::interval_note(a))?;
+            if !report.notes.is_empty() {
+                writeln!(out)?;
+                for note in &super::notes(report) {
+                    writeln!(out, "{note}  ")?;
+                }
+            }
             return Ok(());
         }
         for case in &report.cases {
