@@ -428,6 +428,16 @@ fn a_new_lacking_a_runner_or_a_case_of_base_names_each_missing_cell_and_exits_2(
 }
 
 #[test]
+fn a_runner_new_has_and_the_baseline_lacks_is_named_as_not_judged() {
+    // It was left out of the table and the context without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let base = edited(dir.path(), "base.json", retain(|s| s["runner"] != "threads"));
+    compare_paths(&base, std::path::Path::new(&format!("{DATA}same.json"))).code(0).stdout(predicate::str::contains(
+        "in NEW only, not judged (no baseline run has them): fib (n=34, tasks=8) ·2w · threads",
+    ));
+}
+
+#[test]
 fn a_runner_whose_samples_all_have_wall_time_0_is_a_corrupt_input_naming_file_case_and_runner() {
     // It was dropped silently; a serial row of zeros showed speedups as +0.0%.
     let dir = tempfile::tempdir().unwrap();

@@ -229,14 +229,14 @@ pub struct CellResult {
     pub rounds_to_decide: Option<usize>,
 }
 
-/// A case, or one runner of a case, that a baseline run measured and NEW did not.
+/// A case, or one runner of a case, that one side measured and the other did not.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Missing {
     /// Case label.
     pub case: String,
     /// Workers of the case.
     pub workers: usize,
-    /// The runner NEW lacks; `None`: the whole case.
+    /// The runner the other side lacks; `None`: the whole case.
     pub runner: Option<RunnerKind>,
 }
 
@@ -269,6 +269,10 @@ pub struct Comparison {
     /// What the baseline measured and NEW lacks: nothing can be said about it.
     #[serde(default)]
     pub missing: Vec<Missing>,
+    /// What NEW measured and no baseline run has (a runner or case added since): shown,
+    /// never judged, never an error.
+    #[serde(default)]
+    pub new_only: Vec<Missing>,
 }
 
 /// What a comparison amounts to, for the exit status.
@@ -439,6 +443,20 @@ pub fn compare(
             }
         }
     }
+    let mut new_only = std::collections::BTreeSet::new();
+    for nc in &new.cases {
+        let in_base: Vec<&CaseReport> = used
+            .iter()
+            .filter_map(|(_, b)| b.cases.iter().find(|c| c.label == nc.label && c.workers == nc.workers))
+            .collect();
+        if in_base.is_empty() {
+            new_only.insert(Missing { case: nc.label.clone(), workers: nc.workers, runner: None });
+            continue;
+        }
+        for row in nc.rows.iter().filter(|r| !in_base.iter().any(|b| b.rows.iter().any(|x| x.runner == r.runner))) {
+            new_only.insert(Missing { case: nc.label.clone(), workers: nc.workers, runner: Some(row.runner) });
+        }
+    }
     // Holm over the gated sample-based cells that have a p-value; for information.
     let family: Vec<usize> = (0..cells.len())
         .filter(|&i| {
@@ -459,6 +477,7 @@ pub fn compare(
         rules: rules.clone(),
         cells,
         missing: missing.into_iter().collect(),
+        new_only: new_only.into_iter().collect(),
     })
 }
 

@@ -203,6 +203,10 @@ fn context(cmp: &Comparison) -> Vec<String> {
              (measure both BASE and NEW with --rounds {n})"
         ));
     }
+    if !cmp.new_only.is_empty() {
+        let cells: Vec<String> = cmp.new_only.iter().map(|m| safe(&m.to_string()).into_owned()).collect();
+        lines.push(format!("in NEW only, not judged (no baseline run has them): {}", cells.join("; ")));
+    }
     lines.extend(cmp.skipped_base.iter().map(|s| format!("baseline left out: {s}")));
     lines
 }
