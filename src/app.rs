@@ -158,7 +158,13 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     // `--limit none` skips the calibration: nothing to refuse.
     let unlimited = plan.limit == std::time::Duration::MAX;
-    let estimate = (!unlimited).then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit")).transpose()?;
+    let estimate = (!unlimited)
+        .then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit"))
+        .transpose()
+        .map_err(|refusal| match refusal {
+            crate::estimate::Refusal::TooLong(usage) => anyhow::Error::from(usage),
+            crate::estimate::Refusal::Failed(failure) => failure.into(),
+        })?;
     if let Some(line) = estimate.as_ref().and_then(crate::estimate::Estimate::notice) {
         eprintln!("{line}");
     }

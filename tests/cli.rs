@@ -518,6 +518,28 @@ fn a_failing_command_exits_1_naming_the_task_status_and_stderr() {
 }
 
 #[test]
+fn a_task_that_fails_while_calibrating_ends_the_run_at_once_with_the_measurement_error() {
+    // The default --limit calibrates first; the failing command must not run again.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs");
+    let cmd = format!("echo {{task}} >> '{}'; echo disk on fire >&2; exit 3", log.display());
+    parbench()
+        .args(["run", "command", "--cmd", &cmd, "--tasks", "4", "--threads", "2", "--rounds", "3"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::starts_with("parbench: error: task ")
+                .and(predicate::str::contains("failed under the serial runner"))
+                .and(predicate::str::contains("exited with status 3"))
+                .and(predicate::str::contains("disk on fire"))
+                .and(one_line()),
+        );
+    let runs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(runs.lines().count(), 1, "the failing command ran more than once: {runs:?}");
+}
+
+#[test]
 fn a_missing_program_in_a_command_exits_1() {
     parbench()
         .args(["run", "command", "--cmd", "parbench-no-such-program {task}", "--tasks", "2"])
