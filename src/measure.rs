@@ -286,6 +286,12 @@ impl CaseState<'_> {
         }
     }
 
+    /// Frees what the runners hold between samples: only one case's rayon pool is
+    /// alive at a time, however many cases interleave.
+    fn release(&mut self) {
+        self.runners.iter_mut().for_each(|(_, runner)| runner.release());
+    }
+
     /// Drops the per-task records of all but the last round (they grow with tasks x
     /// samples; the last round's are kept for timelines).
     fn trim_task_records(&mut self) {
@@ -344,7 +350,7 @@ pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
 /// disturbance lasting a few seconds then costs every case one noisy sample, instead
 /// of shifting all rounds of whichever case happened to be running. The price is that
 /// every case's workload is built (its set-up) before the first round and held until
-/// the last.
+/// the last. Runners' pools are not held: each case's are released after its round.
 pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measurement>, BenchError> {
     let mut states = Vec::with_capacity(cases.len());
     for case in cases {
@@ -386,6 +392,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
             done += 1;
             progress(done, total);
         })?;
+        state.release();
     }
     let max_time_ns = cases
         .iter()
@@ -419,6 +426,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
                 progress(done, total.max(done));
             })?;
             states[i].decide();
+            states[i].release();
         }
     }
     Ok(states

@@ -298,6 +298,7 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         }
     };
     check_result_size(&cases)?;
+    check_thread_room(&cases, &crate::sys::room())?;
     let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
     if process {
         check_temp_dir()?;
@@ -560,6 +561,34 @@ fn check_result_size(cases: &[Case]) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// Threads and processes alive at once are one case's (see `measure_all`): its pool,
+/// held through its round, and the busiest of its samples. A case that would need
+/// more than the machine's limits allow is refused now, not crashed in.
+fn check_thread_room(cases: &[Case], room: &crate::sys::Room) -> Result<(), UsageError> {
+    for case in cases {
+        let (mut threads, mut tasks, mut sample_threads, mut sample_tasks) = (0u64, 0u64, 0u64, 0u64);
+        for runner in &case.settings.runners {
+            let (held, sample, all) = runner.threads_started(case.settings.workers);
+            threads += held;
+            tasks += held;
+            sample_threads = sample_threads.max(sample);
+            sample_tasks = sample_tasks.max(all);
+        }
+        let (threads, tasks) = (threads + sample_threads, tasks + sample_tasks);
+        let limits = [(tasks, "threads and processes", &room.tasks), (threads, "threads", &room.threads)];
+        for (needed, what, limit) in limits {
+            if let Some((left, limit)) = limit.as_ref().filter(|(left, _)| needed > *left) {
+                return Err(UsageError::new(format!(
+                    "{} with {} workers would start {needed} {what} at once, but {limit} leaves room for {left}: \
+                     lower the worker count (--threads) or raise that limit",
+                    case.label, case.settings.workers
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `--worker-program` must be a file this user may execute.
 fn check_program(program: &Path) -> Result<(), UsageError> {
     use std::os::unix::fs::PermissionsExt;
@@ -627,6 +656,24 @@ mod tests {
 
     fn plan_args(args: &str) -> Result<Plan, UsageError> {
         plan_line(&format!("parbench run {args}"))
+    }
+
+    #[test]
+    fn a_case_needing_more_threads_than_the_limits_allow_is_refused_naming_the_limit() {
+        let sweep = plan_line("parbench scale fib --threads 1..140 --rounds 1").unwrap();
+        let room = |tasks: u64, threads: u64| crate::sys::Room {
+            tasks: Some((tasks, "ulimit -u (RLIMIT_NPROC) 500, 10 in use by this user".into())),
+            threads: Some((threads, "vm.max_map_count 65530".into())),
+        };
+        // One case at a time: 140 pool threads plus 280 for the process runner's
+        // busiest sample, not the 9,870 of every pool at once.
+        assert!(check_thread_room(&sweep.cases, &room(420, 280)).is_ok());
+        let err = check_thread_room(&sweep.cases, &room(419, 10_000)).unwrap_err().0;
+        assert!(err.contains("with 140 workers would start 420 threads and processes at once"), "{err}");
+        assert!(err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains("room for 419"), "{err}");
+        let err = check_thread_room(&sweep.cases, &room(10_000, 279)).unwrap_err().0;
+        assert!(err.contains("280 threads at once") && err.contains("vm.max_map_count"), "{err}");
+        assert!(check_thread_room(&sweep.cases, &crate::sys::Room::default()).is_ok(), "no limit known");
     }
 
     #[test]

@@ -916,3 +916,82 @@ fn nothing_a_command_started_survives_a_process_runner_timeout() {
     }
     assert!(!is_alive(pid), "the command's sleep {pid} outlived the run");
 }
+
+// ---------------------------------------------------------------------------------
+// Thread limits.
+
+/// `parbench` with at most `tasks` processes and threads for its user (`ulimit -u`);
+/// as root, which the kernel exempts, it runs as the user `nobody` so the limit holds.
+fn parbench_with_task_limit(tasks: u64) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    cmd.env("RUST_BACKTRACE", "1").current_dir(std::env::temp_dir());
+    // SAFETY: setrlimit, setgroups, setgid and setuid are async-signal-safe and change
+    // only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: tasks, rlim_max: tasks };
+            let root = libc::geteuid() == 0;
+            let failed = libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0
+                || (root
+                    && (libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(65534) != 0
+                        || libc::setuid(65534) != 0));
+            if failed { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+        });
+    }
+    Command::from_std(cmd)
+}
+
+#[test]
+fn a_case_needing_more_threads_than_ulimit_u_allows_is_refused_before_measuring() {
+    parbench_with_task_limit(64)
+        .args(["run", "fib", "--n", "10", "--tasks", "2", "--threads", "100", "--runner", "rayon"])
+        .args(["--rounds", "1", "--warmup", "0"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::starts_with("parbench: error: fib ")
+                .and(predicate::str::contains("with 100 workers would start 100 threads and processes at once"))
+                .and(predicate::str::contains("ulimit -u (RLIMIT_NPROC) 64"))
+                .and(one_line())
+                .and(no_panic_or_backtrace()),
+        );
+}
+
+#[test]
+fn a_sweep_holds_one_case_pool_at_a_time() {
+    // 1 + 2 + ... + 30 = 465 pool threads if every case kept its pool to the end;
+    // one case at a time needs 30, well inside a limit of 100.
+    parbench_with_task_limit(100)
+        .args(["scale", "fib", "--n", "1", "--tasks", "1", "--runner", "rayon", "--threads", "1..30"])
+        .args(["--rounds", "2", "--warmup", "1", "--bootstrap", "100"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn a_thread_that_cannot_start_under_ulimit_v_blames_the_address_space_not_ulimit_u() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    // 300 thread stacks of 2 MiB cannot fit in 400 MiB of address space.
+    // SAFETY: setrlimit is async-signal-safe and changes only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 400 << 20, rlim_max: 400 << 20 };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    Command::from_std(cmd)
+        .args(["run", "fib", "--n", "10", "--tasks", "300", "--threads", "300", "--runner", "threads"])
+        .args(["--rounds", "1", "--warmup", "0"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("ulimit -v allows 400 MiB")
+                .and(predicate::str::contains("ulimit -u").not())
+                .and(one_line()),
+        );
+}
