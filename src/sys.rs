@@ -6,6 +6,8 @@
 //! sources (`/proc/stat`, `getrusage`) *outside* the wall-clock interval it reports,
 //! so the act of measuring never lands inside the timed region.
 
+pub mod keeper;
+
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
