@@ -224,6 +224,7 @@ fn write_terminal(report: &Report, format: report::Format, on_stderr: bool) -> i
         format.reporter().write(report, &mut out)?;
         return out.flush();
     }
+    crate::sys::stdout_open()?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     format.reporter().write(report, &mut out)?;
     out.flush()
@@ -282,7 +283,7 @@ impl Progress {
 /// an error); any other failure is exit 2, as nothing was measured that it could lose.
 fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
     let mut out = io::stdout().lock();
-    match write(&mut out).and_then(|()| out.flush()) {
+    match crate::sys::stdout_open().and_then(|()| write(&mut out)).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
         Ok(()) => Ok(()),

@@ -250,9 +250,16 @@ fn price(case: &Case, cores: usize, tasks: usize, per_task: f64, once: f64, at_l
     Price { per_task, round, once, at_least }
 }
 
-/// `45 s`, `3 min 20 s`, `2 h 5 min`, `1.5 s`.
+/// `45 s`, `3 min 20 s`, `2 h 5 min`, `1.5 s`, `250 ms`, `1.5 ms`, `40 µs`: a unit
+/// that fits, so that a short limit never reads as `0.0 s`.
 pub fn fmt_duration(d: Duration) -> String {
     let s = d.as_secs_f64();
+    match s {
+        _ if s < 0.000_999_5 => return format!("{} µs", (s * 1e6).round()),
+        _ if s < 0.009_95 => return format!("{:.1} ms", s * 1e3),
+        _ if s < 0.999_5 => return format!("{} ms", (s * 1e3).round()),
+        _ => {}
+    }
     if s >= 3600.0 * 24.0 * 365.0 {
         return "more than a year".into();
     }
@@ -280,6 +287,12 @@ mod tests {
         assert_eq!(f(600.0), "10 min");
         assert_eq!(f(7500.0), "2 h 5 min");
         assert_eq!(f(1e12), "more than a year");
+        assert_eq!(f(0.001), "1.0 ms");
+        assert_eq!(f(0.25), "250 ms");
+        assert_eq!(f(0.0015), "1.5 ms");
+        assert_eq!(f(0.000_04), "40 µs");
+        assert_eq!(f(0.0), "0 µs");
+        assert_eq!(f(0.9996), "1.0 s");
     }
 
     #[test]

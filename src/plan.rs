@@ -197,11 +197,18 @@ pub struct ScaleSpec {
 }
 
 /// Validates a request against the registry and resolves every default.
-pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
+pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageError> {
     registry.validate()?;
-    if let Some(program) = &request.worker_program {
-        check_program(program)?;
-    }
+    // The flag wins; the environment variable also serves suites. Either is checked
+    // only when a process runner will start it, naming where it came from.
+    let program_source = match (&request.worker_program, std::env::var_os(WORKER_PROGRAM_ENV)) {
+        (Some(_), _) => "--worker-program",
+        (None, Some(program)) => {
+            request.worker_program = Some(PathBuf::from(program));
+            WORKER_PROGRAM_ENV
+        }
+        (None, None) => "",
+    };
     let mut cases = Vec::new();
     let mut family_of = Vec::new();
     let mut families = 0;
@@ -301,6 +308,9 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
     check_thread_room(&cases, &crate::sys::room())?;
     let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
     if process {
+        if let Some(program) = &request.worker_program {
+            check_program(program, program_source)?;
+        }
         check_temp_dir()?;
     }
     // Every output is checked, and none may be an input or another output, before
@@ -318,7 +328,8 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         .collect();
     let mut inputs: Vec<(String, PathBuf)> = request.inputs.clone();
     match &request.worker_program {
-        Some(program) => inputs.push(("the worker program".into(), program.clone())),
+        Some(program) if process => inputs.push(("the worker program".into(), program.clone())),
+        Some(_) => {}
         None if process => inputs.extend(std::env::current_exe().ok().map(|e| ("parbench's own program".into(), e))),
         None => {}
     }
@@ -589,15 +600,26 @@ fn check_thread_room(cases: &[Case], room: &crate::sys::Room) -> Result<(), Usag
     Ok(())
 }
 
-/// `--worker-program` must be a file this user may execute.
-fn check_program(program: &Path) -> Result<(), UsageError> {
+/// The environment variable that names the worker program when `--worker-program`
+/// does not.
+pub const WORKER_PROGRAM_ENV: &str = "PARBENCH_WORKER_PROGRAM";
+
+/// The worker program must be a file this user may execute; `source` is the flag or
+/// the environment variable that named it.
+fn check_program(program: &Path, source: &str) -> Result<(), UsageError> {
     use std::os::unix::fs::PermissionsExt;
     let shown = program.display();
+    if program.as_os_str().is_empty() {
+        let fix = if source == WORKER_PROGRAM_ENV { "unset it" } else { "leave the flag out" };
+        return Err(UsageError::new(format!(
+            "{source} is empty: name the program the process runner starts, or {fix} to use this program"
+        )));
+    }
     match std::fs::metadata(program) {
-        Err(e) => Err(UsageError::new(format!("--worker-program {shown}: {e}"))),
-        Ok(m) if !m.is_file() => Err(UsageError::new(format!("--worker-program {shown}: not a file"))),
+        Err(e) => Err(UsageError::new(format!("{source} {shown}: {e}"))),
+        Ok(m) if !m.is_file() => Err(UsageError::new(format!("{source} {shown}: not a file"))),
         Ok(m) if m.permissions().mode() & 0o111 == 0 => {
-            Err(UsageError::new(format!("--worker-program {shown}: not executable")))
+            Err(UsageError::new(format!("{source} {shown}: not executable")))
         }
         Ok(_) => Ok(()),
     }

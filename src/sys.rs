@@ -452,3 +452,34 @@ pub fn thread_start_hint() -> String {
         None => "raise the process limit, ulimit -u, or lower the worker count".into(),
     }
 }
+
+/// Set before `main` when standard output was closed at start.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs before Rust's runtime starts (an ELF initializer), while a closed stdout is
+/// still closed: the runtime then opens /dev/null in its place, and its stdout treats
+/// EBADF as success, so later every write would vanish without an error.
+extern "C" fn record_closed_stdout() {
+    // SAFETY: F_GETFD on descriptor 1 only reads its flags.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[used]
+// SAFETY: an initializer that makes one system call and stores a flag; it depends on
+// nothing the runtime sets up.
+#[unsafe(link_section = ".init_array")]
+static RECORD_CLOSED_STDOUT: extern "C" fn() = record_closed_stdout;
+
+/// `Err` when standard output was closed when the program started (`>&-`): nothing
+/// written there can reach anyone. A pipe closed later (`| head`) is not this: its
+/// writes fail with EPIPE, which callers treat as the reader being done.
+pub fn stdout_open() -> std::io::Result<()> {
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(std::io::Error::other(
+            "it was closed when parbench started (>&-), so nothing can be written there; redirect it to a file",
+        ));
+    }
+    Ok(())
+}

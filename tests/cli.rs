@@ -357,6 +357,34 @@ fn run_with_stdout_closed(args: &[&str]) -> std::process::Output {
     child.wait_with_output().expect("parbench finishes")
 }
 
+/// Runs parbench with its stdout closed from the start (the shell's `>&-`).
+fn run_without_stdout(args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    command.args(args).env("RUST_BACKTRACE", "1").stderr(Stdio::piped());
+    // SAFETY: close is async-signal-safe and changes only the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    command.output().expect("parbench runs")
+}
+
+#[test]
+fn a_stdout_closed_from_the_start_is_an_error_not_a_silent_success() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/");
+    let (base, same) = (format!("{data}base.json"), format!("{data}same.json"));
+    for (args, code) in [(TINY_FIB.to_vec(), 1), (vec!["list"], 2), (vec!["compare", &base, &same], 2)] {
+        let out = run_without_stdout(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("parbench: error: writing to stdout: it was closed"), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
 #[test]
 fn a_run_whose_stdout_is_closed_before_it_writes_exits_0_quietly() {
     let out = run_with_stdout_closed(TINY_FIB);
@@ -994,4 +1022,58 @@ fn a_thread_that_cannot_start_under_ulimit_v_blames_the_address_space_not_ulimit
                 .and(predicate::str::contains("ulimit -u").not())
                 .and(one_line()),
         );
+}
+
+// ---------------------------------------------------------------------------------
+// Messages that name what they are about.
+
+#[test]
+fn missing_arguments_are_named() {
+    assert_usage_error(&["compare"], &["<BASE>, <NEW>"]);
+    assert_usage_error(&["compare", "a.json"], &["not provided: <NEW>"]);
+    assert_usage_error(&["suite"], &["<FILE>"]);
+    assert_usage_error(&["baseline", "update", "dir"], &["<NEW>"]);
+}
+
+#[test]
+fn a_run_or_scale_without_a_workload_is_one_line_listing_the_workloads() {
+    for command in ["run", "scale"] {
+        assert_usage_error(&[command], &[&format!("'parbench {command}' needs one of: sleep, fib"), "command"]);
+    }
+}
+
+#[test]
+fn a_short_limit_is_shown_in_a_unit_that_fits() {
+    assert_usage_error(&["run", "fib", "--limit", "1ms"], &["over --limit 1.0 ms"]);
+}
+
+#[test]
+fn negative_fractions_reach_the_range_check() {
+    assert_usage_error(&["compare", "a", "b", "--floor-absolute", "-0.5"], &["--floor-absolute", "-0.5", "between"]);
+    assert_usage_error(&["compare", "a", "b", "--floor", "-0.5"], &["--floor ", "-0.5"]);
+    assert_usage_error(&["baseline", "update", "d", "n", "--keep", "-1"], &["--keep", "-1"]);
+    assert_usage_error(&["run", "fib", "--limit", "-1s"], &["--limit", "-1s"]);
+    assert_usage_error(&["run", "fib", "--rounds", "-1"], &["--rounds", "-1"]);
+}
+
+#[test]
+fn an_empty_worker_program_variable_matters_only_to_the_process_runner_and_is_named() {
+    tiny_fib(&["--runner", "threads"]).env("PARBENCH_WORKER_PROGRAM", "").assert().success();
+    let mut cmd = tiny_fib(&["--runner", "process"]);
+    cmd.env("PARBENCH_WORKER_PROGRAM", "");
+    cmd.assert().code(2).stderr(
+        predicate::str::starts_with("parbench: error: PARBENCH_WORKER_PROGRAM is empty")
+            .and(predicate::str::contains("--worker-program").not())
+            .and(one_line()),
+    );
+}
+
+#[test]
+fn an_output_under_a_regular_file_says_that_file_is_not_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.json");
+    std::fs::write(&file, "{}").unwrap();
+    let output = file.join("x.json");
+    let shown = format!("{} is not a directory", file.display());
+    assert_usage_error(&["run", "fib", "--output", output.to_str().unwrap()], &[&shown]);
 }
