@@ -3,10 +3,11 @@
 //! time is reported separately. Tasks are split by rayon's own adaptive work stealing.
 //!
 //! The pool is built at the first sample (and the first after a [`Runner::release`])
-//! and torn down by release: the measurement releases a case's runners after each of its rounds, so a sweep
-//! of many worker counts holds one case's pool at a time, not every pool until the end
-//! (a sweep over 1..140 workers once kept 10,000 threads alive and crashed). Release
-//! waits until the pool's threads have exited, so the next pool never overlaps them.
+//! and torn down by release: the measurement releases a case's pools when its last
+//! sample is done, or after each of its rounds when a sweep's pools would not fit
+//! together, so a sweep of many worker counts never holds every pool at once (a sweep
+//! over 1..140 workers once kept 10,000 threads alive and crashed). Release waits
+//! until the pool's threads have exited, so the next pool never overlaps them.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
