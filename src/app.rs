@@ -151,7 +151,13 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     // `--limit none` skips the calibration: nothing to refuse.
     let unlimited = plan.limit == std::time::Duration::MAX;
-    let estimate = (!unlimited).then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit")).transpose()?;
+    let estimate = (!unlimited)
+        .then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit"))
+        .transpose()
+        .map_err(|refusal| match refusal {
+            crate::estimate::Refusal::TooLong(usage) => anyhow::Error::from(usage),
+            crate::estimate::Refusal::Failed(failure) => failure.into(),
+        })?;
     if let Some(line) = estimate.as_ref().and_then(crate::estimate::Estimate::notice) {
         eprintln!("{line}");
     }
@@ -211,6 +217,7 @@ fn write_terminal(report: &Report, format: report::Format, on_stderr: bool) -> i
         format.reporter().write(report, &mut out)?;
         return out.flush();
     }
+    crate::sys::stdout_open()?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     format.reporter().write(report, &mut out)?;
     out.flush()
@@ -269,7 +276,7 @@ impl Progress {
 /// an error); any other failure is exit 2, as nothing was measured that it could lose.
 fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
     let mut out = io::stdout().lock();
-    match write(&mut out).and_then(|()| out.flush()) {
+    match crate::sys::stdout_open().and_then(|()| write(&mut out)).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
         Ok(()) => Ok(()),

@@ -276,7 +276,7 @@ pub struct ScaleFlags {
     pub timeline: Option<PathBuf>,
     /// Accepted for old command lines and recorded; the intervals are now order
     /// statistics of the paired ratios, which need no resampling.
-    #[arg(long, value_name = "N", default_value = "2000",
+    #[arg(long, value_name = "N", default_value = "2000", allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(100..=100_000))]
     pub bootstrap: u32,
 }
@@ -304,10 +304,10 @@ pub struct CompareArgs {
     #[arg(long)]
     pub allow_missing: bool,
     /// Smallest relative change of a machine-independent metric that can fail (0.10 = 10%).
-    #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction)]
+    #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction, allow_hyphen_values = true)]
     pub floor: f64,
     /// Smallest relative change of an absolute time that can fail.
-    #[arg(long, value_name = "FRACTION", default_value = "0.20", value_parser = parse_fraction)]
+    #[arg(long, value_name = "FRACTION", default_value = "0.20", value_parser = parse_fraction, allow_hyphen_values = true)]
     pub floor_absolute: f64,
 }
 
@@ -324,7 +324,8 @@ pub enum BaselineCommand {
         #[arg(value_name = "NEW", required = true)]
         new: Vec<PathBuf>,
         /// How many results of one machine class and suite to keep.
-        #[arg(long, value_name = "K", default_value = "10", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, value_name = "K", default_value = "10", allow_hyphen_values = true,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
         keep: u32,
     },
 }
@@ -345,7 +346,7 @@ pub struct SuiteArgs {
     pub output: Option<PathBuf>,
     /// Refuse a suite whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
     pub limit: std::time::Duration,
 }
 
@@ -411,7 +412,7 @@ pub struct CommonArgs {
     /// Measured rounds; each runs every runner once in a shuffled order: a number
     /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
     /// --precision, at least 7, and starts none after --max-time.
-    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds)]
+    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds, allow_hyphen_values = true)]
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
     /// fraction (0.03 = ±3%; 0.001..=0.5).
@@ -431,9 +432,10 @@ pub struct CommonArgs {
     /// cannot be stopped; Ctrl-C still ends the run.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: std::time::Duration,
-    /// The program the process runner starts as `PROGRAM worker` [default: this
-    /// program]; it must hand its `worker` subcommand to parbench.
-    #[arg(long, value_name = "PROGRAM", env = "PARBENCH_WORKER_PROGRAM")]
+    /// The program the process runner starts as `PROGRAM worker` [default:
+    /// $PARBENCH_WORKER_PROGRAM, else this program]; it must hand its `worker`
+    /// subcommand to parbench.
+    #[arg(long, value_name = "PROGRAM")]
     pub worker_program: Option<PathBuf>,
     /// Output format (for stdout, or for --output).
     #[arg(long, value_name = "FORMAT")]
@@ -445,7 +447,7 @@ pub struct CommonArgs {
     pub output: Option<PathBuf>,
     /// Refuse a run whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
     pub limit: std::time::Duration,
 }
 

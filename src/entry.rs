@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cli::Invocation;
 use crate::error::UsageError;
@@ -130,7 +130,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let _ = e.print();
             ExitCode::SUCCESS
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::from(2)
         }
@@ -150,9 +150,33 @@ pub(crate) fn clap_message(e: &clap::Error) -> String {
     if e.kind() == ErrorKind::InvalidUtf8 {
         return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
     }
+    let strings = |kind: ContextKind| match e.get(kind) {
+        Some(ContextValue::Strings(list)) => list.iter().filter(|s| *s != "help").cloned().collect::<Vec<_>>(),
+        Some(ContextValue::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    match e.kind() {
+        // clap lists the missing arguments on lines of their own: name them here.
+        ErrorKind::MissingRequiredArgument => {
+            let missing = strings(ContextKind::InvalidArg);
+            let usage = usage_line(&text).map(|u| format!("; usage: {u}")).unwrap_or_default();
+            return format!("{first} {}{usage}", missing.join(", "));
+        }
+        ErrorKind::MissingSubcommand => {
+            let command = strings(ContextKind::InvalidSubcommand).join(" ");
+            let names = strings(ContextKind::ValidSubcommand).join(", ");
+            return format!("'{command}' needs one of: {names}; see --help");
+        }
+        _ => {}
+    }
     let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
     match hint {
         Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
         None => format!("{first}; see --help"),
     }
+}
+
+/// The `Usage: ...` line of a clap error, without its label.
+fn usage_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
 }

@@ -359,6 +359,12 @@ impl CaseState<'_> {
         speedup_ratios(&self.samples, &kinds)
     }
 
+    /// Frees what the runners hold between samples (a rayon pool), to be built again
+    /// at its next sample.
+    fn release(&mut self) {
+        self.runners.iter_mut().for_each(|(_, runner)| runner.release());
+    }
+
     /// Drops the per-task records of all but the last round (they grow with tasks x
     /// samples; the last round's are kept for timelines).
     fn trim_task_records(&mut self) {
@@ -367,6 +373,22 @@ impl CaseState<'_> {
             s.sample.tasks = Vec::new();
         }
     }
+}
+
+/// Pool threads every case may hold from its first sample to its last.
+const HOLD_POOL_THREADS: u64 = 2048;
+
+/// Whether every case may keep its pools from its first sample to its last (as a
+/// single `run` does): when all of them fit in [`HOLD_POOL_THREADS`] and in half of
+/// what the machine's limits leave. Otherwise a case's pools are released after each
+/// of its rounds, so that only one case's exist at a time (a sweep over 1..1024
+/// workers would otherwise hold half a million threads).
+fn hold_pools(cases: &[Case]) -> bool {
+    let held: u64 =
+        cases.iter().flat_map(|c| c.settings.runners.iter().map(|r| r.threads_started(c.settings.workers).0)).sum();
+    let room = crate::sys::room();
+    let half = |limit: &Option<(u64, String)>| limit.as_ref().map_or(u64::MAX, |(left, _)| left / 2);
+    held <= HOLD_POOL_THREADS.min(half(&room.tasks)).min(half(&room.threads))
 }
 
 /// Each parallel runner's paired speedups (serial / runner wall time, round by round),
@@ -504,7 +526,7 @@ pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
 /// disturbance lasting a few seconds then costs every case one noisy sample, instead
 /// of shifting all rounds of whichever case happened to be running. The price is that
 /// every case's workload is built (its set-up) before the first round and held until
-/// the last.
+/// the last. Runners' pools are held only while they fit (see [`hold_pools`]).
 pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measurement>, BenchError> {
     let mut states = Vec::with_capacity(cases.len());
     for case in cases {
@@ -541,6 +563,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
             .sum();
         minimum.max(done)
     };
+    let hold = hold_pools(cases);
     let mut done = 0;
     let total = planned(&states, 0);
     let cores = crate::fingerprint::available_parallelism();
@@ -549,6 +572,9 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
             done += 1;
             progress(done, total);
         })?;
+        if !hold {
+            state.release();
+        }
     }
     let max_time_ns = cases
         .iter()
@@ -582,6 +608,9 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
                 progress(done, total.max(done));
             })?;
             states[i].decide();
+            if !hold || states[i].done {
+                states[i].release();
+            }
         }
     }
     Ok(states
@@ -638,6 +667,20 @@ mod tests {
             rounds: Rounds::Fixed(3),
             seed: 5,
         }
+    }
+
+    #[test]
+    fn pools_are_held_across_rounds_only_while_a_sweep_s_pools_fit_together() {
+        let sweep = |counts: std::ops::RangeInclusive<usize>| -> Vec<Case> {
+            counts
+                .map(|w| {
+                    fib_case(5, 2, Settings { workers: w, ..settings(vec![RunnerKind::Serial, RunnerKind::Rayon]) })
+                })
+                .collect()
+        };
+        assert!(hold_pools(&sweep(1..=8)), "a small sweep keeps its warm pools");
+        // 1 + 2 + ... + 140 = 9,870 threads at once: released after every round.
+        assert!(!hold_pools(&sweep(1..=140)));
     }
 
     fn measure(case: Case, progress: Progress<'_>) -> Measurement {

@@ -34,7 +34,7 @@ pub use threads::ThreadRunner;
 
 impl RunnerKind {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
-    /// is not part of a sample (the rayon pool) is paid here.
+    /// is not part of a sample (the rayon pool) is paid before its first sample.
     pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
         Ok(match self {
             RunnerKind::Serial => Box::new(SerialRunner::new(pin_cpus(options))),
@@ -160,6 +160,10 @@ pub trait Runner {
     fn setup_ns(&self) -> Option<u64> {
         None
     }
+
+    /// Frees what the runner holds between samples (the rayon pool's threads); the
+    /// next sample acquires it again, outside its timed region.
+    fn release(&mut self) {}
 }
 
 /// Runs one task, catching a panic: `Err` holds the message (with the panic's place
