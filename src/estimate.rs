@@ -97,7 +97,7 @@ pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estima
     let mut known: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         // With --rounds auto, the rounds that always run: the "fixed minimum".
-        let samples = f64::from(case.settings.warmup + case.settings.rounds.minimum());
+        let samples = f64::from(crate::measure::usual_warmup(case.settings.warmup) + case.settings.rounds.minimum());
         let over = |price: &Price| total + price.once + samples * price.round > limit.as_secs_f64();
         let key = format!("{} {:?}", case.spec.name(), case.params.to_json());
         let price = match calibrate(case, budget, cores, known.get(&key).copied(), &|p: &Price| over(p)) {

@@ -96,6 +96,13 @@ pub const MAX_AUTO_ROUNDS: u32 = 1000;
 const MAX_EXTRA_WARMUP: u32 = 10;
 const MAX_WARMUP: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Warm-up samples a runner takes at the least when samples are short: `--warmup`
+/// (`least`), but never fewer than settling needs ([`SETTLE_SAMPLES`]) unless warm-up
+/// is off. For the duration estimate and the progress total.
+pub fn usual_warmup(least: u32) -> u32 {
+    if least == 0 { 0 } else { least.max(SETTLE_SAMPLES as u32) }
+}
+
 impl Rounds {
     /// The rounds that always run.
     pub fn minimum(self) -> u32 {
@@ -558,7 +565,8 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
         let minimum: usize = states
             .iter()
             .map(|c| {
-                (c.case.settings.warmup + c.case.settings.rounds.minimum().max(c.rounds)) as usize * c.runners.len()
+                (usual_warmup(c.case.settings.warmup) + c.case.settings.rounds.minimum().max(c.rounds)) as usize
+                    * c.runners.len()
             })
             .sum();
         minimum.max(done)
@@ -850,6 +858,17 @@ mod tests {
             let coverage = simulated_coverage(noise, 1000, seed);
             assert!(coverage >= 0.94, "noise {noise}: coverage {coverage}");
         }
+    }
+
+    #[test]
+    fn the_usual_warm_up_counts_the_samples_settling_needs() {
+        // The estimate and the progress total counted --warmup 1 as one sample, while
+        // settling takes three.
+        assert_eq!(usual_warmup(0), 0, "off is off");
+        assert_eq!(usual_warmup(1), SETTLE_SAMPLES as u32);
+        assert_eq!(usual_warmup(12), 12);
+        let m = measure(fib_case(5, 2, settings(vec![RunnerKind::Serial, RunnerKind::Threads])), &mut |_, _| {});
+        assert!(m.warmup.iter().all(|w| w.samples >= usual_warmup(1)), "{:?}", m.warmup);
     }
 
     #[test]
