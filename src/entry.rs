@@ -32,7 +32,7 @@ pub fn main(registry: Registry) -> ExitCode {
         return match crate::runner::protocol::worker_main(&registry) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("parbench: error: worker: {e}");
+                eprintln!("parbench: error: worker: {}", crate::text::terminal_safe(&e.to_string()));
                 ExitCode::from(2)
             }
         };
@@ -117,7 +117,9 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
                     std::thread::park();
                 }
             }
-            eprintln!("parbench: error: {e:#}");
+            // Messages quote values from the command line, files and other programs: one
+            // last pass makes sure none of them acts on the terminal or breaks the line.
+            eprintln!("parbench: error: {}", crate::text::terminal_safe(&format!("{e:#}")));
             if e.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
@@ -135,7 +137,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
-            eprintln!("parbench: error: {}", clap_message(&e));
+            eprintln!("parbench: error: {}", crate::text::terminal_safe(&clap_message(&e)));
             ExitCode::from(2)
         }
     }

@@ -1077,3 +1077,25 @@ fn an_output_under_a_regular_file_says_that_file_is_not_a_directory() {
     let shown = format!("{} is not a directory", file.display());
     assert_usage_error(&["run", "fib", "--output", output.to_str().unwrap()], &[&shown]);
 }
+
+#[test]
+fn an_error_quoting_a_value_with_escape_sequences_shows_them_escaped() {
+    // A path or a name from the command line went to the terminal raw: an escape
+    // could clear the screen, a bidi override reorder the message.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("a\u{1b}[2J").join("x.json");
+    tiny_fib(&["--output"])
+        .arg(&output)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a\\u{1b}[2J"))
+        .stderr(predicate::function(|s: &str| !s.contains('\u{1b}')))
+        .stderr(one_line());
+    parbench()
+        .args(["run", "fi\u{202e}b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("fi\\u{202e}b"))
+        .stderr(predicate::function(|s: &str| !s.contains('\u{202e}')))
+        .stderr(one_line());
+}
