@@ -170,7 +170,7 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {
         let pictures = [
             (spec.plot.take(), crate::plot::speedup_svg(analysis, &report.environment)),
-            (spec.timeline.take(), crate::plot::timeline_svg(&measured)),
+            (spec.timeline.take(), crate::plot::timeline_svg(&measured, report.environment.available_parallelism)),
         ];
         for (output, svg) in pictures {
             let Some(output) = output else { continue };
