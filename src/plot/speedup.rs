@@ -65,6 +65,8 @@ enum Glyph {
     Fit(RGBColor),
     Ideal,
     Cores,
+    /// Text only: a runner without a fit.
+    Note,
 }
 
 /// Speedup against workers: one line per runner with its 95% intervals, the ideal
@@ -129,7 +131,14 @@ fn panel(
         .fold(max_w.min(2.0 * cores).max(1.0), f64::max)
         * 1.15;
     let (x_lo, x_hi) = (lx(min_w) - 0.3, lx(max_w) + 0.3);
-    let keys: Vec<f64> = workers.iter().map(|&w| lx(w as f64)).collect();
+    // A tick per swept count, but not so close to the last that their labels collide
+    // (1..64 swept: 33 and 34 would share a place).
+    let mut keys: Vec<f64> = Vec::new();
+    for x in workers.iter().map(|&w| lx(w as f64)) {
+        if keys.last().is_none_or(|last| x - last >= (x_hi - x_lo) / 24.0) {
+            keys.push(x);
+        }
+    }
     let mut chart = ChartBuilder::on(&plot_area)
         .margin(12)
         .margin_top(4)
@@ -213,6 +222,8 @@ fn panel(
                 format!("{} USL fit, 1-{} workers", runner.runner, fit.fitted_up_to),
                 Some(format!("σ={:.3}, κ={:.4}", u.sigma, u.kappa)),
             ));
+        } else if runner.no_fit.is_some() {
+            legend.push((Glyph::Note, format!("{}: no fit (the table says why)", runner.runner), None));
         }
     }
     draw_legend(&legend_area, &legend)
@@ -241,12 +252,15 @@ fn draw_legend(
                 area.draw(&PathElement::new([(a.0 + 20, y), b], c.stroke_width(2))).map_err(plot_error)?;
             }
             Glyph::Ideal => area.draw(&PathElement::new([a, b], IDEAL.stroke_width(2))).map_err(plot_error)?,
+            Glyph::Note => {}
             Glyph::Cores => {
                 area.draw(&PathElement::new([a, (a.0 + 12, y)], CORES.stroke_width(2))).map_err(plot_error)?;
                 area.draw(&PathElement::new([(a.0 + 20, y), b], CORES.stroke_width(2))).map_err(plot_error)?;
             }
         }
         let font = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        let font =
+            if matches!(glyph, Glyph::Note) { font.clone().color(&RGBColor(100, 100, 100)) } else { font.clone() };
         area.draw(&Text::new(text.clone(), (b.0 + 8, y), font.clone())).map_err(plot_error)?;
         y += 22;
         if let Some(detail) = detail {

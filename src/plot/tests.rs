@@ -69,17 +69,22 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerKind]) -> Measureme
 
 fn sweep(label: &str, runners: &[RunnerKind]) -> (Vec<Measurement>, ScaleAnalysis) {
     let ms: Vec<_> = [1, 2, 4, 8].iter().map(|&p| measurement(label, p, runners)).collect();
+    let analysis = analyse(&ms);
+    (ms, analysis)
+}
+
+/// The analysis on 2 cores.
+fn analyse(ms: &[Measurement]) -> ScaleAnalysis {
     let family_of = vec![Some(0); ms.len()];
     let input = SweepInput {
-        measurements: &ms,
+        measurements: ms,
         family_of: &family_of,
         families: 1,
         weak: false,
         workers: vec![1, 2, 4, 8],
         bootstrap: 0,
     };
-    let analysis = crate::scaling::analyze_on(&input, 2);
-    (ms, analysis)
+    crate::scaling::analyze_on(&input, 2)
 }
 
 fn environment() -> Fingerprint {
@@ -163,6 +168,15 @@ fn the_worker_axis_is_log2_with_a_tick_at_each_swept_count() {
 }
 
 #[test]
+fn a_runner_without_a_fit_says_so_in_the_legend() {
+    // CPU-bound work is fitted only up to the 2 cores: too few points.
+    let (mut ms, _) = sweep("fib (n=30, tasks=8)", &RUNNERS[..2]);
+    ms.iter_mut().for_each(|m| m.properties.waits = false);
+    let svg = super::speedup_svg(&analyse(&ms), &environment()).unwrap();
+    assert!(svg.contains("threads: no fit (the table says why)") && !svg.contains("USL fit"), "{svg}");
+}
+
+#[test]
 fn a_long_title_is_wrapped_inside_the_picture_not_cut() {
     let label = "command (cmd='sleep 0.01 && printf %s {task} >/dev/null', shell=sh, tasks=64, timeout=30s, \
                  env=PARBENCH_EXAMPLE_VARIABLE_WITH_A_LONG_NAME)";
@@ -233,4 +247,17 @@ fn eight_tasks_at_once_on_two_cores_are_filled_to_a_quarter() {
 fn wrap_breaks_at_spaces_and_keeps_every_word() {
     assert_eq!(super::wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
     assert_eq!(super::wrap("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
+}
+
+/// Not a check: renders the SVG files named in `PARBENCH_SVG` (separated by spaces)
+/// to PNGs beside them, the way these tests see them (the recorded examples under
+/// `results/` were rendered so).
+#[test]
+#[ignore = "a tool: PARBENCH_SVG='a.svg b.svg' cargo test --lib plot::tests::render -- --ignored"]
+fn render_svg_files_to_png() {
+    let paths = std::env::var("PARBENCH_SVG").unwrap_or_default();
+    for path in paths.split_whitespace() {
+        let pixmap = render(&std::fs::read_to_string(path).unwrap());
+        pixmap.save_png(std::path::Path::new(path).with_extension("png")).unwrap();
+    }
 }
