@@ -298,12 +298,15 @@ mod tests {
 
     #[test]
     fn devices_are_written_through() {
-        let out = Output::prepare("--output", Path::new("/dev/zero")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let zero = crate::sys::test_device(dir.path(), "zero");
+        let out = Output::prepare("--output", &zero).unwrap();
         assert!(matches!(out.target, Target::Through));
         out.write(|w| w.write_all(b"gone")).unwrap();
-        assert!(std::fs::metadata("/dev/zero").unwrap().file_type().is_char_device());
-        let err = Output::prepare("--output", Path::new("/dev/full")).unwrap().write(|w| w.write_all(b"x"));
-        assert!(err.unwrap_err().to_string().starts_with("writing --output /dev/full: "));
+        assert!(std::fs::metadata(&zero).unwrap().file_type().is_char_device());
+        let full = crate::sys::test_device(dir.path(), "full");
+        let err = Output::prepare("--output", &full).unwrap().write(|w| w.write_all(b"x"));
+        assert!(err.unwrap_err().to_string().starts_with(&format!("writing --output {}: ", full.display())));
     }
 
     #[test]
@@ -321,10 +324,8 @@ mod tests {
         let out = Output::prepare("--output", &dir.path().join("alias.json")).unwrap();
         let err = check_distinct(&[&out], &[("the suite file".into(), suite)]).unwrap_err().0;
         assert!(err.contains("is the suite file"), "{err}");
-        let (n1, n2) = (
-            Output::prepare("--output", Path::new("/dev/zero")).unwrap(),
-            Output::prepare("--plot", Path::new("/dev/zero")).unwrap(),
-        );
+        let zero = crate::sys::test_device(dir.path(), "zero");
+        let (n1, n2) = (Output::prepare("--output", &zero).unwrap(), Output::prepare("--plot", &zero).unwrap());
         check_distinct(&[&n1, &n2], &[]).unwrap();
     }
 

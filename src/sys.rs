@@ -483,3 +483,28 @@ pub fn stdout_open() -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// A private character device like `/dev/{name}` (`null`, `full` or `zero`), made with
+/// mknod in `dir`, for tests: they never point parbench at the machine's real device
+/// nodes (an old bug, run as root, once replaced them with regular files).
+#[cfg(test)]
+pub(crate) fn test_device(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let minor = match name {
+        "null" => 3,
+        "zero" => 5,
+        "full" => 7,
+        other => panic!("no such device in this helper: {other}"),
+    };
+    let path = dir.join(name);
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL in a temp path");
+    // SAFETY: mknod with a valid NUL-terminated path; it makes a node and touches no memory.
+    let made = unsafe { libc::mknod(c_path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, minor)) };
+    assert_eq!(
+        made,
+        0,
+        "mknod {} (tests that need a device run as root): {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+    path
+}

@@ -12,6 +12,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+mod util;
+
 /// The fastest fib run that still exercises every runner.
 const TINY_FIB: &[&str] =
     &["run", "fib", "--n", "10", "--tasks", "2", "--threads", "2", "--rounds", "1", "--warmup", "0"];
@@ -698,11 +700,13 @@ fn tiny_scale(extra: &[&str]) -> Command {
 }
 
 #[test]
-fn an_output_onto_dev_null_writes_through_and_leaves_the_device() {
+fn an_output_onto_a_null_device_writes_through_and_leaves_the_device() {
     use std::os::unix::fs::FileTypeExt;
-    tiny_fib(&["--output", "/dev/null", "--format", "json"]).assert().success().stderr("");
-    let meta = std::fs::metadata("/dev/null").unwrap();
-    assert!(meta.file_type().is_char_device(), "/dev/null was replaced by a regular file");
+    let dir = tempfile::tempdir().unwrap();
+    let null = util::device(dir.path(), "null");
+    tiny_fib(&["--output", null.to_str().unwrap(), "--format", "json"]).assert().success().stderr("");
+    let meta = std::fs::metadata(&null).unwrap();
+    assert!(meta.file_type().is_char_device(), "the null device was replaced by a regular file");
 }
 
 #[test]
@@ -795,7 +799,8 @@ fn a_plot_onto_an_existing_result_file_is_refused() {
 #[test]
 fn compare_whose_stdout_cannot_be_written_exits_2() {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/");
-    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::OpenOptions::new().write(true).open(util::device(dir.path(), "full")).unwrap();
     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
         .args(["compare", &format!("{data}base.json"), &format!("{data}same.json")])
         .stdout(full)
@@ -808,11 +813,14 @@ fn compare_whose_stdout_cannot_be_written_exits_2() {
 
 #[test]
 fn an_output_that_fails_after_measuring_exits_1_naming_it_with_the_table_printed() {
-    tiny_fib(&["--output", "/dev/full", "--format", "json"])
+    let dir = tempfile::tempdir().unwrap();
+    let full = util::device(dir.path(), "full");
+    let full = full.to_str().unwrap();
+    tiny_fib(&["--output", full, "--format", "json"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("wall (median"))
-        .stderr(predicate::str::starts_with("parbench: error: writing --output /dev/full: ").and(one_line()));
+        .stderr(predicate::str::starts_with(format!("parbench: error: writing --output {full}: ")).and(one_line()));
 }
 
 #[test]
@@ -833,13 +841,15 @@ fn a_plot_that_fails_after_the_sweep_does_not_cost_the_other_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let ok = dir.path().join("ok.json");
     let timeline = dir.path().join("t.svg");
-    tiny_scale(&["--plot", "/dev/full", "--output", ok.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()])
+    let full = util::device(dir.path(), "full");
+    let full = full.to_str().unwrap();
+    tiny_scale(&["--plot", full, "--output", ok.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("speedup [95% CI]"))
         .stderr(
             predicate::str::starts_with(format!("parbench: wrote the task timeline to {}\n", timeline.display()))
-                .and(predicate::str::contains("\nparbench: error: writing --plot /dev/full: "))
+                .and(predicate::str::contains(format!("\nparbench: error: writing --plot {full}: ")))
                 .and(predicate::str::contains("wrote the speedup plot").not()),
         );
     let report: Value = serde_json::from_slice(&std::fs::read(&ok).unwrap()).unwrap();
@@ -887,10 +897,13 @@ fn a_seed_past_two_to_the_64_is_called_too_large() {
 
 #[test]
 fn endless_inputs_are_cut_off_with_one_line() {
-    assert_usage_error(&["suite", "/dev/zero"], &["suite file /dev/zero", "larger than"]);
+    let dir = tempfile::tempdir().unwrap();
+    let zero = util::device(dir.path(), "zero");
+    let shown = zero.to_str().unwrap();
+    assert_usage_error(&["suite", shown], &[&format!("suite file {shown}"), "larger than"]);
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/base.json");
-    assert_usage_error(&["compare", data, "/dev/zero"], &["/dev/zero: not a parbench result: line 1, column 1"]);
-    let zero = std::fs::File::open("/dev/zero").unwrap();
+    assert_usage_error(&["compare", data, shown], &[&format!("{shown}: not a parbench result: line 1, column 1")]);
+    let zero = std::fs::File::open(&zero).unwrap();
     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"))
         .arg("worker")
         .stdin(zero)
