@@ -578,6 +578,7 @@ mod tests {
                 other_cpu_ns: None,
                 startup_ns: None,
                 setup_ns: None,
+                teardown_ns: None,
                 preemptions: None,
                 waited_ns: None,
                 per_worker: Vec::new(),

@@ -513,6 +513,7 @@ mod tests {
                         other_cpu_ns: Some(0),
                         startup_ns: None,
                         setup_ns: None,
+                        teardown_ns: None,
                         preemptions: None,
                         waited_ns: None,
                         per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],

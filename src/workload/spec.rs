@@ -8,10 +8,10 @@
 
 use std::sync::Arc;
 
-use super::Workload;
 use super::param::{Param, Params, Value};
+use super::typed::{DynWorkload, Erased, TypedWorkload};
 
-type BuildFn = dyn Fn(&Params) -> Result<Box<dyn Workload>, String> + Send + Sync;
+type BuildFn = dyn Fn(&Params) -> Result<Box<dyn DynWorkload>, String> + Send + Sync;
 type CheckFn = dyn Fn(&Params) -> Result<(), String> + Send + Sync;
 type PropertiesFn = dyn Fn(&Params) -> Properties + Send + Sync;
 type ScaleFn = dyn Fn(&Params, Scaling) -> Result<Params, String> + Send + Sync;
@@ -99,7 +99,7 @@ impl WorkloadSpec {
     /// outside the timed region, and its time is reported.
     pub fn new<W, F>(name: &str, about: &str, build: F) -> WorkloadSpec
     where
-        W: Workload + 'static,
+        W: TypedWorkload + 'static,
         F: Fn(&Params) -> Result<W, String> + Send + Sync + 'static,
     {
         WorkloadSpec {
@@ -107,7 +107,7 @@ impl WorkloadSpec {
             about: about.to_string(),
             params: Vec::new(),
             hidden: false,
-            build: Arc::new(move |p| build(p).map(|w| Box::new(w) as Box<dyn Workload>)),
+            build: Arc::new(move |p| build(p).map(|w| Box::new(Erased(w)) as Box<dyn DynWorkload>)),
             check: None,
             properties: None,
             scale: None,
@@ -177,7 +177,7 @@ impl WorkloadSpec {
     }
 
     /// Runs the set-up: builds the workload.
-    pub(crate) fn build(&self, params: &Params) -> Result<Box<dyn Workload>, String> {
+    pub(crate) fn build(&self, params: &Params) -> Result<Box<dyn DynWorkload>, String> {
         (self.build)(params)
     }
 
