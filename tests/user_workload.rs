@@ -6,7 +6,8 @@
 use std::process::ExitCode;
 
 use parbench::{
-    BenchError, Param, Params, Registry, RunnerKind, SharedState, TaskContext, Verification, Workload, WorkloadSpec,
+    BenchError, Param, Params, Registry, RunnerKind, SharedState, TaskContext, TypedWorkload, Verification, Workload,
+    WorkloadSpec,
 };
 
 mod util;
@@ -84,6 +85,140 @@ impl Workload for Chatty {
     }
 }
 
+/// Sorts a reversed vector per task, in place, and reports whether it found its input
+/// already sorted: every sample must hand every task fresh, unsorted data.
+struct InPlaceSort {
+    len: usize,
+    tasks: usize,
+}
+
+impl TypedWorkload for InPlaceSort {
+    type Input = Vec<u64>;
+    type Worker = ();
+    /// (was the input sorted before the task sorted it, its smallest element after)
+    type Output = (bool, u64);
+    fn task_count(&self) -> usize {
+        self.tasks
+    }
+    fn input(&self, task: usize) -> Vec<u64> {
+        (0..self.len as u64).rev().map(|v| v + task as u64).collect()
+    }
+    fn worker(&self, _: usize) {}
+    fn run(&self, _: usize, input: &mut Vec<u64>, _: &mut (), _: &TaskContext<'_>) -> (bool, u64) {
+        let was_sorted = input.is_sorted();
+        input.sort_unstable();
+        (was_sorted, input[0])
+    }
+    fn verify(&self, outputs: &[(bool, u64)], _: &SharedState) -> Verification {
+        Verification::each(outputs, self.tasks, |t| (false, t as u64), "each task sorted unsorted data")
+    }
+}
+
+/// Worker states: each counts the tasks it ran, so the outputs show whether one state
+/// served all of a worker's tasks.
+struct PerWorker {
+    tasks: usize,
+}
+
+/// One worker's state.
+struct Counter {
+    worker: usize,
+    ran: u64,
+}
+
+impl TypedWorkload for PerWorker {
+    type Input = ();
+    type Worker = Counter;
+    /// (the worker the state was made for, the worker that ran the task, tasks this
+    /// state had run including this one)
+    type Output = (usize, usize, u64);
+    fn task_count(&self) -> usize {
+        self.tasks
+    }
+    fn input(&self, _: usize) {}
+    fn worker(&self, worker: usize) -> Counter {
+        Counter { worker, ran: 0 }
+    }
+    fn run(&self, _: usize, _: &mut (), state: &mut Counter, ctx: &TaskContext<'_>) -> (usize, usize, u64) {
+        state.ran += 1;
+        (state.worker, ctx.worker, state.ran)
+    }
+    fn verify(&self, outputs: &[(usize, usize, u64)], _: &SharedState) -> Verification {
+        if let Some((t, o)) = outputs.iter().enumerate().find(|(_, o)| o.0 != o.1) {
+            return Verification::failed(format!("task {t} got the state of worker {} on worker {}", o.0, o.1));
+        }
+        // Per worker, its tasks saw counts 1, 2, ..., k: one state, reused.
+        let mut counts: Vec<Vec<u64>> = Vec::new();
+        for &(worker, _, ran) in outputs {
+            counts.resize(counts.len().max(worker + 1), Vec::new());
+            counts[worker].push(ran);
+        }
+        for (worker, mut seen) in counts.into_iter().enumerate() {
+            seen.sort_unstable();
+            if seen != (1..=seen.len() as u64).collect::<Vec<_>>() {
+                return Verification::failed(format!("worker {worker}'s state saw counts {seen:?}"));
+            }
+        }
+        Verification::verified("one state per worker, reused by each of its tasks")
+    }
+}
+
+/// Logs, to the file `log`, the monotonic time each task starts and each worker state
+/// and workload copy is freed; its set-up holds `setup-mib` MiB, touched.
+struct Teardown {
+    log: String,
+    tasks: usize,
+    _setup: Vec<u8>,
+}
+
+/// A worker state that logs when it is freed.
+struct Logged(String);
+
+fn log_line(path: &str, line: String) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
+    file.write_all(format!("{line}\n").as_bytes()).unwrap();
+}
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec; CLOCK_MONOTONIC exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        log_line(&self.0, format!("drop {}", now_ns()));
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        log_line(&self.log, format!("drop {}", now_ns()));
+    }
+}
+
+impl TypedWorkload for Teardown {
+    type Input = ();
+    type Worker = Logged;
+    type Output = u64;
+    fn task_count(&self) -> usize {
+        self.tasks
+    }
+    fn input(&self, _: usize) {}
+    fn worker(&self, _: usize) -> Logged {
+        Logged(self.log.clone())
+    }
+    fn run(&self, task: usize, _: &mut (), _: &mut Logged, _: &TaskContext<'_>) -> u64 {
+        log_line(&self.log, format!("task {task} {}", now_ns()));
+        task as u64
+    }
+    fn verify(&self, outputs: &[u64], _: &SharedState) -> Verification {
+        Verification::each(outputs, self.tasks, |t| t as u64, "each task returned its index")
+    }
+}
+
 fn registry() -> Registry {
     let panicky = WorkloadSpec::new("panicky", "panics in one task", |p: &Params| {
         Ok(Panicky { tasks: p.uint("tasks") as usize, at: p.uint("panic-at") as usize })
@@ -102,6 +237,29 @@ fn registry() -> Registry {
         .register(bad_verify)
         .register(bad_build)
         .register(WorkloadSpec::new("chatty", "prints from its tasks", |_: &Params| Ok(Chatty)))
+        .register(
+            WorkloadSpec::new("in-place-sort", "sorts its input in place", |p: &Params| {
+                Ok(InPlaceSort { len: p.uint("len") as usize, tasks: p.uint("tasks") as usize })
+            })
+            .param(Param::uint("len", 1000).range(2, 1 << 20))
+            .param(Param::uint("tasks", 6).range(1, 64)),
+        )
+        .register(
+            WorkloadSpec::new("per-worker", "counts tasks per worker state", |p: &Params| {
+                Ok(PerWorker { tasks: p.uint("tasks") as usize })
+            })
+            .param(Param::uint("tasks", 9).range(1, 64)),
+        )
+        .register(
+            WorkloadSpec::new("teardown", "logs when its set-up is freed", |p: &Params| {
+                let mut setup = vec![0u8; (p.uint("setup-mib") as usize) << 20];
+                setup.iter_mut().step_by(4096).for_each(|b| *b = 1);
+                Ok(Teardown { log: p.text("log").to_string(), tasks: p.uint("tasks") as usize, _setup: setup })
+            })
+            .param(Param::text("log", "").required())
+            .param(Param::uint("tasks", 4).range(1, 64))
+            .param(Param::uint("setup-mib", 0).range(0, 1024)),
+        )
 }
 
 fn run(args: &[&str]) -> anyhow::Result<parbench::result::Report> {
@@ -174,6 +332,65 @@ fn a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload() {
     }
 }
 
+fn every_runner_hands_every_task_a_fresh_input_every_sample() {
+    for schedule in ["dynamic", "static"] {
+        // Two samples per runner: in the second, reused inputs would be sorted.
+        let args = ["in-place-sort", "--schedule", schedule];
+        let report = run(&args).unwrap_or_else(|e| panic!("{schedule}: {e:#}"));
+        let case = &report.cases[0];
+        assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), RunnerKind::ALL);
+        assert!(case.samples.iter().all(|s| s.sample.verification.is_ok()));
+    }
+}
+
+fn every_runner_gives_each_worker_one_state_for_all_its_tasks() {
+    for schedule in ["dynamic", "static"] {
+        let report = run(&["per-worker", "--schedule", schedule]).unwrap_or_else(|e| panic!("{schedule}: {e:#}"));
+        let case = &report.cases[0];
+        assert_eq!(case.rows.len(), 4);
+        assert!(case.samples.iter().all(|s| s.sample.verification.is_ok()));
+    }
+}
+
+/// Under every runner, one sample of `teardown`: every worker state and workload copy
+/// is freed after the timed region has ended (the region's end is bounded from above
+/// by each task's logged start minus its recorded start, plus the wall time).
+fn no_runner_times_the_freeing_of_its_set_up() {
+    use parbench::runner::{Job, RunnerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let log = log.to_str().unwrap();
+    let registry = registry();
+    let options = RunnerOptions { worker_program: Some(std::env::current_exe().unwrap()), ..RunnerOptions::default() };
+    for kind in RunnerKind::ALL {
+        let values = [("log", log), ("tasks", "4"), ("setup-mib", "64")];
+        let job = Job::build(&registry, "teardown", &values, 2).unwrap();
+        let mut runner = kind.build(kind.workers(2), &options).unwrap();
+        let _ = std::fs::remove_file(log);
+        let sample = runner.run(&job).unwrap();
+        let text = std::fs::read_to_string(log).unwrap();
+        let mut origin = u64::MAX;
+        let mut drops = Vec::new();
+        for line in text.lines() {
+            let f: Vec<u64> = line.split(' ').skip(1).map(|n| n.parse().unwrap()).collect();
+            match line.split(' ').next() {
+                Some("task") => origin = origin.min(f[1] - sample.tasks[f[0] as usize].start_ns),
+                _ => drops.push(f[0]),
+            }
+        }
+        let end = origin + sample.wall_ns;
+        // Each worker's state; under process also each child's copy of the workload.
+        let copies = if kind == RunnerKind::Process { 4 } else { sample.workers };
+        assert_eq!(drops.len(), copies, "{kind}: {text}");
+        for drop in drops {
+            assert!(drop > end, "{kind}: freed {} ns before the timed region ended", end - drop);
+        }
+        if kind == RunnerKind::Process {
+            assert!(sample.teardown_ns.is_some(), "the process runner reports its teardown");
+        }
+    }
+}
+
 fn a_task_that_prints_does_not_break_the_process_runner() {
     let report = run(&["chatty", "--runner", "process"]).unwrap();
     assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
@@ -185,7 +402,16 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 6] = [
+    let tests: [(&str, fn()); 9] = [
+        (
+            "every_runner_hands_every_task_a_fresh_input_every_sample",
+            every_runner_hands_every_task_a_fresh_input_every_sample,
+        ),
+        (
+            "every_runner_gives_each_worker_one_state_for_all_its_tasks",
+            every_runner_gives_each_worker_one_state_for_all_its_tasks,
+        ),
+        ("no_runner_times_the_freeing_of_its_set_up", no_runner_times_the_freeing_of_its_set_up),
         ("a_task_that_prints_does_not_break_the_process_runner", a_task_that_prints_does_not_break_the_process_runner),
         (
             "a_panic_in_user_code_outside_a_task_is_one_line_naming_the_workload",
