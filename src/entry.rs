@@ -47,20 +47,40 @@ pub fn main(registry: Registry) -> ExitCode {
     if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
         return finish(Err(not_a_worker().into()));
     }
-    // `cargo bench` appends --bench to whatever follows `--`; `cargo bench -- --test`
-    // adds --test; `cargo test` runs a bench target with no arguments at all.
-    let bench = args.iter().skip(1).any(|a| a == "--bench");
+    let mode = bench_mode(&args);
     args.retain(|a| a != "--bench");
-    let smoke = args.len() == 2 && args[1] == "--test";
-    let bare = args.len() == 1 && !is_parbench(&args[0]);
-    if (bench && args.len() == 1) || smoke || bare {
-        return every_default(&registry, smoke || bare);
+    if let Some(mode) = mode {
+        return every_default(&registry, mode == BenchMode::Smoke);
     }
     let invocation = match crate::cli::parse(&registry, &args) {
         Ok(invocation) => invocation,
         Err(e) => return clap_error(e),
     };
     finish(crate::app::run(&registry, invocation))
+}
+
+/// What a bench target started without a command does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BenchMode {
+    /// `cargo bench --bench NAME`: every workload, measured at default settings.
+    Full,
+    /// `cargo test --bench NAME` (no arguments) or `-- --test`: one round each.
+    Smoke,
+}
+
+/// `cargo bench` appends `--bench` to whatever follows `--`, so `--bench` alone is the
+/// full measurement; `cargo bench -- --test` gives `--test --bench`, the smoke test;
+/// `cargo test` runs a bench target with no arguments at all, the smoke test too. Any
+/// other command line is parsed as usual (`None`).
+fn bench_mode(args: &[OsString]) -> Option<BenchMode> {
+    let bench = args.iter().skip(1).any(|a| a == "--bench");
+    let rest: Vec<&OsString> = args.iter().skip(1).filter(|a| *a != "--bench").collect();
+    match rest.as_slice() {
+        [test] if *test == "--test" => Some(BenchMode::Smoke),
+        [] if bench => Some(BenchMode::Full),
+        [] if !args.first().is_some_and(|a| is_parbench(a)) => Some(BenchMode::Smoke),
+        _ => None,
+    }
 }
 
 /// Whether the program is parbench's own binary (a user's program is not).
@@ -154,5 +174,28 @@ pub(crate) fn clap_message(e: &clap::Error) -> String {
     match hint {
         Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
         None => format!("{first}; see --help"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(args: &[&str]) -> Option<BenchMode> {
+        bench_mode(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn cargo_bench_alone_measures_and_cargo_test_smoke_tests() {
+        // `cargo bench --bench parallel`: the full measurement, in a user's program too.
+        assert_eq!(mode(&["target/release/deps/parallel-1f2e", "--bench"]), Some(BenchMode::Full));
+        assert_eq!(mode(&["parbench", "--bench"]), Some(BenchMode::Full));
+        // `cargo bench --bench parallel -- --test` and `cargo test --bench parallel`.
+        assert_eq!(mode(&["parallel-1f2e", "--test", "--bench"]), Some(BenchMode::Smoke));
+        assert_eq!(mode(&["parallel-1f2e", "--test"]), Some(BenchMode::Smoke));
+        assert_eq!(mode(&["parallel-1f2e"]), Some(BenchMode::Smoke));
+        // parbench itself with no arguments prints its help instead.
+        assert_eq!(mode(&["parbench"]), None);
+        assert_eq!(mode(&["parallel-1f2e", "run", "primes", "--bench"]), None);
     }
 }
