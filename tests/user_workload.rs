@@ -219,6 +219,79 @@ impl TypedWorkload for Teardown {
     }
 }
 
+/// Task `t` sums 1/k over its range forwards; the answer sums it backwards, which
+/// rounds differently: the outputs match within a tolerance, not bit for bit.
+struct Harmonic {
+    per_task: u64,
+    tasks: usize,
+}
+
+impl TypedWorkload for Harmonic {
+    type Input = ();
+    type Worker = ();
+    type Output = f64;
+    fn task_count(&self) -> usize {
+        self.tasks
+    }
+    fn input(&self, _: usize) {}
+    fn worker(&self, _: usize) {}
+    fn run(&self, task: usize, _: &mut (), _: &mut (), _: &TaskContext<'_>) -> f64 {
+        let first = 1 + task as u64 * self.per_task;
+        (first..first + self.per_task).map(|k| 1.0 / k as f64).sum()
+    }
+    fn verify(&self, outputs: &[f64], _: &SharedState) -> Verification {
+        let backwards = |t: usize| {
+            let first = 1 + t as u64 * self.per_task;
+            (first..first + self.per_task).rev().map(|k| 1.0 / k as f64).sum()
+        };
+        Verification::each_within(outputs, self.tasks, backwards, 1e-12, "harmonic sums match summed backwards")
+    }
+}
+
+/// A structured output: each task names itself and lists its first squares.
+struct Labelled {
+    tasks: usize,
+}
+
+impl TypedWorkload for Labelled {
+    type Input = ();
+    type Worker = ();
+    type Output = (String, Vec<u32>);
+    fn task_count(&self) -> usize {
+        self.tasks
+    }
+    fn input(&self, _: usize) {}
+    fn worker(&self, _: usize) {}
+    fn run(&self, task: usize, _: &mut (), _: &mut (), _: &TaskContext<'_>) -> (String, Vec<u32>) {
+        (format!("task {task}"), (0..task as u32).map(|i| i * i).collect())
+    }
+    fn verify(&self, outputs: &[(String, Vec<u32>)], _: &SharedState) -> Verification {
+        let expected = |t: usize| (format!("task {t}"), (0..t as u32).map(|i| i.pow(2)).collect());
+        Verification::each(outputs, self.tasks, expected, "labels and squares match")
+    }
+}
+
+/// A workload chosen at run time, boxed: minimal (`Box<dyn Workload>`) or typed
+/// (`Box<dyn TypedWorkload<...>>`).
+fn boxed_specs() -> [WorkloadSpec; 2] {
+    let minimal = WorkloadSpec::new("boxed", "a workload chosen by a parameter", |p: &Params| {
+        Ok(match p.text("kind") {
+            "wrong" => Box::new(Wrong) as Box<dyn Workload>,
+            _ => Box::new(Chatty),
+        })
+    })
+    .param(Param::choice("kind", &["chatty", "wrong"], "chatty"));
+    type Typed = Box<dyn TypedWorkload<Input = (), Worker = (), Output = f64>>;
+    let typed = WorkloadSpec::new("boxed-typed", "a typed workload chosen by a parameter", |p: &Params| {
+        Ok(match p.text("kind") {
+            "harmonic" => Box::new(Harmonic { per_task: 1000, tasks: 3 }) as Typed,
+            _ => Box::new(Harmonic { per_task: 10, tasks: 2 }),
+        })
+    })
+    .param(Param::choice("kind", &["harmonic", "small"], "harmonic"));
+    [minimal, typed]
+}
+
 fn registry() -> Registry {
     let panicky = WorkloadSpec::new("panicky", "panics in one task", |p: &Params| {
         Ok(Panicky { tasks: p.uint("tasks") as usize, at: p.uint("panic-at") as usize })
@@ -250,6 +323,16 @@ fn registry() -> Registry {
             })
             .param(Param::uint("tasks", 9).range(1, 64)),
         )
+        .register(
+            WorkloadSpec::new("harmonic", "float outputs", |p: &Params| {
+                Ok(Harmonic { per_task: p.uint("per-task"), tasks: p.uint("tasks") as usize })
+            })
+            .param(Param::uint("per-task", 100_000).range(1, 1 << 30))
+            .param(Param::uint("tasks", 5).range(1, 64)),
+        )
+        .register(WorkloadSpec::new("labelled", "structured outputs", |_: &Params| Ok(Labelled { tasks: 5 })))
+        .register(boxed_specs()[0].clone())
+        .register(boxed_specs()[1].clone())
         .register(
             WorkloadSpec::new("teardown", "logs when its set-up is freed", |p: &Params| {
                 let mut setup = vec![0u8; (p.uint("setup-mib") as usize) << 20];
@@ -391,6 +474,26 @@ fn no_runner_times_the_freeing_of_its_set_up() {
     }
 }
 
+fn outputs_of_any_type_are_verified_under_every_runner() {
+    for workload in ["harmonic", "labelled", "boxed-typed"] {
+        let report = run(&[workload]).unwrap_or_else(|e| panic!("{workload}: {e:#}"));
+        let case = &report.cases[0];
+        assert_eq!(case.rows.len(), 4, "{workload}");
+        for s in &case.samples {
+            assert!(matches!(s.sample.verification, Verification::Verified { .. }), "{workload}: {s:?}");
+        }
+    }
+}
+
+fn a_boxed_workload_chosen_at_run_time_is_measured() {
+    let report = run(&["boxed", "--kind", "chatty", "--runner", "threads,process"]).unwrap();
+    assert_eq!(report.cases[0].rows.len(), 3);
+    let err = run(&["boxed", "--kind", "wrong", "--runner", "threads"]).expect_err("the wrong one was chosen");
+    assert!(err.to_string().contains("wrong answer for boxed"), "{err}");
+    let report = run(&["boxed-typed", "--kind", "small", "--runner", "process"]).unwrap();
+    assert_eq!(report.cases[0].tasks, 2);
+}
+
 fn a_task_that_prints_does_not_break_the_process_runner() {
     let report = run(&["chatty", "--runner", "process"]).unwrap();
     assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
@@ -402,7 +505,9 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 11] = [
+        ("outputs_of_any_type_are_verified_under_every_runner", outputs_of_any_type_are_verified_under_every_runner),
+        ("a_boxed_workload_chosen_at_run_time_is_measured", a_boxed_workload_chosen_at_run_time_is_measured),
         (
             "every_runner_hands_every_task_a_fresh_input_every_sample",
             every_runner_hands_every_task_a_fresh_input_every_sample,

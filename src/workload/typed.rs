@@ -397,3 +397,34 @@ impl<W: Workload + ?Sized> Workload for Box<W> {
         (**self).throughput(task)
     }
 }
+
+/// A boxed typed workload is one too, so a program can choose among typed workloads
+/// of the same types at run time.
+impl<I: Send, W: Send, O: Send + Serialize + DeserializeOwned> TypedWorkload
+    for Box<dyn TypedWorkload<Input = I, Worker = W, Output = O>>
+{
+    type Input = I;
+    type Worker = W;
+    type Output = O;
+    fn task_count(&self) -> usize {
+        (**self).task_count()
+    }
+    fn input(&self, task: usize) -> I {
+        (**self).input(task)
+    }
+    fn worker(&self, worker: usize) -> W {
+        (**self).worker(worker)
+    }
+    fn run(&self, task: usize, input: &mut I, worker: &mut W, ctx: &TaskContext<'_>) -> O {
+        (**self).run(task, input, worker, ctx)
+    }
+    fn verify(&self, outputs: &[O], shared: &SharedState) -> Verification {
+        (**self).verify(outputs, shared)
+    }
+    fn shared_slots(&self, workers: usize) -> usize {
+        (**self).shared_slots(workers)
+    }
+    fn throughput(&self, task: usize) -> Option<Throughput> {
+        (**self).throughput(task)
+    }
+}
