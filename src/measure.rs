@@ -6,7 +6,8 @@
 //! pool whose threads start on one core is otherwise measured before the kernel spread
 //! them. `--rounds auto` keeps adding interleaved rounds until every runner's paired
 //! speedup is known to `--precision` (95% bootstrap interval), at least
-//! [`MIN_AUTO_ROUNDS`] and never starting a round after `--max-time` of measured work.
+//! [`MIN_AUTO_ROUNDS`] and never starting a round after `--max-time` of measuring (the
+//! untimed parts of samples included).
 //!
 //! The one decision a reader would otherwise get wrong: a wrong answer ends the
 //! measurement with an error, in warm-up too. A fast wrong answer is a failure, never a
@@ -248,8 +249,11 @@ impl CaseState<'_> {
         self.rng.shuffle(&mut order);
         let mut measured = 0;
         for (position, &i) in order.iter().enumerate() {
+            // --max-time bounds the time spent measuring, untimed parts of a sample
+            // (inputs, a child's set-up and teardown) included, not only timed regions.
+            let started = std::time::Instant::now();
             let sample = self.sample(i)?;
-            measured += sample.wall_ns;
+            measured += started.elapsed().as_nanos() as u64;
             self.samples.push(RecordedSample { round: self.rounds, position: position as u32, sample });
             progress();
         }

@@ -292,6 +292,21 @@ fn boxed_specs() -> [WorkloadSpec; 2] {
     [minimal, typed]
 }
 
+/// Its set-up (the constructor, in parbench and in every worker process) sleeps.
+struct SlowSetUp;
+
+impl Workload for SlowSetUp {
+    fn task_count(&self) -> usize {
+        2
+    }
+    fn run_task(&self, task: usize, _: &TaskContext<'_>) -> u64 {
+        task as u64
+    }
+    fn verify(&self, checksums: &[u64], _: &SharedState) -> Verification {
+        Verification::each(checksums, 2, |t| t as u64, "each task returned its index")
+    }
+}
+
 fn registry() -> Registry {
     let panicky = WorkloadSpec::new("panicky", "panics in one task", |p: &Params| {
         Ok(Panicky { tasks: p.uint("tasks") as usize, at: p.uint("panic-at") as usize })
@@ -322,6 +337,13 @@ fn registry() -> Registry {
                 Ok(PerWorker { tasks: p.uint("tasks") as usize })
             })
             .param(Param::uint("tasks", 9).range(1, 64)),
+        )
+        .register(
+            WorkloadSpec::new("slow-set-up", "sleeps in its constructor", |p: &Params| {
+                std::thread::sleep(std::time::Duration::from_millis(p.uint("setup-ms")));
+                Ok(SlowSetUp)
+            })
+            .param(Param::uint("setup-ms", 40).range(0, 10_000)),
         )
         .register(
             WorkloadSpec::new("harmonic", "float outputs", |p: &Params| {
@@ -494,6 +516,17 @@ fn a_boxed_workload_chosen_at_run_time_is_measured() {
     assert_eq!(report.cases[0].tasks, 2);
 }
 
+fn max_time_counts_the_untimed_set_up_of_worker_processes() {
+    // Each process sample sets up for 40 ms with the clock stopped: 5 rounds (the
+    // minimum) take over 200 ms, past --max-time 0.1, so no sixth round starts. Counting
+    // only the timed regions (a few ms a round), it ran about 25.
+    let args = ["run", "slow-set-up", "--runner", "process", "--threads", "2", "--warmup", "0", "--rounds", "auto"];
+    let mut args = args.to_vec();
+    args.extend(["--precision", "0.001", "--max-time", "0.1"]);
+    let report = parbench::measure(&registry(), args).unwrap();
+    assert_eq!(report.cases[0].samples.len(), 2 * 5, "the minimum of 5 rounds, no more");
+}
+
 fn a_task_that_prints_does_not_break_the_process_runner() {
     let report = run(&["chatty", "--runner", "process"]).unwrap();
     assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
@@ -505,7 +538,11 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 11] = [
+    let tests: [(&str, fn()); 12] = [
+        (
+            "max_time_counts_the_untimed_set_up_of_worker_processes",
+            max_time_counts_the_untimed_set_up_of_worker_processes,
+        ),
         ("outputs_of_any_type_are_verified_under_every_runner", outputs_of_any_type_are_verified_under_every_runner),
         ("a_boxed_workload_chosen_at_run_time_is_measured", a_boxed_workload_chosen_at_run_time_is_measured),
         (
