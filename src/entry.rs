@@ -98,21 +98,22 @@ pub(crate) fn not_a_worker() -> UsageError {
 }
 
 /// `cargo bench` with nothing after `--`: each registered workload that needs no
-/// parameter, with its defaults; `--test`: the same, one round, no warm-up.
+/// parameter, with its defaults; `--test`: the same, one round, no warm-up, at the
+/// smoke sizes parameters declare ([`crate::Param::smoke`]).
 fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
     if let Err(e) = registry.validate() {
         return finish(Err(e.into()));
     }
-    let runnable: Vec<String> = registry
-        .visible()
-        .filter(|s| s.params().iter().all(|p| p.absent_values().is_ok()))
-        .map(|s| s.name().to_string())
-        .collect();
-    for name in runnable {
-        let mut args = vec!["parbench".to_string(), "run".into(), name];
-        if smoke {
-            args.extend(["--rounds", "1", "--warmup", "0"].map(String::from));
-        }
+    let runnable: Vec<_> =
+        registry.visible().filter(|s| s.params().iter().all(|p| p.absent_values().is_ok())).collect();
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "parbench: note: this is an unoptimised (debug) build: its times say little about release code; \
+             measure with cargo bench or --release"
+        );
+    }
+    for spec in runnable {
+        let args = default_run(spec, smoke);
         let invocation = match crate::cli::parse(registry, &args) {
             Ok(Invocation::Measure(request)) => Invocation::Measure(request),
             Ok(_) => unreachable!("a run command line"),
@@ -124,6 +125,21 @@ fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The command line that measures `spec` at its defaults, or smoke-tests it: one
+/// round, no warm-up, at the smoke sizes its parameters declare.
+fn default_run(spec: &crate::WorkloadSpec, smoke: bool) -> Vec<String> {
+    let mut args = vec!["parbench".to_string(), "run".into(), spec.name().to_string()];
+    if smoke {
+        args.extend(["--rounds", "1", "--warmup", "0"].map(String::from));
+        for p in spec.params() {
+            if let Some(value) = &p.smoke {
+                args.extend([format!("--{}", p.name()), value.to_string()]);
+            }
+        }
+    }
+    args
 }
 
 fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
@@ -197,5 +213,20 @@ mod tests {
         // parbench itself with no arguments prints its help instead.
         assert_eq!(mode(&["parbench"]), None);
         assert_eq!(mode(&["parallel-1f2e", "run", "primes", "--bench"]), None);
+    }
+
+    #[test]
+    fn the_smoke_test_uses_the_declared_smoke_sizes_and_the_measurement_the_defaults() {
+        let registry = Registry::with_builtins();
+        let fib = registry.get("fib").unwrap();
+        assert_eq!(default_run(fib, false), ["parbench", "run", "fib"]);
+        let smoke = default_run(fib, true);
+        assert_eq!(smoke[..7], ["parbench", "run", "fib", "--rounds", "1", "--warmup", "0"]);
+        assert!(smoke.windows(2).any(|w| w[0] == "--n" && w[1] == "20"), "{smoke:?}");
+        // Every smoke command line parses.
+        for spec in registry.visible().filter(|s| s.params().iter().all(|p| p.absent_values().is_ok())) {
+            let args = default_run(spec, true);
+            assert!(crate::cli::parse(&registry, &args).is_ok(), "{args:?}");
+        }
     }
 }

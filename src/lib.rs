@@ -109,6 +109,6 @@ pub use error::{BenchError, UsageError};
 pub use registry::Registry;
 pub use runner::RunnerKind;
 pub use workload::{
-    Param, Params, Properties, Scaling, SharedState, TaskContext, Throughput, TypedWorkload, Value, Verification, Work,
-    Workload, WorkloadSpec,
+    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, Throughput, TypedWorkload,
+    Value, Verification, Work, Workload, WorkloadSpec,
 };

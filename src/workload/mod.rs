@@ -16,12 +16,14 @@ pub(crate) mod factorize;
 pub(crate) mod fib;
 pub(crate) mod noop;
 pub mod param;
+mod reader;
 mod shared;
 pub(crate) mod sleep;
 pub mod spec;
 mod typed;
 
 pub use param::{Param, Params, Value};
+pub use reader::{FromValue, ParamReader, Parameters, Typed};
 pub use shared::SharedState;
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
 pub use typed::{DynWorkload, Prepare, SampleSlots, Throughput, TypedWorkload};

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use super::param::{Param, Params, Value};
+use super::reader::{ParamReader, Parameters};
 use super::typed::{DynWorkload, Erased, TypedWorkload};
 
 type BuildFn = dyn Fn(&Params) -> Result<Box<dyn DynWorkload>, String> + Send + Sync;
@@ -113,6 +114,44 @@ impl WorkloadSpec {
             scale: None,
             calibrate: None,
         }
+    }
+
+    /// A workload whose parameters are a struct of yours ([`Parameters`]): its `read`
+    /// declares them (name, default, range, help) and reads them, so a misspelt name or
+    /// a wrong type is a compile error rather than a panic at set-up. `build` gets the
+    /// struct and is the set-up, as for [`WorkloadSpec::new`].
+    ///
+    /// ```
+    /// use parbench::{ParamReader, Parameters, WorkloadSpec};
+    /// # use parbench::{SharedState, TaskContext, Verification, Workload};
+    /// # struct Squares { n: u64 }
+    /// # impl Workload for Squares {
+    /// #     fn task_count(&self) -> usize { self.n as usize }
+    /// #     fn run_task(&self, task: usize, _: &TaskContext<'_>) -> u64 { (task * task) as u64 }
+    /// #     fn verify(&self, c: &[u64], _: &SharedState) -> Verification { Verification::verified("ok") }
+    /// # }
+    /// struct SquaresParams { tasks: u64 }
+    ///
+    /// impl Parameters for SquaresParams {
+    ///     fn read(p: &mut ParamReader<'_>) -> Self {
+    ///         SquaresParams { tasks: p.uint("tasks", 8).range(1, 1000).help("Number of tasks").get() }
+    ///     }
+    /// }
+    ///
+    /// let spec = WorkloadSpec::with_params("squares", "squares of the task index", |p: SquaresParams| {
+    ///     Ok(Squares { n: p.tasks })
+    /// });
+    /// assert_eq!(spec.params()[0].name(), "tasks");
+    /// ```
+    pub fn with_params<P, W, F>(name: &str, about: &str, build: F) -> WorkloadSpec
+    where
+        P: Parameters,
+        W: TypedWorkload + 'static,
+        F: Fn(P) -> Result<W, String> + Send + Sync + 'static,
+    {
+        let mut spec = WorkloadSpec::new(name, about, move |p: &Params| build(ParamReader::values::<P>(p)));
+        spec.params = ParamReader::declarations::<P>();
+        spec
     }
 
     /// Declares a parameter (order is kept in help texts and labels).
