@@ -442,7 +442,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
                 workload: c.job.name,
                 label: c.case.label.clone(),
                 params: c.job.params,
-                properties: c.case.properties.clone(),
+                properties: Properties { throughput: c.job.workload.throughput(), ..c.case.properties.clone() },
                 tasks: c.job.workload.task_count(),
                 workers: c.case.settings.workers,
                 runners,

@@ -104,6 +104,9 @@ impl TypedWorkload for InPlaceSort {
         (0..self.len as u64).rev().map(|v| v + task as u64).collect()
     }
     fn worker(&self, _: usize) {}
+    fn throughput(&self, _: usize) -> Option<parbench::Throughput> {
+        Some(parbench::Throughput::Elements(self.len as u64))
+    }
     fn run(&self, _: usize, input: &mut Vec<u64>, _: &mut (), _: &TaskContext<'_>) -> (bool, u64) {
         let was_sorted = input.is_sorted();
         input.sort_unstable();
@@ -448,6 +451,20 @@ fn every_runner_hands_every_task_a_fresh_input_every_sample() {
     }
 }
 
+fn a_declared_throughput_is_in_the_table_and_the_json() {
+    let report = run(&["in-place-sort", "--runner", "threads"]).unwrap();
+    let case = &report.cases[0];
+    assert_eq!(case.throughput, Some(parbench::Throughput::Elements(6 * 1000)));
+    assert!(case.rows.iter().all(|r| r.throughput_per_s.is_some_and(|t| t > 0.0)), "{:?}", case.rows);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["cases"][0]["throughput"], serde_json::json!({"unit": "elements", "amount": 6000}));
+    let out = as_program(&["run", "in-place-sort", "--runner", "threads", "--rounds", "1", "--warmup", "0"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let header = table.lines().find(|l| l.contains("wall (median")).unwrap();
+    assert!(header.contains("throughput"), "{table}");
+    assert!(table.lines().any(|l| l.trim_start().starts_with("threads") && l.contains("elem/s")), "{table}");
+}
+
 fn every_runner_gives_each_worker_one_state_for_all_its_tasks() {
     for schedule in ["dynamic", "static"] {
         let report = run(&["per-worker", "--schedule", schedule]).unwrap_or_else(|e| panic!("{schedule}: {e:#}"));
@@ -538,7 +555,8 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 12] = [
+    let tests: [(&str, fn()); 13] = [
+        ("a_declared_throughput_is_in_the_table_and_the_json", a_declared_throughput_is_in_the_table_and_the_json),
         (
             "max_time_counts_the_untimed_set_up_of_worker_processes",
             max_time_counts_the_untimed_set_up_of_worker_processes,

@@ -95,6 +95,10 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
             efficiency: speedup.map(|s| s.median / workers as f64),
             cpu_utilisation: utilisation.unwrap_or(0.0),
             cpu_ms: per_sample(&|s| Some(ms(s.sample.cpu_ns))).unwrap_or(0.0),
+            throughput_per_s: m
+                .properties
+                .throughput
+                .and_then(|t| per_sample(&|s| Some(t.amount() as f64 / (s.sample.wall_ns.max(1) as f64 / 1e9)))),
             startup_ms: per_sample(&|s| s.sample.startup_ns.map(ms)),
             worker_setup_ms,
             setup_ms: m.setup_ns.iter().find(|(k, _)| *k == kind).map(|(_, ns)| ms(*ns)),
@@ -112,6 +116,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         rounds: m.rounds,
         precision: m.precision,
         work: m.properties.work.clone(),
+        throughput: m.properties.throughput,
         waits: m.properties.waits,
         setup_ms: Some(ms(m.workload_setup_ns)),
         tasks: m.tasks,

@@ -147,6 +147,25 @@ pub(crate) fn row_cells(row: &RunnerRow) -> Vec<String> {
     ]
 }
 
+/// The columns of `case`'s table: [`COLUMNS`], with a throughput column beside the
+/// wall time when the workload declares what a sample processes.
+pub(crate) fn case_columns(case: &CaseReport) -> Vec<&'static str> {
+    let mut columns = COLUMNS.to_vec();
+    if case.throughput.is_some() {
+        columns.insert(4, "throughput");
+    }
+    columns
+}
+
+/// A row's cells matching [`case_columns`].
+pub(crate) fn case_cells(case: &CaseReport, row: &RunnerRow) -> Vec<String> {
+    let mut cells = row_cells(row);
+    if let Some(unit) = case.throughput {
+        cells.insert(4, row.throughput_per_s.map_or_else(|| "-".into(), |r| fmt::fmt_rate(r, unit)));
+    }
+    cells
+}
+
 /// Column titles matching [`row_cells`].
 pub(crate) const COLUMNS: [&str; 8] =
     ["runner", "workers", "wall (median ± MAD)", "min .. max", "speedup", "efficiency", "CPU util", "result"];

@@ -35,6 +35,9 @@ pub struct Properties {
     /// How much work one sample does, so that cases of different sizes can be ranked
     /// by their cost per unit (the counter's increments).
     pub work: Option<Work>,
+    /// What one sample processes, for the throughput column. parbench fills it from
+    /// the built workload's [`TypedWorkload::throughput`]; leave it `None` here.
+    pub throughput: Option<super::Throughput>,
 }
 
 /// An amount of work in a named unit: `8000000 increment`.
