@@ -82,6 +82,7 @@ mod atomic;
 mod baseline;
 mod cli;
 mod compare;
+mod counting;
 pub mod error;
 mod estimate;
 mod fingerprint;
@@ -104,6 +105,7 @@ mod sys;
 pub mod workload;
 
 pub use app::measure;
+pub use counting::CountingAlloc;
 pub use entry::main;
 pub use error::{BenchError, UsageError};
 pub use registry::Registry;

@@ -583,6 +583,7 @@ mod tests {
                 startup_ns: None,
                 setup_ns: None,
                 teardown_ns: None,
+                allocations: None,
                 preemptions: None,
                 waited_ns: None,
                 per_worker: Vec::new(),

@@ -160,6 +160,13 @@ pub struct RunnerRow {
     /// or elements, as the case's `throughput` says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput_per_s: Option<f64>,
+    /// Median allocations per task, when the program counts them
+    /// ([`CountingAlloc`](crate::CountingAlloc)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations_per_task: Option<f64>,
+    /// Median bytes allocated per task, when counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated_bytes_per_task: Option<f64>,
     /// Process runner: median time until the last child answered, milliseconds.
     pub startup_ms: Option<f64>,
     /// Process runner: median of the longest set-up of any child per sample, paid with

@@ -12,6 +12,10 @@ use parbench::{
 
 mod util;
 
+// Counts each thread's allocations, so the report shows them per task.
+#[global_allocator]
+static ALLOC: parbench::CountingAlloc = parbench::CountingAlloc;
+
 /// Pids of this process's children, running or zombie.
 fn children() -> Vec<u32> {
     util::children_of(std::process::id())
@@ -295,6 +299,27 @@ fn boxed_specs() -> [WorkloadSpec; 2] {
     [minimal, typed]
 }
 
+/// Each task makes exactly three allocations of 1000 bytes.
+struct Allocating;
+
+impl Workload for Allocating {
+    fn task_count(&self) -> usize {
+        4
+    }
+    fn run_task(&self, task: usize, _: &TaskContext<'_>) -> u64 {
+        let buffers: Vec<Vec<u8>> = Vec::new();
+        let mut buffers = std::hint::black_box(buffers);
+        buffers.reserve_exact(2);
+        buffers.push(vec![1u8; 1000 - 2 * std::mem::size_of::<Vec<u8>>()]);
+        buffers.push(vec![2u8; 1000]);
+        std::hint::black_box(&buffers);
+        task as u64
+    }
+    fn verify(&self, checksums: &[u64], _: &SharedState) -> Verification {
+        Verification::each(checksums, 4, |t| t as u64, "each task returned its index")
+    }
+}
+
 /// Its set-up (the constructor, in parbench and in every worker process) sleeps.
 struct SlowSetUp;
 
@@ -348,6 +373,7 @@ fn registry() -> Registry {
             })
             .param(Param::uint("setup-ms", 40).range(0, 10_000)),
         )
+        .register(WorkloadSpec::new("allocating", "three allocations per task", |_: &Params| Ok(Allocating)))
         .register(
             WorkloadSpec::new("harmonic", "float outputs", |p: &Params| {
                 Ok(Harmonic { per_task: p.uint("per-task"), tasks: p.uint("tasks") as usize })
@@ -544,6 +570,20 @@ fn max_time_counts_the_untimed_set_up_of_worker_processes() {
     assert_eq!(report.cases[0].samples.len(), 2 * 5, "the minimum of 5 rounds, no more");
 }
 
+fn allocations_per_task_are_counted_under_every_runner() {
+    let report = run(&["allocating"]).unwrap();
+    let case = &report.cases[0];
+    assert_eq!(case.rows.len(), 4);
+    for row in &case.rows {
+        assert_eq!(row.allocations_per_task, Some(3.0), "{}", row.runner);
+        // Two Vec headers, 1000 bytes less them, and 1000 bytes.
+        assert_eq!(row.allocated_bytes_per_task, Some(2000.0), "{}", row.runner);
+    }
+    let out = as_program(&["run", "allocating", "--runner", "threads", "--rounds", "1", "--warmup", "0"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("allocs/task") && table.contains("3 (2.0 KiB)"), "{table}");
+}
+
 fn a_task_that_prints_does_not_break_the_process_runner() {
     let report = run(&["chatty", "--runner", "process"]).unwrap();
     assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
@@ -555,7 +595,8 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 13] = [
+    let tests: [(&str, fn()); 14] = [
+        ("allocations_per_task_are_counted_under_every_runner", allocations_per_task_are_counted_under_every_runner),
         ("a_declared_throughput_is_in_the_table_and_the_json", a_declared_throughput_is_in_the_table_and_the_json),
         (
             "max_time_counts_the_untimed_set_up_of_worker_processes",

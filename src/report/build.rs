@@ -95,6 +95,10 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
             efficiency: speedup.map(|s| s.median / workers as f64),
             cpu_utilisation: utilisation.unwrap_or(0.0),
             cpu_ms: per_sample(&|s| Some(ms(s.sample.cpu_ns))).unwrap_or(0.0),
+            allocations_per_task: per_sample(&|s| s.sample.allocations.map(|a| a.count as f64 / m.tasks.max(1) as f64)),
+            allocated_bytes_per_task: per_sample(&|s| {
+                s.sample.allocations.map(|a| a.bytes as f64 / m.tasks.max(1) as f64)
+            }),
             throughput_per_s: m
                 .properties
                 .throughput
@@ -457,6 +461,7 @@ mod tests {
                     startup_ns: None,
                     setup_ns: None,
                     teardown_ns: None,
+                    allocations: None,
                     preemptions: None,
                     waited_ns: None,
                     per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],

@@ -37,6 +37,16 @@ pub fn fmt_rate(per_s: f64, unit: Throughput) -> String {
     }
 }
 
+/// Bytes with a binary unit: `512 B`, `3.5 KiB`, `12.0 MiB`.
+pub fn fmt_bytes(bytes: f64) -> String {
+    match bytes {
+        b if b >= (1u64 << 30) as f64 => format!("{:.1} GiB", b / (1u64 << 30) as f64),
+        b if b >= (1u64 << 20) as f64 => format!("{:.1} MiB", b / (1u64 << 20) as f64),
+        b if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
+        b => format!("{b:.0} B"),
+    }
+}
+
 /// A count with thousands separators: `998,004`.
 pub fn fmt_count(n: u64) -> String {
     let digits = n.to_string();

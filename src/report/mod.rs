@@ -154,7 +154,15 @@ pub(crate) fn case_columns(case: &CaseReport) -> Vec<&'static str> {
     if case.throughput.is_some() {
         columns.insert(4, "throughput");
     }
+    if counts_allocations(case) {
+        columns.insert(columns.len() - 1, "allocs/task");
+    }
     columns
+}
+
+/// Whether the program counted allocations ([`crate::CountingAlloc`]).
+fn counts_allocations(case: &CaseReport) -> bool {
+    case.rows.iter().any(|r| r.allocations_per_task.is_some())
 }
 
 /// A row's cells matching [`case_columns`].
@@ -162,6 +170,13 @@ pub(crate) fn case_cells(case: &CaseReport, row: &RunnerRow) -> Vec<String> {
     let mut cells = row_cells(row);
     if let Some(unit) = case.throughput {
         cells.insert(4, row.throughput_per_s.map_or_else(|| "-".into(), |r| fmt::fmt_rate(r, unit)));
+    }
+    if counts_allocations(case) {
+        let cell = match (row.allocations_per_task, row.allocated_bytes_per_task) {
+            (Some(n), Some(b)) => format!("{} ({})", fmt_count(n.round() as u64), fmt::fmt_bytes(b)),
+            _ => "-".into(),
+        };
+        cells.insert(cells.len() - 1, cell);
     }
     cells
 }

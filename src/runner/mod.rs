@@ -183,7 +183,7 @@ mod task_panic {
 
     /// Chains a hook that records where a task panicked instead of printing it;
     /// other panics go to the previous hook.
-    fn install() {
+    pub(super) fn install() {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
@@ -215,6 +215,15 @@ mod task_panic {
             }
         })
     }
+}
+
+/// What the tasks of a sample allocated, counted by a [`crate::CountingAlloc`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocations {
+    /// Allocations (and reallocations).
+    pub count: u64,
+    /// Bytes requested.
+    pub bytes: u64,
 }
 
 /// When and where one task ran, relative to the start of the timed region.
@@ -261,6 +270,9 @@ pub struct Sample {
     /// every child had exited, freeing what its set-up made; not part of `wall_ns`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown_ns: Option<u64>,
+    /// What the tasks allocated, when the program installed a [`crate::CountingAlloc`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<Allocations>,
     /// Involuntary context switches of parbench's threads and its reaped children
     /// during the sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,6 +316,9 @@ impl Sample {
 /// exactly once, so nothing allocates or locks per task inside the region.
 pub(crate) struct TaskSlots<'a> {
     slots: Box<dyn SampleSlots + 'a>,
+    /// Allocations and bytes of each task, when a [`crate::CountingAlloc`] counts them
+    /// (else empty).
+    allocations: Box<[crossbeam::utils::CachePadded<[std::sync::atomic::AtomicU64; 2]>]>,
     /// Set by the first task that panics; later tasks are skipped.
     failed: std::sync::atomic::AtomicBool,
     failure: std::sync::Mutex<Option<(usize, String)>>,
@@ -314,8 +329,13 @@ impl<'a> TaskSlots<'a> {
     /// states of `what.workers`. `Err` holds the message of a panicking `input` or
     /// `worker` hook.
     pub(crate) fn new(workload: &'a dyn DynWorkload, what: Prepare) -> Result<Self, String> {
+        let tasks = workload.task_count();
         let slots = catch_quietly(|| workload.prepare(what))?;
-        Ok(TaskSlots { slots, failed: Default::default(), failure: Default::default() })
+        // The quiet panic hook is installed here, untimed, not by the first task.
+        task_panic::install();
+        let counted = if crate::counting::thread_counts().is_some() { tasks } else { 0 };
+        let allocations = (0..counted).map(|_| Default::default()).collect();
+        Ok(TaskSlots { slots, allocations, failed: Default::default(), failure: Default::default() })
     }
 
     /// Runs task `task` on `ctx.worker`, recording its output and times, or the panic of
@@ -324,10 +344,24 @@ impl<'a> TaskSlots<'a> {
         if self.failed.load(Relaxed) {
             return;
         }
+        let before = crate::counting::thread_counts();
         if let Err(message) = task_panic::run(|| self.slots.run(task, ctx)) {
             self.failed.store(true, Relaxed);
             self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
         }
+        if let (Some((count, bytes)), Some(slot)) = (before, self.allocations.get(task)) {
+            let (now_count, now_bytes) = crate::counting::thread_counts().unwrap_or((count, bytes));
+            slot[0].store(now_count - count, Relaxed);
+            slot[1].store(now_bytes - bytes, Relaxed);
+        }
+    }
+
+    /// What the tasks allocated in all, when counted.
+    pub(crate) fn allocations(&self) -> Option<Allocations> {
+        (!self.allocations.is_empty()).then(|| Allocations {
+            count: self.allocations.iter().map(|a| a[0].load(Relaxed)).sum(),
+            bytes: self.allocations.iter().map(|a| a[1].load(Relaxed)).sum(),
+        })
     }
 
     /// Whether a task has failed (a child stops at its first failure).
@@ -385,6 +419,7 @@ pub(crate) fn finish_sample(
         startup_ns: None,
         setup_ns: None,
         teardown_ns: None,
+        allocations: None,
         preemptions: Some(measured.preemptions),
         waited_ns: None,
         per_worker,
@@ -422,7 +457,8 @@ pub(crate) fn run_in_process(
         task,
         message,
     })?;
-    let sample = finish_sample(runner, workers, slots.slots(), measured, records, &shared);
+    let mut sample = finish_sample(runner, workers, slots.slots(), measured, records, &shared);
+    sample.allocations = slots.allocations();
     // The inputs, worker states and outputs are freed here, with the clock stopped.
     drop(slots);
     Ok(sample)
@@ -443,6 +479,7 @@ mod tests {
             startup_ns: None,
             setup_ns: None,
             teardown_ns: None,
+            allocations: None,
             preemptions: Some(3),
             waited_ns,
             per_worker: Vec::new(),

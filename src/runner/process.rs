@@ -421,6 +421,7 @@ struct Farewell {
     cpu_ns: u64,
     switches: u64,
     waited_ns: Option<u64>,
+    allocations: Option<super::Allocations>,
 }
 
 impl ProcessRunner {
@@ -527,7 +528,8 @@ impl ProcessRunner {
         }
         children.deadline = Instant::now() + self.timeout;
         let mut said_bye = vec![false; workers];
-        let mut farewell = Farewell { cpu_ns: 0, switches: 0, waited_ns: Some(0) };
+        let mut farewell =
+            Farewell { cpu_ns: 0, switches: 0, waited_ns: Some(0), allocations: Some(Default::default()) };
         let mut closed = vec![false; workers];
         while closed.iter().any(|c| !c) {
             match children.next_event() {
@@ -538,7 +540,12 @@ impl ProcessRunner {
                             return Err(children.protocol_error(worker, detail));
                         }
                     }
-                    Ok(Reply::Bye { cpu_ns, switches, waited_ns }) if !said_bye[worker] => {
+                    Ok(Reply::Bye { cpu_ns, switches, waited_ns, allocations }) if !said_bye[worker] => {
+                        farewell.allocations =
+                            farewell.allocations.zip(allocations).map(|(a, (count, bytes))| super::Allocations {
+                                count: a.count.saturating_add(count),
+                                bytes: a.bytes.saturating_add(bytes),
+                            });
                         farewell.cpu_ns = farewell.cpu_ns.saturating_add(cpu_ns);
                         farewell.switches = farewell.switches.saturating_add(switches);
                         farewell.waited_ns = farewell.waited_ns.zip(waited_ns).map(|(a, b)| a.saturating_add(b));
@@ -672,6 +679,7 @@ impl Runner for ProcessRunner {
         sample.setup_ns = Some(setup_ns);
         sample.teardown_ns = Some(teardown_ns);
         sample.waited_ns = farewell.waited_ns;
+        sample.allocations = farewell.allocations;
         Ok(sample)
     }
 }

@@ -10,8 +10,9 @@
 //! child  -> parent  fail <task> <message as a JSON string>       (the task panicked)
 //! parent -> child   quit                                  (the timed region has ended)
 //! child  -> parent  output <task> <output as JSON>        (one line per task it ran)
-//! child  -> parent  bye <cpu_ns> <switches> <waited_ns|->  (its CPU time, involuntary
-//!                                                          switches and CPU wait so far)
+//! child  -> parent  bye <cpu_ns> <switches> <waited_ns|-> [<allocations> <bytes>]
+//!                   (its CPU time, involuntary switches and CPU wait so far; what its
+//!                   tasks allocated, when the program counts allocations)
 //! ```
 //!
 //! The parent's clock stops at the last `done`: the outputs travel, and each child
@@ -145,6 +146,8 @@ pub enum Reply {
         switches: u64,
         /// How long it waited for a CPU since it was ready, ns, if it knows.
         waited_ns: Option<u64>,
+        /// What its tasks allocated (count, bytes), when counted.
+        allocations: Option<(u64, u64)>,
     },
 }
 
@@ -172,10 +175,14 @@ impl Reply {
                 let message = serde_json::from_str::<String>(rest).map_err(|_| format!("bad fail line {line:?}"))?;
                 Ok(Reply::Fail { task: index(task)?, message })
             }
-            ["bye", cpu, switches, waited] => Ok(Reply::Bye {
+            ["bye", cpu, switches, waited, allocations @ ..] if matches!(allocations.len(), 0 | 2) => Ok(Reply::Bye {
                 cpu_ns: num(cpu)?,
                 switches: num(switches)?,
                 waited_ns: if *waited == "-" { None } else { Some(num(waited)?) },
+                allocations: match allocations {
+                    [count, bytes] => Some((num(count)?, num(bytes)?)),
+                    _ => None,
+                },
             }),
             _ => Err(format!("unexpected line {:?}", truncate(line, 120))),
         }
@@ -303,9 +310,13 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
                     }
                 }
                 let (cpu, switches) = (crate::sys::cpu_ns(), crate::sys::involuntary_switches());
-                match delay_at_ready.zip(crate::sys::thread_run_delay_ns()) {
-                    Some((a, b)) => writeln!(out, "bye {cpu} {switches} {}", b.saturating_sub(a)).map_err(io)?,
-                    None => writeln!(out, "bye {cpu} {switches} -").map_err(io)?,
+                let waited = match delay_at_ready.zip(crate::sys::thread_run_delay_ns()) {
+                    Some((a, b)) => b.saturating_sub(a).to_string(),
+                    None => "-".to_string(),
+                };
+                match slots.allocations() {
+                    Some(a) => writeln!(out, "bye {cpu} {switches} {waited} {} {}", a.count, a.bytes).map_err(io)?,
+                    None => writeln!(out, "bye {cpu} {switches} {waited}").map_err(io)?,
                 }
                 return out.flush().map_err(io);
             }
@@ -551,8 +562,11 @@ mod tests {
         assert!(Reply::parse("done 3 55 10 20").is_err());
         assert!(Reply::parse("done x 10 20").is_err());
         assert!(Reply::parse("hello").is_err());
-        assert_eq!(Reply::parse("bye 5 6 -"), Ok(Reply::Bye { cpu_ns: 5, switches: 6, waited_ns: None }));
-        assert_eq!(Reply::parse("bye 5 6 42"), Ok(Reply::Bye { cpu_ns: 5, switches: 6, waited_ns: Some(42) }));
+        let bye = |waited_ns, allocations| Reply::Bye { cpu_ns: 5, switches: 6, waited_ns, allocations };
+        assert_eq!(Reply::parse("bye 5 6 -"), Ok(bye(None, None)));
+        assert_eq!(Reply::parse("bye 5 6 42"), Ok(bye(Some(42), None)));
+        assert_eq!(Reply::parse("bye 5 6 42 7 800"), Ok(bye(Some(42), Some((7, 800)))));
+        assert!(Reply::parse("bye 5 6 42 7").is_err());
         assert!(Reply::parse("bye 42").is_err());
         assert!(Reply::parse("bye 5 6 x").is_err());
         assert!(Reply::parse("running 0 tests").is_err());
