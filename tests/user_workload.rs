@@ -255,6 +255,26 @@ impl TypedWorkload for Harmonic {
     }
 }
 
+/// Its tasks return NaN, which JSON cannot carry.
+struct NotANumber;
+
+impl TypedWorkload for NotANumber {
+    type Input = ();
+    type Worker = ();
+    type Output = f64;
+    fn task_count(&self) -> usize {
+        2
+    }
+    fn input(&self, _: usize) {}
+    fn worker(&self, _: usize) {}
+    fn run(&self, _: usize, _: &mut (), _: &mut (), _: &TaskContext<'_>) -> f64 {
+        f64::NAN
+    }
+    fn verify(&self, outputs: &[f64], _: &SharedState) -> Verification {
+        Verification::each_within(outputs, 2, |_| 1.0, 1e-9, "every output is 1")
+    }
+}
+
 /// A structured output: each task names itself and lists its first squares.
 struct Labelled {
     tasks: usize,
@@ -381,6 +401,7 @@ fn registry() -> Registry {
             .param(Param::uint("per-task", 100_000).range(1, 1 << 30))
             .param(Param::uint("tasks", 5).range(1, 64)),
         )
+        .register(WorkloadSpec::new("nan", "returns NaN", |_: &Params| Ok(NotANumber)))
         .register(WorkloadSpec::new("labelled", "structured outputs", |_: &Params| Ok(Labelled { tasks: 5 })))
         .register(boxed_specs()[0].clone())
         .register(boxed_specs()[1].clone())
@@ -550,6 +571,20 @@ fn outputs_of_any_type_are_verified_under_every_runner() {
     }
 }
 
+fn an_output_json_cannot_carry_is_a_wrong_answer_that_says_why() {
+    let err = run(&["nan", "--runner", "threads"]).expect_err("NaN is not 1");
+    assert!(err.to_string().contains("returned NaN, expected 1.0"), "{err}");
+    use parbench::runner::{Job, RunnerOptions};
+    let options = RunnerOptions { worker_program: Some(std::env::current_exe().unwrap()), ..RunnerOptions::default() };
+    let job = Job::build(&registry(), "nan", &[], 2).unwrap();
+    let sample = RunnerKind::Process.build(2, &options).unwrap().run(&job).unwrap();
+    match sample.verification {
+        Verification::Failed { reason } => assert!(reason.contains("travel as null"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(children(), Vec::<u32>::new());
+}
+
 fn a_boxed_workload_chosen_at_run_time_is_measured() {
     let report = run(&["boxed", "--kind", "chatty", "--runner", "threads,process"]).unwrap();
     assert_eq!(report.cases[0].rows.len(), 3);
@@ -595,7 +630,11 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 14] = [
+    let tests: [(&str, fn()); 15] = [
+        (
+            "an_output_json_cannot_carry_is_a_wrong_answer_that_says_why",
+            an_output_json_cannot_carry_is_a_wrong_answer_that_says_why,
+        ),
         ("allocations_per_task_are_counted_under_every_runner", allocations_per_task_are_counted_under_every_runner),
         ("a_declared_throughput_is_in_the_table_and_the_json", a_declared_throughput_is_in_the_table_and_the_json),
         (

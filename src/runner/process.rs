@@ -422,6 +422,8 @@ struct Farewell {
     switches: u64,
     waited_ns: Option<u64>,
     allocations: Option<super::Allocations>,
+    /// The first output that did not decode (a NaN travels as JSON `null`).
+    undecodable: Option<String>,
 }
 
 impl ProcessRunner {
@@ -528,8 +530,13 @@ impl ProcessRunner {
         }
         children.deadline = Instant::now() + self.timeout;
         let mut said_bye = vec![false; workers];
-        let mut farewell =
-            Farewell { cpu_ns: 0, switches: 0, waited_ns: Some(0), allocations: Some(Default::default()) };
+        let mut farewell = Farewell {
+            cpu_ns: 0,
+            switches: 0,
+            waited_ns: Some(0),
+            allocations: Some(Default::default()),
+            undecodable: None,
+        };
         let mut closed = vec![false; workers];
         while closed.iter().any(|c| !c) {
             match children.next_event() {
@@ -537,7 +544,7 @@ impl ProcessRunner {
                     Ok(Reply::Output { task, json }) if !said_bye[worker] => {
                         children.deadline = Instant::now() + self.timeout;
                         if let Err(detail) = outputs.decode(task, &json) {
-                            return Err(children.protocol_error(worker, detail));
+                            farewell.undecodable.get_or_insert(detail);
                         }
                     }
                     Ok(Reply::Bye { cpu_ns, switches, waited_ns, allocations }) if !said_bye[worker] => {
@@ -680,6 +687,12 @@ impl Runner for ProcessRunner {
         sample.teardown_ns = Some(teardown_ns);
         sample.waited_ns = farewell.waited_ns;
         sample.allocations = farewell.allocations;
+        if let Some(detail) = farewell.undecodable {
+            sample.verification = crate::workload::Verification::failed(format!(
+                "an output did not survive the trip from its worker process as JSON ({detail}; NaN and \
+                 infinities travel as null)"
+            ));
+        }
         Ok(sample)
     }
 }

@@ -306,6 +306,14 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
                     let json = super::catch_quietly(|| slots.slots().encode(task))
                         .map_err(|panic| format!("encoding task {task}'s output {panic}"))?;
                     if let Some(json) = json {
+                        if json.len() > MAX_LINE - 64 {
+                            return Err(format!(
+                                "task {task}'s output is {} bytes of JSON, more than the {} MiB a line may carry \
+                                 back to parbench; return a digest of it instead",
+                                json.len(),
+                                MAX_LINE >> 20
+                            ));
+                        }
                         writeln!(out, "output {task} {json}").map_err(io)?;
                     }
                 }

@@ -141,6 +141,13 @@ impl<T: FromValue> Typed<'_, '_, T> {
         self
     }
 
+    /// Accept several comma-separated values and measure one case per value (see
+    /// [`Param::sweep`]); each case reads its own.
+    pub fn sweep(mut self) -> Self {
+        self.param = self.param.sweep();
+        self
+    }
+
     /// The value the smoke test (`cargo test --bench`, `-- --test`) uses instead of
     /// the default, so that a debug build finishes quickly.
     pub fn smoke(mut self, value: T) -> Self
