@@ -3,9 +3,11 @@
 //! can trust.
 //!
 //! To measure your own code, implement [`Workload`] (how many tasks, run one task and
-//! return a checksum, verify the checksums against an answer computed another way),
-//! declare it with a [`WorkloadSpec`] (name, parameters with defaults and ranges),
-//! register it in a [`Registry`] and hand control to [`main`]. Your program then has
+//! return a checksum, verify the checksums against an answer computed another way), or
+//! [`TypedWorkload`] for an untimed input per task, a state per worker and outputs of
+//! any type; declare it with a [`WorkloadSpec`] (name, parameters with defaults and
+//! ranges, typed with [`Parameters`]), register it in a [`Registry`] and hand control
+//! to [`main`]. Your program then has
 //! parbench's whole command line for your workload: `run`, `scale`, `suite`,
 //! `compare`, `list`, and the hidden `worker` subcommand the `process` runner needs.
 //!

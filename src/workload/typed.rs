@@ -281,9 +281,12 @@ struct WorkerSlot<W> {
     state: UnsafeCell<W>,
 }
 
+/// The task slots of a sample of `T`.
+type TaskSlotsOf<T> = Box<[CachePadded<TaskSlot<<T as TypedWorkload>::Input, <T as TypedWorkload>::Output>>]>;
+
 struct Slots<'a, T: TypedWorkload> {
     workload: &'a T,
-    tasks: Box<[CachePadded<TaskSlot<T::Input, T::Output>>]>,
+    tasks: TaskSlotsOf<T>,
     workers: Box<[CachePadded<WorkerSlot<T::Worker>>]>,
     first_worker: usize,
 }
