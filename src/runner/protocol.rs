@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::registry::Registry;
 use crate::sys::monotonic_ns;
-use crate::workload::{Params, Prepare, SharedState, TaskContext};
+use crate::workload::{DynWorkload, Params, Prepare, SharedState, TaskContext};
 
 /// The protocol's name and version, sent in the child's first line.
 pub const VERSION: &str = "parbench-worker/4";
@@ -215,17 +215,37 @@ pub(crate) fn read_line(input: &mut impl BufRead) -> Result<Option<String>, Stri
 }
 
 /// The child side: says hello, reads the set-up, builds the workload from `registry`,
-/// then runs tasks on request. Returns `Ok` on `quit` or end of input.
+/// prepares its inputs and worker state, then runs tasks on request. Returns `Ok` on
+/// `quit` or end of input.
+///
+/// The phases are separate functions (build, prepare, serve the sample) so that a
+/// worker kept across samples can repeat the last two.
 pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("writing to parent: {e}");
-    writeln!(out, "hello {VERSION} {}", std::process::id()).map_err(io)?;
-    out.flush().map_err(io)?;
+    writeln!(out, "hello {VERSION} {}", std::process::id()).map_err(write_error)?;
+    out.flush().map_err(write_error)?;
     let Some(first) = read_line(&mut input)? else {
         return Ok(());
     };
     let json =
         first.strip_prefix("setup ").ok_or_else(|| format!("expected a setup line, got {:?}", truncate(&first, 60)))?;
     let setup: Setup = serde_json::from_str(json).map_err(|e| format!("bad set-up: {e}"))?;
+    let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
+    let (workload, shared) = build(registry, &setup)?;
+    let mut slots = prepare(workload.as_ref(), &setup)?;
+    let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
+    writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(write_error)?;
+    out.flush().map_err(write_error)?;
+    let timeout = std::time::Duration::from_millis(setup.timeout_ms);
+    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared, timeout };
+    serve_sample(&mut slots, &ctx, workload.task_count(), input, out)
+}
+
+fn write_error(e: std::io::Error) -> String {
+    format!("writing to parent: {e}")
+}
+
+/// Checks the set-up and builds the workload and its shared state (untimed).
+fn build(registry: &Registry, setup: &Setup) -> Result<(Box<dyn DynWorkload>, SharedState), String> {
     let spec = registry.get(&setup.workload).ok_or_else(|| {
         format!(
             "workload {:?} is not registered in this program; parent and worker are different programs",
@@ -244,7 +264,6 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     if let Some(cpu) = setup.pin {
         crate::sys::pin_current_thread(cpu);
     }
-    let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
     let workload = super::catch_quietly(|| spec.build(&params))
         .map_err(|panic| format!("its constructor {panic}"))
         .and_then(|built| built)
@@ -261,22 +280,33 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             return Err(format!("bad set-up: {given} shared slots, {} needs {needed}", setup.workload));
         }
     };
+    Ok((workload, shared))
+}
+
+/// Makes this child's inputs and its one worker state (untimed): the inputs of the
+/// tasks the set-up names, or of every task.
+fn prepare<'a>(workload: &'a dyn DynWorkload, setup: &Setup) -> Result<super::TaskSlots<'a>, String> {
     let tasks = workload.task_count();
     let inputs = match setup.inputs {
         None => 0..tasks,
         Some([first, end]) if first <= end && end <= tasks => first..end,
         Some([first, end]) => return Err(format!("bad set-up: inputs {first}..{end} for {tasks} tasks")),
     };
-    // This child's inputs and its one worker state are part of its set-up.
     let what = Prepare { inputs, workers: setup.worker..setup.worker + 1 };
-    let mut slots =
-        super::TaskSlots::new(workload.as_ref(), what).map_err(|e| format!("preparing {}: {e}", setup.workload))?;
-    let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
+    super::TaskSlots::new(workload, what).map_err(|e| format!("preparing {}: {e}", setup.workload))
+}
+
+/// Runs the requested tasks of one sample, then, on `quit`, sends the outputs and what
+/// this process used.
+fn serve_sample(
+    slots: &mut super::TaskSlots<'_>,
+    ctx: &TaskContext<'_>,
+    tasks: usize,
+    mut input: impl BufRead,
+    mut out: impl Write,
+) -> Result<(), String> {
+    let io = write_error;
     let delay_at_ready = crate::sys::thread_run_delay_ns();
-    writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(io)?;
-    out.flush().map_err(io)?;
-    let timeout = std::time::Duration::from_millis(setup.timeout_ms);
-    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared, timeout };
     let mut ran = Vec::new();
     while let Some(line) = read_line(&mut input)? {
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
@@ -287,7 +317,7 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
                     return Err(format!("bad request {:?} for {tasks} tasks", truncate(&line, 120)));
                 };
                 for task in first..end {
-                    slots.run(task, &ctx);
+                    slots.run(task, ctx);
                     if let Some((_, message)) = slots.failure() {
                         let message = serde_json::to_string(&message).expect("strings serialise");
                         writeln!(out, "fail {task} {message}").map_err(io)?;
@@ -302,21 +332,7 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             ["quit"] => {
                 // The parent's clock has stopped: now the outputs, then what this
                 // process used, read before anything is freed.
-                for &task in &ran {
-                    let json = super::catch_quietly(|| slots.slots().encode(task))
-                        .map_err(|panic| format!("encoding task {task}'s output {panic}"))?;
-                    if let Some(json) = json {
-                        if json.len() > MAX_LINE - 64 {
-                            return Err(format!(
-                                "task {task}'s output is {} bytes of JSON, more than the {} MiB a line may carry \
-                                 back to parbench; return a digest of it instead",
-                                json.len(),
-                                MAX_LINE >> 20
-                            ));
-                        }
-                        writeln!(out, "output {task} {json}").map_err(io)?;
-                    }
-                }
+                send_outputs(slots, &ran, &mut out)?;
                 let (cpu, switches) = (crate::sys::cpu_ns(), crate::sys::involuntary_switches());
                 let waited = match delay_at_ready.zip(crate::sys::thread_run_delay_ns()) {
                     Some((a, b)) => b.saturating_sub(a).to_string(),
@@ -330,6 +346,25 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             }
             _ => return Err(format!("unexpected request {:?}", truncate(&line, 120))),
         }
+    }
+    Ok(())
+}
+
+/// One `output` line per task this child ran.
+fn send_outputs(slots: &mut super::TaskSlots<'_>, ran: &[usize], out: &mut impl Write) -> Result<(), String> {
+    for &task in ran {
+        let json = super::catch_quietly(|| slots.slots().encode(task))
+            .map_err(|panic| format!("encoding task {task}'s output {panic}"))?;
+        let Some(json) = json else { continue };
+        if json.len() > MAX_LINE - 64 {
+            return Err(format!(
+                "task {task}'s output is {} bytes of JSON, more than the {} MiB a line may carry back to \
+                 parbench; return a digest of it instead",
+                json.len(),
+                MAX_LINE >> 20
+            ));
+        }
+        writeln!(out, "output {task} {json}").map_err(write_error)?;
     }
     Ok(())
 }
