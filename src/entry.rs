@@ -106,12 +106,6 @@ fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
     }
     let runnable: Vec<_> =
         registry.visible().filter(|s| s.params().iter().all(|p| p.absent_values().is_ok())).collect();
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "parbench: note: this is an unoptimised (debug) build: its times say little about release code; \
-             measure with cargo bench or --release"
-        );
-    }
     for spec in runnable {
         let args = default_run(spec, smoke);
         let invocation = match crate::cli::parse(registry, &args) {

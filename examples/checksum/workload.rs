@@ -18,7 +18,7 @@ pub fn spec() -> WorkloadSpec {
     WorkloadSpec::new("checksum", "per-chunk checksums (FNV-1a) of a generated buffer", |p: &Params| {
         Ok(Checksum::new(p.uint("size-mib") as usize, p.uint("chunks") as usize, p.seed()))
     })
-    .param(Param::uint("size-mib", 64).range(1, 4096).help("Size of the generated buffer, MiB"))
+    .param(Param::uint("size-mib", 64).range(1, 4096).smoke(2u64).help("Size of the generated buffer, MiB"))
     .param(Param::uint("chunks", 64).range(1, 65_536).help("Number of chunks, one task each"))
 }
 

@@ -62,6 +62,7 @@ pub fn environment() -> Fingerprint {
         parbench_version: "0.1.0".into(),
         git_commit: Some("abcdef123456".into()),
         rayon_num_threads: None,
+        optimised: true,
     }
 }
 

@@ -80,7 +80,7 @@ pub trait Reporter {
 pub(crate) fn header_lines(report: &Report) -> Vec<String> {
     let e = &report.environment;
     let s = &report.settings;
-    vec![
+    let mut lines = vec![
         format!(
             "machine: {} · {} logical / {} physical cores, {} available · {} {}",
             e.cpu_model,
@@ -114,7 +114,11 @@ pub(crate) fn header_lines(report: &Report) -> Vec<String> {
                 if n == 1 { "" } else { "s" }
             ),
         },
-    ]
+    ];
+    if !e.optimised {
+        lines.push("build: unoptimised (a debug build): these times say little about release code".to_string());
+    }
+    lines
 }
 
 /// The per-case title line.

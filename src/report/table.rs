@@ -116,6 +116,24 @@ mod tests {
     }
 
     #[test]
+    fn a_measurement_by_an_unoptimised_build_says_so() {
+        let mut report = crate::report::fixture::report();
+        let text = |report: &Report| {
+            let mut out = Vec::new();
+            TableReporter.write(report, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(!text(&report).contains("unoptimised"));
+        report.environment.optimised = false;
+        assert!(text(&report).contains("build: unoptimised (a debug build)"), "{}", text(&report));
+        // Older files, without the field, were optimised builds as far as they say.
+        let json = serde_json::to_value(crate::report::fixture::report().environment).unwrap();
+        assert!(json.get("optimised").is_none());
+        let back: crate::fingerprint::Fingerprint = serde_json::from_value(json).unwrap();
+        assert!(back.optimised);
+    }
+
+    #[test]
     fn table_snapshot() {
         let mut out = Vec::new();
         TableReporter.write(&crate::report::fixture::report(), &mut out).unwrap();
