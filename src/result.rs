@@ -173,6 +173,10 @@ pub struct RunnerRow {
     /// the clock stopped, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_setup_ms: Option<f64>,
+    /// Process runner: median time from the end of the timed region until every child
+    /// had sent its outputs, freed its set-up and exited, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown_ms: Option<f64>,
     /// One-off set-up outside the samples (rayon pool build), milliseconds.
     pub setup_ms: Option<f64>,
     /// Median load imbalance: busiest worker's busy time / mean busy time.

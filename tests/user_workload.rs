@@ -558,6 +558,10 @@ fn no_runner_times_the_freeing_of_its_set_up() {
             assert!(sample.teardown_ns.is_some(), "the process runner reports its teardown");
         }
     }
+    let report = run(&["teardown", "--log", log, "--runner", "process"]).unwrap();
+    for row in &report.cases[0].rows {
+        assert_eq!(row.teardown_ms.is_some(), row.runner == RunnerKind::Process, "{}", row.runner);
+    }
 }
 
 fn outputs_of_any_type_are_verified_under_every_runner() {

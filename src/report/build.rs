@@ -105,6 +105,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
                 .and_then(|t| per_sample(&|s| Some(t.amount() as f64 / (s.sample.wall_ns.max(1) as f64 / 1e9)))),
             startup_ms: per_sample(&|s| s.sample.startup_ns.map(ms)),
             worker_setup_ms,
+            teardown_ms: per_sample(&|s| s.sample.teardown_ns.map(ms)),
             setup_ms: m.setup_ns.iter().find(|(k, _)| *k == kind).map(|(_, ns)| ms(*ns)),
             imbalance,
             disturbed_samples,

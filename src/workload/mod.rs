@@ -23,7 +23,7 @@ pub mod spec;
 mod typed;
 
 pub use param::{Param, Params, Value};
-pub use reader::{FromValue, ParamReader, Parameters, Typed};
+pub use reader::{FromValue, ParamReader, Parameters, TypedParam};
 pub use shared::SharedState;
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
 pub use typed::{DynWorkload, Prepare, SampleSlots, Throughput, TypedWorkload};

@@ -70,27 +70,27 @@ impl<'a> ParamReader<'a> {
     }
 
     /// A whole number (`u64`) with a default.
-    pub fn uint(&mut self, name: &str, default: u64) -> Typed<'_, 'a, u64> {
+    pub fn uint(&mut self, name: &str, default: u64) -> TypedParam<'_, 'a, u64> {
         self.typed(Param::uint(name, default), default)
     }
 
     /// A finite number (`f64`) with a default.
-    pub fn float(&mut self, name: &str, default: f64) -> Typed<'_, 'a, f64> {
+    pub fn float(&mut self, name: &str, default: f64) -> TypedParam<'_, 'a, f64> {
         self.typed(Param::float(name, default), default)
     }
 
     /// Text (`String`) with a default.
-    pub fn text(&mut self, name: &str, default: &str) -> Typed<'_, 'a, String> {
+    pub fn text(&mut self, name: &str, default: &str) -> TypedParam<'_, 'a, String> {
         self.typed(Param::text(name, default), default.to_string())
     }
 
     /// One of `choices` (`String`), `default` when not given.
-    pub fn choice(&mut self, name: &str, choices: &[&str], default: &str) -> Typed<'_, 'a, String> {
+    pub fn choice(&mut self, name: &str, choices: &[&str], default: &str) -> TypedParam<'_, 'a, String> {
         self.typed(Param::choice(name, choices, default), default.to_string())
     }
 
     /// A list of whole numbers (`Vec<u64>`) with a default.
-    pub fn uint_list(&mut self, name: &str, default: &[u64]) -> Typed<'_, 'a, Vec<u64>> {
+    pub fn uint_list(&mut self, name: &str, default: &[u64]) -> TypedParam<'_, 'a, Vec<u64>> {
         self.typed(Param::uint_list(name, default), default.to_vec())
     }
 
@@ -110,19 +110,19 @@ impl<'a> ParamReader<'a> {
         }
     }
 
-    fn typed<T: FromValue>(&mut self, param: Param, default: T) -> Typed<'_, 'a, T> {
-        Typed { reader: self, param, default }
+    fn typed<T: FromValue>(&mut self, param: Param, default: T) -> TypedParam<'_, 'a, T> {
+        TypedParam { reader: self, param, default }
     }
 }
 
-/// One parameter being declared: narrow it, describe it, then [`get`](Typed::get) it.
-pub struct Typed<'r, 'a, T> {
+/// One parameter being declared: narrow it, describe it, then [`get`](TypedParam::get) it.
+pub struct TypedParam<'r, 'a, T> {
     reader: &'r mut ParamReader<'a>,
     param: Param,
     default: T,
 }
 
-impl<T: FromValue> Typed<'_, '_, T> {
+impl<T: FromValue> TypedParam<'_, '_, T> {
     /// Allowed range of a whole number or of each element of a list.
     pub fn range(mut self, min: u64, max: u64) -> Self {
         self.param = self.param.range(min, max);
