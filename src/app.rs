@@ -33,7 +33,9 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
             let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
             let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{l}")))?;
+            let lines = lines.chain(done.skipped.iter().map(|s| format!("skipped {s}")));
+            // File names come from the directory: escaped, as any text from files.
+            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{}", crate::text::terminal_safe(&l))))?;
             Ok(ExitCode::SUCCESS)
         }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
@@ -95,13 +97,16 @@ fn measure_plan(
             weak: spec.weak,
             workers: spec.workers.clone(),
             bootstrap: spec.bootstrap,
-            seed: plan.record.seed,
         })
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
     let mut report = report::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
+    if let Some(spec) = &plan.scale {
+        let swept = report.cases.iter().zip(&spec.family_of).filter(|(_, f)| f.is_some()).map(|(c, _)| c);
+        report.notes = report::load_notes(swept, &report.environment);
+    }
     report.scale = analysis;
     Ok((report, kept))
 }
@@ -116,8 +121,12 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
-    let rules =
-        crate::compare::Rules { floor_relative: args.floor, floor_absolute: args.floor_absolute, ..Default::default() };
+    let rules = crate::compare::Rules {
+        floor_relative: args.floor,
+        floor_absolute: args.floor_absolute,
+        allow_missing: args.allow_missing,
+        ..Default::default()
+    };
     match crate::compare::compare(&inputs.bases, &inputs.new_name, &inputs.new, &rules, args.allow_incomparable) {
         Ok(mut cmp) => {
             cmp.skipped_base.extend(inputs.left_out);
@@ -126,27 +135,11 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                 crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
                 crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
                 crate::compare::Outcome::NothingJudged => Err(cmp.nothing_judged().into()),
+                crate::compare::Outcome::Missing => Err(cmp.missing_error().into()),
             }
         }
         Err(inc) => {
-            let fp = |f: &crate::fingerprint::Fingerprint| {
-                format!(
-                    "{} · {} · {} logical / {} physical cores, {} available · {} {}",
-                    f.hostname,
-                    f.cpu_model,
-                    f.logical_cores,
-                    f.physical_cores,
-                    f.available_parallelism,
-                    f.arch,
-                    f.kernel.as_deref().unwrap_or("")
-                )
-            };
-            let text = format!(
-                "not comparable: {} (--allow-incomparable compares anyway)\n  base: {}\n  new:  {}\n",
-                inc.reason,
-                fp(&inc.base),
-                fp(&inc.new)
-            );
+            let text = crate::compare::incomparable(&inc);
             to_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(ExitCode::from(3))
         }
@@ -158,7 +151,13 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     // `--limit none` skips the calibration: nothing to refuse.
     let unlimited = plan.limit == std::time::Duration::MAX;
-    let estimate = (!unlimited).then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit")).transpose()?;
+    let estimate = (!unlimited)
+        .then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit"))
+        .transpose()
+        .map_err(|refusal| match refusal {
+            crate::estimate::Refusal::TooLong(usage) => anyhow::Error::from(usage),
+            crate::estimate::Refusal::Failed(failure) => failure.into(),
+        })?;
     if let Some(line) = estimate.as_ref().and_then(crate::estimate::Estimate::notice) {
         eprintln!("{line}");
     }
@@ -218,6 +217,7 @@ fn write_terminal(report: &Report, format: report::Format, on_stderr: bool) -> i
         format.reporter().write(report, &mut out)?;
         return out.flush();
     }
+    crate::sys::stdout_open()?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     format.reporter().write(report, &mut out)?;
     out.flush()
@@ -276,7 +276,7 @@ impl Progress {
 /// an error); any other failure is exit 2, as nothing was measured that it could lose.
 fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
     let mut out = io::stdout().lock();
-    match write(&mut out).and_then(|()| out.flush()) {
+    match crate::sys::stdout_open().and_then(|()| write(&mut out)).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
         Ok(()) => Ok(()),

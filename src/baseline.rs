@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::atomic::TempFile;
 use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
-use crate::result::{RecordedSample, RunnerRow, SettingsRecord, SuiteRecord};
+use crate::result::{FNV_OFFSET, RecordedSample, RunnerRow, SettingsRecord, SuiteRecord, fnv};
 
 /// What `baseline update` reads of a result file.
 #[derive(Deserialize)]
@@ -33,8 +33,7 @@ struct Head {
     environment: Fingerprint,
     #[serde(default)]
     suite: Option<SuiteRecord>,
-    #[serde(rename = "settings")]
-    _settings: SettingsRecord,
+    settings: SettingsRecord,
     cases: CaseKeys,
 }
 
@@ -54,7 +53,7 @@ struct CaseHead {
     #[serde(rename = "rows")]
     _rows: Checked<RunnerRow>,
     #[serde(rename = "samples")]
-    _samples: Checked<RecordedSample>,
+    _samples: Checked<TimedSample>,
 }
 
 impl<'de> Deserialize<'de> for CaseKeys {
@@ -67,14 +66,42 @@ impl<'de> Deserialize<'de> for CaseKeys {
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<CaseKeys, A::Error> {
                 let mut keys = CaseKeys { count: 0, sum: 0, xor: 0 };
+                let mut seen = std::collections::HashSet::new();
                 while let Some(case) = seq.next_element::<CaseHead>()? {
                     let h = fnv(format!("{}@{}", case.label, case.workers).as_bytes(), FNV_OFFSET);
+                    // compare refuses such a file; admitted here, it would stop every
+                    // comparison against the directory.
+                    if !seen.insert((case.label.clone(), case.workers)) {
+                        return Err(serde::de::Error::custom(format!(
+                            "case '{}' with {} workers appears twice, so compare could not match it",
+                            crate::text::terminal_safe(&case.label),
+                            case.workers
+                        )));
+                    }
                     keys = CaseKeys { count: keys.count + 1, sum: keys.sum.wrapping_add(h), xor: keys.xor ^ h };
                 }
                 Ok(keys)
             }
         }
         d.deserialize_seq(Visit)
+    }
+}
+
+/// A sample, read in full (so checked) and refused with a wall time of 0, which
+/// compare refuses as corrupt: admitted here, it would stop every comparison against
+/// the directory.
+struct TimedSample;
+
+impl<'de> Deserialize<'de> for TimedSample {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = RecordedSample::deserialize(d)?;
+        if s.sample.wall_ns == 0 {
+            return Err(serde::de::Error::custom(format!(
+                "runner {}, round {}: wall time 0 is a corrupt sample",
+                s.sample.runner, s.round
+            )));
+        }
+        Ok(TimedSample)
     }
 }
 
@@ -105,7 +132,12 @@ fn class(r: &Head) -> String {
         Some(s) => format!("suite {} {}", s.name, s.digest),
         None => format!("cases {} {:016x} {:016x}", r.cases.count, r.cases.sum, r.cases.xor),
     };
-    format!("{}|{}|{}|{}|{}|{config}", e.arch, e.cpu_model, e.logical_cores, e.physical_cores, e.available_parallelism)
+    // Results that `compare` would refuse as not comparable are different groups.
+    let how = format!("{}|{}", r.settings.schedule.name(), r.settings.pin);
+    format!(
+        "{}|{}|{}|{}|{}|{how}|{config}",
+        e.arch, e.cpu_model, e.logical_cores, e.physical_cores, e.available_parallelism
+    )
 }
 
 /// A name that sorts by time and differs for different contents:
@@ -127,6 +159,8 @@ pub struct Update {
     pub present: Vec<PathBuf>,
     /// Files removed from DIR.
     pub removed: Vec<PathBuf>,
+    /// Entries of DIR left alone, and why (not regular files, second names of a file).
+    pub skipped: Vec<String>,
 }
 
 /// Adds `new` to `dir`, then keeps the newest `keep` results of each affected group.
@@ -161,7 +195,9 @@ pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageE
     }
     let classes: std::collections::BTreeSet<String> = heads.iter().map(class).collect();
     let mut existing: Vec<(u64, PathBuf, String)> = Vec::new();
-    for path in crate::result::result_files(dir)? {
+    let listed = crate::result::result_files(dir)?;
+    done.skipped = listed.skipped;
+    for path in listed.files {
         // Files that do not read (or that another update just removed) are not ours
         // to delete; they are skipped.
         if let Ok(r) = crate::result::load_as::<Head>(&path) {
@@ -180,15 +216,6 @@ pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageE
         }
     }
     Ok(done)
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv(bytes: &[u8], mut h: u64) -> u64 {
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// Copies `from` into `to`, returning a digest of the bytes.
@@ -256,7 +283,7 @@ mod tests {
         let done = update(dir.path(), &paths, 2).unwrap();
         assert_eq!(done.added.len(), 4);
         assert_eq!(done.removed.len(), 2);
-        let left = crate::result::result_files(dir.path()).unwrap();
+        let left = crate::result::result_files(dir.path()).unwrap().files;
         assert_eq!(left.len(), 3, "{left:?}");
         // The two newest of the 2-core class survive (created 1_700_000_002 and 3).
         let names: Vec<String> = left.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
@@ -278,7 +305,7 @@ mod tests {
         }
         let done = update(dir.path(), &paths, 10).unwrap();
         assert_eq!(done.added.len(), 3, "{done:?}");
-        assert_eq!(crate::result::result_files(dir.path()).unwrap().len(), 3);
+        assert_eq!(crate::result::result_files(dir.path()).unwrap().files.len(), 3);
         // The same results again, and one twice: found present, nothing copied again.
         let again = [paths.clone(), vec![paths[0].clone()]].concat();
         let done = update(dir.path(), &again, 10).unwrap();
@@ -286,6 +313,26 @@ mod tests {
         for (p, kept) in paths.iter().zip(&done.present) {
             assert_eq!(std::fs::read(p).unwrap(), std::fs::read(kept).unwrap());
         }
+    }
+
+    #[test]
+    fn a_result_compare_would_refuse_is_refused_before_anything_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = crate::compare::tests::synthetic(1, 0.02, 1.0, 2);
+        r.cases.push(r.cases[0].clone());
+        let twice = dir.path().join("twice.json");
+        std::fs::write(&twice, serde_json::to_string(&r).unwrap()).unwrap();
+        let base = dir.path().join("base");
+        let err = update(&base, &[twice], 2).unwrap_err().to_string();
+        assert!(err.contains("case 'fib (n=34, tasks=8)' with 2 workers appears twice"), "{err}");
+        assert!(!base.exists());
+        let mut r = crate::compare::tests::synthetic(1, 0.02, 1.0, 2);
+        r.cases[0].samples[6].sample.wall_ns = 0;
+        let zero = dir.path().join("zero.json");
+        std::fs::write(&zero, serde_json::to_string(&r).unwrap()).unwrap();
+        let err = update(&base, &[zero], 2).unwrap_err().to_string();
+        assert!(err.contains("runner rayon, round 1: wall time 0 is a corrupt sample"), "{err}");
+        assert!(!base.exists());
     }
 
     #[test]

@@ -58,8 +58,10 @@ Exit codes:
   0    no gated regression
   1    a regression
   2    input error: unreadable, corrupt or wrong-version result, nothing to compare, no gated
-       cell could be judged, or stdout could not be written
-  3    not comparable: different machine class or suite configuration (--allow-incomparable)";
+       cell could be judged, NEW lacks a case or runner of BASE (--allow-missing), or stdout
+       could not be written
+  3    not comparable: different machine class, suite configuration, schedule or pinning
+       (--allow-incomparable)";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  parbench suite workloads/ci.toml --output results/ci.json\n",
@@ -309,8 +311,9 @@ pub struct ScaleFlags {
     /// worker, one bar per task, per runner.
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
-    /// Bootstrap resamples for the confidence intervals.
-    #[arg(long, value_name = "N", default_value = "2000",
+    /// Accepted for old command lines and recorded; the intervals are now order
+    /// statistics of the paired ratios, which need no resampling.
+    #[arg(long, value_name = "N", default_value = "2000", allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(100..=100_000))]
     pub bootstrap: u32,
 }
@@ -334,11 +337,14 @@ pub struct CompareArgs {
     /// Compare even when machines or suite configurations differ.
     #[arg(long)]
     pub allow_incomparable: bool,
+    /// Show cases and runners of BASE that NEW lacks instead of failing (exit 2).
+    #[arg(long)]
+    pub allow_missing: bool,
     /// Smallest relative change of a machine-independent metric that can fail (0.10 = 10%).
-    #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction)]
+    #[arg(long, value_name = "FRACTION", default_value = "0.10", value_parser = parse_fraction, allow_hyphen_values = true)]
     pub floor: f64,
     /// Smallest relative change of an absolute time that can fail.
-    #[arg(long, value_name = "FRACTION", default_value = "0.20", value_parser = parse_fraction)]
+    #[arg(long, value_name = "FRACTION", default_value = "0.20", value_parser = parse_fraction, allow_hyphen_values = true)]
     pub floor_absolute: f64,
 }
 
@@ -355,7 +361,8 @@ pub enum BaselineCommand {
         #[arg(value_name = "NEW", required = true)]
         new: Vec<PathBuf>,
         /// How many results of one machine class and suite to keep.
-        #[arg(long, value_name = "K", default_value = "10", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, value_name = "K", default_value = "10", allow_hyphen_values = true,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
         keep: u32,
     },
 }
@@ -376,7 +383,7 @@ pub struct SuiteArgs {
     pub output: Option<PathBuf>,
     /// Refuse a suite whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
     pub limit: std::time::Duration,
 }
 
@@ -441,8 +448,8 @@ pub struct CommonArgs {
     pub warmup: u32,
     /// Measured rounds; each runs every runner once in a shuffled order: a number
     /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
-    /// --precision, at least 5, and starts none after --max-time.
-    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds)]
+    /// --precision, at least 7, and starts none after --max-time.
+    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds, allow_hyphen_values = true)]
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
     /// fraction (0.03 = ±3%; 0.001..=0.5).
@@ -462,9 +469,10 @@ pub struct CommonArgs {
     /// cannot be stopped; Ctrl-C still ends the run.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: std::time::Duration,
-    /// The program the process runner starts as `PROGRAM worker` [default: this
-    /// program]; it must hand its `worker` subcommand to parbench.
-    #[arg(long, value_name = "PROGRAM", env = "PARBENCH_WORKER_PROGRAM")]
+    /// The program the process runner starts as `PROGRAM worker` [default:
+    /// $PARBENCH_WORKER_PROGRAM, else this program]; it must hand its `worker`
+    /// subcommand to parbench.
+    #[arg(long, value_name = "PROGRAM")]
     pub worker_program: Option<PathBuf>,
     /// Output format (for stdout, or for --output).
     #[arg(long, value_name = "FORMAT")]
@@ -476,7 +484,7 @@ pub struct CommonArgs {
     pub output: Option<PathBuf>,
     /// Refuse a run whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
     pub limit: std::time::Duration,
 }
 
@@ -547,7 +555,7 @@ fn parse_precision(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
         .ok()
-        .filter(|v| v.is_finite() && (0.001..=0.5).contains(v))
+        .filter(|v| crate::plan::precision_ok(*v))
         .ok_or_else(|| format!("{s:?} is not a fraction between 0.001 and 0.5 (0.03 = ±3%)"))
 }
 
@@ -570,14 +578,12 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     } else {
         (t.strip_suffix('s').unwrap_or(t), 1.0)
     };
-    let secs = number
+    number
         .trim()
         .parse::<f64>()
         .ok()
-        .map(|v| v * scale)
-        .filter(|v| v.is_finite() && *v >= 0.001 && *v <= 86_400.0)
-        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))?;
-    Ok(std::time::Duration::from_secs_f64(secs))
+        .and_then(|v| crate::plan::seconds(v * scale))
+        .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))
 }
 
 #[cfg(test)]

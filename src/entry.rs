@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::cli::Invocation;
 use crate::error::UsageError;
@@ -32,7 +32,7 @@ pub fn main(registry: Registry) -> ExitCode {
         return match crate::runner::protocol::worker_main(&registry) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("parbench: error: worker: {e}");
+                eprintln!("parbench: error: worker: {}", crate::text::terminal_safe(&e.to_string()));
                 ExitCode::from(2)
             }
         };
@@ -147,7 +147,9 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
                     std::thread::park();
                 }
             }
-            eprintln!("parbench: error: {e:#}");
+            // Messages quote values from the command line, files and other programs: one
+            // last pass makes sure none of them acts on the terminal or breaks the line.
+            eprintln!("parbench: error: {}", crate::text::terminal_safe(&format!("{e:#}")));
             if e.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
@@ -160,12 +162,12 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let _ = e.print();
             ExitCode::SUCCESS
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::from(2)
         }
         _ => {
-            eprintln!("parbench: error: {}", clap_message(&e));
+            eprintln!("parbench: error: {}", crate::text::terminal_safe(&clap_message(&e)));
             ExitCode::from(2)
         }
     }
@@ -180,11 +182,35 @@ pub(crate) fn clap_message(e: &clap::Error) -> String {
     if e.kind() == ErrorKind::InvalidUtf8 {
         return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
     }
+    let strings = |kind: ContextKind| match e.get(kind) {
+        Some(ContextValue::Strings(list)) => list.iter().filter(|s| *s != "help").cloned().collect::<Vec<_>>(),
+        Some(ContextValue::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    match e.kind() {
+        // clap lists the missing arguments on lines of their own: name them here.
+        ErrorKind::MissingRequiredArgument => {
+            let missing = strings(ContextKind::InvalidArg);
+            let usage = usage_line(&text).map(|u| format!("; usage: {u}")).unwrap_or_default();
+            return format!("{first} {}{usage}", missing.join(", "));
+        }
+        ErrorKind::MissingSubcommand => {
+            let command = strings(ContextKind::InvalidSubcommand).join(" ");
+            let names = strings(ContextKind::ValidSubcommand).join(", ");
+            return format!("'{command}' needs one of: {names}; see --help");
+        }
+        _ => {}
+    }
     let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
     match hint {
         Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
         None => format!("{first}; see --help"),
     }
+}
+
+/// The `Usage: ...` line of a clap error, without its label.
+fn usage_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
 }
 
 #[cfg(test)]

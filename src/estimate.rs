@@ -8,12 +8,16 @@
 //! speedup on the available cores), so a refusal is never caused by pessimism. A task
 //! too slow to finish within the calibration gives a lower bound, and the refusal says
 //! "at least". The calibration runs on its own thread, never while anything is timed.
+//!
+//! A task that fails while calibrating (a panic, a command that exits non-zero or
+//! outlasts `--timeout`) ends the run at once with the error the measurement would
+//! give: running it again to measure would only pay the same wait twice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::UsageError;
+use crate::error::{BenchError, UsageError};
 use crate::measure::Case;
 use crate::runner::RunnerKind;
 use crate::workload::{SharedState, TaskContext};
@@ -57,9 +61,21 @@ struct Price {
     at_least: bool,
 }
 
+/// Why a plan is not measured.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// It would take longer than the limit (exit 2).
+    #[error(transparent)]
+    TooLong(#[from] UsageError),
+    /// A task failed while calibrating (exit 1), as it would have while measuring.
+    #[error(transparent)]
+    Failed(#[from] BenchError),
+}
+
 /// Calibrates `cases` and estimates their measurement; refuses it when the warm-up and
-/// rounds would take longer than `limit`. `limit_flag` names the limit in the refusal.
-pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estimate, UsageError> {
+/// rounds would take longer than `limit`, or when a task fails. `limit_flag` names the
+/// limit in the refusal.
+pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estimate, Refusal> {
     let cores = crate::fingerprint::available_parallelism();
     let budget = BUDGET / cases.len().max(1) as u32;
     let mut total = 0.0;
@@ -81,11 +97,16 @@ pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estima
     let mut known: std::collections::HashMap<String, (f64, f64)> = std::collections::HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         // With --rounds auto, the rounds that always run: the "fixed minimum".
-        let samples = f64::from(case.settings.warmup + case.settings.rounds.minimum());
+        let samples = f64::from(crate::measure::usual_warmup(case.settings.warmup) + case.settings.rounds.minimum());
         let over = |price: &Price| total + price.once + samples * price.round > limit.as_secs_f64();
         let key = format!("{} {:?}", case.spec.name(), case.params.to_json());
-        let price = calibrate(case, budget, cores, known.get(&key).copied(), &|p: &Price| over(p))
-            .map_err(|p| refuse(total + p.once + samples * p.round, true, Some((p.round, &case.label))))?;
+        let price = match calibrate(case, budget, cores, known.get(&key).copied(), &|p: &Price| over(p)) {
+            Ok(price) => price,
+            Err(Stopped::Over(p)) => {
+                return Err(refuse(total + p.once + samples * p.round, true, Some((p.round, &case.label))).into());
+            }
+            Err(Stopped::Failed(e)) => return Err(e.into()),
+        };
         known.insert(key, price.per_task);
         let cost = price.once + samples * price.round;
         total += cost;
@@ -95,7 +116,7 @@ pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estima
         }
         if total > limit.as_secs_f64() {
             // The cases not priced yet would only add to it.
-            return Err(refuse(total, at_least || i + 1 < cases.len(), longest));
+            return Err(refuse(total, at_least || i + 1 < cases.len(), longest).into());
         }
     }
     Ok(Estimate { total: Duration::from_secs_f64(total), at_least })
@@ -104,6 +125,22 @@ pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estima
 /// "takes about 2 s a round".
 fn round_time(secs: f64) -> String {
     format!("takes {} a round", fmt_duration(Duration::from_secs_f64(secs)))
+}
+
+/// Why a calibration stopped early.
+enum Stopped {
+    /// The time so far is already over the limit: a lower bound of the price.
+    Over(Price),
+    /// A task failed.
+    Failed(BenchError),
+}
+
+/// What the calibration thread reports after each task.
+enum Progress {
+    /// Tasks done so far, the time they took, and the time making their inputs took.
+    Done(usize, Duration, Duration),
+    /// Task `task` failed with this message.
+    Failed(usize, String),
 }
 
 /// Prices one case from a few of its tasks run one at a time. While the first task
@@ -115,7 +152,7 @@ fn calibrate(
     cores: usize,
     known: Option<(f64, f64)>,
     over: &dyn Fn(&Price) -> bool,
-) -> Result<Price, Price> {
+) -> Result<Price, Stopped> {
     // A set-up that fails is reported by the measurement itself; it costs nothing here.
     let Ok((job, setup_ns)) = crate::measure::build(case) else {
         return Ok(Price { per_task: (0.0, 0.0), round: 0.0, once: 0.0, at_least: false });
@@ -125,7 +162,7 @@ fn calibrate(
     if let Some(per_task) = known {
         return Ok(price(case, cores, tasks, per_task, once, false));
     }
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Duration, Duration)>();
+    let (tx, rx) = std::sync::mpsc::channel::<Progress>();
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = Arc::clone(&stop);
     let timeout = case.settings.options.timeout;
@@ -141,15 +178,25 @@ fn calibrate(
             // Each sample makes every task's input untimed: that costs wall time too.
             let start = Instant::now();
             let what = crate::workload::Prepare { inputs: task..task + 1, workers: 0..1 };
-            let Ok(slots) = crate::runner::TaskSlots::new(workload, what) else { return };
+            let slots = match crate::runner::TaskSlots::new(workload, what) {
+                Ok(slots) => slots,
+                Err(message) => {
+                    let _ = tx.send(Progress::Failed(task, format!("preparing its input {message}")));
+                    return;
+                }
+            };
             let ran = Instant::now();
             slots.run(task, &ctx);
             let done = Instant::now();
+            if let Some((task, message)) = slots.failure() {
+                let _ = tx.send(Progress::Failed(task, message));
+                return;
+            }
             // Freeing the input and the worker's state is untimed as well.
             drop(slots);
             running += done - ran;
             preparing += (ran - start) + done.elapsed();
-            if tx.send((i + 1, running, preparing)).is_err() || stopped.load(Ordering::Relaxed) {
+            if tx.send(Progress::Done(i + 1, running, preparing)).is_err() || stopped.load(Ordering::Relaxed) {
                 return;
             }
             let elapsed = running + preparing;
@@ -166,14 +213,26 @@ fn calibrate(
     let mut last: Option<(usize, Duration, Duration)> = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(progress) => last = Some(progress),
+            Ok(Progress::Done(done, running, preparing)) => last = Some((done, running, preparing)),
+            Ok(Progress::Failed(task, message)) => {
+                let _ = worker.join();
+                // Worker 0 of 1 running tasks in turn is the serial runner; the
+                // measurement would fail the same way in its first sample.
+                let runner = RunnerKind::Serial;
+                return Err(Stopped::Failed(BenchError::TaskFailed {
+                    runner,
+                    workload: case.label.clone(),
+                    task,
+                    message,
+                }));
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) if last.is_none() => {
                 let bound = price(case, cores, tasks, (started.elapsed().as_secs_f64(), 0.0), once, true);
                 if over(&bound) {
                     // The task keeps running on its thread; the refusal ends the process.
                     stop.store(true, Ordering::Relaxed);
-                    return Err(bound);
+                    return Err(Stopped::Over(bound));
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -215,9 +274,16 @@ fn price(case: &Case, cores: usize, tasks: usize, per_task: (f64, f64), once: f6
     Price { per_task: (per_task, per_input), round, once, at_least }
 }
 
-/// `45 s`, `3 min 20 s`, `2 h 5 min`, `1.5 s`.
+/// `45 s`, `3 min 20 s`, `2 h 5 min`, `1.5 s`, `250 ms`, `1.5 ms`, `40 µs`: a unit
+/// that fits, so that a short limit never reads as `0.0 s`.
 pub fn fmt_duration(d: Duration) -> String {
     let s = d.as_secs_f64();
+    match s {
+        _ if s < 0.000_999_5 => return format!("{} µs", (s * 1e6).round()),
+        _ if s < 0.009_95 => return format!("{:.1} ms", s * 1e3),
+        _ if s < 0.999_5 => return format!("{} ms", (s * 1e3).round()),
+        _ => {}
+    }
     if s >= 3600.0 * 24.0 * 365.0 {
         return "more than a year".into();
     }
@@ -245,6 +311,12 @@ mod tests {
         assert_eq!(f(600.0), "10 min");
         assert_eq!(f(7500.0), "2 h 5 min");
         assert_eq!(f(1e12), "more than a year");
+        assert_eq!(f(0.001), "1.0 ms");
+        assert_eq!(f(0.25), "250 ms");
+        assert_eq!(f(0.0015), "1.5 ms");
+        assert_eq!(f(0.000_04), "40 µs");
+        assert_eq!(f(0.0), "0 µs");
+        assert_eq!(f(0.9996), "1.0 s");
     }
 
     #[test]

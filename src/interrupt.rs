@@ -25,14 +25,14 @@ pub fn interrupted() -> bool {
 
 struct Registry {
     pids: Vec<u32>,
-    groups: Vec<u32>,
+    keepers: Vec<u32>,
     temp_files: Vec<PathBuf>,
     /// Outputs written completely: flag and path.
     saved: Vec<(&'static str, PathBuf)>,
 }
 
 static REGISTRY: Mutex<Registry> =
-    Mutex::new(Registry { pids: Vec::new(), groups: Vec::new(), temp_files: Vec::new(), saved: Vec::new() });
+    Mutex::new(Registry { pids: Vec::new(), keepers: Vec::new(), temp_files: Vec::new(), saved: Vec::new() });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
@@ -49,15 +49,15 @@ pub fn unregister_child(pid: u32) {
     registry().pids.retain(|&p| p != pid);
 }
 
-/// Records a child that leads a process group of its own (a `command` task): on
-/// interrupt the whole group is killed.
-pub fn register_group(pid: u32) {
-    registry().groups.push(pid);
+/// Records a keeper ([`crate::sys::keeper`], a `command` task's): on interrupt it is
+/// stopped, which kills everything below it, and reaped.
+pub fn register_keeper(pid: u32) {
+    registry().keepers.push(pid);
 }
 
-/// Forgets a process group whose leader has been reaped.
-pub fn unregister_group(pid: u32) {
-    registry().groups.retain(|&p| p != pid);
+/// Forgets a keeper that has been reaped.
+pub fn unregister_keeper(pid: u32) {
+    registry().keepers.retain(|&p| p != pid);
 }
 
 /// Records a temporary file to delete on interrupt.
@@ -105,9 +105,14 @@ pub fn install() -> std::io::Result<()> {
                     libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
                 }
             }
-            for &pid in &reg.groups {
-                // SAFETY: killpg on a group whose leader we spawned and have not reaped.
-                unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+            for &pid in &reg.keepers {
+                crate::sys::keeper::stop(pid);
+            }
+            for &pid in &reg.keepers {
+                // SAFETY: waitpid on a keeper we spawned and have not reaped; it exits
+                // once everything below it is dead. The task's own wait may reap it
+                // first, and then this returns at once.
+                unsafe { libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0) };
             }
             for path in &reg.temp_files {
                 let _ = std::fs::remove_file(path);

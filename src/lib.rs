@@ -103,6 +103,7 @@ mod scaling;
 mod stats;
 mod suite;
 mod sys;
+mod text;
 #[doc(hidden)]
 pub mod workload;
 

@@ -78,7 +78,7 @@ impl Output {
                 Ok((real, false)) => {
                     let dir = directory_of(&real);
                     if !dir.is_dir() {
-                        return Err(fail(format!("directory {} does not exist; create it first", dir.display())));
+                        return Err(fail(missing_directory(dir)));
                     }
                     let temp = TempFile::for_target(&real)
                         .map_err(|e| fail(format!("cannot write in {}: {e}", dir.display())))?;
@@ -154,6 +154,7 @@ impl Output {
         let fail = |error: io::Error| OutputError { flag: self.flag, path: self.path.clone(), error };
         match self.target {
             Target::Stdout => {
+                crate::sys::stdout_open().map_err(fail)?;
                 let mut out = io::BufWriter::new(io::stdout().lock());
                 write(&mut out).and_then(|()| out.flush()).map_err(fail)
             }
@@ -220,6 +221,20 @@ pub fn check_distinct(outputs: &[&Output], inputs: &[(String, PathBuf)]) -> Resu
         }
     }
     Ok(())
+}
+
+/// Why `dir` cannot hold a new file: the nearest of it and its parents that exists is
+/// not a directory (`file.json/x.json`), or it does not exist, or it cannot be looked at.
+fn missing_directory(dir: &Path) -> String {
+    for ancestor in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        match std::fs::metadata(ancestor) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => return format!("{} is not a directory; the file needs one to go in", ancestor.display()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => {}
+            Err(e) => return format!("directory {}: {e}", ancestor.display()),
+        }
+    }
+    format!("directory {} does not exist; create it first", dir.display())
 }
 
 /// `path` with every symlink followed, also when the last one points to a file that

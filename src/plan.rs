@@ -91,6 +91,18 @@ pub struct BenchRequest {
     pub origin: Origin,
 }
 
+/// The one rule for `--precision` and a suite's `precision`: a finite fraction
+/// between 0.001 and 0.5.
+pub fn precision_ok(v: f64) -> bool {
+    v.is_finite() && (0.001..=0.5).contains(&v)
+}
+
+/// The one rule for durations in seconds (`--timeout`, `--max-time`, a suite's
+/// `timeout` and `max_time`): finite, from 1 ms to 24 h.
+pub fn seconds(v: f64) -> Option<std::time::Duration> {
+    (v.is_finite() && (0.001..=86_400.0).contains(&v)).then(|| std::time::Duration::from_secs_f64(v))
+}
+
 /// A parameter's value as given, before it is checked against the declaration.
 #[derive(Clone, Debug)]
 pub enum Raw {
@@ -197,15 +209,23 @@ pub struct ScaleSpec {
 }
 
 /// Validates a request against the registry and resolves every default.
-pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
+pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageError> {
     registry.validate()?;
-    if let Some(program) = &request.worker_program {
-        check_program(program)?;
-    }
+    // The flag wins; the environment variable also serves suites. Either is checked
+    // only when a process runner will start it, naming where it came from.
+    let program_source = match (&request.worker_program, std::env::var_os(WORKER_PROGRAM_ENV)) {
+        (Some(_), _) => "--worker-program",
+        (None, Some(program)) => {
+            request.worker_program = Some(PathBuf::from(program));
+            WORKER_PROGRAM_ENV
+        }
+        (None, None) => "",
+    };
     let mut cases = Vec::new();
     let mut family_of = Vec::new();
     let mut families = 0;
     let mut first_family: Option<(Arc<WorkloadSpec>, Params)> = None;
+    let mut origins: std::collections::HashMap<(String, usize), &Origin> = std::collections::HashMap::new();
     for bench in &request.benches {
         let spec = registry.lookup(&bench.workload).map_err(|e| bench.origin.error(e))?;
         let combos = combinations(spec, bench)?;
@@ -251,6 +271,19 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
                         Some(note) => format!("{note} {ignore}"),
                         None => ignore.to_string(),
                     });
+                }
+                // Results match cases by label and workers: two alike could not be told
+                // apart, and compare would pair both with one.
+                if let Some(first) = origins.insert((c.label.clone(), workers), &bench.origin) {
+                    let place = |o: &Origin| match o {
+                        Origin::Suite(at) => at.find("line ").map_or(at.as_str(), |i| &at[i..]).to_string(),
+                        Origin::Cli => "the command line".to_string(),
+                    };
+                    return Err(bench.origin.error(format!(
+                        "measures {} with {workers} workers, as {} does already: remove one of the two",
+                        c.label,
+                        place(first)
+                    )));
                 }
                 cases.push(c);
                 family_of.push(request.scale.as_ref().map(|_| families));
@@ -298,8 +331,12 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         }
     };
     check_result_size(&cases)?;
+    check_thread_room(&cases, &crate::sys::room())?;
     let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
     if process {
+        if let Some(program) = &request.worker_program {
+            check_program(program, program_source)?;
+        }
         check_temp_dir()?;
     }
     // Every output is checked, and none may be an input or another output, before
@@ -317,7 +354,8 @@ pub fn plan(registry: &Registry, request: Request) -> Result<Plan, UsageError> {
         .collect();
     let mut inputs: Vec<(String, PathBuf)> = request.inputs.clone();
     match &request.worker_program {
-        Some(program) => inputs.push(("the worker program".into(), program.clone())),
+        Some(program) if process => inputs.push(("the worker program".into(), program.clone())),
+        Some(_) => {}
         None if process => inputs.extend(std::env::current_exe().ok().map(|e| ("parbench's own program".into(), e))),
         None => {}
     }
@@ -463,6 +501,14 @@ pub(crate) fn toml_type(value: &toml::Value) -> &'static str {
 /// Parses the given texts of one parameter; several only when it is swept. Repeated
 /// values of a sweep are measured once.
 fn parse_values(param: &Param, texts: &[String], origin: &Origin) -> Result<Vec<Value>, UsageError> {
+    // No argument or environment value can hold a NUL byte (a suite's "\u0000" can):
+    // refused here, before measuring, not by the first task.
+    if let Some(t) = texts.iter().find(|t| t.contains('\0')) {
+        return Err(UsageError::new(format!(
+            "{}: holds a NUL character, which no command line or argument can carry",
+            origin.value(&param.name, t)
+        )));
+    }
     if texts.is_empty() {
         return Err(UsageError::new(format!("{} is empty: give at least one value", origin.param(&param.name))));
     }
@@ -560,15 +606,54 @@ fn check_result_size(cases: &[Case]) -> Result<(), UsageError> {
     Ok(())
 }
 
-/// `--worker-program` must be a file this user may execute.
-fn check_program(program: &Path) -> Result<(), UsageError> {
+/// Threads and processes alive at once are one case's (see `measure_all`): its pool,
+/// held through its round, and the busiest of its samples. A case that would need
+/// more than the machine's limits allow is refused now, not crashed in.
+fn check_thread_room(cases: &[Case], room: &crate::sys::Room) -> Result<(), UsageError> {
+    for case in cases {
+        let (mut threads, mut tasks, mut sample_threads, mut sample_tasks) = (0u64, 0u64, 0u64, 0u64);
+        for runner in &case.settings.runners {
+            let (held, sample, all) = runner.threads_started(case.settings.workers);
+            threads += held;
+            tasks += held;
+            sample_threads = sample_threads.max(sample);
+            sample_tasks = sample_tasks.max(all);
+        }
+        let (threads, tasks) = (threads + sample_threads, tasks + sample_tasks);
+        let limits = [(tasks, "threads and processes", &room.tasks), (threads, "threads", &room.threads)];
+        for (needed, what, limit) in limits {
+            if let Some((left, limit)) = limit.as_ref().filter(|(left, _)| needed > *left) {
+                return Err(UsageError::new(format!(
+                    "{} with {} workers would start {needed} {what} at once, but {limit} leaves room for {left}: \
+                     lower the worker count (--threads) or raise that limit",
+                    case.label, case.settings.workers
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The environment variable that names the worker program when `--worker-program`
+/// does not.
+pub const WORKER_PROGRAM_ENV: &str = "PARBENCH_WORKER_PROGRAM";
+
+/// The worker program must be a file this user may execute; `source` is the flag or
+/// the environment variable that named it.
+fn check_program(program: &Path, source: &str) -> Result<(), UsageError> {
     use std::os::unix::fs::PermissionsExt;
     let shown = program.display();
+    if program.as_os_str().is_empty() {
+        let fix = if source == WORKER_PROGRAM_ENV { "unset it" } else { "leave the flag out" };
+        return Err(UsageError::new(format!(
+            "{source} is empty: name the program the process runner starts, or {fix} to use this program"
+        )));
+    }
     match std::fs::metadata(program) {
-        Err(e) => Err(UsageError::new(format!("--worker-program {shown}: {e}"))),
-        Ok(m) if !m.is_file() => Err(UsageError::new(format!("--worker-program {shown}: not a file"))),
+        Err(e) => Err(UsageError::new(format!("{source} {shown}: {e}"))),
+        Ok(m) if !m.is_file() => Err(UsageError::new(format!("{source} {shown}: not a file"))),
         Ok(m) if m.permissions().mode() & 0o111 == 0 => {
-            Err(UsageError::new(format!("--worker-program {shown}: not executable")))
+            Err(UsageError::new(format!("{source} {shown}: not executable")))
         }
         Ok(_) => Ok(()),
     }
@@ -627,6 +712,24 @@ mod tests {
 
     fn plan_args(args: &str) -> Result<Plan, UsageError> {
         plan_line(&format!("parbench run {args}"))
+    }
+
+    #[test]
+    fn a_case_needing_more_threads_than_the_limits_allow_is_refused_naming_the_limit() {
+        let sweep = plan_line("parbench scale fib --threads 1..140 --rounds 1").unwrap();
+        let room = |tasks: u64, threads: u64| crate::sys::Room {
+            tasks: Some((tasks, "ulimit -u (RLIMIT_NPROC) 500, 10 in use by this user".into())),
+            threads: Some((threads, "vm.max_map_count 65530".into())),
+        };
+        // One case at a time: 140 pool threads plus 280 for the process runner's
+        // busiest sample, not the 9,870 of every pool at once.
+        assert!(check_thread_room(&sweep.cases, &room(420, 280)).is_ok());
+        let err = check_thread_room(&sweep.cases, &room(419, 10_000)).unwrap_err().0;
+        assert!(err.contains("with 140 workers would start 420 threads and processes at once"), "{err}");
+        assert!(err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains("room for 419"), "{err}");
+        let err = check_thread_room(&sweep.cases, &room(10_000, 279)).unwrap_err().0;
+        assert!(err.contains("280 threads at once") && err.contains("vm.max_map_count"), "{err}");
+        assert!(check_thread_room(&sweep.cases, &crate::sys::Room::default()).is_ok(), "no limit known");
     }
 
     #[test]

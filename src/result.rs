@@ -321,22 +321,95 @@ fn upgrade_v1(report: &mut Report) {
     }
 }
 
-/// Every `*.json` in `path` if it is a directory, else `path` itself.
-pub fn result_files(path: &Path) -> Result<Vec<PathBuf>, UsageError> {
+/// The result files of a path: the path itself, or the distinct regular `*.json`
+/// files of a directory.
+#[derive(Debug, Default)]
+pub struct ResultFiles {
+    /// Files to read, sorted by name; each distinct file once.
+    pub files: Vec<PathBuf>,
+    /// Directory entries left out, and why (one line each).
+    pub skipped: Vec<String>,
+}
+
+/// Every distinct regular `*.json` file in `path` if it is a directory, else `path`
+/// itself (which may be a pipe the user handed over, so it is not checked).
+///
+/// In a directory, a file reached under two names (a symlink, a hard link) or a copy
+/// with the same bytes counts once: each would otherwise weigh as a run of its own.
+/// Anything but a regular file (a FIFO, a device, a directory named `x.json`, a
+/// dangling link) is skipped with a note: opening a FIFO would block forever.
+pub fn result_files(path: &Path) -> Result<ResultFiles, UsageError> {
     if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+        return Ok(ResultFiles { files: vec![path.to_path_buf()], skipped: Vec::new() });
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+    let mut names: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| UsageError::new(format!("{}: {e}", path.display())))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
-    files.sort();
-    if files.is_empty() {
+    names.sort();
+    let mut found = ResultFiles::default();
+    let mut seen: Vec<((u64, u64), u64, PathBuf)> = Vec::new();
+    for name in names {
+        let shown = name.display();
+        match identify(&name) {
+            Ok(Some((id, digest))) => {
+                if let Some((_, _, first)) = seen.iter().find(|(i, _, _)| *i == id) {
+                    found.skipped.push(format!("{shown}: the same file as {}, counted once", first.display()));
+                } else if let Some((_, _, first)) = seen.iter().find(|(_, d, _)| *d == digest) {
+                    found.skipped.push(format!("{shown}: the same contents as {}, counted once", first.display()));
+                } else {
+                    seen.push((id, digest, name.clone()));
+                    found.files.push(name);
+                }
+            }
+            Ok(None) => found.skipped.push(format!("{shown}: not a regular file, skipped")),
+            // Another update may have removed it meanwhile: not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                found.skipped.push(format!("{shown}: gone, or a link to nothing; skipped"))
+            }
+            Err(e) => found.skipped.push(format!("{shown}: {e}; skipped")),
+        }
+    }
+    if found.files.is_empty() {
         return Err(UsageError::new(format!("{}: no *.json result files in this directory", path.display())));
     }
-    Ok(files)
+    Ok(found)
+}
+
+/// A regular file's (device, inode) and a digest of its bytes; `None` for anything
+/// else. Opened without blocking, and checked once open, so a FIFO never blocks.
+fn identify(path: &Path) -> std::io::Result<Option<((u64, u64), u64)>> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(None);
+    }
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let mut h = FNV_OFFSET;
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(Some(((meta.dev(), meta.ino()), h))),
+            n => h = fnv(&buf[..n], h),
+        }
+    }
+}
+
+/// FNV-1a's offset basis: the digest of nothing.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`, continuing from `h`: a digest of contents (not a secure one;
+/// it tells copies apart from other results, nothing more).
+pub(crate) fn fnv(bytes: &[u8], mut h: u64) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 #[cfg(test)]

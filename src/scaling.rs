@@ -1,16 +1,20 @@
 //! Scaling analysis for `parbench scale`: per runner and worker count, the paired
-//! speedup with its bootstrap interval, Karp-Flatt, load balance and overhead; per
-//! runner, the model fits where they apply and the measured recommendation. All
-//! deterministic (seeded). The models and the bootstrap live in [`crate::stats`], the
-//! sentences in the reporters.
+//! speedup with its distribution-free interval (order statistics of the paired ratios,
+//! which hold their 95% at the few rounds a sweep has, as a bootstrap does not),
+//! Karp-Flatt, load balance and overhead; per runner, the model fits where they apply
+//! and the measured recommendation. All deterministic. The models and intervals live in
+//! [`crate::stats`], the sentences in the reporters.
 //!
-//! Where the models apply: CPU-bound work (the serial runner keeps its core busy)
-//! cannot run faster than the available cores, so the flattening beyond them is the
-//! core count, not serial work or contention. Such work is fitted only up to the cores,
-//! and the analysis says that the cores limit the rest of the curve. Work that waits
-//! (sleep, commands) keeps its whole sweep. Each runner is fitted on its relative
-//! capacity S(p) / S(1), since S(1) of the process runner is well below 1, and a model
-//! is fitted only with at least one degree of freedom left.
+//! Where the models apply: CPU-bound work (what the workload declares: not
+//! `Properties::waits`) cannot run faster than the available cores, so the flattening
+//! beyond them is the core count, not serial work or contention. Such work is fitted
+//! only up to the cores, Karp-Flatt is left blank beyond them, and the analysis says
+//! that the cores limit the rest of the curve. Work that waits (sleep, commands) keeps
+//! its whole sweep. The declaration decides, not the serial runner's CPU use: on a
+//! loaded machine that falls to 0.5 for work that computes all the time. Each runner
+//! is fitted, and its Karp-Flatt computed, on its relative capacity S(p) / S(1), since
+//! S(1) of the process runner is well below 1; a model is fitted only with at least one
+//! degree of freedom left.
 
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
@@ -20,11 +24,8 @@ use crate::runner::RunnerKind;
 use crate::stats;
 use crate::stats::models::{fit_amdahl, fit_gustafson, fit_usl, r_squared};
 
-pub use crate::stats::interval::{Interval, bootstrap_median};
+pub use crate::stats::interval::Interval;
 pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
-
-/// Serial CPU time / wall time at or above which a workload counts as CPU-bound.
-pub const CPU_BOUND: f64 = 0.8;
 
 /// The share of the best measured speedup a recommended worker count must reach.
 pub const GOOD_ENOUGH: f64 = 0.95;
@@ -185,12 +186,20 @@ pub struct ScalePoint {
     pub workers: usize,
     /// Paired samples (rounds) behind the estimate.
     pub rounds: usize,
-    /// Speedup vs serial in the same round: median with its 95% bootstrap interval.
-    /// Under `--weak` the serial run does the grown work too: Gustafson's scaled speedup.
+    /// Speedup vs serial in the same round: median with its 95% interval (order
+    /// statistics of the paired ratios), or with fewer rounds than that needs (6), the
+    /// range of the ratios. Under `--weak` the serial run does the grown work too:
+    /// Gustafson's scaled speedup.
     pub speedup: Interval,
+    /// The confidence the speedup interval really has: at least 0.95, less for the
+    /// range of fewer than 6 ratios (0.75 for 3). Absent in files from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
     /// Efficiency (speedup / workers), or weak-scaling efficiency under `--weak`.
     pub efficiency: Interval,
-    /// Karp-Flatt serial fraction: strong scaling with a speedup above 1 only.
+    /// Karp-Flatt serial fraction of the relative capacity S(p) / S(1): strong scaling
+    /// with a capacity above 1 only, and for CPU-bound work not beyond the cores (there
+    /// it would measure the core count).
     pub karp_flatt: Option<f64>,
     /// Median wall time, ms.
     pub wall_ms: f64,
@@ -233,8 +242,7 @@ pub struct RunnerScaling {
 pub struct FamilyScaling {
     /// The workload at the largest worker count.
     pub label: String,
-    /// Whether the work keeps a core busy (serial CPU / wall >= [`CPU_BOUND`] in at least
-    /// one of the family's measurements).
+    /// Whether the work keeps a core busy: the workload does not declare that it waits.
     #[serde(default)]
     pub cpu_bound: bool,
     /// Every cell.
@@ -253,7 +261,7 @@ pub struct ScaleAnalysis {
     /// Cores available to the measurement (affinity and cgroup limits included).
     #[serde(default)]
     pub cores: usize,
-    /// Bootstrap resamples per interval.
+    /// Bootstrap resamples asked for (`--bootstrap`; the intervals no longer use them).
     pub bootstrap: u32,
     /// One entry per workload configuration.
     pub families: Vec<FamilyScaling>,
@@ -272,10 +280,8 @@ pub struct SweepInput<'a> {
     pub weak: bool,
     /// Worker counts swept.
     pub workers: Vec<usize>,
-    /// Bootstrap resamples.
+    /// `--bootstrap`, recorded (the intervals are order statistics, which need none).
     pub bootstrap: u32,
-    /// Seed of the bootstrap.
-    pub seed: u64,
 }
 
 fn median_of(m: &Measurement, runner: RunnerKind, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
@@ -304,14 +310,7 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
     for family in 0..input.families {
         let ms: Vec<&Measurement> = tagged().filter(|(_, f)| *f == Some(family)).map(|(m, _)| m).collect();
         let Some(largest) = ms.iter().max_by_key(|m| m.workers) else { continue };
-        // Preemption by other work only lowers the serial runner's CPU / wall, so the
-        // best of the family's measurements says whether the work itself keeps a core busy.
-        let cpu_bound = ms
-            .iter()
-            .filter_map(|m| {
-                median_of(m, RunnerKind::Serial, |s| (s.wall_ns > 0).then(|| s.cpu_ns as f64 / s.wall_ns as f64))
-            })
-            .any(|u| u >= CPU_BOUND);
+        let cpu_bound = ms.iter().any(|m| !m.properties.waits);
         let mut runners: Vec<RunnerKind> = ms.iter().flat_map(|m| m.runners.iter().copied()).collect();
         runners.sort();
         runners.dedup();
@@ -326,8 +325,9 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
                     &by_round(&m.samples, RunnerKind::Serial, wall),
                     &by_round(&m.samples, runner, wall),
                 );
-                let seed = input.seed ^ (m.workers as u64) << 8 ^ runner as u64;
-                let Some(speedup) = bootstrap_median(&ratios, 0.95, input.bootstrap as usize, seed) else { continue };
+                let Some((speedup, coverage)) = stats::interval::median_interval_or_range(&ratios, 0.95) else {
+                    continue;
+                };
                 let w = m.workers as f64;
                 measured.push((m.workers, speedup.estimate));
                 points.push(ScalePoint {
@@ -335,18 +335,14 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
                     workers: m.workers,
                     rounds: ratios.len(),
                     speedup,
+                    coverage: Some(coverage),
                     efficiency: Interval {
                         estimate: speedup.estimate / w,
                         low: speedup.low / w,
                         high: speedup.high / w,
                     },
-                    // Karp-Flatt assumes fixed work and a speedup the serial fraction can
-                    // explain: below 1 there is none.
-                    karp_flatt: if input.weak || speedup.estimate <= 1.0 {
-                        None
-                    } else {
-                        karp_flatt(speedup.estimate, w)
-                    },
+                    // Filled in below, once the runner's one-worker speedup is known.
+                    karp_flatt: None,
                     wall_ms: median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6)).unwrap_or(0.0),
                     cpu_per_worker: median_of(m, runner, |s| {
                         (s.wall_ns > 0).then(|| s.cpu_ns as f64 / (s.wall_ns as f64 * s.workers.max(1) as f64))
@@ -359,6 +355,17 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
                     }),
                     overhead_ms: overhead(runner, m.workers),
                 });
+            }
+            // Karp-Flatt on the same S(p) / S(1) as the fits. It assumes fixed work and
+            // a capacity the serial fraction can explain (none below 1), and beyond the
+            // cores CPU-bound work measures the core count, not a serial fraction.
+            let base = measured.iter().find(|p| p.0 == 1 && p.1 > 0.0).map_or(1.0, |p| p.1);
+            for point in points.iter_mut().filter(|p| p.runner == runner) {
+                let capacity = point.speedup.estimate / base;
+                let beyond = cpu_bound && point.workers > cores;
+                if !input.weak && !beyond && capacity > 1.0 {
+                    point.karp_flatt = karp_flatt(capacity, point.workers as f64);
+                }
             }
             let swept_beyond = measured.iter().any(|p| p.0 > cores);
             let limited_by_cores = (cpu_bound && swept_beyond).then_some(cores);
@@ -498,7 +505,7 @@ mod tests {
             for (position, &kind) in runners.iter().enumerate() {
                 let w = kind.workers(workers);
                 let ms = if kind == RunnerKind::Serial { serial_ms } else { runner_ms(kind) };
-                // A little deterministic noise so the bootstrap has something to do.
+                // A little deterministic noise so the intervals have some width.
                 let ms = ms * (1.0 + 0.002 * f64::from(round % 3));
                 let wall_ns = (ms * 1e6) as u64;
                 let busy = (cpu * ms * 1e6) as u64;
@@ -527,6 +534,7 @@ mod tests {
         let mut m = crate::report::fixture::fib_measurement(runners, samples);
         m.label = label.to_string();
         m.workers = workers;
+        m.properties.waits = cpu < 0.5;
         m
     }
 
@@ -555,15 +563,8 @@ mod tests {
     }
 
     fn analyse(ms: &[Measurement], family_of: &[Option<usize>], weak: bool, cores: usize) -> ScaleAnalysis {
-        let input = SweepInput {
-            measurements: ms,
-            family_of,
-            families: 1,
-            weak,
-            workers: vec![1, 2, 4, 8],
-            bootstrap: 200,
-            seed: 1,
-        };
+        let input =
+            SweepInput { measurements: ms, family_of, families: 1, weak, workers: vec![1, 2, 4, 8], bootstrap: 200 };
         analyze_on(&input, cores)
     }
 
@@ -615,6 +616,61 @@ mod tests {
         let weak = analyse(&ms, &family_of, true, 8);
         assert!(weak.families[0].points.iter().all(|p| p.karp_flatt.is_none()));
         assert!(weak.families[0].runners.iter().all(|r| r.fit.as_ref().is_none_or(|f| f.serial.law == Law::Gustafson)));
+    }
+
+    #[test]
+    fn declared_cpu_bound_work_is_limited_by_the_cores_even_when_a_loaded_machine_halves_its_cpu_use() {
+        // fib on a loaded 2-core machine: the serial runner got half a core (CPU / wall
+        // 0.5). The old rule called that work that waits and fitted the flat curve
+        // beyond the cores as serial work.
+        let (mut ms, family_of) = sweep(|p| p.min(2) as f64, 0.5);
+        for m in &mut ms {
+            m.properties.waits = false;
+        }
+        let a = analyse(&ms, &family_of, false, 2);
+        assert!(a.families[0].cpu_bound);
+        assert_eq!(threads(&a).limited_by_cores, Some(2));
+        // Declared waiting work keeps its whole sweep, whatever its CPU use.
+        for m in &mut ms {
+            m.properties.waits = true;
+        }
+        let a = analyse(&ms, &family_of, false, 2);
+        assert!(!a.families[0].cpu_bound);
+        assert_eq!(threads(&a).limited_by_cores, None);
+    }
+
+    #[test]
+    fn a_few_rounds_get_the_range_of_their_ratios_with_the_confidence_it_really_has() {
+        // 5 rounds: no 95% interval of a median exists (the range covers 1 - 2/32); the
+        // percentile bootstrap called a narrower interval 95%.
+        let (ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
+        let a = analyse(&ms, &family_of, false, 2);
+        let p = a.families[0].points.iter().find(|p| p.runner == RunnerKind::Threads && p.workers == 2).unwrap();
+        assert_eq!(p.coverage, Some(1.0 - 2.0 / 32.0));
+        let ratios = stats::paired_ratios(
+            &by_round(&ms[1].samples, RunnerKind::Serial, |s| s.wall_ns as f64),
+            &by_round(&ms[1].samples, RunnerKind::Threads, |s| s.wall_ns as f64),
+        );
+        let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = ratios.iter().copied().fold(0.0, f64::max);
+        assert_eq!((p.speedup.low, p.speedup.high), (lowest, highest));
+    }
+
+    #[test]
+    fn karp_flatt_uses_the_relative_capacity_and_stops_at_the_cores() {
+        // CPU-bound on 2 cores, perfect to 2 and flat beyond: at 4 and 8 workers the
+        // old value (0.33 and 0.43) measured the core count, not a serial fraction.
+        let (ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
+        let a = analyse(&ms, &family_of, false, 2);
+        let kf = |runner: RunnerKind, workers: usize| {
+            a.families[0].points.iter().find(|p| p.runner == runner && p.workers == workers).unwrap().karp_flatt
+        };
+        assert!(kf(RunnerKind::Threads, 2).is_some_and(|e| e.abs() < 0.01), "{:?}", kf(RunnerKind::Threads, 2));
+        assert_eq!((kf(RunnerKind::Threads, 4), kf(RunnerKind::Threads, 8)), (None, None));
+        // The process runner is 20% slower at every count (S(1) = 0.83): relative to
+        // its own one worker it scales perfectly to 2, as its fit says. On the raw
+        // speedup (1.67 on 2) Karp-Flatt was 0.2.
+        assert!(kf(RunnerKind::Process, 2).is_some_and(|e| e.abs() < 0.01), "{:?}", kf(RunnerKind::Process, 2));
     }
 
     #[test]

@@ -146,29 +146,60 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         UsageError::new(format!("suite file {shown}:{at} {message}"))
     })?;
     let err = |line: usize, what: String| UsageError::new(format!("suite file {shown}: line {line}: {what}"));
+    let at = |key: &str| key_line(text, key);
+    // A value as written in the file (1e300, not its 301 digits), or as read.
+    let written = |key: &str, v: f64| {
+        let line = text.lines().nth(at(key) - 1).and_then(|l| l.split_once('=')).map(|(_, v)| v);
+        let value = line.map(|v| v.split('#').next().unwrap_or("").trim()).filter(|v| !v.is_empty());
+        value.map_or_else(|| format!("{v:?}"), str::to_string)
+    };
     if file.benches.is_empty() {
         return Err(err(1, "no [[bench]] tables: add at least one".into()));
     }
+    // Every value is checked, used or not (precision with a fixed round count too),
+    // by the rules the flags follow.
+    if !crate::plan::precision_ok(file.precision) {
+        return Err(err(
+            at("precision"),
+            format!(
+                "precision = {} is not a fraction between 0.001 and 0.5 (0.03 = ±3%)",
+                written("precision", file.precision)
+            ),
+        ));
+    }
+    let Some(max_time) = crate::plan::seconds(file.max_time) else {
+        return Err(err(
+            at("max_time"),
+            format!(
+                "max_time = {} is not between 0.001 and 86400 seconds (1 ms to 24 h)",
+                written("max_time", file.max_time)
+            ),
+        ));
+    };
     let rounds = match &file.rounds {
         SuiteRounds::Count(n) if (1..=10_000).contains(n) => Rounds::Fixed(*n as u32),
-        SuiteRounds::Count(n) => return Err(err(1, format!("rounds = {n} is out of range 1..=10000 (or \"auto\")"))),
-        SuiteRounds::Word(w) if w == "auto" => {
-            if !(file.precision.is_finite() && (0.001..=0.5).contains(&file.precision)) {
-                return Err(err(1, format!("precision = {} is not a fraction between 0.001 and 0.5", file.precision)));
-            }
-            if !(file.max_time.is_finite() && (0.0..=86_400.0).contains(&file.max_time)) {
-                return Err(err(1, format!("max_time = {} is not between 0 and 86400 seconds", file.max_time)));
-            }
-            Rounds::Auto { precision: file.precision, max_time_s: file.max_time }
+        SuiteRounds::Count(n) => {
+            return Err(err(at("rounds"), format!("rounds = {n} is out of range 1..=10000 (or \"auto\")")));
         }
-        SuiteRounds::Word(w) => return Err(err(1, format!("rounds = {w:?}: give a number of rounds or \"auto\""))),
+        SuiteRounds::Word(w) if w == "auto" => {
+            Rounds::Auto { precision: file.precision, max_time_s: max_time.as_secs_f64() }
+        }
+        SuiteRounds::Word(w) => {
+            return Err(err(at("rounds"), format!("rounds = {w:?}: give a number of rounds or \"auto\"")));
+        }
     };
     if file.warmup > 100 {
-        return Err(err(1, format!("warmup = {} is out of range 0..=100", file.warmup)));
+        return Err(err(at("warmup"), format!("warmup = {} is out of range 0..=100", file.warmup)));
     }
-    if !(file.timeout.is_finite() && (0.001..=86_400.0).contains(&file.timeout)) {
-        return Err(err(1, format!("timeout = {} is not between 0.001 and 86400 seconds", file.timeout)));
-    }
+    let Some(timeout) = crate::plan::seconds(file.timeout) else {
+        return Err(err(
+            at("timeout"),
+            format!(
+                "timeout = {} is not between 0.001 and 86400 seconds (1 ms to 24 h)",
+                written("timeout", file.timeout)
+            ),
+        ));
+    };
     let mut benches = Vec::new();
     for (index, spanned) in file.benches.iter().enumerate() {
         let line = line_of(text, spanned.span().start);
@@ -180,7 +211,11 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
             }
             None => return Err(err(line, format!("[[bench]] #{}: no workload: add workload = \"fib\"", index + 1))),
         };
-        let at = format!("suite file {shown}: line {line}: [[bench]] #{} ({workload})", index + 1);
+        let at = format!(
+            "suite file {shown}: line {line}: [[bench]] #{} ({})",
+            index + 1,
+            crate::text::terminal_safe(&workload)
+        );
         benches.push(bench(table, workload, at)?);
     }
     let name = file.name.clone().unwrap_or_else(|| {
@@ -192,7 +227,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         warmup: file.warmup,
         rounds,
         seed: file.seed,
-        timeout: std::time::Duration::from_secs_f64(file.timeout),
+        timeout,
         worker_program: None,
         pin: file.pin,
         output: None,
@@ -282,6 +317,22 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
     Ok(BenchRequest { workload, values, threads, runners, schedules, origin: Origin::Suite(at) })
 }
 
+/// The line of a top-level `key = ...` (before the first table header), or 1 when the
+/// key is not written (a default).
+fn key_line(text: &str, key: &str) -> usize {
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.starts_with('[') {
+            break;
+        }
+        let Some((k, _)) = line.split_once('=') else { continue };
+        if k.trim().trim_matches(|c| c == '"' || c == '\'') == key {
+            return i + 1;
+        }
+    }
+    1
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -290,10 +341,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// and layout do not change it; any value does.
 fn digest(file: &SuiteFile) -> String {
     let canonical = serde_json::to_string(&canonical_json(file)).expect("a suite always serialises");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in canonical.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = crate::result::fnv(canonical.as_bytes(), crate::result::FNV_OFFSET);
     format!("{h:016x}")
 }
 
@@ -390,6 +438,46 @@ threads = [2]
     fn an_out_of_range_value_names_the_bench_line_and_field() {
         let err = cases(&GOOD.replace("n = 20", "n = 60")).unwrap_err().0;
         assert!(err.contains("line 5") && err.contains("n = 60") && err.contains("1..=50"), "{err}");
+    }
+
+    #[test]
+    fn bad_top_level_values_are_refused_before_measuring_naming_their_line() {
+        // GOOD has `name` on line 2 and `rounds = 3` on line 3; the value goes on line 4.
+        let with = |line: &str| GOOD.replacen("rounds = 3\n", &format!("rounds = 3\n{line}\n"), 1);
+        for (line, what) in [
+            ("precision = nan", "precision = nan is not a fraction"),
+            ("precision = -1.0", "precision = -1.0 is not a fraction"),
+            ("max_time = -inf", "max_time = -inf is not between"),
+            ("max_time = 1e300", "max_time = 1e300 is not between"),
+            ("max_time = 0", "max_time = 0 is not between"),
+            ("timeout = 0", "timeout = 0 is not between"),
+            ("warmup = 101", "warmup = 101 is out of range"),
+        ] {
+            let err = parse(&with(line), "t.toml").unwrap_err().0;
+            assert!(err.starts_with("suite file t.toml: line 4: ") && err.contains(what), "{line}: {err}");
+        }
+        // max_time = 0 with rounds = "auto", as the CLI refuses --max-time 0.
+        let auto = GOOD.replace("rounds = 3", "rounds = \"auto\"\nmax_time = 0");
+        let err = parse(&auto, "t.toml").unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 4: max_time = 0"), "{err}");
+        let err = parse(&GOOD.replace("rounds = 3", "rounds = 0"), "t.toml").unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 3: rounds = 0"), "{err}");
+    }
+
+    #[test]
+    fn a_nul_character_in_a_value_is_refused_before_measuring() {
+        let text = "name = \"t\"\n[[bench]]\nworkload = \"command\"\ncmd = \"echo a\\u0000b\"\nthreads = [1]\n";
+        let err = cases(text).unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 2: [[bench]] #1 (command): cmd = "), "{err}");
+        assert!(err.contains("NUL character") && crate::fuzz::one_line(&err), "{err}");
+    }
+
+    #[test]
+    fn two_benches_measuring_the_same_case_are_refused_naming_both_lines() {
+        let twice = format!("{GOOD}\n[[bench]]\nworkload = \"fib\"\nn = 20\ntasks = 4\nthreads = [2]\n");
+        let err = cases(&twice).unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 17: [[bench]] #3 (fib): measures fib"), "{err}");
+        assert!(err.contains("with 2 workers, as line 5: [[bench]] #1 (fib) does already"), "{err}");
     }
 
     #[test]

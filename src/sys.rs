@@ -1,9 +1,12 @@
 //! Operating-system measurements: the monotonic clock, CPU time from `getrusage`, and
-//! the machine-wide busy time from `/proc/stat`.
+//! the machine-wide busy time from `/proc/stat`; and the limits on how many threads
+//! and processes may still start (`ulimit -u`, threads-max, pids.max, memory maps).
 //!
 //! The one decision a reader would otherwise get wrong: a [`Meter`] reads the slow
 //! sources (`/proc/stat`, `getrusage`) *outside* the wall-clock interval it reports,
 //! so the act of measuring never lands inside the timed region.
+
+pub mod keeper;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -316,4 +319,167 @@ mod tests {
         // getrusage has at worst scheduler-tick granularity; a 30 ms spin shows up.
         assert!(m.cpu_ns > 0, "spinning used no CPU time: {m:?}");
     }
+}
+
+/// Memory maps a thread of this process costs: its stack and guard page, and the
+/// alternate signal stack and guard page the Rust runtime adds (4.3 measured on
+/// Linux x86-64; 7 leaves room for allocator arenas).
+pub const MAPS_PER_THREAD: u64 = 7;
+
+/// How many more threads and processes can start, by the tightest limit that applies.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Room {
+    /// Tasks (threads and processes) that may still start, and the limit that says so:
+    /// `ulimit -u` (RLIMIT_NPROC, per user), kernel.threads-max (the machine) or the
+    /// cgroup's pids.max.
+    pub tasks: Option<(u64, String)>,
+    /// Threads this process may still start before running out of memory maps
+    /// (vm.max_map_count, per process), and that limit.
+    pub threads: Option<(u64, String)>,
+}
+
+/// Reads the limits on new threads and processes that apply to this process now.
+pub fn room() -> Room {
+    let mut tasks: Option<(u64, String)> = None;
+    let mut keep = |room: u64, limit: String| {
+        if tasks.as_ref().is_none_or(|(r, _)| room < *r) {
+            tasks = Some((room, limit));
+        }
+    };
+    // SAFETY: getrlimit writes into the struct it is given; getuid has no preconditions.
+    let (nproc, uid) = unsafe {
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let ok = libc::getrlimit(libc::RLIMIT_NPROC, &mut rl) == 0;
+        (ok.then_some(rl.rlim_cur).filter(|&c| c != libc::RLIM_INFINITY), libc::getuid())
+    };
+    // The kernel does not apply RLIMIT_NPROC to root.
+    if let Some(limit) = nproc.filter(|_| uid != 0) {
+        let used = user_tasks(uid);
+        keep(limit.saturating_sub(used), format!("ulimit -u (RLIMIT_NPROC) {limit}, {used} in use by this user"));
+    }
+    let threads_max = read_u64("/proc/sys/kernel/threads-max");
+    let total = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(3)?.split('/').nth(1)?.parse::<u64>().ok());
+    if let (Some(max), Some(total)) = (threads_max, total) {
+        keep(max.saturating_sub(total), format!("kernel.threads-max {max}, {total} in use on this machine"));
+    }
+    for dir in pids_cgroups() {
+        let (Some(max), Some(current)) = (read_u64(dir.join("pids.max")), read_u64(dir.join("pids.current"))) else {
+            continue;
+        };
+        keep(max.saturating_sub(current), format!("pids.max {max} of cgroup {}, {current} in use", dir.display()));
+    }
+    let threads = read_u64("/proc/sys/vm/max_map_count").zip(map_count()).map(|(max, used)| {
+        let room = max.saturating_sub(used) / MAPS_PER_THREAD;
+        (room, format!("vm.max_map_count {max} ({used} maps in use, about {MAPS_PER_THREAD} per thread)"))
+    });
+    Room { tasks, threads }
+}
+
+fn read_u64(path: impl AsRef<std::path::Path>) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Lines of /proc/self/maps: the memory maps of this process.
+fn map_count() -> Option<u64> {
+    use std::io::BufRead;
+    let file = std::fs::File::open("/proc/self/maps").ok()?;
+    Some(std::io::BufReader::new(file).lines().count() as u64)
+}
+
+/// Threads of every process whose real user is `uid` (what RLIMIT_NPROC counts).
+fn user_tasks(uid: libc::uid_t) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter_map(|status| {
+            let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+            let real_uid: libc::uid_t = field("Uid:")?.split_whitespace().next()?.parse().ok()?;
+            (real_uid == uid).then(|| field("Threads:")?.parse::<u64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// This process's pids cgroup and its ancestors, each of which may limit it (cgroup v2,
+/// or the v1 `pids` controller).
+fn pids_cgroups() -> Vec<std::path::PathBuf> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else { return Vec::new() };
+    let mut dirs = Vec::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let root = match controllers {
+            "" => std::path::PathBuf::from("/sys/fs/cgroup"),
+            c if c.split(',').any(|c| c == "pids") => std::path::PathBuf::from("/sys/fs/cgroup/pids"),
+            _ => continue,
+        };
+        let mut dir = root.join(path.trim_start_matches('/'));
+        while dir.starts_with(&root) {
+            dirs.push(dir.clone());
+            if !dir.pop() {
+                break;
+            }
+        }
+    }
+    dirs
+}
+
+/// Why a thread could not start, and what to do: glibc reports a stack it could not
+/// map (address space, `ulimit -v`; memory maps, vm.max_map_count) with the same EAGAIN
+/// as a task limit (`ulimit -u`, threads-max, pids.max), so the limits are read to tell
+/// which one it was.
+pub fn thread_start_hint() -> String {
+    let room = room();
+    if let Some((0, limit)) = &room.threads {
+        return format!("out of memory maps: {limit}; lower the worker count or raise vm.max_map_count");
+    }
+    if let Some((0, limit)) = &room.tasks {
+        return format!("no room for another thread: {limit}; lower the worker count or raise that limit");
+    }
+    // SAFETY: getrlimit writes into the struct it is given.
+    let address_space = unsafe {
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        (libc::getrlimit(libc::RLIMIT_AS, &mut rl) == 0 && rl.rlim_cur != libc::RLIM_INFINITY).then_some(rl.rlim_cur)
+    };
+    match address_space {
+        Some(bytes) => format!(
+            "no address space for its stack: ulimit -v allows {} MiB; raise ulimit -v or lower the worker count",
+            bytes >> 20
+        ),
+        None => "raise the process limit, ulimit -u, or lower the worker count".into(),
+    }
+}
+
+/// Set before `main` when standard output was closed at start.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs before Rust's runtime starts (an ELF initializer), while a closed stdout is
+/// still closed: the runtime then opens /dev/null in its place, and its stdout treats
+/// EBADF as success, so later every write would vanish without an error.
+extern "C" fn record_closed_stdout() {
+    // SAFETY: F_GETFD on descriptor 1 only reads its flags.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[used]
+// SAFETY: an initializer that makes one system call and stores a flag; it depends on
+// nothing the runtime sets up.
+#[unsafe(link_section = ".init_array")]
+static RECORD_CLOSED_STDOUT: extern "C" fn() = record_closed_stdout;
+
+/// `Err` when standard output was closed when the program started (`>&-`): nothing
+/// written there can reach anyone. A pipe closed later (`| head`) is not this: its
+/// writes fail with EPIPE, which callers treat as the reader being done.
+pub fn stdout_open() -> std::io::Result<()> {
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(std::io::Error::other(
+            "it was closed when parbench started (>&-), so nothing can be written there; redirect it to a file",
+        ));
+    }
+    Ok(())
 }

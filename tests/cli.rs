@@ -357,6 +357,34 @@ fn run_with_stdout_closed(args: &[&str]) -> std::process::Output {
     child.wait_with_output().expect("parbench finishes")
 }
 
+/// Runs parbench with its stdout closed from the start (the shell's `>&-`).
+fn run_without_stdout(args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    command.args(args).env("RUST_BACKTRACE", "1").stderr(Stdio::piped());
+    // SAFETY: close is async-signal-safe and changes only the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    command.output().expect("parbench runs")
+}
+
+#[test]
+fn a_stdout_closed_from_the_start_is_an_error_not_a_silent_success() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/");
+    let (base, same) = (format!("{data}base.json"), format!("{data}same.json"));
+    for (args, code) in [(TINY_FIB.to_vec(), 1), (vec!["list"], 2), (vec!["compare", &base, &same], 2)] {
+        let out = run_without_stdout(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("parbench: error: writing to stdout: it was closed"), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
 #[test]
 fn a_run_whose_stdout_is_closed_before_it_writes_exits_0_quietly() {
     let out = run_with_stdout_closed(TINY_FIB);
@@ -515,6 +543,28 @@ fn a_failing_command_exits_1_naming_the_task_status_and_stderr() {
                 .and(predicate::str::contains("disk on fire"))
                 .and(one_line()),
         );
+}
+
+#[test]
+fn a_task_that_fails_while_calibrating_ends_the_run_at_once_with_the_measurement_error() {
+    // The default --limit calibrates first; the failing command must not run again.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs");
+    let cmd = format!("echo {{task}} >> '{}'; echo disk on fire >&2; exit 3", log.display());
+    parbench()
+        .args(["run", "command", "--cmd", &cmd, "--tasks", "4", "--threads", "2", "--rounds", "3"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::starts_with("parbench: error: task ")
+                .and(predicate::str::contains("failed under the serial runner"))
+                .and(predicate::str::contains("exited with status 3"))
+                .and(predicate::str::contains("disk on fire"))
+                .and(one_line()),
+        );
+    let runs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(runs.lines().count(), 1, "the failing command ran more than once: {runs:?}");
 }
 
 #[test]
@@ -821,7 +871,7 @@ fn the_limit_can_be_raised() {
     let args = ["run", "sleep", "--ms", "300", "--tasks", "2", "--threads", "2", "--runner", "threads"];
     let mut refused = args.to_vec();
     refused.extend(["--rounds", "1", "--warmup", "0", "--limit", "500ms"]);
-    assert_usage_error(&refused, &["would take at least", "over --limit 0.5 s"]);
+    assert_usage_error(&refused, &["would take at least", "over --limit 500 ms"]);
     parbench().args(args).args(["--rounds", "1", "--warmup", "0", "--limit", "5s"]).assert().success().stderr("");
 }
 
@@ -893,4 +943,159 @@ fn nothing_a_command_started_survives_a_process_runner_timeout() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(!is_alive(pid), "the command's sleep {pid} outlived the run");
+}
+
+// ---------------------------------------------------------------------------------
+// Thread limits.
+
+/// `parbench` with at most `tasks` processes and threads for its user (`ulimit -u`);
+/// as root, which the kernel exempts, it runs as the user `nobody` so the limit holds.
+fn parbench_with_task_limit(tasks: u64) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    cmd.env("RUST_BACKTRACE", "1").current_dir(std::env::temp_dir());
+    // SAFETY: setrlimit, setgroups, setgid and setuid are async-signal-safe and change
+    // only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: tasks, rlim_max: tasks };
+            let root = libc::geteuid() == 0;
+            let failed = libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0
+                || (root
+                    && (libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(65534) != 0
+                        || libc::setuid(65534) != 0));
+            if failed { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+        });
+    }
+    Command::from_std(cmd)
+}
+
+#[test]
+fn a_case_needing_more_threads_than_ulimit_u_allows_is_refused_before_measuring() {
+    parbench_with_task_limit(64)
+        .args(["run", "fib", "--n", "10", "--tasks", "2", "--threads", "100", "--runner", "rayon"])
+        .args(["--rounds", "1", "--warmup", "0"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::starts_with("parbench: error: fib ")
+                .and(predicate::str::contains("with 100 workers would start 100 threads and processes at once"))
+                .and(predicate::str::contains("ulimit -u (RLIMIT_NPROC) 64"))
+                .and(one_line())
+                .and(no_panic_or_backtrace()),
+        );
+}
+
+#[test]
+fn a_sweep_holds_one_case_pool_at_a_time() {
+    // 1 + 2 + ... + 30 = 465 pool threads if every case kept its pool to the end;
+    // one case at a time needs 30, well inside a limit of 100.
+    parbench_with_task_limit(100)
+        .args(["scale", "fib", "--n", "1", "--tasks", "1", "--runner", "rayon", "--threads", "1..30"])
+        .args(["--rounds", "2", "--warmup", "1", "--bootstrap", "100"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn a_thread_that_cannot_start_under_ulimit_v_blames_the_address_space_not_ulimit_u() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
+    // 300 thread stacks of 2 MiB cannot fit in 400 MiB of address space.
+    // SAFETY: setrlimit is async-signal-safe and changes only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 400 << 20, rlim_max: 400 << 20 };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        });
+    }
+    Command::from_std(cmd)
+        .args(["run", "fib", "--n", "10", "--tasks", "300", "--threads", "300", "--runner", "threads"])
+        .args(["--rounds", "1", "--warmup", "0"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("ulimit -v allows 400 MiB")
+                .and(predicate::str::contains("ulimit -u").not())
+                .and(one_line()),
+        );
+}
+
+// ---------------------------------------------------------------------------------
+// Messages that name what they are about.
+
+#[test]
+fn missing_arguments_are_named() {
+    assert_usage_error(&["compare"], &["<BASE>, <NEW>"]);
+    assert_usage_error(&["compare", "a.json"], &["not provided: <NEW>"]);
+    assert_usage_error(&["suite"], &["<FILE>"]);
+    assert_usage_error(&["baseline", "update", "dir"], &["<NEW>"]);
+}
+
+#[test]
+fn a_run_or_scale_without_a_workload_is_one_line_listing_the_workloads() {
+    for command in ["run", "scale"] {
+        assert_usage_error(&[command], &[&format!("'parbench {command}' needs one of: sleep, fib"), "command"]);
+    }
+}
+
+#[test]
+fn a_short_limit_is_shown_in_a_unit_that_fits() {
+    assert_usage_error(&["run", "fib", "--limit", "1ms"], &["over --limit 1.0 ms"]);
+}
+
+#[test]
+fn negative_fractions_reach_the_range_check() {
+    assert_usage_error(&["compare", "a", "b", "--floor-absolute", "-0.5"], &["--floor-absolute", "-0.5", "between"]);
+    assert_usage_error(&["compare", "a", "b", "--floor", "-0.5"], &["--floor ", "-0.5"]);
+    assert_usage_error(&["baseline", "update", "d", "n", "--keep", "-1"], &["--keep", "-1"]);
+    assert_usage_error(&["run", "fib", "--limit", "-1s"], &["--limit", "-1s"]);
+    assert_usage_error(&["run", "fib", "--rounds", "-1"], &["--rounds", "-1"]);
+}
+
+#[test]
+fn an_empty_worker_program_variable_matters_only_to_the_process_runner_and_is_named() {
+    tiny_fib(&["--runner", "threads"]).env("PARBENCH_WORKER_PROGRAM", "").assert().success();
+    let mut cmd = tiny_fib(&["--runner", "process"]);
+    cmd.env("PARBENCH_WORKER_PROGRAM", "");
+    cmd.assert().code(2).stderr(
+        predicate::str::starts_with("parbench: error: PARBENCH_WORKER_PROGRAM is empty")
+            .and(predicate::str::contains("--worker-program").not())
+            .and(one_line()),
+    );
+}
+
+#[test]
+fn an_output_under_a_regular_file_says_that_file_is_not_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.json");
+    std::fs::write(&file, "{}").unwrap();
+    let output = file.join("x.json");
+    let shown = format!("{} is not a directory", file.display());
+    assert_usage_error(&["run", "fib", "--output", output.to_str().unwrap()], &[&shown]);
+}
+
+#[test]
+fn an_error_quoting_a_value_with_escape_sequences_shows_them_escaped() {
+    // A path or a name from the command line went to the terminal raw: an escape
+    // could clear the screen, a bidi override reorder the message.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("a\u{1b}[2J").join("x.json");
+    tiny_fib(&["--output"])
+        .arg(&output)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a\\u{1b}[2J"))
+        .stderr(predicate::function(|s: &str| !s.contains('\u{1b}')))
+        .stderr(one_line());
+    parbench()
+        .args(["run", "fi\u{202e}b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("fi\\u{202e}b"))
+        .stderr(predicate::function(|s: &str| !s.contains('\u{202e}')))
+        .stderr(one_line());
 }

@@ -1,5 +1,6 @@
 //! Ctrl-C and SIGTERM during a process-runner sample: parbench exits 130, every worker
-//! process is gone, and no half-written output file or temporary file is left.
+//! process is gone, and no half-written output file or temporary file is left. And
+//! nothing a command starts outlives its task, or parbench killed with SIGKILL.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -213,4 +214,130 @@ fn an_interrupt_after_the_result_was_saved_says_so_and_where() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
     assert_eq!(report["schema_version"], 2);
+}
+
+// ---------------------------------------------------------------------------------
+// Nothing a command starts outlives its task or parbench.
+
+/// Whether `pid` is alive: present and not a zombie (a zombie is dead, waiting for
+/// whichever process inherited it to reap it).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+/// Waits (up to 10 s) until none of `pids` is alive; returns those still alive, after
+/// killing them (they are this test's), so a failing test leaves nothing behind.
+fn survivors(pids: &[u32]) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if left.is_empty() || Instant::now() > deadline {
+            for &pid in &left {
+                // SAFETY: kill on a process this test's command started.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits (up to 20 s) until `dir` holds `n` pid files (`*.pid`, each one number and
+/// a newline), and returns the pids; fails if `child` ends first.
+fn wait_for_pid_files(dir: &std::path::Path, n: usize, child: &mut std::process::Child) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pids: Vec<u32> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pid"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter(|text| text.ends_with('\n'))
+            .filter_map(|text| text.trim().parse().ok())
+            .collect();
+        if pids.len() >= n {
+            return pids;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "parbench ended before its commands started");
+        assert!(Instant::now() < deadline, "the commands never wrote their pid files");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A command whose task starts a sleep in the background and another that leaves its
+/// session (`setsid`), records both pids in `dir` and then waits for them. The seed
+/// puts the named runner first (runners are [serial, runner]).
+fn lingering_command(dir: &std::path::Path) -> String {
+    let d = dir.display();
+    format!(
+        "sleep 1000 & echo $! > {d}/{{task}}-bg.tmp; setsid sleep 1000 & echo $! > {d}/{{task}}-setsid.tmp; \
+         mv {d}/{{task}}-bg.tmp {d}/{{task}}-bg.pid; mv {d}/{{task}}-setsid.tmp {d}/{{task}}-setsid.pid; wait"
+    )
+}
+
+#[test]
+fn kill_9_of_parbench_kills_what_its_commands_started_under_every_runner() {
+    for runner in ["threads", "rayon", "process"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parbench"))
+            .args(["run", "command", "--cmd", &lingering_command(dir.path()), "--tasks", "1", "--threads", "1"])
+            .args(["--runner", runner, "--rounds", "1", "--warmup", "0", "--limit", "none"])
+            .args(["--seed", &seed_with_process_first().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pids = wait_for_pid_files(dir.path(), 2, &mut child);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(survivors(&pids), Vec::<u32>::new(), "under {runner}, these outlived kill -9 of parbench");
+    }
+}
+
+#[test]
+fn what_a_finished_command_left_running_is_killed_when_its_task_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    // Each task starts two sleeps and ends at once, leaving them behind.
+    let cmd = format!(
+        "sleep 1000 & echo $! > {d}/{{task}}-$$-bg.pid; setsid sleep 1000 & echo $! > {d}/{{task}}-$$-setsid.pid"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_parbench"))
+        .args(["run", "command", "--cmd", &cmd, "--tasks", "2", "--threads", "2", "--rounds", "1", "--warmup", "0"])
+        .args(["--limit", "none"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pids: Vec<u32> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
+        .collect();
+    // Two tasks, two sleeps each, in each of the four runners' samples.
+    assert_eq!(pids.len(), 16, "{pids:?}");
+    assert_eq!(survivors(&pids), Vec::<u32>::new(), "these outlived their tasks");
+}
+
+#[test]
+fn ctrl_c_during_a_command_kills_what_it_started_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parbench"))
+        .args(["run", "command", "--cmd", &lingering_command(dir.path()), "--tasks", "1", "--threads", "1"])
+        .args(["--runner", "threads", "--rounds", "1", "--warmup", "0", "--limit", "none"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pids = wait_for_pid_files(dir.path(), 2, &mut child);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    // Stopped and reaped before parbench exited, not some time after.
+    let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+    assert_eq!(survivors(&pids), Vec::<u32>::new(), "these outlived the interrupt");
+    assert!(left.is_empty(), "alive when parbench exited: {left:?}");
 }

@@ -599,14 +599,15 @@ fn a_boxed_workload_chosen_at_run_time_is_measured() {
 }
 
 fn max_time_counts_the_untimed_set_up_of_worker_processes() {
-    // Each process sample sets up for 40 ms with the clock stopped: 5 rounds (the
-    // minimum) take over 200 ms, past --max-time 0.1, so no sixth round starts. Counting
-    // only the timed regions (a few ms a round), it ran about 25.
+    // Each process sample sets up for 40 ms with the clock stopped: the minimum of
+    // rounds takes over 200 ms, past --max-time 0.1, so no further round starts.
+    // Counting only the timed regions (a few ms a round), it ran about 25.
     let args = ["run", "slow-set-up", "--runner", "process", "--threads", "2", "--warmup", "0", "--rounds", "auto"];
     let mut args = args.to_vec();
     args.extend(["--precision", "0.001", "--max-time", "0.1"]);
     let report = parbench::measure(&registry(), args).unwrap();
-    assert_eq!(report.cases[0].samples.len(), 2 * 5, "the minimum of 5 rounds, no more");
+    let minimum = report.settings.rounds as usize;
+    assert_eq!(report.cases[0].samples.len(), 2 * minimum, "the minimum of {minimum} rounds, no more");
 }
 
 fn allocations_per_task_are_counted_under_every_runner() {

@@ -12,22 +12,53 @@ use crate::runner::RunnerKind;
 /// Checks that `report` holds something to compare: cases, samples, a parallel runner,
 /// non-zero worker counts and wall times. The error names `path`.
 pub fn validate(path: &str, report: &Report) -> Result<(), UsageError> {
-    let fail = |what: String| Err(UsageError::new(format!("{path}: {what}; it cannot be compared")));
+    // Labels come from the file: escaped, as everything else printed from it.
+    let fail = |what: String| {
+        Err(UsageError::new(crate::text::terminal_safe(&format!("{path}: {what}; it cannot be compared")).into_owned()))
+    };
     if report.cases.is_empty() {
         return fail("the result has no cases".into());
     }
-    for case in &report.cases {
+    let mut keys = std::collections::HashMap::new();
+    for (index, case) in report.cases.iter().enumerate() {
+        // Cases are matched by label and worker count: two alike would both be
+        // matched to one case of the other file.
+        if let Some(first) = keys.insert((case.label.as_str(), case.workers), index) {
+            return fail(format!(
+                "cases #{} and #{} are both '{}' with {} workers, so neither can be matched",
+                first + 1,
+                index + 1,
+                case.label,
+                case.workers
+            ));
+        }
         if case.samples.is_empty() {
             return fail(format!("case '{}' has no samples", case.label));
         }
         if case.workers == 0 || case.samples.iter().any(|s| s.sample.workers == 0) {
             return fail(format!("case '{}' has workers: 0", case.label));
         }
+        let mut seen = std::collections::HashSet::new();
+        for s in &case.samples {
+            // A time of 0 is no measurement: it would turn a speedup into 0 or drop
+            // a runner from the comparison unseen.
+            if s.sample.wall_ns == 0 {
+                return fail(format!(
+                    "case '{}', runner {}, round {}: wall time 0 is a corrupt sample",
+                    case.label, s.sample.runner, s.round
+                ));
+            }
+            // Rounds pair the runners: a second sample of a runner in one round would
+            // silently replace the first.
+            if !seen.insert((s.sample.runner, s.round)) {
+                return fail(format!(
+                    "case '{}', runner {}: two samples in round {}",
+                    case.label, s.sample.runner, s.round
+                ));
+            }
+        }
     }
     let samples = || report.cases.iter().flat_map(|c| &c.samples);
-    if samples().all(|s| s.sample.wall_ns == 0) {
-        return fail("every wall time is 0".into());
-    }
     if samples().all(|s| s.sample.runner == RunnerKind::Serial) {
         return fail("it has only serial samples, and compare judges parallel runners".into());
     }
@@ -59,9 +90,10 @@ pub fn load_inputs(base: &Path, new: &Path) -> Result<Inputs, UsageError> {
     };
     let mut bases = Vec::new();
     let mut left_out = Vec::new();
-    let files = result_files(base)?;
+    let listed = result_files(base)?;
+    left_out.extend(listed.skipped);
     let directory = base.is_dir();
-    for path in files {
+    for path in listed.files {
         let name = path.display().to_string();
         if directory && same_file(&path) {
             left_out.push(format!("{name}: this is NEW itself"));
@@ -112,13 +144,29 @@ pub fn incomparability(base: &Report, new: &Report) -> Option<String> {
             b.logical_cores, b.available_parallelism, n.logical_cores, n.available_parallelism
         ));
     }
+    // Settings that change what is measured, not how often: a static schedule and a
+    // dynamic one, or pinned and free workers, are different experiments.
+    let (bs, ns) = (&base.settings, &new.settings);
+    if bs.schedule != ns.schedule {
+        return Some(format!("different schedules (base {}, new {})", bs.schedule.name(), ns.schedule.name()));
+    }
+    if bs.pin != ns.pin {
+        let pinned = |p: bool| if p { "pinned" } else { "not pinned" };
+        return Some(format!("different pinning (base {}, new {})", pinned(bs.pin), pinned(ns.pin)));
+    }
+    let base_keys = case_keys(base);
     match (&base.suite, &new.suite) {
         (Some(bs), Some(ns)) if bs.digest != ns.digest => Some(format!(
             "different suite configurations (base {} digest {}, new {} digest {})",
             bs.name, bs.digest, ns.name, ns.digest
         )),
         (Some(_), None) | (None, Some(_)) => Some("one result comes from a suite and the other does not".into()),
-        (None, None) if case_keys(base) != case_keys(new) => Some("the results measured different workloads".into()),
+        // NEW lacking some of BASE's cases is a partial result (a late failure keeps
+        // what was finished): those are named as missing. A case BASE never measured
+        // means another experiment.
+        (None, None) if !case_keys(new).iter().all(|k| base_keys.binary_search(k).is_ok()) => {
+            Some("the results measured different workloads".into())
+        }
         _ => None,
     }
 }

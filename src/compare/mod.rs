@@ -21,8 +21,9 @@
 //!      estimate beyond with an interval reaching back is INCONCLUSIVE, with the rounds
 //!      per side that would decide it. Holm-adjusted exact Mann-Whitney p-values are
 //!      shown for information; they do not decide.
-//!    - A cell with a robust CV above 15% is UNSTABLE and fails only when at least 1.5x
-//!      worse; fewer than 5 samples on a side is INCONCLUSIVE.
+//!    - Every cell is judged on its interval, however noisy: the noise is in the interval
+//!      already. A robust CV above 15% labels a cell "unstable", for the reader; the
+//!      label never changes the verdict. Fewer than 5 samples on a side is INCONCLUSIVE.
 //! 4. Exit 1 on any gated REGRESSION; exit 2 when no gated cell could be judged (all
 //!    INCONCLUSIVE) or an input holds nothing to compare; else 0.
 //!
@@ -46,10 +47,10 @@ pub(crate) use input::validate;
 pub use input::{incomparability, load_inputs};
 #[cfg(test)]
 use render::headline;
-pub use render::write;
+pub use render::{incomparable, write};
 
 /// Version of the comparison JSON.
-pub const COMPARE_SCHEMA_VERSION: u32 = 2;
+pub const COMPARE_SCHEMA_VERSION: u32 = 3;
 
 /// Tunable rule parameters (defaults from the design; see the module doc).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,16 +62,18 @@ pub struct Rules {
     /// Robust standard deviations of the baseline's log run medians in the run-to-run
     /// bound (three or more runs).
     pub spread_factor: f64,
-    /// Robust CV above which a cell is UNSTABLE.
+    /// Robust CV above which a cell is labelled unstable (a label only: the verdict
+    /// follows the interval, which carries the noise).
     pub unstable_cv: f64,
-    /// An UNSTABLE cell fails only when at least this much worse.
-    pub gross: f64,
     /// 1 - confidence of the intervals (and the level of the p-values shown).
     pub alpha: f64,
     /// Fewer samples than this on either side: INCONCLUSIVE.
     pub min_samples: usize,
     /// From this many baseline runs on, cells are judged run by run.
     pub min_runs: usize,
+    /// A case or runner of BASE that NEW lacks is shown, and not an input error.
+    #[serde(default)]
+    pub allow_missing: bool,
 }
 
 impl Default for Rules {
@@ -80,10 +83,10 @@ impl Default for Rules {
             floor_absolute: 0.20,
             spread_factor: 3.0,
             unstable_cv: 0.15,
-            gross: 1.5,
             alpha: 0.01,
             min_samples: 5,
             min_runs: 3,
+            allow_missing: false,
         }
     }
 }
@@ -95,8 +98,6 @@ pub enum Verdict {
     /// Worse beyond the threshold: the interval (or, by runs, NEW's median) lies wholly
     /// beyond it.
     Regression,
-    /// Too noisy to judge (robust CV above the limit) and not grossly worse.
-    Unstable,
     /// The data cannot decide: too few samples, or an estimate beyond the threshold
     /// whose interval reaches back inside it. See [`CellResult::rounds_to_decide`].
     Inconclusive,
@@ -116,7 +117,6 @@ impl Verdict {
             Verdict::Improvement => "IMPROVEMENT",
             Verdict::Unchanged => "UNCHANGED",
             Verdict::WithinNoise => "WITHIN_NOISE",
-            Verdict::Unstable => "UNSTABLE",
             Verdict::Inconclusive => "INCONCLUSIVE",
         }
     }
@@ -212,11 +212,41 @@ pub struct CellResult {
     pub improvement_threshold: f64,
     /// Largest robust CV within a run (NEW, or the median over the baseline runs).
     pub cv: f64,
+    /// `cv` is above [`Rules::unstable_cv`]: a label for the reader, never part of the
+    /// verdict (a noisy cell's interval is wide already).
+    #[serde(default)]
+    pub unstable: bool,
+    /// Samples: the ratio of the medians shown, `new_median / base_median`, differs
+    /// from `ratio` by more than half the threshold. The samples are then not one
+    /// distribution shifted (several modes, or rounds far off), and the medians alone
+    /// mislead.
+    #[serde(default)]
+    pub medians_disagree: bool,
     /// The verdict.
     pub verdict: Verdict,
     /// INCONCLUSIVE cells: rounds per side (baseline and NEW) that would decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds_to_decide: Option<usize>,
+}
+
+/// A case, or one runner of a case, that one side measured and the other did not.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Missing {
+    /// Case label.
+    pub case: String,
+    /// Workers of the case.
+    pub workers: usize,
+    /// The runner the other side lacks; `None`: the whole case.
+    pub runner: Option<RunnerKind>,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.runner {
+            Some(r) => write!(f, "{} ·{}w · {r}", self.case, self.workers),
+            None => write!(f, "{} ·{}w (the whole case)", self.case, self.workers),
+        }
+    }
 }
 
 /// The whole comparison.
@@ -236,6 +266,13 @@ pub struct Comparison {
     pub rules: Rules,
     /// Every cell.
     pub cells: Vec<CellResult>,
+    /// What the baseline measured and NEW lacks: nothing can be said about it.
+    #[serde(default)]
+    pub missing: Vec<Missing>,
+    /// What NEW measured and no baseline run has (a runner or case added since): shown,
+    /// never judged, never an error.
+    #[serde(default)]
+    pub new_only: Vec<Missing>,
 }
 
 /// What a comparison amounts to, for the exit status.
@@ -247,12 +284,20 @@ pub enum Outcome {
     Regression,
     /// No gated cell could be judged: nothing, or only INCONCLUSIVE cells (exit 2).
     NothingJudged,
+    /// NEW lacks cases or runners the baseline has, and `--allow-missing` is off
+    /// (exit 2, whatever the other cells say).
+    Missing,
 }
 
 impl Comparison {
     /// Gated cells that regressed.
     pub fn regressions(&self) -> impl Iterator<Item = &CellResult> {
         self.cells.iter().filter(|c| c.gated && c.verdict == Verdict::Regression)
+    }
+
+    /// Count of gated cells labelled unstable.
+    pub fn unstable(&self) -> usize {
+        self.cells.iter().filter(|c| c.gated && c.unstable).count()
     }
 
     /// Count of gated cells with `verdict`.
@@ -287,8 +332,26 @@ impl Comparison {
         })
     }
 
-    /// Regression, no regression, or nothing judged.
+    /// The input error of a comparison with missing cells: which, and what to do.
+    pub fn missing_error(&self) -> UsageError {
+        let names: Vec<String> = self.missing.iter().map(ToString::to_string).collect();
+        UsageError::new(format!(
+            "{}: lacks {} cell(s) the baseline has ({}); nothing can be said about them: measure them, or pass \
+             --allow-missing",
+            self.new_file,
+            names.len(),
+            names.join("; ")
+        ))
+    }
+
+    /// Regression, no regression, nothing judged, or missing cells.
     pub fn outcome(&self) -> Outcome {
+        if !self.missing.is_empty() && !self.rules.allow_missing { Outcome::Missing } else { self.judged() }
+    }
+
+    /// What the cells that were compared say: regression, no regression, or nothing
+    /// judged, whatever is missing.
+    pub fn judged(&self) -> Outcome {
         if self.regressions().next().is_some() {
             Outcome::Regression
         } else if self.gated() == self.count(Verdict::Inconclusive) {
@@ -364,6 +427,36 @@ pub fn compare(
             }
         }
     }
+    let mut missing = std::collections::BTreeSet::new();
+    for (_, base) in &used {
+        for bc in &base.cases {
+            match new.cases.iter().find(|c| c.label == bc.label && c.workers == bc.workers) {
+                None => {
+                    missing.insert(Missing { case: bc.label.clone(), workers: bc.workers, runner: None });
+                }
+                Some(nc) => {
+                    for row in bc.rows.iter().filter(|r| !nc.rows.iter().any(|n| n.runner == r.runner)) {
+                        let runner = Some(row.runner);
+                        missing.insert(Missing { case: bc.label.clone(), workers: bc.workers, runner });
+                    }
+                }
+            }
+        }
+    }
+    let mut new_only = std::collections::BTreeSet::new();
+    for nc in &new.cases {
+        let in_base: Vec<&CaseReport> = used
+            .iter()
+            .filter_map(|(_, b)| b.cases.iter().find(|c| c.label == nc.label && c.workers == nc.workers))
+            .collect();
+        if in_base.is_empty() {
+            new_only.insert(Missing { case: nc.label.clone(), workers: nc.workers, runner: None });
+            continue;
+        }
+        for row in nc.rows.iter().filter(|r| !in_base.iter().any(|b| b.rows.iter().any(|x| x.runner == r.runner))) {
+            new_only.insert(Missing { case: nc.label.clone(), workers: nc.workers, runner: Some(row.runner) });
+        }
+    }
     // Holm over the gated sample-based cells that have a p-value; for information.
     let family: Vec<usize> = (0..cells.len())
         .filter(|&i| {
@@ -383,6 +476,8 @@ pub fn compare(
         absolute_gated,
         rules: rules.clone(),
         cells,
+        missing: missing.into_iter().collect(),
+        new_only: new_only.into_iter().collect(),
     })
 }
 

@@ -8,6 +8,33 @@ use comfy_table::{CellAlignment, Table};
 use super::{Basis, CellResult, Comparison, Outcome, Verdict};
 use crate::report::Format;
 
+/// Labels, file names and reasons come from files: escaped before they are shown.
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::terminal_safe(s)
+}
+
+/// Why two results cannot be compared, with both fingerprints, for the terminal.
+pub fn incomparable(inc: &super::Incomparable) -> String {
+    let fp = |f: &crate::fingerprint::Fingerprint| {
+        format!(
+            "{} · {} · {} logical / {} physical cores, {} available · {} {}",
+            f.hostname,
+            f.cpu_model,
+            f.logical_cores,
+            f.physical_cores,
+            f.available_parallelism,
+            f.arch,
+            f.kernel.as_deref().unwrap_or("")
+        )
+    };
+    let lines = [
+        format!("not comparable: {} (--allow-incomparable compares anyway)", inc.reason),
+        format!("  base: {}", fp(&inc.base)),
+        format!("  new:  {}", fp(&inc.new)),
+    ];
+    lines.iter().map(|l| format!("{}\n", safe(l))).collect()
+}
+
 /// Column titles; the interval and p columns say what they hold, which depends on the
 /// basis of the cells shown.
 fn columns(cmp: &Comparison, rows: &[&CellResult]) -> Vec<String> {
@@ -26,9 +53,19 @@ fn columns(cmp: &Comparison, rows: &[&CellResult]) -> Vec<String> {
         .collect()
 }
 
+fn pct(r: f64) -> String {
+    format!("{:+.1}%", (r - 1.0) * 100.0)
+}
+
+/// The estimate and its interval; where the medians beside it say otherwise, their
+/// ratio too, marked, so the columns never seem to contradict each other unexplained.
 fn change(c: &CellResult) -> String {
-    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
-    format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high))
+    let shown = format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high));
+    if c.medians_disagree && c.base_median > 0.0 {
+        format!("{shown} (medians {}*)", pct(c.new_median / c.base_median))
+    } else {
+        shown
+    }
 }
 
 fn value(c: &CellResult, v: f64) -> String {
@@ -43,15 +80,16 @@ fn fmt_p(p: f64) -> String {
 }
 
 fn verdict(c: &CellResult) -> String {
-    match (c.verdict, c.rounds_to_decide) {
+    let v = match (c.verdict, c.rounds_to_decide) {
         (Verdict::Inconclusive, Some(n)) => format!("INCONCLUSIVE ({n} rounds)"),
         (v, _) => v.name().to_string(),
-    }
+    };
+    if c.unstable { format!("{v} (unstable: CV {:.0}%)", c.cv * 100.0) } else { v }
 }
 
 fn cells(c: &CellResult) -> Vec<String> {
     vec![
-        format!("{} ·{}w", c.case, c.workers),
+        format!("{} ·{}w", safe(&c.case), c.workers),
         c.runner.name().to_string(),
         c.metric.name().to_string(),
         value(c, c.base_median),
@@ -66,16 +104,23 @@ fn cells(c: &CellResult) -> Vec<String> {
 /// The one-line summary: the verdict first.
 pub fn headline(cmp: &Comparison) -> String {
     let gated = cmp.gated();
-    let (unstable, inconclusive) = (cmp.count(Verdict::Unstable), cmp.count(Verdict::Inconclusive));
+    let (unstable, inconclusive) = (cmp.unstable(), cmp.count(Verdict::Inconclusive));
+    let noisy = match unstable {
+        0 => String::new(),
+        n => format!(
+            " ({n} unstable, CV above {:.0}%: judged on their intervals all the same)",
+            cmp.rules.unstable_cv * 100.0
+        ),
+    };
     let counts = format!(
-        "{gated} gated cells: {} unchanged, {} within noise, {} improved, {unstable} unstable, {inconclusive} inconclusive",
+        "{gated} gated cells: {} unchanged, {} within noise, {} improved, {inconclusive} inconclusive{noisy}",
         cmp.count(Verdict::Unchanged),
         cmp.count(Verdict::WithinNoise),
         cmp.count(Verdict::Improvement),
     );
     let decide =
         cmp.rounds_to_decide().map(|n| format!("; about {n} rounds per side would decide")).unwrap_or_default();
-    match cmp.outcome() {
+    let judged = match cmp.judged() {
         Outcome::Regression => {
             let regressions: Vec<&CellResult> = cmp.regressions().collect();
             let worst: Vec<String> = regressions
@@ -87,13 +132,29 @@ pub fn headline(cmp: &Comparison) -> String {
         }
         Outcome::NothingJudged if gated == 0 => "NOT JUDGED: no cell can be gated".to_string(),
         Outcome::NothingJudged => format!("NOT JUDGED: none of the {gated} gated cells could be decided{decide}"),
-        Outcome::NoRegression if 2 * (unstable + inconclusive) > gated => format!(
-            "no regression shown, but most gated cells are undecided ({} of {gated}: {inconclusive} inconclusive, \
-             {unstable} unstable){decide}; {counts}",
-            unstable + inconclusive
+        Outcome::NoRegression if 2 * inconclusive > gated => format!(
+            "no regression shown, but most gated cells are undecided ({inconclusive} of {gated} inconclusive){decide}; \
+             {counts}"
         ),
-        Outcome::NoRegression => format!("no regression: {counts}"),
+        Outcome::NoRegression | Outcome::Missing => format!("no regression: {counts}"),
+    };
+    let missing: Vec<String> = cmp.missing.iter().map(|m| m.to_string()).collect();
+    match (cmp.outcome(), missing.len()) {
+        (_, 0) => judged,
+        (Outcome::Missing, n) => {
+            format!("MISSING in NEW: {n} cell(s) the baseline has ({}); of the rest: {judged}", missing.join("; "))
+        }
+        (_, n) => format!("{judged}; {n} cell(s) missing in NEW, allowed ({})", missing.join("; ")),
     }
+}
+
+/// A table row for a case or runner NEW lacks.
+fn missing_cells(m: &super::Missing) -> Vec<String> {
+    let runner = m.runner.map_or_else(|| "(all)".to_string(), |r| r.name().to_string());
+    let mut row = vec![format!("{} ·{}w", safe(&m.case), m.workers), runner];
+    row.extend(std::iter::repeat_n("-".to_string(), 6));
+    row.push("MISSING in NEW".to_string());
+    row
 }
 
 fn context(cmp: &Comparison) -> Vec<String> {
@@ -127,12 +188,24 @@ fn context(cmp: &Comparison) -> Vec<String> {
             cmp.base_files.len()
         ));
     }
+    if cmp.cells.iter().any(|c| c.medians_disagree) {
+        lines.push(
+            "* the ratio of the medians is far from the change: the samples are not one \
+             distribution shifted (several modes, or rounds far off), so the medians alone mislead; the change is \
+             the typical NEW/BASE ratio over all pairs of samples, and it decides"
+                .to_string(),
+        );
+    }
     let inconclusive = cmp.count(Verdict::Inconclusive);
     if let (true, Some(n)) = (inconclusive > 0, cmp.rounds_to_decide()) {
         lines.push(format!(
             "{inconclusive} gated cell(s) INCONCLUSIVE: about {n} rounds per side would decide them \
              (measure both BASE and NEW with --rounds {n})"
         ));
+    }
+    if !cmp.new_only.is_empty() {
+        let cells: Vec<String> = cmp.new_only.iter().map(|m| safe(&m.to_string()).into_owned()).collect();
+        lines.push(format!("in NEW only, not judged (no baseline run has them): {}", cells.join("; ")));
     }
     lines.extend(cmp.skipped_base.iter().map(|s| format!("baseline left out: {s}")));
     lines
@@ -144,6 +217,9 @@ fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
     for c in rows {
         t.add_row(cells(c));
     }
+    for m in &cmp.missing {
+        t.add_row(missing_cells(m));
+    }
     for col in 3..8 {
         if let Some(c) = t.column_mut(col) {
             c.set_cell_alignment(CellAlignment::Right);
@@ -152,11 +228,23 @@ fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
     t
 }
 
-fn markdown_table(cmp: &Comparison, out: &mut dyn Write, rows: &[&CellResult]) -> io::Result<()> {
-    writeln!(out, "| {} |", columns(cmp, rows).join(" | "))?;
+fn markdown_table(
+    cmp: &Comparison,
+    out: &mut dyn Write,
+    rows: &[&CellResult],
+    missing: &[super::Missing],
+) -> io::Result<()> {
+    let line = |cells: Vec<String>| {
+        let cells: Vec<String> = cells.iter().map(|c| crate::report::markdown_cell(c)).collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    writeln!(out, "{}", line(columns(cmp, rows)))?;
     writeln!(out, "|---|---|---|--:|--:|--:|--:|--:|---|")?;
     for c in rows {
-        writeln!(out, "| {} |", cells(c).join(" | "))?;
+        writeln!(out, "{}", line(cells(c)))?;
+    }
+    for m in missing {
+        writeln!(out, "{}", line(missing_cells(m)))?;
     }
     Ok(())
 }
@@ -172,30 +260,30 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
         Format::Markdown => {
             let mark = match cmp.outcome() {
                 Outcome::Regression => "❌",
-                Outcome::NothingJudged => "⚠️",
+                Outcome::NothingJudged | Outcome::Missing => "⚠️",
                 Outcome::NoRegression => "✅",
             };
-            writeln!(out, "**parbench compare** {mark} {}\n", headline(cmp))?;
+            writeln!(out, "**parbench compare** {mark} {}\n", safe(&headline(cmp)))?;
             for line in context(cmp) {
-                writeln!(out, "- {line}")?;
+                writeln!(out, "- {}", safe(&line))?;
             }
             let (quiet, loud): (Vec<&CellResult>, Vec<&CellResult>) =
                 all.iter().partition(|c| c.verdict == Verdict::Unchanged);
-            if !loud.is_empty() {
+            if !loud.is_empty() || !cmp.missing.is_empty() {
                 writeln!(out)?;
-                markdown_table(cmp, out, &loud)?;
+                markdown_table(cmp, out, &loud, &cmp.missing)?;
             }
             if !quiet.is_empty() {
                 writeln!(out, "\n<details><summary>{} unchanged cells</summary>\n", quiet.len())?;
-                markdown_table(cmp, out, &quiet)?;
+                markdown_table(cmp, out, &quiet, &[])?;
                 writeln!(out, "\n</details>")?;
             }
             Ok(())
         }
         _ => {
-            writeln!(out, "{}", headline(cmp))?;
+            writeln!(out, "{}", safe(&headline(cmp)))?;
             for line in context(cmp) {
-                writeln!(out, "{line}")?;
+                writeln!(out, "{}", safe(&line))?;
             }
             writeln!(out, "{}", table(cmp, &all))
         }

@@ -78,9 +78,12 @@ pub(super) fn judge(key: CellKey, per_run: &[Vec<f64>], new: &[f64], rules: &Rul
         threshold,
         improvement_threshold,
         cv: run_cv.max(stats::robust_cv(new)),
+        unstable: false,
+        medians_disagree: false,
         verdict: Verdict::Inconclusive,
         rounds_to_decide: None,
     };
+    cell.unstable = cell.cv > rules.unstable_cv;
     match cell.basis {
         Basis::Runs => by_runs(&mut cell, &run_medians, rules),
         Basis::Samples => by_samples(&mut cell, &runs, &base, new, rules),
@@ -89,11 +92,11 @@ pub(super) fn judge(key: CellKey, per_run: &[Vec<f64>], new: &[f64], rules: &Rul
 }
 
 /// The limits on badness: above `up` is worse beyond the threshold, below `down`
-/// better beyond it. An UNSTABLE cell fails only when grossly worse.
-fn limits(cell: &CellResult, rules: &Rules) -> (f64, f64) {
-    let up = 1.0 + cell.threshold;
-    let up = if cell.cv > rules.unstable_cv { up.max(rules.gross) } else { up };
-    (up, 1.0 / (1.0 + cell.improvement_threshold))
+/// better beyond it. The same for every cell, however noisy: the noise is already in
+/// the interval (a noisy cell's interval is wide), so counting it again here would
+/// hide slowdowns the interval has shown.
+fn limits(cell: &CellResult) -> (f64, f64) {
+    (1.0 + cell.threshold, 1.0 / (1.0 + cell.improvement_threshold))
 }
 
 /// Three or more baseline runs: NEW's median against the baseline's run medians. The
@@ -124,11 +127,9 @@ fn by_runs(cell: &mut CellResult, run_medians: &[f64], rules: &Rules) {
         .count();
     cell.p = (beyond + 1) as f64 / (run_medians.len() + 1) as f64;
     cell.p_adjusted = cell.p;
-    let (up, down) = limits(cell, rules);
+    let (up, down) = limits(cell);
     cell.verdict = if bad > up {
         Verdict::Regression
-    } else if cell.cv > rules.unstable_cv {
-        Verdict::Unstable
     } else if bad < down {
         Verdict::Improvement
     } else {
@@ -158,17 +159,20 @@ fn by_samples(cell: &mut CellResult, runs: &[&Vec<f64>], base: &[f64], new: &[f6
         return;
     };
     (cell.ratio, cell.ratio_low, cell.ratio_high) = (shift.estimate.exp(), shift.low.exp(), shift.high.exp());
+    if cell.base_median > 0.0 && cell.new_median > 0.0 {
+        // Both are estimates of the same change only when NEW is BASE shifted; a gap
+        // of half the threshold between them is worth a word in the table.
+        let gap = (cell.new_median / cell.base_median / cell.ratio).ln().abs();
+        cell.medians_disagree = gap > (1.0 + cell.threshold).ln() / 2.0;
+    }
     cell.p = stats::mann_whitney_p(&lb, &ln);
     cell.p_adjusted = cell.p;
     let metric = cell.metric;
     let (est, a, b) = (badness(metric, cell.ratio), badness(metric, cell.ratio_low), badness(metric, cell.ratio_high));
     let (low, high) = (a.min(b), a.max(b));
-    let (up, down) = limits(cell, rules);
-    let unstable = cell.cv > rules.unstable_cv;
+    let (up, down) = limits(cell);
     cell.verdict = if low > up {
         Verdict::Regression
-    } else if unstable {
-        Verdict::Unstable
     } else if high < down {
         Verdict::Improvement
     } else if low >= down && high <= up {

@@ -2,7 +2,7 @@
 //! computed here, once, from [`crate::stats`]. Reporters only format the result.
 
 use crate::fingerprint::Fingerprint;
-use crate::measure::{Measurement, RecordedSample};
+use crate::measure::{Look, Measurement, RecordedSample, WarmUp};
 use crate::result::{CaseReport, Report, RowResult, RunnerRow, SCHEMA_VERSION, SettingsRecord, Skipped};
 use crate::runner::RunnerKind;
 use crate::stats;
@@ -82,7 +82,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         let imbalance = per_sample(&|s| s.sample.imbalance());
         let worker_setup_ms = per_sample(&|s| s.sample.setup_ns.map(ms));
         let disturbed_samples = samples.iter().filter(|s| is_disturbed(&s.sample, env.logical_cores)).count();
-        let preempted_samples = samples.iter().filter(|s| s.sample.preempted()).count();
+        let preempted_samples = samples.iter().filter(|s| s.sample.preempted(env.available_parallelism)).count();
         let warm = m.warmup.iter().find(|w| w.runner == kind);
         rows.push(RunnerRow {
             warmup_samples: warm.map_or(0, |w| w.samples),
@@ -113,13 +113,15 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
             result: row_result(&samples),
         });
     }
+    let look = m.precision;
+    let warmup = m.warmup;
     let mut case = CaseReport {
         workload: m.workload,
         label: m.label,
         params: m.params.to_json(),
         race: m.properties.race,
         rounds: m.rounds,
-        precision: m.precision,
+        precision: look.as_ref().and_then(|l| l.widest),
         work: m.properties.work.clone(),
         throughput: m.properties.throughput,
         waits: m.properties.waits,
@@ -131,7 +133,8 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         notes: Vec::new(),
         samples: m.samples,
     };
-    case.notes = m.properties.note.into_iter().chain(case_notes(&case, env, settings)).collect();
+    case.notes =
+        m.properties.note.into_iter().chain(case_notes(&case, env, settings, look.as_ref(), &warmup)).collect();
     case
 }
 
@@ -164,40 +167,18 @@ fn row_result(samples: &[&RecordedSample]) -> RowResult {
     }
 }
 
-fn case_notes(case: &CaseReport, env: &Fingerprint, settings: &SettingsRecord) -> Vec<String> {
+fn case_notes(
+    case: &CaseReport,
+    env: &Fingerprint,
+    settings: &SettingsRecord,
+    look: Option<&Look>,
+    warmup: &[WarmUp],
+) -> Vec<String> {
     let mut notes = Vec::new();
-    if let (Some(target), Some(reached)) = (settings.precision_target, case.precision) {
-        let rounds = case.rounds;
-        notes.push(if reached <= target {
-            format!("{rounds} rounds: every speedup is known to ±{} (95% interval).", fmt_pct(reached))
-        } else {
-            format!(
-                "{rounds} rounds, then no round started after --max-time: the widest speedup interval is ±{}, \
-                 wider than the ±{} aimed for; raise --max-time for more rounds.",
-                fmt_pct(reached),
-                fmt_pct(target)
-            )
-        });
+    if let (Some(target), Some(look)) = (settings.precision_target, look) {
+        notes.push(precision_note(case.rounds, target, look));
     }
-    // Warm-up: said when a runner needed more than the usual three samples, or never
-    // became steady.
-    let slow: Vec<String> = case
-        .rows
-        .iter()
-        .filter(|r| r.warmed_up && r.warmup_samples > settings.warmup.max(2) + 1)
-        .map(|r| format!("{} {} samples ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
-        .collect();
-    if !slow.is_empty() {
-        notes.push(format!("Warm-up took longer before the samples were steady: {}.", slow.join(", ")));
-    }
-    for row in case.rows.iter().filter(|r| !r.warmed_up) {
-        notes.push(format!(
-            "{} was not steady after {} warm-up samples ({}): its times may still drift.",
-            row.runner,
-            row.warmup_samples,
-            fmt_ms(row.warmup_ms)
-        ));
-    }
+    notes.extend(warmup_notes(case, settings, warmup));
     let cores = env.available_parallelism;
     let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| r.runner != RunnerKind::Serial).collect();
     notes.extend(winner(case, &parallel));
@@ -273,47 +254,184 @@ fn case_notes(case: &CaseReport, env: &Fingerprint, settings: &SettingsRecord) -
              utilisation is not meaningful at that scale; raise --tasks or the task size."
         ));
     }
-    // CPU-bound work on W >= 2 workers that kept about one core busy: the workers
-    // shared a core (placement), which is a finding about the scheduler, not the runner.
-    if !case.waits && cores >= 2 {
-        for r in parallel.iter().filter(|r| r.workers >= 2 && r.wall_ms.median >= SHORT_SAMPLE_MS) {
-            if r.cpu_utilisation < 1.3 {
-                notes.push(format!(
-                    "{} kept only {:.2} cores busy with {} workers: its workers mostly shared one core. The kernel \
-                     had not spread them before the sample ended; samples this short measure thread placement more \
-                     than parallel speed.",
-                    r.runner, r.cpu_utilisation, r.workers
-                ));
-            }
-        }
+    notes.extend(few_cores_notes(case, &parallel, cores));
+    notes.extend(preempted_note(case, cores));
+    notes.extend(disturbed_note(case));
+    notes
+}
+
+fn disturbed_note(case: &CaseReport) -> Option<String> {
+    let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
+    (disturbed > 0).then(|| {
+        format!(
+            "{disturbed} sample(s) ran while other processes used more than {:.0}% of a core; treat their times with care.",
+            DISTURBED_SHARE * 100.0
+        )
+    })
+}
+
+/// The notes about the machine's load (preempted and disturbed samples) of `cases`,
+/// each introduced by its case and worker count: `scale` prints these under its tables
+/// in place of the notes of `run` (its cases differ in workers, and its calibration
+/// cases are no finding), as `run` prints them under each case's table.
+pub fn load_notes<'a>(cases: impl IntoIterator<Item = &'a CaseReport>, env: &Fingerprint) -> Vec<String> {
+    cases
+        .into_iter()
+        .flat_map(|case| {
+            let notes = preempted_note(case, env.available_parallelism).into_iter().chain(disturbed_note(case));
+            let workers = if case.workers == 1 { "1 worker".to_string() } else { format!("{} workers", case.workers) };
+            notes.map(move |n| format!("{} at {workers}: {n}", case.label))
+        })
+        .collect()
+}
+
+/// Median cores other processes used during `runner`'s samples (`/proc/stat`), where
+/// known.
+fn others_cores(case: &CaseReport, runner: RunnerKind) -> Option<f64> {
+    let shares: Vec<f64> = case
+        .samples
+        .iter()
+        .filter(|s| s.sample.runner == runner && s.sample.wall_ns > 0)
+        .filter_map(|s| s.sample.other_cpu_ns.map(|o| o as f64 / s.sample.wall_ns as f64))
+        .collect();
+    stats::median(&shares)
+}
+
+/// Other processes using at least this many cores are named as the reason a runner kept
+/// fewer cores busy than it has workers.
+const SHARED_CORES: f64 = 0.5;
+
+/// Samples under this median (ms) are short enough for thread placement to dominate.
+const PLACEMENT_MS: f64 = 100.0;
+
+/// CPU-bound work on W >= 2 workers that kept about one core busy, with the cause the
+/// numbers show: other processes' CPU use, measured per sample; else, for short
+/// samples, thread placement; else the workers shared a core or waited for each other.
+fn few_cores_notes(case: &CaseReport, parallel: &[&RunnerRow], cores: usize) -> Vec<String> {
+    if case.waits || cores < 2 {
+        return Vec::new();
     }
+    let mut notes = Vec::new();
+    for r in parallel.iter().filter(|r| r.workers >= 2 && r.wall_ms.median >= SHORT_SAMPLE_MS) {
+        if r.cpu_utilisation >= 1.3 {
+            continue;
+        }
+        let head = format!("{} kept only {:.2} cores busy with {} workers", r.runner, r.cpu_utilisation, r.workers);
+        notes.push(match others_cores(case, r.runner) {
+            Some(others) if others >= SHARED_CORES => format!(
+                "{head} while other processes used {others:.2} cores (median per sample, from /proc/stat): the \
+                 machine was shared, and its workers got what was left; measure on a quieter machine."
+            ),
+            _ if r.wall_ms.median < PLACEMENT_MS => format!(
+                "{head}: its workers mostly shared one core. The kernel had not spread them before the sample \
+                 ended; samples this short measure thread placement more than parallel speed."
+            ),
+            _ => format!(
+                "{head}, and other processes used little CPU: its workers mostly shared one core or waited for \
+                 each other."
+            ),
+        });
+    }
+    notes
+}
+
+/// Samples whose workers were denied CPU they could have used (see
+/// [`crate::runner::Sample::preempted`]), per runner.
+fn preempted_note(case: &CaseReport, cores: usize) -> Option<String> {
     let preempted: Vec<String> = case
         .rows
         .iter()
         .filter(|r| r.preempted_samples > 0)
         .map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n))
         .collect();
-    if !preempted.is_empty() {
-        notes.push(format!(
-            "Preempted samples (workers waited for a CPU over {:.0}% of the time they could run): {}; \
-             treat their times with care, or measure on a quieter machine or with --pin.",
-            crate::runner::PREEMPTED_SHARE * 100.0,
-            preempted.join(", ")
-        ));
+    if preempted.is_empty() {
+        return None;
     }
-    let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
-    if disturbed > 0 {
-        notes.push(format!(
-            "{disturbed} sample(s) ran while other processes used more than {:.0}% of a core; treat their times with care.",
-            DISTURBED_SHARE * 100.0
-        ));
+    let share = crate::runner::PREEMPTED_SHARE * 100.0;
+    let why = if case.workers > cores {
+        format!(
+            "{} workers on {cores} cores wait for each other by design; counted is only CPU they could have used \
+             and did not get, over {share:.0}% of their cores' time",
+            case.workers
+        )
+    } else {
+        format!("the workers were denied over {share:.0}% of the CPU time they could have used")
+    };
+    Some(format!(
+        "Preempted samples ({why}): {}; treat their times with care, or measure on a quieter machine or with --pin.",
+        preempted.join(", ")
+    ))
+}
+
+/// What `--rounds auto` reached: the look that stopped the run (or the last one), in
+/// words. The interval is the one the stopping rule saw, never one computed afterwards.
+fn precision_note(rounds: u32, target: f64, look: &Look) -> String {
+    let looks = if look.look == 1 { "its one look".to_string() } else { format!("the {} looks", look.look) };
+    match look.widest {
+        Some(reached) if reached <= target => format!(
+            "{rounds} rounds: every speedup is known to ±{} (a 95% interval allowing for {looks} at the data).",
+            fmt_pct(reached)
+        ),
+        Some(reached) => format!(
+            "{rounds} rounds, then no round started after --max-time: the widest speedup interval is ±{}, wider \
+             than the ±{} aimed for; raise --max-time for more rounds.",
+            fmt_pct(reached),
+            fmt_pct(target)
+        ),
+        None => format!(
+            "{rounds} rounds, then no round started after --max-time: too few for a 95% interval of every \
+             speedup; raise --max-time for more rounds."
+        ),
+    }
+}
+
+/// Warm-up in words: runners that needed more than the usual samples, and runners that
+/// never settled, with the reason the numbers show (their times, or their CPU use).
+fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let usual = settings.warmup.max(crate::measure::SETTLE_SAMPLES as u32) + 1;
+    let slow: Vec<String> = case
+        .rows
+        .iter()
+        .filter(|r| r.warmed_up && r.warmup_samples > usual)
+        .map(|r| format!("{} {} samples ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
+        .collect();
+    if !slow.is_empty() {
+        notes.push(format!("Warm-up took longer before the samples were steady: {}.", slow.join(", ")));
+    }
+    for w in warmup.iter().filter(|w| !w.steady) {
+        let took = format!("{} warm-up samples ({})", w.samples, fmt_ms(ms(w.wall_ns)));
+        let why = |usable: usize| {
+            let spread = if usable > 1 { " (or the kernel had not spread the workers)" } else { "" };
+            format!("other work shared the cores{spread}")
+        };
+        let cores = |got: f64, usable: usize| {
+            format!("{got:.1} of its {usable} {}", if usable == 1 { "core" } else { "cores" })
+        };
+        notes.push(match w.short_of_cores {
+            Some((got, usable)) if w.times_settled => format!(
+                "{} got {} in {took}, under the 75% its workers could use, though its times had settled: {}, and \
+                 its times include that.",
+                w.runner,
+                cores(got, usable),
+                why(usable)
+            ),
+            Some((got, usable)) => format!(
+                "{} was not steady after {took}, and got {}: {}; its times may still drift.",
+                w.runner,
+                cores(got, usable),
+                why(usable)
+            ),
+            None => format!("{} was not steady after {took}: its times may still drift.", w.runner),
+        });
     }
     notes
 }
 
-/// Names the fastest parallel runner only when the paired 95% interval of its wall
-/// time against the runner-up's, round by round, excludes "no difference"; otherwise
-/// the two tie.
+/// Names the fastest parallel runner only when the paired 95% intervals of its wall
+/// time against every other's, round by round, exclude "no difference" (see
+/// [`stats::fastest`]: ranked and tested on the same paired ratios); otherwise the
+/// first two tie, and with too few rounds for the interval nothing is named.
 fn winner(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<String> {
     let speedup = |r: &RunnerRow| r.speedup.map(|s| s.median).unwrap_or(0.0);
     let mut ranked: Vec<&RunnerRow> = parallel.iter().copied().filter(|r| r.speedup.is_some()).collect();
@@ -321,40 +439,64 @@ fn winner(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<String> {
     let best = *ranked.first()?;
     let s = speedup(best);
     if s <= 1.0 {
-        return Some(format!(
-            "No parallel runner beat serial; the best, {}, reached {s:.2}x: coordination cost more than it saved.",
-            best.runner
-        ));
+        // "Cost more than it saved" is a finding only when the interval says so.
+        let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
+        let ratios = stats::paired_ratios(
+            &crate::measure::by_round(&case.samples, RunnerKind::Serial, wall),
+            &crate::measure::by_round(&case.samples, best.runner, wall),
+        );
+        return Some(match stats::median_interval(&ratios, 0.95) {
+            Some(i) if i.high < 1.0 => format!(
+                "No parallel runner beat serial; the best, {}, reached {s:.2}x (95% interval [{:.2}, {:.2}]): \
+                 coordination cost more than it saved.",
+                best.runner, i.low, i.high
+            ),
+            Some(i) => format!(
+                "No parallel runner beat serial; the best, {}, reached {s:.2}x, which its 95% interval [{:.2}, \
+                 {:.2}] cannot tell from serial.",
+                best.runner, i.low, i.high
+            ),
+            None => format!(
+                "No parallel runner beat serial in the median; the best, {}, reached {s:.2}x, from too few rounds \
+                 for a 95% interval.",
+                best.runner
+            ),
+        });
     }
     let efficiency = fmt_pct(best.efficiency.unwrap_or(0.0));
-    let Some(second) = ranked.get(1) else {
+    if ranked.len() < 2 {
         return Some(format!(
             "{} reached {s:.2}x serial with {} workers ({efficiency} efficiency).",
             best.runner, best.workers
         ));
-    };
+    }
     let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
-    let ratios = stats::paired_ratios(
-        &crate::measure::by_round(&case.samples, best.runner, wall),
-        &crate::measure::by_round(&case.samples, second.runner, wall),
-    );
-    let separated = stats::bootstrap_median(&ratios, 0.95, 2000, 1).is_some_and(|i| i.high < 1.0);
-    Some(if separated {
-        format!(
-            "{} was fastest: {s:.2}x serial with {} workers ({efficiency} efficiency); faster than {} ({:.2}x) in the \
-             paired 95% interval.",
+    let walls: Vec<Vec<f64>> = ranked.iter().map(|r| crate::measure::by_round(&case.samples, r.runner, wall)).collect();
+    let described = |i: usize| (ranked[i].runner, speedup(ranked[i]));
+    Some(match stats::fastest(&walls, 0.95)? {
+        stats::Fastest::TooFewRounds { rounds, needed } => format!(
+            "{} reached {s:.2}x serial with {} workers ({efficiency} efficiency); with {rounds} paired round(s) no \
+             runner is named fastest: a paired 95% interval between {} runners needs {needed} rounds.",
             best.runner,
             best.workers,
-            second.runner,
-            speedup(second)
-        )
-    } else {
-        format!(
-            "{} and {} tie at {s:.2}x and {:.2}x serial: their paired 95% interval includes no difference.",
-            best.runner,
-            second.runner,
-            speedup(second)
-        )
+            ranked.len()
+        ),
+        stats::Fastest::Winner { best, runner_up, ratio } => {
+            let ((first, s), (second, s2)) = (described(best), described(runner_up));
+            let efficiency = fmt_pct(ranked[best].efficiency.unwrap_or(0.0));
+            format!(
+                "{first} was fastest: {s:.2}x serial with {} workers ({efficiency} efficiency); faster than {second} \
+                 ({s2:.2}x) in the paired 95% interval (its time {:.2}x theirs, [{:.2}, {:.2}]).",
+                ranked[best].workers, ratio.estimate, ratio.low, ratio.high
+            )
+        }
+        stats::Fastest::Tie { best, runner_up } => {
+            let ((first, s), (second, s2)) = (described(best), described(runner_up));
+            format!(
+                "{first} and {second} tie at {s:.2}x and {s2:.2}x serial: their paired 95% interval includes no \
+                 difference."
+            )
+        }
     })
 }
 
@@ -399,29 +541,47 @@ fn sweep_comparison(cases: &[CaseReport]) -> Vec<String> {
             }
         };
         for kind in [RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process] {
-            let mut costs: Vec<(String, f64)> = group
+            // (name, median cost, cost per round): rounds of the cases ran interleaved,
+            // round i of each in the same pass, so they pair by round as runners do.
+            let costs: Vec<(String, f64, Vec<f64>)> = group
                 .iter()
                 .filter_map(|c| {
                     let row = c.rows.iter().find(|r| r.runner == kind)?;
                     let per = if unit.is_some() { c.work.as_ref()?.amount } else { 1.0 };
-                    Some((name(c), row.wall_ms.median / per))
+                    let walls = crate::measure::by_round(&c.samples, kind, |s| ms(s.wall_ns) / per);
+                    Some((name(c), row.wall_ms.median / per, walls))
                 })
                 .collect();
             if costs.len() < 2 {
                 continue;
             }
-            costs.sort_by(|a, b| a.1.total_cmp(&b.1));
-            match unit {
-                Some(unit) => {
-                    let list: Vec<String> = costs.iter().map(|(v, t)| format!("{v} {}", fmt_ns(t * 1e6))).collect();
-                    notes.push(format!("With {kind}, per {unit}: {} was cheapest ({}).", costs[0].0, list.join(", ")));
+            let mut order: Vec<usize> = (0..costs.len()).collect();
+            order.sort_by(|&a, &b| costs[a].1.total_cmp(&costs[b].1));
+            let list: Vec<String> = order
+                .iter()
+                .map(|&i| match unit {
+                    Some(_) => format!("{} {}", costs[i].0, fmt_ns(costs[i].1 * 1e6)),
+                    None => format!("{} {}", costs[i].0, fmt_ms(costs[i].1)),
+                })
+                .collect();
+            let list = list.join(", ");
+            let (what, best) = match unit {
+                Some(unit) => (format!("With {kind}, per {unit}:"), "cheapest"),
+                None => (format!("With {kind}, {} =", differing[0]), "fastest"),
+            };
+            // Named, like the fastest runner, only when the paired intervals separate it.
+            let walls: Vec<Vec<f64>> = costs.iter().map(|c| c.2.clone()).collect();
+            let Some(verdict) = stats::fastest(&walls, 0.95) else { continue };
+            notes.push(match verdict {
+                stats::Fastest::Winner { best: i, .. } => format!("{what} {} was {best} ({list}).", costs[i].0),
+                stats::Fastest::Tie { best: i, runner_up: j } => {
+                    format!("{what} {} and {} tie in the paired 95% interval ({list}).", costs[i].0, costs[j].0)
                 }
-                None => {
-                    let list: Vec<String> = costs.iter().map(|(v, t)| format!("{v} {}", fmt_ms(*t))).collect();
-                    let key = differing[0];
-                    notes.push(format!("With {kind}, {key} = {} was fastest ({}).", costs[0].0, list.join(", ")));
-                }
-            }
+                stats::Fastest::TooFewRounds { rounds, needed } => format!(
+                    "{what} {list}; {rounds} round(s) are too few to name the {best} (a paired 95% interval needs \
+                     {needed})."
+                ),
+            });
         }
     }
     notes
@@ -444,37 +604,264 @@ mod tests {
     use crate::report::fixture;
     use crate::runner::{Sample, WorkerStats};
 
+    /// One sample of `kind` (2 workers for the parallel ones): `ms` of wall time,
+    /// `cores` busy on average, other processes using `others` cores, the workers
+    /// waiting `waited` x wall time for a CPU in all.
+    fn sample(kind: RunnerKind, ms: f64, cores: f64, others: f64, waited: f64) -> Sample {
+        let w = kind.workers(2);
+        let wall_ns = (ms * 1e6) as u64;
+        Sample {
+            runner: kind,
+            workers: w,
+            wall_ns,
+            cpu_ns: (cores * ms * 1e6) as u64,
+            other_cpu_ns: Some((others * ms * 1e6) as u64),
+            startup_ns: None,
+            setup_ns: None,
+            teardown_ns: None,
+            allocations: None,
+            preemptions: None,
+            waited_ns: Some((waited * ms * 1e6) as u64),
+            per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
+            tasks: Vec::new(),
+            verification: Verification::verified("ok"),
+        }
+    }
+
+    /// A fib case from rounds of samples, with these warm-ups and stopping look.
+    fn case_of(rounds: Vec<Vec<Sample>>, warmup: Vec<WarmUp>, look: Option<Look>) -> CaseReport {
+        let mut runners: Vec<RunnerKind> = rounds[0].iter().map(|s| s.runner).collect();
+        runners.sort();
+        let n = rounds.len() as u32;
+        let samples = rounds
+            .into_iter()
+            .enumerate()
+            .flat_map(|(round, row)| {
+                row.into_iter().enumerate().map(move |(position, sample)| RecordedSample {
+                    round: round as u32,
+                    position: position as u32,
+                    sample,
+                })
+            })
+            .collect();
+        let mut m = fixture::fib_measurement(runners.clone(), samples);
+        (m.rounds, m.warmup, m.precision) = (n, warmup, look);
+        m.workers = m.samples.iter().map(|s| s.sample.workers).max().unwrap_or(1);
+        let mut settings = fixture::settings(runners, n, 1);
+        settings.precision_target = m.precision.as_ref().map(|_| 0.03);
+        build(vec![(m, Vec::new())], settings, fixture::environment(), vec![]).cases.remove(0)
+    }
+
     /// Six rounds of serial 200 ms and the given threads and rayon times.
     fn two_runners(threads: [f64; 6], rayon: [f64; 6]) -> CaseReport {
         use RunnerKind::*;
-        let mut samples = Vec::new();
-        for round in 0..6 {
-            for (position, (kind, ms)) in
-                [(Serial, 200.0), (Threads, threads[round]), (Rayon, rayon[round])].into_iter().enumerate()
-            {
-                let w = kind.workers(2);
-                let sample = Sample {
-                    runner: kind,
-                    workers: w,
-                    wall_ns: (ms * 1e6) as u64,
-                    cpu_ns: (ms * 1e6) as u64 * w as u64,
-                    other_cpu_ns: Some(0),
-                    startup_ns: None,
-                    setup_ns: None,
-                    teardown_ns: None,
-                    allocations: None,
-                    preemptions: None,
-                    waited_ns: None,
-                    per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
-                    tasks: Vec::new(),
-                    verification: Verification::verified("ok"),
-                };
-                samples.push(RecordedSample { round: round as u32, position: position as u32, sample });
-            }
+        let rounds = (0..6)
+            .map(|r| {
+                vec![
+                    sample(Serial, 200.0, 1.0, 0.0, 0.0),
+                    sample(Threads, threads[r], 2.0, 0.0, 0.0),
+                    sample(Rayon, rayon[r], 2.0, 0.0, 0.0),
+                ]
+            })
+            .collect();
+        case_of(rounds, Vec::new(), None)
+    }
+
+    fn has(case: &CaseReport, text: &str) -> bool {
+        case.notes.iter().any(|n| n.contains(text))
+    }
+
+    #[test]
+    fn a_swept_parameter_is_named_fastest_only_when_the_paired_interval_separates_it() {
+        use RunnerKind::*;
+        let case = |n: u64, threads: f64, shift: u32| {
+            let rounds = (0..8)
+                .map(|r| {
+                    vec![
+                        sample(Serial, 200.0, 1.0, 0.0, 0.0),
+                        sample(Threads, threads + f64::from((r + shift) % 3), 2.0, 0.0, 0.0),
+                    ]
+                })
+                .collect();
+            let mut m = case_of(rounds, Vec::new(), None);
+            m.params.insert("n".into(), serde_json::json!(n));
+            m
+        };
+        let notes = |cases: Vec<CaseReport>| sweep_comparison(&cases);
+        let clear = notes(vec![case(30, 100.0, 0), case(31, 160.0, 0)]);
+        assert_eq!(clear.len(), 1);
+        assert!(clear[0].starts_with("With threads, n = 30 was fastest (30 101 ms, 31 161 ms)"), "{clear:?}");
+        // The same times in another order: a tie, where the old rule named the one
+        // with the lower median.
+        let same = notes(vec![case(30, 100.0, 0), case(31, 100.0, 1)]);
+        assert!(same[0].contains("tie in the paired 95% interval"), "{same:?}");
+    }
+
+    #[test]
+    fn no_runner_beating_serial_is_blamed_on_coordination_only_when_the_interval_says_so() {
+        use RunnerKind::*;
+        let slow = |threads: &dyn Fn(u32) -> f64| {
+            let rounds =
+                (0..8).map(|r| vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, threads(r), 2.0, 0.0, 0.0)]);
+            case_of(rounds.collect(), Vec::new(), None)
+        };
+        let clearly = slow(&|r| 120.0 + f64::from(r % 3));
+        assert!(has(&clearly, "coordination cost more than it saved"), "{:?}", clearly.notes);
+        // 0.99x in the median, but as often faster as slower: no finding.
+        let noise = slow(&|r| if r % 3 == 0 { 80.0 } else { 101.0 + f64::from(r % 2) });
+        assert!(has(&noise, "cannot tell from serial") && !has(&noise, "coordination"), "{:?}", noise.notes);
+    }
+
+    #[test]
+    fn a_single_round_names_no_fastest_runner() {
+        use RunnerKind::*;
+        // One round: an "interval" of one ratio has no width; the old rule called threads
+        // fastest "in the paired 95% interval". Five rounds are still too few for two.
+        for n in [1, 5] {
+            let rounds = vec![
+                vec![
+                    sample(Serial, 200.0, 1.0, 0.0, 0.0),
+                    sample(Threads, 100.0, 2.0, 0.0, 0.0),
+                    sample(Rayon, 120.0, 2.0, 0.0, 0.0)
+                ];
+                n
+            ];
+            let case = case_of(rounds, Vec::new(), None);
+            assert!(!has(&case, "was fastest") && !has(&case, "tie"), "{:?}", case.notes);
+            assert!(
+                has(
+                    &case,
+                    &format!(
+                        "with {n} paired round(s) no runner is named fastest: a paired 95% interval between 2 runners needs 6 rounds"
+                    )
+                ),
+                "{:?}",
+                case.notes
+            );
         }
-        let m = fixture::fib_measurement(vec![Serial, Threads, Rayon], samples);
-        let settings = fixture::settings(vec![Serial, Threads, Rayon], 6, 1);
-        build(vec![(m, Vec::new())], settings, fixture::environment(), vec![]).cases.remove(0)
+    }
+
+    #[test]
+    fn more_workers_than_cores_are_not_preempted_by_each_other() {
+        use RunnerKind::*;
+        let w4 = |kind: RunnerKind, cores: f64, waited: f64| {
+            let mut s = sample(kind, 100.0, cores, 0.0, waited);
+            s.workers = kind.workers(4);
+            s
+        };
+        // 4 workers on the fixture's 2 cores, alone: 2 cores busy, each worker waiting
+        // half the time for the others. The old rule flagged every sample.
+        let alone = case_of(vec![vec![w4(Serial, 1.0, 0.0), w4(Threads, 2.0, 2.0)]; 3], Vec::new(), None);
+        assert!(!has(&alone, "Preempted"), "{:?}", alone.notes);
+        // With a core taken by other work: 1 core busy, 3 x wall waited: preempted,
+        // said in terms of 4 workers on 2 cores.
+        let loaded = case_of(vec![vec![w4(Serial, 1.0, 0.0), w4(Threads, 1.0, 3.0)]; 3], Vec::new(), None);
+        assert!(has(&loaded, "4 workers on 2 cores wait for each other by design"), "{:?}", loaded.notes);
+        assert_eq!(loaded.rows.iter().find(|r| r.runner == Threads).unwrap().preempted_samples, 3);
+    }
+
+    #[test]
+    fn cores_left_idle_are_blamed_on_what_the_numbers_show() {
+        use RunnerKind::*;
+        // 1 s samples, threads at 1.05 cores while other processes used 0.98: the
+        // machine was shared. The old note blamed thread placement in samples "this short".
+        let shared = case_of(
+            vec![vec![sample(Serial, 1000.0, 1.0, 0.98, 0.0), sample(Threads, 950.0, 1.05, 0.98, 0.0)]; 3],
+            Vec::new(),
+            None,
+        );
+        assert!(
+            has(&shared, "threads kept only 1.05 cores busy with 2 workers while other processes used 0.98 cores"),
+            "{:?}",
+            shared.notes
+        );
+        assert!(!has(&shared, "placement"), "{:?}", shared.notes);
+        // Short samples on a quiet machine: placement, as before.
+        let short = case_of(
+            vec![vec![sample(Serial, 10.0, 1.0, 0.0, 0.0), sample(Threads, 9.0, 1.05, 0.0, 0.0)]; 3],
+            Vec::new(),
+            None,
+        );
+        assert!(has(&short, "samples this short measure thread placement"), "{:?}", short.notes);
+        // Long samples on a quiet machine: not "this short".
+        let long = case_of(
+            vec![vec![sample(Serial, 1000.0, 1.0, 0.0, 0.0), sample(Threads, 950.0, 1.05, 0.0, 0.0)]; 3],
+            Vec::new(),
+            None,
+        );
+        assert!(
+            has(&long, "shared one core or waited for each other") && !has(&long, "this short"),
+            "{:?}",
+            long.notes
+        );
+    }
+
+    #[test]
+    fn a_warm_up_cut_short_by_contention_says_so() {
+        use RunnerKind::*;
+        let warm = |runner, steady, short_of_cores, times_settled| WarmUp {
+            runner,
+            samples: 13,
+            wall_ns: 1_300_000_000,
+            steady,
+            short_of_cores,
+            times_settled,
+        };
+        let rounds = vec![
+            vec![
+                sample(Serial, 100.0, 1.0, 0.0, 0.0),
+                sample(Threads, 60.0, 1.2, 0.0, 0.0),
+                sample(Rayon, 55.0, 2.0, 0.0, 0.0)
+            ];
+            3
+        ];
+        let case = case_of(
+            rounds,
+            vec![
+                warm(Serial, false, Some((0.2, 1)), false),
+                warm(Threads, false, Some((1.2, 2)), true),
+                warm(Rayon, false, None, false),
+            ],
+            None,
+        );
+        assert!(has(&case, "threads got 1.2 of its 2 cores in 13 warm-up samples"), "{:?}", case.notes);
+        assert!(!has(&case, "threads was not steady"), "{:?}", case.notes);
+        let serial = "serial was not steady after 13 warm-up samples (1.30 s), and got 0.2 of its 1 core: other work";
+        assert!(has(&case, serial), "{:?}", case.notes);
+        assert!(
+            has(&case, "rayon was not steady after 13 warm-up samples (1.30 s): its times may still drift."),
+            "{:?}",
+            case.notes
+        );
+    }
+
+    #[test]
+    fn the_precision_note_reports_the_look_that_stopped_the_run() {
+        use RunnerKind::*;
+        let rounds = vec![vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, 50.0, 2.0, 0.0, 0.0)]; 11];
+        let look = |widest| Look {
+            rounds: 11,
+            look: 2,
+            confidence: crate::measure::Stopping::confidence(2),
+            widest,
+            intervals: Vec::new(),
+        };
+        let stopped = case_of(rounds.clone(), Vec::new(), Some(look(Some(0.021))));
+        assert_eq!(stopped.precision, Some(0.021));
+        assert!(
+            has(
+                &stopped,
+                "11 rounds: every speedup is known to ±2.1% (a 95% interval allowing for the 2 looks at the data)."
+            ),
+            "{:?}",
+            stopped.notes
+        );
+        let timed_out = case_of(rounds, Vec::new(), Some(look(Some(0.05))));
+        assert!(
+            has(&timed_out, "then no round started after --max-time: the widest speedup interval is ±5.0%"),
+            "{:?}",
+            timed_out.notes
+        );
     }
 
     #[test]

@@ -13,8 +13,11 @@ const HEADER: &str = "workload,params,tasks,runner,workers,samples,wall_median_m
 wall_max_ms,wall_mean_ms,wall_stddev_ms,speedup_median,speedup_min,speedup_max,efficiency,cpu_utilisation,\
 cpu_median_ms,startup_ms,imbalance,disturbed_samples,result,lost_updates_median";
 
+/// A field from the result (a workload name, parameters from a suite file): control
+/// characters escaped, as everywhere text from files is shown, then quoted if needed.
 fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_string() }
+    let field = crate::text::terminal_safe(field);
+    if field.contains([',', '"', '\n']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.into_owned() }
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -69,6 +72,12 @@ impl Reporter for CsvReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_fields_are_escaped_so_a_row_stays_one_line() {
+        assert_eq!(quote("a\r\u{1b}[2Jb"), "a\\r\\u{1b}[2Jb");
+        assert_eq!(quote("x,\ny"), "\"x,\\ny\"");
+    }
 
     #[test]
     fn csv_snapshot() {

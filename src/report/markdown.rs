@@ -9,12 +9,12 @@ use crate::result::Report;
 pub struct MarkdownReporter;
 
 fn escape(cell: &str) -> String {
-    cell.replace('|', "\\|")
+    super::markdown_cell(cell)
 }
 
 impl Reporter for MarkdownReporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "# parbench {}\n", report.environment.parbench_version)?;
+        writeln!(out, "# parbench {}\n", crate::text::terminal_safe(&report.environment.parbench_version))?;
         for line in header_lines(report) {
             writeln!(out, "- {line}")?;
         }
@@ -34,6 +34,13 @@ impl Reporter for MarkdownReporter {
                 writeln!(out, "\n```")?;
                 scale::text_plot(a, f, out)?;
                 writeln!(out, "```")?;
+            }
+            writeln!(out, "\n{}", scale::interval_note(a))?;
+            if !report.notes.is_empty() {
+                writeln!(out)?;
+                for note in &super::notes(report) {
+                    writeln!(out, "{note}  ")?;
+                }
             }
             return Ok(());
         }
@@ -55,7 +62,7 @@ impl Reporter for MarkdownReporter {
         }
         if !report.notes.is_empty() {
             writeln!(out)?;
-            for note in &report.notes {
+            for note in &super::notes(report) {
                 writeln!(out, "{note}  ")?;
             }
         }

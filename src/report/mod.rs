@@ -20,7 +20,7 @@ mod table;
 
 pub use self::csv::CsvReporter;
 pub use bmf::{BmfReporter, GithubBenchmarkReporter};
-pub use build::{SHORT_SAMPLE_MS, build};
+pub use build::{SHORT_SAMPLE_MS, build, load_notes};
 pub use fmt::{fmt_count, fmt_ms, fmt_pct};
 pub use json::JsonReporter;
 pub use markdown::MarkdownReporter;
@@ -76,6 +76,16 @@ pub trait Reporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
 }
 
+/// A cell of a Markdown table: a `|` would end the cell early.
+pub(crate) fn markdown_cell(cell: &str) -> String {
+    cell.replace('|', "\\|")
+}
+
+/// A string from a result file, safe for a terminal (see [`crate::text`]).
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::terminal_safe(s)
+}
+
 /// The header lines shared by the table and Markdown reporters.
 pub(crate) fn header_lines(report: &Report) -> Vec<String> {
     let e = &report.environment;
@@ -83,12 +93,12 @@ pub(crate) fn header_lines(report: &Report) -> Vec<String> {
     let mut lines = vec![
         format!(
             "machine: {} · {} logical / {} physical cores, {} available · {} {}",
-            e.cpu_model,
+            safe(&e.cpu_model),
             e.logical_cores,
             e.physical_cores,
             e.available_parallelism,
-            e.os,
-            e.kernel.as_deref().unwrap_or("")
+            safe(&e.os),
+            safe(e.kernel.as_deref().unwrap_or(""))
         )
         .trim_end()
         .to_string(),
@@ -124,7 +134,7 @@ pub(crate) fn header_lines(report: &Report) -> Vec<String> {
 /// The per-case title line.
 pub(crate) fn case_title(case: &CaseReport) -> String {
     let plural = if case.workers == 1 { "" } else { "s" };
-    format!("{} · {} tasks · {} worker{plural}", case.label, case.tasks, case.workers)
+    format!("{} · {} tasks · {} worker{plural}", safe(&case.label), case.tasks, case.workers)
 }
 
 /// Cells of one row, shared by the table and Markdown reporters.
@@ -213,7 +223,12 @@ pub(crate) fn case_footer(case: &CaseReport) -> Vec<String> {
         lines.push(format!("skipped {}: {}", s.runner, s.reason));
     }
     lines.extend(case.notes.iter().cloned());
-    lines
+    lines.into_iter().map(|l| safe(&l).into_owned()).collect()
+}
+
+/// The report's closing notes, safe for a terminal.
+pub(crate) fn notes(report: &Report) -> Vec<String> {
+    report.notes.iter().map(|n| safe(n).into_owned()).collect()
 }
 
 #[cfg(test)]
@@ -223,6 +238,23 @@ pub(crate) mod fixture;
 mod tests {
     use super::*;
     use crate::runner::RunnerKind;
+
+    #[test]
+    fn strings_from_the_result_file_are_escaped_in_the_table_and_markdown() {
+        let mut r = fixture::report();
+        r.environment.cpu_model = "cpu\u{1b}]0;title\u{7}".into();
+        r.cases[0].label = "fib | x\u{1b}[2J".into();
+        r.cases[0].notes.push("note\u{1b}[31m".into());
+        r.notes.push("closing\r\u{1b}[K".into());
+        for format in [Format::Table, Format::Markdown] {
+            let mut out = Vec::new();
+            format.reporter().write(&r, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out}");
+            assert!(out.contains("cpu\\u{1b}]0;title\\u{7}") && out.contains("fib | x\\u{1b}[2J"), "{out}");
+            assert!(out.contains("note\\u{1b}[31m") && out.contains("closing\\r\\u{1b}[K"), "{out}");
+        }
+    }
 
     #[test]
     fn format_follows_the_file_extension() {
@@ -247,7 +279,9 @@ mod tests {
         let r = fixture::report();
         let none = r.cases.iter().find(|c| c.label.contains("sync=none")).unwrap();
         assert!(none.notes.iter().any(|n| n.contains("lost 500 (25.0%) of the 2,000 updates")), "{:?}", none.notes);
-        assert!(r.notes.iter().any(|n| n.contains("per increment: sharded was cheapest")), "{:?}", r.notes);
+        // 3 rounds are too few for the paired interval that would name the cheapest.
+        let cheapest = "per increment: sharded 2500 ns, atomic 15000 ns; 3 round(s) are too few to name the cheapest";
+        assert!(r.notes.iter().any(|n| n.contains(cheapest)), "{:?}", r.notes);
         assert!(!r.notes.iter().any(|n| n.contains("none")), "races are not ranked: {:?}", r.notes);
         // Serial counted exactly, threads lost updates: the footer says whose count held.
         assert!(case_footer(none).iter().any(|l| l.starts_with("verified (serial): ")), "{:?}", case_footer(none));

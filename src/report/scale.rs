@@ -17,12 +17,18 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map(f).unwrap_or_else(|| "-".into())
 }
 
-/// Cells of one sweep row.
+/// Whether a cell's interval covers less than 95%: the range of too few ratios.
+fn short_of_95(p: &ScalePoint) -> bool {
+    p.coverage.is_some_and(|c| c < 0.95)
+}
+
+/// Cells of one sweep row; an interval that covers less than 95% is marked `*`.
 pub(crate) fn cells(p: &ScalePoint) -> Vec<String> {
+    let mark = if short_of_95(p) { "*" } else { "" };
     vec![
         p.runner.name().to_string(),
         p.workers.to_string(),
-        format!("{:.2}x [{:.2}, {:.2}]", p.speedup.estimate, p.speedup.low, p.speedup.high),
+        format!("{:.2}x [{:.2}, {:.2}]{mark}", p.speedup.estimate, p.speedup.low, p.speedup.high),
         format!(
             "{:.0}% [{:.0}, {:.0}]",
             p.efficiency.estimate * 100.0,
@@ -43,9 +49,9 @@ pub(crate) fn heading(a: &ScaleAnalysis, f: &FamilyScaling) -> String {
     let bound = match (f.cpu_bound, a.cores) {
         (_, 0) => String::new(),
         (true, c) => format!(" · CPU-bound, {c} cores available"),
-        (false, _) => " · the work waits, so the cores do not bound it".to_string(),
+        (false, _) => " · the workload declares that it waits, so the cores do not bound it".to_string(),
     };
-    format!("{} · workers {} · {kind}{bound}", f.label, list.join(","))
+    format!("{} · workers {} · {kind}{bound}", crate::text::terminal_safe(&f.label), list.join(","))
 }
 
 /// A text plot of speedup against workers: one letter per runner, `.` on the ideal line.
@@ -84,9 +90,30 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
     writeln!(out, "         {}  workers", ticks.trim_end())
 }
 
+/// What the intervals are, under the tables: order statistics, and what a `*` means.
+pub(crate) fn interval_note(a: &ScaleAnalysis) -> String {
+    let mut s = "Intervals: 95%, order statistics of the paired ratios (distribution-free).".to_string();
+    let short = a.families.iter().flat_map(|f| &f.points).filter(|p| short_of_95(p)).min_by_key(|p| p.rounds);
+    if let Some(p) = short {
+        s.push_str(&format!(
+            " * fewer than 6 rounds: the range of the ratios, which holds the median only {:.0}% of the time at {} \
+             round(s); measure more rounds.",
+            p.coverage.unwrap_or(0.0) * 100.0,
+            p.rounds
+        ));
+    }
+    s
+}
+
 /// "1 worker gives" / "3 workers give".
 fn give(n: usize) -> String {
     if n == 1 { "1 worker gives".into() } else { format!("{n} workers give") }
+}
+
+/// R² and the degrees of freedom behind it. With one point to spare, a model passes
+/// close to the points whatever it is, so its R² says little: said so.
+fn goodness(r2: f64, dof: usize) -> String {
+    if dof <= 1 { format!("R² {r2:.2} on {dof} dof, which says little") } else { format!("R² {r2:.2}, {dof} dof") }
 }
 
 /// The models of one runner, in words: what was fitted, on which points, and what is
@@ -97,14 +124,13 @@ fn fit_sentence(runner: RunnerKind, fit: &Fit) -> String {
         Law::Gustafson => "Gustafson (scaled speedup)",
     };
     let mut s = format!(
-        "{runner}: {law} serial fraction {:.1}% (R² {:.2}, {} dof)",
+        "{runner}: {law} serial fraction {:.1}% ({})",
         fit.serial.serial_fraction * 100.0,
-        fit.serial.r2,
-        fit.serial.dof
+        goodness(fit.serial.r2, fit.serial.dof)
     );
     match fit.usl {
         Some(u) => {
-            s.push_str(&format!("; USL σ={:.3}, κ={:.4} (R² {:.2}, {} dof)", u.sigma, u.kappa, u.r2, u.dof));
+            s.push_str(&format!("; USL σ={:.3}, κ={:.4} ({})", u.sigma, u.kappa, goodness(u.r2, u.dof)));
             match (u.peak_workers, u.peak_capacity) {
                 (Some(p), Some(c)) if p <= fit.fitted_up_to as f64 => {
                     s.push_str(&format!(", peaking at {:.2}x near {p:.0} workers", c * fit.base_speedup))
@@ -139,7 +165,7 @@ pub(crate) fn summary(r: &RunnerScaling) -> String {
     if let Some(c) = r.limited_by_cores {
         s.push_str(&format!(
             " Beyond {c} workers the {c} available cores limit this CPU-bound work (its speedup cannot truly pass {c}x), \
-             so the models stop at {c} workers."
+             so the models and Karp-Flatt stop at {c} workers."
         ));
     }
     if let Some(rec) = r.recommendation {
@@ -180,7 +206,7 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
             writeln!(
                 out,
                 "\"{}\",{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.6},{},{},{}",
-                f.label.replace('"', "\"\""),
+                crate::text::terminal_safe(&f.label).replace('"', "\"\""),
                 p.runner,
                 p.workers,
                 p.rounds,
@@ -248,10 +274,44 @@ mod tests {
     fn a_peak_beyond_the_fitted_range_is_called_an_extrapolation() {
         let beyond = summary(&runner(Some(fit(9.7, 4, 1.0))));
         assert!(beyond.contains("whose peak of 5.00x near 10 workers is an extrapolation"), "{beyond}");
-        assert!(beyond.contains("(R² 0.98, 2 dof)") && beyond.contains("(R² 0.97, 1 dof)"), "{beyond}");
+        assert!(
+            beyond.contains("(R² 0.98, 2 dof)") && beyond.contains("(R² 0.97 on 1 dof, which says little)"),
+            "{beyond}"
+        );
         let within = summary(&runner(Some(fit(3.2, 4, 0.8))));
         assert!(within.contains("peaking at 4.00x near 3 workers"), "{within}");
         assert!(within.contains("relative to its own 1-worker speedup of 0.80x"), "{within}");
+    }
+
+    #[test]
+    fn an_interval_from_too_few_rounds_is_marked_and_explained() {
+        let point = |rounds, coverage| ScalePoint {
+            runner: RunnerKind::Threads,
+            workers: 2,
+            rounds,
+            speedup: crate::scaling::Interval { estimate: 1.9, low: 1.8, high: 2.0 },
+            coverage: Some(coverage),
+            efficiency: crate::scaling::Interval { estimate: 0.95, low: 0.9, high: 1.0 },
+            karp_flatt: None,
+            wall_ms: 1.0,
+            cpu_per_worker: None,
+            imbalance: None,
+            idle_fraction: None,
+            overhead_ms: None,
+        };
+        let family = |points| FamilyScaling { label: "fib".into(), cpu_bound: true, points, runners: Vec::new() };
+        let analysis = |points| ScaleAnalysis {
+            weak: false,
+            workers: vec![2],
+            cores: 2,
+            bootstrap: 0,
+            families: vec![family(points)],
+        };
+        assert_eq!(cells(&point(3, 0.75))[2], "1.90x [1.80, 2.00]*");
+        let note = interval_note(&analysis(vec![point(3, 0.75), point(5, 0.9375)]));
+        assert!(note.contains("holds the median only 75% of the time at 3 round(s)"), "{note}");
+        assert_eq!(cells(&point(7, 0.984))[2], "1.90x [1.80, 2.00]");
+        assert!(!interval_note(&analysis(vec![point(7, 0.984)])).contains('*'));
     }
 
     #[test]

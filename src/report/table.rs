@@ -15,27 +15,32 @@ pub struct TableReporter;
 
 impl Reporter for TableReporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "parbench {}", report.environment.parbench_version)?;
+        writeln!(out, "parbench {}", crate::text::terminal_safe(&report.environment.parbench_version))?;
         for line in header_lines(report) {
             for part in super::fmt::wrap(&line, width(), 2) {
                 writeln!(out, "{part}")?;
             }
         }
         if let Some(a) = &report.scale {
-            return write_scale(a, out);
+            write_scale(a, out)?;
+            return write_notes(&super::notes(report), out);
         }
         for line in &case_blocks(report) {
             writeln!(out)?;
             write!(out, "{line}")?;
         }
-        for note in &report.notes {
-            writeln!(out)?;
-            for line in super::fmt::wrap(note, width(), 2) {
-                writeln!(out, "{line}")?;
-            }
-        }
-        Ok(())
+        write_notes(&super::notes(report), out)
     }
+}
+
+fn write_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
+    for note in notes {
+        writeln!(out)?;
+        for line in super::fmt::wrap(note, width(), 2) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
 }
 
 fn write_scale(a: &crate::scaling::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
@@ -58,7 +63,7 @@ fn write_scale(a: &crate::scaling::ScaleAnalysis, out: &mut dyn Write) -> io::Re
         writeln!(out)?;
         scale::text_plot(a, f, out)?;
     }
-    writeln!(out, "\nIntervals: 95% percentile bootstrap ({} resamples) of the median paired speedup.", a.bootstrap)
+    writeln!(out, "\n{}", scale::interval_note(a))
 }
 
 /// The terminal's width when the table goes to one (at most 100 columns), else 100.
@@ -131,6 +136,27 @@ mod tests {
         assert!(json.get("optimised").is_none());
         let back: crate::fingerprint::Fingerprint = serde_json::from_value(json).unwrap();
         assert!(back.optimised);
+    }
+
+    #[test]
+    fn a_scale_table_prints_the_load_notes_under_it() {
+        let mut report = crate::report::fixture::report();
+        report.scale = Some(crate::scaling::ScaleAnalysis {
+            weak: false,
+            workers: vec![1, 2],
+            cores: 2,
+            bootstrap: 0,
+            families: Vec::new(),
+        });
+        let mut rows = report.cases[0].rows.clone();
+        rows[1].preempted_samples = 2;
+        report.cases[0].rows = rows;
+        report.notes = crate::report::load_notes(&report.cases, &report.environment);
+        assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+        let mut out = Vec::new();
+        TableReporter.write(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("fib (n=34, tasks=8) at 2 workers: Preempted samples"), "{text}");
     }
 
     #[test]

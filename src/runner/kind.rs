@@ -47,6 +47,20 @@ impl RunnerKind {
         if self == RunnerKind::Serial { 1 } else { workers }
     }
 
+    /// Threads of parbench and tasks in all (threads and processes) this runner starts
+    /// with `workers` workers: `(held, sample_threads, sample_tasks)`, where `held`
+    /// lives through its case's round (a pool) and the others only during its sample
+    /// (a process worker is a process and the thread that reads its replies).
+    pub fn threads_started(self, workers: usize) -> (u64, u64, u64) {
+        let w = self.workers(workers) as u64;
+        match self {
+            RunnerKind::Serial => (0, 0, 0),
+            RunnerKind::Threads => (0, w, w),
+            RunnerKind::Rayon => (w, 0, 0),
+            RunnerKind::Process => (0, w, 2 * w),
+        }
+    }
+
     /// Whether all of this runner's workers share one address space (threads of one
     /// process), which some workloads need.
     pub fn one_address_space(self) -> bool {

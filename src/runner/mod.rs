@@ -34,7 +34,7 @@ pub use threads::ThreadRunner;
 
 impl RunnerKind {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
-    /// is not part of a sample (the rayon pool) is paid here.
+    /// is not part of a sample (the rayon pool) is paid before its first sample.
     pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
         Ok(match self {
             RunnerKind::Serial => Box::new(SerialRunner::new(pin_cpus(options))),
@@ -160,6 +160,10 @@ pub trait Runner {
     fn setup_ns(&self) -> Option<u64> {
         None
     }
+
+    /// Frees what the runner holds between samples (the rayon pool's threads); the
+    /// next sample acquires it again, outside its timed region.
+    fn release(&mut self) {}
 }
 
 /// Runs a user's code (a task, a constructor, a verification) catching a panic: `Err`
@@ -291,15 +295,21 @@ pub struct Sample {
     pub verification: Verification,
 }
 
-/// A sample is preempted when its workers waited for a CPU longer than this share of
-/// workers x wall time.
+/// A sample is preempted when its workers were denied CPU time they could have used
+/// for more than this share of min(workers, cores) x wall time.
 pub const PREEMPTED_SHARE: f64 = 0.05;
 
 impl Sample {
-    /// Whether the workers waited for a CPU more than [`PREEMPTED_SHARE`] of the time
-    /// they could have run.
-    pub fn preempted(&self) -> bool {
-        self.waited_ns.is_some_and(|w| w as f64 > PREEMPTED_SHARE * self.workers as f64 * self.wall_ns as f64)
+    /// Whether, on `cores` cores, the workers were denied more than [`PREEMPTED_SHARE`]
+    /// of the CPU time they could have used. W CPU-bound workers on C < W cores must
+    /// wait (1 - C/W) of their time for each other; that is the plan, not preemption.
+    /// What counts is CPU they could have had and did not get: min(C x wall, CPU +
+    /// waited) - CPU, against min(W, C) x wall.
+    pub fn preempted(&self, cores: usize) -> bool {
+        let Some(waited) = self.waited_ns else { return false };
+        let (wall, cpu) = (self.wall_ns as f64, self.cpu_ns as f64);
+        let denied = (cores as f64 * wall).min(cpu + waited as f64) - cpu;
+        denied > PREEMPTED_SHARE * self.workers.min(cores) as f64 * wall
     }
 
     /// Load imbalance: the busiest worker's busy time over the mean busy time (1.0 is
@@ -469,27 +479,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sample_is_preempted_when_its_workers_waited_over_five_percent() {
-        let sample = |waited_ns| Sample {
+    fn a_sample_is_preempted_only_when_its_workers_were_denied_cpu_they_could_use() {
+        let sample = |workers, cpu_ms: f64, waited_ms: Option<f64>| Sample {
             runner: RunnerKind::Threads,
-            workers: 2,
-            wall_ns: 1_000_000,
-            cpu_ns: 0,
+            workers,
+            wall_ns: 1_000_000_000,
+            cpu_ns: (cpu_ms * 1e6) as u64,
             other_cpu_ns: None,
             startup_ns: None,
             setup_ns: None,
             teardown_ns: None,
             allocations: None,
             preemptions: Some(3),
-            waited_ns,
+            waited_ns: waited_ms.map(|w| (w * 1e6) as u64),
             per_worker: Vec::new(),
             tasks: Vec::new(),
             verification: Verification::verified("ok"),
         };
-        // 2 workers x 1 ms = 2 ms of possible running; 5% of it is 100 µs.
-        assert!(!sample(Some(100_000)).preempted());
-        assert!(sample(Some(100_001)).preempted());
-        assert!(!sample(None).preempted(), "unknown is not preempted");
+        // 2 workers on 2 cores for 1 s: 5% of 2 s is 100 ms.
+        assert!(!sample(2, 1900.0, Some(100.0)).preempted(2));
+        assert!(sample(2, 1880.0, Some(120.0)).preempted(2));
+        // 4 CPU-bound workers on 2 cores, alone: 2 s of CPU, and each waited half the
+        // time for the others (2 s in all). Nothing was denied: not preempted.
+        assert!(!sample(4, 2000.0, Some(2000.0)).preempted(2));
+        // The same with other work taking one core: 1 s of CPU, 3 s waited. The workers
+        // could have used 2 s and got 1: preempted.
+        assert!(sample(4, 1000.0, Some(3000.0)).preempted(2));
+        assert!(!sample(2, 0.0, None).preempted(2), "unknown is not preempted");
     }
 
     #[test]

@@ -1,8 +1,16 @@
 //! The `rayon` runner: a local pool of exactly W threads (never the global pool, so
-//! `RAYON_NUM_THREADS` cannot change W), built once before any timed region. Its build
+//! `RAYON_NUM_THREADS` cannot change W), built before any timed region. Its build
 //! time is reported separately. Tasks are split by rayon's own adaptive work stealing.
+//!
+//! The pool is built at the first sample (and the first after a [`Runner::release`])
+//! and torn down by release: the measurement releases a case's pools when its last
+//! sample is done, or after each of its rounds when a sweep's pools would not fit
+//! together, so a sweep of many worker counts never holds every pool at once (a sweep
+//! over 1..140 workers once kept 10,000 threads alive and crashed). Release waits
+//! until the pool's threads have exited, so the next pool never overlaps them.
 
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -12,46 +20,71 @@ use crate::workload::TaskContext;
 
 /// Runs tasks on a dedicated rayon pool.
 pub struct RayonRunner {
-    pool: rayon::ThreadPool,
-    /// The pool threads' ids, to read how long they waited for a CPU.
-    tids: std::sync::Arc<std::sync::Mutex<Vec<i32>>>,
+    pool: Option<rayon::ThreadPool>,
+    /// The pool threads' ids, to read how long they waited for a CPU and to see them exit.
+    tids: Arc<Mutex<Vec<i32>>>,
+    /// How many of the current pool's threads have finished.
+    exited: Arc<std::sync::atomic::AtomicUsize>,
+    pin: Option<Arc<[usize]>>,
     workers: usize,
-    build_ns: u64,
+    /// The first build's time.
+    build_ns: Option<u64>,
 }
 
 impl RayonRunner {
-    /// Builds a pool of exactly `workers` threads, thread `i` pinned to
-    /// `pin[i % len]` as it starts (outside any timed region) when given.
-    pub fn new(workers: usize, pin: Option<std::sync::Arc<[usize]>>) -> Result<Self, BenchError> {
-        let start = Instant::now();
-        let tids = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let record = std::sync::Arc::clone(&tids);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(workers.max(1))
-            .thread_name(|i| format!("parbench-rayon-{i}"))
-            .start_handler(move |i| {
-                record.lock().unwrap_or_else(|e| e.into_inner()).push(crate::sys::gettid());
-                if let Some(cpus) = &pin {
-                    crate::sys::pin_current_thread(cpus[i % cpus.len()]);
-                }
-            })
-            .build()
-            .map_err(|e| BenchError::Io {
-                context: format!("building a rayon pool of {workers} threads"),
-                error: std::io::Error::other(e.to_string()),
-            })?;
-        Ok(RayonRunner { pool, tids, workers: workers.max(1), build_ns: start.elapsed().as_nanos() as u64 })
+    /// A runner on a pool of exactly `workers` threads, thread `i` pinned to
+    /// `pin[i % len]` as it starts (outside any timed region) when given. The pool is
+    /// built at the first sample, so that building many runners holds no threads.
+    pub fn new(workers: usize, pin: Option<Arc<[usize]>>) -> Result<Self, BenchError> {
+        let (tids, exited) = (Arc::default(), Arc::default());
+        Ok(RayonRunner { pool: None, tids, exited, pin, workers: workers.max(1), build_ns: None })
+    }
+
+    fn build(&mut self) -> Result<(), BenchError> {
+        if self.pool.is_none() {
+            let start = Instant::now();
+            let record = Arc::clone(&self.tids);
+            let exited = Arc::clone(&self.exited);
+            let pin = self.pin.clone();
+            let workers = self.workers;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .thread_name(|i| format!("parbench-rayon-{i}"))
+                .start_handler(move |i| {
+                    record.lock().unwrap_or_else(|e| e.into_inner()).push(crate::sys::gettid());
+                    if let Some(cpus) = &pin {
+                        crate::sys::pin_current_thread(cpus[i % cpus.len()]);
+                    }
+                })
+                .exit_handler(move |_| {
+                    exited.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                })
+                .build()
+                .map_err(|e| BenchError::Io {
+                    context: format!(
+                        "building a rayon pool of {workers} threads ({})",
+                        crate::sys::thread_start_hint()
+                    ),
+                    error: std::io::Error::other(e.to_string()),
+                })?;
+            self.build_ns.get_or_insert(start.elapsed().as_nanos() as u64);
+            self.pool = Some(pool);
+        }
+        Ok(())
     }
 }
 
 impl Runner for RayonRunner {
     fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
-        let (pool, workers) = (&self.pool, self.workers);
+        let workers = self.workers;
+        self.build()?;
+        let pool = self.pool.as_ref().expect("built above");
         let workload = job.workload.as_ref();
         // The pool's threads sleep between samples, and a sleeping thread accrues no run
         // delay, so reading before and after (outside the region) measures the sample.
+        let tids = &self.tids;
         let waited = || -> Option<u64> {
-            let tids = self.tids.lock().unwrap_or_else(|e| e.into_inner());
+            let tids = tids.lock().unwrap_or_else(|e| e.into_inner());
             tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
         };
         let before = waited();
@@ -69,6 +102,54 @@ impl Runner for RayonRunner {
     }
 
     fn setup_ns(&self) -> Option<u64> {
-        Some(self.build_ns)
+        self.build_ns
+    }
+
+    fn release(&mut self) {
+        let Some(pool) = self.pool.take() else { return };
+        // Dropping a rayon pool only asks its threads to stop; wait until the kernel
+        // has let them go (bounded: a thread stuck in a task is not waited for).
+        drop(pool);
+        let until = Instant::now() + Duration::from_secs(5);
+        let gone = || self.exited.load(std::sync::atomic::Ordering::SeqCst) >= self.workers;
+        while !gone() && Instant::now() < until {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        // An exit handler runs just before its thread ends: wait for the kernel too.
+        let tids = std::mem::take(&mut *self.tids.lock().unwrap_or_else(|e| e.into_inner()));
+        for tid in tids {
+            while std::path::Path::new(&format!("/proc/self/task/{tid}")).exists() && Instant::now() < until {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        self.exited.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    #[test]
+    fn a_released_pool_has_no_thread_left_and_is_built_again_for_the_next_sample() {
+        let job = Job::build(&Registry::with_builtins(), "fib", &[("n", "10"), ("tasks", "4")], 4).unwrap();
+        let mut runner = RayonRunner::new(64, None).unwrap();
+        runner.run(&job).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while runner.tids.lock().unwrap().len() < 64 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let tids = runner.tids.lock().unwrap().clone();
+        assert_eq!(tids.len(), 64, "every pool thread started");
+        let alive = |tids: &[i32]| {
+            tids.iter().filter(|t| std::path::Path::new(&format!("/proc/self/task/{t}")).exists()).count()
+        };
+        assert_eq!(alive(&tids), 64);
+        runner.release();
+        assert_eq!(alive(&tids), 0, "the pool's threads outlived release");
+        let sample = runner.run(&job).unwrap();
+        assert!(matches!(sample.verification, crate::workload::Verification::Verified { .. }));
+        assert!(runner.setup_ns().is_some());
     }
 }

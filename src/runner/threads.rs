@@ -75,8 +75,9 @@ impl Runner for ThreadRunner {
                         next.store(tasks, Relaxed);
                         return Err(BenchError::Io {
                             context: format!(
-                                "starting thread {} of {workers} (raise the process limit, ulimit -u, or lower --threads)",
-                                worker + 1
+                                "starting thread {} of {workers} ({})",
+                                worker + 1,
+                                crate::sys::thread_start_hint()
                             ),
                             error,
                         });

@@ -7,13 +7,12 @@
 //! tasks are handed out and how many run at once.
 //!
 //! A command that outlives `--timeout` is killed (whatever the runner: the wait polls
-//! a pidfd and the stderr pipe together, so waiting adds no latency). In parbench
-//! itself each command leads a process group of its own, registered for Ctrl-C and
-//! killed whole; in a process-runner worker it stays in the worker's group, which the
-//! parent kills whole on any failure, so nothing the command started survives.
+//! a pidfd and the stderr pipe together, so waiting adds no latency). Each command runs
+//! under a keeper ([`crate::sys::keeper`]): when `sh` ends, what it left running is
+//! killed, and when parbench or a process-runner worker dies, even by SIGKILL, so is
+//! everything the command started, `setsid` or not.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,36 +79,23 @@ impl Workload for CommandWorkload {
 /// Runs `sh -c cmd` with stdout discarded; `Err` says how it failed, with the tail of
 /// its stderr. Killed after `timeout`.
 fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
-    let own_group = !crate::runner::protocol::in_worker();
     let mut command = Command::new("sh");
     command.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     // A parbench the command runs is not this run's worker.
     command.env_remove(crate::runner::protocol::PARENT_PID_ENV);
-    if own_group {
-        command.process_group(0);
-    }
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        })
-    };
+    // The child is a keeper: when sh ends, it kills whatever sh left behind, and when
+    // this thread or parbench dies (kill -9 included), it kills everything too.
+    crate::sys::keeper::keep(&mut command);
     let mut child = command.spawn().map_err(|e| format!("could not start sh: {e}"))?;
     let pid = child.id();
-    if own_group {
-        crate::interrupt::register_group(pid);
-    }
+    crate::interrupt::register_keeper(pid);
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tail, finished) = wait_reading(pid, stderr, timeout);
     if !finished {
-        // SAFETY: kill on the group (or process) we started and have not reaped.
-        unsafe { libc::kill(if own_group { -(pid as i32) } else { pid as i32 }, libc::SIGKILL) };
+        crate::sys::keeper::stop(pid);
     }
     let status = child.wait();
-    if own_group {
-        crate::interrupt::unregister_group(pid);
-    }
+    crate::interrupt::unregister_keeper(pid);
     let status = status.map_err(|e| format!("could not be waited for: {e}"))?;
     let how = if finished {
         if status.success() {
@@ -130,14 +116,7 @@ fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
 /// A line of another program's output, safe for a terminal: control characters escaped,
 /// at most 200 characters kept.
 fn escape(line: &str) -> String {
-    let clean: String = line
-        .chars()
-        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
-        .collect();
-    match clean.char_indices().nth(200) {
-        Some((i, _)) => format!("{}...", &clean[..i]),
-        None => clean,
-    }
+    crate::text::terminal_safe_cut(line, 200)
 }
 
 /// Reads `stderr` (keeping its tail) until process `pid` exits or `timeout` passes;

@@ -295,15 +295,12 @@ impl Param {
     }
 }
 
-/// `text` as shown in a message: at most 40 characters, control characters escaped.
+/// `text` as shown in a message: at most 40 characters, made safe for a terminal.
 pub(crate) fn shown(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
-        .collect();
+    let clean = crate::text::terminal_safe(text);
     match clean.char_indices().nth(40) {
         Some((i, _)) => format!("{}... ({} characters)", &clean[..i], text.chars().count()),
-        None => clean,
+        None => clean.into_owned(),
     }
 }
 
