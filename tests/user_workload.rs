@@ -558,8 +558,10 @@ fn no_runner_times_the_freeing_of_its_set_up() {
             assert!(sample.teardown_ns.is_some(), "the process runner reports its teardown");
         }
     }
-    let report = run(&["teardown", "--log", log, "--runner", "process"]).unwrap();
-    for row in &report.cases[0].rows {
+    let report = run(&["teardown", "--log", log, "--runner", "process", "--setup-mib", "256"]).unwrap();
+    let case = &report.cases[0];
+    assert!(case.notes.iter().any(|n| n.contains("freed their set-up and exited in")), "{:?}", case.notes);
+    for row in &case.rows {
         assert_eq!(row.teardown_ms.is_some(), row.runner == RunnerKind::Process, "{}", row.runner);
     }
 }

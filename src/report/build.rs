@@ -229,6 +229,16 @@ fn case_notes(
             fmt_ms(in_parbench)
         ));
     }
+    // Freeing a large set-up costs too: the process runner's children do it after the
+    // clock has stopped, and the sentence says how long it took.
+    let teardown = case.rows.iter().filter_map(|r| r.teardown_ms).fold(0.0, f64::max);
+    if teardown >= 1.0 {
+        notes.push(format!(
+            "Processes sent their outputs, freed their set-up and exited in {} per sample after the clock \
+             stopped; that is not part of their wall time.",
+            fmt_ms(teardown)
+        ));
+    }
     if let Some(r) = case.rows.iter().find(|r| r.runner == RunnerKind::Rayon) {
         if let Some(setup) = r.setup_ms {
             notes.push(format!("The rayon pool took {} to build, once, outside the timed region.", fmt_ms(setup)));
