@@ -340,6 +340,30 @@ impl Workload for Allocating {
     }
 }
 
+/// Making each task's input takes `ms` milliseconds; the tasks are empty.
+struct SlowInput {
+    ms: u64,
+}
+
+impl TypedWorkload for SlowInput {
+    type Input = ();
+    type Worker = ();
+    type Output = u64;
+    fn task_count(&self) -> usize {
+        20
+    }
+    fn input(&self, _: usize) {
+        std::thread::sleep(std::time::Duration::from_millis(self.ms));
+    }
+    fn worker(&self, _: usize) {}
+    fn run(&self, task: usize, _: &mut (), _: &mut (), _: &TaskContext<'_>) -> u64 {
+        task as u64
+    }
+    fn verify(&self, outputs: &[u64], _: &SharedState) -> Verification {
+        Verification::each(outputs, 20, |t| t as u64, "each task returned its index")
+    }
+}
+
 /// Its set-up (the constructor, in parbench and in every worker process) sleeps.
 struct SlowSetUp;
 
@@ -394,6 +418,12 @@ fn registry() -> Registry {
             .param(Param::uint("setup-ms", 40).range(0, 10_000)),
         )
         .register(WorkloadSpec::new("allocating", "three allocations per task", |_: &Params| Ok(Allocating)))
+        .register(
+            WorkloadSpec::new("slow-input", "inputs that take a while to make", |p: &Params| {
+                Ok(SlowInput { ms: p.uint("ms") })
+            })
+            .param(Param::uint("ms", 50).range(0, 10_000)),
+        )
         .register(
             WorkloadSpec::new("harmonic", "float outputs", |p: &Params| {
                 Ok(Harmonic { per_task: p.uint("per-task"), tasks: p.uint("tasks") as usize })
@@ -626,6 +656,18 @@ fn allocations_per_task_are_counted_under_every_runner() {
     assert!(table.contains("allocs/task") && table.contains("3 (2.0 KiB)"), "{table}");
 }
 
+fn the_limit_estimate_prices_the_untimed_inputs() {
+    // 20 inputs of 5 ms: 100 ms a sample, untimed; 2 runners x (10 rounds + warm-up)
+    // is over 2 s, past --limit 1s. Pricing only the empty tasks, it was accepted.
+    let args = ["run", "slow-input", "--ms", "5", "--runner", "threads", "--threads", "2", "--rounds", "10"];
+    let mut args = args.to_vec();
+    args.extend(["--limit", "1s"]);
+    let out = as_program(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("would take") && stderr.contains("--limit"), "{stderr}");
+}
+
 fn a_task_that_prints_does_not_break_the_process_runner() {
     let report = run(&["chatty", "--runner", "process"]).unwrap();
     assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
@@ -637,7 +679,8 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).is_some_and(|a| a == "worker" || a == "run") {
         return parbench::main(registry());
     }
-    let tests: [(&str, fn()); 15] = [
+    let tests: [(&str, fn()); 16] = [
+        ("the_limit_estimate_prices_the_untimed_inputs", the_limit_estimate_prices_the_untimed_inputs),
         (
             "an_output_json_cannot_carry_is_a_wrong_answer_that_says_why",
             an_output_json_cannot_carry_is_a_wrong_answer_that_says_why,
