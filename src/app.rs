@@ -175,13 +175,24 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     }
     if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {
         let pictures = [
-            (spec.plot.take(), crate::plot::speedup_svg(analysis, &report.environment)),
-            (spec.timeline.take(), crate::plot::timeline_svg(&measured)),
+            (spec.plot.take(), "speedup plot", crate::plot::speedup_svg(analysis, &report.environment)),
+            (
+                spec.timeline.take(),
+                "task timeline",
+                crate::plot::timeline_svg(&measured, report.environment.available_parallelism),
+            ),
         ];
-        for (output, svg) in pictures {
+        for (output, what, svg) in pictures {
             let Some(output) = output else { continue };
             match svg {
-                Ok(svg) => failures.extend(write_output(output, &|out| out.write_all(svg.as_bytes()))),
+                Ok(svg) => {
+                    // Say where it went: the table does not mention pictures.
+                    let shown = (!output.is_stdout()).then(|| output.path.display().to_string());
+                    match write_output(output, &|out| out.write_all(svg.as_bytes())) {
+                        Some(failure) => failures.push(failure),
+                        None => shown.into_iter().for_each(|path| eprintln!("parbench: wrote the {what} to {path}")),
+                    }
+                }
                 Err(e) => failures.push(format!("drawing {} {}: {e}", output.flag, output.path.display())),
             }
         }

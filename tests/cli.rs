@@ -681,7 +681,7 @@ fn a_suite_and_a_plot_whose_paths_are_not_utf8_run_to_the_end() {
         .arg(name(b"p\xff.svg"))
         .assert()
         .success()
-        .stderr("");
+        .stderr(format!("parbench: wrote the speedup plot to {}\n", name(b"p\xff.svg").display()));
     assert!(name(b"o\xff.json").is_file() && name(b"p\xff.svg").is_file());
 }
 
@@ -837,7 +837,11 @@ fn a_plot_that_fails_after_the_sweep_does_not_cost_the_other_outputs() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("speedup [95% CI]"))
-        .stderr(predicate::str::starts_with("parbench: error: writing --plot /dev/full: ").and(one_line()));
+        .stderr(
+            predicate::str::starts_with(format!("parbench: wrote the task timeline to {}\n", timeline.display()))
+                .and(predicate::str::contains("\nparbench: error: writing --plot /dev/full: "))
+                .and(predicate::str::contains("wrote the speedup plot").not()),
+        );
     let report: Value = serde_json::from_slice(&std::fs::read(&ok).unwrap()).unwrap();
     assert_eq!(report["schema_version"], 2);
     assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));

@@ -14,7 +14,7 @@ const TINY: [&str; 6] = ["--rounds", "3", "--warmup", "0", "--bootstrap", "200"]
 fn a_sweep_writes_json_with_the_sweep_and_both_pictures() {
     let dir = tempfile::tempdir().unwrap();
     let (json, plot, timeline) = (dir.path().join("s.json"), dir.path().join("s.svg"), dir.path().join("t.svg"));
-    parbench()
+    let done = parbench()
         .args(["scale", "fib", "--n", "18", "--tasks", "6", "--threads", "1,2,3"])
         .args(TINY)
         .arg("--output")
@@ -26,6 +26,14 @@ fn a_sweep_writes_json_with_the_sweep_and_both_pictures() {
         .assert()
         .success()
         .stdout(predicate::str::contains("speedup [95% CI]").and(predicate::str::contains("Karp-Flatt")));
+    // Each picture says, in one line, which file it went to.
+    let stderr = String::from_utf8_lossy(&done.get_output().stderr).into_owned();
+    for line in [
+        format!("parbench: wrote the speedup plot to {}", plot.display()),
+        format!("parbench: wrote the task timeline to {}", timeline.display()),
+    ] {
+        assert_eq!(stderr.lines().filter(|l| *l == line).count(), 1, "{line:?} in {stderr:?}");
+    }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let family = &v["scale"]["families"][0];
     let points = family["points"].as_array().unwrap();

@@ -1,0 +1,265 @@
+//! Every picture rendered (resvg) and checked: its size, that it is not blank, that its
+//! legend and labels are there, that runners' curves, intervals and the cores marker
+//! have colours of their own, and that nothing runs off the edge.
+
+use resvg::tiny_skia::Pixmap;
+
+use super::{color, speedup::CORES, tint};
+use crate::fingerprint::Fingerprint;
+use crate::measure::{Measurement, RecordedSample};
+use crate::runner::{RunnerKind, Sample, TaskRecord, WorkerStats};
+use crate::scaling::{ScaleAnalysis, SweepInput};
+use crate::workload::Verification;
+
+const RUNNERS: [RunnerKind; 4] = [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process];
+
+/// A sweep of waiting work (sleep-like) at `workers`: 8 tasks of 10 ms, 6 rounds; each
+/// runner's tasks all start at once, one per worker, round-robin.
+fn measurement(label: &str, workers: usize, runners: &[RunnerKind]) -> Measurement {
+    let mut samples = Vec::new();
+    for round in 0..6u32 {
+        for (position, &kind) in runners.iter().enumerate() {
+            let w = kind.workers(workers);
+            let slow = match kind {
+                RunnerKind::Serial => 1.0,
+                RunnerKind::Threads => 1.0,
+                RunnerKind::Rayon => 1.05,
+                RunnerKind::Process => 1.3,
+            };
+            let task_ms = 10.0 * slow * (1.0 + 0.01 * f64::from(round % 3));
+            let waves = 8usize.div_ceil(w);
+            let tasks: Vec<TaskRecord> = (0..8)
+                .map(|i| {
+                    let start = (i / w) as f64 * task_ms;
+                    TaskRecord {
+                        worker: (i % w) as u32,
+                        start_ns: (start * 1e6) as u64,
+                        end_ns: ((start + task_ms) * 1e6) as u64,
+                    }
+                })
+                .collect();
+            let wall_ns = (waves as f64 * task_ms * 1e6) as u64;
+            samples.push(RecordedSample {
+                round,
+                position: position as u32,
+                sample: Sample {
+                    runner: kind,
+                    workers: w,
+                    wall_ns,
+                    cpu_ns: wall_ns * 8,
+                    other_cpu_ns: Some(0),
+                    startup_ns: None,
+                    setup_ns: None,
+                    teardown_ns: None,
+                    allocations: None,
+                    preemptions: None,
+                    waited_ns: Some(wall_ns / 10),
+                    per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 1 }; w],
+                    tasks,
+                    verification: Verification::Verified { detail: "ok".into() },
+                },
+            });
+        }
+    }
+    let mut m = crate::report::fixture::fib_measurement(runners.to_vec(), samples);
+    m.label = label.to_string();
+    m.workers = workers;
+    m.rounds = 6;
+    m.properties.waits = true;
+    m
+}
+
+fn sweep(label: &str, runners: &[RunnerKind]) -> (Vec<Measurement>, ScaleAnalysis) {
+    let ms: Vec<_> = [1, 2, 4, 8].iter().map(|&p| measurement(label, p, runners)).collect();
+    let analysis = analyse(&ms);
+    (ms, analysis)
+}
+
+/// The analysis on 2 cores.
+fn analyse(ms: &[Measurement]) -> ScaleAnalysis {
+    let family_of = vec![Some(0); ms.len()];
+    let input = SweepInput {
+        measurements: ms,
+        family_of: &family_of,
+        families: 1,
+        weak: false,
+        workers: vec![1, 2, 4, 8],
+        bootstrap: 0,
+    };
+    crate::scaling::analyze_on(&input, 2)
+}
+
+fn environment() -> Fingerprint {
+    Fingerprint { available_parallelism: 2, ..crate::report::fixture::environment() }
+}
+
+fn render(svg: &str) -> Pixmap {
+    let mut options = resvg::usvg::Options::default();
+    options.fontdb_mut().load_system_fonts();
+    options.fontdb_mut().set_sans_serif_family("DejaVu Sans");
+    let tree = resvg::usvg::Tree::from_str(svg, &options).expect("the SVG parses");
+    let size = tree.size().to_int_size();
+    let mut pixmap = Pixmap::new(size.width(), size.height()).expect("a non-empty picture");
+    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap
+}
+
+/// Pixels within a few levels of `c` (anti-aliased edges are not counted).
+fn count(pixmap: &Pixmap, c: plotters::style::RGBColor) -> usize {
+    pixmap
+        .pixels()
+        .iter()
+        .filter(|p| {
+            let p = p.demultiply();
+            p.alpha() > 250
+                && [(p.red(), c.0), (p.green(), c.1), (p.blue(), c.2)].iter().all(|(a, b)| a.abs_diff(*b) <= 6)
+        })
+        .count()
+}
+
+fn ink(pixmap: &Pixmap) -> usize {
+    pixmap.pixels().iter().filter(|p| p.alpha() > 0 && (p.red(), p.green(), p.blue()) != (255, 255, 255)).count()
+}
+
+/// The x coordinates of the `<text>` elements whose content is exactly `label`.
+fn text_x(svg: &str, label: &str) -> Vec<f64> {
+    svg.split("<text")
+        .skip(1)
+        .filter(|t| t.split_once('>').and_then(|(_, rest)| rest.split('<').next()).is_some_and(|c| c.trim() == label))
+        .filter_map(|t| t.split("x=\"").nth(1)?.split('"').next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn the_speedup_plot_renders_with_its_legend_and_a_colour_per_runner_curve_and_interval() {
+    let (_, analysis) = sweep("sleep (tasks=8, ms=10)", &RUNNERS);
+    let svg = super::speedup_svg(&analysis, &environment()).unwrap();
+    let pixmap = render(&svg);
+    assert_eq!(pixmap.width(), 1100);
+    assert!((560..800).contains(&pixmap.height()), "one panel and its title: {}", pixmap.height());
+    assert!(ink(&pixmap) > 20_000, "not blank: {} pixels drawn", ink(&pixmap));
+    for entry in ["ideal (speedup = workers)", "2 available cores", "threads measured, 95% CI", "rayon USL fit"] {
+        assert!(svg.contains(entry), "legend entry {entry:?}");
+    }
+    // Legend box, curves, intervals and the cores marker each have pixels of their own
+    // colour, and no two of those colours are alike.
+    let mut colours = vec![CORES, plotters::style::RGBColor(200, 200, 200)];
+    for runner in &RUNNERS[1..] {
+        colours.extend([color(*runner), tint(color(*runner), 0.5)]);
+    }
+    for c in &colours {
+        assert!(count(&pixmap, *c) > 20, "{c:?}: {} pixels", count(&pixmap, *c));
+    }
+    for (i, a) in colours.iter().enumerate() {
+        for b in &colours[i + 1..] {
+            let d = a.0.abs_diff(b.0) as u32 + a.1.abs_diff(b.1) as u32 + a.2.abs_diff(b.2) as u32;
+            assert!(d > 60, "{a:?} and {b:?} look alike");
+        }
+    }
+}
+
+#[test]
+fn the_worker_axis_is_log2_with_a_tick_at_each_swept_count() {
+    let (_, analysis) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
+    let svg = super::speedup_svg(&analysis, &environment()).unwrap();
+    let xs: Vec<f64> = ["1", "2", "4", "8"].iter().map(|l| *text_x(&svg, l).first().expect(l)).collect();
+    let steps: Vec<f64> = xs.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(steps.iter().all(|s| (s - steps[0]).abs() <= 2.0 && *s > 50.0), "evenly spaced doublings: {xs:?}");
+    // No tick in between (3, 5, 6, 7 are not swept).
+    assert!(text_x(&svg, "3").is_empty() && text_x(&svg, "6").is_empty());
+}
+
+#[test]
+fn a_runner_without_a_fit_says_so_in_the_legend() {
+    // CPU-bound work is fitted only up to the 2 cores: too few points.
+    let (mut ms, _) = sweep("fib (n=30, tasks=8)", &RUNNERS[..2]);
+    ms.iter_mut().for_each(|m| m.properties.waits = false);
+    let svg = super::speedup_svg(&analyse(&ms), &environment()).unwrap();
+    assert!(svg.contains("threads: no fit (the table says why)") && !svg.contains("USL fit"), "{svg}");
+}
+
+#[test]
+fn a_long_title_is_wrapped_inside_the_picture_not_cut() {
+    let label = "command (cmd='sleep 0.01 && printf %s {task} >/dev/null', shell=sh, tasks=64, timeout=30s, \
+                 env=PARBENCH_EXAMPLE_VARIABLE_WITH_A_LONG_NAME)";
+    let (ms, analysis) = sweep(label, &RUNNERS[..2]);
+    let env = Fingerprint {
+        cpu_model: "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz with a long name".into(),
+        ..environment()
+    };
+    for svg in [super::speedup_svg(&analysis, &env).unwrap(), super::timeline_svg(&ms, 2).unwrap()] {
+        for word in label.split(' ') {
+            let word = word.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&apos;");
+            assert!(svg.contains(&word) || svg.contains(&word.replace("&apos;", "'")), "{word:?} in a title");
+        }
+        let pixmap = render(&svg);
+        // The right margin of the title rows stays white.
+        let right: usize = (0..90)
+            .flat_map(|y| (pixmap.width() - 12..pixmap.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| pixmap.pixel(x, y).is_some_and(|p| p.red() < 200))
+            .count();
+        assert_eq!(right, 0, "title ink in the right margin");
+    }
+}
+
+#[test]
+fn the_timeline_renders_a_legend_numbered_tasks_and_large_lane_labels() {
+    let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS);
+    let svg = super::timeline_svg(&ms, 2).unwrap();
+    let pixmap = render(&svg);
+    assert_eq!(pixmap.width(), 1100);
+    // Four panels, 1 + 8 + 8 + 8 lanes.
+    assert!(pixmap.height() > 25 * 28, "{}", pixmap.height());
+    assert!(ink(&pixmap) > 20_000, "not blank");
+    assert!(svg.contains("a task (its number)") && svg.contains("filled to the most"), "legend");
+    for task in 0..8 {
+        assert!(text_x(&svg, &task.to_string()).len() >= 4, "task {task} numbered in each panel");
+    }
+    let lane = svg.split("<text").find(|t| t.contains("worker 7\n")).expect("a lane label");
+    let size: f64 = lane.split("font-size=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().parse().unwrap();
+    // plotters writes sizes in points (px / 1.24): 12.9 is 16 px, where 8.9 was.
+    assert!(size >= 12.5, "lane labels at {size}");
+    for runner in RUNNERS {
+        assert!(count(&pixmap, color(runner)) > 100, "{runner}'s bars");
+    }
+}
+
+#[test]
+fn eight_tasks_at_once_on_two_cores_are_filled_to_a_quarter() {
+    let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
+    let at8 = ms.iter().find(|m| m.workers == 8).unwrap();
+    let sample = &at8.samples.iter().find(|s| s.sample.runner == RunnerKind::Threads).unwrap().sample;
+    let share = super::timeline::cpu_share(sample, 2).unwrap();
+    assert!((share.on_cpu - 0.25).abs() < 1e-9, "{}", share.on_cpu);
+    assert!((share.waiting.unwrap() - 0.1 / 8.0).abs() < 1e-3);
+    // Serially the tasks never overlap: the CPU time is the bound.
+    let mut serial = sample.clone();
+    serial.tasks = (0..8).map(|i| TaskRecord { worker: 0, start_ns: i * 10, end_ns: i * 10 + 10 }).collect();
+    serial.cpu_ns = 40;
+    assert!((super::timeline::cpu_share(&serial, 2).unwrap().on_cpu - 0.5).abs() < 1e-9);
+    // In the picture: a quarter of each threads bar is solid, the rest the light tint.
+    let svg = super::timeline_svg(std::slice::from_ref(at8), 2).unwrap();
+    let pixmap = render(&svg);
+    let c = color(RunnerKind::Threads);
+    let (solid, light) = (count(&pixmap, c) as f64, count(&pixmap, tint(c, 0.8)) as f64);
+    assert!((0.2..0.45).contains(&(solid / light)), "solid {solid} vs light {light}");
+}
+
+#[test]
+fn wrap_breaks_at_spaces_and_keeps_every_word() {
+    assert_eq!(super::wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+    assert_eq!(super::wrap("averyveryverylongword x", 5), ["averyveryverylongword", "x"]);
+}
+
+/// Not a check: renders the SVG files named in `PARBENCH_SVG` (separated by spaces)
+/// to PNGs beside them, the way these tests see them (the recorded examples under
+/// `results/` were rendered so).
+#[test]
+#[ignore = "a tool: PARBENCH_SVG='a.svg b.svg' cargo test --lib plot::tests::render -- --ignored"]
+fn render_svg_files_to_png() {
+    let paths = std::env::var("PARBENCH_SVG").unwrap_or_default();
+    for path in paths.split_whitespace() {
+        let pixmap = render(&std::fs::read_to_string(path).unwrap());
+        pixmap.save_png(std::path::Path::new(path).with_extension("png")).unwrap();
+    }
+}
