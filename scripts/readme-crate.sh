@@ -51,8 +51,10 @@ print(f"ok: {case['label']}: {', '.join(runners)}, {len(case['samples'])} sample
 PY
 echo "== cargo bench --bench parallel -- run $workload --threads 2 --rounds 1"
 cargo bench --quiet --bench parallel -- run "$workload" --threads 2 --rounds 1 --warmup 0 | tail -n 3
-echo "== cargo bench --bench parallel -- --test"
-cargo bench --quiet --bench parallel -- --test | tail -n 2
+echo "== cargo bench --bench parallel -- --test (one round at the declared smoke sizes)"
+cargo bench --quiet --bench parallel -- --test > "$work/smoke.txt"
+# The README's workload declares a smoke size for its vector length.
+grep -E "^$workload \(.*len=1000[,)]" "$work/smoke.txt" || { cat "$work/smoke.txt"; echo "smoke sizes not used"; exit 1; }
 echo "== cargo test --bench parallel (no arguments: every workload once, verified)"
 cargo test --quiet --release --bench parallel 2>&1 | tail -n 2
 echo "== cargo bench --bench parallel -- list"

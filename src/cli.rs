@@ -68,7 +68,40 @@ const SUITE_AFTER_HELP: &str = concat!(
     "  parbench suite workloads/seeds.toml --format markdown\n\n",
     exit_codes!()
 );
-const RUN_AFTER_HELP: &str = concat!(run_examples!(), "\n\n", exit_codes!());
+const RUN_EXAMPLES: &str = run_examples!();
+
+/// The help's examples for the workloads `registry` has: the lines of `examples`
+/// (`  parbench run fib ...`) naming a workload `keep` accepts, or, when none does (a
+/// user's program registers only its own), one line per such workload of `registry`.
+fn examples_for(registry: &Registry, examples: &str, keep: &dyn Fn(&str) -> bool) -> String {
+    // Programs that register none of the built-ins get examples of their own workloads.
+    let mut lines = examples.lines();
+    let heading = lines.next().unwrap_or("Examples:");
+    let verb = if examples.contains("parbench scale ") { "scale" } else { "run" };
+    let mut kept: Vec<String> = lines
+        .filter(|l| l.split_whitespace().nth(2).is_some_and(|w| registry.get(w).is_some() && keep(w)))
+        .map(String::from)
+        .collect();
+    if kept.is_empty() {
+        kept = registry
+            .visible()
+            .filter(|s| keep(s.name()))
+            .take(4)
+            .map(|s| {
+                format!("  parbench {verb} {} --threads {}", s.name(), if verb == "scale" { "1,2,4" } else { "4" })
+            })
+            .collect();
+    }
+    if kept.is_empty() { String::new() } else { format!("{heading}\n{}", kept.join("\n")) }
+}
+
+/// `run`'s help after the options: examples for `registry`'s workloads, exit codes.
+fn after_help(registry: &Registry, examples: &str, keep: &dyn Fn(&str) -> bool) -> String {
+    match examples_for(registry, examples, keep) {
+        e if e.is_empty() => EXIT_CODES.to_string(),
+        e => format!("{e}\n\n{EXIT_CODES}"),
+    }
+}
 
 /// Compare serial, threaded, pooled (rayon) and multi-process execution of the same
 /// workloads, with verified results and paired statistics.
@@ -115,10 +148,11 @@ pub enum Invocation {
 /// The whole command line, with one `run` and one `scale` subcommand per workload of
 /// `registry`.
 pub fn command(registry: &Registry) -> clap::Command {
-    let workloads = |scale: bool| registry.visible().map(move |spec| workload_command(spec, scale)).collect::<Vec<_>>();
+    let workloads =
+        |scale: bool| registry.visible().map(move |spec| workload_command(registry, spec, scale)).collect::<Vec<_>>();
     let run = clap::Command::new("run")
         .about("Measure one workload under the serial, threads, rayon and process runners")
-        .after_help(RUN_AFTER_HELP)
+        .after_help(after_help(registry, RUN_EXAMPLES, &|_| true))
         .subcommand_required(true)
         .subcommand_value_name("WORKLOAD")
         .subcommands(workloads(false));
@@ -127,7 +161,7 @@ pub fn command(registry: &Registry) -> clap::Command {
             "Sweep worker counts: speedup and efficiency with confidence intervals, Amdahl and USL fits, \
              runner overheads, load balance, plots",
         )
-        .after_help(SCALE_AFTER_HELP)
+        .after_help(examples_for(registry, SCALE_AFTER_HELP, &|_| true))
         .subcommand_required(true)
         .subcommand_value_name("WORKLOAD")
         .subcommands(workloads(true));
@@ -146,10 +180,13 @@ pub fn command(registry: &Registry) -> clap::Command {
 
 /// One workload's subcommand: its declared parameters, then the flags every workload
 /// takes.
-fn workload_command(spec: &WorkloadSpec, scale: bool) -> clap::Command {
+fn workload_command(registry: &Registry, spec: &WorkloadSpec, scale: bool) -> clap::Command {
+    let this = |w: &str| w == spec.name();
+    let help =
+        if scale { examples_for(registry, SCALE_AFTER_HELP, &this) } else { after_help(registry, RUN_EXAMPLES, &this) };
     let mut cmd = clap::Command::new(spec.name().to_string())
         .about(spec.about().to_string())
-        .after_help(if scale { SCALE_AFTER_HELP } else { RUN_AFTER_HELP })
+        .after_help(help)
         .next_help_heading("Workload parameters");
     for p in spec.params() {
         let help = format!("{} {}", p.help, p.default_and_range()).trim().to_string();
@@ -552,6 +589,44 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_examples_name_only_registered_workloads() {
+        struct Nothing;
+        impl crate::Workload for Nothing {
+            fn task_count(&self) -> usize {
+                1
+            }
+            fn run_task(&self, _: usize, _: &crate::TaskContext<'_>) -> u64 {
+                0
+            }
+            fn verify(&self, _: &[u64], _: &crate::SharedState) -> crate::Verification {
+                crate::Verification::verified("ok")
+            }
+        }
+        let spec = crate::WorkloadSpec::new("sort", "sorts", |_: &crate::Params| Ok(Nothing));
+        let mine = Registry::new().register(spec);
+        let help = |registry: &Registry, path: &[&str]| {
+            let mut cmd = command(registry);
+            let mut sub = &mut cmd;
+            for p in path {
+                sub = sub.find_subcommand_mut(p).unwrap();
+            }
+            sub.render_long_help().to_string()
+        };
+        for path in [&["run"][..], &["scale"], &["run", "sort"], &["scale", "sort"]] {
+            let text = help(&mine, path);
+            let examples: Vec<&str> = text.lines().filter(|l| l.starts_with("  parbench ")).collect();
+            assert!(examples.iter().all(|l| l.contains(" sort ")), "{path:?}: {examples:?}");
+            assert!(text.contains(&format!("parbench {} sort --threads", path[0])), "{path:?}: {text}");
+        }
+        // The built-ins keep their examples; a workload's own help shows its own.
+        let builtins = Registry::with_builtins();
+        assert!(help(&builtins, &["run"]).contains("parbench run counter --sync none,atomic"));
+        let fib = help(&builtins, &["run", "fib"]);
+        assert!(fib.contains("parbench run fib --threads 4") && !fib.contains("parbench run sleep"), "{fib}");
+        assert!(fib.contains("Exit codes:"));
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

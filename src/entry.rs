@@ -47,20 +47,40 @@ pub fn main(registry: Registry) -> ExitCode {
     if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
         return finish(Err(not_a_worker().into()));
     }
-    // `cargo bench` appends --bench to whatever follows `--`; `cargo bench -- --test`
-    // adds --test; `cargo test` runs a bench target with no arguments at all.
-    let bench = args.iter().skip(1).any(|a| a == "--bench");
+    let mode = bench_mode(&args);
     args.retain(|a| a != "--bench");
-    let smoke = args.len() == 2 && args[1] == "--test";
-    let bare = args.len() == 1 && !is_parbench(&args[0]);
-    if (bench && args.len() == 1) || smoke || bare {
-        return every_default(&registry, smoke || bare);
+    if let Some(mode) = mode {
+        return every_default(&registry, mode == BenchMode::Smoke);
     }
     let invocation = match crate::cli::parse(&registry, &args) {
         Ok(invocation) => invocation,
         Err(e) => return clap_error(e),
     };
     finish(crate::app::run(&registry, invocation))
+}
+
+/// What a bench target started without a command does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BenchMode {
+    /// `cargo bench --bench NAME`: every workload, measured at default settings.
+    Full,
+    /// `cargo test --bench NAME` (no arguments) or `-- --test`: one round each.
+    Smoke,
+}
+
+/// `cargo bench` appends `--bench` to whatever follows `--`, so `--bench` alone is the
+/// full measurement; `cargo bench -- --test` gives `--test --bench`, the smoke test;
+/// `cargo test` runs a bench target with no arguments at all, the smoke test too. Any
+/// other command line is parsed as usual (`None`).
+fn bench_mode(args: &[OsString]) -> Option<BenchMode> {
+    let bench = args.iter().skip(1).any(|a| a == "--bench");
+    let rest: Vec<&OsString> = args.iter().skip(1).filter(|a| *a != "--bench").collect();
+    match rest.as_slice() {
+        [test] if *test == "--test" => Some(BenchMode::Smoke),
+        [] if bench => Some(BenchMode::Full),
+        [] if !args.first().is_some_and(|a| is_parbench(a)) => Some(BenchMode::Smoke),
+        _ => None,
+    }
 }
 
 /// Whether the program is parbench's own binary (a user's program is not).
@@ -78,21 +98,16 @@ pub(crate) fn not_a_worker() -> UsageError {
 }
 
 /// `cargo bench` with nothing after `--`: each registered workload that needs no
-/// parameter, with its defaults; `--test`: the same, one round, no warm-up.
+/// parameter, with its defaults; `--test`: the same, one round, no warm-up, at the
+/// smoke sizes parameters declare ([`crate::Param::smoke`]).
 fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
     if let Err(e) = registry.validate() {
         return finish(Err(e.into()));
     }
-    let runnable: Vec<String> = registry
-        .visible()
-        .filter(|s| s.params().iter().all(|p| p.absent_values().is_ok()))
-        .map(|s| s.name().to_string())
-        .collect();
-    for name in runnable {
-        let mut args = vec!["parbench".to_string(), "run".into(), name];
-        if smoke {
-            args.extend(["--rounds", "1", "--warmup", "0"].map(String::from));
-        }
+    let runnable: Vec<_> =
+        registry.visible().filter(|s| s.params().iter().all(|p| p.absent_values().is_ok())).collect();
+    for spec in runnable {
+        let args = default_run(spec, smoke);
         let invocation = match crate::cli::parse(registry, &args) {
             Ok(Invocation::Measure(request)) => Invocation::Measure(request),
             Ok(_) => unreachable!("a run command line"),
@@ -104,6 +119,21 @@ fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The command line that measures `spec` at its defaults, or smoke-tests it: one
+/// round, no warm-up, at the smoke sizes its parameters declare.
+fn default_run(spec: &crate::WorkloadSpec, smoke: bool) -> Vec<String> {
+    let mut args = vec!["parbench".to_string(), "run".into(), spec.name().to_string()];
+    if smoke {
+        args.extend(["--rounds", "1", "--warmup", "0"].map(String::from));
+        for p in spec.params() {
+            if let Some(value) = &p.smoke {
+                args.extend([format!("--{}", p.name()), value.to_string()]);
+            }
+        }
+    }
+    args
 }
 
 fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
@@ -181,4 +211,42 @@ pub(crate) fn clap_message(e: &clap::Error) -> String {
 /// The `Usage: ...` line of a clap error, without its label.
 fn usage_line(text: &str) -> Option<&str> {
     text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(args: &[&str]) -> Option<BenchMode> {
+        bench_mode(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn cargo_bench_alone_measures_and_cargo_test_smoke_tests() {
+        // `cargo bench --bench parallel`: the full measurement, in a user's program too.
+        assert_eq!(mode(&["target/release/deps/parallel-1f2e", "--bench"]), Some(BenchMode::Full));
+        assert_eq!(mode(&["parbench", "--bench"]), Some(BenchMode::Full));
+        // `cargo bench --bench parallel -- --test` and `cargo test --bench parallel`.
+        assert_eq!(mode(&["parallel-1f2e", "--test", "--bench"]), Some(BenchMode::Smoke));
+        assert_eq!(mode(&["parallel-1f2e", "--test"]), Some(BenchMode::Smoke));
+        assert_eq!(mode(&["parallel-1f2e"]), Some(BenchMode::Smoke));
+        // parbench itself with no arguments prints its help instead.
+        assert_eq!(mode(&["parbench"]), None);
+        assert_eq!(mode(&["parallel-1f2e", "run", "primes", "--bench"]), None);
+    }
+
+    #[test]
+    fn the_smoke_test_uses_the_declared_smoke_sizes_and_the_measurement_the_defaults() {
+        let registry = Registry::with_builtins();
+        let fib = registry.get("fib").unwrap();
+        assert_eq!(default_run(fib, false), ["parbench", "run", "fib"]);
+        let smoke = default_run(fib, true);
+        assert_eq!(smoke[..7], ["parbench", "run", "fib", "--rounds", "1", "--warmup", "0"]);
+        assert!(smoke.windows(2).any(|w| w[0] == "--n" && w[1] == "20"), "{smoke:?}");
+        // Every smoke command line parses.
+        for spec in registry.visible().filter(|s| s.params().iter().all(|p| p.absent_values().is_ok())) {
+            let args = default_run(spec, true);
+            assert!(crate::cli::parse(&registry, &args).is_ok(), "{args:?}");
+        }
+    }
 }

@@ -52,8 +52,8 @@ impl Estimate {
 
 /// What one case costs.
 struct Price {
-    /// Seconds of one task.
-    per_task: f64,
+    /// Seconds of one task, and of making its input.
+    per_task: (f64, f64),
     /// Seconds of one round: one sample of every runner.
     round: f64,
     /// Seconds paid once (building the workload).
@@ -94,7 +94,7 @@ pub fn check(cases: &[Case], limit: Duration, limit_flag: &str) -> Result<Estima
     };
     // A task's time depends on the parameter values, not on the worker count: a sweep
     // calibrates each configuration once.
-    let mut known: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    let mut known: std::collections::HashMap<String, (f64, f64)> = std::collections::HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         // With --rounds auto, the rounds that always run: the "fixed minimum".
         let samples = f64::from(crate::measure::usual_warmup(case.settings.warmup) + case.settings.rounds.minimum());
@@ -137,8 +137,8 @@ enum Stopped {
 
 /// What the calibration thread reports after each task.
 enum Progress {
-    /// Tasks done so far and the time they took.
-    Done(usize, Duration),
+    /// Tasks done so far, the time they took, and the time making their inputs took.
+    Done(usize, Duration, Duration),
     /// Task `task` failed with this message.
     Failed(usize, String),
 }
@@ -150,12 +150,12 @@ fn calibrate(
     case: &Case,
     budget: Duration,
     cores: usize,
-    known: Option<f64>,
+    known: Option<(f64, f64)>,
     over: &dyn Fn(&Price) -> bool,
 ) -> Result<Price, Stopped> {
     // A set-up that fails is reported by the measurement itself; it costs nothing here.
     let Ok((job, setup_ns)) = crate::measure::build(case) else {
-        return Ok(Price { per_task: 0.0, round: 0.0, once: 0.0, at_least: false });
+        return Ok(Price { per_task: (0.0, 0.0), round: 0.0, once: 0.0, at_least: false });
     };
     let once = setup_ns as f64 / 1e9;
     let tasks = job.workload.task_count();
@@ -170,19 +170,36 @@ fn calibrate(
         let workload = job.workload.as_ref();
         let shared = SharedState::heap(workload.shared_slots(1));
         let ctx = TaskContext { worker: 0, workers: 1, shared: &shared, timeout };
-        let start = Instant::now();
+        let (mut running, mut preparing) = (Duration::ZERO, Duration::ZERO);
         for i in 0..tasks {
             // Spread over the task indices: tasks may differ in size.
             let task = ((i as f64 * 0.618_033_988_749_895).fract() * tasks as f64) as usize;
             let task = task.min(tasks - 1);
-            if let Err(message) = crate::runner::run_caught(workload, task, &ctx) {
+            // Each sample makes every task's input untimed: that costs wall time too.
+            let start = Instant::now();
+            let what = crate::workload::Prepare { inputs: task..task + 1, workers: 0..1 };
+            let slots = match crate::runner::TaskSlots::new(workload, what) {
+                Ok(slots) => slots,
+                Err(message) => {
+                    let _ = tx.send(Progress::Failed(task, format!("preparing its input {message}")));
+                    return;
+                }
+            };
+            let ran = Instant::now();
+            slots.run(task, &ctx);
+            let done = Instant::now();
+            if let Some((task, message)) = slots.failure() {
                 let _ = tx.send(Progress::Failed(task, message));
                 return;
             }
-            let elapsed = start.elapsed();
-            if tx.send(Progress::Done(i + 1, elapsed)).is_err() || stopped.load(Ordering::Relaxed) {
+            // Freeing the input and the worker's state is untimed as well.
+            drop(slots);
+            running += done - ran;
+            preparing += (ran - start) + done.elapsed();
+            if tx.send(Progress::Done(i + 1, running, preparing)).is_err() || stopped.load(Ordering::Relaxed) {
                 return;
             }
+            let elapsed = running + preparing;
             let mean = elapsed / (i as u32 + 1);
             if elapsed + mean > budget {
                 return;
@@ -190,13 +207,13 @@ fn calibrate(
         }
     });
     let Ok(worker) = worker else {
-        return Ok(Price { per_task: 0.0, round: 0.0, once, at_least: false });
+        return Ok(Price { per_task: (0.0, 0.0), round: 0.0, once, at_least: false });
     };
     let started = Instant::now();
-    let mut last: Option<(usize, Duration)> = None;
+    let mut last: Option<(usize, Duration, Duration)> = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(Progress::Done(done, elapsed)) => last = Some((done, elapsed)),
+            Ok(Progress::Done(done, running, preparing)) => last = Some((done, running, preparing)),
             Ok(Progress::Failed(task, message)) => {
                 let _ = worker.join();
                 // Worker 0 of 1 running tasks in turn is the serial runner; the
@@ -211,7 +228,7 @@ fn calibrate(
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) if last.is_none() => {
-                let bound = price(case, cores, tasks, started.elapsed().as_secs_f64(), once, true);
+                let bound = price(case, cores, tasks, (started.elapsed().as_secs_f64(), 0.0), once, true);
                 if over(&bound) {
                     // The task keeps running on its thread; the refusal ends the process.
                     stop.store(true, Ordering::Relaxed);
@@ -222,15 +239,22 @@ fn calibrate(
         }
     }
     let _ = worker.join();
-    let per_task = last.map_or(0.0, |(done, elapsed)| elapsed.as_secs_f64() / done as f64);
+    let per_task = last.map_or((0.0, 0.0), |(done, running, preparing)| {
+        (running.as_secs_f64() / done as f64, preparing.as_secs_f64() / done as f64)
+    });
     Ok(price(case, cores, tasks, per_task, once, false))
 }
 
-/// A round of `case` when a task takes `per_task` seconds: serial runs every task in
-/// turn; a parallel runner at best divides that by its workers (by the cores, unless
-/// the tasks wait); threads and processes also start (about 20 µs and 0.5 ms each),
-/// and processes build the workload in each child.
-fn price(case: &Case, cores: usize, tasks: usize, per_task: f64, once: f64, at_least: bool) -> Price {
+/// A round of `case` when a task takes `per_task.0` seconds and making its input (with
+/// its worker's state) `per_task.1`: serial runs every task in turn; a parallel runner
+/// at best divides that by its workers (by the cores, unless the tasks wait); threads
+/// and processes also start (about 20 µs and 0.5 ms each). Every sample makes its
+/// inputs untimed, in parbench for the in-process runners and in the children for
+/// `process`, which also build the workload in each child: untimed, yet part of the
+/// wall time `--max-time` and `--limit` bound.
+fn price(case: &Case, cores: usize, tasks: usize, per_task: (f64, f64), once: f64, at_least: bool) -> Price {
+    let (per_task, per_input) = per_task;
+    let inputs = per_input * tasks as f64;
     let serial = per_task * tasks as f64;
     let workers = case.settings.workers.max(1);
     let lanes = if case.properties.waits { workers } else { workers.min(cores) };
@@ -240,14 +264,14 @@ fn price(case: &Case, cores: usize, tasks: usize, per_task: f64, once: f64, at_l
         .runners
         .iter()
         .map(|r| match r {
-            RunnerKind::Serial => serial,
-            RunnerKind::Rayon => parallel,
+            RunnerKind::Serial => serial + inputs,
+            RunnerKind::Rayon => parallel + inputs,
             // Threads and processes are started inside every sample.
-            RunnerKind::Threads => parallel + workers as f64 * 0.000_02,
-            RunnerKind::Process => parallel + once + workers as f64 * 0.000_5,
+            RunnerKind::Threads => parallel + inputs + workers as f64 * 0.000_02,
+            RunnerKind::Process => parallel + once + inputs / workers as f64 + workers as f64 * 0.000_5,
         })
         .sum();
-    Price { per_task, round, once, at_least }
+    Price { per_task: (per_task, per_input), round, once, at_least }
 }
 
 /// `45 s`, `3 min 20 s`, `2 h 5 min`, `1.5 s`, `250 ms`, `1.5 ms`, `40 µs`: a unit

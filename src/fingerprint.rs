@@ -35,6 +35,18 @@ pub struct Fingerprint {
     pub git_commit: Option<String>,
     /// `RAYON_NUM_THREADS` if set (parbench's pools ignore it, but it is recorded).
     pub rayon_num_threads: Option<String>,
+    /// Whether parbench, and so normally the code it measured (a bench target shares
+    /// its profile), was built with optimisations; written only when it was not.
+    #[serde(default = "optimised", skip_serializing_if = "is_optimised")]
+    pub optimised: bool,
+}
+
+fn optimised() -> bool {
+    true
+}
+
+fn is_optimised(optimised: &bool) -> bool {
+    *optimised
 }
 
 /// Reads the fingerprint of this machine and build.
@@ -54,6 +66,7 @@ pub fn collect() -> Fingerprint {
         parbench_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("PARBENCH_GIT_COMMIT").filter(|s| !s.is_empty()).map(String::from),
         rayon_num_threads: std::env::var("RAYON_NUM_THREADS").ok(),
+        optimised: !cfg!(debug_assertions),
     }
 }
 

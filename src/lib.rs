@@ -3,9 +3,11 @@
 //! can trust.
 //!
 //! To measure your own code, implement [`Workload`] (how many tasks, run one task and
-//! return a checksum, verify the checksums against an answer computed another way),
-//! declare it with a [`WorkloadSpec`] (name, parameters with defaults and ranges),
-//! register it in a [`Registry`] and hand control to [`main`]. Your program then has
+//! return a checksum, verify the checksums against an answer computed another way), or
+//! [`TypedWorkload`] for an untimed input per task, a state per worker and outputs of
+//! any type; declare it with a [`WorkloadSpec`] (name, parameters with defaults and
+//! ranges, typed with [`Parameters`]), register it in a [`Registry`] and hand control
+//! to [`main`]. Your program then has
 //! parbench's whole command line for your workload: `run`, `scale`, `suite`,
 //! `compare`, `list`, and the hidden `worker` subcommand the `process` runner needs.
 //!
@@ -82,6 +84,7 @@ mod atomic;
 mod baseline;
 mod cli;
 mod compare;
+mod counting;
 pub mod error;
 mod estimate;
 mod fingerprint;
@@ -105,10 +108,12 @@ mod text;
 pub mod workload;
 
 pub use app::measure;
+pub use counting::CountingAlloc;
 pub use entry::main;
 pub use error::{BenchError, UsageError};
 pub use registry::Registry;
 pub use runner::RunnerKind;
 pub use workload::{
-    Param, Params, Properties, Scaling, SharedState, TaskContext, Value, Verification, Work, Workload, WorkloadSpec,
+    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, Throughput, TypedWorkload,
+    Value, Verification, Work, Workload, WorkloadSpec,
 };

@@ -5,8 +5,9 @@
 //! fixed count: a pool whose threads start on one core is otherwise measured before the
 //! kernel spread them. `--rounds auto` keeps adding interleaved rounds until every
 //! runner's paired speedup is known to `--precision`, at least [`MIN_AUTO_ROUNDS`] and
-//! never starting a round after `--max-time` of measured work (see [`Stopping`]: the
-//! rule looks at the data repeatedly, so it spends its 5% of misses over the looks).
+//! never starting a round after `--max-time` of measuring, untimed parts of samples
+//! included (see [`Stopping`]: the rule looks at the data repeatedly, so it spends its
+//! 5% of misses over the looks).
 //!
 //! The one decision a reader would otherwise get wrong: a wrong answer ends the
 //! measurement with an error, in warm-up too. A fast wrong answer is a failure, never a
@@ -337,8 +338,11 @@ impl CaseState<'_> {
         self.rng.shuffle(&mut order);
         let mut measured = 0;
         for (position, &i) in order.iter().enumerate() {
+            // --max-time bounds the time spent measuring, untimed parts of a sample
+            // (inputs, a child's set-up and teardown) included, not only timed regions.
+            let started = std::time::Instant::now();
             let sample = self.sample(i)?;
-            measured += sample.wall_ns;
+            measured += started.elapsed().as_nanos() as u64;
             self.samples.push(RecordedSample { round: self.rounds, position: position as u32, sample });
             progress();
         }
@@ -636,7 +640,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
                 workload: c.job.name,
                 label: c.case.label.clone(),
                 params: c.job.params,
-                properties: c.case.properties.clone(),
+                properties: Properties { throughput: c.job.workload.throughput(), ..c.case.properties.clone() },
                 tasks: c.job.workload.task_count(),
                 workers: c.case.settings.workers,
                 runners,

@@ -17,6 +17,7 @@ use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
 use crate::runner::RunnerKind;
 use crate::stats::{RatioSummary, Summary};
+pub use crate::workload::Throughput;
 
 /// Version of the JSON result format. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -118,6 +119,9 @@ pub struct CaseReport {
     /// How much work one sample does, when the workload says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<crate::workload::Work>,
+    /// What one sample processes (bytes or elements), when the workload declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
     /// Building the workload in parbench (its set-up), outside every sample, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_ms: Option<f64>,
@@ -152,12 +156,27 @@ pub struct RunnerRow {
     pub cpu_utilisation: f64,
     /// Median CPU time, milliseconds.
     pub cpu_ms: f64,
+    /// Median of the case's throughput over each sample's wall time, per second (bytes
+    /// or elements, as the case's `throughput` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_per_s: Option<f64>,
+    /// Median allocations per task, when the program counts them
+    /// ([`CountingAlloc`](crate::CountingAlloc)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations_per_task: Option<f64>,
+    /// Median bytes allocated per task, when counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated_bytes_per_task: Option<f64>,
     /// Process runner: median time until the last child answered, milliseconds.
     pub startup_ms: Option<f64>,
     /// Process runner: median of the longest set-up of any child per sample, paid with
     /// the clock stopped, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_setup_ms: Option<f64>,
+    /// Process runner: median time from the end of the timed region until every child
+    /// had sent its outputs, freed its set-up and exited, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown_ms: Option<f64>,
     /// One-off set-up outside the samples (rayon pool build), milliseconds.
     pub setup_ms: Option<f64>,
     /// Median load imbalance: busiest worker's busy time / mean busy time.

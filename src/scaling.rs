@@ -520,6 +520,8 @@ mod tests {
                         other_cpu_ns: Some(0),
                         startup_ns: None,
                         setup_ns: None,
+                        teardown_ns: None,
+                        allocations: None,
                         preemptions: None,
                         waited_ns: None,
                         per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],

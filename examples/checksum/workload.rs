@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use parbench::{Param, Params, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
+use parbench::{Param, Params, SharedState, TaskContext, Throughput, Verification, Workload, WorkloadSpec};
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -18,7 +18,7 @@ pub fn spec() -> WorkloadSpec {
     WorkloadSpec::new("checksum", "per-chunk checksums (FNV-1a) of a generated buffer", |p: &Params| {
         Ok(Checksum::new(p.uint("size-mib") as usize, p.uint("chunks") as usize, p.seed()))
     })
-    .param(Param::uint("size-mib", 64).range(1, 4096).help("Size of the generated buffer, MiB"))
+    .param(Param::uint("size-mib", 64).range(1, 4096).smoke(2u64).help("Size of the generated buffer, MiB"))
     .param(Param::uint("chunks", 64).range(1, 65_536).help("Number of chunks, one task each"))
 }
 
@@ -68,6 +68,10 @@ impl Workload for Checksum {
             hash = (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME);
         }
         hash
+    }
+
+    fn throughput(&self, task: usize) -> Option<Throughput> {
+        Some(Throughput::Bytes(self.chunk(task).len() as u64))
     }
 
     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {

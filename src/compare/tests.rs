@@ -38,6 +38,8 @@ pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: us
                     other_cpu_ns: Some(0),
                     startup_ns: None,
                     setup_ns: None,
+                    teardown_ns: None,
+                    allocations: None,
                     preemptions: None,
                     waited_ns: None,
                     per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 4 }; workers],

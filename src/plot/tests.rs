@@ -50,6 +50,8 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerKind]) -> Measureme
                     other_cpu_ns: Some(0),
                     startup_ns: None,
                     setup_ns: None,
+                    teardown_ns: None,
+                    allocations: None,
                     preemptions: None,
                     waited_ns: Some(wall_ns / 10),
                     per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 1 }; w],

@@ -95,8 +95,17 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
             efficiency: speedup.map(|s| s.median / workers as f64),
             cpu_utilisation: utilisation.unwrap_or(0.0),
             cpu_ms: per_sample(&|s| Some(ms(s.sample.cpu_ns))).unwrap_or(0.0),
+            allocations_per_task: per_sample(&|s| s.sample.allocations.map(|a| a.count as f64 / m.tasks.max(1) as f64)),
+            allocated_bytes_per_task: per_sample(&|s| {
+                s.sample.allocations.map(|a| a.bytes as f64 / m.tasks.max(1) as f64)
+            }),
+            throughput_per_s: m
+                .properties
+                .throughput
+                .and_then(|t| per_sample(&|s| Some(t.amount() as f64 / (s.sample.wall_ns.max(1) as f64 / 1e9)))),
             startup_ms: per_sample(&|s| s.sample.startup_ns.map(ms)),
             worker_setup_ms,
+            teardown_ms: per_sample(&|s| s.sample.teardown_ns.map(ms)),
             setup_ms: m.setup_ns.iter().find(|(k, _)| *k == kind).map(|(_, ns)| ms(*ns)),
             imbalance,
             disturbed_samples,
@@ -114,6 +123,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         rounds: m.rounds,
         precision: look.as_ref().and_then(|l| l.widest),
         work: m.properties.work.clone(),
+        throughput: m.properties.throughput,
         waits: m.properties.waits,
         setup_ms: Some(ms(m.workload_setup_ns)),
         tasks: m.tasks,
@@ -217,6 +227,16 @@ fn case_notes(
         notes.push(format!(
             "Set-up (building the workload) took {} in parbench, once,{workers}; it is outside every timed region.",
             fmt_ms(in_parbench)
+        ));
+    }
+    // Freeing a large set-up costs too: the process runner's children do it after the
+    // clock has stopped, and the sentence says how long it took.
+    let teardown = case.rows.iter().filter_map(|r| r.teardown_ms).fold(0.0, f64::max);
+    if teardown >= 1.0 {
+        notes.push(format!(
+            "Processes sent their outputs, freed their set-up and exited in {} per sample after the clock \
+             stopped; that is not part of their wall time.",
+            fmt_ms(teardown)
         ));
     }
     if let Some(r) = case.rows.iter().find(|r| r.runner == RunnerKind::Rayon) {
@@ -608,6 +628,8 @@ mod tests {
             other_cpu_ns: Some((others * ms * 1e6) as u64),
             startup_ns: None,
             setup_ns: None,
+            teardown_ns: None,
+            allocations: None,
             preemptions: None,
             waited_ns: Some((waited * ms * 1e6) as u64),
             per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],

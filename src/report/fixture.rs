@@ -17,6 +17,8 @@ fn sample(runner: RunnerKind, workers: usize, wall_ms: f64, cpu_ms: f64, verific
         other_cpu_ns: Some(0),
         startup_ns: (runner == RunnerKind::Process).then_some(1_500_000),
         setup_ns: (runner == RunnerKind::Process).then_some(10_000),
+        teardown_ns: None,
+        allocations: None,
         preemptions: Some(0),
         waited_ns: Some(0),
         per_worker: vec![WorkerStats { busy_ns: wall_ns * 9 / 10, tasks: 4 }; workers],
@@ -60,6 +62,7 @@ pub fn environment() -> Fingerprint {
         parbench_version: "0.1.0".into(),
         git_commit: Some("abcdef123456".into()),
         rayon_num_threads: None,
+        optimised: true,
     }
 }
 

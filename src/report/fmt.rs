@@ -1,5 +1,7 @@
 //! Units for people: durations, counts and percentages, shared by every reporter.
 
+use crate::result::Throughput;
+
 /// Formats milliseconds with a unit that suits the magnitude: `812 µs`, `12.3 ms`, `1.52 s`.
 pub fn fmt_ms(value: f64) -> String {
     let abs = value.abs();
@@ -15,6 +17,33 @@ pub fn fmt_ms(value: f64) -> String {
         format!("{value:.2} ms")
     } else {
         format!("{:.0} µs", value * 1000.0)
+    }
+}
+
+/// A throughput in its unit, as criterion writes it: `3.52 GiB/s`, `812.0 MiB/s`,
+/// `4.10 Melem/s`.
+pub fn fmt_rate(per_s: f64, unit: Throughput) -> String {
+    match unit {
+        Throughput::Bytes(_) if per_s >= (1u64 << 30) as f64 => {
+            format!("{:.2} GiB/s", per_s / (1u64 << 30) as f64)
+        }
+        Throughput::Bytes(_) => format!("{:.1} MiB/s", per_s / (1u64 << 20) as f64),
+        Throughput::Elements(_) => match per_s {
+            r if r >= 1e9 => format!("{:.2} Gelem/s", r / 1e9),
+            r if r >= 1e6 => format!("{:.2} Melem/s", r / 1e6),
+            r if r >= 1e3 => format!("{:.2} Kelem/s", r / 1e3),
+            r => format!("{r:.1} elem/s"),
+        },
+    }
+}
+
+/// Bytes with a binary unit: `512 B`, `3.5 KiB`, `12.0 MiB`.
+pub fn fmt_bytes(bytes: f64) -> String {
+    match bytes {
+        b if b >= (1u64 << 30) as f64 => format!("{:.1} GiB", b / (1u64 << 30) as f64),
+        b if b >= (1u64 << 20) as f64 => format!("{:.1} MiB", b / (1u64 << 20) as f64),
+        b if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
+        b => format!("{b:.0} B"),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{COLUMNS, Reporter, case_footer, case_title, header_lines, row_cells};
+use super::{Reporter, case_cells, case_columns, case_footer, case_title, header_lines};
 use crate::result::Report;
 
 /// Formats a report as Markdown.
@@ -46,12 +46,13 @@ impl Reporter for MarkdownReporter {
         }
         for case in &report.cases {
             writeln!(out, "\n## {}\n", case_title(case))?;
-            writeln!(out, "| {} |", COLUMNS.join(" | "))?;
+            let columns = case_columns(case);
+            writeln!(out, "| {} |", columns.join(" | "))?;
             let align: Vec<&str> =
-                (0..COLUMNS.len()).map(|i| if i == 0 || i == COLUMNS.len() - 1 { "---" } else { "--:" }).collect();
+                (0..columns.len()).map(|i| if i == 0 || i == columns.len() - 1 { "---" } else { "--:" }).collect();
             writeln!(out, "|{}|", align.join("|"))?;
             for row in &case.rows {
-                let cells: Vec<String> = row_cells(row).iter().map(|c| escape(c)).collect();
+                let cells: Vec<String> = case_cells(case, row).iter().map(|c| escape(c)).collect();
                 writeln!(out, "| {} |", cells.join(" | "))?;
             }
             writeln!(out)?;

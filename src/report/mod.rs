@@ -90,7 +90,7 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
 pub(crate) fn header_lines(report: &Report) -> Vec<String> {
     let e = &report.environment;
     let s = &report.settings;
-    vec![
+    let mut lines = vec![
         format!(
             "machine: {} · {} logical / {} physical cores, {} available · {} {}",
             safe(&e.cpu_model),
@@ -124,7 +124,11 @@ pub(crate) fn header_lines(report: &Report) -> Vec<String> {
                 if n == 1 { "" } else { "s" }
             ),
         },
-    ]
+    ];
+    if !e.optimised {
+        lines.push("build: unoptimised (a debug build): these times say little about release code".to_string());
+    }
+    lines
 }
 
 /// The per-case title line.
@@ -155,6 +159,40 @@ pub(crate) fn row_cells(row: &RunnerRow) -> Vec<String> {
             }
         },
     ]
+}
+
+/// The columns of `case`'s table: [`COLUMNS`], with a throughput column beside the
+/// wall time when the workload declares what a sample processes.
+pub(crate) fn case_columns(case: &CaseReport) -> Vec<&'static str> {
+    let mut columns = COLUMNS.to_vec();
+    if case.throughput.is_some() {
+        columns.insert(4, "throughput");
+    }
+    if counts_allocations(case) {
+        columns.insert(columns.len() - 1, "allocs/task");
+    }
+    columns
+}
+
+/// Whether the program counted allocations ([`crate::CountingAlloc`]).
+fn counts_allocations(case: &CaseReport) -> bool {
+    case.rows.iter().any(|r| r.allocations_per_task.is_some())
+}
+
+/// A row's cells matching [`case_columns`].
+pub(crate) fn case_cells(case: &CaseReport, row: &RunnerRow) -> Vec<String> {
+    let mut cells = row_cells(row);
+    if let Some(unit) = case.throughput {
+        cells.insert(4, row.throughput_per_s.map_or_else(|| "-".into(), |r| fmt::fmt_rate(r, unit)));
+    }
+    if counts_allocations(case) {
+        let cell = match (row.allocations_per_task, row.allocated_bytes_per_task) {
+            (Some(n), Some(b)) => format!("{} ({})", fmt_count(n.round() as u64), fmt::fmt_bytes(b)),
+            _ => "-".into(),
+        };
+        cells.insert(cells.len() - 1, cell);
+    }
+    cells
 }
 
 /// Column titles matching [`row_cells`].

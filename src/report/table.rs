@@ -7,7 +7,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 /// Horizontal rules above, below and under the header only; no rule between rows.
 const STYLE: &str = "  ── ══      ──    ";
 
-use super::{COLUMNS, Reporter, case_footer, case_title, header_lines, row_cells};
+use super::{Reporter, case_cells, case_columns, case_footer, case_title, header_lines};
 use crate::result::Report;
 
 /// Formats a report as text tables.
@@ -78,11 +78,12 @@ fn case_blocks(report: &Report) -> Vec<String> {
         .map(|case| {
             let mut table = Table::new();
             // Fits a narrower terminal by wrapping cells; elsewhere it is left as is.
-            table.load_preset(STYLE).set_content_arrangement(ContentArrangement::Dynamic).set_header(COLUMNS);
+            let columns = case_columns(case);
+            table.load_preset(STYLE).set_content_arrangement(ContentArrangement::Dynamic).set_header(&columns);
             for row in &case.rows {
-                table.add_row(row_cells(row));
+                table.add_row(case_cells(case, row));
             }
-            for col in 1..COLUMNS.len() - 1 {
+            for col in 1..columns.len() - 1 {
                 if let Some(c) = table.column_mut(col) {
                     c.set_cell_alignment(CellAlignment::Right);
                 }
@@ -102,6 +103,40 @@ fn case_blocks(report: &Report) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declared_throughput_is_shown_beside_the_wall_time() {
+        let mut report = crate::report::fixture::report();
+        let case = &mut report.cases[0];
+        case.throughput = Some(crate::result::Throughput::Bytes(3 << 30));
+        for row in &mut case.rows {
+            row.throughput_per_s = Some((3u64 << 30) as f64 / (row.wall_ms.median / 1e3));
+        }
+        let mut out = Vec::new();
+        TableReporter.write(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let header = text.lines().find(|l| l.contains("wall (median")).unwrap();
+        assert!(header.find("min .. max").unwrap() < header.find("throughput").unwrap(), "{header}");
+        assert!(text.contains(" GiB/s") || text.contains(" MiB/s"), "{text}");
+    }
+
+    #[test]
+    fn a_measurement_by_an_unoptimised_build_says_so() {
+        let mut report = crate::report::fixture::report();
+        let text = |report: &Report| {
+            let mut out = Vec::new();
+            TableReporter.write(report, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(!text(&report).contains("unoptimised"));
+        report.environment.optimised = false;
+        assert!(text(&report).contains("build: unoptimised (a debug build)"), "{}", text(&report));
+        // Older files, without the field, were optimised builds as far as they say.
+        let json = serde_json::to_value(crate::report::fixture::report().environment).unwrap();
+        assert!(json.get("optimised").is_none());
+        let back: crate::fingerprint::Fingerprint = serde_json::from_value(json).unwrap();
+        assert!(back.optimised);
+    }
 
     #[test]
     fn a_scale_table_prints_the_load_notes_under_it() {

@@ -7,13 +7,13 @@
 //! region starts (after the rayon pool is built, before the processes are spawned).
 //! Verification happens after the region ends, never inside it.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::BenchError;
-use crate::workload::{Params, SharedState, TaskContext, Verification, Workload};
+use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, TaskContext, Verification};
 
 pub mod kind;
 pub mod process;
@@ -125,7 +125,7 @@ pub struct Job {
     /// The case's parameter values.
     pub params: Params,
     /// The built workload.
-    pub workload: Box<dyn Workload>,
+    pub workload: Box<dyn DynWorkload>,
     /// The run's `--timeout`, passed to tasks.
     pub timeout: Duration,
 }
@@ -166,15 +166,10 @@ pub trait Runner {
     fn release(&mut self) {}
 }
 
-/// Runs one task, catching a panic: `Err` holds the message (with the panic's place
-/// when known). The panic hook stays quiet for task panics, so nothing is printed
-/// from inside a timed region; the failure is reported once, as an error.
-pub(crate) fn run_caught(workload: &dyn Workload, task: usize, ctx: &TaskContext<'_>) -> Result<u64, String> {
-    task_panic::run(|| workload.run_task(task, ctx))
-}
-
-/// Runs a user's code (a constructor, a verification) catching a panic as [`run_caught`]
-/// does: `Err` holds the message, and nothing is printed.
+/// Runs a user's code (a task, a constructor, a verification) catching a panic: `Err`
+/// holds the message (with the panic's place when known). The panic hook stays quiet,
+/// so nothing is printed from inside a timed region; the failure is reported once, as
+/// an error.
 pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     task_panic::run(f)
 }
@@ -192,7 +187,7 @@ mod task_panic {
 
     /// Chains a hook that records where a task panicked instead of printing it;
     /// other panics go to the previous hook.
-    fn install() {
+    pub(super) fn install() {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
@@ -224,6 +219,15 @@ mod task_panic {
             }
         })
     }
+}
+
+/// What the tasks of a sample allocated, counted by a [`crate::CountingAlloc`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocations {
+    /// Allocations (and reallocations).
+    pub count: u64,
+    /// Bytes requested.
+    pub bytes: u64,
 }
 
 /// When and where one task ran, relative to the start of the timed region.
@@ -262,10 +266,17 @@ pub struct Sample {
     /// Process runner: time from the region's start until the last child answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_ns: Option<u64>,
-    /// Process runner: the longest set-up (building the workload) of any child, paid
-    /// while the clock was stopped.
+    /// Process runner: the longest set-up (building the workload, its inputs and its
+    /// worker state) of any child, paid while the clock was stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_ns: Option<u64>,
+    /// Process runner: from the last task's reply (the end of the timed region) until
+    /// every child had exited, freeing what its set-up made; not part of `wall_ns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown_ns: Option<u64>,
+    /// What the tasks allocated, when the program installed a [`crate::CountingAlloc`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<Allocations>,
     /// Involuntary context switches of parbench's threads and its reaped children
     /// during the sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,73 +321,85 @@ impl Sample {
     }
 }
 
-/// Pre-allocated per-task result slots for in-process runners: each task writes its
-/// own slot exactly once, so nothing allocates or locks per task inside the region.
-pub(crate) struct TaskSlots {
-    slots: Box<[Slot]>,
+/// One sample's typed slots ([`SampleSlots`]: inputs, worker states, outputs, all made
+/// before the clock starts) and the first task failure: each task writes its own slot
+/// exactly once, so nothing allocates or locks per task inside the region.
+pub(crate) struct TaskSlots<'a> {
+    slots: Box<dyn SampleSlots + 'a>,
+    /// Allocations and bytes of each task, when a [`crate::CountingAlloc`] counts them
+    /// (else empty).
+    allocations: Box<[crossbeam::utils::CachePadded<[std::sync::atomic::AtomicU64; 2]>]>,
     /// Set by the first task that panics; later tasks are skipped.
     failed: std::sync::atomic::AtomicBool,
     failure: std::sync::Mutex<Option<(usize, String)>>,
 }
 
-/// Checksum, worker, start and end of one task, alone on its cache line: with dynamic
-/// scheduling neighbouring tasks run on different workers, and sharing a line would
-/// make their final stores bounce it between cores.
-#[derive(Default)]
-#[repr(align(64))]
-struct Slot([AtomicU64; 4]);
-
-impl TaskSlots {
-    pub(crate) fn new(tasks: usize) -> Self {
-        TaskSlots {
-            slots: (0..tasks).map(|_| Default::default()).collect(),
-            failed: Default::default(),
-            failure: Default::default(),
-        }
+impl<'a> TaskSlots<'a> {
+    /// Prepares a sample of `workload` (untimed): the inputs of `what.inputs`, the
+    /// states of `what.workers`. `Err` holds the message of a panicking `input` or
+    /// `worker` hook.
+    pub(crate) fn new(workload: &'a dyn DynWorkload, what: Prepare) -> Result<Self, String> {
+        let tasks = workload.task_count();
+        let slots = catch_quietly(|| workload.prepare(what))?;
+        // The quiet panic hook is installed here, untimed, not by the first task.
+        task_panic::install();
+        let counted = if crate::counting::thread_counts().is_some() { tasks } else { 0 };
+        let allocations = (0..counted).map(|_| Default::default()).collect();
+        Ok(TaskSlots { slots, allocations, failed: Default::default(), failure: Default::default() })
     }
 
-    /// Runs task `task` on `worker`, recording its checksum and times, or the panic of
+    /// Runs task `task` on `ctx.worker`, recording its output and times, or the panic of
     /// the first task that fails (then the remaining tasks are skipped).
-    pub(crate) fn run(&self, workload: &dyn Workload, task: usize, ctx: &TaskContext<'_>, origin: u64) {
+    pub(crate) fn run(&self, task: usize, ctx: &TaskContext<'_>) {
         if self.failed.load(Relaxed) {
             return;
         }
-        let start = crate::sys::monotonic_ns();
-        let checksum = match run_caught(workload, task, ctx) {
-            Ok(checksum) => checksum,
-            Err(message) => {
-                self.failed.store(true, Relaxed);
-                self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
-                return;
-            }
-        };
-        let worker = ctx.worker;
-        let end = crate::sys::monotonic_ns();
-        let slot = &self.slots[task].0;
-        slot[0].store(checksum, Relaxed);
-        slot[1].store(worker as u64, Relaxed);
-        slot[2].store(start.saturating_sub(origin), Relaxed);
-        slot[3].store(end.saturating_sub(origin), Relaxed);
+        let before = crate::counting::thread_counts();
+        if let Err(message) = task_panic::run(|| self.slots.run(task, ctx)) {
+            self.failed.store(true, Relaxed);
+            self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
+        }
+        if let (Some((count, bytes)), Some(slot)) = (before, self.allocations.get(task)) {
+            let (now_count, now_bytes) = crate::counting::thread_counts().unwrap_or((count, bytes));
+            slot[0].store(now_count - count, Relaxed);
+            slot[1].store(now_bytes - bytes, Relaxed);
+        }
     }
 
-    /// Checksums and task records after all workers have been joined, or the first
-    /// task failure.
-    pub(crate) fn into_results(self) -> Result<(Vec<u64>, Vec<TaskRecord>), (usize, String)> {
-        if let Some(failure) = self.failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    /// What the tasks allocated in all, when counted.
+    pub(crate) fn allocations(&self) -> Option<Allocations> {
+        (!self.allocations.is_empty()).then(|| Allocations {
+            count: self.allocations.iter().map(|a| a[0].load(Relaxed)).sum(),
+            bytes: self.allocations.iter().map(|a| a[1].load(Relaxed)).sum(),
+        })
+    }
+
+    /// Whether a task has failed (a child stops at its first failure).
+    pub(crate) fn failure(&self) -> Option<(usize, String)> {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The slots, after all workers have been joined.
+    pub(crate) fn slots(&mut self) -> &mut (dyn SampleSlots + 'a) {
+        self.slots.as_mut()
+    }
+
+    /// Task records relative to `origin` after all workers have been joined, or the
+    /// first task failure.
+    pub(crate) fn records(&self, tasks: usize, origin: u64) -> Result<Vec<TaskRecord>, (usize, String)> {
+        if let Some(failure) = self.failure() {
             return Err(failure);
         }
-        Ok(self
-            .slots
-            .iter()
-            .map(|Slot(s)| {
-                let record = TaskRecord {
-                    worker: s[1].load(Relaxed) as u32,
-                    start_ns: s[2].load(Relaxed),
-                    end_ns: s[3].load(Relaxed),
-                };
-                (s[0].load(Relaxed), record)
+        Ok((0..tasks)
+            .map(|task| {
+                let (worker, start, end) = self.slots.times(task).unwrap_or((0, origin, origin));
+                TaskRecord {
+                    worker: worker as u32,
+                    start_ns: start.saturating_sub(origin),
+                    end_ns: end.saturating_sub(origin),
+                }
             })
-            .unzip())
+            .collect())
     }
 }
 
@@ -384,9 +407,8 @@ impl TaskSlots {
 pub(crate) fn finish_sample(
     runner: RunnerKind,
     workers: usize,
-    workload: &dyn Workload,
+    slots: &mut dyn SampleSlots,
     measured: crate::sys::Measured,
-    checksums: &[u64],
     tasks: Vec<TaskRecord>,
     shared: &SharedState,
 ) -> Sample {
@@ -406,37 +428,50 @@ pub(crate) fn finish_sample(
         other_cpu_ns: measured.other_cpu_ns,
         startup_ns: None,
         setup_ns: None,
+        teardown_ns: None,
+        allocations: None,
         preemptions: Some(measured.preemptions),
         waited_ns: None,
         per_worker,
         tasks,
-        verification: catch_quietly(|| workload.verify(checksums, shared))
+        verification: catch_quietly(|| slots.verify(shared))
             .unwrap_or_else(|message| Verification::failed(format!("its verification {message}"))),
     }
 }
 
-/// Runs an in-process sample: shared state and result slots are prepared before the
-/// clock starts; `region` executes the tasks and may fail to start its workers.
+/// Runs an in-process sample: shared state, inputs, worker states and output slots
+/// are prepared before the clock starts, and dropped after it stops; `region` executes
+/// the tasks and may fail to start its workers.
 pub(crate) fn run_in_process(
     runner: RunnerKind,
     workers: usize,
     job: &Job,
-    region: impl FnOnce(&TaskSlots, &SharedState, u64) -> Result<(), BenchError>,
+    region: impl FnOnce(&TaskSlots<'_>, &SharedState) -> Result<(), BenchError>,
 ) -> Result<Sample, BenchError> {
     let workload = job.workload.as_ref();
+    let tasks = workload.task_count();
     let shared = SharedState::heap(workload.shared_slots(workers));
-    let slots = TaskSlots::new(workload.task_count());
+    let what = Prepare { inputs: 0..tasks, workers: 0..workers };
+    let mut slots = TaskSlots::new(workload, what).map_err(|reason| BenchError::Setup {
+        workload: job.label.clone(),
+        reason: format!("preparing a sample {reason}"),
+    })?;
     let meter = crate::sys::Meter::start();
-    let started = region(&slots, &shared, meter.start_mono_ns());
+    let origin = meter.start_mono_ns();
+    let started = region(&slots, &shared);
     let measured = meter.stop();
     started?;
-    let (checksums, tasks) = slots.into_results().map_err(|(task, message)| BenchError::TaskFailed {
+    let records = slots.records(tasks, origin).map_err(|(task, message)| BenchError::TaskFailed {
         runner,
         workload: job.label.clone(),
         task,
         message,
     })?;
-    Ok(finish_sample(runner, workers, workload, measured, &checksums, tasks, &shared))
+    let mut sample = finish_sample(runner, workers, slots.slots(), measured, records, &shared);
+    sample.allocations = slots.allocations();
+    // The inputs, worker states and outputs are freed here, with the clock stopped.
+    drop(slots);
+    Ok(sample)
 }
 
 #[cfg(test)]
@@ -453,6 +488,8 @@ mod tests {
             other_cpu_ns: None,
             startup_ns: None,
             setup_ns: None,
+            teardown_ns: None,
+            allocations: None,
             preemptions: Some(3),
             waited_ns: waited_ms.map(|w| (w * 1e6) as u64),
             per_worker: Vec::new(),

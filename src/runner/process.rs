@@ -6,9 +6,12 @@
 //! contiguous block per child (static).
 //!
 //! A sample is timed in two parts with the workload's set-up between them: spawn until
-//! every child has said hello (start-up), then the tasks until every child has exited.
-//! The set-up, where each child builds its own copy of the workload, runs while the
-//! clock is stopped, as it does for the in-process runners; its CPU time is taken out.
+//! every child has said hello (start-up), then the tasks until the last task's reply.
+//! The set-up, where each child builds its own copy of the workload, its inputs and its
+//! worker state, runs while the clock is stopped, as it does for the in-process
+//! runners; its CPU time is taken out. So is the teardown: the outputs travel back and
+//! the children free their set-up and exit after the clock has stopped (reported on its
+//! own as `teardown_ns`).
 //!
 //! Dynamic hand-out keeps one task queued ahead in each child's stdin while more tasks
 //! remain than there are workers. Without it, every finished task would wait for the
@@ -30,11 +33,11 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 
 use super::protocol::{PARENT_PID_ENV, Reply, Setup, SharedSpec, VERSION};
-use super::{Job, Runner, RunnerKind, Sample, Schedule, TaskRecord, finish_sample};
+use super::{Job, Runner, RunnerKind, Sample, Schedule, TaskRecord, TaskSlots, finish_sample};
 use crate::error::BenchError;
 use crate::interrupt;
 use crate::sys::Meter;
-use crate::workload::SharedState;
+use crate::workload::{Prepare, SharedState};
 
 /// Runs tasks in W child processes.
 pub struct ProcessRunner {
@@ -412,58 +415,29 @@ impl ProcessRunner {
     }
 }
 
-impl Runner for ProcessRunner {
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
-        let workload = job.workload.as_ref();
+/// What the children said after the timed region: their CPU time, involuntary context
+/// switches and CPU wait, summed.
+struct Farewell {
+    cpu_ns: u64,
+    switches: u64,
+    waited_ns: Option<u64>,
+    allocations: Option<super::Allocations>,
+    /// The first output that did not decode (a NaN travels as JSON `null`).
+    undecodable: Option<String>,
+}
+
+impl ProcessRunner {
+    /// Phase three, timed: hands out the tasks and waits for every `done`. The region
+    /// ends at the last one; nothing after it (outputs, exits) is timed.
+    fn dispatch(
+        &self,
+        children: &mut Children,
+        job: &Job,
+        tasks: usize,
+        origin: u64,
+        records: &mut [TaskRecord],
+    ) -> Result<(), BenchError> {
         let workers = self.workers;
-        let tasks = workload.task_count();
-        let slots = workload.shared_slots(workers);
-        let io = |context: &str| {
-            let context = context.to_string();
-            move |error| BenchError::Io { context, error }
-        };
-        let (shared, spec) = if slots > 0 {
-            let state = SharedState::shared_memory(slots).map_err(io("sharing memory with the worker processes"))?;
-            let fd = state.inherited_fd().expect("shared memory has a descriptor");
-            (state, Some(SharedSpec { fd, slots }))
-        } else {
-            (SharedState::heap(0), None)
-        };
-        // Everything that can be prepared is prepared before the clock starts.
-        let params = job.params.to_json();
-        let setups: Vec<String> = (0..workers)
-            .map(|worker| {
-                Setup {
-                    worker,
-                    workers,
-                    workload: job.name.clone(),
-                    params: params.clone(),
-                    case_workers: job.params.workers(),
-                    seed: job.params.seed(),
-                    shared: spec.clone(),
-                    pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
-                    timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
-                }
-                .to_line()
-            })
-            .collect();
-        let mut checksums = vec![0u64; tasks];
-        let mut records = vec![TaskRecord { worker: 0, start_ns: 0, end_ns: 0 }; tasks];
-        let mut done = vec![false; tasks];
-        let stderr_files = Children::stderr_files(workers)?;
-
-        // Timed: start-up, the honest cost of processes.
-        let meter = Meter::start();
-        let start_up = self.start_children(stderr_files);
-        let startup = meter.stop();
-        let mut children = start_up?;
-        // Not timed: every child builds the workload.
-        let (setup_ns, setup_cpu_ns) = self.set_up(&mut children, &setups)?;
-
-        // Timed again: the tasks, until every child has exited.
-        let meter = Meter::start();
-        // Task times are shown after the start-up on the sample's timeline.
-        let origin = meter.start_mono_ns().saturating_sub(startup.wall.as_nanos() as u64);
         // The timeout is a limit on silence, not on the sample: it restarts whenever a
         // worker reports progress, so long samples that keep finishing tasks run on,
         // while a hung worker is caught within one timeout.
@@ -471,6 +445,7 @@ impl Runner for ProcessRunner {
         let mut heard = vec![Instant::now(); workers];
         children.deadline = Instant::now() + self.timeout;
         let mut next = 0usize;
+        let mut done = vec![false; tasks];
         // Tasks sent to each worker and not yet done: for the look-ahead, and for whom
         // to blame on a timeout.
         let mut pending = vec![0usize; workers];
@@ -493,10 +468,9 @@ impl Runner for ProcessRunner {
                 next += 1;
             }
             for worker in 0..workers {
-                feed(&mut children, worker, &mut pending, &mut next, tasks)?;
+                feed(children, worker, &mut pending, &mut next, tasks)?;
             }
         }
-
         let mut finished = 0usize;
         while finished < tasks {
             let Some((worker, event)) = children.next_event() else {
@@ -512,18 +486,17 @@ impl Runner for ProcessRunner {
                 }
             };
             match Reply::parse(&line) {
-                Ok(Reply::Done { task, checksum, start_ns, end_ns }) if task < tasks && !done[task] => {
+                Ok(Reply::Done { task, start_ns, end_ns }) if task < tasks && !done[task] => {
                     done[task] = true;
                     finished += 1;
                     pending[worker] = pending[worker].saturating_sub(1);
-                    checksums[task] = checksum;
                     records[task] = TaskRecord {
                         worker: worker as u32,
                         start_ns: start_ns.saturating_sub(origin),
                         end_ns: end_ns.saturating_sub(origin),
                     };
                     if dynamic {
-                        feed(&mut children, worker, &mut pending, &mut next, tasks)?;
+                        feed(children, worker, &mut pending, &mut next, tasks)?;
                     }
                 }
                 Ok(Reply::Fail { task, message }) if task < tasks => {
@@ -540,19 +513,49 @@ impl Runner for ProcessRunner {
                 Err(detail) => return Err(children.protocol_error(worker, detail)),
             }
         }
+        Ok(())
+    }
 
+    /// Phase four, untimed: asks every child to quit, stores the outputs it sends into
+    /// `outputs`, collects its `bye`, and reaps it.
+    fn finish(
+        &self,
+        children: &mut Children,
+        outputs: &mut dyn crate::workload::SampleSlots,
+    ) -> Result<Farewell, BenchError> {
+        let workers = self.workers;
         for worker in 0..workers {
             children.send(worker, "quit\n")?;
             children.workers[worker].stdin = None;
         }
+        children.deadline = Instant::now() + self.timeout;
         let mut said_bye = vec![false; workers];
-        let mut waited: Option<u64> = Some(0);
+        let mut farewell = Farewell {
+            cpu_ns: 0,
+            switches: 0,
+            waited_ns: Some(0),
+            allocations: Some(Default::default()),
+            undecodable: None,
+        };
         let mut closed = vec![false; workers];
         while closed.iter().any(|c| !c) {
             match children.next_event() {
                 Some((worker, Event::Line(line))) => match Reply::parse(&line) {
-                    Ok(Reply::Bye { waited_ns }) if !said_bye[worker] => {
-                        waited = waited.zip(waited_ns).map(|(a, b)| a.saturating_add(b));
+                    Ok(Reply::Output { task, json }) if !said_bye[worker] => {
+                        children.deadline = Instant::now() + self.timeout;
+                        if let Err(detail) = outputs.decode(task, &json) {
+                            farewell.undecodable.get_or_insert(detail);
+                        }
+                    }
+                    Ok(Reply::Bye { cpu_ns, switches, waited_ns, allocations }) if !said_bye[worker] => {
+                        farewell.allocations =
+                            farewell.allocations.zip(allocations).map(|(a, (count, bytes))| super::Allocations {
+                                count: a.count.saturating_add(count),
+                                bytes: a.bytes.saturating_add(bytes),
+                            });
+                        farewell.cpu_ns = farewell.cpu_ns.saturating_add(cpu_ns);
+                        farewell.switches = farewell.switches.saturating_add(switches);
+                        farewell.waited_ns = farewell.waited_ns.zip(waited_ns).map(|(a, b)| a.saturating_add(b));
                         said_bye[worker] = true;
                         closed[worker] = children.workers[worker].exited;
                     }
@@ -601,16 +604,95 @@ impl Runner for ProcessRunner {
                 });
             }
         }
-        // Children are reaped, so RUSAGE_CHILDREN now includes their CPU time, their
-        // set-up included: that part is taken out again.
-        let mut measured = startup.plus(meter.stop());
-        measured.cpu_ns = measured.cpu_ns.saturating_sub(setup_cpu_ns);
-        drop(children);
+        Ok(farewell)
+    }
+}
 
-        let mut sample = finish_sample(RunnerKind::Process, workers, workload, measured, &checksums, records, &shared);
+impl Runner for ProcessRunner {
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+        let workload = job.workload.as_ref();
+        let workers = self.workers;
+        let tasks = workload.task_count();
+        let slots = workload.shared_slots(workers);
+        let io = |context: &str| {
+            let context = context.to_string();
+            move |error| BenchError::Io { context, error }
+        };
+        let (shared, spec) = if slots > 0 {
+            let state = SharedState::shared_memory(slots).map_err(io("sharing memory with the worker processes"))?;
+            let fd = state.inherited_fd().expect("shared memory has a descriptor");
+            (state, Some(SharedSpec { fd, slots }))
+        } else {
+            (SharedState::heap(0), None)
+        };
+        // Everything that can be prepared is prepared before the clock starts.
+        let params = job.params.to_json();
+        let setups: Vec<String> = (0..workers)
+            .map(|worker| {
+                // Under static scheduling a child knows its block and makes only those
+                // inputs; under dynamic scheduling any task may come to it.
+                let block = Schedule::static_block(tasks, worker, workers);
+                Setup {
+                    worker,
+                    workers,
+                    workload: job.name.clone(),
+                    params: params.clone(),
+                    case_workers: job.params.workers(),
+                    seed: job.params.seed(),
+                    shared: spec.clone(),
+                    pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
+                    timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
+                    inputs: (self.schedule == Schedule::Static).then_some([block.start, block.end]),
+                }
+                .to_line()
+            })
+            .collect();
+        // The parent makes no inputs and no worker state: it only collects outputs.
+        let mut outputs = TaskSlots::new(workload, Prepare { inputs: 0..0, workers: 0..0 })
+            .map_err(|reason| BenchError::Setup { workload: job.label.clone(), reason })?;
+        let mut records = vec![TaskRecord { worker: 0, start_ns: 0, end_ns: 0 }; tasks];
+        let stderr_files = Children::stderr_files(workers)?;
+
+        // Timed: start-up, the honest cost of processes.
+        let meter = Meter::start();
+        let start_up = self.start_children(stderr_files);
+        let startup = meter.stop();
+        let mut children = start_up?;
+        // Not timed: every child builds the workload, its inputs and its worker state.
+        let (setup_ns, setup_cpu_ns) = self.set_up(&mut children, &setups)?;
+
+        // Timed again: the tasks, until the last one's reply.
+        let meter = Meter::start();
+        // Task times are shown after the start-up on the sample's timeline.
+        let origin = meter.start_mono_ns().saturating_sub(startup.wall.as_nanos() as u64);
+        let dispatched = self.dispatch(&mut children, job, tasks, origin, &mut records);
+        let region = meter.stop();
+        dispatched?;
+        let ended = Instant::now();
+
+        // Not timed: outputs, then each child frees what it made and exits.
+        let farewell = self.finish(&mut children, outputs.slots())?;
+        let teardown_ns = ended.elapsed().as_nanos() as u64;
+        drop(children);
+        // No child was reaped inside the regions, so the meters counted the parent
+        // alone; the children's own CPU time (start-up and tasks, without the set-up)
+        // comes from their `bye`, read before they freed anything.
+        let mut measured = startup.plus(region);
+        measured.cpu_ns = measured.cpu_ns.saturating_add(farewell.cpu_ns.saturating_sub(setup_cpu_ns));
+        measured.preemptions = measured.preemptions.saturating_add(farewell.switches);
+
+        let mut sample = finish_sample(RunnerKind::Process, workers, outputs.slots(), measured, records, &shared);
         sample.startup_ns = Some(startup.wall.as_nanos() as u64);
         sample.setup_ns = Some(setup_ns);
-        sample.waited_ns = waited;
+        sample.teardown_ns = Some(teardown_ns);
+        sample.waited_ns = farewell.waited_ns;
+        sample.allocations = farewell.allocations;
+        if let Some(detail) = farewell.undecodable {
+            sample.verification = crate::workload::Verification::failed(format!(
+                "an output did not survive the trip from its worker process as JSON ({detail}; NaN and \
+                 infinities travel as null)"
+            ));
+        }
         Ok(sample)
     }
 }

@@ -2,15 +2,23 @@
 //! line-based, over the child's stdin and stdout.
 //!
 //! ```text
-//! child  -> parent  hello parbench-worker/3 <pid>          (first, before reading anything)
+//! child  -> parent  hello parbench-worker/4 <pid>          (first, before reading anything)
 //! parent -> child   setup {"worker":0,"workers":2,"workload":"fib","params":{...},...}
-//! child  -> parent  ready <setup_ns> <setup_cpu_ns>       (after building the workload)
+//! child  -> parent  ready <setup_ns> <setup_cpu_ns>       (workload, inputs and worker state made)
 //! parent -> child   run <first> <end>                     (tasks first..end, end exclusive)
-//! child  -> parent  done <task> <checksum> <start_ns> <end_ns>   (one line per task)
+//! child  -> parent  done <task> <start_ns> <end_ns>       (one line per task)
 //! child  -> parent  fail <task> <message as a JSON string>       (the task panicked)
-//! parent -> child   quit
-//! child  -> parent  bye <waited_ns>                     (time it waited for a CPU since ready)
+//! parent -> child   quit                                  (the timed region has ended)
+//! child  -> parent  output <task> <output as JSON>        (one line per task it ran)
+//! child  -> parent  bye <cpu_ns> <switches> <waited_ns|-> [<allocations> <bytes>]
+//!                   (its CPU time, involuntary switches and CPU wait so far; what its
+//!                   tasks allocated, when the program counts allocations)
 //! ```
+//!
+//! The parent's clock stops at the last `done`: the outputs travel, and each child
+//! frees its workload, inputs and worker state as it exits, with the clock stopped. A
+//! child's CPU time therefore comes in its `bye`, not from `getrusage` after it is
+//! reaped, which would count the freeing.
 //!
 //! The child speaks first, so a program that does not hand its `worker` subcommand to
 //! parbench (a libtest harness, a `main` that ignores its arguments) is recognised by
@@ -26,10 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::registry::Registry;
 use crate::sys::monotonic_ns;
-use crate::workload::{Params, SharedState, TaskContext};
+use crate::workload::{DynWorkload, Params, Prepare, SharedState, TaskContext};
 
 /// The protocol's name and version, sent in the child's first line.
-pub const VERSION: &str = "parbench-worker/3";
+pub const VERSION: &str = "parbench-worker/4";
 
 /// Environment variable carrying the parent's pid, so a child can tell whether the
 /// parent died before the child asked to be killed along with it.
@@ -72,6 +80,10 @@ pub struct Setup {
     /// The run's `--timeout` in milliseconds, passed to tasks.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// The tasks whose inputs this child makes, `[first, end)`: its block under static
+    /// scheduling; every task when absent (dynamic scheduling, where it cannot know).
+    #[serde(default)]
+    pub inputs: Option<[usize; 2]>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -107,8 +119,6 @@ pub enum Reply {
     Done {
         /// Task index.
         task: usize,
-        /// Its checksum.
-        checksum: u64,
         /// Start, monotonic ns.
         start_ns: u64,
         /// End, monotonic ns.
@@ -121,10 +131,23 @@ pub enum Reply {
         /// The panic message.
         message: String,
     },
+    /// One task's output, after the timed region.
+    Output {
+        /// Task index.
+        task: usize,
+        /// The output as JSON text.
+        json: String,
+    },
     /// The child is about to exit after `quit`.
     Bye {
+        /// Its CPU time (its own children included) since it started, ns.
+        cpu_ns: u64,
+        /// Its involuntary context switches since it started.
+        switches: u64,
         /// How long it waited for a CPU since it was ready, ns, if it knows.
         waited_ns: Option<u64>,
+        /// What its tasks allocated (count, bytes), when counted.
+        allocations: Option<(u64, u64)>,
     },
 }
 
@@ -140,19 +163,27 @@ impl Reply {
                 Ok(Reply::Hello { version: version.to_string(), pid })
             }
             ["ready", setup, cpu] => Ok(Reply::Ready { setup_ns: num(setup)?, setup_cpu_ns: num(cpu)? }),
-            ["done", task, checksum, start, end] => Ok(Reply::Done {
-                task: index(task)?,
-                checksum: num(checksum)?,
-                start_ns: num(start)?,
-                end_ns: num(end)?,
-            }),
+            ["done", task, start, end] => {
+                Ok(Reply::Done { task: index(task)?, start_ns: num(start)?, end_ns: num(end)? })
+            }
+            ["output", task, _, ..] => {
+                let json = line.trim_start().splitn(3, ' ').nth(2).unwrap_or("").to_string();
+                Ok(Reply::Output { task: index(task)?, json })
+            }
             ["fail", task, ..] => {
                 let rest = line.trim_start().splitn(3, ' ').nth(2).unwrap_or("");
                 let message = serde_json::from_str::<String>(rest).map_err(|_| format!("bad fail line {line:?}"))?;
                 Ok(Reply::Fail { task: index(task)?, message })
             }
-            ["bye"] => Ok(Reply::Bye { waited_ns: None }),
-            ["bye", waited] => Ok(Reply::Bye { waited_ns: Some(num(waited)?) }),
+            ["bye", cpu, switches, waited, allocations @ ..] if matches!(allocations.len(), 0 | 2) => Ok(Reply::Bye {
+                cpu_ns: num(cpu)?,
+                switches: num(switches)?,
+                waited_ns: if *waited == "-" { None } else { Some(num(waited)?) },
+                allocations: match allocations {
+                    [count, bytes] => Some((num(count)?, num(bytes)?)),
+                    _ => None,
+                },
+            }),
             _ => Err(format!("unexpected line {:?}", truncate(line, 120))),
         }
     }
@@ -184,17 +215,37 @@ pub(crate) fn read_line(input: &mut impl BufRead) -> Result<Option<String>, Stri
 }
 
 /// The child side: says hello, reads the set-up, builds the workload from `registry`,
-/// then runs tasks on request. Returns `Ok` on `quit` or end of input.
+/// prepares its inputs and worker state, then runs tasks on request. Returns `Ok` on
+/// `quit` or end of input.
+///
+/// The phases are separate functions (build, prepare, serve the sample) so that a
+/// worker kept across samples can repeat the last two.
 pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("writing to parent: {e}");
-    writeln!(out, "hello {VERSION} {}", std::process::id()).map_err(io)?;
-    out.flush().map_err(io)?;
+    writeln!(out, "hello {VERSION} {}", std::process::id()).map_err(write_error)?;
+    out.flush().map_err(write_error)?;
     let Some(first) = read_line(&mut input)? else {
         return Ok(());
     };
     let json =
         first.strip_prefix("setup ").ok_or_else(|| format!("expected a setup line, got {:?}", truncate(&first, 60)))?;
     let setup: Setup = serde_json::from_str(json).map_err(|e| format!("bad set-up: {e}"))?;
+    let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
+    let (workload, shared) = build(registry, &setup)?;
+    let mut slots = prepare(workload.as_ref(), &setup)?;
+    let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
+    writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(write_error)?;
+    out.flush().map_err(write_error)?;
+    let timeout = std::time::Duration::from_millis(setup.timeout_ms);
+    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared, timeout };
+    serve_sample(&mut slots, &ctx, workload.task_count(), input, out)
+}
+
+fn write_error(e: std::io::Error) -> String {
+    format!("writing to parent: {e}")
+}
+
+/// Checks the set-up and builds the workload and its shared state (untimed).
+fn build(registry: &Registry, setup: &Setup) -> Result<(Box<dyn DynWorkload>, SharedState), String> {
     let spec = registry.get(&setup.workload).ok_or_else(|| {
         format!(
             "workload {:?} is not registered in this program; parent and worker are different programs",
@@ -213,7 +264,6 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
     if let Some(cpu) = setup.pin {
         crate::sys::pin_current_thread(cpu);
     }
-    let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
     let workload = super::catch_quietly(|| spec.build(&params))
         .map_err(|panic| format!("its constructor {panic}"))
         .and_then(|built| built)
@@ -230,13 +280,34 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
             return Err(format!("bad set-up: {given} shared slots, {} needs {needed}", setup.workload));
         }
     };
-    let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
+    Ok((workload, shared))
+}
+
+/// Makes this child's inputs and its one worker state (untimed): the inputs of the
+/// tasks the set-up names, or of every task.
+fn prepare<'a>(workload: &'a dyn DynWorkload, setup: &Setup) -> Result<super::TaskSlots<'a>, String> {
     let tasks = workload.task_count();
+    let inputs = match setup.inputs {
+        None => 0..tasks,
+        Some([first, end]) if first <= end && end <= tasks => first..end,
+        Some([first, end]) => return Err(format!("bad set-up: inputs {first}..{end} for {tasks} tasks")),
+    };
+    let what = Prepare { inputs, workers: setup.worker..setup.worker + 1 };
+    super::TaskSlots::new(workload, what).map_err(|e| format!("preparing {}: {e}", setup.workload))
+}
+
+/// Runs the requested tasks of one sample, then, on `quit`, sends the outputs and what
+/// this process used.
+fn serve_sample(
+    slots: &mut super::TaskSlots<'_>,
+    ctx: &TaskContext<'_>,
+    tasks: usize,
+    mut input: impl BufRead,
+    mut out: impl Write,
+) -> Result<(), String> {
+    let io = write_error;
     let delay_at_ready = crate::sys::thread_run_delay_ns();
-    writeln!(out, "ready {setup_ns} {setup_cpu_ns}").map_err(io)?;
-    out.flush().map_err(io)?;
-    let timeout = std::time::Duration::from_millis(setup.timeout_ms);
-    let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared, timeout };
+    let mut ran = Vec::new();
     while let Some(line) = read_line(&mut input)? {
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         match fields.as_slice() {
@@ -246,29 +317,54 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
                     return Err(format!("bad request {:?} for {tasks} tasks", truncate(&line, 120)));
                 };
                 for task in first..end {
-                    let start = monotonic_ns();
-                    let result = super::run_caught(workload.as_ref(), task, &ctx);
-                    let end = monotonic_ns();
-                    match result {
-                        Ok(checksum) => writeln!(out, "done {task} {checksum} {start} {end}").map_err(io)?,
-                        Err(message) => {
-                            let message = serde_json::to_string(&message).expect("strings serialise");
-                            writeln!(out, "fail {task} {message}").map_err(io)?;
-                            return out.flush().map_err(io);
-                        }
+                    slots.run(task, ctx);
+                    if let Some((_, message)) = slots.failure() {
+                        let message = serde_json::to_string(&message).expect("strings serialise");
+                        writeln!(out, "fail {task} {message}").map_err(io)?;
+                        return out.flush().map_err(io);
                     }
+                    let (_, start, end) = slots.slots().times(task).unwrap_or((0, 0, 0));
+                    writeln!(out, "done {task} {start} {end}").map_err(io)?;
                     out.flush().map_err(io)?;
+                    ran.push(task);
                 }
             }
             ["quit"] => {
-                match delay_at_ready.zip(crate::sys::thread_run_delay_ns()) {
-                    Some((a, b)) => writeln!(out, "bye {}", b.saturating_sub(a)).map_err(io)?,
-                    None => writeln!(out, "bye").map_err(io)?,
+                // The parent's clock has stopped: now the outputs, then what this
+                // process used, read before anything is freed.
+                send_outputs(slots, &ran, &mut out)?;
+                let (cpu, switches) = (crate::sys::cpu_ns(), crate::sys::involuntary_switches());
+                let waited = match delay_at_ready.zip(crate::sys::thread_run_delay_ns()) {
+                    Some((a, b)) => b.saturating_sub(a).to_string(),
+                    None => "-".to_string(),
+                };
+                match slots.allocations() {
+                    Some(a) => writeln!(out, "bye {cpu} {switches} {waited} {} {}", a.count, a.bytes).map_err(io)?,
+                    None => writeln!(out, "bye {cpu} {switches} {waited}").map_err(io)?,
                 }
                 return out.flush().map_err(io);
             }
             _ => return Err(format!("unexpected request {:?}", truncate(&line, 120))),
         }
+    }
+    Ok(())
+}
+
+/// One `output` line per task this child ran.
+fn send_outputs(slots: &mut super::TaskSlots<'_>, ran: &[usize], out: &mut impl Write) -> Result<(), String> {
+    for &task in ran {
+        let json = super::catch_quietly(|| slots.slots().encode(task))
+            .map_err(|panic| format!("encoding task {task}'s output {panic}"))?;
+        let Some(json) = json else { continue };
+        if json.len() > MAX_LINE - 64 {
+            return Err(format!(
+                "task {task}'s output is {} bytes of JSON, more than the {} MiB a line may carry back to \
+                 parbench; return a digest of it instead",
+                json.len(),
+                MAX_LINE >> 20
+            ));
+        }
+        writeln!(out, "output {task} {json}").map_err(write_error)?;
     }
     Ok(())
 }
@@ -332,6 +428,7 @@ mod tests {
             shared: None,
             pin: None,
             timeout_ms: 60_000,
+            inputs: None,
         };
         setup.to_line()
     }
@@ -353,14 +450,23 @@ mod tests {
         let replies: Vec<Reply> = out.lines().map(|l| Reply::parse(l).unwrap()).collect();
         assert!(matches!(&replies[0], Reply::Hello { version, .. } if version == VERSION));
         assert!(matches!(replies[1], Reply::Ready { .. }));
-        let done: Vec<(usize, u64)> = replies
+        let done: Vec<usize> = replies
             .iter()
             .filter_map(|r| match r {
-                Reply::Done { task, checksum, .. } => Some((*task, *checksum)),
+                Reply::Done { task, .. } => Some(*task),
                 _ => None,
             })
             .collect();
-        assert_eq!(done, vec![(0, 55), (1, 55), (2, 55)]);
+        assert_eq!(done, vec![0, 1, 2]);
+        // The outputs come after quit, outside the parent's timed region.
+        let outputs: Vec<(usize, &str)> = replies
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Output { task, json } => Some((*task, json.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(outputs, vec![(0, "55"), (1, "55"), (2, "55")]);
         assert!(matches!(replies.last(), Some(Reply::Bye { .. })), "{replies:?}");
     }
 
@@ -489,20 +595,23 @@ mod tests {
 
     #[test]
     fn replies_parse_strictly() {
-        assert_eq!(Reply::parse("hello parbench-worker/3 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
+        assert_eq!(Reply::parse("hello parbench-worker/4 12"), Ok(Reply::Hello { version: VERSION.into(), pid: 12 }));
         assert_eq!(Reply::parse("ready 12 99"), Ok(Reply::Ready { setup_ns: 12, setup_cpu_ns: 99 }));
         assert!(Reply::parse("ready 12").is_err());
-        assert_eq!(
-            Reply::parse("done 3 55 10 20"),
-            Ok(Reply::Done { task: 3, checksum: 55, start_ns: 10, end_ns: 20 })
-        );
+        assert_eq!(Reply::parse("done 3 10 20"), Ok(Reply::Done { task: 3, start_ns: 10, end_ns: 20 }));
+        assert_eq!(Reply::parse("output 3 [1, 2]"), Ok(Reply::Output { task: 3, json: "[1, 2]".into() }));
+        assert!(Reply::parse("output 3").is_err());
         assert_eq!(Reply::parse("fail 2 \"a b\""), Ok(Reply::Fail { task: 2, message: "a b".into() }));
-        assert!(Reply::parse("done 3 55 10").is_err());
-        assert!(Reply::parse("done x 55 10 20").is_err());
+        assert!(Reply::parse("done 3 55 10 20").is_err());
+        assert!(Reply::parse("done x 10 20").is_err());
         assert!(Reply::parse("hello").is_err());
-        assert_eq!(Reply::parse("bye"), Ok(Reply::Bye { waited_ns: None }));
-        assert_eq!(Reply::parse("bye 42"), Ok(Reply::Bye { waited_ns: Some(42) }));
-        assert!(Reply::parse("bye x").is_err());
+        let bye = |waited_ns, allocations| Reply::Bye { cpu_ns: 5, switches: 6, waited_ns, allocations };
+        assert_eq!(Reply::parse("bye 5 6 -"), Ok(bye(None, None)));
+        assert_eq!(Reply::parse("bye 5 6 42"), Ok(bye(Some(42), None)));
+        assert_eq!(Reply::parse("bye 5 6 42 7 800"), Ok(bye(Some(42), Some((7, 800)))));
+        assert!(Reply::parse("bye 5 6 42 7").is_err());
+        assert!(Reply::parse("bye 42").is_err());
+        assert!(Reply::parse("bye 5 6 x").is_err());
         assert!(Reply::parse("running 0 tests").is_err());
     }
 }

@@ -88,11 +88,11 @@ impl Runner for RayonRunner {
             tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
         };
         let before = waited();
-        let sample = run_in_process(RunnerKind::Rayon, workers, job, |slots, shared, origin| {
+        let sample = run_in_process(RunnerKind::Rayon, workers, job, |slots, shared| {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
                     let worker = rayon::current_thread_index().unwrap_or(0);
-                    slots.run(workload, task, &TaskContext { worker, workers, shared, timeout: job.timeout }, origin);
+                    slots.run(task, &TaskContext { worker, workers, shared, timeout: job.timeout });
                 });
             });
             Ok(())

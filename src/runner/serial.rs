@@ -25,10 +25,10 @@ impl Runner for SerialRunner {
         let workload = job.workload.as_ref();
         let saved = self.pin.as_ref().and_then(|cpus| crate::sys::pin_current_thread(cpus[0]));
         let delay_before = crate::sys::thread_run_delay_ns();
-        let sample = run_in_process(RunnerKind::Serial, 1, job, |slots, shared, origin| {
+        let sample = run_in_process(RunnerKind::Serial, 1, job, |slots, shared| {
             let ctx = TaskContext { worker: 0, workers: 1, shared, timeout: job.timeout };
             for task in 0..workload.task_count() {
-                slots.run(workload, task, &ctx, origin);
+                slots.run(task, &ctx);
             }
             Ok(())
         });

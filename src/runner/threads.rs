@@ -41,7 +41,7 @@ impl Runner for ThreadRunner {
         let next = AtomicUsize::new(0);
         let (waited, known) = (AtomicU64::new(0), AtomicBool::new(true));
         let pin = self.pin.as_deref();
-        let sample = run_in_process(RunnerKind::Threads, workers, job, |slots, shared, origin| {
+        let sample = run_in_process(RunnerKind::Threads, workers, job, |slots, shared| {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let (next, waited, known) = (&next, &waited, &known);
@@ -56,11 +56,11 @@ impl Runner for ThreadRunner {
                                 if task >= tasks {
                                     break;
                                 }
-                                slots.run(workload, task, &ctx, origin);
+                                slots.run(task, &ctx);
                             },
                             Schedule::Static => {
                                 for task in Schedule::static_block(tasks, worker, workers) {
-                                    slots.run(workload, task, &ctx, origin);
+                                    slots.run(task, &ctx);
                                 }
                             }
                         }

@@ -73,7 +73,7 @@ pub fn spec() -> WorkloadSpec {
             Ok(CounterWorkload { tasks: p.workers(), increments: p.uint("increments"), sync: SyncMode::of(p) })
         },
     )
-    .param(Param::uint("increments", 1_000_000).range(1, MAX_INCREMENTS).help("Increments per worker"))
+    .param(Param::uint("increments", 1_000_000).range(1, MAX_INCREMENTS).smoke(10_000u64).help("Increments per worker"))
     .param(Param::choice("sync", &modes, "none").sweep().help("Synchronisation modes, one case each"))
     .properties(|p| {
         let sync = SyncMode::of(p);

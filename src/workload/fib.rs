@@ -20,6 +20,7 @@ pub fn spec() -> WorkloadSpec {
     .param(
         Param::uint("n", 34)
             .range(1, MAX_N)
+            .smoke(20u64)
             .help("Which Fibonacci number each task computes; cost grows 1.6x per step (fib(50): ~15 s a task)"),
     )
     .param(Param::uint("tasks", 8).range(1, super::MAX_TASKS).help("Number of tasks"))

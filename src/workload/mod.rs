@@ -16,13 +16,17 @@ pub(crate) mod factorize;
 pub(crate) mod fib;
 pub(crate) mod noop;
 pub mod param;
+mod reader;
 mod shared;
 pub(crate) mod sleep;
 pub mod spec;
+mod typed;
 
 pub use param::{Param, Params, Value};
+pub use reader::{FromValue, ParamReader, Parameters, TypedParam};
 pub use shared::SharedState;
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
+pub use typed::{DynWorkload, Prepare, SampleSlots, Throughput, TypedWorkload};
 
 /// Most tasks one sample may have.
 pub const MAX_TASKS: u64 = 1_000_000;
@@ -82,16 +86,50 @@ impl Verification {
         Verification::Failed { reason: reason.into() }
     }
 
-    /// Checks that there is one checksum per task and that task `i`'s checksum is
-    /// `expected(i)`; `what` describes the answer for the report.
-    pub fn each(checksums: &[u64], tasks: usize, expected: impl Fn(usize) -> u64, what: &str) -> Verification {
-        if checksums.len() != tasks {
-            return Verification::failed(format!("{} tasks reported, {tasks} expected", checksums.len()));
+    /// Checks that there is one output per task and that task `i`'s output equals
+    /// `expected(i)`; `what` describes the answer for the report. Outputs may be any
+    /// comparable type: checksums, strings, structs.
+    pub fn each<T: PartialEq + std::fmt::Debug>(
+        outputs: &[T],
+        tasks: usize,
+        expected: impl Fn(usize) -> T,
+        what: &str,
+    ) -> Verification {
+        Verification::each_by(outputs, tasks, expected, |a, b| a == b, what)
+    }
+
+    /// Like [`Verification::each`] for floating-point outputs: task `i`'s output must lie
+    /// within `tolerance` of `expected(i)`, relative to its size (absolute below 1).
+    /// NaN never matches.
+    pub fn each_within(
+        outputs: &[f64],
+        tasks: usize,
+        expected: impl Fn(usize) -> f64,
+        tolerance: f64,
+        what: &str,
+    ) -> Verification {
+        let close = |a: &f64, b: &f64| (a - b).abs() <= tolerance * b.abs().max(1.0);
+        Verification::each_by(outputs, tasks, expected, close, what)
+    }
+
+    /// Like [`Verification::each`], with `matches(output, expected)` deciding.
+    pub fn each_by<T: std::fmt::Debug>(
+        outputs: &[T],
+        tasks: usize,
+        expected: impl Fn(usize) -> T,
+        matches: impl Fn(&T, &T) -> bool,
+        what: &str,
+    ) -> Verification {
+        if outputs.len() != tasks {
+            return Verification::failed(format!("{} tasks reported, {tasks} expected", outputs.len()));
         }
-        match checksums.iter().enumerate().find(|&(i, &c)| c != expected(i)) {
-            Some((i, &c)) => Verification::failed(format!("task {i} returned {c}, expected {}", expected(i))),
-            None => Verification::verified(format!("{what} in all {tasks} tasks")),
+        for (i, output) in outputs.iter().enumerate() {
+            let want = expected(i);
+            if !matches(output, &want) {
+                return Verification::failed(format!("task {i} returned {output:?}, expected {want:?}"));
+            }
         }
+        Verification::verified(format!("{what} in all {tasks} tasks"))
     }
 
     /// True unless the result was wrong.
@@ -100,7 +138,9 @@ impl Verification {
     }
 }
 
-/// A kind of work split into independent tasks: the part a user implements.
+/// A kind of work split into independent tasks: the part a user implements, in its
+/// minimal form. For an untimed input per task, a state per worker or results other
+/// than a checksum, implement [`TypedWorkload`] instead (every `Workload` is one).
 ///
 /// A task returns a checksum of its result (pass inputs and results through
 /// [`std::hint::black_box`] so the compiler cannot skip the work); after the timed
@@ -123,6 +163,12 @@ pub trait Workload: Send + Sync {
     /// needs (default none). Under the process runner they live in shared memory.
     fn shared_slots(&self, _workers: usize) -> usize {
         0
+    }
+
+    /// How much task `task` processes, for throughput beside the wall time (default:
+    /// not declared).
+    fn throughput(&self, _task: usize) -> Option<Throughput> {
+        None
     }
 }
 

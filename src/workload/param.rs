@@ -95,11 +95,13 @@ pub struct Param {
     pub(crate) kind: Kind,
     absent: Absent,
     pub(crate) sweep: bool,
+    /// The value the smoke test gives it, when smaller than the default.
+    pub(crate) smoke: Option<Value>,
 }
 
 impl Param {
     fn new(name: &str, kind: Kind, absent: Absent) -> Param {
-        Param { name: name.to_string(), help: String::new(), kind, absent, sweep: false }
+        Param { name: name.to_string(), help: String::new(), kind, absent, sweep: false, smoke: None }
     }
 
     /// A whole number with a default; any `u64` unless [`Param::range`] narrows it.
@@ -150,6 +152,14 @@ impl Param {
     /// The help text shown by `--help` and `list`.
     pub fn help(mut self, help: &str) -> Param {
         self.help = help.to_string();
+        self
+    }
+
+    /// The value the smoke test (`cargo test --bench`, `-- --test`, a bench target
+    /// without arguments) uses instead of the default, so that a debug build finishes
+    /// quickly.
+    pub fn smoke(mut self, value: impl Into<Value>) -> Param {
+        self.smoke = Some(value.into());
         self
     }
 
@@ -266,6 +276,12 @@ impl Param {
     pub(crate) fn check_declaration(&self) -> Result<(), String> {
         if let Absent::Default(v) = &self.absent {
             self.parse(&v.to_string()).map_err(|e| format!("default {e}"))?;
+        }
+        if let Some(v) = &self.smoke {
+            let parsed = self.parse(&v.to_string()).map_err(|e| format!("smoke value {e}"))?;
+            if std::mem::discriminant(&parsed) != std::mem::discriminant(v) {
+                return Err(format!("smoke value {v} is not of the parameter's type"));
+            }
         }
         if !valid_name(&self.name) {
             return Err("names start with a lowercase letter, then lowercase letters, digits, - and _".into());

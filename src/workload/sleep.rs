@@ -18,7 +18,7 @@ pub fn spec() -> WorkloadSpec {
         Ok(SleepWorkload { tasks: p.uint("tasks") as usize, ms: p.uint("ms") })
     })
     .param(Param::uint("tasks", 8).range(1, super::MAX_TASKS).help("Number of tasks"))
-    .param(Param::uint("ms", 50).range(1, MAX_MS).help("How long each task sleeps, in milliseconds"))
+    .param(Param::uint("ms", 50).range(1, MAX_MS).smoke(2u64).help("How long each task sleeps, in milliseconds"))
     .properties(|_| Properties { waits: true, ..Properties::default() })
 }
 

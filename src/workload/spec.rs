@@ -8,10 +8,11 @@
 
 use std::sync::Arc;
 
-use super::Workload;
 use super::param::{Param, Params, Value};
+use super::reader::{ParamReader, Parameters};
+use super::typed::{DynWorkload, Erased, TypedWorkload};
 
-type BuildFn = dyn Fn(&Params) -> Result<Box<dyn Workload>, String> + Send + Sync;
+type BuildFn = dyn Fn(&Params) -> Result<Box<dyn DynWorkload>, String> + Send + Sync;
 type CheckFn = dyn Fn(&Params) -> Result<(), String> + Send + Sync;
 type PropertiesFn = dyn Fn(&Params) -> Properties + Send + Sync;
 type ScaleFn = dyn Fn(&Params, Scaling) -> Result<Params, String> + Send + Sync;
@@ -34,6 +35,9 @@ pub struct Properties {
     /// How much work one sample does, so that cases of different sizes can be ranked
     /// by their cost per unit (the counter's increments).
     pub work: Option<Work>,
+    /// What one sample processes, for the throughput column. parbench fills it from
+    /// the built workload's [`TypedWorkload::throughput`]; leave it `None` here.
+    pub throughput: Option<super::Throughput>,
 }
 
 /// An amount of work in a named unit: `8000000 increment`.
@@ -99,7 +103,7 @@ impl WorkloadSpec {
     /// outside the timed region, and its time is reported.
     pub fn new<W, F>(name: &str, about: &str, build: F) -> WorkloadSpec
     where
-        W: Workload + 'static,
+        W: TypedWorkload + 'static,
         F: Fn(&Params) -> Result<W, String> + Send + Sync + 'static,
     {
         WorkloadSpec {
@@ -107,12 +111,50 @@ impl WorkloadSpec {
             about: about.to_string(),
             params: Vec::new(),
             hidden: false,
-            build: Arc::new(move |p| build(p).map(|w| Box::new(w) as Box<dyn Workload>)),
+            build: Arc::new(move |p| build(p).map(|w| Box::new(Erased(w)) as Box<dyn DynWorkload>)),
             check: None,
             properties: None,
             scale: None,
             calibrate: None,
         }
+    }
+
+    /// A workload whose parameters are a struct of yours ([`Parameters`]): its `read`
+    /// declares them (name, default, range, help) and reads them, so a misspelt name or
+    /// a wrong type is a compile error rather than a panic at set-up. `build` gets the
+    /// struct and is the set-up, as for [`WorkloadSpec::new`].
+    ///
+    /// ```
+    /// use parbench::{ParamReader, Parameters, WorkloadSpec};
+    /// # use parbench::{SharedState, TaskContext, Verification, Workload};
+    /// # struct Squares { n: u64 }
+    /// # impl Workload for Squares {
+    /// #     fn task_count(&self) -> usize { self.n as usize }
+    /// #     fn run_task(&self, task: usize, _: &TaskContext<'_>) -> u64 { (task * task) as u64 }
+    /// #     fn verify(&self, c: &[u64], _: &SharedState) -> Verification { Verification::verified("ok") }
+    /// # }
+    /// struct SquaresParams { tasks: u64 }
+    ///
+    /// impl Parameters for SquaresParams {
+    ///     fn read(p: &mut ParamReader<'_>) -> Self {
+    ///         SquaresParams { tasks: p.uint("tasks", 8).range(1, 1000).help("Number of tasks").get() }
+    ///     }
+    /// }
+    ///
+    /// let spec = WorkloadSpec::with_params("squares", "squares of the task index", |p: SquaresParams| {
+    ///     Ok(Squares { n: p.tasks })
+    /// });
+    /// assert_eq!(spec.params()[0].name(), "tasks");
+    /// ```
+    pub fn with_params<P, W, F>(name: &str, about: &str, build: F) -> WorkloadSpec
+    where
+        P: Parameters,
+        W: TypedWorkload + 'static,
+        F: Fn(P) -> Result<W, String> + Send + Sync + 'static,
+    {
+        let mut spec = WorkloadSpec::new(name, about, move |p: &Params| build(ParamReader::values::<P>(p)));
+        spec.params = ParamReader::declarations::<P>();
+        spec
     }
 
     /// Declares a parameter (order is kept in help texts and labels).
@@ -177,7 +219,7 @@ impl WorkloadSpec {
     }
 
     /// Runs the set-up: builds the workload.
-    pub(crate) fn build(&self, params: &Params) -> Result<Box<dyn Workload>, String> {
+    pub(crate) fn build(&self, params: &Params) -> Result<Box<dyn DynWorkload>, String> {
         (self.build)(params)
     }
 
