@@ -204,6 +204,8 @@ pub(crate) fn clap_message(e: &clap::Error) -> String {
     let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
     match hint {
         Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
+        // parbench's own rewording already says where to look.
+        None if first.contains("workloads: ") || first.contains("--help)") => first.to_string(),
         None => format!("{first}; see --help"),
     }
 }
