@@ -169,7 +169,7 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     // the table, and the run then exits 1 naming it. The result file goes first, so
     // an interrupt while the table is printed finds it saved.
     let mut failures: Vec<String> = Vec::new();
-    if let Some(output) = plan.output.take() {
+    for output in std::mem::take(&mut plan.output) {
         failures.extend(write_output(output.output, &|out| output.format.reporter().write(&report, out)));
     }
     if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {

@@ -547,11 +547,12 @@ pub struct SuiteArgs {
     /// Output format (for stdout, or for --output).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
-    /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
-    /// the report goes to stdout and the table to stderr.
+    /// Also write the report to FILE, atomically; repeat for several (-o r.json -o r.md).
+    /// Each one's format comes from a FORMAT: prefix (json:out.txt), else its extension
+    /// (.json, .csv, .md, .txt), else --format. The table still goes to stdout; with
+    /// `-`, the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
     /// Refuse a suite whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
@@ -648,11 +649,12 @@ pub struct CommonArgs {
     /// Output format (for stdout, or for --output).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
-    /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
-    /// the report goes to stdout and the table to stderr.
+    /// Also write the report to FILE, atomically; repeat for several (-o r.json -o r.md).
+    /// Each one's format comes from a FORMAT: prefix (json:out.txt), else its extension
+    /// (.json, .csv, .md, .txt), else --format. The table still goes to stdout; with
+    /// `-`, the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
     /// Refuse a run whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]

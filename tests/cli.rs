@@ -1231,3 +1231,34 @@ fn man_prints_a_roff_page_with_every_subcommand() {
         assert!(page.contains(&format!("parbench\\-{sub}")) || page.contains(sub), "{sub}");
     }
 }
+
+#[test]
+fn several_outputs_are_each_written_in_their_own_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    tiny_fib(&["--output", &at("a.json"), "--output", &at("a.md"), "--output", &format!("json:{}", at("out.txt"))])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("verified"));
+    for json in ["a.json", "out.txt"] {
+        let report: Value = serde_json::from_slice(&std::fs::read(dir.path().join(json)).unwrap()).unwrap();
+        assert_eq!(report["schema_version"], 2, "{json}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("a.md")).unwrap();
+    assert!(md.starts_with("# parbench") && md.contains("| serial"), "{md}");
+    assert!(leftover_temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn the_same_output_twice_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json").display().to_string();
+    let again = dir.path().join(".").join("a.json").display().to_string();
+    let md = format!("markdown:{a}");
+    for (first, second) in [(&a, &a), (&a, &again), (&a, &md)] {
+        let mut args = TINY_FIB.to_vec();
+        args.extend(["--output", first, "--output", second]);
+        assert_usage_error(&args, &["are the same file"]);
+    }
+    assert!(!dir.path().join("a.json").exists());
+}
