@@ -22,7 +22,7 @@ mod rayon;
 mod serial;
 mod threads;
 
-pub use kind::RunnerKind;
+pub use kind::{CostModel, RunnerId, RunnerInfo, Started};
 
 /// Most workers of any runner.
 pub const MAX_WORKERS: usize = 1024;
@@ -32,34 +32,36 @@ pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;
 
-impl RunnerKind {
+/// Builds a runner for a worker count with the run's options.
+pub type BuildRunner = fn(usize, &RunnerOptions) -> Result<Box<dyn Runner>, BenchError>;
+
+/// A runner of this build: what it is and how to build it.
+pub struct RunnerEntry {
+    /// What other modules may ask about it.
+    pub info: RunnerInfo,
+    /// Builds it for `workers` workers (already limited by its info).
+    pub build: BuildRunner,
+}
+
+/// The runners of this build, in report order. Adding a runner is a new file in this
+/// directory with its `ENTRY`, and its line here.
+pub static RUNNERS: &[RunnerEntry] = &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY];
+
+impl RunnerId {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
     /// is not part of a sample (the rayon pool) is paid before its first sample.
     pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
-        Ok(match self {
-            RunnerKind::Serial => Box::new(SerialRunner::new(pin_cpus(options))),
-            RunnerKind::Threads => Box::new(ThreadRunner::new(workers, options.schedule, pin_cpus(options))),
-            RunnerKind::Rayon => Box::new(RayonRunner::new(workers, pin_cpus(options))?),
-            RunnerKind::Process => {
-                let runner = match &options.worker_program {
-                    Some(program) => ProcessRunner::with_program(
-                        workers,
-                        options.schedule,
-                        options.timeout,
-                        program.clone(),
-                        vec!["worker".into()],
-                    ),
-                    None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
-                };
-                Box::new(runner.pinned(pin_cpus(options)))
-            }
-        })
+        let entry = RUNNERS.iter().find(|r| r.info.id == self).ok_or_else(|| BenchError::Io {
+            context: format!("building the {self} runner"),
+            error: std::io::Error::other("this build of parbench has no such runner"),
+        })?;
+        (entry.build)(entry.info.workers(workers), options)
     }
 }
 
 /// The cores workers are pinned to, in order (worker `w` gets `cpus[w % len]`), when
 /// `--pin` asks for it.
-fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]>> {
+pub(crate) fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]>> {
     options.pin.then(|| crate::sys::allowed_cpus().into())
 }
 
@@ -153,6 +155,9 @@ impl Job {
 
 /// Executes all tasks of a workload once.
 pub trait Runner {
+    /// What this runner is: its id, capabilities, limits and cost model.
+    fn info(&self) -> &'static RunnerInfo;
+
     /// Runs every task of `job` once and returns the sample, verified.
     fn run(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
@@ -254,7 +259,7 @@ pub struct WorkerStats {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Which runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Workers it used.
     pub workers: usize,
     /// Wall time of the timed region.
@@ -405,7 +410,7 @@ impl<'a> TaskSlots<'a> {
 
 /// Assembles a verified sample from the raw results of a region.
 pub(crate) fn finish_sample(
-    runner: RunnerKind,
+    runner: RunnerId,
     workers: usize,
     slots: &mut dyn SampleSlots,
     measured: crate::sys::Measured,
@@ -443,7 +448,7 @@ pub(crate) fn finish_sample(
 /// are prepared before the clock starts, and dropped after it stops; `region` executes
 /// the tasks and may fail to start its workers.
 pub(crate) fn run_in_process(
-    runner: RunnerKind,
+    runner: RunnerId,
     workers: usize,
     job: &Job,
     region: impl FnOnce(&TaskSlots<'_>, &SharedState) -> Result<(), BenchError>,
@@ -481,7 +486,7 @@ mod tests {
     #[test]
     fn a_sample_is_preempted_only_when_its_workers_were_denied_cpu_they_could_use() {
         let sample = |workers, cpu_ms: f64, waited_ms: Option<f64>| Sample {
-            runner: RunnerKind::Threads,
+            runner: RunnerId::new("threads"),
             workers,
             wall_ns: 1_000_000_000,
             cpu_ns: (cpu_ms * 1e6) as u64,

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::{Job, Runner, RunnerKind, Sample, run_in_process};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Started, run_in_process,
+};
 use crate::error::BenchError;
 use crate::workload::TaskContext;
 
@@ -74,7 +76,30 @@ impl RayonRunner {
     }
 }
 
+/// The rayon runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("rayon"),
+        about: "a local rayon pool of exactly W threads (work stealing), built before timing",
+        reference: false,
+        one_address_space: true,
+        processes: false,
+        waits_well: true,
+        max_workers: super::MAX_WORKERS,
+        clamps: false,
+        started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        symbol: 'r',
+        color: [44, 160, 44],
+    },
+    build: |workers, options: &RunnerOptions| Ok(Box::new(RayonRunner::new(workers, super::pin_cpus(options))?)),
+};
+
 impl Runner for RayonRunner {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
     fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workers = self.workers;
         self.build()?;
@@ -88,7 +113,7 @@ impl Runner for RayonRunner {
             tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
         };
         let before = waited();
-        let sample = run_in_process(RunnerKind::Rayon, workers, job, |slots, shared| {
+        let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
                     let worker = rayon::current_thread_index().unwrap_or(0);

@@ -14,7 +14,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use super::{Job, Runner, RunnerKind, Sample, Schedule, run_in_process};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Schedule, Started, run_in_process,
+};
 use crate::error::BenchError;
 use crate::workload::TaskContext;
 
@@ -33,7 +35,32 @@ impl ThreadRunner {
     }
 }
 
+/// The threads runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("threads"),
+        about: "W std::threads spawned per sample; tasks claimed dynamically or split statically",
+        reference: false,
+        one_address_space: true,
+        processes: false,
+        waits_well: true,
+        max_workers: super::MAX_WORKERS,
+        clamps: false,
+        started: Started { held: 0, sample_threads: 1, sample_tasks: 1 },
+        cost: CostModel { start_s: 0.000_02, set_up_per_worker: false },
+        symbol: 't',
+        color: [31, 119, 180],
+    },
+    build: |workers, options: &RunnerOptions| {
+        Ok(Box::new(ThreadRunner::new(workers, options.schedule, super::pin_cpus(options))))
+    },
+};
+
 impl Runner for ThreadRunner {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
     fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let (workers, schedule) = (self.workers, self.schedule);
         let workload = job.workload.as_ref();
@@ -41,7 +68,7 @@ impl Runner for ThreadRunner {
         let next = AtomicUsize::new(0);
         let (waited, known) = (AtomicU64::new(0), AtomicBool::new(true));
         let pin = self.pin.as_deref();
-        let sample = run_in_process(RunnerKind::Threads, workers, job, |slots, shared| {
+        let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let (next, waited, known) = (&next, &waited, &known);
