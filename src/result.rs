@@ -110,6 +110,9 @@ pub struct CaseReport {
     /// The tasks mostly wait rather than compute.
     #[serde(default)]
     pub waits: bool,
+    /// Each task's duration by design (a sleep), when the workload declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_ms: Option<f64>,
     /// Rounds measured.
     #[serde(default)]
     pub rounds: u32,
@@ -254,6 +257,7 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     if report.schema_version == 1 {
         upgrade_v1(&mut report);
     }
+    upgrade_task_ms(&mut report);
     Ok(report)
 }
 
@@ -318,6 +322,14 @@ fn upgrade_v1(report: &mut Report) {
         case.params.remove("generated");
         case.race = case.workload == "counter" && case.params.get("sync").and_then(|s| s.as_str()) == Some("none");
         case.waits = case.workload == "sleep";
+    }
+}
+
+/// Files written before workloads declared their tasks' duration knew only `sleep`'s,
+/// by name: give its cases the duration its parameters say.
+fn upgrade_task_ms(report: &mut Report) {
+    for case in report.cases.iter_mut().filter(|c| c.task_ms.is_none() && c.workload == "sleep") {
+        case.task_ms = case.params.get("ms").and_then(|v| v.as_f64());
     }
 }
 

@@ -487,14 +487,9 @@ fn is_race(case: &CaseReport) -> bool {
     case.race
 }
 
-/// The built-in `sleep` workload's sleep per task: its ideal wall time is known.
-fn sleep_ms(case: &CaseReport) -> Option<f64> {
-    (case.workload == "sleep").then(|| case.params.get("ms")?.as_f64()).flatten()
-}
-
 fn metrics_for(case: &CaseReport, runner: RunnerId) -> Vec<Metric> {
     let mut m = vec![Metric::Wall];
-    let sleep = sleep_ms(case).is_some();
+    let sleep = case.task_ms.is_some();
     if !runner.is_reference() {
         m.push(Metric::Speedup);
         // Sleeping tasks use almost no CPU: a ratio of two near-zero CPU times is noise.
@@ -533,7 +528,7 @@ fn values(case: &CaseReport, runner: RunnerId, metric: Metric) -> Vec<f64> {
             mine().filter_map(|s| positive(s.startup_ns? as f64 / s.wall_ns.max(1) as f64)).collect()
         }
         Metric::SleepOverhead => {
-            let Some(ms) = sleep_ms(case) else { return Vec::new() };
+            let Some(ms) = case.task_ms else { return Vec::new() };
             mine()
                 .filter_map(|s| {
                     let ideal = case.tasks.div_ceil(s.workers.max(1)) as f64 * ms * 1e6;

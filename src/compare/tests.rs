@@ -251,6 +251,28 @@ fn the_unsynchronised_counter_is_reported_but_never_gated() {
 }
 
 #[test]
+fn any_workload_that_declares_its_task_duration_is_judged_against_its_ideal_time() {
+    // A user's waiting workload, not named `sleep`: its declared duration, not its name,
+    // gives it the ideal-time metric (and drops the CPU ratio of near-idle tasks).
+    let mut base = synthetic(1, 0.02, 1.0, 2);
+    let mut new = synthetic(2, 0.02, 1.0, 2);
+    for r in [&mut base, &mut new] {
+        r.cases[0].workload = "nap".into();
+        r.cases[0].task_ms = Some(25.0);
+    }
+    let c = run(&[base.clone()], &new);
+    assert!(c.cells.iter().any(|x| x.metric == Metric::SleepOverhead), "{:#?}", c.cells);
+    assert!(c.cells.iter().all(|x| x.metric != Metric::CpuInflation));
+    // Named `sleep` but declaring nothing (a user's own): no ideal time is assumed.
+    for r in [&mut base, &mut new] {
+        r.cases[0].workload = "sleep".into();
+        r.cases[0].task_ms = None;
+    }
+    let c = run(&[base], &new);
+    assert!(c.cells.iter().all(|x| x.metric != Metric::SleepOverhead));
+}
+
+#[test]
 fn too_few_samples_are_inconclusive_and_nothing_is_judged() {
     let mut new = synthetic(2, 0.02, 1.3, 2);
     new.cases[0].samples.retain(|s| s.round < 3);

@@ -125,6 +125,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         work: m.properties.work.clone(),
         throughput: m.properties.throughput,
         waits: m.properties.waits,
+        task_ms: m.properties.task_ms,
         setup_ms: Some(ms(m.workload_setup_ns)),
         tasks: m.tasks,
         workers: m.workers,
@@ -188,21 +189,23 @@ fn case_notes(
             case.workers
         ));
     }
-    if let Some(task_ms) = case.params.get("ms").and_then(|v| v.as_f64()).filter(|_| case.workload == "sleep") {
+    if let Some(task_ms) = case.task_ms {
         let waves = case.tasks.div_ceil(case.workers.max(1)) as f64;
         let ideal = waves * task_ms;
-        if let Some(t) = case.rows.iter().find(|r| r.runner == RunnerId::new("threads")) {
+        if let Some(t) = parallel.iter().find(|r| r.runner.info().is_some_and(|i| i.waits_well)) {
             notes.push(format!(
-                "Sleeping tasks use almost no CPU (threads: {:.2} cores busy), so workers beyond the core count still help; \
-                 the ideal wall time with {} workers is {}, threads took {}.",
+                "Sleeping tasks use almost no CPU ({}: {:.2} cores busy), so workers beyond the core count still help; \
+                 the ideal wall time with {} workers is {}, {} took {}.",
+                t.runner,
                 t.cpu_utilisation,
                 case.workers,
                 fmt_ms(ideal),
+                t.runner,
                 fmt_ms(t.wall_ms.median)
             ));
         }
     }
-    if let Some(p) = case.rows.iter().find(|r| r.runner == RunnerId::new("process")) {
+    if let Some(p) = case.rows.iter().find(|r| r.startup_ms.is_some()) {
         if let Some(startup) = p.startup_ms {
             let share = if p.wall_ms.median > 0.0 {
                 format!(", {} of their wall time", fmt_pct(startup / p.wall_ms.median))
@@ -239,9 +242,13 @@ fn case_notes(
             fmt_ms(teardown)
         ));
     }
-    if let Some(r) = case.rows.iter().find(|r| r.runner == RunnerId::new("rayon")) {
+    if let Some(r) = case.rows.iter().find(|r| r.setup_ms.is_some()) {
         if let Some(setup) = r.setup_ms {
-            notes.push(format!("The rayon pool took {} to build, once, outside the timed region.", fmt_ms(setup)));
+            notes.push(format!(
+                "The {} pool took {} to build, once, outside the timed region.",
+                r.runner,
+                fmt_ms(setup)
+            ));
         }
     }
     for row in &case.rows {
