@@ -557,7 +557,11 @@ fn sweep_comparison(cases: &[CaseReport]) -> Vec<String> {
                 many => many.iter().map(|k| format!("{k}={}", text(k))).collect::<Vec<_>>().join(" "),
             }
         };
-        for kind in [RunnerId::new("threads"), RunnerId::new("rayon"), RunnerId::new("process")] {
+        let mut kinds: Vec<RunnerId> =
+            group.iter().flat_map(|c| c.rows.iter().map(|r| r.runner)).filter(|r| !r.is_reference()).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
             // (name, median cost, cost per round): rounds of the cases ran interleaved,
             // round i of each in the same pass, so they pair by round as runners do.
             let costs: Vec<(String, f64, Vec<f64>)> = group

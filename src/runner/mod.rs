@@ -211,16 +211,18 @@ mod task_panic {
         let result = catch_unwind(AssertUnwindSafe(f));
         IN_TASK.with(|t| t.set(false));
         result.map_err(|payload| {
+            let place = PLACE.with(|p| p.borrow_mut().take());
+            if let Some(failure) = payload.downcast_ref::<crate::workload::TaskFailure>() {
+                return failure.0.clone();
+            }
             let message = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_string());
-            // A failing command panics with its own complete sentence; its place in
-            // parbench's source would only distract.
-            match PLACE.with(|p| p.borrow_mut().take()) {
-                Some(place) if !place.contains("src/workload/command.rs") => format!("panicked at {place}: {message}"),
-                _ => message,
+            match place {
+                Some(place) => format!("panicked at {place}: {message}"),
+                None => message,
             }
         })
     }
@@ -511,6 +513,15 @@ mod tests {
         // could have used 2 s and got 1: preempted.
         assert!(sample(4, 1000.0, Some(3000.0)).preempted(2));
         assert!(!sample(2, 0.0, None).preempted(2), "unknown is not preempted");
+    }
+
+    #[test]
+    fn a_task_failure_is_its_sentence_and_any_other_panic_names_its_place() {
+        let failure =
+            catch_quietly(|| std::panic::panic_any(crate::workload::TaskFailure("command \"x\" failed".into())));
+        assert_eq!(failure, Err::<(), _>("command \"x\" failed".to_string()));
+        let other = catch_quietly(|| panic!("boom")).unwrap_err();
+        assert!(other.starts_with("panicked at src/runner/mod.rs:") && other.ends_with(": boom"), "{other}");
     }
 
     #[test]
