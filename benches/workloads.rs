@@ -55,12 +55,13 @@ fn bench(c: &mut Criterion) {
                     }
                     let job = Job::build(&registry, name, &values, workers).expect("workload builds");
                     let mut runner = kind.build(kind.workers(workers), &options()).expect("runner builds");
+                    runner.prepare().expect("runner prepares");
                     let id = BenchmarkId::new(format!("{}{suffix}", kind.as_str()), workers);
                     group.bench_function(id, |b| {
                         b.iter_custom(|iters| {
                             let mut total = Duration::ZERO;
                             for _ in 0..iters {
-                                let sample = runner.run(&job).expect("sample runs");
+                                let sample = runner.sample(&job).expect("sample runs");
                                 if let Verification::Failed { reason } = &sample.verification {
                                     panic!("{} under {kind}: wrong answer: {reason}", job.label);
                                 }

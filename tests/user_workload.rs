@@ -566,7 +566,8 @@ fn no_runner_times_the_freeing_of_its_set_up() {
         let job = Job::build(&registry, "teardown", &values, 2).unwrap();
         let mut runner = kind.build(kind.workers(2), &options).unwrap();
         let _ = std::fs::remove_file(log);
-        let sample = runner.run(&job).unwrap();
+        runner.prepare().unwrap();
+        let sample = runner.sample(&job).unwrap();
         let text = std::fs::read_to_string(log).unwrap();
         let mut origin = u64::MAX;
         let mut drops = Vec::new();
@@ -613,7 +614,7 @@ fn an_output_json_cannot_carry_is_a_wrong_answer_that_says_why() {
     use parbench::runner::{Job, RunnerOptions};
     let options = RunnerOptions { worker_program: Some(std::env::current_exe().unwrap()), ..RunnerOptions::default() };
     let job = Job::build(&registry(), "nan", &[], 2).unwrap();
-    let sample = RunnerId::new("process").build(2, &options).unwrap().run(&job).unwrap();
+    let sample = RunnerId::new("process").build(2, &options).unwrap().sample(&job).unwrap();
     match sample.verification {
         Verification::Failed { reason } => assert!(reason.contains("travel as null"), "{reason}"),
         other => panic!("{other:?}"),

@@ -153,13 +153,22 @@ impl Job {
     }
 }
 
-/// Executes all tasks of a workload once.
+/// Executes all tasks of a workload, one sample at a time: [`Runner::prepare`] before
+/// the samples, outside every timed region; [`Runner::release`] after them.
 pub trait Runner {
     /// What this runner is: its id, capabilities, limits and cost model.
     fn info(&self) -> &'static RunnerInfo;
 
-    /// Runs every task of `job` once and returns the sample, verified.
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError>;
+    /// Acquires what the runner holds across samples (a pool of threads, started
+    /// processes, a runtime), outside every timed region; does nothing when it holds
+    /// them already. Called before every sample, and again after a release.
+    fn prepare(&mut self) -> Result<(), BenchError> {
+        Ok(())
+    }
+
+    /// Runs every task of `job` once and returns the sample, verified. The runner has
+    /// been prepared.
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
     /// Set-up time paid once outside the samples (the rayon pool build), if any.
     fn setup_ns(&self) -> Option<u64> {
@@ -167,7 +176,7 @@ pub trait Runner {
     }
 
     /// Frees what the runner holds between samples (the rayon pool's threads); the
-    /// next sample acquires it again, outside its timed region.
+    /// next [`Runner::prepare`] acquires it again.
     fn release(&mut self) {}
 }
 

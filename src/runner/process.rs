@@ -650,7 +650,7 @@ impl Runner for ProcessRunner {
         &ENTRY.info
     }
 
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
         let workers = self.workers;
         let tasks = workload.task_count();

@@ -46,7 +46,7 @@ impl Runner for SerialRunner {
         &ENTRY.info
     }
 
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
         let saved = self.pin.as_ref().and_then(|cpus| crate::sys::pin_current_thread(cpus[0]));
         let delay_before = crate::sys::thread_run_delay_ns();

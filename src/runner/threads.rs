@@ -61,7 +61,7 @@ impl Runner for ThreadRunner {
         &ENTRY.info
     }
 
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let (workers, schedule) = (self.workers, self.schedule);
         let workload = job.workload.as_ref();
         let tasks = workload.task_count();
@@ -149,7 +149,7 @@ mod tests {
         let job = Job::build(&Registry::with_builtins(), "fib", &[("n", "15"), ("tasks", "8")], 4).unwrap();
         for schedule in [Schedule::Dynamic, Schedule::Static] {
             FAIL_SPAWN_AT.with(|at| at.set(Some(2)));
-            let result = ThreadRunner::new(4, schedule, None).run(&job);
+            let result = ThreadRunner::new(4, schedule, None).sample(&job);
             FAIL_SPAWN_AT.with(|at| at.set(None));
             let err = anyhow::Error::from(result.expect_err("the third thread could not start"));
             let text = format!("{err:#}");
@@ -157,7 +157,7 @@ mod tests {
             assert_eq!(text.matches("os error 11").count(), 1, "the OS error appears once: {text}");
         }
         // The runner is usable again once threads can start.
-        let sample = ThreadRunner::new(4, Schedule::Dynamic, None).run(&job).unwrap();
+        let sample = ThreadRunner::new(4, Schedule::Dynamic, None).sample(&job).unwrap();
         assert!(matches!(sample.verification, crate::workload::Verification::Verified { .. }));
     }
 }
