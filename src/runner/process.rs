@@ -504,7 +504,7 @@ impl ProcessRunner {
                 }
                 Ok(Reply::Fail { task, message }) if task < tasks => {
                     return Err(BenchError::TaskFailed {
-                        runner: ENTRY.info.id,
+                        runner: ENTRY.info.id.as_str(),
                         workload: job.label.clone(),
                         task,
                         message,
