@@ -13,7 +13,7 @@ use crate::measure::Rounds;
 use crate::plan::{BenchRequest, Origin, Request, ScaleRequest};
 use crate::registry::Registry;
 use crate::report::Format;
-use crate::runner::{RunnerKind, Schedule};
+use crate::runner::{RunnerId, Schedule};
 use crate::workload::WorkloadSpec;
 
 macro_rules! exit_codes {
@@ -431,8 +431,8 @@ pub struct CommonArgs {
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
     /// [default: serial,threads,rayon,process].
-    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',')]
-    pub runners: Option<Vec<RunnerKind>>,
+    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',', value_parser = RunnerId::value_parser())]
+    pub runners: Option<Vec<RunnerId>>,
     /// How the threads and process runners assign tasks to workers: dynamic, static,
     /// or both (static,dynamic: one case each). Serial and rayon ignore it.
     #[arg(long, value_name = "KIND", default_value = "dynamic", value_delimiter = ',')]
@@ -584,6 +584,48 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         .ok()
         .and_then(|v| crate::plan::seconds(v * scale))
         .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))
+}
+
+/// A clap error in one line, keeping its list of allowed values or its suggestion:
+/// they say what to type instead.
+pub(crate) fn clap_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if e.kind() == clap::error::ErrorKind::InvalidUtf8 {
+        return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
+    }
+    let strings = |kind: clap::error::ContextKind| match e.get(kind) {
+        Some(clap::error::ContextValue::Strings(list)) => {
+            list.iter().filter(|s| *s != "help").cloned().collect::<Vec<_>>()
+        }
+        Some(clap::error::ContextValue::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    match e.kind() {
+        // clap lists the missing arguments on lines of their own: name them here.
+        clap::error::ErrorKind::MissingRequiredArgument => {
+            let missing = strings(clap::error::ContextKind::InvalidArg);
+            let usage = usage_line(&text).map(|u| format!("; usage: {u}")).unwrap_or_default();
+            return format!("{first} {}{usage}", missing.join(", "));
+        }
+        clap::error::ErrorKind::MissingSubcommand => {
+            let command = strings(clap::error::ContextKind::InvalidSubcommand).join(" ");
+            let names = strings(clap::error::ContextKind::ValidSubcommand).join(", ");
+            return format!("'{command}' needs one of: {names}; see --help");
+        }
+        _ => {}
+    }
+    let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
+    match hint {
+        Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
+        None => format!("{first}; see --help"),
+    }
+}
+
+/// The `Usage: ...` line of a clap error, without its label.
+fn usage_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
 }
 
 #[cfg(test)]
