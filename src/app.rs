@@ -12,7 +12,6 @@ use crate::plan::{Plan, Request};
 use crate::registry::Registry;
 use crate::report;
 use crate::result::Report;
-use crate::runner::RunnerKind;
 
 /// Runs a parsed command line and returns its exit code. Errors carry a
 /// [`UsageError`] (exit 2) or anything else (exit 1); `compare` also returns 1
@@ -72,7 +71,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
-        return Err(crate::entry::not_a_worker().into());
+        return Err(not_a_worker().into());
     }
     let argv: Vec<std::ffi::OsString> =
         std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into)).collect();
@@ -81,7 +80,7 @@ where
         Ok(Invocation::Measure(request)) => *request,
         Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
         Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
-        Err(e) => return Err(UsageError::new(crate::entry::clap_message(&e)).into()),
+        Err(e) => return Err(UsageError::new(crate::cli::clap_message(&e)).into()),
     };
     let plan = crate::plan::plan(registry, request)?;
     Ok(measure_plan(&plan, command, &mut |_, _| {})?.0)
@@ -108,11 +107,11 @@ fn measure_plan(
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    let mut report = report::build(measurements, plan.record.clone(), environment, command);
+    let mut report = crate::analysis::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
     if let Some(spec) = &plan.scale {
         let swept = report.cases.iter().zip(&spec.family_of).filter(|(_, f)| f.is_some()).map(|(c, _)| c);
-        report.notes = report::load_notes(swept, &report.environment);
+        report.notes = crate::analysis::load_notes(swept, &report.environment);
     }
     report.scale = analysis;
     Ok((report, kept))
@@ -308,8 +307,8 @@ fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "Runners (--runner LIST, comma-separated; default: all):")?;
-    for k in RunnerKind::ALL {
-        wrapped(out, &format!("{:<10} {}", k.name(), k.about()), 2, 13)?;
+    for r in crate::runner::RUNNERS {
+        wrapped(out, &format!("{:<10} {}", r.info.id, r.info.about), 2, 13)?;
     }
     writeln!(out)?;
     writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds auto,")?;
@@ -335,4 +334,13 @@ fn wrapped(out: &mut dyn Write, text: &str, first: usize, rest: usize) -> io::Re
         empty = false;
     }
     writeln!(out, "{}", line.trim_end())
+}
+
+/// The error of a program started as a worker whose main did not route `worker`.
+pub(crate) fn not_a_worker() -> UsageError {
+    UsageError::new(format!(
+        "this program was started by parbench's process runner ({} is set) but did not hand its `worker` \
+         subcommand to parbench::main; route it there first (see parbench::main) so it does not measure again",
+        crate::runner::protocol::PARENT_PID_ENV
+    ))
 }

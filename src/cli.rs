@@ -13,7 +13,7 @@ use crate::measure::Rounds;
 use crate::plan::{BenchRequest, Origin, Request, ScaleRequest};
 use crate::registry::Registry;
 use crate::report::Format;
-use crate::runner::{RunnerKind, Schedule};
+use crate::runner::{RunnerId, Schedule};
 use crate::workload::WorkloadSpec;
 
 // Every line of these blocks fits 78 columns: clap wraps help text at the terminal's
@@ -331,10 +331,9 @@ fn in_words_of_parbench(cmd: &clap::Command, args: &[OsString], e: clap::Error) 
             let Some(mut other) = elsewhere.into_iter().find(|p| p.join(" ") != named) else { return e };
             // A flag of another workload is a flag of every workload: say so.
             let parent = other.get(1).and_then(|p| cmd.find_subcommand(p));
-            if other.len() == 3 && parent.is_some_and(|p| p.get_subcommand_value_name() == Some("WORKLOAD")) {
-                if other[2] != here.get_name() {
-                    other[2] = "<WORKLOAD>";
-                }
+            let workload = parent.is_some_and(|p| p.get_subcommand_value_name() == Some("WORKLOAD"));
+            if other.len() == 3 && workload && other[2] != here.get_name() {
+                other[2] = "<WORKLOAD>";
             }
             let other = other.join(" ");
             clap::Error::raw(
@@ -603,8 +602,8 @@ pub struct CommonArgs {
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
     /// [default: serial,threads,rayon,process].
-    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',')]
-    pub runners: Option<Vec<RunnerKind>>,
+    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',', value_parser = RunnerId::value_parser())]
+    pub runners: Option<Vec<RunnerId>>,
     /// How the threads and process runners assign tasks to workers: dynamic, static,
     /// or both (static,dynamic: one case each). Serial and rayon ignore it.
     #[arg(long, value_name = "KIND", default_value = "dynamic", value_delimiter = ',')]
@@ -759,6 +758,50 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))
 }
 
+/// A clap error in one line, keeping its list of allowed values or its suggestion:
+/// they say what to type instead.
+pub(crate) fn clap_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if e.kind() == clap::error::ErrorKind::InvalidUtf8 {
+        return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
+    }
+    let strings = |kind: clap::error::ContextKind| match e.get(kind) {
+        Some(clap::error::ContextValue::Strings(list)) => {
+            list.iter().filter(|s| *s != "help").cloned().collect::<Vec<_>>()
+        }
+        Some(clap::error::ContextValue::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    match e.kind() {
+        // clap lists the missing arguments on lines of their own: name them here.
+        clap::error::ErrorKind::MissingRequiredArgument => {
+            let missing = strings(clap::error::ContextKind::InvalidArg);
+            let usage = usage_line(&text).map(|u| format!("; usage: {u}")).unwrap_or_default();
+            return format!("{first} {}{usage}", missing.join(", "));
+        }
+        clap::error::ErrorKind::MissingSubcommand => {
+            let command = strings(clap::error::ContextKind::InvalidSubcommand).join(" ");
+            let names = strings(clap::error::ContextKind::ValidSubcommand).join(", ");
+            return format!("'{command}' needs one of: {names}; see --help");
+        }
+        _ => {}
+    }
+    let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
+    match hint {
+        Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
+        // parbench's own rewording already says where to look.
+        None if first.contains("workloads: ") || first.contains("--help)") => first.to_string(),
+        None => format!("{first}; see --help"),
+    }
+}
+
+/// The `Usage: ...` line of a clap error, without its label.
+fn usage_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -820,7 +863,7 @@ mod tests {
             .register(crate::WorkloadSpec::new("shuffle", "shuffles", |_: &crate::Params| Ok(Nothing)));
         for verb in ["run", "scale"] {
             let err = parse(&mine, ["mybench", verb, "sortt"]).unwrap_err();
-            let message = crate::entry::clap_message(&err);
+            let message = clap_message(&err);
             assert_eq!(message, "unknown workload 'sortt'; did you mean 'sort'? workloads: sort, shuffle");
         }
     }
@@ -828,7 +871,7 @@ mod tests {
     #[test]
     fn a_flag_of_another_subcommand_names_that_subcommand() {
         let registry = Registry::with_builtins();
-        let message = |args: &[&str]| crate::entry::clap_message(&parse(&registry, args).unwrap_err());
+        let message = |args: &[&str]| clap_message(&parse(&registry, args).unwrap_err());
         let plot = message(&["parbench", "run", "fib", "--plot", "f.svg"]);
         assert!(plot.contains("takes no --plot") && plot.contains("'parbench scale fib'"), "{plot}");
         let timeline = message(&["parbench", "run", "sleep", "--timeline=t.svg"]);

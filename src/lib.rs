@@ -56,18 +56,19 @@
 //! let registry = Registry::new().register(spec());
 //! let args = ["run", "sum-squares", "--threads", "2", "--runner", "threads,rayon", "--rounds", "2"];
 //! let report = parbench::measure(&registry, args).unwrap();
-//! let runners: Vec<_> = report.cases[0].rows.iter().map(|r| r.runner.name()).collect();
+//! let runners: Vec<_> = report.cases[0].rows.iter().map(|r| r.runner.as_str()).collect();
 //! assert_eq!(runners, ["serial", "threads", "rayon"]);
 //! ```
 //!
 //! Data flows one way: `cli` (syntax) -> `plan` (validated cases) -> `measure`
-//! (rounds x runners x cases -> samples) -> `report::build` (every number, once) ->
+//! (rounds x runners x cases -> samples) -> `analysis` (every number and sentence, once) ->
 //! reporters (formatting only). The built-in workloads are registered through the
 //! same API ([`Registry::with_builtins`]); the `parbench` binary is
 //! `parbench::main(Registry::with_builtins())`.
 
 #![warn(missing_docs)]
 
+mod analysis;
 mod app;
 mod entry;
 mod registry;
@@ -112,8 +113,8 @@ pub use counting::CountingAlloc;
 pub use entry::main;
 pub use error::{BenchError, UsageError};
 pub use registry::Registry;
-pub use runner::RunnerKind;
+pub use runner::RunnerId;
 pub use workload::{
-    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, Throughput, TypedWorkload,
-    Value, Verification, Work, Workload, WorkloadSpec,
+    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, TaskFailure, Throughput,
+    TypedWorkload, Value, Verification, Work, Workload, WorkloadSpec,
 };

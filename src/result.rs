@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
-use crate::fingerprint::Fingerprint;
+pub use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
-use crate::runner::RunnerKind;
+pub use crate::runner::RunnerId;
+pub use crate::scaling::{
+    FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit, UslFit,
+};
 use crate::stats::{RatioSummary, Summary};
 pub use crate::workload::Throughput;
 
@@ -24,6 +27,10 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// Oldest version [`load`] reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
+
+/// Samples shorter than this (ms) are dominated by fixed costs: their CPU utilisation
+/// says little, so reporters do not show it and the notes say why.
+pub const SHORT_SAMPLE_MS: f64 = 0.2;
 
 /// Largest result file read.
 pub const MAX_RESULT_BYTES: u64 = 1 << 30;
@@ -47,7 +54,7 @@ pub struct Report {
     pub suite: Option<SuiteRecord>,
     /// The scaling analysis of `parbench scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<crate::scaling::ScaleAnalysis>,
+    pub scale: Option<ScaleAnalysis>,
     /// One entry per workload configuration.
     pub cases: Vec<CaseReport>,
     /// Sentences comparing cases (e.g. counter synchronisation modes).
@@ -73,7 +80,7 @@ pub struct SettingsRecord {
     /// Workers for parallel runners.
     pub workers: usize,
     /// Runners measured.
-    pub runners: Vec<RunnerKind>,
+    pub runners: Vec<RunnerId>,
     /// Task assignment for threads and process.
     pub schedule: crate::runner::Schedule,
     /// Least warm-up samples per runner (each warms up until steady).
@@ -110,6 +117,9 @@ pub struct CaseReport {
     /// The tasks mostly wait rather than compute.
     #[serde(default)]
     pub waits: bool,
+    /// Each task's duration by design (a sleep), when the workload declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_ms: Option<f64>,
     /// Rounds measured.
     #[serde(default)]
     pub rounds: u32,
@@ -143,7 +153,7 @@ pub struct CaseReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunnerRow {
     /// The runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Its worker count.
     pub workers: usize,
     /// Wall time, milliseconds.
@@ -254,6 +264,7 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     if report.schema_version == 1 {
         upgrade_v1(&mut report);
     }
+    upgrade_task_ms(&mut report);
     Ok(report)
 }
 
@@ -318,6 +329,14 @@ fn upgrade_v1(report: &mut Report) {
         case.params.remove("generated");
         case.race = case.workload == "counter" && case.params.get("sync").and_then(|s| s.as_str()) == Some("none");
         case.waits = case.workload == "sleep";
+    }
+}
+
+/// Files written before workloads declared their tasks' duration knew only `sleep`'s,
+/// by name: give its cases the duration its parameters say.
+fn upgrade_task_ms(report: &mut Report) {
+    for case in report.cases.iter_mut().filter(|c| c.task_ms.is_none() && c.workload == "sleep") {
+        case.task_ms = case.params.get("ms").and_then(|v| v.as_f64());
     }
 }
 
@@ -426,7 +445,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, bytes).unwrap();
-        let base = vec![("base.json".to_string(), crate::report::fixture::report())];
+        let base = vec![("base.json".to_string(), crate::analysis::fixture::report())];
         let (outcome, peak) = fuzz::peak_of(|| match load(&path) {
             Ok(report) => {
                 if crate::compare::validate("r.json", &report).is_ok() {
@@ -446,7 +465,7 @@ mod tests {
     }
 
     fn valid() -> Vec<u8> {
-        serde_json::to_vec_pretty(&crate::report::fixture::report()).unwrap()
+        serde_json::to_vec_pretty(&crate::analysis::fixture::report()).unwrap()
     }
 
     proptest! {
@@ -467,7 +486,7 @@ mod tests {
     fn a_saved_report_loads_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        let report = crate::report::fixture::report();
+        let report = crate::analysis::fixture::report();
         report.save(&path).unwrap();
         assert_eq!(load(&path).unwrap(), report);
     }
@@ -497,10 +516,33 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_a_runner_this_build_lacks_loads_and_sorts_after_the_known_ones() {
+        // A build with an optional runner (mpi behind a feature) wrote this file; this
+        // build has no such runner and must still read, compare and report it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let mut report = crate::analysis::fixture::report();
+        let text = serde_json::to_string(&report).unwrap().replace("\"process\"", "\"mpi\"");
+        assert!(text.contains("\"mpi\""), "the fixture has process rows to rename");
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path).unwrap();
+        let mpi = RunnerId::intern("mpi");
+        assert!(mpi.info().is_none() && !mpi.is_reference() && !mpi.processes());
+        assert!(loaded.cases.iter().flat_map(|c| &c.rows).any(|r| r.runner == mpi));
+        let mut ids = loaded.settings.runners.clone();
+        ids.sort();
+        assert_eq!(ids.last(), Some(&mpi), "an unknown runner sorts after this build's runners");
+        assert_eq!(ids[0], RunnerId::reference());
+        // Written back, the id is the same plain string.
+        report = loaded;
+        assert!(serde_json::to_string(&report).unwrap().contains("\"runner\":\"mpi\""));
+    }
+
+    #[test]
     fn errors_inside_a_result_file_name_their_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        let good = serde_json::to_string_pretty(&crate::report::fixture::report()).unwrap();
+        let good = serde_json::to_string_pretty(&crate::analysis::fixture::report()).unwrap();
         let bad = good.replacen("\"wall_ns\": ", "\"wall_ns\": -", 1);
         std::fs::write(&path, &bad).unwrap();
         let line = bad[..bad.find("\"wall_ns\": -").unwrap()].matches('\n').count() + 1;

@@ -1,13 +1,12 @@
 //! The scale section of the table, Markdown and CSV reporters: per workload, a row
 //! per (runner, workers) with intervals, Karp-Flatt, load balance and overhead; the
-//! findings of [`crate::scaling`] in sentences, each saying what was computed and what
-//! is extrapolation; and a compact text plot for the terminal.
+//! scaling fits stored in the result, put in sentences that say what was computed and
+//! what is extrapolation; and a compact text plot for the terminal.
 
 use std::io::{self, Write};
 
 use super::fmt_ms;
-use crate::runner::RunnerKind;
-use crate::scaling::{FamilyScaling, Fit, Law, RunnerScaling, ScaleAnalysis, ScalePoint};
+use crate::result::{FamilyScaling, Fit, Law, RunnerId, RunnerScaling, ScaleAnalysis, ScalePoint};
 
 /// Column titles of the sweep table.
 pub(crate) const COLUMNS: [&str; 8] =
@@ -26,7 +25,7 @@ fn short_of_95(p: &ScalePoint) -> bool {
 pub(crate) fn cells(p: &ScalePoint) -> Vec<String> {
     let mark = if short_of_95(p) { "*" } else { "" };
     vec![
-        p.runner.name().to_string(),
+        p.runner.as_str().to_string(),
         p.workers.to_string(),
         format!("{:.2}x [{:.2}, {:.2}]{mark}", p.speedup.estimate, p.speedup.low, p.speedup.high),
         format!(
@@ -70,17 +69,17 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
         let r = row_of(w as f64);
         grid[r][x] = '.';
         for p in f.points.iter().filter(|p| p.workers == w) {
-            let mark = match p.runner {
-                RunnerKind::Threads => 't',
-                RunnerKind::Rayon => 'r',
-                RunnerKind::Process => 'p',
-                RunnerKind::Serial => 's',
-            };
+            let mark = p.runner.info().map_or('?', |i| i.symbol);
             let cell = &mut grid[row_of(p.speedup.estimate)][x];
             *cell = if *cell == ' ' || *cell == '.' { mark } else { '*' };
         }
     }
-    writeln!(out, "speedup (t threads, r rayon, p process, * several, . ideal)")?;
+    // The runners this family plotted, each with its mark.
+    let mut plotted: Vec<RunnerId> = f.points.iter().map(|p| p.runner).filter(|r| !r.is_reference()).collect();
+    plotted.sort();
+    plotted.dedup();
+    let marks: Vec<String> = plotted.iter().map(|r| format!("{} {r}", r.info().map_or('?', |i| i.symbol))).collect();
+    writeln!(out, "speedup ({}, * several, . ideal)", marks.join(", "))?;
     for (r, line) in grid.iter().enumerate() {
         let label = if r % 2 == 0 { format!("{:>6.1}x", top * (ROWS - r) as f64 / ROWS as f64) } else { " ".repeat(7) };
         writeln!(out, "{label} |{}", line.iter().collect::<String>().trim_end())?;
@@ -118,7 +117,7 @@ fn goodness(r2: f64, dof: usize) -> String {
 
 /// The models of one runner, in words: what was fitted, on which points, and what is
 /// extrapolation.
-fn fit_sentence(runner: RunnerKind, fit: &Fit) -> String {
+fn fit_sentence(runner: RunnerId, fit: &Fit) -> String {
     let law = match fit.serial.law {
         Law::Amdahl => "Amdahl",
         Law::Gustafson => "Gustafson (scaled speedup)",
@@ -230,12 +229,16 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::{Recommendation, SerialFit, UslFit};
+    use crate::result::{Interval, Recommendation, SerialFit, UslFit};
 
     fn runner(fit: Option<Fit>) -> RunnerScaling {
         RunnerScaling {
-            runner: RunnerKind::Threads,
-            no_fit: fit.is_none().then(|| crate::scaling::too_few_points(1)),
+            runner: RunnerId::new("threads"),
+            no_fit: fit.is_none().then(|| {
+                "too few points to fit: 1 worker count(s) above 1 where the models apply; a serial fraction \
+                 needs 2, the USL 3"
+                    .to_string()
+            }),
             fit,
             limited_by_cores: None,
             recommendation: None,
@@ -286,12 +289,12 @@ mod tests {
     #[test]
     fn an_interval_from_too_few_rounds_is_marked_and_explained() {
         let point = |rounds, coverage| ScalePoint {
-            runner: RunnerKind::Threads,
+            runner: RunnerId::new("threads"),
             workers: 2,
             rounds,
-            speedup: crate::scaling::Interval { estimate: 1.9, low: 1.8, high: 2.0 },
+            speedup: Interval { estimate: 1.9, low: 1.8, high: 2.0 },
             coverage: Some(coverage),
-            efficiency: crate::scaling::Interval { estimate: 0.95, low: 0.9, high: 1.0 },
+            efficiency: Interval { estimate: 0.95, low: 0.9, high: 1.0 },
             karp_flatt: None,
             wall_ms: 1.0,
             cpu_per_worker: None,

@@ -33,7 +33,10 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{self, Receiver, RecvTimeoutError};
 
 use super::protocol::{PARENT_PID_ENV, Reply, Setup, SharedSpec, VERSION};
-use super::{Job, Runner, RunnerKind, Sample, Schedule, TaskRecord, TaskSlots, finish_sample};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Schedule, Started, TaskRecord,
+    TaskSlots, finish_sample,
+};
 use crate::error::BenchError;
 use crate::interrupt;
 use crate::sys::Meter;
@@ -501,7 +504,7 @@ impl ProcessRunner {
                 }
                 Ok(Reply::Fail { task, message }) if task < tasks => {
                     return Err(BenchError::TaskFailed {
-                        runner: RunnerKind::Process,
+                        runner: ENTRY.info.id.as_str(),
                         workload: job.label.clone(),
                         task,
                         message,
@@ -608,8 +611,46 @@ impl ProcessRunner {
     }
 }
 
+/// The process runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("process"),
+        about: "W child processes of this program, spawned per sample; tasks sent over pipes",
+        reference: false,
+        one_address_space: false,
+        processes: true,
+        waits_well: true,
+        // Each child is a process and the pipes that join it; more would exhaust
+        // descriptors and process limits long before they could help.
+        max_workers: 256,
+        clamps: false,
+        // A process worker is a process and the thread that reads its replies.
+        started: Started { held: 0, sample_threads: 1, sample_tasks: 2 },
+        cost: CostModel { start_s: 0.000_5, set_up_per_worker: true },
+        symbol: 'p',
+        color: [214, 39, 40],
+    },
+    build: |workers, options: &RunnerOptions| {
+        let runner = match &options.worker_program {
+            Some(program) => ProcessRunner::with_program(
+                workers,
+                options.schedule,
+                options.timeout,
+                program.clone(),
+                vec!["worker".into()],
+            ),
+            None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
+        };
+        Ok(Box::new(runner.pinned(super::pin_cpus(options))))
+    },
+};
+
 impl Runner for ProcessRunner {
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
         let workers = self.workers;
         let tasks = workload.task_count();
@@ -681,7 +722,7 @@ impl Runner for ProcessRunner {
         measured.cpu_ns = measured.cpu_ns.saturating_add(farewell.cpu_ns.saturating_sub(setup_cpu_ns));
         measured.preemptions = measured.preemptions.saturating_add(farewell.switches);
 
-        let mut sample = finish_sample(RunnerKind::Process, workers, outputs.slots(), measured, records, &shared);
+        let mut sample = finish_sample(ENTRY.info.id, workers, outputs.slots(), measured, records, &shared);
         sample.startup_ns = Some(startup.wall.as_nanos() as u64);
         sample.setup_ns = Some(setup_ns);
         sample.teardown_ns = Some(teardown_ns);
