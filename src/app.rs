@@ -39,7 +39,7 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
-        Invocation::Worker => crate::runner::protocol::worker_main(registry)
+        Invocation::Worker => crate::runner::serve::worker_main(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
     }
@@ -64,7 +64,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
+    if std::env::var_os(crate::sys::child::PARENT_PID_ENV).is_some() {
         return Err(crate::entry::not_a_worker().into());
     }
     let argv: Vec<std::ffi::OsString> =

@@ -6,7 +6,7 @@
 //! thread (signal-hook's iterator), not in signal context, so it may lock, kill, wait
 //! and print. Everything that must be cleaned up is registered here while it exists;
 //! the process runner registers each child right after spawning it. Children also ask
-//! the kernel to die with their parent (see `protocol::worker_main`), which covers the
+//! the kernel to die with their parent (see `sys::child::die_with_parent`), which covers the
 //! window between spawn and registration and a SIGKILL of parbench itself.
 
 use std::path::{Path, PathBuf};

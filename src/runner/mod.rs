@@ -17,9 +17,9 @@ use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Ta
 
 pub mod kind;
 pub mod process;
-pub mod protocol;
 mod rayon;
 mod serial;
+pub mod serve;
 mod threads;
 
 pub use kind::RunnerKind;
@@ -85,7 +85,7 @@ impl Schedule {
 
     /// The contiguous block of `tasks` that worker `worker` of `workers` gets.
     pub fn static_block(tasks: usize, worker: usize, workers: usize) -> std::ops::Range<usize> {
-        (worker * tasks / workers)..((worker + 1) * tasks / workers)
+        crate::worker::static_block(tasks, worker, workers)
     }
 }
 
