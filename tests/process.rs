@@ -114,6 +114,17 @@ fn a_child_claiming_a_task_it_was_not_given_is_a_protocol_error() {
 }
 
 #[test]
+fn a_child_claiming_a_task_not_yet_handed_out_is_a_protocol_error_at_once() {
+    // One worker, four tasks: it holds tasks 0 and 1; task 3 was not sent to anyone.
+    let start = Instant::now();
+    let err = failure(1, &format!("{READY} read r; echo done 3 0 0; exec sleep 1000"), Duration::from_secs(20));
+    assert!(matches!(err, BenchError::Protocol { .. }), "{err}");
+    assert!(err.to_string().contains("task 3, which it was not running"), "{err}");
+    // Not a timing assertion on speed: only that it was not waited out to the timeout.
+    assert!(start.elapsed() < Duration::from_secs(15), "waited for the timeout");
+}
+
+#[test]
 fn a_child_that_quits_early_without_a_status_is_reported() {
     let err = failure(2, &format!("{READY} exit 0"), Duration::from_secs(20));
     // Whether the exit or the closed pipe is seen first is up to the scheduler.
