@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use parbench::runner::{Job, RunnerOptions};
-use parbench::{Registry, RunnerKind, Verification};
+use parbench::{Registry, Verification};
 
 const WORKERS: [usize; 3] = [1, 2, 4];
 
@@ -43,24 +43,25 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(name);
         group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
         for (suffix, values) in variants(name) {
-            for kind in RunnerKind::ALL {
+            for kind in parbench::RunnerId::all() {
                 for workers in WORKERS {
-                    // Serial ignores the worker count except for the counter's tasks.
-                    if kind == RunnerKind::Serial && workers != 1 && name != "counter" {
+                    // A one-worker runner ignores the worker count except for the counter's tasks.
+                    if kind.workers(workers) != workers && name != "counter" {
                         continue;
                     }
                     // A std::sync::Mutex cannot be shared between processes.
-                    if kind == RunnerKind::Process && suffix == "/mutex" {
+                    if !kind.one_address_space() && suffix == "/mutex" {
                         continue;
                     }
                     let job = Job::build(&registry, name, &values, workers).expect("workload builds");
                     let mut runner = kind.build(kind.workers(workers), &options()).expect("runner builds");
-                    let id = BenchmarkId::new(format!("{}{suffix}", kind.name()), workers);
+                    runner.prepare().expect("runner prepares");
+                    let id = BenchmarkId::new(format!("{}{suffix}", kind.as_str()), workers);
                     group.bench_function(id, |b| {
                         b.iter_custom(|iters| {
                             let mut total = Duration::ZERO;
                             for _ in 0..iters {
-                                let sample = runner.run(&job).expect("sample runs");
+                                let sample = runner.sample(&job).expect("sample runs");
                                 if let Verification::Failed { reason } = &sample.verification {
                                     panic!("{} under {kind}: wrong answer: {reason}", job.label);
                                 }

@@ -12,7 +12,6 @@ use crate::plan::{Plan, Request};
 use crate::registry::Registry;
 use crate::report;
 use crate::result::Report;
-use crate::runner::RunnerKind;
 
 /// Runs a parsed command line and returns its exit code. Errors carry a
 /// [`UsageError`] (exit 2) or anything else (exit 1); `compare` also returns 1
@@ -309,8 +308,8 @@ fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "Runners (--runner LIST, comma-separated; default: all):")?;
-    for k in RunnerKind::ALL {
-        wrapped(out, &format!("{:<10} {}", k.name(), k.about()), 2, 13)?;
+    for r in crate::runner::RUNNERS {
+        wrapped(out, &format!("{:<10} {}", r.info.id, r.info.about), 2, 13)?;
     }
     writeln!(out)?;
     writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds auto,")?;

@@ -13,7 +13,7 @@ use crate::measure::Rounds;
 use crate::plan::{BenchRequest, Origin, Request, ScaleRequest};
 use crate::registry::Registry;
 use crate::report::Format;
-use crate::runner::{RunnerKind, Schedule};
+use crate::runner::{RunnerId, Schedule};
 use crate::workload::WorkloadSpec;
 
 macro_rules! exit_codes {
@@ -431,8 +431,8 @@ pub struct CommonArgs {
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
     /// [default: serial,threads,rayon,process].
-    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',')]
-    pub runners: Option<Vec<RunnerKind>>,
+    #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',', value_parser = RunnerId::value_parser())]
+    pub runners: Option<Vec<RunnerId>>,
     /// How the threads and process runners assign tasks to workers: dynamic, static,
     /// or both (static,dynamic: one case each). Serial and rayon ignore it.
     #[arg(long, value_name = "KIND", default_value = "dynamic", value_delimiter = ',')]

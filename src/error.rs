@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::runner::kind::RunnerKind;
+use crate::runner::kind::RunnerId;
 
 /// A usage or input error: the message names the flag or file and the bad value.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum BenchError {
     #[error("the {runner} runner gave a wrong answer for {workload}: {reason}")]
     Verification {
         /// Which runner.
-        runner: RunnerKind,
+        runner: RunnerId,
         /// The workload label.
         workload: String,
         /// What did not match.
@@ -35,7 +35,7 @@ pub enum BenchError {
     #[error("task {task} of {workload} failed under the {runner} runner: {message}")]
     TaskFailed {
         /// Which runner.
-        runner: RunnerKind,
+        runner: RunnerId,
         /// The workload label.
         workload: String,
         /// The task index.

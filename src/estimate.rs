@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{BenchError, UsageError};
 use crate::measure::Case;
-use crate::runner::RunnerKind;
+use crate::runner::RunnerId;
 use crate::workload::{SharedState, TaskContext};
 
 /// Calibration time spread over all cases; every case runs at least one task.
@@ -218,7 +218,7 @@ fn calibrate(
                 let _ = worker.join();
                 // Worker 0 of 1 running tasks in turn is the serial runner; the
                 // measurement would fail the same way in its first sample.
-                let runner = RunnerKind::Serial;
+                let runner = RunnerId::reference();
                 return Err(Stopped::Failed(BenchError::TaskFailed {
                     runner,
                     workload: case.label.clone(),
@@ -257,18 +257,18 @@ fn price(case: &Case, cores: usize, tasks: usize, per_task: (f64, f64), once: f6
     let inputs = per_input * tasks as f64;
     let serial = per_task * tasks as f64;
     let workers = case.settings.workers.max(1);
-    let lanes = if case.properties.waits { workers } else { workers.min(cores) };
-    let parallel = serial / lanes.min(tasks).max(1) as f64;
     let round = case
         .settings
         .runners
         .iter()
-        .map(|r| match r {
-            RunnerKind::Serial => serial + inputs,
-            RunnerKind::Rayon => parallel + inputs,
+        .filter_map(|r| r.info())
+        .map(|info| {
+            let workers = info.workers(workers);
+            let lanes = if case.properties.waits { workers } else { workers.min(cores) };
+            let parallel = serial / lanes.min(tasks).max(1) as f64;
+            let set_up = if info.cost.set_up_per_worker { once + inputs / workers as f64 } else { inputs };
             // Threads and processes are started inside every sample.
-            RunnerKind::Threads => parallel + inputs + workers as f64 * 0.000_02,
-            RunnerKind::Process => parallel + once + inputs / workers as f64 + workers as f64 * 0.000_5,
+            parallel + set_up + workers as f64 * info.cost.start_s
         })
         .sum();
     Price { per_task: (per_task, per_input), round, once, at_least }

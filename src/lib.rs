@@ -56,7 +56,7 @@
 //! let registry = Registry::new().register(spec());
 //! let args = ["run", "sum-squares", "--threads", "2", "--runner", "threads,rayon", "--rounds", "2"];
 //! let report = parbench::measure(&registry, args).unwrap();
-//! let runners: Vec<_> = report.cases[0].rows.iter().map(|r| r.runner.name()).collect();
+//! let runners: Vec<_> = report.cases[0].rows.iter().map(|r| r.runner.as_str()).collect();
 //! assert_eq!(runners, ["serial", "threads", "rayon"]);
 //! ```
 //!
@@ -113,8 +113,8 @@ pub use counting::CountingAlloc;
 pub use entry::main;
 pub use error::{BenchError, UsageError};
 pub use registry::Registry;
-pub use runner::RunnerKind;
+pub use runner::RunnerId;
 pub use workload::{
-    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, Throughput, TypedWorkload,
-    Value, Verification, Work, Workload, WorkloadSpec,
+    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, TaskFailure, Throughput,
+    TypedWorkload, Value, Verification, Work, Workload, WorkloadSpec,
 };

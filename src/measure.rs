@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::BenchError;
 use crate::rng::SplitMix64;
-use crate::runner::{Job, Runner, RunnerKind, RunnerOptions, Sample};
+use crate::runner::{Job, Runner, RunnerId, RunnerOptions, Sample};
 use crate::workload::{Params, Properties, Verification, WorkloadSpec};
 
 /// One workload configuration to measure, with its own settings (a suite mixes worker
@@ -42,7 +42,7 @@ pub struct Case {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Why.
     pub reason: String,
 }
@@ -51,7 +51,7 @@ pub struct Skipped {
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Runners to measure; serial is always among them.
-    pub runners: Vec<RunnerKind>,
+    pub runners: Vec<RunnerId>,
     /// Workers (W) for every parallel runner.
     pub workers: usize,
     /// Options passed to runners.
@@ -118,7 +118,7 @@ impl Rounds {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WarmUp {
     /// The runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Samples it took.
     pub samples: u32,
     /// Their total wall time, ns.
@@ -216,7 +216,7 @@ pub struct RecordedSample {
 /// The vector has one entry per round that occurs in `samples`, in round order, never
 /// one per round number: the samples may come from a file, whose round numbers can be
 /// anything up to 2^32 - 1.
-pub fn by_round(samples: &[RecordedSample], runner: RunnerKind, value: impl Fn(&Sample) -> f64) -> Vec<f64> {
+pub fn by_round(samples: &[RecordedSample], runner: RunnerId, value: impl Fn(&Sample) -> f64) -> Vec<f64> {
     let mut rounds: Vec<u32> = samples.iter().map(|s| s.round).collect();
     rounds.sort_unstable();
     rounds.dedup();
@@ -245,11 +245,11 @@ pub struct Measurement {
     /// Workers of the parallel runners.
     pub workers: usize,
     /// Runners measured, in report order.
-    pub runners: Vec<RunnerKind>,
+    pub runners: Vec<RunnerId>,
     /// Measured samples, warm-up excluded.
     pub samples: Vec<RecordedSample>,
     /// One-off set-up time per runner (rayon pool build), ns.
-    pub setup_ns: Vec<(RunnerKind, u64)>,
+    pub setup_ns: Vec<(RunnerId, u64)>,
     /// Building the workload in parbench (its set-up), once, before any sample, ns.
     pub workload_setup_ns: u64,
     /// Each runner's warm-up.
@@ -268,7 +268,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 struct CaseState<'a> {
     case: &'a Case,
     job: Job,
-    runners: Vec<(RunnerKind, Box<dyn Runner>)>,
+    runners: Vec<(RunnerId, Box<dyn Runner>)>,
     rng: SplitMix64,
     samples: Vec<RecordedSample>,
     workload_setup_ns: u64,
@@ -282,7 +282,8 @@ impl CaseState<'_> {
     /// One sample of runner `i`, verified: a wrong answer ends the measurement.
     fn sample(&mut self, i: usize) -> Result<Sample, BenchError> {
         let (kind, runner) = &mut self.runners[i];
-        let sample = runner.run(&self.job)?;
+        runner.prepare()?;
+        let sample = runner.sample(&self.job)?;
         if let Verification::Failed { reason } = &sample.verification {
             return Err(BenchError::Verification {
                 runner: *kind,
@@ -366,7 +367,7 @@ impl CaseState<'_> {
 
     /// Each parallel runner's paired speedups (serial / runner, round by round).
     fn speedup_ratios(&self) -> Vec<Vec<f64>> {
-        let kinds: Vec<RunnerKind> = self.runners.iter().map(|(k, _)| *k).collect();
+        let kinds: Vec<RunnerId> = self.runners.iter().map(|(k, _)| *k).collect();
         speedup_ratios(&self.samples, &kinds)
     }
 
@@ -404,12 +405,12 @@ fn hold_pools(cases: &[Case]) -> bool {
 
 /// Each parallel runner's paired speedups (serial / runner wall time, round by round),
 /// in the order of `runners`, serial left out.
-pub fn speedup_ratios(samples: &[RecordedSample], runners: &[RunnerKind]) -> Vec<Vec<f64>> {
+pub fn speedup_ratios(samples: &[RecordedSample], runners: &[RunnerId]) -> Vec<Vec<f64>> {
     let wall = |s: &Sample| s.wall_ns as f64;
-    let serial = by_round(samples, RunnerKind::Serial, wall);
+    let serial = by_round(samples, RunnerId::reference(), wall);
     runners
         .iter()
-        .filter(|&&k| k != RunnerKind::Serial)
+        .filter(|&&k| !k.is_reference())
         .map(|&kind| crate::stats::paired_ratios(&serial, &by_round(samples, kind, wall)))
         .collect()
 }
@@ -542,7 +543,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
     let mut states = Vec::with_capacity(cases.len());
     for case in cases {
         let settings = &case.settings;
-        let mut runners: Vec<(RunnerKind, Box<dyn Runner>)> = Vec::with_capacity(settings.runners.len());
+        let mut runners: Vec<(RunnerId, Box<dyn Runner>)> = Vec::with_capacity(settings.runners.len());
         for &kind in &settings.runners {
             runners.push((kind, kind.build(kind.workers(settings.workers), &settings.options)?));
         }
@@ -630,7 +631,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
         .map(|mut c| {
             c.trim_task_records();
             let setup_ns = c.runners.iter().filter_map(|(k, r)| r.setup_ns().map(|ns| (*k, ns))).collect();
-            let mut runners: Vec<RunnerKind> = c.runners.iter().map(|(k, _)| *k).collect();
+            let mut runners: Vec<RunnerId> = c.runners.iter().map(|(k, _)| *k).collect();
             runners.sort();
             // The interval that stopped the run, never a fresh one computed afterwards.
             let ratios = c.speedup_ratios();
@@ -670,7 +671,7 @@ mod tests {
         Case { spec, params, label, properties: Properties::default(), settings, skipped: Vec::new() }
     }
 
-    fn settings(runners: Vec<RunnerKind>) -> Settings {
+    fn settings(runners: Vec<RunnerId>) -> Settings {
         Settings {
             runners,
             workers: 2,
@@ -686,7 +687,11 @@ mod tests {
         let sweep = |counts: std::ops::RangeInclusive<usize>| -> Vec<Case> {
             counts
                 .map(|w| {
-                    fib_case(5, 2, Settings { workers: w, ..settings(vec![RunnerKind::Serial, RunnerKind::Rayon]) })
+                    fib_case(
+                        5,
+                        2,
+                        Settings { workers: w, ..settings(vec![RunnerId::new("serial"), RunnerId::new("rayon")]) },
+                    )
                 })
                 .collect()
         };
@@ -701,7 +706,7 @@ mod tests {
 
     #[test]
     fn every_round_has_every_runner_once_and_warmup_is_dropped() {
-        let s = settings(vec![RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon]);
+        let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon")]);
         let mut calls = 0;
         let m = measure(fib_case(12, 4, s.clone()), &mut |_, _| calls += 1);
         let warmed: u32 = m.warmup.iter().map(|w| w.samples).sum();
@@ -709,19 +714,19 @@ mod tests {
         assert!(m.warmup.iter().all(|w| w.samples >= 1), "{:?}", m.warmup);
         assert_eq!(m.samples.len(), 9);
         for round in 0..3 {
-            let mut kinds: Vec<RunnerKind> =
+            let mut kinds: Vec<RunnerId> =
                 m.samples.iter().filter(|r| r.round == round).map(|r| r.sample.runner).collect();
             kinds.sort();
             assert_eq!(kinds, s.runners);
         }
-        assert!(m.setup_ns.iter().any(|(k, _)| *k == RunnerKind::Rayon));
+        assert!(m.setup_ns.iter().any(|(k, _)| *k == RunnerId::new("rayon")));
     }
 
     #[test]
     fn the_order_within_rounds_is_shuffled_and_reproducible() {
-        let mut s = settings(vec![RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon]);
+        let mut s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon")]);
         s.rounds = Rounds::Fixed(12);
-        let orders = |s: &Settings| -> Vec<RunnerKind> {
+        let orders = |s: &Settings| -> Vec<RunnerId> {
             let m = measure(fib_case(5, 2, s.clone()), &mut |_, _| {});
             let mut v: Vec<_> = m.samples.iter().map(|r| (r.round, r.position, r.sample.runner)).collect();
             v.sort();
@@ -735,7 +740,8 @@ mod tests {
 
     #[test]
     fn by_round_is_sized_by_the_rounds_present_not_by_their_numbers() {
-        let m = measure(fib_case(5, 2, settings(vec![RunnerKind::Serial, RunnerKind::Threads])), &mut |_, _| {});
+        let m =
+            measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_, _| {});
         let mut samples = m.samples.clone();
         for s in &mut samples {
             if s.round == 2 {
@@ -743,16 +749,16 @@ mod tests {
             }
         }
         let wall = |s: &Sample| s.wall_ns as f64;
-        let serial = by_round(&samples, RunnerKind::Serial, wall);
-        let threads = by_round(&samples, RunnerKind::Threads, wall);
+        let serial = by_round(&samples, RunnerId::new("serial"), wall);
+        let threads = by_round(&samples, RunnerId::new("threads"), wall);
         assert_eq!((serial.len(), threads.len()), (3, 3));
-        let last = samples.iter().find(|s| s.round == u32::MAX && s.sample.runner == RunnerKind::Threads).unwrap();
+        let last = samples.iter().find(|s| s.round == u32::MAX && s.sample.runner == RunnerId::new("threads")).unwrap();
         assert_eq!(threads[2], last.sample.wall_ns as f64, "the rounds still line up");
     }
 
     #[test]
     fn several_cases_are_interleaved_round_by_round() {
-        let s = settings(vec![RunnerKind::Serial, RunnerKind::Threads]);
+        let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s.clone()), fib_case(7, 2, s)];
         let mut seen = Vec::new();
         let all = measure_all(&cases, &mut |done, total| seen.push((done, total))).unwrap();
@@ -769,7 +775,7 @@ mod tests {
 
     #[test]
     fn auto_rounds_run_the_minimum_and_no_round_starts_after_max_time() {
-        let mut s = settings(vec![RunnerKind::Serial, RunnerKind::Threads]);
+        let mut s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         // An unreachable precision and no time at all: exactly the minimum.
         s.rounds = Rounds::Auto { precision: 1e-12, max_time_s: 0.0 };
         let m = measure(fib_case(10, 2, s.clone()), &mut |_, _| {});
@@ -871,7 +877,8 @@ mod tests {
         assert_eq!(usual_warmup(0), 0, "off is off");
         assert_eq!(usual_warmup(1), SETTLE_SAMPLES as u32);
         assert_eq!(usual_warmup(12), 12);
-        let m = measure(fib_case(5, 2, settings(vec![RunnerKind::Serial, RunnerKind::Threads])), &mut |_, _| {});
+        let m =
+            measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_, _| {});
         assert!(m.warmup.iter().all(|w| w.samples >= usual_warmup(1)), "{:?}", m.warmup);
     }
 

@@ -17,7 +17,7 @@ use crate::output::Output;
 use crate::registry::Registry;
 use crate::report::Format;
 use crate::result::{SettingsRecord, Skipped, SuiteRecord};
-use crate::runner::{RunnerKind, RunnerOptions, Schedule};
+use crate::runner::{RunnerId, RunnerOptions, Schedule};
 use crate::workload::{Param, Params, Scaling, Value, WorkloadSpec, noop};
 
 pub use crate::runner::MAX_WORKERS;
@@ -25,9 +25,6 @@ pub use crate::runner::MAX_WORKERS;
 /// Most cases one plan measures: more is a mistake in a suite (a sweep of every worker
 /// count up to 1024 times every mode is about 4000).
 pub const MAX_CASES: usize = 10_000;
-
-/// Most worker processes the process runner starts.
-pub const MAX_PROCESSES: usize = 256;
 
 /// Where a bench's values came from, so errors name flags (`--n 60`) or suite keys
 /// (`suite file s.toml: line 5: [[bench]] #1 (fib): n = 60`).
@@ -51,7 +48,7 @@ impl Origin {
     }
 
     /// How the user named a runner: `--runner process` or `runner process`.
-    fn runner(&self, runner: RunnerKind) -> String {
+    fn runner(&self, runner: RunnerId) -> String {
         match self {
             Origin::Cli => format!("--runner {runner}"),
             Origin::Suite(_) => format!("runner {runner}"),
@@ -84,7 +81,7 @@ pub struct BenchRequest {
     /// Worker counts: one case per count.
     pub threads: Vec<usize>,
     /// Runners, when given explicitly (serial is always added).
-    pub runners: Option<Vec<RunnerKind>>,
+    pub runners: Option<Vec<RunnerId>>,
     /// Task assignments for threads and process: one case each.
     pub schedules: Vec<Schedule>,
     /// Where it came from, for errors.
@@ -332,7 +329,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
     };
     check_result_size(&cases)?;
     check_thread_room(&cases, &crate::sys::room())?;
-    let process = cases.iter().any(|c| c.settings.runners.contains(&RunnerKind::Process));
+    let process = cases.iter().any(|c| c.settings.runners.iter().any(|r| r.processes()));
     if process {
         if let Some(program) = &request.worker_program {
             check_program(program, program_source)?;
@@ -362,7 +359,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
     crate::output::check_distinct(&outputs, &inputs)?;
     let table_on_stderr = outputs.iter().any(|o| o.is_stdout());
     let stdout_format = if output.is_some() { Format::Table } else { request.format.unwrap_or_default() };
-    let mut runners: Vec<RunnerKind> = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
+    let mut runners: Vec<RunnerId> = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
     runners.sort();
     runners.dedup();
     let record = SettingsRecord {
@@ -538,18 +535,20 @@ fn case(
     let properties = spec.properties_of(&params);
     let label = crate::workload::param::label(&spec.name, &params);
     let explicit_runners = bench.runners.is_some();
-    let mut runners = bench.runners.clone().unwrap_or_else(|| RunnerKind::ALL.to_vec());
-    runners.push(RunnerKind::Serial);
+    let mut runners = bench.runners.clone().unwrap_or_else(RunnerId::all);
+    runners.push(RunnerId::reference());
     runners.sort();
     runners.dedup();
     let mut skipped = Vec::new();
     for &runner in &runners {
-        let refusal = if runner == RunnerKind::Process && workers > MAX_PROCESSES {
+        let info = runner.info().expect("the plan's runners are this build's");
+        let refusal = if !info.clamps && workers > info.max_workers {
             let threads = match bench.origin {
                 Origin::Cli => format!("--threads {workers}"),
                 Origin::Suite(_) => format!("threads = {workers}"),
             };
-            Some((format!("{threads} exceeds the process runner's limit of {MAX_PROCESSES} processes"), true))
+            let unit = if info.processes { "processes" } else { "workers" };
+            Some((format!("{threads} exceeds the {runner} runner's limit of {} {unit}", info.max_workers), true))
         } else if !runner.one_address_space() {
             properties.one_address_space.clone().map(|why| (why, false))
         } else {
@@ -721,12 +720,13 @@ mod tests {
             tasks: Some((tasks, "ulimit -u (RLIMIT_NPROC) 500, 10 in use by this user".into())),
             threads: Some((threads, "vm.max_map_count 65530".into())),
         };
-        // One case at a time: 140 pool threads plus 280 for the process runner's
-        // busiest sample, not the 9,870 of every pool at once.
-        assert!(check_thread_room(&sweep.cases, &room(420, 280)).is_ok());
-        let err = check_thread_room(&sweep.cases, &room(419, 10_000)).unwrap_err().0;
-        assert!(err.contains("with 140 workers would start 420 threads and processes at once"), "{err}");
-        assert!(err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains("room for 419"), "{err}");
+        // One case at a time: 140 pool threads plus 140 for the busiest sample (the
+        // threads runner's threads, or the process runner's children, read by one
+        // poll loop), not the 9,870 of every pool at once.
+        assert!(check_thread_room(&sweep.cases, &room(280, 280)).is_ok());
+        let err = check_thread_room(&sweep.cases, &room(279, 10_000)).unwrap_err().0;
+        assert!(err.contains("with 140 workers would start 280 threads and processes at once"), "{err}");
+        assert!(err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains("room for 279"), "{err}");
         let err = check_thread_room(&sweep.cases, &room(10_000, 279)).unwrap_err().0;
         assert!(err.contains("280 threads at once") && err.contains("vm.max_map_count"), "{err}");
         assert!(check_thread_room(&sweep.cases, &crate::sys::Room::default()).is_ok(), "no limit known");
@@ -735,7 +735,7 @@ mod tests {
     #[test]
     fn serial_is_always_measured() {
         let p = plan_args("fib --runner threads --threads 2").unwrap();
-        assert_eq!(p.cases[0].settings.runners, vec![RunnerKind::Serial, RunnerKind::Threads]);
+        assert_eq!(p.cases[0].settings.runners, vec![RunnerId::new("serial"), RunnerId::new("threads")]);
     }
 
     #[test]
@@ -744,8 +744,8 @@ mod tests {
         assert_eq!(p.cases.len(), 4);
         let mutex = p.cases.iter().find(|c| c.label.contains("sync=mutex")).unwrap();
         assert_eq!(mutex.skipped.len(), 1);
-        assert_eq!(mutex.skipped[0].runner, RunnerKind::Process);
-        assert!(!mutex.settings.runners.contains(&RunnerKind::Process));
+        assert_eq!(mutex.skipped[0].runner, RunnerId::new("process"));
+        assert!(!mutex.settings.runners.contains(&RunnerId::new("process")));
     }
 
     #[test]
@@ -767,7 +767,7 @@ mod tests {
     fn too_many_processes_are_refused_only_when_asked_for() {
         assert!(plan_args("fib --threads 300 --runner process").is_err());
         let p = plan_args("fib --threads 300").unwrap();
-        assert_eq!(p.cases[0].skipped[0].runner, RunnerKind::Process);
+        assert_eq!(p.cases[0].skipped[0].runner, RunnerId::new("process"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
-use crate::runner::RunnerKind;
+use crate::runner::RunnerId;
 use crate::stats::{RatioSummary, Summary};
 pub use crate::workload::Throughput;
 
@@ -73,7 +73,7 @@ pub struct SettingsRecord {
     /// Workers for parallel runners.
     pub workers: usize,
     /// Runners measured.
-    pub runners: Vec<RunnerKind>,
+    pub runners: Vec<RunnerId>,
     /// Task assignment for threads and process.
     pub schedule: crate::runner::Schedule,
     /// Least warm-up samples per runner (each warms up until steady).
@@ -110,6 +110,9 @@ pub struct CaseReport {
     /// The tasks mostly wait rather than compute.
     #[serde(default)]
     pub waits: bool,
+    /// Each task's duration by design (a sleep), when the workload declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_ms: Option<f64>,
     /// Rounds measured.
     #[serde(default)]
     pub rounds: u32,
@@ -143,7 +146,7 @@ pub struct CaseReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunnerRow {
     /// The runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Its worker count.
     pub workers: usize,
     /// Wall time, milliseconds.
@@ -254,6 +257,7 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     if report.schema_version == 1 {
         upgrade_v1(&mut report);
     }
+    upgrade_task_ms(&mut report);
     Ok(report)
 }
 
@@ -318,6 +322,14 @@ fn upgrade_v1(report: &mut Report) {
         case.params.remove("generated");
         case.race = case.workload == "counter" && case.params.get("sync").and_then(|s| s.as_str()) == Some("none");
         case.waits = case.workload == "sleep";
+    }
+}
+
+/// Files written before workloads declared their tasks' duration knew only `sleep`'s,
+/// by name: give its cases the duration its parameters say.
+fn upgrade_task_ms(report: &mut Report) {
+    for case in report.cases.iter_mut().filter(|c| c.task_ms.is_none() && c.workload == "sleep") {
+        case.task_ms = case.params.get("ms").and_then(|v| v.as_f64());
     }
 }
 
@@ -494,6 +506,29 @@ mod tests {
         assert!(v1.cases[0].race && !v1.cases[0].waits);
         assert!(v1.cases[1].waits && !v1.cases[1].race);
         assert_eq!(serde_json::Value::Object(v1.cases[1].params.clone()), serde_json::json!({"tasks": 2, "ms": 5}));
+    }
+
+    #[test]
+    fn a_file_with_a_runner_this_build_lacks_loads_and_sorts_after_the_known_ones() {
+        // A build with an optional runner (mpi behind a feature) wrote this file; this
+        // build has no such runner and must still read, compare and report it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let mut report = crate::report::fixture::report();
+        let text = serde_json::to_string(&report).unwrap().replace("\"process\"", "\"mpi\"");
+        assert!(text.contains("\"mpi\""), "the fixture has process rows to rename");
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path).unwrap();
+        let mpi = RunnerId::intern("mpi");
+        assert!(mpi.info().is_none() && !mpi.is_reference() && !mpi.processes());
+        assert!(loaded.cases.iter().flat_map(|c| &c.rows).any(|r| r.runner == mpi));
+        let mut ids = loaded.settings.runners.clone();
+        ids.sort();
+        assert_eq!(ids.last(), Some(&mpi), "an unknown runner sorts after this build's runners");
+        assert_eq!(ids[0], RunnerId::reference());
+        // Written back, the id is the same plain string.
+        report = loaded;
+        assert!(serde_json::to_string(&report).unwrap().contains("\"runner\":\"mpi\""));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{Measurement, by_round};
-use crate::runner::RunnerKind;
+use crate::runner::RunnerId;
 use crate::stats;
 use crate::stats::models::{fit_amdahl, fit_gustafson, fit_usl, r_squared};
 
@@ -181,7 +181,7 @@ fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Optio
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScalePoint {
     /// Runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Worker count.
     pub workers: usize,
     /// Paired samples (rounds) behind the estimate.
@@ -218,7 +218,7 @@ pub struct ScalePoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunnerScaling {
     /// Runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// The fit, when the sweep allows one.
     #[serde(default, deserialize_with = "lenient")]
     pub fit: Option<Fit>,
@@ -284,7 +284,7 @@ pub struct SweepInput<'a> {
     pub bootstrap: u32,
 }
 
-fn median_of(m: &Measurement, runner: RunnerKind, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
+fn median_of(m: &Measurement, runner: RunnerId, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
     stats::median(
         &m.samples.iter().filter(|s| s.sample.runner == runner).filter_map(|s| f(&s.sample)).collect::<Vec<_>>(),
     )
@@ -301,7 +301,7 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
     let cores = cores.max(1);
     let max_workers = input.workers.iter().copied().max().unwrap_or(1);
     let tagged = || input.measurements.iter().zip(input.family_of.iter().copied());
-    let overhead = |runner: RunnerKind, workers: usize| -> Option<f64> {
+    let overhead = |runner: RunnerId, workers: usize| -> Option<f64> {
         let (m, _) = tagged().find(|(m, f)| f.is_none() && m.workers == workers)?;
         median_of(m, runner, |s| Some(s.wall_ns as f64 / 1e6))
     };
@@ -311,10 +311,10 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
         let ms: Vec<&Measurement> = tagged().filter(|(_, f)| *f == Some(family)).map(|(m, _)| m).collect();
         let Some(largest) = ms.iter().max_by_key(|m| m.workers) else { continue };
         let cpu_bound = ms.iter().any(|m| !m.properties.waits);
-        let mut runners: Vec<RunnerKind> = ms.iter().flat_map(|m| m.runners.iter().copied()).collect();
+        let mut runners: Vec<RunnerId> = ms.iter().flat_map(|m| m.runners.iter().copied()).collect();
         runners.sort();
         runners.dedup();
-        runners.retain(|&r| r != RunnerKind::Serial);
+        runners.retain(|&r| !r.is_reference());
         let mut points = Vec::new();
         let mut scalings = Vec::new();
         for &runner in &runners {
@@ -322,7 +322,7 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
             for m in ms.iter().filter(|m| m.runners.contains(&runner)) {
                 let wall = |s: &crate::runner::Sample| s.wall_ns as f64;
                 let ratios = stats::paired_ratios(
-                    &by_round(&m.samples, RunnerKind::Serial, wall),
+                    &by_round(&m.samples, RunnerId::reference(), wall),
                     &by_round(&m.samples, runner, wall),
                 );
                 let Some((speedup, coverage)) = stats::interval::median_interval_or_range(&ratios, 0.95) else {
@@ -496,15 +496,15 @@ mod tests {
         label: &str,
         workers: usize,
         serial_ms: f64,
-        runner_ms: impl Fn(RunnerKind) -> f64,
+        runner_ms: impl Fn(RunnerId) -> f64,
         cpu: f64,
     ) -> Measurement {
-        let runners = vec![RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Process];
+        let runners = vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("process")];
         let mut samples = Vec::new();
         for round in 0..5u32 {
             for (position, &kind) in runners.iter().enumerate() {
                 let w = kind.workers(workers);
-                let ms = if kind == RunnerKind::Serial { serial_ms } else { runner_ms(kind) };
+                let ms = if kind == RunnerId::new("serial") { serial_ms } else { runner_ms(kind) };
                 // A little deterministic noise so the intervals have some width.
                 let ms = ms * (1.0 + 0.002 * f64::from(round % 3));
                 let wall_ns = (ms * 1e6) as u64;
@@ -550,7 +550,7 @@ mod tests {
                 fib(),
                 p,
                 serial,
-                |k| serial / speedup(p) * if k == RunnerKind::Process { 1.2 } else { 1.0 },
+                |k| serial / speedup(p) * if k == RunnerId::new("process") { 1.2 } else { 1.0 },
                 cpu,
             ));
             family_of.push(Some(0));
@@ -569,7 +569,7 @@ mod tests {
     }
 
     fn threads(a: &ScaleAnalysis) -> &RunnerScaling {
-        a.families[0].runners.iter().find(|r| r.runner == RunnerKind::Threads).unwrap()
+        a.families[0].runners.iter().find(|r| r.runner == RunnerId::new("threads")).unwrap()
     }
 
     #[test]
@@ -611,7 +611,7 @@ mod tests {
             assert_eq!(p.karp_flatt.is_some(), p.speedup.estimate > 1.0, "{p:?}");
         }
         // The process runner at 1 worker: 1/1.2 = 0.83x, no Karp-Flatt.
-        let process_one = a.families[0].points.iter().find(|p| p.runner == RunnerKind::Process && p.workers == 1);
+        let process_one = a.families[0].points.iter().find(|p| p.runner == RunnerId::new("process") && p.workers == 1);
         assert_eq!(process_one.unwrap().karp_flatt, None);
         let weak = analyse(&ms, &family_of, true, 8);
         assert!(weak.families[0].points.iter().all(|p| p.karp_flatt.is_none()));
@@ -645,11 +645,11 @@ mod tests {
         // percentile bootstrap called a narrower interval 95%.
         let (ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
         let a = analyse(&ms, &family_of, false, 2);
-        let p = a.families[0].points.iter().find(|p| p.runner == RunnerKind::Threads && p.workers == 2).unwrap();
+        let p = a.families[0].points.iter().find(|p| p.runner == RunnerId::new("threads") && p.workers == 2).unwrap();
         assert_eq!(p.coverage, Some(1.0 - 2.0 / 32.0));
         let ratios = stats::paired_ratios(
-            &by_round(&ms[1].samples, RunnerKind::Serial, |s| s.wall_ns as f64),
-            &by_round(&ms[1].samples, RunnerKind::Threads, |s| s.wall_ns as f64),
+            &by_round(&ms[1].samples, RunnerId::new("serial"), |s| s.wall_ns as f64),
+            &by_round(&ms[1].samples, RunnerId::new("threads"), |s| s.wall_ns as f64),
         );
         let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let highest = ratios.iter().copied().fold(0.0, f64::max);
@@ -662,15 +662,23 @@ mod tests {
         // old value (0.33 and 0.43) measured the core count, not a serial fraction.
         let (ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
         let a = analyse(&ms, &family_of, false, 2);
-        let kf = |runner: RunnerKind, workers: usize| {
+        let kf = |runner: RunnerId, workers: usize| {
             a.families[0].points.iter().find(|p| p.runner == runner && p.workers == workers).unwrap().karp_flatt
         };
-        assert!(kf(RunnerKind::Threads, 2).is_some_and(|e| e.abs() < 0.01), "{:?}", kf(RunnerKind::Threads, 2));
-        assert_eq!((kf(RunnerKind::Threads, 4), kf(RunnerKind::Threads, 8)), (None, None));
+        assert!(
+            kf(RunnerId::new("threads"), 2).is_some_and(|e| e.abs() < 0.01),
+            "{:?}",
+            kf(RunnerId::new("threads"), 2)
+        );
+        assert_eq!((kf(RunnerId::new("threads"), 4), kf(RunnerId::new("threads"), 8)), (None, None));
         // The process runner is 20% slower at every count (S(1) = 0.83): relative to
         // its own one worker it scales perfectly to 2, as its fit says. On the raw
         // speedup (1.67 on 2) Karp-Flatt was 0.2.
-        assert!(kf(RunnerKind::Process, 2).is_some_and(|e| e.abs() < 0.01), "{:?}", kf(RunnerKind::Process, 2));
+        assert!(
+            kf(RunnerId::new("process"), 2).is_some_and(|e| e.abs() < 0.01),
+            "{:?}",
+            kf(RunnerId::new("process"), 2)
+        );
     }
 
     #[test]

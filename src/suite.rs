@@ -28,7 +28,7 @@ use crate::error::UsageError;
 use crate::measure::Rounds;
 use crate::plan::{BenchRequest, Origin, Request};
 use crate::result::SuiteRecord;
-use crate::runner::{RunnerKind, Schedule};
+use crate::runner::{RunnerId, Schedule};
 
 /// Largest suite file read: suites are short; a larger file is a mistake (or
 /// `/dev/zero`).
@@ -288,9 +288,8 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
             names
                 .iter()
                 .map(|n| {
-                    <RunnerKind as clap::ValueEnum>::from_str(n, false).map_err(|_| {
-                        fail(format!("runners: unknown runner {n:?}: use serial, threads, rayon or process"))
-                    })
+                    RunnerId::known(n)
+                        .ok_or_else(|| fail(format!("runners: unknown runner {n:?}: use {}", RunnerId::known_list())))
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
@@ -415,7 +414,7 @@ threads = [2]
         // mutex under the default runners skips process instead of failing.
         let mutex = &c[3];
         assert!(mutex.label.contains("mutex"));
-        assert_eq!(mutex.skipped[0].runner, RunnerKind::Process);
+        assert_eq!(mutex.skipped[0].runner, RunnerId::new("process"));
     }
 
     #[test]

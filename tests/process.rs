@@ -41,7 +41,7 @@ const READY: &str = "echo hello parbench-worker/5 $$; read setup; echo ready 0 0
 /// Runs `script` as every worker and returns the error, checking no child survives.
 fn failure(workers: usize, script: &str, timeout: Duration) -> BenchError {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let err = shell_runner(workers, script, timeout).run(&fib()).expect_err("the sample must fail");
+    let err = shell_runner(workers, script, timeout).sample(&fib()).expect_err("the sample must fail");
     assert_eq!(children_of_this_process(), Vec::<u32>::new(), "children left behind after: {err}");
     if let Some(pid) = err.worker_pid() {
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} still exists");
@@ -140,7 +140,7 @@ fn a_grandchild_holding_the_pipes_open_does_not_hang_the_runner() {
     let pidfile = dir.path().join("grandchild.pid");
     let script = format!("{READY} sleep 30 & echo $! > {}; echo 'oops' >&2; exit 4", pidfile.display());
     let start = Instant::now();
-    let err = shell_runner(1, &script, Duration::from_secs(20)).run(&fib()).expect_err("must fail");
+    let err = shell_runner(1, &script, Duration::from_secs(20)).sample(&fib()).expect_err("must fail");
     assert!(err.to_string().contains("status 4"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(20), "waited for the grandchild");
     // Clean up the grandchild (it is not ours to track: the worker started it).
@@ -160,7 +160,7 @@ fn a_child_that_never_reads_cannot_block_the_runner_past_the_timeout() {
     let workload = job("factorize", &[("numbers", &list.join(","))]);
     let start = Instant::now();
     let err = shell_runner(1, "echo hello parbench-worker/5 $$; exec sleep 1000", Duration::from_millis(300))
-        .run(&workload)
+        .sample(&workload)
         .expect_err("must time out");
     assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
     assert!(err.to_string().contains("--timeout 0.3s"), "{err}");
@@ -178,7 +178,7 @@ fn a_missing_program_is_a_spawn_error() {
         PathBuf::from("/nonexistent/parbench"),
         vec![],
     );
-    let err = runner.run(&fib()).expect_err("cannot spawn");
+    let err = runner.sample(&fib()).expect_err("cannot spawn");
     assert!(matches!(err, BenchError::Spawn { .. }), "{err}");
     assert!(err.to_string().contains("/nonexistent/parbench"), "{err}");
 }
@@ -191,7 +191,7 @@ fn a_successful_sample_leaves_no_child_behind() {
     for schedule in [Schedule::Dynamic, Schedule::Static] {
         let mut runner =
             ProcessRunner::with_program(3, schedule, Duration::from_secs(20), program.clone(), vec!["worker".into()]);
-        let sample = runner.run(&workload).unwrap();
+        let sample = runner.sample(&workload).unwrap();
         assert!(sample.verification.is_ok(), "{:?}", sample.verification);
         assert_eq!(children_of_this_process(), Vec::<u32>::new());
     }
@@ -204,7 +204,7 @@ fn a_real_worker_that_times_out_is_killed_mid_task() {
     let workload = job("sleep", &[("tasks", "2"), ("ms", "10000")]);
     let mut runner =
         ProcessRunner::with_program(2, Schedule::Dynamic, Duration::from_millis(300), program, vec!["worker".into()]);
-    let err = runner.run(&workload).expect_err("must time out");
+    let err = runner.sample(&workload).expect_err("must time out");
     assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
     assert_eq!(children_of_this_process(), Vec::<u32>::new());
 }
@@ -216,7 +216,7 @@ fn a_panicking_task_in_a_worker_names_the_task_and_leaves_no_child() {
     let workload = job("command", &[("cmd", "test {task} != 2 || exit 9"), ("tasks", "4")]);
     let mut runner =
         ProcessRunner::with_program(2, Schedule::Dynamic, Duration::from_secs(20), program, vec!["worker".into()]);
-    let err = runner.run(&workload).expect_err("task 2 fails");
+    let err = runner.sample(&workload).expect_err("task 2 fails");
     assert!(matches!(err, BenchError::TaskFailed { task: 2, .. }), "{err}");
     assert!(err.to_string().contains("status 9") && err.to_string().contains("process runner"), "{err}");
     assert_eq!(children_of_this_process(), Vec::<u32>::new());

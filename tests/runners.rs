@@ -2,7 +2,7 @@
 //! pipeline a user's command line takes (`parbench::measure`): each must produce a
 //! verified result, and every task must run exactly once.
 
-use parbench::{Registry, RunnerKind, Verification};
+use parbench::{Registry, RunnerId, Verification};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_parbench");
 
@@ -27,7 +27,7 @@ fn check_all(workers: usize, schedule: &str) {
         args.extend(["--worker-program".to_string(), WORKER.to_string(), "--seed".into(), "3".into()]);
         let report = parbench::measure(&registry, &args).unwrap_or_else(|e| panic!("{tiny}: {e:#}"));
         for case in &report.cases {
-            let runners: Vec<RunnerKind> = case.rows.iter().map(|r| r.runner).collect();
+            let runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
             let expected = if case.label.contains("sync=mutex") { 3 } else { 4 };
             assert_eq!(runners.len(), expected, "{}: {runners:?}", case.label);
             assert_eq!(case.samples.len(), 2 * runners.len(), "{}", case.label);
@@ -86,9 +86,11 @@ fn the_process_runner_counts_its_childrens_cpu_time() {
     args.extend(["--warmup", "0", "--worker-program", WORKER]);
     let report = parbench::measure(&Registry::with_builtins(), args).unwrap();
     let rows = &report.cases[0].rows;
-    let cpu = |kind: RunnerKind| rows.iter().find(|r| r.runner == kind).unwrap().cpu_ms;
-    let (serial, process) = (cpu(RunnerKind::Serial), cpu(RunnerKind::Process));
+    let cpu = |kind: RunnerId| rows.iter().find(|r| r.runner == kind).unwrap().cpu_ms;
+    let (serial, process) = (cpu(RunnerId::new("serial")), cpu(RunnerId::new("process")));
     assert!(process >= 0.3 * serial, "process cpu {process} ms vs serial cpu {serial} ms");
     let samples = &report.cases[0].samples;
-    assert!(samples.iter().filter(|s| s.sample.runner == RunnerKind::Process).all(|s| s.sample.startup_ns.is_some()));
+    assert!(
+        samples.iter().filter(|s| s.sample.runner == RunnerId::new("process")).all(|s| s.sample.startup_ns.is_some())
+    );
 }

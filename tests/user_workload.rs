@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use parbench::{
-    BenchError, Param, Params, Registry, RunnerKind, SharedState, TaskContext, TypedWorkload, Verification, Workload,
+    BenchError, Param, Params, Registry, RunnerId, SharedState, TaskContext, TypedWorkload, Verification, Workload,
     WorkloadSpec,
 };
 
@@ -458,14 +458,14 @@ fn the_example_verifies_under_every_runner() {
     for schedule in ["dynamic", "static"] {
         let report = run(&["checksum", "--size-mib", "2", "--chunks", "16", "--schedule", schedule]).unwrap();
         let case = &report.cases[0];
-        let runners: Vec<RunnerKind> = case.rows.iter().map(|r| r.runner).collect();
-        assert_eq!(runners, RunnerKind::ALL, "every runner measured");
+        let runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
+        assert_eq!(runners, RunnerId::all(), "every runner measured");
         assert_eq!(case.samples.len(), 8);
         for s in &case.samples {
             assert!(matches!(s.sample.verification, Verification::Verified { .. }), "{:?}", s.sample.verification);
         }
         // The process runner's children built their own buffer, with the clock stopped.
-        let process = case.samples.iter().find(|s| s.sample.runner == RunnerKind::Process).unwrap();
+        let process = case.samples.iter().find(|s| s.sample.runner == RunnerId::new("process")).unwrap();
         assert!(process.sample.setup_ns.is_some_and(|ns| ns > 0));
         assert_eq!(report.schema_version, 2);
         assert_eq!(case.params["size-mib"], 2);
@@ -523,7 +523,7 @@ fn every_runner_hands_every_task_a_fresh_input_every_sample() {
         let args = ["in-place-sort", "--schedule", schedule];
         let report = run(&args).unwrap_or_else(|e| panic!("{schedule}: {e:#}"));
         let case = &report.cases[0];
-        assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), RunnerKind::ALL);
+        assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), RunnerId::all());
         assert!(case.samples.iter().all(|s| s.sample.verification.is_ok()));
     }
 }
@@ -561,12 +561,13 @@ fn no_runner_times_the_freeing_of_its_set_up() {
     let log = log.to_str().unwrap();
     let registry = registry();
     let options = RunnerOptions { worker_program: Some(std::env::current_exe().unwrap()), ..RunnerOptions::default() };
-    for kind in RunnerKind::ALL {
+    for kind in RunnerId::all() {
         let values = [("log", log), ("tasks", "4"), ("setup-mib", "64")];
         let job = Job::build(&registry, "teardown", &values, 2).unwrap();
         let mut runner = kind.build(kind.workers(2), &options).unwrap();
         let _ = std::fs::remove_file(log);
-        let sample = runner.run(&job).unwrap();
+        runner.prepare().unwrap();
+        let sample = runner.sample(&job).unwrap();
         let text = std::fs::read_to_string(log).unwrap();
         let mut origin = u64::MAX;
         let mut drops = Vec::new();
@@ -579,12 +580,12 @@ fn no_runner_times_the_freeing_of_its_set_up() {
         }
         let end = origin + sample.wall_ns;
         // Each worker's state; under process also each child's copy of the workload.
-        let copies = if kind == RunnerKind::Process { 4 } else { sample.workers };
+        let copies = if kind == RunnerId::new("process") { 4 } else { sample.workers };
         assert_eq!(drops.len(), copies, "{kind}: {text}");
         for drop in drops {
             assert!(drop > end, "{kind}: freed {} ns before the timed region ended", end - drop);
         }
-        if kind == RunnerKind::Process {
+        if kind == RunnerId::new("process") {
             assert!(sample.teardown_ns.is_some(), "the process runner reports its teardown");
         }
     }
@@ -592,7 +593,7 @@ fn no_runner_times_the_freeing_of_its_set_up() {
     let case = &report.cases[0];
     assert!(case.notes.iter().any(|n| n.contains("freed their set-up and exited in")), "{:?}", case.notes);
     for row in &case.rows {
-        assert_eq!(row.teardown_ms.is_some(), row.runner == RunnerKind::Process, "{}", row.runner);
+        assert_eq!(row.teardown_ms.is_some(), row.runner == RunnerId::new("process"), "{}", row.runner);
     }
 }
 
@@ -613,7 +614,7 @@ fn an_output_json_cannot_carry_is_a_wrong_answer_that_says_why() {
     use parbench::runner::{Job, RunnerOptions};
     let options = RunnerOptions { worker_program: Some(std::env::current_exe().unwrap()), ..RunnerOptions::default() };
     let job = Job::build(&registry(), "nan", &[], 2).unwrap();
-    let sample = RunnerKind::Process.build(2, &options).unwrap().run(&job).unwrap();
+    let sample = RunnerId::new("process").build(2, &options).unwrap().sample(&job).unwrap();
     match sample.verification {
         Verification::Failed { reason } => assert!(reason.contains("travel as null"), "{reason}"),
         other => panic!("{other:?}"),
@@ -670,7 +671,7 @@ fn the_limit_estimate_prices_the_untimed_inputs() {
 
 fn a_task_that_prints_does_not_break_the_process_runner() {
     let report = run(&["chatty", "--runner", "process"]).unwrap();
-    assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerKind::Process));
+    assert!(report.cases[0].rows.iter().any(|r| r.runner == RunnerId::new("process")));
 }
 
 fn main() -> ExitCode {

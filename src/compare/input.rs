@@ -7,7 +7,6 @@ use std::path::Path;
 use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
 use crate::result::{Report, load as load_result, result_files};
-use crate::runner::RunnerKind;
 
 /// Checks that `report` holds something to compare: cases, samples, a parallel runner,
 /// non-zero worker counts and wall times. The error names `path`.
@@ -59,7 +58,7 @@ pub fn validate(path: &str, report: &Report) -> Result<(), UsageError> {
         }
     }
     let samples = || report.cases.iter().flat_map(|c| &c.samples);
-    if samples().all(|s| s.sample.runner == RunnerKind::Serial) {
+    if samples().all(|s| s.sample.runner.is_reference()) {
         return fail("it has only serial samples, and compare judges parallel runners".into());
     }
     Ok(())

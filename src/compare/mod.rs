@@ -35,7 +35,7 @@ use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
 use crate::measure::by_round;
 use crate::result::{CaseReport, Report};
-use crate::runner::{RunnerKind, Sample};
+use crate::runner::{RunnerId, Sample};
 use crate::stats;
 
 mod input;
@@ -178,7 +178,7 @@ pub struct CellResult {
     /// Workers of the case.
     pub workers: usize,
     /// Runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Metric.
     pub metric: Metric,
     /// Whether this cell can fail the comparison.
@@ -237,7 +237,7 @@ pub struct Missing {
     /// Workers of the case.
     pub workers: usize,
     /// The runner the other side lacks; `None`: the whole case.
-    pub runner: Option<RunnerKind>,
+    pub runner: Option<RunnerId>,
 }
 
 impl std::fmt::Display for Missing {
@@ -487,15 +487,10 @@ fn is_race(case: &CaseReport) -> bool {
     case.race
 }
 
-/// The built-in `sleep` workload's sleep per task: its ideal wall time is known.
-fn sleep_ms(case: &CaseReport) -> Option<f64> {
-    (case.workload == "sleep").then(|| case.params.get("ms")?.as_f64()).flatten()
-}
-
-fn metrics_for(case: &CaseReport, runner: RunnerKind) -> Vec<Metric> {
+fn metrics_for(case: &CaseReport, runner: RunnerId) -> Vec<Metric> {
     let mut m = vec![Metric::Wall];
-    let sleep = sleep_ms(case).is_some();
-    if runner != RunnerKind::Serial {
+    let sleep = case.task_ms.is_some();
+    if !runner.is_reference() {
         m.push(Metric::Speedup);
         // Sleeping tasks use almost no CPU: a ratio of two near-zero CPU times is noise.
         if !sleep {
@@ -505,14 +500,14 @@ fn metrics_for(case: &CaseReport, runner: RunnerKind) -> Vec<Metric> {
     if sleep {
         m.push(Metric::SleepOverhead);
     }
-    if runner == RunnerKind::Process {
+    if runner.processes() {
         m.push(Metric::ProcessOverhead);
     }
     m
 }
 
 /// One value per sample (or per round, for paired metrics) of `metric`.
-fn values(case: &CaseReport, runner: RunnerKind, metric: Metric) -> Vec<f64> {
+fn values(case: &CaseReport, runner: RunnerId, metric: Metric) -> Vec<f64> {
     let positive = |v: f64| (v.is_finite() && v > 0.0).then_some(v);
     let mine = || case.samples.iter().map(|s| &s.sample).filter(|s| s.runner == runner);
     let wall = |s: &Sample| s.wall_ns as f64;
@@ -520,12 +515,12 @@ fn values(case: &CaseReport, runner: RunnerKind, metric: Metric) -> Vec<f64> {
     match metric {
         Metric::Wall => mine().filter_map(|s| positive(s.wall_ns as f64 / 1e6)).collect(),
         Metric::Speedup => stats::paired_ratios(
-            &by_round(&case.samples, RunnerKind::Serial, wall),
+            &by_round(&case.samples, RunnerId::reference(), wall),
             &by_round(&case.samples, runner, wall),
         ),
         Metric::CpuInflation => by_round(&case.samples, runner, cpu)
             .into_iter()
-            .zip(by_round(&case.samples, RunnerKind::Serial, cpu))
+            .zip(by_round(&case.samples, RunnerId::reference(), cpu))
             // Below a millisecond of serial CPU the ratio is clock-tick noise.
             .filter_map(|(me, serial)| if serial >= 1e6 { positive(me / serial) } else { None })
             .collect(),
@@ -533,7 +528,7 @@ fn values(case: &CaseReport, runner: RunnerKind, metric: Metric) -> Vec<f64> {
             mine().filter_map(|s| positive(s.startup_ns? as f64 / s.wall_ns.max(1) as f64)).collect()
         }
         Metric::SleepOverhead => {
-            let Some(ms) = sleep_ms(case) else { return Vec::new() };
+            let Some(ms) = case.task_ms else { return Vec::new() };
             mine()
                 .filter_map(|s| {
                     let ideal = case.tasks.div_ceil(s.workers.max(1)) as f64 * ms * 1e6;

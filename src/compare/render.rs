@@ -90,7 +90,7 @@ fn verdict(c: &CellResult) -> String {
 fn cells(c: &CellResult) -> Vec<String> {
     vec![
         format!("{} ·{}w", safe(&c.case), c.workers),
-        c.runner.name().to_string(),
+        c.runner.as_str().to_string(),
         c.metric.name().to_string(),
         value(c, c.base_median),
         value(c, c.new_median),
@@ -150,7 +150,7 @@ pub fn headline(cmp: &Comparison) -> String {
 
 /// A table row for a case or runner NEW lacks.
 fn missing_cells(m: &super::Missing) -> Vec<String> {
-    let runner = m.runner.map_or_else(|| "(all)".to_string(), |r| r.name().to_string());
+    let runner = m.runner.map_or_else(|| "(all)".to_string(), |r| r.as_str().to_string());
     let mut row = vec![format!("{} ·{}w", safe(&m.case), m.workers), runner];
     row.extend(std::iter::repeat_n("-".to_string(), 6));
     row.push("MISSING in NEW".to_string());

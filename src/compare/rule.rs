@@ -9,7 +9,7 @@ use crate::stats;
 pub(super) struct CellKey {
     pub case: String,
     pub workers: usize,
-    pub runner: crate::runner::RunnerKind,
+    pub runner: crate::runner::RunnerId,
     pub metric: Metric,
     pub gated: bool,
 }
@@ -236,7 +236,7 @@ mod tests {
         let key = CellKey {
             case: "c".into(),
             workers: 2,
-            runner: crate::runner::RunnerKind::Threads,
+            runner: crate::runner::RunnerId::new("threads"),
             metric: Metric::Wall,
             gated: true,
         };

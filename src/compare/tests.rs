@@ -18,7 +18,7 @@ pub fn synthetic(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize) ->
 
 /// [`synthetic`] with `rounds` rounds.
 pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: usize, rounds: u32) -> Report {
-    use RunnerKind::*;
+    use crate::runner::kind::test_ids::*;
     let mut rng = SplitMix64::new(seed);
     let mut noise = move || 1.0 + cv * ((rng.next_u64() % 20_001) as f64 / 10_000.0 - 1.0);
     let runners = [(Serial, 200.0, 1), (Threads, 102.0, 2), (Rayon, 101.0, 2), (Process, 108.0, 2)];
@@ -64,7 +64,7 @@ fn run(base: &[Report], new: &Report) -> Comparison {
     compare(&bases, "new", new, &Rules::default(), false).unwrap()
 }
 
-fn verdict_of(c: &Comparison, runner: RunnerKind, metric: Metric) -> Verdict {
+fn verdict_of(c: &Comparison, runner: RunnerId, metric: Metric) -> Verdict {
     c.cells.iter().find(|x| x.runner == runner && x.metric == metric).unwrap().verdict
 }
 
@@ -79,10 +79,14 @@ fn a_against_a_is_unchanged_everywhere() {
 #[test]
 fn thirty_percent_slower_threads_is_a_regression_of_threads_only() {
     let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2));
-    assert_eq!(verdict_of(&c, RunnerKind::Threads, Metric::Wall), Verdict::Regression);
-    assert_eq!(verdict_of(&c, RunnerKind::Threads, Metric::Speedup), Verdict::Regression);
-    assert!(c.regressions().all(|x| x.runner == RunnerKind::Threads), "{:#?}", c.regressions().collect::<Vec<_>>());
-    let cell = c.cells.iter().find(|x| x.runner == RunnerKind::Threads && x.metric == Metric::Wall).unwrap();
+    assert_eq!(verdict_of(&c, RunnerId::new("threads"), Metric::Wall), Verdict::Regression);
+    assert_eq!(verdict_of(&c, RunnerId::new("threads"), Metric::Speedup), Verdict::Regression);
+    assert!(
+        c.regressions().all(|x| x.runner == RunnerId::new("threads")),
+        "{:#?}",
+        c.regressions().collect::<Vec<_>>()
+    );
+    let cell = c.cells.iter().find(|x| x.runner == RunnerId::new("threads") && x.metric == Metric::Wall).unwrap();
     assert!(cell.ratio_low <= cell.ratio && cell.ratio <= cell.ratio_high);
     assert!((cell.ratio - 1.3).abs() < 0.05, "{}", cell.ratio);
 }
@@ -90,14 +94,14 @@ fn thirty_percent_slower_threads_is_a_regression_of_threads_only() {
 #[test]
 fn thirty_percent_faster_is_an_improvement() {
     let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.0 / 1.3, 2));
-    assert_eq!(verdict_of(&c, RunnerKind::Threads, Metric::Wall), Verdict::Improvement);
+    assert_eq!(verdict_of(&c, RunnerId::new("threads"), Metric::Wall), Verdict::Improvement);
     assert_eq!(c.regressions().count(), 0);
 }
 
 #[test]
 fn a_high_spread_cell_within_its_interval_is_labelled_unstable_and_passes() {
     let c = run(&[synthetic(1, 0.40, 1.0, 2)], &synthetic(2, 0.40, 1.2, 2));
-    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    let wall = cell_of(&c, RunnerId::new("threads"), Metric::Wall);
     assert!(wall.unstable && wall.verdict != Verdict::Regression, "{wall:#?}");
     assert_eq!(c.regressions().count(), 0);
 }
@@ -107,7 +111,7 @@ fn a_noisy_cell_whose_interval_lies_beyond_the_threshold_is_a_regression() {
     // The reported bug: CV above 15% made a cell UNSTABLE, failing only when 1.5x
     // worse, though its 99% interval lay wholly beyond the threshold.
     let c = run(&[synthetic_rounds(1, 0.30, 1.0, 2, 60)], &synthetic_rounds(2, 0.30, 1.45, 2, 60));
-    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    let wall = cell_of(&c, RunnerId::new("threads"), Metric::Wall);
     assert!(wall.unstable, "{wall:#?}");
     assert!(wall.ratio_low > 1.0 + wall.threshold && wall.ratio < 1.5, "{wall:#?}");
     assert_eq!(wall.verdict, Verdict::Regression);
@@ -151,7 +155,7 @@ fn when_the_medians_disagree_with_the_change_the_table_says_so_and_why() {
     // modes, near 400 and near 660 ms; BASE mostly high, NEW mostly low.
     let set = |r: &mut Report, values: &[f64]| {
         let mut it = values.iter().cycle();
-        for s in r.cases[0].samples.iter_mut().filter(|s| s.sample.runner == RunnerKind::Process) {
+        for s in r.cases[0].samples.iter_mut().filter(|s| s.sample.runner == RunnerId::new("process")) {
             s.sample.wall_ns = (it.next().unwrap() * 1e6) as u64;
         }
     };
@@ -160,7 +164,7 @@ fn when_the_medians_disagree_with_the_change_the_table_says_so_and_why() {
     set(&mut base, &[400.0, 653.0, 655.0, 410.0, 660.0, 652.0, 405.0, 654.0, 651.0, 656.0]);
     set(&mut new, &[424.0, 690.0, 420.0, 426.0, 695.0, 422.0, 688.0, 425.0, 421.0, 700.0]);
     let c = run(&[base], &new);
-    let wall = cell_of(&c, RunnerKind::Process, Metric::Wall);
+    let wall = cell_of(&c, RunnerId::new("process"), Metric::Wall);
     let medians = wall.new_median / wall.base_median;
     assert!(medians < 0.7, "{wall:#?}");
     assert!(wall.medians_disagree && wall.ratio > 1.0, "{wall:#?}");
@@ -212,7 +216,7 @@ fn run_to_run_spread_of_several_baselines_raises_the_threshold() {
         })
         .collect();
     let c = run(&bases, &synthetic(20, 0.01, 1.0, 2));
-    let wall = c.cells.iter().find(|x| x.runner == RunnerKind::Serial && x.metric == Metric::Wall).unwrap();
+    let wall = c.cells.iter().find(|x| x.runner == RunnerId::new("serial") && x.metric == Metric::Wall).unwrap();
     assert!(wall.threshold > 0.2, "threshold {}", wall.threshold);
     assert_eq!(c.regressions().count(), 0);
 }
@@ -224,12 +228,12 @@ fn a_value_one_baseline_run_has_shown_is_not_a_regression() {
     let mut bases: Vec<Report> = (0..10).map(|i| synthetic(30 + i, 0.01, 1.0, 2)).collect();
     bases[4] = synthetic(34, 0.01, 1.6, 2);
     let c = run(&bases, &synthetic(50, 0.01, 1.55, 2));
-    let wall = c.cells.iter().find(|x| x.runner == RunnerKind::Threads && x.metric == Metric::Wall).unwrap();
+    let wall = c.cells.iter().find(|x| x.runner == RunnerId::new("threads") && x.metric == Metric::Wall).unwrap();
     assert!(wall.threshold >= 0.55, "threshold {}", wall.threshold);
     assert_eq!(c.regressions().count(), 0, "{:#?}", c.regressions().collect::<Vec<_>>());
     // Beyond anything seen, it still fails.
     let worse = run(&bases, &synthetic(51, 0.01, 2.2, 2));
-    assert!(worse.regressions().any(|x| x.runner == RunnerKind::Threads));
+    assert!(worse.regressions().any(|x| x.runner == RunnerId::new("threads")));
 }
 
 #[test]
@@ -247,6 +251,28 @@ fn the_unsynchronised_counter_is_reported_but_never_gated() {
 }
 
 #[test]
+fn any_workload_that_declares_its_task_duration_is_judged_against_its_ideal_time() {
+    // A user's waiting workload, not named `sleep`: its declared duration, not its name,
+    // gives it the ideal-time metric (and drops the CPU ratio of near-idle tasks).
+    let mut base = synthetic(1, 0.02, 1.0, 2);
+    let mut new = synthetic(2, 0.02, 1.0, 2);
+    for r in [&mut base, &mut new] {
+        r.cases[0].workload = "nap".into();
+        r.cases[0].task_ms = Some(25.0);
+    }
+    let c = run(&[base.clone()], &new);
+    assert!(c.cells.iter().any(|x| x.metric == Metric::SleepOverhead), "{:#?}", c.cells);
+    assert!(c.cells.iter().all(|x| x.metric != Metric::CpuInflation));
+    // Named `sleep` but declaring nothing (a user's own): no ideal time is assumed.
+    for r in [&mut base, &mut new] {
+        r.cases[0].workload = "sleep".into();
+        r.cases[0].task_ms = None;
+    }
+    let c = run(&[base], &new);
+    assert!(c.cells.iter().all(|x| x.metric != Metric::SleepOverhead));
+}
+
+#[test]
 fn too_few_samples_are_inconclusive_and_nothing_is_judged() {
     let mut new = synthetic(2, 0.02, 1.3, 2);
     new.cases[0].samples.retain(|s| s.round < 3);
@@ -260,12 +286,12 @@ fn too_few_samples_are_inconclusive_and_nothing_is_judged() {
     assert!(err.contains("--rounds 5"), "{err}");
 }
 
-fn cell_of(c: &Comparison, runner: RunnerKind, metric: Metric) -> &CellResult {
+fn cell_of(c: &Comparison, runner: RunnerId, metric: Metric) -> &CellResult {
     c.cells.iter().find(|x| x.runner == runner && x.metric == metric).unwrap()
 }
 
 /// Multiplies the wall (and CPU) times of `runner` in every sample by `factor`.
-fn scale(report: &mut Report, runner: RunnerKind, factor: f64) {
+fn scale(report: &mut Report, runner: RunnerId, factor: f64) {
     for s in report.cases.iter_mut().flat_map(|c| c.samples.iter_mut()).filter(|s| s.sample.runner == runner) {
         s.sample.wall_ns = (s.sample.wall_ns as f64 * factor) as u64;
         s.sample.cpu_ns = (s.sample.cpu_ns as f64 * factor) as u64;
@@ -278,12 +304,12 @@ fn a_doubled_runner_at_five_rounds_is_a_regression() {
     // approximation's smallest p (0.0122) and Holm over 11 cells made this WITHIN_NOISE.
     let base = synthetic_rounds(1, 0.05, 1.0, 2, 5);
     let mut new = synthetic_rounds(2, 0.05, 1.0, 2, 5);
-    scale(&mut new, RunnerKind::Threads, 2.0);
+    scale(&mut new, RunnerId::new("threads"), 2.0);
     let c = run(std::slice::from_ref(&base), &new);
-    assert_eq!(cell_of(&c, RunnerKind::Threads, Metric::Wall).verdict, Verdict::Regression);
-    assert_eq!(cell_of(&c, RunnerKind::Threads, Metric::Speedup).verdict, Verdict::Regression);
+    assert_eq!(cell_of(&c, RunnerId::new("threads"), Metric::Wall).verdict, Verdict::Regression);
+    assert_eq!(cell_of(&c, RunnerId::new("threads"), Metric::Speedup).verdict, Verdict::Regression);
     assert_eq!(c.outcome(), Outcome::Regression);
-    assert!(c.regressions().all(|x| x.runner == RunnerKind::Threads));
+    assert!(c.regressions().all(|x| x.runner == RunnerId::new("threads")));
     // Unchanged code at the same rounds still passes.
     let same = run(&[base], &synthetic_rounds(3, 0.05, 1.0, 2, 5));
     assert_eq!(same.outcome(), Outcome::NoRegression, "{:#?}", same.regressions().collect::<Vec<_>>());
@@ -293,7 +319,8 @@ fn a_doubled_runner_at_five_rounds_is_a_regression() {
 fn a_thousand_times_slower_new_against_one_five_round_baseline_is_a_regression() {
     let base = synthetic_rounds(1, 0.02, 1.0, 2, 5);
     let mut new = synthetic_rounds(2, 0.02, 1.0, 2, 5);
-    for runner in [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process] {
+    for runner in [RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon"), RunnerId::new("process")]
+    {
         scale(&mut new, runner, 1000.0);
     }
     let c = run(&[base], &new);
@@ -305,10 +332,10 @@ fn a_thousand_times_slower_new_against_one_five_round_baseline_is_a_regression()
 fn the_interval_decides_not_the_holm_adjusted_p() {
     let c = run(&[synthetic_rounds(1, 0.05, 1.0, 2, 5)], &{
         let mut new = synthetic_rounds(2, 0.05, 1.0, 2, 5);
-        scale(&mut new, RunnerKind::Threads, 2.0);
+        scale(&mut new, RunnerId::new("threads"), 2.0);
         new
     });
-    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    let wall = cell_of(&c, RunnerId::new("threads"), Metric::Wall);
     // 5 against 5 separated: exact p 2/252; Holm over the family lifts it above alpha.
     assert!((wall.p - 2.0 / 252.0).abs() < 1e-12, "{}", wall.p);
     assert!(wall.p_adjusted > 0.01);
@@ -322,13 +349,13 @@ fn nine_runs_at_100_ms_and_one_at_62_do_not_let_155_ms_pass() {
     // two-sided range made the threshold 100/62 - 1 = 61% and let 155 ms pass.
     let at = |seed: u64, ms: f64| {
         let mut r = synthetic(seed, 0.01, 1.0, 2);
-        scale(&mut r, RunnerKind::Threads, ms / 102.0);
+        scale(&mut r, RunnerId::new("threads"), ms / 102.0);
         r
     };
     let mut bases: Vec<Report> = (0..9).map(|i| at(40 + i, 100.0)).collect();
     bases.push(at(49, 62.0));
     let c = run(&bases, &at(60, 155.0));
-    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    let wall = cell_of(&c, RunnerId::new("threads"), Metric::Wall);
     assert_eq!(wall.basis, Basis::Runs);
     assert!((wall.threshold - 0.2).abs() < 0.01, "threshold {}", wall.threshold);
     assert!(wall.improvement_threshold > 0.6, "{}", wall.improvement_threshold);
@@ -346,7 +373,7 @@ fn three_or_more_baseline_runs_are_judged_run_by_run_with_an_informational_rank_
     // 30% slower threads: beyond every run and the threshold. Its rank p is the
     // smallest possible with ten runs, 1/11, far above any alpha: it does not decide.
     let slow = run(&bases, &synthetic(91, 0.02, 1.3, 2));
-    let wall = cell_of(&slow, RunnerKind::Threads, Metric::Wall);
+    let wall = cell_of(&slow, RunnerId::new("threads"), Metric::Wall);
     assert_eq!(wall.verdict, Verdict::Regression);
     assert!((wall.p - 1.0 / 11.0).abs() < 1e-12, "{}", wall.p);
     assert_eq!(wall.p_adjusted, wall.p);
@@ -361,7 +388,7 @@ fn an_estimate_beyond_the_threshold_with_an_interval_reaching_back_is_inconclusi
     // 5 rounds, +-12% noise, threads 30% slower: the estimate is beyond the 20% wall
     // threshold but 5 rounds cannot exclude 20%.
     let c = run(&[synthetic_rounds(1, 0.12, 1.0, 2, 5)], &synthetic_rounds(2, 0.12, 1.3, 2, 5));
-    let wall = cell_of(&c, RunnerKind::Threads, Metric::Wall);
+    let wall = cell_of(&c, RunnerId::new("threads"), Metric::Wall);
     assert_eq!(wall.verdict, Verdict::Inconclusive, "{wall:#?}");
     assert!(wall.ratio > 1.2 && wall.ratio_low <= 1.2);
     let n = wall.rounds_to_decide.unwrap();
@@ -421,7 +448,7 @@ fn unusable_results_are_input_errors_naming_the_file() {
     assert!(no_cases.starts_with("new.json: the result has no cases"), "{no_cases}");
     let no_samples = broken(&|r| r.cases[0].samples.clear());
     assert!(no_samples.starts_with("new.json: case 'fib (n=34, tasks=8)' has no samples"), "{no_samples}");
-    let serial = broken(&|r| r.cases[0].samples.retain(|s| s.sample.runner == RunnerKind::Serial));
+    let serial = broken(&|r| r.cases[0].samples.retain(|s| s.sample.runner == RunnerId::new("serial")));
     assert!(serial.contains("only serial samples"), "{serial}");
     let zero_workers = broken(&|r| r.cases[0].workers = 0);
     assert!(zero_workers.contains("workers: 0"), "{zero_workers}");

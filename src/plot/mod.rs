@@ -17,16 +17,13 @@ use plotters::prelude::*;
 pub use speedup::speedup_svg;
 pub use timeline::timeline_svg;
 
-use crate::runner::RunnerKind;
+use crate::runner::RunnerId;
 
 /// Each runner's colour, shared by both pictures so a runner looks the same in each.
-fn color(runner: RunnerKind) -> RGBColor {
-    match runner {
-        RunnerKind::Serial => RGBColor(90, 90, 90),
-        RunnerKind::Threads => RGBColor(31, 119, 180),
-        RunnerKind::Rayon => RGBColor(44, 160, 44),
-        RunnerKind::Process => RGBColor(214, 39, 40),
-    }
+fn color(runner: RunnerId) -> RGBColor {
+    // A runner of another build gets a colour no runner of this build has.
+    let [r, g, b] = runner.info().map_or([148, 103, 189], |i| i.color);
+    RGBColor(r, g, b)
 }
 
 /// `c` mixed with white: `amount` 0 is `c`, 1 is white. Opaque, so overlapping marks

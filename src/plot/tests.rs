@@ -7,24 +7,25 @@ use resvg::tiny_skia::Pixmap;
 use super::{color, speedup::CORES, tint};
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Measurement, RecordedSample};
-use crate::runner::{RunnerKind, Sample, TaskRecord, WorkerStats};
+use crate::runner::kind::test_ids;
+use crate::runner::{RunnerId, Sample, TaskRecord, WorkerStats};
 use crate::scaling::{ScaleAnalysis, SweepInput};
 use crate::workload::Verification;
 
-const RUNNERS: [RunnerKind; 4] = [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process];
+const RUNNERS: [RunnerId; 4] =
+    [RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon"), RunnerId::new("process")];
 
 /// A sweep of waiting work (sleep-like) at `workers`: 8 tasks of 10 ms, 6 rounds; each
 /// runner's tasks all start at once, one per worker, round-robin.
-fn measurement(label: &str, workers: usize, runners: &[RunnerKind]) -> Measurement {
+fn measurement(label: &str, workers: usize, runners: &[RunnerId]) -> Measurement {
     let mut samples = Vec::new();
     for round in 0..6u32 {
         for (position, &kind) in runners.iter().enumerate() {
             let w = kind.workers(workers);
             let slow = match kind {
-                RunnerKind::Serial => 1.0,
-                RunnerKind::Threads => 1.0,
-                RunnerKind::Rayon => 1.05,
-                RunnerKind::Process => 1.3,
+                test_ids::Rayon => 1.05,
+                test_ids::Process => 1.3,
+                _ => 1.0,
             };
             let task_ms = 10.0 * slow * (1.0 + 0.01 * f64::from(round % 3));
             let waves = 8usize.div_ceil(w);
@@ -69,7 +70,7 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerKind]) -> Measureme
     m
 }
 
-fn sweep(label: &str, runners: &[RunnerKind]) -> (Vec<Measurement>, ScaleAnalysis) {
+fn sweep(label: &str, runners: &[RunnerId]) -> (Vec<Measurement>, ScaleAnalysis) {
     let ms: Vec<_> = [1, 2, 4, 8].iter().map(|&p| measurement(label, p, runners)).collect();
     let analysis = analyse(&ms);
     (ms, analysis)
@@ -228,7 +229,7 @@ fn the_timeline_renders_a_legend_numbered_tasks_and_large_lane_labels() {
 fn eight_tasks_at_once_on_two_cores_are_filled_to_a_quarter() {
     let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
     let at8 = ms.iter().find(|m| m.workers == 8).unwrap();
-    let sample = &at8.samples.iter().find(|s| s.sample.runner == RunnerKind::Threads).unwrap().sample;
+    let sample = &at8.samples.iter().find(|s| s.sample.runner == RunnerId::new("threads")).unwrap().sample;
     let share = super::timeline::cpu_share(sample, 2).unwrap();
     assert!((share.on_cpu - 0.25).abs() < 1e-9, "{}", share.on_cpu);
     assert!((share.waiting.unwrap() - 0.1 / 8.0).abs() < 1e-3);
@@ -240,7 +241,7 @@ fn eight_tasks_at_once_on_two_cores_are_filled_to_a_quarter() {
     // In the picture: a quarter of each threads bar is solid, the rest the light tint.
     let svg = super::timeline_svg(std::slice::from_ref(at8), 2).unwrap();
     let pixmap = render(&svg);
-    let c = color(RunnerKind::Threads);
+    let c = color(RunnerId::new("threads"));
     let (solid, light) = (count(&pixmap, c) as f64, count(&pixmap, tint(c, 0.8)) as f64);
     assert!((0.2..0.45).contains(&(solid / light)), "solid {solid} vs light {light}");
 }

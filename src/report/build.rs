@@ -4,7 +4,7 @@
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Look, Measurement, RecordedSample, WarmUp};
 use crate::result::{CaseReport, Report, RowResult, RunnerRow, SCHEMA_VERSION, SettingsRecord, Skipped};
-use crate::runner::RunnerKind;
+use crate::runner::RunnerId;
 use crate::stats;
 use crate::workload::Verification;
 
@@ -62,7 +62,7 @@ fn ms(ns: u64) -> f64 {
 /// they are most of the memory), they are not copied.
 fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, settings: &SettingsRecord) -> CaseReport {
     let wall = |s: &crate::runner::Sample| ms(s.wall_ns);
-    let serial_wall = crate::measure::by_round(&m.samples, RunnerKind::Serial, wall);
+    let serial_wall = crate::measure::by_round(&m.samples, RunnerId::reference(), wall);
     let mut rows = Vec::new();
     for &kind in &m.runners {
         let samples: Vec<&RecordedSample> = m.samples.iter().filter(|s| s.sample.runner == kind).collect();
@@ -125,6 +125,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         work: m.properties.work.clone(),
         throughput: m.properties.throughput,
         waits: m.properties.waits,
+        task_ms: m.properties.task_ms,
         setup_ms: Some(ms(m.workload_setup_ns)),
         tasks: m.tasks,
         workers: m.workers,
@@ -180,7 +181,7 @@ fn case_notes(
     }
     notes.extend(warmup_notes(case, settings, warmup));
     let cores = env.available_parallelism;
-    let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| r.runner != RunnerKind::Serial).collect();
+    let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| !r.runner.is_reference()).collect();
     notes.extend(winner(case, &parallel));
     if !case.waits && case.workers > cores {
         notes.push(format!(
@@ -188,21 +189,23 @@ fn case_notes(
             case.workers
         ));
     }
-    if let Some(task_ms) = case.params.get("ms").and_then(|v| v.as_f64()).filter(|_| case.workload == "sleep") {
+    if let Some(task_ms) = case.task_ms {
         let waves = case.tasks.div_ceil(case.workers.max(1)) as f64;
         let ideal = waves * task_ms;
-        if let Some(t) = case.rows.iter().find(|r| r.runner == RunnerKind::Threads) {
+        if let Some(t) = parallel.iter().find(|r| r.runner.info().is_some_and(|i| i.waits_well)) {
             notes.push(format!(
-                "Sleeping tasks use almost no CPU (threads: {:.2} cores busy), so workers beyond the core count still help; \
-                 the ideal wall time with {} workers is {}, threads took {}.",
+                "Sleeping tasks use almost no CPU ({}: {:.2} cores busy), so workers beyond the core count still help; \
+                 the ideal wall time with {} workers is {}, {} took {}.",
+                t.runner,
                 t.cpu_utilisation,
                 case.workers,
                 fmt_ms(ideal),
+                t.runner,
                 fmt_ms(t.wall_ms.median)
             ));
         }
     }
-    if let Some(p) = case.rows.iter().find(|r| r.runner == RunnerKind::Process) {
+    if let Some(p) = case.rows.iter().find(|r| r.startup_ms.is_some()) {
         if let Some(startup) = p.startup_ms {
             let share = if p.wall_ms.median > 0.0 {
                 format!(", {} of their wall time", fmt_pct(startup / p.wall_ms.median))
@@ -239,9 +242,13 @@ fn case_notes(
             fmt_ms(teardown)
         ));
     }
-    if let Some(r) = case.rows.iter().find(|r| r.runner == RunnerKind::Rayon) {
+    if let Some(r) = case.rows.iter().find(|r| r.setup_ms.is_some()) {
         if let Some(setup) = r.setup_ms {
-            notes.push(format!("The rayon pool took {} to build, once, outside the timed region.", fmt_ms(setup)));
+            notes.push(format!(
+                "The {} pool took {} to build, once, outside the timed region.",
+                r.runner,
+                fmt_ms(setup)
+            ));
         }
     }
     for row in &case.rows {
@@ -297,7 +304,7 @@ pub fn load_notes<'a>(cases: impl IntoIterator<Item = &'a CaseReport>, env: &Fin
 
 /// Median cores other processes used during `runner`'s samples (`/proc/stat`), where
 /// known.
-fn others_cores(case: &CaseReport, runner: RunnerKind) -> Option<f64> {
+fn others_cores(case: &CaseReport, runner: RunnerId) -> Option<f64> {
     let shares: Vec<f64> = case
         .samples
         .iter()
@@ -452,7 +459,7 @@ fn winner(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<String> {
         // "Cost more than it saved" is a finding only when the interval says so.
         let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
         let ratios = stats::paired_ratios(
-            &crate::measure::by_round(&case.samples, RunnerKind::Serial, wall),
+            &crate::measure::by_round(&case.samples, RunnerId::reference(), wall),
             &crate::measure::by_round(&case.samples, best.runner, wall),
         );
         return Some(match stats::median_interval(&ratios, 0.95) {
@@ -550,7 +557,11 @@ fn sweep_comparison(cases: &[CaseReport]) -> Vec<String> {
                 many => many.iter().map(|k| format!("{k}={}", text(k))).collect::<Vec<_>>().join(" "),
             }
         };
-        for kind in [RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process] {
+        let mut kinds: Vec<RunnerId> =
+            group.iter().flat_map(|c| c.rows.iter().map(|r| r.runner)).filter(|r| !r.is_reference()).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
             // (name, median cost, cost per round): rounds of the cases ran interleaved,
             // round i of each in the same pass, so they pair by round as runners do.
             let costs: Vec<(String, f64, Vec<f64>)> = group
@@ -617,7 +628,7 @@ mod tests {
     /// One sample of `kind` (2 workers for the parallel ones): `ms` of wall time,
     /// `cores` busy on average, other processes using `others` cores, the workers
     /// waiting `waited` x wall time for a CPU in all.
-    fn sample(kind: RunnerKind, ms: f64, cores: f64, others: f64, waited: f64) -> Sample {
+    fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Sample {
         let w = kind.workers(2);
         let wall_ns = (ms * 1e6) as u64;
         Sample {
@@ -640,7 +651,7 @@ mod tests {
 
     /// A fib case from rounds of samples, with these warm-ups and stopping look.
     fn case_of(rounds: Vec<Vec<Sample>>, warmup: Vec<WarmUp>, look: Option<Look>) -> CaseReport {
-        let mut runners: Vec<RunnerKind> = rounds[0].iter().map(|s| s.runner).collect();
+        let mut runners: Vec<RunnerId> = rounds[0].iter().map(|s| s.runner).collect();
         runners.sort();
         let n = rounds.len() as u32;
         let samples = rounds
@@ -664,7 +675,7 @@ mod tests {
 
     /// Six rounds of serial 200 ms and the given threads and rayon times.
     fn two_runners(threads: [f64; 6], rayon: [f64; 6]) -> CaseReport {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         let rounds = (0..6)
             .map(|r| {
                 vec![
@@ -683,7 +694,7 @@ mod tests {
 
     #[test]
     fn a_swept_parameter_is_named_fastest_only_when_the_paired_interval_separates_it() {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         let case = |n: u64, threads: f64, shift: u32| {
             let rounds = (0..8)
                 .map(|r| {
@@ -709,7 +720,7 @@ mod tests {
 
     #[test]
     fn no_runner_beating_serial_is_blamed_on_coordination_only_when_the_interval_says_so() {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         let slow = |threads: &dyn Fn(u32) -> f64| {
             let rounds =
                 (0..8).map(|r| vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, threads(r), 2.0, 0.0, 0.0)]);
@@ -724,7 +735,7 @@ mod tests {
 
     #[test]
     fn a_single_round_names_no_fastest_runner() {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         // One round: an "interval" of one ratio has no width; the old rule called threads
         // fastest "in the paired 95% interval". Five rounds are still too few for two.
         for n in [1, 5] {
@@ -753,8 +764,8 @@ mod tests {
 
     #[test]
     fn more_workers_than_cores_are_not_preempted_by_each_other() {
-        use RunnerKind::*;
-        let w4 = |kind: RunnerKind, cores: f64, waited: f64| {
+        use crate::runner::kind::test_ids::*;
+        let w4 = |kind: RunnerId, cores: f64, waited: f64| {
             let mut s = sample(kind, 100.0, cores, 0.0, waited);
             s.workers = kind.workers(4);
             s
@@ -772,7 +783,7 @@ mod tests {
 
     #[test]
     fn cores_left_idle_are_blamed_on_what_the_numbers_show() {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         // 1 s samples, threads at 1.05 cores while other processes used 0.98: the
         // machine was shared. The old note blamed thread placement in samples "this short".
         let shared = case_of(
@@ -808,7 +819,7 @@ mod tests {
 
     #[test]
     fn a_warm_up_cut_short_by_contention_says_so() {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         let warm = |runner, steady, short_of_cores, times_settled| WarmUp {
             runner,
             samples: 13,
@@ -847,7 +858,7 @@ mod tests {
 
     #[test]
     fn the_precision_note_reports_the_look_that_stopped_the_run() {
-        use RunnerKind::*;
+        use crate::runner::kind::test_ids::*;
         let rounds = vec![vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, 50.0, 2.0, 0.0, 0.0)]; 11];
         let look = |widest| Look {
             rounds: 11,

@@ -41,7 +41,7 @@ impl Reporter for CsvReporter {
                     quote(&case.workload),
                     quote(&case.params_line()),
                     case.tasks.to_string(),
-                    row.runner.name().to_string(),
+                    row.runner.as_str().to_string(),
                     row.workers.to_string(),
                     w.n.to_string(),
                     format!("{:.6}", w.median),

@@ -4,10 +4,10 @@ use super::build;
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Measurement, RecordedSample};
 use crate::result::{Report, SettingsRecord, Skipped};
-use crate::runner::{RunnerKind, Sample, Schedule, WorkerStats};
+use crate::runner::{RunnerId, Sample, Schedule, WorkerStats};
 use crate::workload::{Params, Properties, Value, Verification};
 
-fn sample(runner: RunnerKind, workers: usize, wall_ms: f64, cpu_ms: f64, verification: Verification) -> Sample {
+fn sample(runner: RunnerId, workers: usize, wall_ms: f64, cpu_ms: f64, verification: Verification) -> Sample {
     let wall_ns = (wall_ms * 1e6) as u64;
     Sample {
         runner,
@@ -15,8 +15,8 @@ fn sample(runner: RunnerKind, workers: usize, wall_ms: f64, cpu_ms: f64, verific
         wall_ns,
         cpu_ns: (cpu_ms * 1e6) as u64,
         other_cpu_ns: Some(0),
-        startup_ns: (runner == RunnerKind::Process).then_some(1_500_000),
-        setup_ns: (runner == RunnerKind::Process).then_some(10_000),
+        startup_ns: (runner == RunnerId::new("process")).then_some(1_500_000),
+        setup_ns: (runner == RunnerId::new("process")).then_some(10_000),
         teardown_ns: None,
         allocations: None,
         preemptions: Some(0),
@@ -31,7 +31,7 @@ fn ok(detail: &str) -> Verification {
     Verification::Verified { detail: detail.into() }
 }
 
-fn rounds(rows: &[(RunnerKind, [f64; 3], Verification)], workers: usize) -> Vec<RecordedSample> {
+fn rounds(rows: &[(RunnerId, [f64; 3], Verification)], workers: usize) -> Vec<RecordedSample> {
     let mut out = Vec::new();
     for round in 0..3 {
         for (position, (kind, walls, v)) in rows.iter().enumerate() {
@@ -67,7 +67,7 @@ pub fn environment() -> Fingerprint {
 }
 
 /// Recorded settings with these runners, rounds and seed (2 workers, 1 warm-up).
-pub fn settings(runners: Vec<RunnerKind>, rounds: u32, seed: u64) -> SettingsRecord {
+pub fn settings(runners: Vec<RunnerId>, rounds: u32, seed: u64) -> SettingsRecord {
     SettingsRecord {
         workers: 2,
         runners,
@@ -83,7 +83,7 @@ pub fn settings(runners: Vec<RunnerKind>, rounds: u32, seed: u64) -> SettingsRec
 }
 
 /// A measurement of fib(34) x 8 tasks with 2 workers, from these samples.
-pub fn fib_measurement(runners: Vec<RunnerKind>, samples: Vec<RecordedSample>) -> Measurement {
+pub fn fib_measurement(runners: Vec<RunnerId>, samples: Vec<RecordedSample>) -> Measurement {
     let params = Params::new(vec![("n".into(), Value::UInt(34)), ("tasks".into(), Value::UInt(8))], 2, 1);
     Measurement {
         workload: "fib".into(),
@@ -104,7 +104,7 @@ pub fn fib_measurement(runners: Vec<RunnerKind>, samples: Vec<RecordedSample>) -
 
 /// A report with a fib case under all runners and three counter cases.
 pub fn report() -> Report {
-    use RunnerKind::*;
+    use crate::runner::kind::test_ids::*;
     let settings = self::settings(vec![Serial, Threads, Rayon, Process], 3, 42);
     let fib_ok = || ok("fib(34) = 5702887 in all 8 tasks");
     let params =

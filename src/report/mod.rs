@@ -141,7 +141,7 @@ pub(crate) fn case_title(case: &CaseReport) -> String {
 pub(crate) fn row_cells(row: &RunnerRow) -> Vec<String> {
     let w = &row.wall_ms;
     vec![
-        row.runner.name().to_string(),
+        row.runner.as_str().to_string(),
         row.workers.to_string(),
         format!("{} ± {}", fmt_ms(w.median), fmt_ms(w.mad)),
         format!("{} .. {}", fmt_ms(w.min), fmt_ms(w.max)),
@@ -206,7 +206,7 @@ pub(crate) fn case_footer(case: &CaseReport) -> Vec<String> {
         .rows
         .iter()
         .filter_map(|r| match &r.result {
-            RowResult::Verified { detail } => Some((r.runner.name(), detail.as_str())),
+            RowResult::Verified { detail } => Some((r.runner.as_str(), detail.as_str())),
             RowResult::LostUpdates { .. } => None,
         })
         .collect();
@@ -237,7 +237,7 @@ pub(crate) mod fixture;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::RunnerKind;
+    use crate::runner::RunnerId;
 
     #[test]
     fn strings_from_the_result_file_are_escaped_in_the_table_and_markdown() {
@@ -268,7 +268,7 @@ mod tests {
     fn fixture_report_has_speedups_paired_per_round() {
         let r = fixture::report();
         let fib = &r.cases[0];
-        let threads = fib.rows.iter().find(|r| r.runner == RunnerKind::Threads).unwrap();
+        let threads = fib.rows.iter().find(|r| r.runner == RunnerId::new("threads")).unwrap();
         // serial rounds 200,210,190 / threads 100,105,100 -> ratios 2.0, 2.0, 1.9.
         assert_eq!(threads.speedup.unwrap().median, 2.0);
         assert_eq!(threads.efficiency, Some(1.0));

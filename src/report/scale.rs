@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::fmt_ms;
-use crate::runner::RunnerKind;
+use crate::runner::RunnerId;
 use crate::scaling::{FamilyScaling, Fit, Law, RunnerScaling, ScaleAnalysis, ScalePoint};
 
 /// Column titles of the sweep table.
@@ -26,7 +26,7 @@ fn short_of_95(p: &ScalePoint) -> bool {
 pub(crate) fn cells(p: &ScalePoint) -> Vec<String> {
     let mark = if short_of_95(p) { "*" } else { "" };
     vec![
-        p.runner.name().to_string(),
+        p.runner.as_str().to_string(),
         p.workers.to_string(),
         format!("{:.2}x [{:.2}, {:.2}]{mark}", p.speedup.estimate, p.speedup.low, p.speedup.high),
         format!(
@@ -70,17 +70,17 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
         let r = row_of(w as f64);
         grid[r][x] = '.';
         for p in f.points.iter().filter(|p| p.workers == w) {
-            let mark = match p.runner {
-                RunnerKind::Threads => 't',
-                RunnerKind::Rayon => 'r',
-                RunnerKind::Process => 'p',
-                RunnerKind::Serial => 's',
-            };
+            let mark = p.runner.info().map_or('?', |i| i.symbol);
             let cell = &mut grid[row_of(p.speedup.estimate)][x];
             *cell = if *cell == ' ' || *cell == '.' { mark } else { '*' };
         }
     }
-    writeln!(out, "speedup (t threads, r rayon, p process, * several, . ideal)")?;
+    let marks: Vec<String> = crate::runner::RUNNERS
+        .iter()
+        .filter(|r| !r.info.reference)
+        .map(|r| format!("{} {}", r.info.symbol, r.info.id))
+        .collect();
+    writeln!(out, "speedup ({}, * several, . ideal)", marks.join(", "))?;
     for (r, line) in grid.iter().enumerate() {
         let label = if r % 2 == 0 { format!("{:>6.1}x", top * (ROWS - r) as f64 / ROWS as f64) } else { " ".repeat(7) };
         writeln!(out, "{label} |{}", line.iter().collect::<String>().trim_end())?;
@@ -118,7 +118,7 @@ fn goodness(r2: f64, dof: usize) -> String {
 
 /// The models of one runner, in words: what was fitted, on which points, and what is
 /// extrapolation.
-fn fit_sentence(runner: RunnerKind, fit: &Fit) -> String {
+fn fit_sentence(runner: RunnerId, fit: &Fit) -> String {
     let law = match fit.serial.law {
         Law::Amdahl => "Amdahl",
         Law::Gustafson => "Gustafson (scaled speedup)",
@@ -234,7 +234,7 @@ mod tests {
 
     fn runner(fit: Option<Fit>) -> RunnerScaling {
         RunnerScaling {
-            runner: RunnerKind::Threads,
+            runner: RunnerId::new("threads"),
             no_fit: fit.is_none().then(|| crate::scaling::too_few_points(1)),
             fit,
             limited_by_cores: None,
@@ -286,7 +286,7 @@ mod tests {
     #[test]
     fn an_interval_from_too_few_rounds_is_marked_and_explained() {
         let point = |rounds, coverage| ScalePoint {
-            runner: RunnerKind::Threads,
+            runner: RunnerId::new("threads"),
             workers: 2,
             rounds,
             speedup: crate::scaling::Interval { estimate: 1.9, low: 1.8, high: 2.0 },

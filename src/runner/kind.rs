@@ -1,75 +1,226 @@
-//! The names of the runners: what the command line, result files and errors call
-//! them. Kept apart from the implementations so that errors and results can name a
-//! runner without depending on how it runs.
+//! What a runner is, as every other module sees it: its id (a plain string, the key of
+//! rows in results, reports, comparisons and plans) and its [`RunnerInfo`]
+//! (capabilities, limits, cost model). Modules ask a runner's info, never match its
+//! name, so a build with other runners (mpi behind a feature) reads the same files:
+//! an id that this build does not know still loads, sorts after the known ones, and
+//! reports with neutral defaults.
 
-use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::Mutex;
 
-/// The ways parbench can run tasks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum RunnerKind {
-    /// All tasks in order on the calling thread: the reference.
-    Serial,
-    /// W `std::thread`s, spawned inside the timed region.
-    Threads,
-    /// A rayon pool of exactly W threads, built before the timed region.
-    Rayon,
-    /// W child processes of the running program.
-    Process,
-}
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-impl RunnerKind {
-    /// All runners, in report order.
-    pub const ALL: [RunnerKind; 4] = [RunnerKind::Serial, RunnerKind::Threads, RunnerKind::Rayon, RunnerKind::Process];
+/// A runner's id, as typed on the command line and written to result files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RunnerId(&'static str);
 
-    /// Name as typed on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunnerKind::Serial => "serial",
-            RunnerKind::Threads => "threads",
-            RunnerKind::Rayon => "rayon",
-            RunnerKind::Process => "process",
+/// Ids read from files that this build has no runner for, kept for the process's life
+/// (one string per distinct id) so that ids stay `Copy`.
+static FOREIGN: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+
+impl RunnerId {
+    /// The id `id` (for a runner's own file and for tests).
+    pub const fn new(id: &'static str) -> Self {
+        RunnerId(id)
+    }
+
+    /// The id spelled `id`, known to this build or not.
+    pub fn intern(id: &str) -> Self {
+        if let Some(known) = super::RUNNERS.iter().find(|r| r.info.id.0 == id) {
+            return known.info.id;
+        }
+        let mut foreign = FOREIGN.lock().unwrap_or_else(|e| e.into_inner());
+        let set = foreign.get_or_insert_with(HashSet::new);
+        match set.get(id) {
+            Some(&s) => RunnerId(s),
+            None => {
+                let s: &'static str = Box::leak(id.to_string().into_boxed_str());
+                set.insert(s);
+                RunnerId(s)
+            }
         }
     }
 
-    /// One line for `parbench list`.
-    pub fn about(self) -> &'static str {
-        match self {
-            RunnerKind::Serial => "all tasks in order on one thread; always measured, the reference for speedup",
-            RunnerKind::Threads => "W std::threads spawned per sample; tasks claimed dynamically or split statically",
-            RunnerKind::Rayon => "a local rayon pool of exactly W threads (work stealing), built before timing",
-            RunnerKind::Process => "W child processes of this program, spawned per sample; tasks sent over pipes",
+    /// This build's runners, in report order.
+    pub fn all() -> Vec<RunnerId> {
+        super::RUNNERS.iter().map(|r| r.info.id).collect()
+    }
+
+    /// The id a runner of this build has, if any.
+    pub fn known(id: &str) -> Option<Self> {
+        super::RUNNERS.iter().map(|r| r.info.id).find(|k| k.0 == id)
+    }
+
+    /// This build's runner ids for an error: `serial, threads, rayon or process`.
+    pub fn known_list() -> String {
+        let ids: Vec<&str> = super::RUNNERS.iter().map(|r| r.info.id.0).collect();
+        match ids.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
         }
+    }
+
+    /// Parses `--runner` values: this build's runners, each with its one-line help.
+    pub fn value_parser() -> impl clap::builder::TypedValueParser<Value = RunnerId> {
+        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+        let values = super::RUNNERS.iter().map(|r| PossibleValue::new(r.info.id.0).help(r.info.about));
+        PossibleValuesParser::new(values).map(|id| RunnerId::intern(&id))
+    }
+
+    /// The id as text.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// What this build knows about the runner; `None` for an id from another build.
+    pub fn info(self) -> Option<&'static RunnerInfo> {
+        super::RUNNERS.iter().map(|r| &r.info).find(|i| i.id == self)
+    }
+
+    /// The runner every speedup is computed against: the one whose info says it is
+    /// the reference.
+    pub fn reference() -> Self {
+        super::RUNNERS.iter().map(|r| r.info.id).find(|id| id.is_reference()).expect("one runner is the reference")
+    }
+
+    /// Whether this is the reference runner.
+    pub fn is_reference(self) -> bool {
+        self.info().is_some_and(|i| i.reference)
     }
 
     /// Worker count this runner uses when the run asks for `workers`.
     pub fn workers(self, workers: usize) -> usize {
-        if self == RunnerKind::Serial { 1 } else { workers }
+        self.info().map_or(workers, |i| i.workers(workers))
     }
 
-    /// Threads of parbench and tasks in all (threads and processes) this runner starts
-    /// with `workers` workers: `(held, sample_threads, sample_tasks)`, where `held`
-    /// lives through its case's round (a pool) and the others only during its sample
-    /// (a process worker is a process and the thread that reads its replies).
+    /// `(held, sample_threads, sample_tasks)` it starts with `workers` workers (see
+    /// [`Started`]; an unknown runner starts nothing here).
     pub fn threads_started(self, workers: usize) -> (u64, u64, u64) {
-        let w = self.workers(workers) as u64;
-        match self {
-            RunnerKind::Serial => (0, 0, 0),
-            RunnerKind::Threads => (0, w, w),
-            RunnerKind::Rayon => (w, 0, 0),
-            RunnerKind::Process => (0, w, 2 * w),
-        }
+        self.info().map_or((0, 0, 0), |i| i.threads_started(workers))
     }
 
-    /// Whether all of this runner's workers share one address space (threads of one
-    /// process), which some workloads need.
+    /// Whether its workers share one address space (an unknown runner: assume not).
     pub fn one_address_space(self) -> bool {
-        self != RunnerKind::Process
+        self.info().is_some_and(|i| i.one_address_space)
+    }
+
+    /// Whether its workers are processes (an unknown runner: assume not).
+    pub fn processes(self) -> bool {
+        self.info().is_some_and(|i| i.processes)
+    }
+
+    /// Position in report order: the runners of this build in list order, then the
+    /// others.
+    fn rank(self) -> usize {
+        super::RUNNERS.iter().position(|r| r.info.id == self).unwrap_or(usize::MAX)
     }
 }
 
-impl std::fmt::Display for RunnerKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+impl Ord for RunnerId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.rank(), self.0).cmp(&(other.rank(), other.0))
     }
+}
+
+impl PartialOrd for RunnerId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for RunnerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for RunnerId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunnerId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(RunnerId::intern(&id))
+    }
+}
+
+/// Threads and tasks (threads and processes) a runner starts per worker: `held` live
+/// through its case's round (a pool), the others only during its sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// Threads of parbench held across samples, per worker.
+    pub held: u64,
+    /// Threads of parbench started per sample, per worker.
+    pub sample_threads: u64,
+    /// Tasks in all (threads and processes) started per sample, per worker.
+    pub sample_tasks: u64,
+}
+
+/// What a round of a runner costs beyond its tasks, for the estimate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CostModel {
+    /// Seconds to start one worker inside each sample.
+    pub start_s: f64,
+    /// Whether each worker builds the workload and makes its share of the inputs itself
+    /// (a process), rather than parbench making all inputs once per sample.
+    pub set_up_per_worker: bool,
+}
+
+/// Everything other modules may ask about a runner.
+#[derive(Clone, Copy, Debug)]
+pub struct RunnerInfo {
+    /// Its id.
+    pub id: RunnerId,
+    /// One line for `parbench list` and `--help`.
+    pub about: &'static str,
+    /// Whether speedups are computed against it (exactly one runner).
+    pub reference: bool,
+    /// Whether all its workers share one address space (threads of one process),
+    /// which some workloads need.
+    pub one_address_space: bool,
+    /// Whether its workers are processes (start-up measured, a program to start).
+    pub processes: bool,
+    /// Whether workers that wait (sleep, I/O) overlap their waits.
+    pub waits_well: bool,
+    /// Most workers it runs; a larger request is clamped (`clamps`) or refused.
+    pub max_workers: usize,
+    /// Whether a request above `max_workers` is clamped rather than refused.
+    pub clamps: bool,
+    /// What it starts, per worker.
+    pub started: Started,
+    /// Its costs beyond the tasks.
+    pub cost: CostModel,
+    /// One letter marking it in text plots.
+    pub symbol: char,
+    /// Its colour in pictures (red, green, blue).
+    pub color: [u8; 3],
+}
+
+impl RunnerInfo {
+    /// Worker count used when the run asks for `workers`.
+    pub fn workers(&self, workers: usize) -> usize {
+        if self.clamps { workers.min(self.max_workers) } else { workers }
+    }
+
+    /// `(held, sample_threads, sample_tasks)` with `workers` workers.
+    pub fn threads_started(&self, workers: usize) -> (u64, u64, u64) {
+        let w = self.workers(workers) as u64;
+        (self.started.held * w, self.started.sample_threads * w, self.started.sample_tasks * w)
+    }
+}
+
+/// This build's runner ids under short names, for unit tests that build samples by hand.
+#[cfg(test)]
+#[allow(non_upper_case_globals)]
+pub(crate) mod test_ids {
+    use super::RunnerId;
+
+    pub const Serial: RunnerId = RunnerId::new("serial");
+    pub const Threads: RunnerId = RunnerId::new("threads");
+    pub const Rayon: RunnerId = RunnerId::new("rayon");
+    pub const Process: RunnerId = RunnerId::new("process");
 }

@@ -22,7 +22,7 @@ mod serial;
 pub mod serve;
 mod threads;
 
-pub use kind::RunnerKind;
+pub use kind::{CostModel, RunnerId, RunnerInfo, Started};
 
 /// Most workers of any runner.
 pub const MAX_WORKERS: usize = 1024;
@@ -32,34 +32,36 @@ pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;
 
-impl RunnerKind {
+/// Builds a runner for a worker count with the run's options.
+pub type BuildRunner = fn(usize, &RunnerOptions) -> Result<Box<dyn Runner>, BenchError>;
+
+/// A runner of this build: what it is and how to build it.
+pub struct RunnerEntry {
+    /// What other modules may ask about it.
+    pub info: RunnerInfo,
+    /// Builds it for `workers` workers (already limited by its info).
+    pub build: BuildRunner,
+}
+
+/// The runners of this build, in report order. Adding a runner is a new file in this
+/// directory with its `ENTRY`, and its line here.
+pub static RUNNERS: &[RunnerEntry] = &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY];
+
+impl RunnerId {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
     /// is not part of a sample (the rayon pool) is paid before its first sample.
     pub fn build(self, workers: usize, options: &RunnerOptions) -> Result<Box<dyn Runner>, BenchError> {
-        Ok(match self {
-            RunnerKind::Serial => Box::new(SerialRunner::new(pin_cpus(options))),
-            RunnerKind::Threads => Box::new(ThreadRunner::new(workers, options.schedule, pin_cpus(options))),
-            RunnerKind::Rayon => Box::new(RayonRunner::new(workers, pin_cpus(options))?),
-            RunnerKind::Process => {
-                let runner = match &options.worker_program {
-                    Some(program) => ProcessRunner::with_program(
-                        workers,
-                        options.schedule,
-                        options.timeout,
-                        program.clone(),
-                        vec!["worker".into()],
-                    ),
-                    None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
-                };
-                Box::new(runner.pinned(pin_cpus(options)))
-            }
-        })
+        let entry = RUNNERS.iter().find(|r| r.info.id == self).ok_or_else(|| BenchError::Io {
+            context: format!("building the {self} runner"),
+            error: std::io::Error::other("this build of parbench has no such runner"),
+        })?;
+        (entry.build)(entry.info.workers(workers), options)
     }
 }
 
 /// The cores workers are pinned to, in order (worker `w` gets `cpus[w % len]`), when
 /// `--pin` asks for it.
-fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]>> {
+pub(crate) fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]>> {
     options.pin.then(|| crate::sys::allowed_cpus().into())
 }
 
@@ -151,10 +153,22 @@ impl Job {
     }
 }
 
-/// Executes all tasks of a workload once.
+/// Executes all tasks of a workload, one sample at a time: [`Runner::prepare`] before
+/// the samples, outside every timed region; [`Runner::release`] after them.
 pub trait Runner {
-    /// Runs every task of `job` once and returns the sample, verified.
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError>;
+    /// What this runner is: its id, capabilities, limits and cost model.
+    fn info(&self) -> &'static RunnerInfo;
+
+    /// Acquires what the runner holds across samples (a pool of threads, started
+    /// processes, a runtime), outside every timed region; does nothing when it holds
+    /// them already. Called before every sample, and again after a release.
+    fn prepare(&mut self) -> Result<(), BenchError> {
+        Ok(())
+    }
+
+    /// Runs every task of `job` once and returns the sample, verified. The runner has
+    /// been prepared.
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
     /// Set-up time paid once outside the samples (the rayon pool build), if any.
     fn setup_ns(&self) -> Option<u64> {
@@ -162,7 +176,7 @@ pub trait Runner {
     }
 
     /// Frees what the runner holds between samples (the rayon pool's threads); the
-    /// next sample acquires it again, outside its timed region.
+    /// next [`Runner::prepare`] acquires it again.
     fn release(&mut self) {}
 }
 
@@ -206,16 +220,18 @@ mod task_panic {
         let result = catch_unwind(AssertUnwindSafe(f));
         IN_TASK.with(|t| t.set(false));
         result.map_err(|payload| {
+            let place = PLACE.with(|p| p.borrow_mut().take());
+            if let Some(failure) = payload.downcast_ref::<crate::workload::TaskFailure>() {
+                return failure.0.clone();
+            }
             let message = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_string());
-            // A failing command panics with its own complete sentence; its place in
-            // parbench's source would only distract.
-            match PLACE.with(|p| p.borrow_mut().take()) {
-                Some(place) if !place.contains("src/workload/command.rs") => format!("panicked at {place}: {message}"),
-                _ => message,
+            match place {
+                Some(place) => format!("panicked at {place}: {message}"),
+                None => message,
             }
         })
     }
@@ -254,7 +270,7 @@ pub struct WorkerStats {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Which runner.
-    pub runner: RunnerKind,
+    pub runner: RunnerId,
     /// Workers it used.
     pub workers: usize,
     /// Wall time of the timed region.
@@ -405,7 +421,7 @@ impl<'a> TaskSlots<'a> {
 
 /// Assembles a verified sample from the raw results of a region.
 pub(crate) fn finish_sample(
-    runner: RunnerKind,
+    runner: RunnerId,
     workers: usize,
     slots: &mut dyn SampleSlots,
     measured: crate::sys::Measured,
@@ -443,7 +459,7 @@ pub(crate) fn finish_sample(
 /// are prepared before the clock starts, and dropped after it stops; `region` executes
 /// the tasks and may fail to start its workers.
 pub(crate) fn run_in_process(
-    runner: RunnerKind,
+    runner: RunnerId,
     workers: usize,
     job: &Job,
     region: impl FnOnce(&TaskSlots<'_>, &SharedState) -> Result<(), BenchError>,
@@ -481,7 +497,7 @@ mod tests {
     #[test]
     fn a_sample_is_preempted_only_when_its_workers_were_denied_cpu_they_could_use() {
         let sample = |workers, cpu_ms: f64, waited_ms: Option<f64>| Sample {
-            runner: RunnerKind::Threads,
+            runner: RunnerId::new("threads"),
             workers,
             wall_ns: 1_000_000_000,
             cpu_ns: (cpu_ms * 1e6) as u64,
@@ -506,6 +522,15 @@ mod tests {
         // could have used 2 s and got 1: preempted.
         assert!(sample(4, 1000.0, Some(3000.0)).preempted(2));
         assert!(!sample(2, 0.0, None).preempted(2), "unknown is not preempted");
+    }
+
+    #[test]
+    fn a_task_failure_is_its_sentence_and_any_other_panic_names_its_place() {
+        let failure =
+            catch_quietly(|| std::panic::panic_any(crate::workload::TaskFailure("command \"x\" failed".into())));
+        assert_eq!(failure, Err::<(), _>("command \"x\" failed".to_string()));
+        let other = catch_quietly(|| panic!("boom")).unwrap_err();
+        assert!(other.starts_with("panicked at src/runner/mod.rs:") && other.ends_with(": boom"), "{other}");
     }
 
     #[test]

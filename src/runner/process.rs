@@ -16,7 +16,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{Job, Runner, RunnerKind, Sample, Schedule, TaskRecord, TaskSlots, finish_sample};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Schedule, Started, TaskRecord,
+    TaskSlots, finish_sample,
+};
 use crate::error::BenchError;
 use crate::sys::Meter;
 use crate::worker::lifecycle::{self, Ran};
@@ -115,8 +118,47 @@ fn shared_state(slots: usize) -> Result<(SharedState, Option<SharedSpec>), Bench
     Ok((state, Some(SharedSpec { fd, slots })))
 }
 
+/// The process runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("process"),
+        about: "W child processes of this program, spawned per sample; tasks sent over pipes",
+        reference: false,
+        one_address_space: false,
+        processes: true,
+        waits_well: true,
+        // Each child is a process and the pipes that join it; more would exhaust
+        // descriptors and process limits long before they could help.
+        max_workers: 256,
+        clamps: false,
+        // A process worker is a process; one poll loop in the calling thread reads
+        // every child's replies.
+        started: Started { held: 0, sample_threads: 0, sample_tasks: 1 },
+        cost: CostModel { start_s: 0.000_5, set_up_per_worker: true },
+        symbol: 'p',
+        color: [214, 39, 40],
+    },
+    build: |workers, options: &RunnerOptions| {
+        let runner = match &options.worker_program {
+            Some(program) => ProcessRunner::with_program(
+                workers,
+                options.schedule,
+                options.timeout,
+                program.clone(),
+                vec!["worker".into()],
+            ),
+            None => ProcessRunner::new(workers, options.schedule, options.timeout)?,
+        };
+        Ok(Box::new(runner.pinned(super::pin_cpus(options))))
+    },
+};
+
 impl Runner for ProcessRunner {
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
         let (workers, tasks) = (self.workers, workload.task_count());
         let (shared, spec) = shared_state(workload.shared_slots(workers))?;
@@ -147,12 +189,7 @@ impl Runner for ProcessRunner {
         });
         let region = meter.stop();
         if let Ran::Failed { task, message } = ran? {
-            return Err(BenchError::TaskFailed {
-                runner: RunnerKind::Process,
-                workload: job.label.clone(),
-                task,
-                message,
-            });
+            return Err(BenchError::TaskFailed { runner: ENTRY.info.id, workload: job.label.clone(), task, message });
         }
         let ended = Instant::now();
 
@@ -168,7 +205,7 @@ impl Runner for ProcessRunner {
         let teardown_ns = ended.elapsed().as_nanos() as u64;
         drop(children);
         let mut sample = finish_sample(
-            RunnerKind::Process,
+            ENTRY.info.id,
             workers,
             outputs.slots(),
             measured(startup, region, &stats, setup_cpu_ns),

@@ -2,8 +2,8 @@
 //! `RAYON_NUM_THREADS` cannot change W), built before any timed region. Its build
 //! time is reported separately. Tasks are split by rayon's own adaptive work stealing.
 //!
-//! The pool is built at the first sample (and the first after a [`Runner::release`])
-//! and torn down by release: the measurement releases a case's pools when its last
+//! The pool is built by [`Runner::prepare`] (before the first sample, and again after
+//! a [`Runner::release`]) and torn down by release: the measurement releases a case's pools when its last
 //! sample is done, or after each of its rounds when a sweep's pools would not fit
 //! together, so a sweep of many worker counts never holds every pool at once (a sweep
 //! over 1..140 workers once kept 10,000 threads alive and crashed). Release waits
@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::{Job, Runner, RunnerKind, Sample, run_in_process};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Started, run_in_process,
+};
 use crate::error::BenchError;
 use crate::workload::TaskContext;
 
@@ -34,7 +36,7 @@ pub struct RayonRunner {
 impl RayonRunner {
     /// A runner on a pool of exactly `workers` threads, thread `i` pinned to
     /// `pin[i % len]` as it starts (outside any timed region) when given. The pool is
-    /// built at the first sample, so that building many runners holds no threads.
+    /// built by `prepare`, so that building many runners holds no threads.
     pub fn new(workers: usize, pin: Option<Arc<[usize]>>) -> Result<Self, BenchError> {
         let (tids, exited) = (Arc::default(), Arc::default());
         Ok(RayonRunner { pool: None, tids, exited, pin, workers: workers.max(1), build_ns: None })
@@ -74,11 +76,37 @@ impl RayonRunner {
     }
 }
 
+/// The rayon runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("rayon"),
+        about: "a local rayon pool of exactly W threads (work stealing), built before timing",
+        reference: false,
+        one_address_space: true,
+        processes: false,
+        waits_well: true,
+        max_workers: super::MAX_WORKERS,
+        clamps: false,
+        started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        symbol: 'r',
+        color: [44, 160, 44],
+    },
+    build: |workers, options: &RunnerOptions| Ok(Box::new(RayonRunner::new(workers, super::pin_cpus(options))?)),
+};
+
 impl Runner for RayonRunner {
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
+    fn prepare(&mut self) -> Result<(), BenchError> {
+        self.build()
+    }
+
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workers = self.workers;
-        self.build()?;
-        let pool = self.pool.as_ref().expect("built above");
+        let pool = self.pool.as_ref().expect("the rayon runner is prepared before its samples");
         let workload = job.workload.as_ref();
         // The pool's threads sleep between samples, and a sleeping thread accrues no run
         // delay, so reading before and after (outside the region) measures the sample.
@@ -88,7 +116,7 @@ impl Runner for RayonRunner {
             tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
         };
         let before = waited();
-        let sample = run_in_process(RunnerKind::Rayon, workers, job, |slots, shared| {
+        let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
                     let worker = rayon::current_thread_index().unwrap_or(0);
@@ -135,7 +163,8 @@ mod tests {
     fn a_released_pool_has_no_thread_left_and_is_built_again_for_the_next_sample() {
         let job = Job::build(&Registry::with_builtins(), "fib", &[("n", "10"), ("tasks", "4")], 4).unwrap();
         let mut runner = RayonRunner::new(64, None).unwrap();
-        runner.run(&job).unwrap();
+        runner.prepare().unwrap();
+        runner.sample(&job).unwrap();
         let until = Instant::now() + Duration::from_secs(10);
         while runner.tids.lock().unwrap().len() < 64 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(1));
@@ -148,7 +177,8 @@ mod tests {
         assert_eq!(alive(&tids), 64);
         runner.release();
         assert_eq!(alive(&tids), 0, "the pool's threads outlived release");
-        let sample = runner.run(&job).unwrap();
+        runner.prepare().unwrap();
+        let sample = runner.sample(&job).unwrap();
         assert!(matches!(sample.verification, crate::workload::Verification::Verified { .. }));
         assert!(runner.setup_ns().is_some());
     }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::{Job, Runner, RunnerKind, Sample, run_in_process};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Started, run_in_process,
+};
 use crate::error::BenchError;
 use crate::workload::TaskContext;
 
@@ -20,12 +22,35 @@ impl SerialRunner {
     }
 }
 
+/// The serial runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("serial"),
+        about: "all tasks in order on one thread; always measured, the reference for speedup",
+        reference: true,
+        one_address_space: true,
+        processes: false,
+        waits_well: false,
+        max_workers: 1,
+        clamps: true,
+        started: Started { held: 0, sample_threads: 0, sample_tasks: 0 },
+        cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        symbol: 's',
+        color: [90, 90, 90],
+    },
+    build: |_, options: &RunnerOptions| Ok(Box::new(SerialRunner::new(super::pin_cpus(options)))),
+};
+
 impl Runner for SerialRunner {
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let workload = job.workload.as_ref();
         let saved = self.pin.as_ref().and_then(|cpus| crate::sys::pin_current_thread(cpus[0]));
         let delay_before = crate::sys::thread_run_delay_ns();
-        let sample = run_in_process(RunnerKind::Serial, 1, job, |slots, shared| {
+        let sample = run_in_process(ENTRY.info.id, 1, job, |slots, shared| {
             let ctx = TaskContext { worker: 0, workers: 1, shared, timeout: job.timeout };
             for task in 0..workload.task_count() {
                 slots.run(task, &ctx);

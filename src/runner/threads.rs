@@ -14,7 +14,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use super::{Job, Runner, RunnerKind, Sample, Schedule, run_in_process};
+use super::{
+    CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Schedule, Started, run_in_process,
+};
 use crate::error::BenchError;
 use crate::workload::TaskContext;
 
@@ -33,15 +35,40 @@ impl ThreadRunner {
     }
 }
 
+/// The threads runner's line in [`super::RUNNERS`].
+pub(super) const ENTRY: RunnerEntry = RunnerEntry {
+    info: RunnerInfo {
+        id: RunnerId::new("threads"),
+        about: "W std::threads spawned per sample; tasks claimed dynamically or split statically",
+        reference: false,
+        one_address_space: true,
+        processes: false,
+        waits_well: true,
+        max_workers: super::MAX_WORKERS,
+        clamps: false,
+        started: Started { held: 0, sample_threads: 1, sample_tasks: 1 },
+        cost: CostModel { start_s: 0.000_02, set_up_per_worker: false },
+        symbol: 't',
+        color: [31, 119, 180],
+    },
+    build: |workers, options: &RunnerOptions| {
+        Ok(Box::new(ThreadRunner::new(workers, options.schedule, super::pin_cpus(options))))
+    },
+};
+
 impl Runner for ThreadRunner {
-    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+    fn info(&self) -> &'static RunnerInfo {
+        &ENTRY.info
+    }
+
+    fn sample(&mut self, job: &Job) -> Result<Sample, BenchError> {
         let (workers, schedule) = (self.workers, self.schedule);
         let workload = job.workload.as_ref();
         let tasks = workload.task_count();
         let next = AtomicUsize::new(0);
         let (waited, known) = (AtomicU64::new(0), AtomicBool::new(true));
         let pin = self.pin.as_deref();
-        let sample = run_in_process(RunnerKind::Threads, workers, job, |slots, shared| {
+        let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
             std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let (next, waited, known) = (&next, &waited, &known);
@@ -122,7 +149,7 @@ mod tests {
         let job = Job::build(&Registry::with_builtins(), "fib", &[("n", "15"), ("tasks", "8")], 4).unwrap();
         for schedule in [Schedule::Dynamic, Schedule::Static] {
             FAIL_SPAWN_AT.with(|at| at.set(Some(2)));
-            let result = ThreadRunner::new(4, schedule, None).run(&job);
+            let result = ThreadRunner::new(4, schedule, None).sample(&job);
             FAIL_SPAWN_AT.with(|at| at.set(None));
             let err = anyhow::Error::from(result.expect_err("the third thread could not start"));
             let text = format!("{err:#}");
@@ -130,7 +157,7 @@ mod tests {
             assert_eq!(text.matches("os error 11").count(), 1, "the OS error appears once: {text}");
         }
         // The runner is usable again once threads can start.
-        let sample = ThreadRunner::new(4, Schedule::Dynamic, None).run(&job).unwrap();
+        let sample = ThreadRunner::new(4, Schedule::Dynamic, None).sample(&job).unwrap();
         assert!(matches!(sample.verification, crate::workload::Verification::Verified { .. }));
     }
 }

@@ -69,7 +69,9 @@ impl Workload for CommandWorkload {
         match run_shell(&cmd, ctx.timeout) {
             Ok(()) => 0,
             // The runner catches this and reports it as the task's failure (exit 1).
-            Err(why) => panic!("command \"{}\" {why}", super::param::shown(&cmd)),
+            Err(why) => {
+                std::panic::panic_any(super::TaskFailure(format!("command \"{}\" {why}", super::param::shown(&cmd))))
+            }
         }
     }
 

@@ -28,6 +28,13 @@ pub use shared::SharedState;
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
 pub use typed::{DynWorkload, Prepare, SampleSlots, Throughput, TypedWorkload};
 
+/// A task's failure told as a complete sentence: a task that panics with it
+/// (`std::panic::panic_any(TaskFailure(sentence))`) is reported with the sentence
+/// alone, without the place in the source where it panicked, which would only
+/// distract from what went wrong (a command that failed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskFailure(pub String);
+
 /// Most tasks one sample may have.
 pub const MAX_TASKS: u64 = 1_000_000;
 

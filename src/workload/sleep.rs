@@ -19,7 +19,7 @@ pub fn spec() -> WorkloadSpec {
     })
     .param(Param::uint("tasks", 8).range(1, super::MAX_TASKS).help("Number of tasks"))
     .param(Param::uint("ms", 50).range(1, MAX_MS).smoke(2u64).help("How long each task sleeps, in milliseconds"))
-    .properties(|_| Properties { waits: true, ..Properties::default() })
+    .properties(|p| Properties { waits: true, task_ms: Some(p.uint("ms") as f64), ..Properties::default() })
 }
 
 /// Each task sleeps `ms` milliseconds.

@@ -30,6 +30,9 @@ pub struct Properties {
     /// The result varies by design (the counter without synchronisation): reported,
     /// never gated by `compare`.
     pub race: bool,
+    /// Each task takes this many milliseconds by design (a sleep), so the ideal wall
+    /// time of W workers is known: reports and `compare` measure against it.
+    pub task_ms: Option<f64>,
     /// A sentence printed under this case's table.
     pub note: Option<String>,
     /// How much work one sample does, so that cases of different sizes can be ranked
