@@ -64,7 +64,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     if std::env::var_os(crate::sys::child::PARENT_PID_ENV).is_some() {
-        return Err(crate::entry::not_a_worker().into());
+        return Err(not_a_worker().into());
     }
     let argv: Vec<std::ffi::OsString> =
         std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into)).collect();
@@ -73,7 +73,7 @@ where
         Ok(Invocation::Measure(request)) => *request,
         Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
         Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
-        Err(e) => return Err(UsageError::new(crate::entry::clap_message(&e)).into()),
+        Err(e) => return Err(UsageError::new(crate::cli::clap_message(&e)).into()),
     };
     let plan = crate::plan::plan(registry, request)?;
     Ok(measure_plan(&plan, command, &mut |_, _| {})?.0)
@@ -335,4 +335,13 @@ fn wrapped(out: &mut dyn Write, text: &str, first: usize, rest: usize) -> io::Re
         empty = false;
     }
     writeln!(out, "{}", line.trim_end())
+}
+
+/// The error of a program started as a worker whose main did not route `worker`.
+pub(crate) fn not_a_worker() -> UsageError {
+    UsageError::new(format!(
+        "this program was started by parbench's process runner ({} is set) but did not hand its `worker` \
+         subcommand to parbench::main; route it there first (see parbench::main) so it does not measure again",
+        crate::sys::child::PARENT_PID_ENV
+    ))
 }

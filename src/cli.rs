@@ -586,6 +586,48 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration between 1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h)"))
 }
 
+/// A clap error in one line, keeping its list of allowed values or its suggestion:
+/// they say what to type instead.
+pub(crate) fn clap_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if e.kind() == clap::error::ErrorKind::InvalidUtf8 {
+        return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
+    }
+    let strings = |kind: clap::error::ContextKind| match e.get(kind) {
+        Some(clap::error::ContextValue::Strings(list)) => {
+            list.iter().filter(|s| *s != "help").cloned().collect::<Vec<_>>()
+        }
+        Some(clap::error::ContextValue::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    match e.kind() {
+        // clap lists the missing arguments on lines of their own: name them here.
+        clap::error::ErrorKind::MissingRequiredArgument => {
+            let missing = strings(clap::error::ContextKind::InvalidArg);
+            let usage = usage_line(&text).map(|u| format!("; usage: {u}")).unwrap_or_default();
+            return format!("{first} {}{usage}", missing.join(", "));
+        }
+        clap::error::ErrorKind::MissingSubcommand => {
+            let command = strings(clap::error::ContextKind::InvalidSubcommand).join(" ");
+            let names = strings(clap::error::ContextKind::ValidSubcommand).join(", ");
+            return format!("'{command}' needs one of: {names}; see --help");
+        }
+        _ => {}
+    }
+    let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
+    match hint {
+        Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
+        None => format!("{first}; see --help"),
+    }
+}
+
+/// The `Usage: ...` line of a clap error, without its label.
+fn usage_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

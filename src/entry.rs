@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::error::ErrorKind;
 
 use crate::cli::Invocation;
 use crate::error::UsageError;
@@ -45,7 +45,7 @@ pub fn main(registry: Registry) -> ExitCode {
     // not hand `worker` to parbench (and measuring again would start workers of its
     // own, and they theirs).
     if std::env::var_os(crate::sys::child::PARENT_PID_ENV).is_some() {
-        return finish(Err(not_a_worker().into()));
+        return finish(Err(crate::app::not_a_worker().into()));
     }
     let mode = bench_mode(&args);
     args.retain(|a| a != "--bench");
@@ -86,15 +86,6 @@ fn bench_mode(args: &[OsString]) -> Option<BenchMode> {
 /// Whether the program is parbench's own binary (a user's program is not).
 fn is_parbench(argv0: &std::ffi::OsStr) -> bool {
     std::path::Path::new(argv0).file_stem().is_some_and(|s| s == "parbench")
-}
-
-/// The error of a program started as a worker whose main did not route `worker`.
-pub(crate) fn not_a_worker() -> UsageError {
-    UsageError::new(format!(
-        "this program was started by parbench's process runner ({} is set) but did not hand its `worker` \
-         subcommand to parbench::main; route it there first (see parbench::main) so it does not measure again",
-        crate::sys::child::PARENT_PID_ENV
-    ))
 }
 
 /// `cargo bench` with nothing after `--`: each registered workload that needs no
@@ -167,50 +158,10 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
-            eprintln!("parbench: error: {}", crate::text::terminal_safe(&clap_message(&e)));
+            eprintln!("parbench: error: {}", crate::text::terminal_safe(&crate::cli::clap_message(&e)));
             ExitCode::from(2)
         }
     }
-}
-
-/// A clap error in one line, keeping its list of allowed values or its suggestion:
-/// they say what to type instead.
-pub(crate) fn clap_message(e: &clap::Error) -> String {
-    let text = e.to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    if e.kind() == ErrorKind::InvalidUtf8 {
-        return format!("{first}: give flags and values as UTF-8 text (file paths may be any bytes)");
-    }
-    let strings = |kind: ContextKind| match e.get(kind) {
-        Some(ContextValue::Strings(list)) => list.iter().filter(|s| *s != "help").cloned().collect::<Vec<_>>(),
-        Some(ContextValue::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    match e.kind() {
-        // clap lists the missing arguments on lines of their own: name them here.
-        ErrorKind::MissingRequiredArgument => {
-            let missing = strings(ContextKind::InvalidArg);
-            let usage = usage_line(&text).map(|u| format!("; usage: {u}")).unwrap_or_default();
-            return format!("{first} {}{usage}", missing.join(", "));
-        }
-        ErrorKind::MissingSubcommand => {
-            let command = strings(ContextKind::InvalidSubcommand).join(" ");
-            let names = strings(ContextKind::ValidSubcommand).join(", ");
-            return format!("'{command}' needs one of: {names}; see --help");
-        }
-        _ => {}
-    }
-    let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
-    match hint {
-        Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
-        None => format!("{first}; see --help"),
-    }
-}
-
-/// The `Usage: ...` line of a clap error, without its label.
-fn usage_line(text: &str) -> Option<&str> {
-    text.lines().find_map(|l| l.trim().strip_prefix("Usage: "))
 }
 
 #[cfg(test)]

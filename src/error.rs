@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use crate::runner::kind::RunnerId;
-
 /// A usage or input error: the message names the flag or file and the bad value.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -24,8 +22,8 @@ pub enum BenchError {
     /// A runner produced a result that does not match the independent answer.
     #[error("the {runner} runner gave a wrong answer for {workload}: {reason}")]
     Verification {
-        /// Which runner.
-        runner: RunnerId,
+        /// Which runner (its id).
+        runner: &'static str,
         /// The workload label.
         workload: String,
         /// What did not match.
@@ -34,8 +32,8 @@ pub enum BenchError {
     /// A task panicked (a user's task, or a `command` that failed).
     #[error("task {task} of {workload} failed under the {runner} runner: {message}")]
     TaskFailed {
-        /// Which runner.
-        runner: RunnerId,
+        /// Which runner (its id).
+        runner: &'static str,
         /// The workload label.
         workload: String,
         /// The task index.

@@ -216,11 +216,11 @@ fn calibrate(
             Ok(Progress::Done(done, running, preparing)) => last = Some((done, running, preparing)),
             Ok(Progress::Failed(task, message)) => {
                 let _ = worker.join();
-                // Worker 0 of 1 running tasks in turn is the serial runner; the
+                // Worker 0 of 1 running tasks in turn is the reference runner; the
                 // measurement would fail the same way in its first sample.
                 let runner = RunnerId::reference();
                 return Err(Stopped::Failed(BenchError::TaskFailed {
-                    runner,
+                    runner: runner.as_str(),
                     workload: case.label.clone(),
                     task,
                     message,

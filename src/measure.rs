@@ -286,7 +286,7 @@ impl CaseState<'_> {
         let sample = runner.sample(&self.job)?;
         if let Verification::Failed { reason } = &sample.verification {
             return Err(BenchError::Verification {
-                runner: *kind,
+                runner: kind.as_str(),
                 workload: self.case.label.clone(),
                 reason: reason.clone(),
             });

@@ -75,11 +75,11 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
             *cell = if *cell == ' ' || *cell == '.' { mark } else { '*' };
         }
     }
-    let marks: Vec<String> = crate::runner::RUNNERS
-        .iter()
-        .filter(|r| !r.info.reference)
-        .map(|r| format!("{} {}", r.info.symbol, r.info.id))
-        .collect();
+    // The runners this family plotted, each with its mark.
+    let mut plotted: Vec<RunnerId> = f.points.iter().map(|p| p.runner).filter(|r| !r.is_reference()).collect();
+    plotted.sort();
+    plotted.dedup();
+    let marks: Vec<String> = plotted.iter().map(|r| format!("{} {r}", r.info().map_or('?', |i| i.symbol))).collect();
     writeln!(out, "speedup ({}, * several, . ideal)", marks.join(", "))?;
     for (r, line) in grid.iter().enumerate() {
         let label = if r % 2 == 0 { format!("{:>6.1}x", top * (ROWS - r) as f64 / ROWS as f64) } else { " ".repeat(7) };

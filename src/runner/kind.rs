@@ -131,7 +131,8 @@ impl PartialOrd for RunnerId {
 
 impl std::fmt::Display for RunnerId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        // `pad`, not `write_str`: tables align ids with `{:<10}`.
+        f.pad(self.0)
     }
 }
 
@@ -210,6 +211,23 @@ impl RunnerInfo {
     pub fn threads_started(&self, workers: usize) -> (u64, u64, u64) {
         let w = self.workers(workers) as u64;
         (self.started.held * w, self.started.sample_threads * w, self.started.sample_tasks * w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_align_in_columns_and_sort_in_list_order_then_by_text() {
+        assert_eq!(format!("{:<8}|{:>8}", RunnerId::new("serial"), RunnerId::new("rayon")), "serial  |   rayon");
+        let mut ids = [RunnerId::intern("zz"), RunnerId::intern("aa"), RunnerId::new("process"), RunnerId::reference()];
+        ids.sort();
+        let text: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+        assert_eq!(text, ["serial", "process", "aa", "zz"]);
+        assert_eq!(RunnerId::known("threads"), Some(RunnerId::new("threads")));
+        assert_eq!(RunnerId::known("mpi"), None);
+        assert_eq!(RunnerId::known_list(), "serial, threads, rayon or process");
     }
 }
 

@@ -478,7 +478,7 @@ pub(crate) fn run_in_process(
     let measured = meter.stop();
     started?;
     let records = slots.records(tasks, origin).map_err(|(task, message)| BenchError::TaskFailed {
-        runner,
+        runner: runner.as_str(),
         workload: job.label.clone(),
         task,
         message,

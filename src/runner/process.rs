@@ -189,7 +189,12 @@ impl Runner for ProcessRunner {
         });
         let region = meter.stop();
         if let Ran::Failed { task, message } = ran? {
-            return Err(BenchError::TaskFailed { runner: ENTRY.info.id, workload: job.label.clone(), task, message });
+            return Err(BenchError::TaskFailed {
+                runner: ENTRY.info.id.as_str(),
+                workload: job.label.clone(),
+                task,
+                message,
+            });
         }
         let ended = Instant::now();
 
