@@ -38,7 +38,7 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
-        Invocation::Worker => crate::runner::serve::worker_main(registry)
+        Invocation::Worker => serve_worker(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
     }
@@ -338,6 +338,16 @@ fn wrapped(out: &mut dyn Write, text: &str, first: usize, rest: usize) -> io::Re
 }
 
 /// The error of a program started as a worker whose main did not route `worker`.
+/// The hidden `worker` subcommand: serves a process runner from this program's
+/// workloads.
+pub(crate) fn serve_worker(registry: &Registry) -> Result<(), String> {
+    let find = |name: &str| registry.get(name).map(|spec| &**spec);
+    crate::worker::serve::worker_main(&crate::worker::serve::Workloads {
+        find: &find,
+        max_workers: crate::runner::MAX_WORKERS,
+    })
+}
+
 pub(crate) fn not_a_worker() -> UsageError {
     UsageError::new(format!(
         "this program was started by parbench's process runner ({} is set) but did not hand its `worker` \

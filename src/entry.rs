@@ -29,7 +29,7 @@ pub fn main(registry: Registry) -> ExitCode {
     // The process runner's children start here: skip building and parsing the whole
     // CLI, whose cost would otherwise count as process start-up in every sample.
     if args.len() == 2 && args[1] == "worker" {
-        return match crate::runner::serve::worker_main(&registry) {
+        return match crate::app::serve_worker(&registry) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("parbench: error: worker: {}", crate::text::terminal_safe(&e.to_string()));

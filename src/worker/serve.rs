@@ -1,5 +1,6 @@
 //! The worker side of the process runners: the hidden `worker` subcommand. It says
-//! hello, builds the workload named in the set-up from the registry, makes its inputs
+//! hello, builds the workload named in the set-up from the [`Workloads`] it is given
+//! (the program's registry, passed as data), makes its inputs
 //! and worker state, runs the tasks it is sent and, at `finish`, sends their outputs and
 //! the sample's statistics, all in the grammar of [`crate::worker::protocol`].
 //!
@@ -10,18 +11,27 @@
 
 use std::io::{BufRead, Write};
 
-use crate::registry::Registry;
+use super::protocol::{MAX_LINE, Reply, Request, Setup, Stats, VERSION, read_line, truncate};
 use crate::sys::monotonic_ns;
-use crate::worker::protocol::{MAX_LINE, Reply, Request, Setup, Stats, VERSION, read_line, truncate};
-use crate::workload::{DynWorkload, Params, Prepare, SharedState, TaskContext};
+use crate::workload::slots::{TaskSlots, catch_quietly};
+use crate::workload::{DynWorkload, Params, Prepare, SharedState, TaskContext, WorkloadSpec};
 
-/// The child side: says hello, reads the set-up, builds the workload from `registry`,
+/// What a worker can build: the workloads of its program, by name, and the most
+/// workers a set-up may name.
+pub struct Workloads<'r> {
+    /// The declaration of the workload called so, if the program has one.
+    pub find: &'r dyn Fn(&str) -> Option<&'r WorkloadSpec>,
+    /// The most workers of any runner.
+    pub max_workers: usize,
+}
+
+/// The child side: says hello, reads the set-up, builds the workload from `workloads`,
 /// prepares its inputs and worker state, then runs tasks on request. Returns `Ok` on
 /// `quit` or end of input.
 ///
 /// The phases are separate functions (build, prepare, serve the sample) so that a
 /// worker kept across samples can repeat the last two.
-pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) -> Result<(), String> {
+pub fn serve(workloads: &Workloads<'_>, mut input: impl BufRead, mut out: impl Write) -> Result<(), String> {
     let io = write_error;
     Reply::Hello { version: VERSION.into(), pid: std::process::id() }.write(&mut out).map_err(io)?;
     out.flush().map_err(io)?;
@@ -34,7 +44,7 @@ pub fn serve(registry: &Registry, mut input: impl BufRead, mut out: impl Write) 
         _ => return Err(format!("expected a setup line, got {:?}", truncate(first, 60))),
     };
     let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
-    let (workload, shared) = build(registry, &setup)?;
+    let (workload, shared) = build(workloads, &setup)?;
     let mut slots = prepare(workload.as_ref(), &setup)?;
     let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
     Reply::Ready { setup_ns, setup_cpu_ns }.write(&mut out).map_err(io)?;
@@ -49,14 +59,14 @@ fn write_error(e: std::io::Error) -> String {
 }
 
 /// Checks the set-up and builds the workload and its shared state (untimed).
-fn build(registry: &Registry, setup: &Setup) -> Result<(Box<dyn DynWorkload>, SharedState), String> {
-    let spec = registry.get(&setup.workload).ok_or_else(|| {
+fn build(workloads: &Workloads<'_>, setup: &Setup) -> Result<(Box<dyn DynWorkload>, SharedState), String> {
+    let spec = (workloads.find)(&setup.workload).ok_or_else(|| {
         format!(
             "workload {:?} is not registered in this program; parent and worker are different programs",
             setup.workload
         )
     })?;
-    let workers = 1..=super::MAX_WORKERS;
+    let workers = 1..=workloads.max_workers;
     if !workers.contains(&setup.case_workers) || !workers.contains(&setup.workers) || setup.worker >= setup.workers {
         return Err(format!(
             "bad set-up: worker {} of {} for {} case workers",
@@ -68,7 +78,7 @@ fn build(registry: &Registry, setup: &Setup) -> Result<(Box<dyn DynWorkload>, Sh
     if let Some(cpu) = setup.pin {
         crate::sys::pin_current_thread(cpu);
     }
-    let workload = super::catch_quietly(|| spec.build(&params))
+    let workload = catch_quietly(|| spec.build(&params))
         .map_err(|panic| format!("its constructor {panic}"))
         .and_then(|built| built)
         .map_err(|e| format!("setting up {}: {e}", setup.workload))?;
@@ -89,7 +99,7 @@ fn build(registry: &Registry, setup: &Setup) -> Result<(Box<dyn DynWorkload>, Sh
 
 /// Makes this child's inputs and its one worker state (untimed): the inputs of the
 /// tasks the set-up names, or of every task.
-fn prepare<'a>(workload: &'a dyn DynWorkload, setup: &Setup) -> Result<super::TaskSlots<'a>, String> {
+fn prepare<'a>(workload: &'a dyn DynWorkload, setup: &Setup) -> Result<TaskSlots<'a>, String> {
     let tasks = workload.task_count();
     let inputs = match setup.inputs {
         None => 0..tasks,
@@ -97,13 +107,13 @@ fn prepare<'a>(workload: &'a dyn DynWorkload, setup: &Setup) -> Result<super::Ta
         Some([first, end]) => return Err(format!("bad set-up: inputs {first}..{end} for {tasks} tasks")),
     };
     let what = Prepare { inputs, workers: setup.worker..setup.worker + 1 };
-    super::TaskSlots::new(workload, what).map_err(|e| format!("preparing {}: {e}", setup.workload))
+    TaskSlots::new(workload, what).map_err(|e| format!("preparing {}: {e}", setup.workload))
 }
 
 /// Runs the requested tasks of one sample; on `finish`, sends the outputs and the
 /// sample's statistics; returns on `quit` or end of input.
 fn serve_sample(
-    slots: &mut super::TaskSlots<'_>,
+    slots: &mut TaskSlots<'_>,
     ctx: &TaskContext<'_>,
     tasks: usize,
     input: &mut impl BufRead,
@@ -125,7 +135,7 @@ fn serve_sample(
                         Reply::Fail { task, message }.write(&mut out).map_err(io)?;
                         return out.flush().map_err(io);
                     }
-                    let (_, start_ns, end_ns) = slots.slots().times(task).unwrap_or((0, 0, 0));
+                    let (_, start_ns, end_ns) = slots.times(task).unwrap_or((0, 0, 0));
                     Reply::Done { task, start_ns, end_ns }.write(&mut out).map_err(io)?;
                     out.flush().map_err(io)?;
                     ran.push(task);
@@ -140,7 +150,7 @@ fn serve_sample(
                     cpu_ns: now.cpu_ns.saturating_sub(since.cpu_ns),
                     switches: now.switches.saturating_sub(since.switches),
                     waited_ns: now.waited_ns.zip(since.waited_ns).map(|(b, a)| b.saturating_sub(a)),
-                    allocations: slots.allocations().map(|a| (a.count, a.bytes)),
+                    allocations: slots.allocations(),
                 };
                 Reply::Stats(stats).write(&mut out).map_err(io)?;
                 out.flush().map_err(io)?;
@@ -175,9 +185,9 @@ impl Usage {
 }
 
 /// One `output` line per task this child ran.
-fn send_outputs(slots: &mut super::TaskSlots<'_>, ran: &[usize], out: &mut impl Write) -> Result<(), String> {
+fn send_outputs(slots: &mut TaskSlots<'_>, ran: &[usize], out: &mut impl Write) -> Result<(), String> {
     for &task in ran {
-        let json = super::catch_quietly(|| slots.slots().encode(task))
+        let json = catch_quietly(|| slots.slots().encode(task))
             .map_err(|panic| format!("encoding task {task}'s output {panic}"))?;
         let Some(json) = json else { continue };
         if json.len() > MAX_LINE - 64 {
@@ -193,19 +203,10 @@ fn send_outputs(slots: &mut super::TaskSlots<'_>, ran: &[usize], out: &mut impl 
     Ok(())
 }
 
-static IN_WORKER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether this process is a process-runner worker (its parent kills its whole process
-/// group on any failure).
-pub fn in_worker() -> bool {
-    IN_WORKER.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// Entry point of the hidden `worker` subcommand of every program that hands control
 /// to [`crate::main`].
-pub fn worker_main(registry: &Registry) -> Result<(), String> {
+pub fn worker_main(workloads: &Workloads<'_>) -> Result<(), String> {
     crate::sys::child::die_with_parent();
-    IN_WORKER.store(true, std::sync::atomic::Ordering::Relaxed);
     // The protocol keeps the original stdout to itself; what a task prints goes to
     // stderr (kept in a file by the parent), so a println! cannot break the protocol.
     use std::os::fd::FromRawFd;
@@ -218,12 +219,18 @@ pub fn worker_main(registry: &Registry) -> Result<(), String> {
         std::fs::File::from_raw_fd(fd)
     };
     let stdin = std::io::stdin();
-    serve(registry, stdin.lock(), std::io::BufWriter::new(protocol))
+    serve(workloads, stdin.lock(), std::io::BufWriter::new(protocol))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serves `input` with the workloads `specs`, as a program's registry would.
+    fn serve_with(specs: &[WorkloadSpec], input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        let find = |name: &str| specs.iter().find(|s| s.name == name);
+        serve(&Workloads { find: &find, max_workers: 1024 }, input, out)
+    }
 
     fn setup_line(workload: &str, params: serde_json::Value) -> String {
         let setup = Setup {
@@ -249,7 +256,7 @@ mod tests {
 
     fn serve_str(input: &str) -> (Result<(), String>, String) {
         let mut out = Vec::new();
-        let r = serve(&Registry::with_builtins(), input.as_bytes(), &mut out);
+        let r = serve_with(&crate::workload::builtins(), input.as_bytes(), &mut out);
         (r, String::from_utf8(out).unwrap())
     }
 
@@ -287,8 +294,8 @@ mod tests {
 
     /// A workload whose every parameter value is cheap, so that mutated set-ups can
     /// never ask for long work.
-    fn tiny_registry() -> Registry {
-        use crate::workload::{Param, Verification, Workload, WorkloadSpec};
+    fn tiny_workloads() -> Vec<WorkloadSpec> {
+        use crate::workload::{Param, Verification, Workload};
         struct Tiny(usize, u64);
         impl Workload for Tiny {
             fn task_count(&self) -> usize {
@@ -305,7 +312,7 @@ mod tests {
             WorkloadSpec::new("tiny", "cheap tasks", |p: &Params| Ok(Tiny(p.uint("tasks") as usize, p.uint("size"))))
                 .param(crate::workload::Param::uint("tasks", 4).range(1, 64))
                 .param(Param::uint("size", 10).range(1, 1000));
-        Registry::new().register(spec)
+        vec![spec]
     }
 
     fn valid_session() -> Vec<u8> {
@@ -316,9 +323,9 @@ mod tests {
     /// A worker fed `input`: `Ok`, or a one-line error; never a panic, never more than
     /// 16 MiB held at once.
     fn serve_any(input: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
-        let registry = tiny_registry();
+        let specs = tiny_workloads();
         let mut out = Vec::new();
-        let (result, peak) = crate::fuzz::peak_of(|| serve(&registry, input, &mut out));
+        let (result, peak) = crate::fuzz::peak_of(|| serve_with(&specs, input, &mut out));
         if let Err(e) = result {
             proptest::prop_assert!(crate::fuzz::one_line(&e), "{e}");
         }
@@ -371,8 +378,8 @@ mod tests {
             assert!(err.starts_with(&format!("bad set-up: {slots} shared slots, counter needs ")), "{err}");
         }
         // The right count on a descriptor that is not shared memory.
-        let registry = Registry::with_builtins();
-        let spec = registry.get("counter").unwrap();
+        let builtins = crate::workload::builtins();
+        let spec = builtins.iter().find(|s| s.name == "counter").unwrap();
         let params = Params::from_json(&spec.params, counter.as_object().unwrap(), 1, 1).unwrap();
         let slots = spec.build(&params).unwrap().shared_slots(1);
         let err = serve_str(&line(slots, 0)).0.unwrap_err();
