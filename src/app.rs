@@ -100,11 +100,11 @@ fn measure_plan(
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };
     let measurements: Vec<_> = measured.into_iter().zip(plan.cases.iter().map(|c| c.skipped.clone())).collect();
-    let mut report = report::build(measurements, plan.record.clone(), environment, command);
+    let mut report = crate::analysis::build(measurements, plan.record.clone(), environment, command);
     report.suite = plan.suite.clone();
     if let Some(spec) = &plan.scale {
         let swept = report.cases.iter().zip(&spec.family_of).filter(|(_, f)| f.is_some()).map(|(c, _)| c);
-        report.notes = report::load_notes(swept, &report.environment);
+        report.notes = crate::analysis::load_notes(swept, &report.environment);
     }
     report.scale = analysis;
     Ok((report, kept))

@@ -61,13 +61,14 @@
 //! ```
 //!
 //! Data flows one way: `cli` (syntax) -> `plan` (validated cases) -> `measure`
-//! (rounds x runners x cases -> samples) -> `report::build` (every number, once) ->
+//! (rounds x runners x cases -> samples) -> `analysis` (every number and sentence, once) ->
 //! reporters (formatting only). The built-in workloads are registered through the
 //! same API ([`Registry::with_builtins`]); the `parbench` binary is
 //! `parbench::main(Registry::with_builtins())`.
 
 #![warn(missing_docs)]
 
+mod analysis;
 mod app;
 mod entry;
 mod registry;

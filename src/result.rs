@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
-use crate::fingerprint::Fingerprint;
+pub use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
-use crate::runner::RunnerId;
+pub use crate::runner::RunnerId;
+pub use crate::scaling::{
+    FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit, UslFit,
+};
 use crate::stats::{RatioSummary, Summary};
 pub use crate::workload::Throughput;
 
@@ -24,6 +27,10 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// Oldest version [`load`] reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
+
+/// Samples shorter than this (ms) are dominated by fixed costs: their CPU utilisation
+/// says little, so reporters do not show it and the notes say why.
+pub const SHORT_SAMPLE_MS: f64 = 0.2;
 
 /// Largest result file read.
 pub const MAX_RESULT_BYTES: u64 = 1 << 30;
@@ -47,7 +54,7 @@ pub struct Report {
     pub suite: Option<SuiteRecord>,
     /// The scaling analysis of `parbench scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<crate::scaling::ScaleAnalysis>,
+    pub scale: Option<ScaleAnalysis>,
     /// One entry per workload configuration.
     pub cases: Vec<CaseReport>,
     /// Sentences comparing cases (e.g. counter synchronisation modes).
@@ -438,7 +445,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, bytes).unwrap();
-        let base = vec![("base.json".to_string(), crate::report::fixture::report())];
+        let base = vec![("base.json".to_string(), crate::analysis::fixture::report())];
         let (outcome, peak) = fuzz::peak_of(|| match load(&path) {
             Ok(report) => {
                 if crate::compare::validate("r.json", &report).is_ok() {
@@ -458,7 +465,7 @@ mod tests {
     }
 
     fn valid() -> Vec<u8> {
-        serde_json::to_vec_pretty(&crate::report::fixture::report()).unwrap()
+        serde_json::to_vec_pretty(&crate::analysis::fixture::report()).unwrap()
     }
 
     proptest! {
@@ -479,7 +486,7 @@ mod tests {
     fn a_saved_report_loads_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        let report = crate::report::fixture::report();
+        let report = crate::analysis::fixture::report();
         report.save(&path).unwrap();
         assert_eq!(load(&path).unwrap(), report);
     }
@@ -514,7 +521,7 @@ mod tests {
         // build has no such runner and must still read, compare and report it.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        let mut report = crate::report::fixture::report();
+        let mut report = crate::analysis::fixture::report();
         let text = serde_json::to_string(&report).unwrap().replace("\"process\"", "\"mpi\"");
         assert!(text.contains("\"mpi\""), "the fixture has process rows to rename");
         std::fs::write(&path, text).unwrap();
@@ -535,7 +542,7 @@ mod tests {
     fn errors_inside_a_result_file_name_their_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        let good = serde_json::to_string_pretty(&crate::report::fixture::report()).unwrap();
+        let good = serde_json::to_string_pretty(&crate::analysis::fixture::report()).unwrap();
         let bad = good.replacen("\"wall_ns\": ", "\"wall_ns\": -", 1);
         std::fs::write(&path, &bad).unwrap();
         let line = bad[..bad.find("\"wall_ns\": -").unwrap()].matches('\n').count() + 1;

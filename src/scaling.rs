@@ -531,7 +531,7 @@ mod tests {
                 });
             }
         }
-        let mut m = crate::report::fixture::fib_measurement(runners, samples);
+        let mut m = crate::analysis::fixture::fib_measurement(runners, samples);
         m.label = label.to_string();
         m.workers = workers;
         m.properties.waits = cpu < 0.5;

@@ -3,8 +3,8 @@
 //! `PARBENCH_WRITE_GOLDEN=1` is set.
 
 use super::*;
+use crate::analysis::{build, fixture};
 use crate::measure::RecordedSample;
-use crate::report::{build, fixture};
 use crate::result::SCHEMA_VERSION;
 use crate::rng::SplitMix64;
 use crate::runner::{Sample, WorkerStats};

@@ -62,7 +62,7 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerId]) -> Measurement
             });
         }
     }
-    let mut m = crate::report::fixture::fib_measurement(runners.to_vec(), samples);
+    let mut m = crate::analysis::fixture::fib_measurement(runners.to_vec(), samples);
     m.label = label.to_string();
     m.workers = workers;
     m.rounds = 6;
@@ -91,7 +91,7 @@ fn analyse(ms: &[Measurement]) -> ScaleAnalysis {
 }
 
 fn environment() -> Fingerprint {
-    Fingerprint { available_parallelism: 2, ..crate::report::fixture::environment() }
+    Fingerprint { available_parallelism: 2, ..crate::analysis::fixture::environment() }
 }
 
 fn render(svg: &str) -> Pixmap {

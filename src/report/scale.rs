@@ -1,13 +1,12 @@
 //! The scale section of the table, Markdown and CSV reporters: per workload, a row
 //! per (runner, workers) with intervals, Karp-Flatt, load balance and overhead; the
-//! findings of [`crate::scaling`] in sentences, each saying what was computed and what
-//! is extrapolation; and a compact text plot for the terminal.
+//! scaling fits stored in the result, put in sentences that say what was computed and
+//! what is extrapolation; and a compact text plot for the terminal.
 
 use std::io::{self, Write};
 
 use super::fmt_ms;
-use crate::runner::RunnerId;
-use crate::scaling::{FamilyScaling, Fit, Law, RunnerScaling, ScaleAnalysis, ScalePoint};
+use crate::result::{FamilyScaling, Fit, Law, RunnerId, RunnerScaling, ScaleAnalysis, ScalePoint};
 
 /// Column titles of the sweep table.
 pub(crate) const COLUMNS: [&str; 8] =
@@ -230,12 +229,16 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::{Recommendation, SerialFit, UslFit};
+    use crate::result::{Interval, Recommendation, SerialFit, UslFit};
 
     fn runner(fit: Option<Fit>) -> RunnerScaling {
         RunnerScaling {
             runner: RunnerId::new("threads"),
-            no_fit: fit.is_none().then(|| crate::scaling::too_few_points(1)),
+            no_fit: fit.is_none().then(|| {
+                "too few points to fit: 1 worker count(s) above 1 where the models apply; a serial fraction \
+                 needs 2, the USL 3"
+                    .to_string()
+            }),
             fit,
             limited_by_cores: None,
             recommendation: None,
@@ -289,9 +292,9 @@ mod tests {
             runner: RunnerId::new("threads"),
             workers: 2,
             rounds,
-            speedup: crate::scaling::Interval { estimate: 1.9, low: 1.8, high: 2.0 },
+            speedup: Interval { estimate: 1.9, low: 1.8, high: 2.0 },
             coverage: Some(coverage),
-            efficiency: crate::scaling::Interval { estimate: 0.95, low: 0.9, high: 1.0 },
+            efficiency: Interval { estimate: 0.95, low: 0.9, high: 1.0 },
             karp_flatt: None,
             wall_ms: 1.0,
             cpu_per_worker: None,

@@ -43,7 +43,7 @@ fn write_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn write_scale(a: &crate::scaling::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
+fn write_scale(a: &crate::result::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
     use super::scale;
     for f in &a.families {
         let mut table = Table::new();
@@ -134,29 +134,8 @@ mod tests {
         // Older files, without the field, were optimised builds as far as they say.
         let json = serde_json::to_value(crate::report::fixture::report().environment).unwrap();
         assert!(json.get("optimised").is_none());
-        let back: crate::fingerprint::Fingerprint = serde_json::from_value(json).unwrap();
+        let back: crate::result::Fingerprint = serde_json::from_value(json).unwrap();
         assert!(back.optimised);
-    }
-
-    #[test]
-    fn a_scale_table_prints_the_load_notes_under_it() {
-        let mut report = crate::report::fixture::report();
-        report.scale = Some(crate::scaling::ScaleAnalysis {
-            weak: false,
-            workers: vec![1, 2],
-            cores: 2,
-            bootstrap: 0,
-            families: Vec::new(),
-        });
-        let mut rows = report.cases[0].rows.clone();
-        rows[1].preempted_samples = 2;
-        report.cases[0].rows = rows;
-        report.notes = crate::report::load_notes(&report.cases, &report.environment);
-        assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
-        let mut out = Vec::new();
-        TableReporter.write(&report, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("fib (n=34, tasks=8) at 2 workers: Preempted samples"), "{text}");
     }
 
     #[test]

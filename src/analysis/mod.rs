@@ -1,0 +1,16 @@
+//! Analysis: measurements -> a finished [`Report`](crate::result::Report), every number
+//! and sentence, once. `build` computes the rows (summaries, paired speedups,
+//! verification, disturbance counts), `notes` the sentences. The reporters
+//! ([`crate::report`]) only format what this layer stored in the result model.
+
+mod build;
+mod notes;
+
+pub use build::build;
+pub use notes::load_notes;
+
+#[cfg(test)]
+pub(crate) mod fixture;
+
+#[cfg(test)]
+mod tests;
