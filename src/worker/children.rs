@@ -111,17 +111,17 @@ impl Children {
                 .map_err(|error| BenchError::Io { context: "sharing a worker's stderr file".into(), error })?;
             // Each child leads a process group of its own, so that killing the group also
             // kills whatever its tasks started (a command's sh and its children).
-            let mut child = Command::new(program)
+            let mut command = Command::new(program);
+            command
                 .process_group(0)
                 .args(args)
                 .env(PARENT_PID_ENV, std::process::id().to_string())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::from(stderr_child))
-                .spawn()
+                .stderr(Stdio::from(stderr_child));
+            let mut child = interrupt::spawn(&mut command, interrupt::Spawned::Worker)
                 .map_err(|error| BenchError::Spawn { worker: index, program: children.program.clone(), error })?;
             let pid = child.id();
-            interrupt::register_child(pid);
             let stdout = child.stdout.take().expect("stdout is piped");
             let stdin = child.stdin.take();
             // Non-blocking both ways: reads take what is there, and a write to a child

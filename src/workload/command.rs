@@ -90,9 +90,9 @@ fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
     // The child is a keeper: when sh ends, it kills whatever sh left behind, and when
     // this thread or parbench dies (kill -9 included), it kills everything too.
     crate::sys::keeper::keep(&mut command);
-    let mut child = command.spawn().map_err(|e| format!("could not start sh: {e}"))?;
+    let mut child = crate::interrupt::spawn(&mut command, crate::interrupt::Spawned::Keeper)
+        .map_err(|e| format!("could not start sh: {e}"))?;
     let pid = child.id();
-    crate::interrupt::register_keeper(pid);
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tail, finished) = wait_reading(pid, stderr, timeout);
     if !finished {
