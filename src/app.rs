@@ -45,7 +45,7 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             to_stdout(|out| crate::cli::man(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into)
         }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
-        Invocation::Worker => crate::runner::protocol::worker_main(registry)
+        Invocation::Worker => serve_worker(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
     }
@@ -70,7 +70,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
+    if std::env::var_os(crate::sys::child::PARENT_PID_ENV).is_some() {
         return Err(not_a_worker().into());
     }
     let argv: Vec<std::ffi::OsString> =
@@ -337,10 +337,20 @@ fn wrapped(out: &mut dyn Write, text: &str, first: usize, rest: usize) -> io::Re
 }
 
 /// The error of a program started as a worker whose main did not route `worker`.
+/// The hidden `worker` subcommand: serves a process runner from this program's
+/// workloads.
+pub(crate) fn serve_worker(registry: &Registry) -> Result<(), String> {
+    let find = |name: &str| registry.get(name).map(|spec| &**spec);
+    crate::worker::serve::worker_main(&crate::worker::serve::Workloads {
+        find: &find,
+        max_workers: crate::runner::MAX_WORKERS,
+    })
+}
+
 pub(crate) fn not_a_worker() -> UsageError {
     UsageError::new(format!(
         "this program was started by parbench's process runner ({} is set) but did not hand its `worker` \
          subcommand to parbench::main; route it there first (see parbench::main) so it does not measure again",
-        crate::runner::protocol::PARENT_PID_ENV
+        crate::sys::child::PARENT_PID_ENV
     ))
 }

@@ -29,7 +29,7 @@ pub fn main(registry: Registry) -> ExitCode {
     // The process runner's children start here: skip building and parsing the whole
     // CLI, whose cost would otherwise count as process start-up in every sample.
     if args.len() == 2 && args[1] == "worker" {
-        return match crate::runner::protocol::worker_main(&registry) {
+        return match crate::app::serve_worker(&registry) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("parbench: error: worker: {}", crate::text::terminal_safe(&e.to_string()));
@@ -44,7 +44,7 @@ pub fn main(registry: Registry) -> ExitCode {
     // Started as a worker by the process runner, yet here: this program's main did
     // not hand `worker` to parbench (and measuring again would start workers of its
     // own, and they theirs).
-    if std::env::var_os(crate::runner::protocol::PARENT_PID_ENV).is_some() {
+    if std::env::var_os(crate::sys::child::PARENT_PID_ENV).is_some() {
         return finish(Err(crate::app::not_a_worker().into()));
     }
     let mode = bench_mode(&args);

@@ -6,7 +6,7 @@
 //! thread (signal-hook's iterator), not in signal context, so it may lock, kill, wait
 //! and print. Everything that must be cleaned up is registered here while it exists;
 //! the process runner registers each child right after spawning it. Children also ask
-//! the kernel to die with their parent (see `protocol::worker_main`), which covers the
+//! the kernel to die with their parent (see `sys::child::die_with_parent`), which covers the
 //! window between spawn and registration and a SIGKILL of parbench itself.
 
 use std::path::{Path, PathBuf};
@@ -38,21 +38,38 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Records a live worker process to kill on interrupt, with its process group (each
-/// worker leads one), and to reap.
-pub fn register_child(pid: u32) {
-    registry().pids.push(pid);
+/// Held (shared) from a spawn until its child is registered, and (exclusively) by the
+/// handler before it kills: a child that exists but is not registered yet would
+/// otherwise be missed, left to die of its death signal after parbench exited, unreaped.
+static SPAWNING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// What a spawned child is, for the handler.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Spawned {
+    /// A worker process: killed on interrupt with its process group (each worker leads
+    /// one), and reaped.
+    Worker,
+    /// A keeper ([`crate::sys::keeper`], a `command` task's): on interrupt it is
+    /// stopped, which kills everything below it, and reaped.
+    Keeper,
+}
+
+/// Spawns `command` and registers the child before an interrupt can be handled.
+/// Spawns on many threads run at once; only the handler waits for them.
+pub fn spawn(command: &mut std::process::Command, what: Spawned) -> std::io::Result<std::process::Child> {
+    let _spawning = SPAWNING.read().unwrap_or_else(|e| e.into_inner());
+    let child = command.spawn()?;
+    let mut reg = registry();
+    match what {
+        Spawned::Worker => reg.pids.push(child.id()),
+        Spawned::Keeper => reg.keepers.push(child.id()),
+    }
+    Ok(child)
 }
 
 /// Forgets a child that has been reaped.
 pub fn unregister_child(pid: u32) {
     registry().pids.retain(|&p| p != pid);
-}
-
-/// Records a keeper ([`crate::sys::keeper`], a `command` task's): on interrupt it is
-/// stopped, which kills everything below it, and reaped.
-pub fn register_keeper(pid: u32) {
-    registry().keepers.push(pid);
 }
 
 /// Forgets a keeper that has been reaped.
@@ -94,6 +111,8 @@ pub fn install() -> std::io::Result<()> {
     std::thread::Builder::new().name("parbench-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
             let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
+            // Spawns in flight finish and register first; none starts after this.
+            let _spawning = SPAWNING.write().unwrap_or_else(|e| e.into_inner());
             let reg = registry();
             for &pid in &reg.pids {
                 // SAFETY: kill and waitpid on a worker we spawned and have not reaped yet

@@ -105,6 +105,7 @@ mod stats;
 mod suite;
 mod sys;
 mod text;
+mod worker;
 #[doc(hidden)]
 pub mod workload;
 

@@ -6,6 +6,7 @@
 //! sources (`/proc/stat`, `getrusage`) *outside* the wall-clock interval it reports,
 //! so the act of measuring never lands inside the timed region.
 
+pub mod child;
 pub mod keeper;
 
 use std::os::unix::process::ExitStatusExt;
@@ -236,21 +237,10 @@ pub fn restore_affinity(saved: Option<libc::cpu_set_t>) {
 /// Waits until child `pid` has exited (without reaping it) or `deadline` passes;
 /// returns whether it exited. Polls a pidfd, so an exit is seen at once.
 pub fn wait_for_exit(pid: u32, deadline: std::time::Instant) -> bool {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
-    if fd < 0 {
-        return false;
-    }
-    let left = deadline.saturating_duration_since(std::time::Instant::now());
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
-    // SAFETY: one valid pollfd for the duration of the call; then the fd we opened is closed.
-    let ready = unsafe {
-        let n = libc::poll(&mut pfd, 1, ms);
-        libc::close(fd);
-        n
-    };
-    ready > 0
+    use std::os::fd::AsRawFd;
+    let Some(fd) = child::pidfd(pid) else { return false };
+    let mut pfd = [libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+    child::poll_until(&mut pfd, deadline) > 0
 }
 
 /// The machine's host name, for result folder names; "unknown" if it cannot be read.

@@ -9,22 +9,8 @@ use crate::runner::RunnerId;
 use crate::stats;
 use crate::workload::Verification;
 
-use super::notes::{case_notes, sweep_comparison};
-
-/// A sample whose other-process CPU use exceeded this share of one core is flagged
-/// as disturbed.
-pub const DISTURBED_SHARE: f64 = 0.10;
-
-/// `/proc/stat` counts in ticks of 10 ms (USER_HZ = 100) and each core's count can be
-/// one tick off at either end of a sample, so this much per logical core (plus one) is
-/// measurement noise, not another process.
-pub const PROC_STAT_TICK_NS: u64 = 10_000_000;
-
-/// Whether other processes used enough CPU during a sample to distrust it.
-pub fn is_disturbed(sample: &crate::runner::Sample, logical_cores: usize) -> bool {
-    let slack = PROC_STAT_TICK_NS * (logical_cores as u64 + 1);
-    sample.other_cpu_ns.is_some_and(|o| o > slack && o as f64 > DISTURBED_SHARE * sample.wall_ns as f64)
-}
+use super::disturbance::is_disturbed;
+use super::notes::{case_notes, ms, sweep_comparison};
 
 /// Builds a report: all statistics and sentences, computed once.
 pub fn build(
@@ -49,10 +35,6 @@ pub fn build(
         cases,
         notes,
     }
-}
-
-pub(super) fn ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
 }
 
 /// Takes the measurement by value: its samples move into the report (for long runs

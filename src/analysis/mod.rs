@@ -4,6 +4,7 @@
 //! ([`crate::report`]) only format what this layer stored in the result model.
 
 mod build;
+mod disturbance;
 mod notes;
 
 pub use build::build;

@@ -10,7 +10,7 @@ use crate::result::{CaseReport, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsR
 use crate::runner::RunnerId;
 use crate::stats;
 
-use super::build::{DISTURBED_SHARE, ms};
+use super::disturbance::DISTURBED_SHARE;
 
 pub(super) fn case_notes(
     case: &CaseReport,
@@ -461,4 +461,9 @@ fn fmt_ns(ns: f64) -> String {
     } else {
         format!("{ns:.3} ns")
     }
+}
+
+/// Nanoseconds as milliseconds.
+pub(super) fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
 }

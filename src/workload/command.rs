@@ -13,6 +13,8 @@
 //! everything the command started, `setsid` or not.
 
 use std::io::Read;
+
+use crate::sys::child::{keep_tail, pidfd, poll_until, read_tail, set_nonblocking};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -84,13 +86,13 @@ fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
     let mut command = Command::new("sh");
     command.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     // A parbench the command runs is not this run's worker.
-    command.env_remove(crate::runner::protocol::PARENT_PID_ENV);
+    command.env_remove(crate::sys::child::PARENT_PID_ENV);
     // The child is a keeper: when sh ends, it kills whatever sh left behind, and when
     // this thread or parbench dies (kill -9 included), it kills everything too.
     crate::sys::keeper::keep(&mut command);
-    let mut child = command.spawn().map_err(|e| format!("could not start sh: {e}"))?;
+    let mut child = crate::interrupt::spawn(&mut command, crate::interrupt::Spawned::Keeper)
+        .map_err(|e| format!("could not start sh: {e}"))?;
     let pid = child.id();
-    crate::interrupt::register_keeper(pid);
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tail, finished) = wait_reading(pid, stderr, timeout);
     if !finished {
@@ -107,11 +109,10 @@ fn run_shell(cmd: &str, timeout: Duration) -> Result<(), String> {
     } else {
         format!("did not finish within --timeout {}s and was killed", timeout.as_secs_f64())
     };
-    let tail = String::from_utf8_lossy(&tail);
-    let lines: Vec<String> = tail.lines().map(str::trim).filter(|l| !l.is_empty()).map(escape).collect();
+    let lines: Vec<String> = crate::sys::child::last_lines(&tail, 3).iter().map(|l| escape(l)).collect();
     match lines.len() {
         0 => Err(how),
-        n => Err(format!("{how}; its stderr ended with: {}", lines[n.saturating_sub(3)..].join(" | "))),
+        _ => Err(format!("{how}; its stderr ended with: {}", lines.join(" | "))),
     }
 }
 
@@ -127,33 +128,26 @@ fn escape(line: &str) -> String {
 /// to the end of the pipe and the timeout is not applied.
 fn wait_reading(pid: u32, mut stderr: std::process::ChildStderr, timeout: Duration) -> (Vec<u8>, bool) {
     use std::os::fd::AsRawFd;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
-    if pidfd < 0 {
-        return (read_tail(stderr), true);
-    }
+    let Some(pidfd) = pidfd(pid) else { return (read_tail(stderr, STDERR_TAIL), true) };
     let deadline = Instant::now() + timeout;
     let mut tail = Vec::new();
     let mut pipe_open = true;
     let mut buf = [0u8; 4096];
     let exited = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if Instant::now() >= deadline {
             break false;
         }
         let mut fds = [
-            libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: if pipe_open { stderr.as_raw_fd() } else { -1 }, events: libc::POLLIN, revents: 0 },
         ];
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-        // SAFETY: two valid pollfd entries for the duration of the call (-1 is ignored).
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) } < 0 {
+        if poll_until(&mut fds, deadline) == 0 {
             continue;
         }
         if fds[1].revents != 0 {
             match stderr.read(&mut buf) {
                 Ok(0) | Err(_) => pipe_open = false,
-                Ok(n) => keep_tail(&mut tail, &buf[..n]),
+                Ok(n) => keep_tail(&mut tail, &buf[..n], STDERR_TAIL),
             }
             continue;
         }
@@ -161,44 +155,15 @@ fn wait_reading(pid: u32, mut stderr: std::process::ChildStderr, timeout: Durati
             break true;
         }
     };
-    // SAFETY: closing the pidfd we opened.
-    unsafe { libc::close(pidfd) };
     if exited && pipe_open {
         // What the command wrote last is already in the pipe; take it without waiting
         // for a grandchild that may hold the pipe open.
-        // SAFETY: fcntl on the pipe fd we own; only adds O_NONBLOCK.
-        unsafe {
-            let fd = stderr.as_raw_fd();
-            libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
-        }
+        set_nonblocking(&stderr);
         while let Ok(n @ 1..) = stderr.read(&mut buf) {
-            keep_tail(&mut tail, &buf[..n]);
+            keep_tail(&mut tail, &buf[..n], STDERR_TAIL);
         }
     }
     (tail, exited)
-}
-
-fn keep_tail(tail: &mut Vec<u8>, bytes: &[u8]) {
-    tail.extend_from_slice(bytes);
-    if tail.len() > 2 * STDERR_TAIL {
-        tail.drain(..tail.len() - STDERR_TAIL);
-    }
-}
-
-/// Reads a stream to its end, keeping only its last [`STDERR_TAIL`] bytes.
-fn read_tail(mut stream: impl Read) -> Vec<u8> {
-    let mut kept = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => keep_tail(&mut kept, &buf[..n]),
-        }
-    }
-    if kept.len() > STDERR_TAIL {
-        kept.drain(..kept.len() - STDERR_TAIL);
-    }
-    kept
 }
 
 #[cfg(test)]
@@ -252,7 +217,7 @@ mod tests {
     #[test]
     fn only_the_tail_of_a_long_stderr_is_kept() {
         let long = vec![b'x'; 100_000];
-        assert_eq!(read_tail(&long[..]).len(), STDERR_TAIL);
+        assert_eq!(read_tail(&long[..], STDERR_TAIL).len(), STDERR_TAIL);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod param;
 mod reader;
 mod shared;
 pub(crate) mod sleep;
+pub(crate) mod slots;
 pub mod spec;
 mod typed;
 

@@ -1,0 +1,241 @@
+//! The phases of a session with worker processes, each a function over [`Children`],
+//! so that a runner that starts its children per sample (`process`) and one that keeps
+//! them across samples (a pool) share them: hello (start-up), set-up, dispatch of one
+//! sample's tasks, collection of its outputs and statistics, and quit.
+
+use std::time::{Duration, Instant};
+
+use super::children::{Children, Event};
+use super::dispatch::{Dispatch, Fault};
+use super::protocol::{Reply, Request, Stats, VERSION, truncate};
+use crate::error::BenchError;
+
+/// Longest wait for a new child's hello (less when --timeout is shorter).
+const HANDSHAKE: Duration = Duration::from_secs(15);
+
+/// Waits until every child has said hello in this protocol's version. Blank lines are
+/// passed over (a libtest harness starts with one); anything else that is not a hello
+/// means the program does not route `worker` to parbench.
+pub fn hello(children: &mut Children) -> Result<(), BenchError> {
+    // A program that answers at all answers at once: its silence is not waited out for
+    // the whole --timeout.
+    let patience = children.timeout.min(HANDSHAKE);
+    children.deadline = Instant::now() + patience;
+    let mut answered = vec![false; children.len()];
+    let mut left = children.len();
+    while left > 0 {
+        let Some((worker, event)) = children.next_event() else {
+            let worker = answered.iter().position(|a| !a).unwrap_or(0);
+            let what = format!("it stayed silent for {}s", patience.as_secs_f64());
+            return Err(children.handshake(worker, what));
+        };
+        let line = match event {
+            Event::Line => children.line(worker).map(str::to_string),
+            Event::Overlong => Err("an overlong first line".into()),
+            Event::Eof | Event::Exited => {
+                let status = children.reap(worker).map(crate::sys::describe_status);
+                let what = format!("it {} without a word", status.as_deref().unwrap_or("exited"));
+                return Err(children.handshake(worker, what));
+            }
+        };
+        let line = line.unwrap_or_else(|e| e);
+        if line.trim().is_empty() {
+            continue;
+        }
+        match Reply::parse(&line) {
+            Ok(Reply::Hello { version, .. }) if version == VERSION && !answered[worker] => {
+                answered[worker] = true;
+                left -= 1;
+            }
+            Ok(Reply::Hello { version, .. }) => {
+                let detail = format!("it speaks {version}, this parbench speaks {VERSION}: rebuild the worker program");
+                return Err(children.protocol_error(worker, detail));
+            }
+            _ => {
+                let what = format!("its first line was {:?}", truncate(&line, 60));
+                return Err(children.handshake(worker, what));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The next line of `worker` as a reply, or the error that ends the session.
+fn reply(children: &mut Children, worker: usize, event: Event, exiting: &str) -> Result<Reply, BenchError> {
+    match event {
+        Event::Line => {}
+        Event::Overlong => {
+            let detail = format!("a line longer than {} bytes", super::protocol::MAX_LINE);
+            return Err(children.protocol_error(worker, detail));
+        }
+        Event::Eof | Event::Exited => return Err(children.failure(worker, exiting.into())),
+    }
+    let parsed = children.line(worker).and_then(Reply::parse);
+    parsed.map_err(|detail| children.protocol_error(worker, detail))
+}
+
+/// Sends each child its set-up line (encoded before) and waits until every one has
+/// built the workload. Returns the longest set-up and the children's set-up CPU time.
+pub fn set_up(children: &mut Children, setups: &[Vec<u8>]) -> Result<(u64, u64), BenchError> {
+    children.deadline = Instant::now() + children.timeout;
+    for (worker, setup) in setups.iter().enumerate() {
+        children.send(worker, setup)?;
+    }
+    let (mut longest, mut cpu) = (0u64, 0u64);
+    let mut ready = vec![false; children.len()];
+    let mut left = children.len();
+    while left > 0 {
+        let Some((worker, event)) = children.next_event() else {
+            let worker = ready.iter().position(|r| !r).unwrap_or(0);
+            return Err(children.timed_out(worker));
+        };
+        let exiting =
+            if ready[worker] { "exited before finishing its tasks" } else { "exited while setting up the workload" };
+        match reply(children, worker, event, exiting)? {
+            Reply::Ready { setup_ns, setup_cpu_ns } if !ready[worker] => {
+                ready[worker] = true;
+                left -= 1;
+                longest = longest.max(setup_ns);
+                cpu = cpu.saturating_add(setup_cpu_ns);
+            }
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                return Err(children.protocol_error(worker, detail));
+            }
+        }
+    }
+    Ok((longest, cpu))
+}
+
+/// How a sample's tasks ended, short of an error of the children.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// Every task finished.
+    All,
+    /// A task panicked in its worker: the sample fails with its message.
+    Failed {
+        /// The task.
+        task: usize,
+        /// Its panic message.
+        message: String,
+    },
+}
+
+/// Hands out one sample's tasks as `dispatch` decides and waits for every `done`,
+/// calling `done(worker, task, start_ns, end_ns)` for each. The timeout is a limit on
+/// silence, not on the sample: it restarts whenever a worker reports progress, so long
+/// samples that keep finishing tasks run on, while a hung worker is caught within one
+/// timeout (the quietest busy worker is blamed).
+pub fn run_tasks(
+    children: &mut Children,
+    dispatch: &mut Dispatch,
+    mut done: impl FnMut(usize, usize, u64, u64),
+) -> Result<Ran, BenchError> {
+    let mut line = [0u8; 64];
+    children.deadline = Instant::now() + children.timeout;
+    let mut first = Ok(());
+    dispatch.start(|worker, tasks| {
+        if first.is_ok() {
+            first = send_run(children, &mut line, worker, tasks);
+        }
+    });
+    first?;
+    while !dispatch.complete() {
+        let Some((worker, event)) = children.next_event() else {
+            let worker = dispatch.quietest();
+            return Err(children.timed_out(worker));
+        };
+        children.deadline = Instant::now() + children.timeout;
+        match reply(children, worker, event, "exited before finishing its tasks")? {
+            Reply::Done { task, start_ns, end_ns } => match dispatch.done(worker, task) {
+                Ok(next) => {
+                    done(worker, task, start_ns, end_ns);
+                    if let Some(tasks) = next {
+                        send_run(children, &mut line, worker, tasks)?;
+                    }
+                }
+                Err(Fault::Unexpected { task }) => {
+                    let detail = format!("it reported task {task}, which it was not running");
+                    return Err(children.protocol_error(worker, detail));
+                }
+            },
+            Reply::Fail { task, message } if dispatch.busy(worker) => return Ok(Ran::Failed { task, message }),
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                return Err(children.protocol_error(worker, detail));
+            }
+        }
+    }
+    Ok(Ran::All)
+}
+
+/// Writes a `run` request through a stack buffer: no allocation per request.
+fn send_run(
+    children: &mut Children,
+    line: &mut [u8; 64],
+    worker: usize,
+    tasks: std::ops::Range<usize>,
+) -> Result<(), BenchError> {
+    let mut cursor = std::io::Cursor::new(&mut line[..]);
+    Request::Run { first: tasks.start, end: tasks.end }.write(&mut cursor).expect("a run line fits 64 bytes");
+    let len = cursor.position() as usize;
+    children.send(worker, &line[..len])
+}
+
+/// Ends the sample in every child: sends `finish`, hands each `output` to
+/// `output(task, json)`, and sums the children's `stats`.
+pub fn collect(children: &mut Children, mut output: impl FnMut(usize, &str)) -> Result<Stats, BenchError> {
+    children.deadline = Instant::now() + children.timeout;
+    for worker in 0..children.len() {
+        children.send(worker, b"finish\n")?;
+    }
+    let mut sum = Stats { waited_ns: Some(0), allocations: Some((0, 0)), ..Stats::default() };
+    let mut reported = vec![false; children.len()];
+    let mut left = children.len();
+    while left > 0 {
+        let Some((worker, event)) = children.next_event() else {
+            let worker = reported.iter().position(|r| !r).unwrap_or(0);
+            return Err(children.timed_out(worker));
+        };
+        children.deadline = Instant::now() + children.timeout;
+        match reply(children, worker, event, "exited without sending its statistics")? {
+            Reply::Output { task, json } if !reported[worker] => output(task, &json),
+            Reply::Stats(stats) if !reported[worker] => {
+                reported[worker] = true;
+                left -= 1;
+                sum.cpu_ns = sum.cpu_ns.saturating_add(stats.cpu_ns);
+                sum.switches = sum.switches.saturating_add(stats.switches);
+                sum.waited_ns = sum.waited_ns.zip(stats.waited_ns).map(|(a, b)| a.saturating_add(b));
+                sum.allocations = sum
+                    .allocations
+                    .zip(stats.allocations)
+                    .map(|((c, b), (count, bytes))| (c.saturating_add(count), b.saturating_add(bytes)));
+            }
+            other => {
+                let detail = format!("unexpected line {other:?} after finish");
+                return Err(children.protocol_error(worker, detail));
+            }
+        }
+    }
+    Ok(sum)
+}
+
+/// Asks every child to quit and reaps it: each frees what it made and exits by itself
+/// (a clean exit is not turned into a SIGKILL); one that fails or outstays the timeout
+/// is an error.
+pub fn quit(children: &mut Children) -> Result<(), BenchError> {
+    children.deadline = Instant::now() + children.timeout;
+    for worker in 0..children.len() {
+        children.send(worker, b"quit\n")?;
+        children.close_input(worker);
+    }
+    for worker in 0..children.len() {
+        if !children.exited(worker) && !crate::sys::wait_for_exit(children.pid(worker), children.deadline) {
+            return Err(children.timed_out(worker));
+        }
+        if let Some(status) = children.reap_exiting(worker).filter(|s| !s.success()) {
+            return Err(children.failed_status(worker, status));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Running one sample's tasks in their typed slots, for every runner and every worker
+//! process: each task's panic caught quietly (the first failure recorded, later tasks
+//! skipped), and what each task allocated counted when a counting allocator is in
+//! place. Nothing allocates or locks per task.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::{DynWorkload, Prepare, SampleSlots, TaskContext};
+
+/// Runs a user's code (a task, a constructor, a verification) catching a panic: `Err`
+/// holds the message (with the panic's place when known). The panic hook stays quiet,
+/// so nothing is printed from inside a timed region; the failure is reported once, as
+/// an error.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    task_panic::run(f)
+}
+
+mod task_panic {
+    use std::cell::{Cell, RefCell};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    thread_local! {
+        static IN_TASK: Cell<bool> = const { Cell::new(false) };
+        static PLACE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    static HOOK: std::sync::Once = std::sync::Once::new();
+
+    /// Chains a hook that records where a task panicked instead of printing it;
+    /// other panics go to the previous hook.
+    pub(super) fn install() {
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if IN_TASK.with(Cell::get) {
+                    PLACE.with(|p| *p.borrow_mut() = info.location().map(|l| l.to_string()));
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    pub(super) fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+        install();
+        IN_TASK.with(|t| t.set(true));
+        let result = catch_unwind(AssertUnwindSafe(f));
+        IN_TASK.with(|t| t.set(false));
+        result.map_err(|payload| {
+            let place = PLACE.with(|p| p.borrow_mut().take());
+            if let Some(failure) = payload.downcast_ref::<crate::workload::TaskFailure>() {
+                return failure.0.clone();
+            }
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            match place {
+                Some(place) => format!("panicked at {place}: {message}"),
+                None => message,
+            }
+        })
+    }
+}
+
+/// One sample's typed slots ([`SampleSlots`]: inputs, worker states, outputs, all made
+/// before the clock starts) and the first task failure: each task writes its own slot
+/// exactly once, so nothing allocates or locks per task inside the region.
+pub(crate) struct TaskSlots<'a> {
+    slots: Box<dyn SampleSlots + 'a>,
+    /// Allocations and bytes of each task, when a [`crate::CountingAlloc`] counts them
+    /// (else empty).
+    allocations: Box<[crossbeam::utils::CachePadded<[std::sync::atomic::AtomicU64; 2]>]>,
+    /// Set by the first task that panics; later tasks are skipped.
+    failed: std::sync::atomic::AtomicBool,
+    failure: std::sync::Mutex<Option<(usize, String)>>,
+}
+
+impl<'a> TaskSlots<'a> {
+    /// Prepares a sample of `workload` (untimed): the inputs of `what.inputs`, the
+    /// states of `what.workers`. `Err` holds the message of a panicking `input` or
+    /// `worker` hook.
+    pub(crate) fn new(workload: &'a dyn DynWorkload, what: Prepare) -> Result<Self, String> {
+        let tasks = workload.task_count();
+        let slots = catch_quietly(|| workload.prepare(what))?;
+        // The quiet panic hook is installed here, untimed, not by the first task.
+        task_panic::install();
+        let counted = if crate::counting::thread_counts().is_some() { tasks } else { 0 };
+        let allocations = (0..counted).map(|_| Default::default()).collect();
+        Ok(TaskSlots { slots, allocations, failed: Default::default(), failure: Default::default() })
+    }
+
+    /// Runs task `task` on `ctx.worker`, recording its output and times, or the panic of
+    /// the first task that fails (then the remaining tasks are skipped).
+    pub(crate) fn run(&self, task: usize, ctx: &TaskContext<'_>) {
+        if self.failed.load(Relaxed) {
+            return;
+        }
+        let before = crate::counting::thread_counts();
+        if let Err(message) = task_panic::run(|| self.slots.run(task, ctx)) {
+            self.failed.store(true, Relaxed);
+            self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
+        }
+        if let (Some((count, bytes)), Some(slot)) = (before, self.allocations.get(task)) {
+            let (now_count, now_bytes) = crate::counting::thread_counts().unwrap_or((count, bytes));
+            slot[0].store(now_count - count, Relaxed);
+            slot[1].store(now_bytes - bytes, Relaxed);
+        }
+    }
+
+    /// What the tasks allocated in all (count, bytes), when counted.
+    pub(crate) fn allocations(&self) -> Option<(u64, u64)> {
+        (!self.allocations.is_empty()).then(|| {
+            let sum = |i: usize| self.allocations.iter().map(|a| a[i].load(Relaxed)).sum();
+            (sum(0), sum(1))
+        })
+    }
+
+    /// Worker, start and end of task `task`, once it ran.
+    pub(crate) fn times(&self, task: usize) -> Option<(usize, u64, u64)> {
+        self.slots.times(task)
+    }
+
+    /// Whether a task has failed (a child stops at its first failure).
+    pub(crate) fn failure(&self) -> Option<(usize, String)> {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The slots, after all workers have been joined.
+    pub(crate) fn slots(&mut self) -> &mut (dyn SampleSlots + 'a) {
+        self.slots.as_mut()
+    }
+}
