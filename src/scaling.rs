@@ -145,7 +145,7 @@ pub fn fit(points: &[(f64, f64)], law: Law) -> Result<Fit, String> {
 }
 
 /// What the measurement itself recommends: the smallest measured worker count within
-/// [`GOOD_ENOUGH`] of the best measured speedup. Never outside the measured range.
+/// `GOOD_ENOUGH` (95%) of the best measured speedup. Never outside the measured range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
     /// The recommended worker count.

@@ -2,7 +2,7 @@
 //! the user's bench binary when parbench is a library, with the hidden `worker`
 //! subcommand), spawned inside the timed region because start-up is the honest cost of
 //! processes. The children and their protocol are the worker layer's
-//! ([`crate::worker`]); this file decides what is timed.
+//! (`crate::worker`); this file decides what is timed.
 //!
 //! A sample is timed in two parts with the workload's set-up between them: spawn until
 //! every child has said hello (start-up), then the tasks until the last task's reply.
