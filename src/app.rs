@@ -37,6 +37,13 @@ pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCo
             to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{}", crate::text::terminal_safe(&l))))?;
             Ok(ExitCode::SUCCESS)
         }
+        Invocation::Completions(shell) => {
+            to_stdout(|out| crate::cli::completions(registry, shell, out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Invocation::Man => {
+            to_stdout(|out| crate::cli::man(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into)
+        }
         Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
         Invocation::Worker => serve_worker(registry)
             .map(|_| ExitCode::SUCCESS)
@@ -111,14 +118,6 @@ fn measure_plan(
 }
 
 fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    if !matches!(args.format, report::Format::Table | report::Format::Markdown | report::Format::Json) {
-        let name = clap::ValueEnum::to_possible_value(&args.format).map(|v| v.get_name().to_string());
-        return Err(UsageError::new(format!(
-            "--format {} is not available for compare; use table, markdown or json",
-            name.unwrap_or_default()
-        ))
-        .into());
-    }
     let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
     let rules = crate::compare::Rules {
         floor_relative: args.floor,
@@ -169,7 +168,7 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     // the table, and the run then exits 1 naming it. The result file goes first, so
     // an interrupt while the table is printed finds it saved.
     let mut failures: Vec<String> = Vec::new();
-    if let Some(output) = plan.output.take() {
+    for output in std::mem::take(&mut plan.output) {
         failures.extend(write_output(output.output, &|out| output.format.reporter().write(&report, out)));
     }
     if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {

@@ -16,16 +16,20 @@ use crate::report::Format;
 use crate::runner::{RunnerId, Schedule};
 use crate::workload::WorkloadSpec;
 
+// Every line of these blocks fits 78 columns: clap wraps help text at the terminal's
+// width, and a longer line would be broken again without its hanging indent.
 macro_rules! exit_codes {
     () => {
         "\
 Exit codes:
   0    success
-  1    a benchmark failed: a wrong answer, or a worker process crashed or timed out; or an
-       output could not be written after measuring (named; the others are still written)
-  2    usage or input error (bad flag value, unusable output, estimated beyond --limit);
-       nothing was measured
-  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was stopped"
+  1    a benchmark failed: a wrong answer, or a worker process crashed or
+       timed out; or an output could not be written after measuring (named;
+       the others are still written)
+  2    usage or input error (bad flag value, unusable output, estimated
+       beyond --limit); nothing was measured
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was
+       stopped"
     };
 }
 
@@ -43,6 +47,19 @@ Examples:
 }
 
 const EXIT_CODES: &str = exit_codes!();
+/// The top-level help: the codes of every subcommand.
+const TOP_EXIT_CODES: &str = "\
+Exit codes:
+  0    success; compare: no gated regression
+  1    a benchmark failed: a wrong answer, or a worker process crashed or
+       timed out; or an output could not be written after measuring (named;
+       the others are still written); compare: a regression
+  2    usage or input error (bad flag value, unusable file or output,
+       estimated beyond --limit); nothing was measured
+  3    compare: the results are not comparable (different machine class,
+       suite configuration, schedule or pinning; --allow-incomparable)
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was
+       stopped";
 const SCALE_AFTER_HELP: &str = "\
 Examples:
   parbench scale fib --threads 1,2,4,8 --plot fib.svg
@@ -57,17 +74,29 @@ Examples:
 Exit codes:
   0    no gated regression
   1    a regression
-  2    input error: unreadable, corrupt or wrong-version result, nothing to compare, no gated
-       cell could be judged, NEW lacks a case or runner of BASE (--allow-missing), or stdout
-       could not be written
-  3    not comparable: different machine class, suite configuration, schedule or pinning
-       (--allow-incomparable)";
+  2    input error: unreadable, corrupt or wrong-version result, nothing to
+       compare, no gated cell could be judged, NEW lacks a case or runner of
+       BASE (--allow-missing), or stdout could not be written
+  3    not comparable: different machine class, suite configuration,
+       schedule or pinning (--allow-incomparable)";
+const BASELINE_AFTER_HELP: &str = "\
+Examples:
+  parbench baseline update baselines/ new.json --keep 10
+
+Exit codes:
+  0    the directory is updated
+  2    input error: an unreadable or refused result, or the directory
+       could not be written; nothing in it changed";
 const SUITE_AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  parbench suite workloads/ci.toml --output results/ci.json\n",
     "  parbench suite workloads/seeds.toml --format markdown\n\n",
     exit_codes!()
 );
+const OTHER_AFTER_HELP: &str = "\
+Exit codes:
+  0    success
+  2    usage error, or stdout could not be written";
 const RUN_EXAMPLES: &str = run_examples!();
 
 /// The help's examples for the workloads `registry` has: the lines of `examples`
@@ -95,7 +124,7 @@ fn examples_for(registry: &Registry, examples: &str, keep: &dyn Fn(&str) -> bool
     if kept.is_empty() { String::new() } else { format!("{heading}\n{}", kept.join("\n")) }
 }
 
-/// `run`'s help after the options: examples for `registry`'s workloads, exit codes.
+/// `run`'s and `scale`'s help after the options: examples for `registry`'s workloads, exit codes.
 fn after_help(registry: &Registry, examples: &str, keep: &dyn Fn(&str) -> bool) -> String {
     match examples_for(registry, examples, keep) {
         e if e.is_empty() => EXIT_CODES.to_string(),
@@ -119,10 +148,22 @@ enum Fixed {
     #[command(after_help = COMPARE_AFTER_HELP)]
     Compare(CompareArgs),
     /// Maintain a directory of baseline results.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = BASELINE_AFTER_HELP)]
     Baseline(BaselineCommand),
     /// List the workloads and runners with their parameters and defaults.
+    #[command(after_help = OTHER_AFTER_HELP)]
     List,
+    /// Print a shell completion script (e.g. `parbench completions bash >
+    /// ~/.local/share/bash-completion/completions/parbench`).
+    #[command(after_help = OTHER_AFTER_HELP)]
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout (e.g. `parbench man | man -l -`).
+    #[command(after_help = OTHER_AFTER_HELP)]
+    Man,
     /// Internal: a process-runner worker, driven over stdin and stdout.
     #[command(hide = true)]
     Worker,
@@ -141,6 +182,10 @@ pub enum Invocation {
     Baseline(BaselineCommand),
     /// `list`.
     List,
+    /// `completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `man`.
+    Man,
     /// `worker` (normally caught before parsing, see [`crate::main`]).
     Worker,
 }
@@ -161,14 +206,14 @@ pub fn command(registry: &Registry) -> clap::Command {
             "Sweep worker counts: speedup and efficiency with confidence intervals, Amdahl and USL fits, \
              runner overheads, load balance, plots",
         )
-        .after_help(examples_for(registry, SCALE_AFTER_HELP, &|_| true))
+        .after_help(after_help(registry, SCALE_AFTER_HELP, &|_| true))
         .subcommand_required(true)
         .subcommand_value_name("WORKLOAD")
         .subcommands(workloads(true));
     let top = clap::Command::new("parbench")
         .version(env!("CARGO_PKG_VERSION"))
         .about(ABOUT)
-        .after_help(EXIT_CODES)
+        .after_help(TOP_EXIT_CODES)
         .max_term_width(100)
         .subcommand_required(true)
         .arg_required_else_help(true)
@@ -182,8 +227,7 @@ pub fn command(registry: &Registry) -> clap::Command {
 /// takes.
 fn workload_command(registry: &Registry, spec: &WorkloadSpec, scale: bool) -> clap::Command {
     let this = |w: &str| w == spec.name();
-    let help =
-        if scale { examples_for(registry, SCALE_AFTER_HELP, &this) } else { after_help(registry, RUN_EXAMPLES, &this) };
+    let help = after_help(registry, if scale { SCALE_AFTER_HELP } else { RUN_EXAMPLES }, &this);
     let mut cmd = clap::Command::new(spec.name().to_string())
         .about(spec.about().to_string())
         .after_help(help)
@@ -213,8 +257,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let mut cmd = command(registry);
-    let matches = cmd.try_get_matches_from_mut(args)?;
+    cmd.build();
+    let matches = cmd.try_get_matches_from_mut(&args).map_err(|e| in_words_of_parbench(&cmd, &args, e))?;
     match matches.subcommand() {
         Some((which @ ("run" | "scale"), sub)) => {
             let (name, m) = sub.subcommand().expect("a workload subcommand is required");
@@ -226,9 +272,122 @@ where
             Fixed::Compare(a) => Invocation::Compare(a),
             Fixed::Baseline(b) => Invocation::Baseline(b),
             Fixed::List => Invocation::List,
+            Fixed::Completions { shell } => Invocation::Completions(shell),
+            Fixed::Man => Invocation::Man,
             Fixed::Worker => Invocation::Worker,
         }),
     }
+}
+
+/// Rewords the parse errors whose clap wording misleads: a workload clap calls a
+/// subcommand, and a flag unknown here that another subcommand takes (`run ... --plot`
+/// is `scale`'s), which clap calls only unexpected.
+fn in_words_of_parbench(cmd: &clap::Command, args: &[OsString], e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let string = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(list)) => list.first().cloned(),
+        _ => None,
+    };
+    // The subcommands the command line named, from the program on.
+    let mut path = vec![cmd];
+    for arg in args.iter().skip(1) {
+        match arg.to_str().and_then(|a| path.last().and_then(|c| c.find_subcommand(a))) {
+            Some(sub) => path.push(sub),
+            None => break,
+        }
+    }
+    let here = path.last().expect("the program itself");
+    let named = path.iter().map(|c| c.get_name()).collect::<Vec<_>>().join(" ");
+    match e.kind() {
+        ErrorKind::InvalidSubcommand if here.get_subcommand_value_name() == Some("WORKLOAD") => {
+            let Some(typed) = string(ContextKind::InvalidSubcommand) else { return e };
+            let guess =
+                string(ContextKind::SuggestedSubcommand).map(|s| format!(" did you mean '{s}'?")).unwrap_or_default();
+            let names: Vec<&str> = here
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .map(|c| c.get_name())
+                .collect();
+            clap::Error::raw(
+                ErrorKind::InvalidSubcommand,
+                format!("unknown workload '{typed}';{guess} workloads: {}\n", names.join(", ")),
+            )
+        }
+        ErrorKind::UnknownArgument => {
+            let Some(typed) = string(ContextKind::InvalidArg) else { return e };
+            let flag = typed.split('=').next().unwrap_or(&typed);
+            let takes = |c: &clap::Command| {
+                c.get_arguments().any(|a| {
+                    !a.is_hide_set()
+                        && (a.get_long().is_some_and(|l| flag.strip_prefix("--") == Some(l))
+                            || a.get_short().is_some_and(|s| flag == format!("-{s}")))
+                })
+            };
+            let mut elsewhere = Vec::new();
+            commands_taking(cmd, &mut vec![cmd.get_name()], &takes, &mut elsewhere);
+            // The same workload under another command first: `run fib --plot` -> `scale fib`.
+            elsewhere.sort_by_key(|p| p.last() != Some(&here.get_name()));
+            let Some(mut other) = elsewhere.into_iter().find(|p| p.join(" ") != named) else { return e };
+            // A flag of another workload is a flag of every workload: say so.
+            let parent = other.get(1).and_then(|p| cmd.find_subcommand(p));
+            let workload = parent.is_some_and(|p| p.get_subcommand_value_name() == Some("WORKLOAD"));
+            if other.len() == 3 && workload && other[2] != here.get_name() {
+                other[2] = "<WORKLOAD>";
+            }
+            let other = other.join(" ");
+            clap::Error::raw(
+                ErrorKind::UnknownArgument,
+                format!("'{named}' takes no {flag}; it is a flag of '{other}' (see {other} --help)\n"),
+            )
+        }
+        _ => e,
+    }
+}
+
+/// The paths (`parbench scale fib`) of the visible commands under `cmd` that `takes`.
+fn commands_taking<'a>(
+    cmd: &'a clap::Command,
+    path: &mut Vec<&'a str>,
+    takes: &dyn Fn(&clap::Command) -> bool,
+    found: &mut Vec<Vec<&'a str>>,
+) {
+    if takes(cmd) {
+        found.push(path.clone());
+    }
+    for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+        path.push(sub.get_name());
+        commands_taking(sub, path, takes, found);
+        path.pop();
+    }
+}
+
+/// Writes the completion script for `shell`, from the same definitions as parsing.
+pub fn completions(
+    registry: &Registry,
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut cmd = command(registry);
+    let name = cmd.get_name().to_string();
+    // Into memory first: the generator panics on a failed write (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    out.write_all(&script)
+}
+
+/// Writes the manual page (roff), from the same definitions as parsing. The title
+/// line comes first, as `man` and `file` expect; the string definitions the generator
+/// puts before it follow it (they only need to precede their use).
+pub fn man(registry: &Registry, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command(registry)).render(&mut page)?;
+    let text = String::from_utf8_lossy(&page);
+    let (title, rest): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with(".TH "));
+    for line in title.into_iter().chain(rest) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<Request, clap::Error> {
@@ -332,7 +491,7 @@ pub struct CompareArgs {
     #[arg(value_name = "NEW")]
     pub new: PathBuf,
     /// Output format: table, markdown (for a CI job summary or PR comment) or json.
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = compare_format())]
     pub format: Format,
     /// Compare even when machines or suite configurations differ.
     #[arg(long)]
@@ -348,11 +507,22 @@ pub struct CompareArgs {
     pub floor_absolute: f64,
 }
 
+/// The formats `compare` writes: its help offers only those, and any other is refused
+/// while parsing, with the list.
+fn compare_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::ValueEnum;
+    use clap::builder::TypedValueParser;
+    let written = [Format::Table, Format::Markdown, Format::Json];
+    clap::builder::PossibleValuesParser::new(written.iter().filter_map(ValueEnum::to_possible_value))
+        .map(|name: String| Format::from_str(&name, false).expect("a name of a possible value"))
+}
+
 /// `parbench baseline ...`.
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// Add NEW result files to DIR and keep only the newest K results of their machine
     /// class and suite.
+    #[command(after_help = BASELINE_AFTER_HELP)]
     Update {
         /// The baseline directory (created if missing).
         #[arg(value_name = "DIR")]
@@ -376,11 +546,12 @@ pub struct SuiteArgs {
     /// Output format (for stdout, or for --output).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
-    /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
-    /// the report goes to stdout and the table to stderr.
+    /// Also write the report to FILE, atomically; repeat for several (-o r.json -o r.md).
+    /// Each one's format comes from a FORMAT: prefix (json:out.txt), else its extension
+    /// (.json, .csv, .md, .txt), else --format. The table still goes to stdout; with
+    /// `-`, the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
     /// Refuse a suite whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
@@ -477,11 +648,12 @@ pub struct CommonArgs {
     /// Output format (for stdout, or for --output).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
-    /// Also write the report to FILE, atomically; its format comes from --format or the
-    /// extension (.json, .csv, .md, .txt). The table still goes to stdout; with `-`,
-    /// the report goes to stdout and the table to stderr.
+    /// Also write the report to FILE, atomically; repeat for several (-o r.json -o r.md).
+    /// Each one's format comes from a FORMAT: prefix (json:out.txt), else its extension
+    /// (.json, .csv, .md, .txt), else --format. The table still goes to stdout; with
+    /// `-`, the report goes to stdout and the table to stderr.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
     /// Refuse a run whose warm-up and rounds are estimated (from a short calibration)
     /// to take longer than this: 90s, 30m, 2h, or none.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit, allow_hyphen_values = true)]
@@ -619,6 +791,8 @@ pub(crate) fn clap_message(e: &clap::Error) -> String {
     let hint = text.lines().map(str::trim).find(|l| l.starts_with("[possible values:") || l.starts_with("tip:"));
     match hint {
         Some(hint) => format!("{first}; {}", hint.trim_start_matches("tip: ")),
+        // parbench's own rewording already says where to look.
+        None if first.contains("workloads: ") || first.contains("--help)") => first.to_string(),
         None => format!("{first}; see --help"),
     }
 }
@@ -668,6 +842,48 @@ mod tests {
         let fib = help(&builtins, &["run", "fib"]);
         assert!(fib.contains("parbench run fib --threads 4") && !fib.contains("parbench run sleep"), "{fib}");
         assert!(fib.contains("Exit codes:"));
+    }
+
+    #[test]
+    fn an_unknown_workload_of_a_users_program_is_called_a_workload_with_its_names() {
+        struct Nothing;
+        impl crate::Workload for Nothing {
+            fn task_count(&self) -> usize {
+                1
+            }
+            fn run_task(&self, _: usize, _: &crate::TaskContext<'_>) -> u64 {
+                0
+            }
+            fn verify(&self, _: &[u64], _: &crate::SharedState) -> crate::Verification {
+                crate::Verification::verified("ok")
+            }
+        }
+        let mine = Registry::new()
+            .register(crate::WorkloadSpec::new("sort", "sorts", |_: &crate::Params| Ok(Nothing)))
+            .register(crate::WorkloadSpec::new("shuffle", "shuffles", |_: &crate::Params| Ok(Nothing)));
+        for verb in ["run", "scale"] {
+            let err = parse(&mine, ["mybench", verb, "sortt"]).unwrap_err();
+            let message = clap_message(&err);
+            assert_eq!(message, "unknown workload 'sortt'; did you mean 'sort'? workloads: sort, shuffle");
+        }
+    }
+
+    #[test]
+    fn a_flag_of_another_subcommand_names_that_subcommand() {
+        let registry = Registry::with_builtins();
+        let message = |args: &[&str]| clap_message(&parse(&registry, args).unwrap_err());
+        let plot = message(&["parbench", "run", "fib", "--plot", "f.svg"]);
+        assert!(plot.contains("takes no --plot") && plot.contains("'parbench scale fib'"), "{plot}");
+        let timeline = message(&["parbench", "run", "sleep", "--timeline=t.svg"]);
+        assert!(timeline.contains("--timeline") && timeline.contains("'parbench scale sleep'"), "{timeline}");
+        // A workload flag on compare: every workload takes it.
+        let threads = message(&["parbench", "compare", "a", "b", "--threads", "2"]);
+        assert!(threads.contains("'parbench run <WORKLOAD>'"), "{threads}");
+        let allow = message(&["parbench", "run", "fib", "--allow-missing"]);
+        assert!(allow.contains("'parbench compare'"), "{allow}");
+        // A flag no command takes keeps clap's suggestion.
+        let bogus = message(&["parbench", "run", "fib", "--roundz", "3"]);
+        assert!(bogus.contains("'--rounds'"), "{bogus}");
     }
 
     #[test]

@@ -139,8 +139,8 @@ pub struct Request {
     pub worker_program: Option<PathBuf>,
     /// Pin one worker per core.
     pub pin: bool,
-    /// Report file.
-    pub output: Option<PathBuf>,
+    /// Report files (`--output`, any number): each a path, or `FORMAT:PATH`.
+    pub output: Vec<PathBuf>,
     /// Format for stdout or the report file.
     pub format: Option<Format>,
     /// Set for `scale`.
@@ -177,8 +177,8 @@ pub struct Plan {
     pub stdout_format: Format,
     /// Whether that goes to stderr (an output is `-`, standard output).
     pub table_on_stderr: bool,
-    /// Optional report file.
-    pub output: Option<OutputFile>,
+    /// Report files, each written on its own.
+    pub output: Vec<OutputFile>,
     /// Set for `parbench scale`.
     pub scale: Option<ScaleSpec>,
     /// Longest the measurement may be expected to take (`--limit`).
@@ -338,7 +338,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
     }
     // Every output is checked, and none may be an input or another output, before
     // anything is measured.
-    let output = request.output.as_deref().map(|path| output_file(path, request.format)).transpose()?;
+    let output = request.output.iter().map(|path| output_file(path, request.format)).collect::<Result<Vec<_>, _>>()?;
     let mut scale = scale;
     if let (Some(spec), Some(asked)) = (&mut scale, &request.scale) {
         spec.plot = asked.plot.as_deref().map(|p| Output::prepare_svg("--plot", p)).transpose()?;
@@ -358,7 +358,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
     }
     crate::output::check_distinct(&outputs, &inputs)?;
     let table_on_stderr = outputs.iter().any(|o| o.is_stdout());
-    let stdout_format = if output.is_some() { Format::Table } else { request.format.unwrap_or_default() };
+    let stdout_format = if !output.is_empty() { Format::Table } else { request.format.unwrap_or_default() };
     let mut runners: Vec<RunnerId> = cases.iter().flat_map(|c| c.settings.runners.iter().copied()).collect();
     runners.sort();
     runners.dedup();
@@ -673,9 +673,31 @@ fn check_temp_dir() -> Result<(), UsageError> {
     })
 }
 
-/// Checks `--output` and prepares it, before anything is measured. `-` (standard
-/// output) takes the format of `--format`, JSON by default.
+/// `FORMAT:PATH` (`json:out.txt`, `md:-`): the format named before the first colon, and
+/// the path after it; `None` when the text before the colon names no format (a path
+/// that merely contains a colon, or `./json:x` for a file of that name).
+fn format_prefix(path: &Path) -> Option<(Format, PathBuf)> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let colon = bytes.iter().position(|&b| b == b':')?;
+    let format = match std::str::from_utf8(&bytes[..colon]).ok()? {
+        "md" => Format::Markdown,
+        "txt" => Format::Table,
+        name => clap::ValueEnum::from_str(name, true).ok()?,
+    };
+    Some((format, PathBuf::from(std::ffi::OsStr::from_bytes(&bytes[colon + 1..]))))
+}
+
+/// Checks one `--output` and prepares it, before anything is measured. Its format is a
+/// `FORMAT:` prefix, else the extension (which `--format` must agree with), else
+/// `--format`; `-` (standard output) takes the format of `--format`, JSON by default.
 pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, UsageError> {
+    if let Some((format, rest)) = format_prefix(path) {
+        if rest.as_os_str().is_empty() {
+            return Err(UsageError::new(format!("--output {}: give a file name after the colon", path.display())));
+        }
+        return Ok(OutputFile { output: Output::prepare("--output", &rest)?, format });
+    }
     let shown = path.display();
     let format = match (format, Format::from_extension(path)) {
         _ if path.as_os_str() == "-" => format.unwrap_or(Format::Json),
@@ -691,7 +713,7 @@ pub fn output_file(path: &Path, format: Option<Format>) -> Result<OutputFile, Us
         (None, None) => {
             return Err(UsageError::new(format!(
                 "--output {shown}: cannot tell the format from the extension; use .json, .csv, .md or .txt, \
-                 or add --format"
+                 a format prefix (json:{shown}), or add --format"
             )));
         }
     };
@@ -833,6 +855,30 @@ mod tests {
         let err = plan_args(&format!("fib --output {}", path.display())).unwrap_err();
         assert!(err.0.contains("--format"), "{err}");
         let ok = plan_args(&format!("fib --output {} --format json", path.display())).unwrap();
-        assert_eq!(ok.output.unwrap().format, Format::Json);
+        assert_eq!(ok.output[0].format, Format::Json);
+    }
+
+    #[test]
+    fn each_output_takes_its_format_from_a_prefix_or_its_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        let plan = plan_args(&format!(
+            "fib --output {} --output json:{} --output md:{} --output CSV:{}",
+            at("a.md"),
+            at("b.txt"),
+            at("c"),
+            at("d.json")
+        ))
+        .unwrap();
+        let formats: Vec<Format> = plan.output.iter().map(|o| o.format).collect();
+        assert_eq!(formats, [Format::Markdown, Format::Json, Format::Markdown, Format::Csv]);
+        assert_eq!(plan.output[1].output.path, dir.path().join("b.txt"));
+        // A colon after no format name is part of the path.
+        let plain = plan_args(&format!("fib --output {}", at("x:y.json"))).unwrap();
+        assert_eq!(
+            (plain.output[0].format, plain.output[0].output.path.clone()),
+            (Format::Json, dir.path().join("x:y.json"))
+        );
+        assert!(plan_args("fib --output json:").unwrap_err().0.contains("after the colon"));
     }
 }

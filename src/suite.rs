@@ -230,7 +230,7 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
         timeout,
         worker_program: None,
         pin: file.pin,
-        output: None,
+        output: Vec::new(),
         format: None,
         scale: None,
         suite: Some(record),

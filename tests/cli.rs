@@ -1116,3 +1116,149 @@ fn an_error_quoting_a_value_with_escape_sequences_shows_them_escaped() {
         .stderr(predicate::function(|s: &str| !s.contains('\u{202e}')))
         .stderr(one_line());
 }
+
+#[test]
+fn an_unknown_workload_is_called_a_workload_and_the_near_one_suggested() {
+    assert_usage_error(&["run", "fibb"], &["unknown workload 'fibb'; did you mean 'fib'?", "workloads: sleep, fib"]);
+    assert_usage_error(&["scale", "sleeep", "--threads", "1,2"], &["unknown workload 'sleeep'; did you mean 'sleep'?"]);
+    parbench().args(["run", "fibb"]).assert().stderr(predicate::str::contains("subcommand").not());
+}
+
+#[test]
+fn a_scale_flag_given_to_run_points_to_scale() {
+    assert_usage_error(&["run", "fib", "--plot", "fib.svg"], &["--plot", "'parbench scale fib'"]);
+    assert_usage_error(&["run", "fib", "--timeline", "t.svg"], &["--timeline", "'parbench scale fib'"]);
+}
+
+#[test]
+fn compare_help_offers_only_the_formats_compare_writes() {
+    let help = parbench().args(["compare", "--help"]).assert().success().get_output().stdout.clone();
+    let help = String::from_utf8(help).unwrap();
+    for written in ["table", "markdown", "json"] {
+        assert!(help.contains(&format!("- {written}:")), "{help}");
+    }
+    for refused in ["csv", "bmf", "github-benchmark"] {
+        assert!(!help.contains(refused), "{help}");
+    }
+    assert_usage_error(&["compare", "a.json", "b.json", "--format", "bmf"], &["'bmf'", "table, markdown, json"]);
+}
+
+/// The `Exit codes:` block of a help text, up to the next blank line.
+fn exit_code_block(help: &str) -> Vec<&str> {
+    help.lines().skip_while(|l| *l != "Exit codes:").skip(1).take_while(|l| !l.trim().is_empty()).collect()
+}
+
+#[test]
+fn every_exit_code_block_reads_as_a_list_at_80_columns_and_wide() {
+    let paths: &[&[&str]] = &[
+        &[],
+        &["run"],
+        &["run", "fib"],
+        &["scale"],
+        &["scale", "fib"],
+        &["suite"],
+        &["compare"],
+        &["baseline"],
+        &["baseline", "update"],
+        &["list"],
+        &["completions"],
+        &["man"],
+    ];
+    for columns in ["80", "200"] {
+        for path in paths {
+            let out = parbench().args(*path).arg("--help").env("COLUMNS", columns).assert().success();
+            let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+            let block = exit_code_block(&help);
+            assert!(!block.is_empty(), "{path:?} at {columns}: no exit codes in {help}");
+            for line in &block {
+                // Each line is a code with its meaning, or the meaning's continuation
+                // under it: never a piece wrapped to the left margin.
+                let code = line.len() > 7 && line[..7].trim().parse::<u8>().is_ok() && line.starts_with("  ");
+                let continued = line.starts_with("       ") && !line[7..].starts_with(' ');
+                assert!(code || continued, "{path:?} at {columns}: {line:?} in\n{}", block.join("\n"));
+                assert!(line.chars().count() <= 80, "{path:?} at {columns}: {line:?}");
+            }
+            let codes: Vec<&str> =
+                block.iter().filter_map(|l| l.split_whitespace().next()).filter(|w| w.parse::<u8>().is_ok()).collect();
+            if path.is_empty() {
+                assert_eq!(codes, ["0", "1", "2", "3", "130"], "{help}");
+            }
+            if path.first() == Some(&"compare") {
+                assert_eq!(codes, ["0", "1", "2", "3"], "{help}");
+            }
+            if path.first().is_some_and(|p| ["run", "scale", "suite"].contains(p)) {
+                assert_eq!(codes, ["0", "1", "2", "130"], "{path:?}: {help}");
+            }
+        }
+    }
+}
+
+#[test]
+fn compare_against_a_directory_not_made_yet_says_how_to_make_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("baselines");
+    let new = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/base.json");
+    assert_usage_error(
+        &["compare", missing.to_str().unwrap(), new],
+        &["BASE ", "baselines", "parbench baseline update DIR NEW..."],
+    );
+}
+
+#[test]
+fn completions_are_printed_for_every_shell_from_the_same_commands() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = parbench().args(["completions", shell]).assert().success().stderr(predicate::str::is_empty());
+        let script = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        for word in ["parbench", "compare", "baseline", "scale", "fib", "threads"] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    assert_usage_error(&["completions", "tcsh"], &["'tcsh'", "bash"]);
+    // A closed pipe ends quietly, as every other output does.
+    let out = run_with_stdout_closed(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn man_prints_a_roff_page_with_every_subcommand() {
+    let out = parbench().arg("man").assert().success().stderr(predicate::str::is_empty());
+    let page = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(page.starts_with(".TH parbench 1"), "{}", &page[..page.len().min(200)]);
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS", "Exit codes"] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    for sub in ["run", "scale", "suite", "compare", "baseline", "completions"] {
+        assert!(page.contains(&format!("parbench\\-{sub}")) || page.contains(sub), "{sub}");
+    }
+}
+
+#[test]
+fn several_outputs_are_each_written_in_their_own_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    tiny_fib(&["--output", &at("a.json"), "--output", &at("a.md"), "--output", &format!("json:{}", at("out.txt"))])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("verified"));
+    for json in ["a.json", "out.txt"] {
+        let report: Value = serde_json::from_slice(&std::fs::read(dir.path().join(json)).unwrap()).unwrap();
+        assert_eq!(report["schema_version"], 2, "{json}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("a.md")).unwrap();
+    assert!(md.starts_with("# parbench") && md.contains("| serial"), "{md}");
+    assert!(leftover_temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn the_same_output_twice_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json").display().to_string();
+    let again = dir.path().join(".").join("a.json").display().to_string();
+    let md = format!("markdown:{a}");
+    for (first, second) in [(&a, &a), (&a, &again), (&a, &md)] {
+        let mut args = TINY_FIB.to_vec();
+        args.extend(["--output", first, "--output", second]);
+        assert_usage_error(&args, &["are the same file"]);
+    }
+    assert!(!dir.path().join("a.json").exists());
+}

@@ -2,10 +2,10 @@
 //! of a generated buffer under the serial, threads, rayon and process runners.
 //!
 //! ```text
-//! cargo run --release --example checksum -- run checksum --threads 4
-//! cargo run --release --example checksum -- scale checksum --threads 1,2,4 --plot c.svg
-//! cargo run --release --example checksum -- run checksum --size-mib 256 --format json --output a.json
-//! cargo run --release --example checksum -- list
+//! cargo run --release -p checksum -- run checksum --threads 4
+//! cargo run --release -p checksum -- scale checksum --threads 1,2,4 --plot c.svg
+//! cargo run --release -p checksum -- run checksum --size-mib 256 --format json --output a.json
+//! cargo run --release -p checksum -- list
 //! ```
 
 mod workload;

@@ -87,6 +87,14 @@ pub fn load_inputs(base: &Path, new: &Path) -> Result<Inputs, UsageError> {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
+    // A missing BASE is most often a baseline directory not made yet.
+    if let Err(e) = std::fs::metadata(base) {
+        return Err(UsageError::new(format!(
+            "BASE {}: {e}; give a result file, or a directory of results made by \
+             `parbench baseline update DIR NEW...` (run it once first)",
+            base.display()
+        )));
+    }
     let mut bases = Vec::new();
     let mut left_out = Vec::new();
     let listed = result_files(base)?;
