@@ -806,20 +806,22 @@ fn usage_line(text: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// A workload that does nothing: for registries of a user's program.
+    struct Nothing;
+    impl crate::Workload for Nothing {
+        fn task_count(&self) -> usize {
+            1
+        }
+        fn run_task(&self, _: usize, _: &crate::TaskContext<'_>) -> u64 {
+            0
+        }
+        fn verify(&self, _: &[u64], _: &crate::SharedState) -> crate::Verification {
+            crate::Verification::verified("ok")
+        }
+    }
+
     #[test]
     fn help_examples_name_only_registered_workloads() {
-        struct Nothing;
-        impl crate::Workload for Nothing {
-            fn task_count(&self) -> usize {
-                1
-            }
-            fn run_task(&self, _: usize, _: &crate::TaskContext<'_>) -> u64 {
-                0
-            }
-            fn verify(&self, _: &[u64], _: &crate::SharedState) -> crate::Verification {
-                crate::Verification::verified("ok")
-            }
-        }
         let spec = crate::WorkloadSpec::new("sort", "sorts", |_: &crate::Params| Ok(Nothing));
         let mine = Registry::new().register(spec);
         let help = |registry: &Registry, path: &[&str]| {
@@ -846,18 +848,6 @@ mod tests {
 
     #[test]
     fn an_unknown_workload_of_a_users_program_is_called_a_workload_with_its_names() {
-        struct Nothing;
-        impl crate::Workload for Nothing {
-            fn task_count(&self) -> usize {
-                1
-            }
-            fn run_task(&self, _: usize, _: &crate::TaskContext<'_>) -> u64 {
-                0
-            }
-            fn verify(&self, _: &[u64], _: &crate::SharedState) -> crate::Verification {
-                crate::Verification::verified("ok")
-            }
-        }
         let mine = Registry::new()
             .register(crate::WorkloadSpec::new("sort", "sorts", |_: &crate::Params| Ok(Nothing)))
             .register(crate::WorkloadSpec::new("shuffle", "shuffles", |_: &crate::Params| Ok(Nothing)));
