@@ -27,13 +27,29 @@ pub use crate::runner::MAX_WORKERS;
 pub const MAX_CASES: usize = 10_000;
 
 /// Where a bench's values came from, so errors name flags (`--n 60`) or suite keys
-/// (`suite file s.toml: line 5: [[bench]] #1 (fib): n = 60`).
+/// (`suite file s.toml: line 6: [[bench]] #1 (fib): n = 60`, the key's own line).
 #[derive(Clone, Debug)]
 pub enum Origin {
     /// The command line.
     Cli,
-    /// A `[[bench]]` table; the text locates it.
-    Suite(String),
+    /// A `[[bench]]` table.
+    Suite(SuiteOrigin),
+}
+
+/// Where a `[[bench]]` table and each of its keys are in a suite file.
+#[derive(Clone, Debug)]
+pub struct SuiteOrigin {
+    /// `suite file s.toml: line 5: [[bench]] #1 (fib)`: the table's own line.
+    pub at: String,
+    /// The same, with each written key's own line in place of the table's.
+    pub keys: Vec<(String, String)>,
+}
+
+impl SuiteOrigin {
+    /// Where `key` is written, or the table when it is not.
+    pub fn key(&self, key: &str) -> &str {
+        self.keys.iter().find(|(k, _)| k == key).map_or(self.at.as_str(), |(_, at)| at.as_str())
+    }
 }
 
 impl Origin {
@@ -42,8 +58,8 @@ impl Origin {
         match self {
             Origin::Cli if value.is_empty() || value.contains(char::is_whitespace) => format!("--{name} '{value}'"),
             Origin::Cli => format!("--{name} {value}"),
-            Origin::Suite(at) if value.parse::<f64>().is_ok() => format!("{at}: {name} = {value}"),
-            Origin::Suite(at) => format!("{at}: {name} = {value:?}"),
+            Origin::Suite(s) if value.parse::<f64>().is_ok() => format!("{}: {name} = {value}", s.key(name)),
+            Origin::Suite(s) => format!("{}: {name} = {value:?}", s.key(name)),
         }
     }
 
@@ -58,14 +74,22 @@ impl Origin {
     fn param(&self, name: &str) -> String {
         match self {
             Origin::Cli => format!("--{name}"),
-            Origin::Suite(at) => format!("{at}: {name}"),
+            Origin::Suite(s) => format!("{}: {name}", s.key(name)),
         }
     }
 
     fn error(&self, what: impl std::fmt::Display) -> UsageError {
         match self {
             Origin::Cli => UsageError::new(what.to_string()),
-            Origin::Suite(at) => UsageError::new(format!("{at}: {what}")),
+            Origin::Suite(s) => UsageError::new(format!("{}: {what}", s.at)),
+        }
+    }
+
+    /// An error about the value of `key`, at the key's own line in a suite.
+    fn key_error(&self, key: &str, what: impl std::fmt::Display) -> UsageError {
+        match self {
+            Origin::Cli => UsageError::new(what.to_string()),
+            Origin::Suite(s) => UsageError::new(format!("{}: {what}", s.key(key))),
         }
     }
 }
@@ -273,7 +297,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
                 // apart, and compare would pair both with one.
                 if let Some(first) = origins.insert((c.label.clone(), workers), &bench.origin) {
                     let place = |o: &Origin| match o {
-                        Origin::Suite(at) => at.find("line ").map_or(at.as_str(), |i| &at[i..]).to_string(),
+                        Origin::Suite(s) => s.at.find("line ").map_or(s.at.as_str(), |i| &s.at[i..]).to_string(),
                         Origin::Cli => "the command line".to_string(),
                     };
                     return Err(bench.origin.error(format!(
@@ -478,7 +502,10 @@ fn texts(param: &Param, raw: &Raw, origin: &Origin) -> Result<Vec<String>, Usage
         };
         let or_list = if param.sweep { " or a list of them" } else { "" };
         let shown = crate::workload::param::shown(&value.to_string());
-        origin.error(format!("{} = {shown}: expects {expected}{or_list}, not {}", param.name, toml_type(value)))
+        origin.key_error(
+            &param.name,
+            format!("{} = {shown}: expects {expected}{or_list}, not {}", param.name, toml_type(value)),
+        )
     })
 }
 

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
 use crate::measure::Rounds;
-use crate::plan::{BenchRequest, Origin, Request};
+use crate::plan::{BenchRequest, Origin, Request, SuiteOrigin};
 use crate::result::SuiteRecord;
 use crate::runner::{RunnerId, Schedule};
 
@@ -211,12 +211,16 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
             }
             None => return Err(err(line, format!("[[bench]] #{}: no workload: add workload = \"fib\"", index + 1))),
         };
-        let at = format!(
-            "suite file {shown}: line {line}: [[bench]] #{} ({})",
-            index + 1,
-            crate::text::terminal_safe(&workload)
-        );
-        benches.push(bench(table, workload, at)?);
+        let place = |line: usize| {
+            format!(
+                "suite file {shown}: line {line}: [[bench]] #{} ({})",
+                index + 1,
+                crate::text::terminal_safe(&workload)
+            )
+        };
+        let keys = table.keys().filter_map(|k| table_key_line(text, line, k).map(|l| (k.clone(), place(l)))).collect();
+        let origin = SuiteOrigin { at: place(line), keys };
+        benches.push(bench(table, workload, origin)?);
     }
     let name = file.name.clone().unwrap_or_else(|| {
         Path::new(shown).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into())
@@ -242,11 +246,12 @@ pub fn parse(text: &str, shown: &str) -> Result<Suite, UsageError> {
 
 /// One `[[bench]]` table as a request: its own keys, then the workload's parameters
 /// as raw text, exactly as flags would give them.
-fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchRequest, UsageError> {
-    let fail = |what: String| UsageError::new(format!("{at}: {what}"));
+fn bench(table: &toml::Table, workload: String, origin: SuiteOrigin) -> Result<BenchRequest, UsageError> {
+    let fail = |what: String| UsageError::new(format!("{}: {what}", origin.at));
+    let fail_at = |key: &str, what: String| UsageError::new(format!("{}: {what}", origin.key(key)));
     let type_error = |key: &str, value: &toml::Value, expected: &str| {
         let shown = crate::workload::param::shown(&value.to_string());
-        fail(format!("{key} = {shown}: expects {expected}, not {}", crate::plan::toml_type(value)))
+        fail_at(key, format!("{key} = {shown}: expects {expected}, not {}", crate::plan::toml_type(value)))
     };
     let mut threads: Vec<usize> = Vec::new();
     match table.get("threads") {
@@ -254,7 +259,8 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
             for v in items {
                 let w = v.as_integer().ok_or_else(|| type_error("threads", v, "whole numbers of workers"))?;
                 if !(1..=crate::plan::MAX_WORKERS as i64).contains(&w) {
-                    return Err(fail(format!("threads = {w} is out of range 1..={}", crate::plan::MAX_WORKERS)));
+                    let range = format!("threads = {w} is out of range 1..={}", crate::plan::MAX_WORKERS);
+                    return Err(fail_at("threads", range));
                 }
                 // A worker count given twice is measured once.
                 if !threads.contains(&(w as usize)) {
@@ -263,7 +269,7 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
             }
         }
         Some(toml::Value::Array(_)) => {
-            return Err(fail("threads is empty: give worker counts, e.g. threads = [1, 2]".into()));
+            return Err(fail_at("threads", "threads is empty: give worker counts, e.g. threads = [1, 2]".into()));
         }
         Some(other) => return Err(type_error("threads", other, "a list of worker counts, e.g. [1, 2]")),
         None => return Err(fail("no threads: give worker counts, e.g. threads = [1, 2]".into())),
@@ -272,7 +278,7 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
         match table.get(key) {
             None => Ok(None),
             Some(toml::Value::Array(items)) if items.is_empty() => {
-                Err(fail(format!("{key} is empty: list {expected}, or leave it out")))
+                Err(fail_at(key, format!("{key} is empty: list {expected}, or leave it out")))
             }
             Some(toml::Value::Array(items)) => items
                 .iter()
@@ -288,8 +294,9 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
             names
                 .iter()
                 .map(|n| {
-                    RunnerId::known(n)
-                        .ok_or_else(|| fail(format!("runners: unknown runner {n:?}: use {}", RunnerId::known_list())))
+                    RunnerId::known(n).ok_or_else(|| {
+                        fail_at("runners", format!("runners: unknown runner {n:?}: use {}", RunnerId::known_list()))
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
@@ -299,8 +306,9 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
             names
                 .iter()
                 .map(|n| {
-                    <Schedule as clap::ValueEnum>::from_str(n, false)
-                        .map_err(|_| fail(format!("schedule: unknown schedule {n:?}: use dynamic or static")))
+                    <Schedule as clap::ValueEnum>::from_str(n, false).map_err(|_| {
+                        fail_at("schedule", format!("schedule: unknown schedule {n:?}: use dynamic or static"))
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
@@ -313,7 +321,7 @@ fn bench(table: &toml::Table, workload: String, at: String) -> Result<BenchReque
         }
         values.push((key.clone(), crate::plan::Raw::Toml(value.clone())));
     }
-    Ok(BenchRequest { workload, values, threads, runners, schedules, origin: Origin::Suite(at) })
+    Ok(BenchRequest { workload, values, threads, runners, schedules, origin: Origin::Suite(origin) })
 }
 
 /// The line of a top-level `key = ...` (before the first table header), or 1 when the
@@ -330,6 +338,22 @@ fn key_line(text: &str, key: &str) -> usize {
         }
     }
     1
+}
+
+/// The line of `key = ...` inside the table whose header is on line `table`: the
+/// first such line before the next table header, if the key is written there.
+fn table_key_line(text: &str, table: usize, key: &str) -> Option<usize> {
+    for (i, line) in text.lines().enumerate().skip(table) {
+        let line = line.trim_start();
+        if line.starts_with('[') {
+            break;
+        }
+        let Some((k, _)) = line.split_once('=') else { continue };
+        if k.trim().trim_matches(|c| c == '"' || c == '\'') == key {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -434,9 +458,15 @@ threads = [2]
     }
 
     #[test]
-    fn an_out_of_range_value_names_the_bench_line_and_field() {
+    fn an_out_of_range_value_names_its_own_line_and_its_table() {
         let err = cases(&GOOD.replace("n = 20", "n = 60")).unwrap_err().0;
-        assert!(err.contains("line 5") && err.contains("n = 60") && err.contains("1..=50"), "{err}");
+        assert!(err.starts_with("suite file t.toml: line 7: [[bench]] #1 (fib): n = 60"), "{err}");
+        assert!(err.contains("1..=50"), "{err}");
+        // Keys of the table's own: the line of `threads`, of the second table.
+        let err = cases(&GOOD.replace("threads = [2]", "threads = [0]")).unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 15: [[bench]] #2 (counter): threads = 0"), "{err}");
+        let err = cases(&GOOD.replace("sync = [\"none\", \"mutex\"]", "sync = 3")).unwrap_err().0;
+        assert!(err.starts_with("suite file t.toml: line 14: [[bench]] #2 (counter): sync = 3"), "{err}");
     }
 
     #[test]
@@ -467,7 +497,7 @@ threads = [2]
     fn a_nul_character_in_a_value_is_refused_before_measuring() {
         let text = "name = \"t\"\n[[bench]]\nworkload = \"command\"\ncmd = \"echo a\\u0000b\"\nthreads = [1]\n";
         let err = cases(text).unwrap_err().0;
-        assert!(err.starts_with("suite file t.toml: line 2: [[bench]] #1 (command): cmd = "), "{err}");
+        assert!(err.starts_with("suite file t.toml: line 4: [[bench]] #1 (command): cmd = "), "{err}");
         assert!(err.contains("NUL character") && crate::fuzz::one_line(&err), "{err}");
     }
 
