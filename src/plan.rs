@@ -646,7 +646,11 @@ fn check_thread_room(cases: &[Case], room: &crate::sys::Room) -> Result<(), Usag
             sample_tasks = sample_tasks.max(all);
         }
         let (threads, tasks) = (threads + sample_threads, tasks + sample_tasks);
-        let limits = [(tasks, "threads and processes", &room.tasks), (threads, "threads", &room.threads)];
+        let limits = [
+            (tasks, "threads and processes", &room.tasks),
+            (threads, "threads", &room.threads),
+            (threads, "threads", &room.address),
+        ];
         for (needed, what, limit) in limits {
             if let Some((left, limit)) = limit.as_ref().filter(|(left, _)| needed > *left) {
                 return Err(UsageError::new(format!(
@@ -768,6 +772,7 @@ mod tests {
         let room = |tasks: u64, threads: u64| crate::sys::Room {
             tasks: Some((tasks, "ulimit -u (RLIMIT_NPROC) 500, 10 in use by this user".into())),
             threads: Some((threads, "vm.max_map_count 65530".into())),
+            address: None,
         };
         // One case at a time: 140 pool threads plus 140 for the busiest sample (the
         // threads runner's threads, or the process runner's children, read by one
@@ -779,6 +784,10 @@ mod tests {
         let err = check_thread_room(&sweep.cases, &room(10_000, 279)).unwrap_err().0;
         assert!(err.contains("280 threads at once") && err.contains("vm.max_map_count"), "{err}");
         assert!(check_thread_room(&sweep.cases, &crate::sys::Room::default()).is_ok(), "no limit known");
+        let address =
+            crate::sys::Room { address: Some((279, "ulimit -v 1024 MiB (15 MiB in use)".into())), ..room(300, 300) };
+        let err = check_thread_room(&sweep.cases, &address).unwrap_err().0;
+        assert!(err.contains("280 threads at once") && err.contains("ulimit -v 1024 MiB"), "{err}");
     }
 
     #[test]

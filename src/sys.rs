@@ -297,6 +297,16 @@ mod tests {
     }
 
     #[test]
+    fn threads_under_ulimit_v_count_an_arena_for_each_of_the_first_8_per_core() {
+        const MIB: u64 = 1 << 20;
+        // 4 arenas' room for threads of 2 MiB: each of the first takes 66 MiB.
+        assert_eq!(threads_in(4 * 66 * MIB - 1, 2 * MIB, 16), 3);
+        assert_eq!(threads_in(0, 2 * MIB, 16), 0);
+        // Past the arenas every thread takes its stack only.
+        assert_eq!(threads_in(16 * 66 * MIB + 10 * MIB, 2 * MIB, 16), 21);
+    }
+
+    #[test]
     fn meter_sees_cpu_time_spent_spinning() {
         let meter = Meter::start();
         let until = Instant::now() + Duration::from_millis(30);
@@ -326,6 +336,8 @@ pub struct Room {
     /// Threads this process may still start before running out of memory maps
     /// (vm.max_map_count, per process), and that limit.
     pub threads: Option<(u64, String)>,
+    /// Threads that fit in the address space `ulimit -v` leaves, and that limit.
+    pub address: Option<(u64, String)>,
 }
 
 /// Reads the limits on new threads and processes that apply to this process now.
@@ -364,7 +376,48 @@ pub fn room() -> Room {
         let room = max.saturating_sub(used) / MAPS_PER_THREAD;
         (room, format!("vm.max_map_count {max} ({used} maps in use, about {MAPS_PER_THREAD} per thread)"))
     });
-    Room { tasks, threads }
+    Room { tasks, threads, address: address_space_room() }
+}
+
+/// Address space a thread of this process takes: its stack (Rust's default 2 MiB, or
+/// `RUST_MIN_STACK`), guard pages and the alternate signal stack, rounded up.
+fn thread_address_space() -> u64 {
+    let stack = std::env::var("RUST_MIN_STACK").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(2 << 20);
+    stack + (64 << 10)
+}
+
+/// Address space kept free for the allocator beyond its arenas.
+const ALLOCATOR_RESERVE: u64 = 128 << 20;
+
+/// Address space glibc reserves for each allocator arena; threads get arenas of their
+/// own, up to 8 per core.
+const ARENA: u64 = 64 << 20;
+
+/// Threads that fit in the address space `ulimit -v` (RLIMIT_AS) leaves this process,
+/// and that limit. A thread started beyond it fails, or, when its stack fits but the
+/// Rust runtime's signal stack does not, aborts the process (an allocation failure
+/// inside the standard library): so cases are held to it before measuring. Counted as
+/// if each of the first 8 x cores threads took an arena of its own, which is what lets
+/// no allocation fail.
+fn address_space_room() -> Option<(u64, String)> {
+    // SAFETY: getrlimit writes into the struct it is given.
+    let limit = unsafe {
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        (libc::getrlimit(libc::RLIMIT_AS, &mut rl) == 0 && rl.rlim_cur != libc::RLIM_INFINITY).then_some(rl.rlim_cur)
+    }?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let size = status.lines().find_map(|l| l.strip_prefix("VmSize:"))?;
+    let used = size.trim().trim_end_matches("kB").trim().parse::<u64>().ok()? << 10;
+    let arenas = 8 * std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let room = threads_in(limit.saturating_sub(used).saturating_sub(ALLOCATOR_RESERVE), thread_address_space(), arenas);
+    Some((room, format!("ulimit -v {} MiB ({} MiB in use)", limit >> 20, used >> 20)))
+}
+
+/// Threads of `per` bytes each that fit in `free` bytes when each of the first `arenas`
+/// also takes an allocator arena.
+fn threads_in(free: u64, per: u64, arenas: u64) -> u64 {
+    let with_arena = free / (per + ARENA);
+    if with_arena < arenas { with_arena } else { arenas + (free - arenas * (per + ARENA)) / per }
 }
 
 fn read_u64(path: impl AsRef<std::path::Path>) -> Option<u64> {

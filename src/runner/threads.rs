@@ -69,7 +69,7 @@ impl Runner for ThreadRunner {
         let (waited, known) = (AtomicU64::new(0), AtomicBool::new(true));
         let pin = self.pin.as_deref();
         let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
-            std::thread::scope(|scope| {
+            let failed = std::thread::scope(|scope| {
                 for worker in 0..workers {
                     let (next, waited, known) = (&next, &waited, &known);
                     let started = spawn(scope, worker, move || {
@@ -100,18 +100,25 @@ impl Runner for ThreadRunner {
                         // Static blocks of the missing threads would never run: stop
                         // the others early instead.
                         next.store(tasks, Relaxed);
-                        return Err(BenchError::Io {
-                            context: format!(
-                                "starting thread {} of {workers} ({})",
-                                worker + 1,
-                                crate::sys::thread_start_hint()
-                            ),
-                            error,
-                        });
+                        return Some((worker, error));
                     }
                 }
-                Ok(())
-            })
+                None
+            });
+            // Named only once the started threads have ended and freed their stacks:
+            // reading the limits allocates, which fails (an abort) while the address
+            // space is full of stacks under `ulimit -v`.
+            match failed {
+                Some((worker, error)) => Err(BenchError::Io {
+                    context: format!(
+                        "starting thread {} of {workers} ({})",
+                        worker + 1,
+                        crate::sys::thread_start_hint()
+                    ),
+                    error,
+                }),
+                None => Ok(()),
+            }
         })?;
         Ok(Sample { waited_ns: known.into_inner().then(|| waited.into_inner()), ..sample })
     }
