@@ -566,8 +566,10 @@ fn no_runner_times_the_freeing_of_its_set_up() {
         let job = Job::build(&registry, "teardown", &values, 2).unwrap();
         let mut runner = kind.build(kind.workers(2), &options).unwrap();
         let _ = std::fs::remove_file(log);
-        runner.prepare().unwrap();
+        runner.prepare(&job).unwrap();
         let sample = runner.sample(&job).unwrap();
+        // A process pool keeps its children (and their worker states) until released.
+        runner.release();
         let text = std::fs::read_to_string(log).unwrap();
         let mut origin = u64::MAX;
         let mut drops = Vec::new();
@@ -579,8 +581,8 @@ fn no_runner_times_the_freeing_of_its_set_up() {
             }
         }
         let end = origin + sample.wall_ns;
-        // Each worker's state; under process also each child's copy of the workload.
-        let copies = if kind == RunnerId::new("process") { 4 } else { sample.workers };
+        // Each worker's state; under processes also each child's copy of the workload.
+        let copies = if kind.processes() { 4 } else { sample.workers };
         assert_eq!(drops.len(), copies, "{kind}: {text}");
         for drop in drops {
             assert!(drop > end, "{kind}: freed {} ns before the timed region ended", end - drop);

@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(text, ["serial", "process", "aa", "zz"]);
         assert_eq!(RunnerId::known("threads"), Some(RunnerId::new("threads")));
         assert_eq!(RunnerId::known("mpi"), None);
-        assert_eq!(RunnerId::known_list(), "serial, threads, rayon or process");
+        assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process or process-pool");
     }
 }
 
