@@ -1,4 +1,4 @@
-//! Every runner x every built-in workload, with tiny parameters, through the whole
+//! Every runner (process-pool included) x every built-in workload, with tiny parameters, through the whole
 //! pipeline a user's command line takes (`parbench::measure`): each must produce a
 //! verified result, and every task must run exactly once.
 
@@ -28,8 +28,10 @@ fn check_all(workers: usize, schedule: &str) {
         let report = parbench::measure(&registry, &args).unwrap_or_else(|e| panic!("{tiny}: {e:#}"));
         for case in &report.cases {
             let runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
-            let expected = if case.label.contains("sync=mutex") { 3 } else { 4 };
+            // A std::sync::Mutex cannot be shared by processes: both process runners skip it.
+            let expected = if case.label.contains("sync=mutex") { 3 } else { 5 };
             assert_eq!(runners.len(), expected, "{}: {runners:?}", case.label);
+            assert_eq!(runners.contains(&RunnerId::new("process-pool")), expected == 5, "{}", case.label);
             assert_eq!(case.samples.len(), 2 * runners.len(), "{}", case.label);
             for s in &case.samples {
                 let sample = &s.sample;

@@ -153,7 +153,8 @@ impl<'de> Deserialize<'de> for RunnerId {
 /// through its case's round (a pool), the others only during its sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Started {
-    /// Threads of parbench held across samples, per worker.
+    /// Threads of parbench (or worker processes, counted against both limits) held
+    /// across samples, per worker.
     pub held: u64,
     /// Threads of parbench started per sample, per worker.
     pub sample_threads: u64,

@@ -82,7 +82,7 @@ pub fn set_up(children: &mut Children, setups: &[Vec<u8>]) -> Result<(u64, u64),
     for (worker, setup) in setups.iter().enumerate() {
         children.send(worker, setup)?;
     }
-    ready(children, "exited while setting up the workload")
+    ready(children, ["exited while setting up the workload", "exited before finishing its tasks"])
 }
 
 /// Opens another sample in children kept from the last one (a pool), untimed: each
@@ -100,12 +100,13 @@ pub fn next_sample(children: &mut Children) -> Result<(u64, u64), BenchError> {
     for worker in 0..children.len() {
         children.send_or(worker, &line[..len], DIED)?;
     }
-    ready(children, DIED)
+    ready(children, [DIED; 2])
 }
 
-/// Waits until every child has said `ready`; `exiting` says what an exit means now.
-/// Returns the longest time and the sum of CPU times the children reported.
-fn ready(children: &mut Children, exiting: &str) -> Result<(u64, u64), BenchError> {
+/// Waits until every child has said `ready`; `exiting` says what an exit means, before
+/// and after the child's `ready`. Returns the longest time and the sum of CPU times the
+/// children reported.
+fn ready(children: &mut Children, exiting: [&str; 2]) -> Result<(u64, u64), BenchError> {
     let (mut longest, mut cpu) = (0u64, 0u64);
     let mut ready = vec![false; children.len()];
     let mut left = children.len();
@@ -114,7 +115,7 @@ fn ready(children: &mut Children, exiting: &str) -> Result<(u64, u64), BenchErro
             let worker = ready.iter().position(|r| !r).unwrap_or(0);
             return Err(children.timed_out(worker));
         };
-        match reply(children, worker, event, exiting)? {
+        match reply(children, worker, event, exiting[usize::from(ready[worker])])? {
             Reply::Ready { setup_ns, setup_cpu_ns } if !ready[worker] => {
                 ready[worker] = true;
                 left -= 1;
