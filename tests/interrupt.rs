@@ -287,7 +287,7 @@ fn lingering_command(dir: &std::path::Path) -> String {
 
 #[test]
 fn kill_9_of_parbench_kills_what_its_commands_started_under_every_runner() {
-    for runner in ["threads", "rayon", "process"] {
+    for runner in ["threads", "rayon", "process", "process-pool"] {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_parbench"))
             .args(["run", "command", "--cmd", &lingering_command(dir.path()), "--tasks", "1", "--threads", "1"])
@@ -323,8 +323,8 @@ fn what_a_finished_command_left_running_is_killed_when_its_task_ends() {
         .flatten()
         .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
         .collect();
-    // Two tasks, two sleeps each, in each of the four runners' samples.
-    assert_eq!(pids.len(), 16, "{pids:?}");
+    // Two tasks, two sleeps each, in each of the five runners' samples.
+    assert_eq!(pids.len(), 20, "{pids:?}");
     assert_eq!(survivors(&pids), Vec::<u32>::new(), "these outlived their tasks");
 }
 

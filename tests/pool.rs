@@ -131,8 +131,13 @@ fn the_timeout_applies_to_a_pools_samples() {
                   exec sleep 1000";
     let args: Vec<OsString> = vec!["-c".into(), script.into(), "parbench-test-worker".into()];
     let job = job("fib", &[("n", "10"), ("tasks", "4")], 2);
-    let mut runner =
-        ProcessPoolRunner::with_program(2, Schedule::Dynamic, Duration::from_millis(300), PathBuf::from("/bin/sh"), args);
+    let mut runner = ProcessPoolRunner::with_program(
+        2,
+        Schedule::Dynamic,
+        Duration::from_millis(300),
+        PathBuf::from("/bin/sh"),
+        args,
+    );
     runner.prepare(&job).unwrap();
     let err = runner.sample(&job).expect_err("must time out");
     assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");
@@ -181,4 +186,32 @@ fn a_mutex_counter_is_refused_under_the_pool_with_the_reason() {
     let msg = format!("{err:#}");
     assert!(msg.contains("process-pool cannot run counter") && msg.contains("std::sync::Mutex"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
+}
+
+#[test]
+fn a_pool_worker_killed_during_a_run_ends_it_with_exit_1_naming_the_worker() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The task's shell finds its worker (its keeper's parent, when that is a `worker`
+    // process: serial runs commands from parbench itself) and kills it.
+    let cmd = r#"read -r _ _ _ p _ < /proc/$PPID/stat; case "$(tr '\0' ' ' < /proc/$p/cmdline)" in *" worker ") kill -KILL $p; sleep 5;; esac"#;
+    let out = std::process::Command::new(WORKER)
+        .args(["run", "command", "--cmd", cmd, "--tasks", "2", "--threads", "2", "--runner", "process-pool"])
+        .args(["--rounds", "2", "--warmup", "0", "--limit", "none"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("was killed by signal 9 (SIGKILL)") && stderr.contains("before finishing its tasks"),
+        "{stderr}"
+    );
+    let pid: u32 = stderr
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no worker pid in {stderr}"));
+    assert!(stderr.starts_with("parbench: error: worker "), "{stderr}");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} is still there");
 }
