@@ -11,6 +11,10 @@
 //! runners; its CPU time is taken out. So is the teardown: the outputs and statistics
 //! travel back and the children free their set-up and exit after the clock has
 //! stopped (reported on its own as `teardown_ns`).
+//!
+//! The set-up lines, the timed region and the collection of outputs and statistics are
+//! functions of their own here, shared with the `process-pool` runner, which keeps its
+//! children across samples instead.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
