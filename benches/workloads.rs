@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
                     }
                     let job = Job::build(&registry, name, &values, workers).expect("workload builds");
                     let mut runner = kind.build(kind.workers(workers), &options()).expect("runner builds");
-                    runner.prepare().expect("runner prepares");
+                    runner.prepare(&job).expect("runner prepares");
                     let id = BenchmarkId::new(format!("{}{suffix}", kind.as_str()), workers);
                     group.bench_function(id, |b| {
                         b.iter_custom(|iters| {

@@ -282,7 +282,7 @@ impl CaseState<'_> {
     /// One sample of runner `i`, verified: a wrong answer ends the measurement.
     fn sample(&mut self, i: usize) -> Result<Sample, BenchError> {
         let (kind, runner) = &mut self.runners[i];
-        runner.prepare()?;
+        runner.prepare(&self.job)?;
         let sample = runner.sample(&self.job)?;
         if let Verification::Failed { reason } = &sample.verification {
             return Err(BenchError::Verification {

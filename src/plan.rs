@@ -774,15 +774,16 @@ mod tests {
             threads: Some((threads, "vm.max_map_count 65530".into())),
             address: None,
         };
-        // One case at a time: 140 pool threads plus 140 for the busiest sample (the
-        // threads runner's threads, or the process runner's children, read by one
-        // poll loop), not the 9,870 of every pool at once.
-        assert!(check_thread_room(&sweep.cases, &room(280, 280)).is_ok());
-        let err = check_thread_room(&sweep.cases, &room(279, 10_000)).unwrap_err().0;
-        assert!(err.contains("with 140 workers would start 280 threads and processes at once"), "{err}");
-        assert!(err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains("room for 279"), "{err}");
-        let err = check_thread_room(&sweep.cases, &room(10_000, 279)).unwrap_err().0;
-        assert!(err.contains("280 threads at once") && err.contains("vm.max_map_count"), "{err}");
+        // One case at a time: 140 rayon pool threads and 140 pool processes (counted
+        // against both limits) plus 140 for the busiest sample (the threads runner's
+        // threads, or the process runner's children, read by one poll loop), not the
+        // 19,740 of every pool at once.
+        assert!(check_thread_room(&sweep.cases, &room(420, 420)).is_ok());
+        let err = check_thread_room(&sweep.cases, &room(419, 10_000)).unwrap_err().0;
+        assert!(err.contains("with 140 workers would start 420 threads and processes at once"), "{err}");
+        assert!(err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains("room for 419"), "{err}");
+        let err = check_thread_room(&sweep.cases, &room(10_000, 419)).unwrap_err().0;
+        assert!(err.contains("420 threads at once") && err.contains("vm.max_map_count"), "{err}");
         assert!(check_thread_room(&sweep.cases, &crate::sys::Room::default()).is_ok(), "no limit known");
         let address =
             crate::sys::Room { address: Some((279, "ulimit -v 1024 MiB (15 MiB in use)".into())), ..room(300, 300) };
@@ -801,9 +802,9 @@ mod tests {
         let p = plan_args("counter --threads 2").unwrap();
         assert_eq!(p.cases.len(), 4);
         let mutex = p.cases.iter().find(|c| c.label.contains("sync=mutex")).unwrap();
-        assert_eq!(mutex.skipped.len(), 1);
-        assert_eq!(mutex.skipped[0].runner, RunnerId::new("process"));
-        assert!(!mutex.settings.runners.contains(&RunnerId::new("process")));
+        let skipped: Vec<RunnerId> = mutex.skipped.iter().map(|s| s.runner).collect();
+        assert_eq!(skipped, [RunnerId::new("process"), RunnerId::new("process-pool")]);
+        assert!(!mutex.settings.runners.iter().any(|r| r.processes()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ const TINY_FIB: &[&str] =
     &["run", "fib", "--n", "10", "--tasks", "2", "--threads", "2", "--rounds", "1", "--warmup", "0"];
 
 /// The four runners, in report order.
-const RUNNERS: [&str; 4] = ["serial", "threads", "rayon", "process"];
+const RUNNERS: [&str; 5] = ["serial", "threads", "rayon", "process", "process-pool"];
 
 /// `parbench` with `RUST_BACKTRACE=1`, so a panic or an error would show a backtrace.
 fn parbench() -> Command {

@@ -39,7 +39,8 @@ fn wait_for_workers(pid: u32, n: usize) -> Vec<u32> {
 }
 
 /// A seed for which the process runner comes first in round 0 (runners are
-/// [serial, process]), so the children exist long before serial would run.
+/// [serial, process] or [serial, process-pool]), so the children exist long before
+/// serial would run.
 fn seed_with_process_first() -> u64 {
     (0..1000)
         .find(|&seed| {
@@ -50,12 +51,12 @@ fn seed_with_process_first() -> u64 {
         .unwrap()
 }
 
-fn interrupt_with(signal: libc::c_int) {
+fn interrupt_with(signal: libc::c_int, runner: &str) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("result.json");
     let mut command = Command::new(env!("CARGO_BIN_EXE_parbench"));
     command
-        .args(["run", "sleep", "--ms", "10000", "--tasks", "2", "--threads", "2", "--runner", "process"])
+        .args(["run", "sleep", "--ms", "10000", "--tasks", "2", "--threads", "2", "--runner", runner])
         .arg("--output")
         .arg(&output);
     let (child, workers) = start_with_two_workers(command);
@@ -76,12 +77,18 @@ fn interrupt_with(signal: libc::c_int) {
 
 #[test]
 fn sigint_during_a_sample_kills_the_workers_and_exits_130() {
-    interrupt_with(libc::SIGINT);
+    interrupt_with(libc::SIGINT, "process");
+}
+
+/// A pool's children live from the case's start to its end: an interrupt ends them.
+#[test]
+fn sigint_during_a_process_pool_sample_kills_the_pools_workers_and_exits_130() {
+    interrupt_with(libc::SIGINT, "process-pool");
 }
 
 #[test]
 fn sigterm_during_a_sample_kills_the_workers_and_exits_130() {
-    interrupt_with(libc::SIGTERM);
+    interrupt_with(libc::SIGTERM, "process");
 }
 
 fn shm_files() -> Vec<String> {
@@ -151,7 +158,7 @@ fn sigkill_during_the_counter_under_process_leaves_nothing_in_dev_shm() {
 
 #[test]
 fn sighup_during_a_sample_kills_the_workers_and_exits_130() {
-    interrupt_with(libc::SIGHUP);
+    interrupt_with(libc::SIGHUP, "process");
 }
 
 /// `kill -9` of parbench while it measures, with `--output` set: the file being
@@ -280,7 +287,7 @@ fn lingering_command(dir: &std::path::Path) -> String {
 
 #[test]
 fn kill_9_of_parbench_kills_what_its_commands_started_under_every_runner() {
-    for runner in ["threads", "rayon", "process"] {
+    for runner in ["threads", "rayon", "process", "process-pool"] {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_parbench"))
             .args(["run", "command", "--cmd", &lingering_command(dir.path()), "--tasks", "1", "--threads", "1"])
@@ -316,8 +323,8 @@ fn what_a_finished_command_left_running_is_killed_when_its_task_ends() {
         .flatten()
         .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
         .collect();
-    // Two tasks, two sleeps each, in each of the four runners' samples.
-    assert_eq!(pids.len(), 16, "{pids:?}");
+    // Two tasks, two sleeps each, in each of the five runners' samples.
+    assert_eq!(pids.len(), 20, "{pids:?}");
     assert_eq!(survivors(&pids), Vec::<u32>::new(), "these outlived their tasks");
 }
 

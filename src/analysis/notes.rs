@@ -86,7 +86,8 @@ pub(super) fn case_notes(
             fmt_ms(teardown)
         ));
     }
-    if let Some(r) = case.rows.iter().find(|r| r.setup_ms.is_some()) {
+    // Every pool: rayon's threads, process-pool's started processes.
+    for r in &case.rows {
         if let Some(setup) = r.setup_ms {
             notes.push(format!(
                 "The {} pool took {} to build, once, outside the timed region.",

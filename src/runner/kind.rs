@@ -153,7 +153,8 @@ impl<'de> Deserialize<'de> for RunnerId {
 /// through its case's round (a pool), the others only during its sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Started {
-    /// Threads of parbench held across samples, per worker.
+    /// Threads of parbench (or worker processes, counted against both limits) held
+    /// across samples, per worker.
     pub held: u64,
     /// Threads of parbench started per sample, per worker.
     pub sample_threads: u64,
@@ -227,7 +228,7 @@ mod tests {
         assert_eq!(text, ["serial", "process", "aa", "zz"]);
         assert_eq!(RunnerId::known("threads"), Some(RunnerId::new("threads")));
         assert_eq!(RunnerId::known("mpi"), None);
-        assert_eq!(RunnerId::known_list(), "serial, threads, rayon or process");
+        assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process or process-pool");
     }
 }
 

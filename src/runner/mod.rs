@@ -15,6 +15,7 @@ use crate::error::BenchError;
 use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Verification};
 
 pub mod kind;
+pub mod pool;
 pub mod process;
 mod rayon;
 mod serial;
@@ -27,6 +28,7 @@ pub use kind::{CostModel, RunnerId, RunnerInfo, Started};
 pub const MAX_WORKERS: usize = 1024;
 
 pub use self::rayon::RayonRunner;
+pub use pool::ProcessPoolRunner;
 pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;
@@ -44,7 +46,7 @@ pub struct RunnerEntry {
 
 /// The runners of this build, in report order. Adding a runner is a new file in this
 /// directory with its `ENTRY`, and its line here.
-pub static RUNNERS: &[RunnerEntry] = &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY];
+pub static RUNNERS: &[RunnerEntry] = &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY, pool::ENTRY];
 
 impl RunnerId {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
@@ -158,10 +160,11 @@ pub trait Runner {
     /// What this runner is: its id, capabilities, limits and cost model.
     fn info(&self) -> &'static RunnerInfo;
 
-    /// Acquires what the runner holds across samples (a pool of threads, started
-    /// processes, a runtime), outside every timed region; does nothing when it holds
-    /// them already. Called before every sample, and again after a release.
-    fn prepare(&mut self) -> Result<(), BenchError> {
+    /// Acquires what the runner holds across the samples of `job`'s case (a pool of
+    /// threads, started processes with the workload set up, a runtime), outside every
+    /// timed region; does nothing when it holds them already. Called before every
+    /// sample, and again after a release.
+    fn prepare(&mut self, _job: &Job) -> Result<(), BenchError> {
         Ok(())
     }
 
@@ -169,13 +172,14 @@ pub trait Runner {
     /// been prepared.
     fn sample(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
-    /// Set-up time paid once outside the samples (the rayon pool build), if any.
+    /// Set-up time paid once outside the samples (the rayon pool build, a process
+    /// pool's start), if any.
     fn setup_ns(&self) -> Option<u64> {
         None
     }
 
-    /// Frees what the runner holds between samples (the rayon pool's threads); the
-    /// next [`Runner::prepare`] acquires it again.
+    /// Frees what the runner holds between samples (the rayon pool's threads, a
+    /// process pool's children); the next [`Runner::prepare`] acquires it again.
     fn release(&mut self) {}
 }
 

@@ -11,6 +11,10 @@
 //! runners; its CPU time is taken out. So is the teardown: the outputs and statistics
 //! travel back and the children free their set-up and exit after the clock has
 //! stopped (reported on its own as `teardown_ns`).
+//!
+//! The set-up lines, the timed region and the collection of outputs and statistics are
+//! functions of their own here, shared with the `process-pool` runner, which keeps its
+//! children across samples instead.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -63,41 +67,6 @@ impl ProcessRunner {
         self
     }
 
-    fn plan(&self) -> Plan {
-        match self.schedule {
-            Schedule::Dynamic => Plan::Dynamic,
-            Schedule::Static => Plan::Static,
-        }
-    }
-
-    /// Each child's set-up line, encoded before the clock starts. Under static
-    /// scheduling a child knows its block and makes only those inputs; under dynamic
-    /// scheduling any task may come to it.
-    fn setups(&self, job: &Job, shared: Option<SharedSpec>) -> Vec<Vec<u8>> {
-        let (workers, tasks) = (self.workers, job.workload.task_count());
-        let params = job.params.to_json();
-        (0..workers)
-            .map(|worker| {
-                let block = Schedule::static_block(tasks, worker, workers);
-                let setup = Setup {
-                    worker,
-                    workers,
-                    workload: job.name.clone(),
-                    params: params.clone(),
-                    case_workers: job.params.workers(),
-                    seed: job.params.seed(),
-                    shared: shared.clone(),
-                    pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
-                    timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
-                    inputs: (self.schedule == Schedule::Static).then_some([block.start, block.end]),
-                };
-                let mut line = Vec::new();
-                Request::Setup(Box::new(setup)).write(&mut line).expect("writing to memory");
-                line
-            })
-            .collect()
-    }
-
     /// Timed: spawn every child and wait for its hello.
     fn start(&self, stderr_files: Vec<std::fs::File>) -> Result<Children, BenchError> {
         let mut children = Children::spawn(&self.program, &self.args, stderr_files, self.timeout)?;
@@ -106,9 +75,51 @@ impl ProcessRunner {
     }
 }
 
-/// The shared slots of a sample: shared memory the children inherit when the workload
-/// needs any.
-fn shared_state(slots: usize) -> Result<(SharedState, Option<SharedSpec>), BenchError> {
+/// The hand-out of tasks a schedule means.
+pub(super) fn plan(schedule: Schedule) -> Plan {
+    match schedule {
+        Schedule::Dynamic => Plan::Dynamic,
+        Schedule::Static => Plan::Static,
+    }
+}
+
+/// Each child's set-up line, encoded before the clock starts. Under static scheduling
+/// a child knows its block and makes only those inputs; under dynamic scheduling any
+/// task may come to it.
+pub(super) fn setups(
+    job: &Job,
+    workers: usize,
+    schedule: Schedule,
+    pin: Option<&[usize]>,
+    shared: Option<SharedSpec>,
+) -> Vec<Vec<u8>> {
+    let tasks = job.workload.task_count();
+    let params = job.params.to_json();
+    (0..workers)
+        .map(|worker| {
+            let block = Schedule::static_block(tasks, worker, workers);
+            let setup = Setup {
+                worker,
+                workers,
+                workload: job.name.clone(),
+                params: params.clone(),
+                case_workers: job.params.workers(),
+                seed: job.params.seed(),
+                shared: shared.clone(),
+                pin: pin.map(|cpus| cpus[worker % cpus.len()]),
+                timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
+                inputs: (schedule == Schedule::Static).then_some([block.start, block.end]),
+            };
+            let mut line = Vec::new();
+            Request::Setup(Box::new(setup)).write(&mut line).expect("writing to memory");
+            line
+        })
+        .collect()
+}
+
+/// The shared slots of a sample (or of a pool's every sample): shared memory the
+/// children inherit when the workload needs any.
+pub(super) fn shared_state(slots: usize) -> Result<(SharedState, Option<SharedSpec>), BenchError> {
     if slots == 0 {
         return Ok((SharedState::heap(0), None));
     }
@@ -163,12 +174,10 @@ impl Runner for ProcessRunner {
         let (workers, tasks) = (self.workers, workload.task_count());
         let (shared, spec) = shared_state(workload.shared_slots(workers))?;
         // Everything that can be prepared is prepared before the clock starts.
-        let setups = self.setups(job, spec);
-        // The parent makes no inputs and no worker state: it only collects outputs.
-        let mut outputs = TaskSlots::new(workload, Prepare { inputs: 0..0, workers: 0..0 })
-            .map_err(|reason| BenchError::Setup { workload: job.label.clone(), reason })?;
+        let setups = setups(job, workers, self.schedule, self.pin.as_deref(), spec);
+        let mut outputs = parent_slots(job)?;
         let mut records = vec![TaskRecord { worker: 0, start_ns: 0, end_ns: 0 }; tasks];
-        let mut dispatch = Dispatch::new(tasks, workers, self.plan());
+        let mut dispatch = Dispatch::new(tasks, workers, plan(self.schedule));
         let stderr_files = Children::stderr_files(workers)?;
 
         // Timed: start-up, the honest cost of processes.
@@ -179,71 +188,111 @@ impl Runner for ProcessRunner {
         // Not timed: every child builds the workload, its inputs and its worker state.
         let (setup_ns, setup_cpu_ns) = lifecycle::set_up(&mut children, &setups)?;
 
-        // Timed again: the tasks, until the last one's reply.
-        let meter = Meter::start();
-        // Task times are shown after the start-up on the sample's timeline.
-        let origin = meter.start_mono_ns().saturating_sub(startup.wall.as_nanos() as u64);
-        let ran = lifecycle::run_tasks(&mut children, &mut dispatch, |worker, task, start, end| {
-            let (start_ns, end_ns) = (start.saturating_sub(origin), end.saturating_sub(origin));
-            records[task] = TaskRecord { worker: worker as u32, start_ns, end_ns };
-        });
-        let region = meter.stop();
-        if let Ran::Failed { task, message } = ran? {
-            return Err(BenchError::TaskFailed {
-                runner: ENTRY.info.id.as_str(),
-                workload: job.label.clone(),
-                task,
-                message,
-            });
-        }
+        // Timed again: the tasks, until the last one's reply. Task times are shown after
+        // the start-up on the sample's timeline.
+        let region = run_region(&mut children, &mut dispatch, &mut records, job, ENTRY.info.id, startup.wall)?;
         let ended = Instant::now();
 
         // Not timed: outputs and statistics, then each child frees what it made and exits.
-        let mut undecodable = None;
-        let slots = outputs.slots();
-        let stats = lifecycle::collect(&mut children, |task, json| {
-            if let Err(detail) = slots.decode(task, json) {
-                undecodable.get_or_insert(detail);
-            }
-        })?;
+        let collected = collect(&mut children, &mut outputs)?;
         lifecycle::quit(&mut children)?;
         let teardown_ns = ended.elapsed().as_nanos() as u64;
         drop(children);
-        let mut sample = finish_sample(
-            ENTRY.info.id,
-            workers,
-            outputs.slots(),
-            measured(startup, region, &stats, setup_cpu_ns),
-            records,
-            &shared,
-        );
+        // The children's CPU time counts from their start: their set-up is taken out.
+        let collected = collected.without_cpu(setup_cpu_ns);
+        let measured = startup.plus(region);
+        let mut sample = collected.sample(ENTRY.info.id, workers, &mut outputs, measured, records, &shared);
         sample.startup_ns = Some(startup.wall.as_nanos() as u64);
         sample.setup_ns = Some(setup_ns);
         sample.teardown_ns = Some(teardown_ns);
+        Ok(sample)
+    }
+}
+
+/// The parent's slots of a sample of worker processes: no inputs and no worker state,
+/// only the outputs it collects (made before the clock starts).
+pub(super) fn parent_slots(job: &Job) -> Result<TaskSlots<'_>, BenchError> {
+    TaskSlots::new(job.workload.as_ref(), Prepare { inputs: 0..0, workers: 0..0 })
+        .map_err(|reason| BenchError::Setup { workload: job.label.clone(), reason })
+}
+
+/// The timed region of a sample of worker processes: hands out every task as
+/// `dispatch` decides and records each in `records`, times after `before` (a start-up
+/// timed before it, shown first on the timeline). A task's failure is the sample's.
+pub(super) fn run_region(
+    children: &mut Children,
+    dispatch: &mut Dispatch,
+    records: &mut [TaskRecord],
+    job: &Job,
+    runner: RunnerId,
+    before: Duration,
+) -> Result<crate::sys::Measured, BenchError> {
+    let meter = Meter::start();
+    let origin = meter.start_mono_ns().saturating_sub(before.as_nanos() as u64);
+    let ran = lifecycle::run_tasks(children, dispatch, |worker, task, start, end| {
+        let (start_ns, end_ns) = (start.saturating_sub(origin), end.saturating_sub(origin));
+        records[task] = TaskRecord { worker: worker as u32, start_ns, end_ns };
+    });
+    let region = meter.stop();
+    match ran? {
+        Ran::All => Ok(region),
+        Ran::Failed { task, message } => {
+            Err(BenchError::TaskFailed { runner: runner.as_str(), workload: job.label.clone(), task, message })
+        }
+    }
+}
+
+/// What the children sent back after a region: the sum of their statistics, and the
+/// first output that could not be decoded.
+pub(super) struct Collected {
+    stats: Stats,
+    undecodable: Option<String>,
+}
+
+/// Ends the sample in every child (untimed): their outputs into `outputs`, their
+/// statistics summed.
+pub(super) fn collect(children: &mut Children, outputs: &mut TaskSlots<'_>) -> Result<Collected, BenchError> {
+    let mut undecodable = None;
+    let slots = outputs.slots();
+    let stats = lifecycle::collect(children, |task, json| {
+        if let Err(detail) = slots.decode(task, json) {
+            undecodable.get_or_insert(detail);
+        }
+    })?;
+    Ok(Collected { stats, undecodable })
+}
+
+impl Collected {
+    /// The same, with `cpu_ns` the children spent untimed (their set-up) taken out.
+    pub(super) fn without_cpu(mut self, cpu_ns: u64) -> Collected {
+        self.stats.cpu_ns = self.stats.cpu_ns.saturating_sub(cpu_ns);
+        self
+    }
+
+    /// The verified sample: the parent's `measured` cost plus the children's CPU time,
+    /// switches and CPU wait from their statistics (read before they freed anything; no
+    /// child was reaped inside the region, so the meter counted the parent alone).
+    pub(super) fn sample(
+        self,
+        runner: RunnerId,
+        workers: usize,
+        outputs: &mut TaskSlots<'_>,
+        mut measured: crate::sys::Measured,
+        records: Vec<TaskRecord>,
+        shared: &SharedState,
+    ) -> Sample {
+        let stats = self.stats;
+        measured.cpu_ns = measured.cpu_ns.saturating_add(stats.cpu_ns);
+        measured.preemptions = measured.preemptions.saturating_add(stats.switches);
+        let mut sample = finish_sample(runner, workers, outputs.slots(), measured, records, shared);
         sample.waited_ns = stats.waited_ns;
         sample.allocations = stats.allocations.map(|(count, bytes)| super::Allocations { count, bytes });
-        if let Some(detail) = undecodable {
+        if let Some(detail) = self.undecodable {
             sample.verification = crate::workload::Verification::failed(format!(
                 "an output did not survive the trip from its worker process as JSON ({detail}; NaN and \
                  infinities travel as null)"
             ));
         }
-        Ok(sample)
+        sample
     }
-}
-
-/// The sample's cost: the parent's start-up and region, plus the children's own CPU
-/// time (start-up and tasks, without the set-up) from their statistics, read before
-/// they freed anything. No child was reaped inside the regions, so the meters counted
-/// the parent alone.
-fn measured(
-    startup: crate::sys::Measured,
-    region: crate::sys::Measured,
-    stats: &Stats,
-    setup_cpu_ns: u64,
-) -> crate::sys::Measured {
-    let mut measured = startup.plus(region);
-    measured.cpu_ns = measured.cpu_ns.saturating_add(stats.cpu_ns.saturating_sub(setup_cpu_ns));
-    measured.preemptions = measured.preemptions.saturating_add(stats.switches);
-    measured
 }

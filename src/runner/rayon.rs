@@ -100,7 +100,7 @@ impl Runner for RayonRunner {
         &ENTRY.info
     }
 
-    fn prepare(&mut self) -> Result<(), BenchError> {
+    fn prepare(&mut self, _job: &Job) -> Result<(), BenchError> {
         self.build()
     }
 
@@ -163,7 +163,7 @@ mod tests {
     fn a_released_pool_has_no_thread_left_and_is_built_again_for_the_next_sample() {
         let job = Job::build(&Registry::with_builtins(), "fib", &[("n", "10"), ("tasks", "4")], 4).unwrap();
         let mut runner = RayonRunner::new(64, None).unwrap();
-        runner.prepare().unwrap();
+        runner.prepare(&job).unwrap();
         runner.sample(&job).unwrap();
         let until = Instant::now() + Duration::from_secs(10);
         while runner.tids.lock().unwrap().len() < 64 && Instant::now() < until {
@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(alive(&tids), 64);
         runner.release();
         assert_eq!(alive(&tids), 0, "the pool's threads outlived release");
-        runner.prepare().unwrap();
+        runner.prepare(&job).unwrap();
         let sample = runner.sample(&job).unwrap();
         assert!(matches!(sample.verification, crate::workload::Verification::Verified { .. }));
         assert!(runner.setup_ns().is_some());

@@ -40,6 +40,19 @@ pub fn poll_until(fds: &mut [libc::pollfd], deadline: Instant) -> usize {
     n.max(0) as usize
 }
 
+/// Whether child `pid` has exited, checked now, without waiting and without reaping
+/// it (it stays a zombie, so its process group can still be killed).
+pub fn has_exited(pid: u32) -> bool {
+    // SAFETY: an all-zero siginfo_t is valid; waitid writes it and, with WNOWAIT,
+    // leaves the child waitable.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let done =
+            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        done == 0 && info.si_pid() != 0
+    }
+}
+
 /// SIGKILL to the process group led by child `pid`. Call only while `pid` is not yet
 /// reaped, so the group id cannot have been reused.
 pub fn kill_group(pid: u32) {

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use super::protocol::MAX_LINE;
 use crate::error::BenchError;
 use crate::interrupt;
-use crate::sys::child::{PARENT_PID_ENV, file_tail, kill_group, last_lines, pidfd, poll_until, set_nonblocking};
+use crate::sys::child::{
+    PARENT_PID_ENV, file_tail, has_exited, kill_group, last_lines, pidfd, poll_until, set_nonblocking,
+};
 
 /// Something that happened to one child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,9 +262,23 @@ impl Children {
         }
     }
 
+    /// The first child that has exited, checked now without waiting; it is not reaped
+    /// (see [`Children::failure`]).
+    pub fn first_exited(&mut self) -> Option<usize> {
+        self.workers.iter_mut().position(|w| {
+            w.exited |= !w.waited && has_exited(w.pid);
+            w.exited
+        })
+    }
+
     /// Writes `bytes` to child `worker`, waiting (with poll) while its pipe is full,
     /// but not past the deadline. A closed pipe means the child died.
     pub fn send(&mut self, worker: usize, bytes: &[u8]) -> Result<(), BenchError> {
+        self.send_or(worker, bytes, "closed its input before finishing its tasks")
+    }
+
+    /// [`Children::send`], with `dead` saying what a closed pipe means.
+    pub fn send_or(&mut self, worker: usize, bytes: &[u8], dead: &str) -> Result<(), BenchError> {
         let Some(stdin) = self.workers[worker].stdin.as_mut() else { return Ok(()) };
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -276,7 +292,7 @@ impl Children {
                     poll_until(&mut fds, self.deadline);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(self.failure(worker, "closed its input before finishing its tasks".into())),
+                Err(_) => return Err(self.failure(worker, dead.into())),
             }
         }
         Ok(())

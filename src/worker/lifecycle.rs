@@ -1,7 +1,8 @@
 //! The phases of a session with worker processes, each a function over [`Children`],
 //! so that a runner that starts its children per sample (`process`) and one that keeps
 //! them across samples (a pool) share them: hello (start-up), set-up, dispatch of one
-//! sample's tasks, collection of its outputs and statistics, and quit.
+//! sample's tasks, collection of its outputs and statistics, the next sample (a pool's),
+//! and quit.
 
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,31 @@ pub fn set_up(children: &mut Children, setups: &[Vec<u8>]) -> Result<(u64, u64),
     for (worker, setup) in setups.iter().enumerate() {
         children.send(worker, setup)?;
     }
+    ready(children, ["exited while setting up the workload", "exited before finishing its tasks"])
+}
+
+/// Opens another sample in children kept from the last one (a pool), untimed: each
+/// makes its inputs again, keeps its worker state and counts its statistics from its
+/// `ready`. Returns the longest reset and the children's CPU time for it. A child that
+/// died since its last sample is an error naming it.
+pub fn next_sample(children: &mut Children) -> Result<(u64, u64), BenchError> {
+    const DIED: &str = "died between samples";
+    if let Some(worker) = children.first_exited() {
+        return Err(children.failure(worker, DIED.into()));
+    }
+    children.deadline = Instant::now() + children.timeout;
+    let mut line = [0u8; 8];
+    let len = encode(&Request::Next, &mut line);
+    for worker in 0..children.len() {
+        children.send_or(worker, &line[..len], DIED)?;
+    }
+    ready(children, [DIED; 2])
+}
+
+/// Waits until every child has said `ready`; `exiting` says what an exit means, before
+/// and after the child's `ready`. Returns the longest time and the sum of CPU times the
+/// children reported.
+fn ready(children: &mut Children, exiting: [&str; 2]) -> Result<(u64, u64), BenchError> {
     let (mut longest, mut cpu) = (0u64, 0u64);
     let mut ready = vec![false; children.len()];
     let mut left = children.len();
@@ -89,9 +115,7 @@ pub fn set_up(children: &mut Children, setups: &[Vec<u8>]) -> Result<(u64, u64),
             let worker = ready.iter().position(|r| !r).unwrap_or(0);
             return Err(children.timed_out(worker));
         };
-        let exiting =
-            if ready[worker] { "exited before finishing its tasks" } else { "exited while setting up the workload" };
-        match reply(children, worker, event, exiting)? {
+        match reply(children, worker, event, exiting[usize::from(ready[worker])])? {
             Reply::Ready { setup_ns, setup_cpu_ns } if !ready[worker] => {
                 ready[worker] = true;
                 left -= 1;
@@ -105,6 +129,14 @@ pub fn set_up(children: &mut Children, setups: &[Vec<u8>]) -> Result<(u64, u64),
         }
     }
     Ok((longest, cpu))
+}
+
+/// Writes `request` into `line` (a stack buffer: no allocation per request); returns
+/// its length.
+fn encode(request: &Request, line: &mut [u8]) -> usize {
+    let mut cursor = std::io::Cursor::new(line);
+    request.write(&mut cursor).expect("the request fits its buffer");
+    cursor.position() as usize
 }
 
 /// How a sample's tasks ended, short of an error of the children.
@@ -176,9 +208,7 @@ fn send_run(
     worker: usize,
     tasks: std::ops::Range<usize>,
 ) -> Result<(), BenchError> {
-    let mut cursor = std::io::Cursor::new(&mut line[..]);
-    Request::Run { first: tasks.start, end: tasks.end }.write(&mut cursor).expect("a run line fits 64 bytes");
-    let len = cursor.position() as usize;
+    let len = encode(&Request::Run { first: tasks.start, end: tasks.end }, line);
     children.send(worker, &line[..len])
 }
 
@@ -186,8 +216,10 @@ fn send_run(
 /// `output(task, json)`, and sums the children's `stats`.
 pub fn collect(children: &mut Children, mut output: impl FnMut(usize, &str)) -> Result<Stats, BenchError> {
     children.deadline = Instant::now() + children.timeout;
+    let mut line = [0u8; 8];
+    let len = encode(&Request::Finish, &mut line);
     for worker in 0..children.len() {
-        children.send(worker, b"finish\n")?;
+        children.send(worker, &line[..len])?;
     }
     let mut sum = Stats { waited_ns: Some(0), allocations: Some((0, 0)), ..Stats::default() };
     let mut reported = vec![false; children.len()];
@@ -225,8 +257,10 @@ pub fn collect(children: &mut Children, mut output: impl FnMut(usize, &str)) -> 
 /// is an error.
 pub fn quit(children: &mut Children) -> Result<(), BenchError> {
     children.deadline = Instant::now() + children.timeout;
+    let mut line = [0u8; 8];
+    let len = encode(&Request::Quit, &mut line);
     for worker in 0..children.len() {
-        children.send(worker, b"quit\n")?;
+        children.send(worker, &line[..len])?;
         children.close_input(worker);
     }
     for worker in 0..children.len() {

@@ -2,7 +2,7 @@
 //! requests and replies, versioned, one line each over the child's stdin and stdout.
 //!
 //! ```text
-//! child  -> parent  hello parbench-worker/5 <pid>          (first, before reading anything)
+//! child  -> parent  hello parbench-worker/6 <pid>          (first, before reading anything)
 //! parent -> child   setup {"worker":0,"workers":2,"workload":"fib","params":{...},...}
 //! child  -> parent  ready <setup_ns> <setup_cpu_ns>       (workload, inputs and worker state made)
 //! parent -> child   run <first> <end>                     (tasks first..end, end exclusive)
@@ -11,11 +11,19 @@
 //! parent -> child   finish                                (the timed region has ended)
 //! child  -> parent  output <task> <output as JSON>        (one line per task it ran)
 //! child  -> parent  stats <cpu_ns> <switches> <waited_ns|-> [<allocations> <bytes>]
+//! parent -> child   next                                  (another sample: fresh inputs)
+//! child  -> parent  ready <reset_ns> <reset_cpu_ns>       (inputs made again, worker state kept)
 //! parent -> child   quit                                  (free everything and exit)
 //! ```
 //!
+//! A session is `setup`, then one or more samples (`run`... `finish`), each after the
+//! first opened by `next`, then `quit`. The `process` runner's children serve one
+//! sample; a pool's serve one per sample of its case, and open each with `next`, the
+//! first included (on slots that no task has used, `next` makes nothing).
+//!
 //! `stats` is the per-sample statistics reply: CPU time, involuntary switches and CPU
-//! wait since the previous `stats` (or since the child started), and what the tasks
+//! wait since the sample's `next` was answered (without one, since the child started),
+//! and what the tasks
 //! allocated, when the program counts allocations. It is read before anything is
 //! freed, so a worker reports its CPU time without exiting, and freeing is not counted.
 //!
@@ -30,7 +38,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 /// The protocol's name and version, sent in the child's first line.
-pub const VERSION: &str = "parbench-worker/5";
+pub const VERSION: &str = "parbench-worker/6";
 
 /// Longest line either side accepts: a set-up line with a million numbers is about
 /// 9 MB, so 16 MiB leaves room and still bounds what a broken peer can make us hold.
@@ -93,6 +101,9 @@ pub enum Request {
     },
     /// The sample's timed region has ended: send the outputs and the `stats`.
     Finish,
+    /// Another sample follows: make the inputs again (the worker state is kept) and
+    /// count the statistics from here.
+    Next,
     /// Free everything and exit.
     Quit,
 }
@@ -204,6 +215,7 @@ impl Request {
                 _ => unreachable!("numbers fills every field without a dash"),
             },
             "finish" if rest.is_empty() => Ok(Request::Finish),
+            "next" if rest.is_empty() => Ok(Request::Next),
             "quit" if rest.is_empty() => Ok(Request::Quit),
             _ => Err(format!("unexpected request {:?}", truncate(line, 120))),
         }
@@ -220,6 +232,7 @@ impl Request {
             }
             Request::Run { first, end } => writeln!(out, "run {first} {end}"),
             Request::Finish => out.write_all(b"finish\n"),
+            Request::Next => out.write_all(b"next\n"),
             Request::Quit => out.write_all(b"quit\n"),
         }
     }
@@ -372,9 +385,13 @@ mod tests {
             timeout_ms: 10,
             inputs: Some([0, 2]),
         };
-        for request in
-            [Request::Setup(Box::new(setup)), Request::Run { first: 3, end: 9 }, Request::Finish, Request::Quit]
-        {
+        for request in [
+            Request::Setup(Box::new(setup)),
+            Request::Run { first: 3, end: 9 },
+            Request::Finish,
+            Request::Next,
+            Request::Quit,
+        ] {
             let text = line(|out| request.write(out));
             assert_eq!(Request::parse(&text), Ok(request), "{text}");
         }
@@ -400,7 +417,7 @@ mod tests {
         ] {
             assert!(Reply::parse(bad).is_err(), "{bad:?}");
         }
-        for bad in ["run 1", "run 1 2 3", "run -1 2", "finish now", "quit 1", "setup {", "bye"] {
+        for bad in ["run 1", "run 1 2 3", "run -1 2", "finish now", "next 1", "quit 1", "setup {", "bye"] {
             assert!(Request::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -2,7 +2,9 @@
 //! hello, builds the workload named in the set-up from the [`Workloads`] it is given
 //! (the program's registry, passed as data), makes its inputs
 //! and worker state, runs the tasks it is sent and, at `finish`, sends their outputs and
-//! the sample's statistics, all in the grammar of [`crate::worker::protocol`].
+//! the sample's statistics, all in the grammar of [`crate::worker::protocol`]. After the
+//! statistics it waits for the next request: `next` opens another sample on the same
+//! worker state (a pool), `quit` ends the session.
 //!
 //! The set-up happens between `setup` and `ready`, while the parent's clock is stopped.
 //! A child that reads end of input exits quietly: its parent is gone. Anything
@@ -29,8 +31,9 @@ pub struct Workloads<'r> {
 /// prepares its inputs and worker state, then runs tasks on request. Returns `Ok` on
 /// `quit` or end of input.
 ///
-/// The phases are separate functions (build, prepare, serve the sample) so that a
-/// worker kept across samples can repeat the last two.
+/// The phases are separate functions: build and prepare once, at the set-up; then
+/// serve samples, as many as the parent asks for (a pool's worker serves every sample
+/// of its case, its worker state built once).
 pub fn serve(workloads: &Workloads<'_>, mut input: impl BufRead, mut out: impl Write) -> Result<(), String> {
     let io = write_error;
     Reply::Hello { version: VERSION.into(), pid: std::process::id() }.write(&mut out).map_err(io)?;
@@ -51,7 +54,7 @@ pub fn serve(workloads: &Workloads<'_>, mut input: impl BufRead, mut out: impl W
     out.flush().map_err(io)?;
     let timeout = std::time::Duration::from_millis(setup.timeout_ms);
     let ctx = TaskContext { worker: setup.worker, workers: setup.workers, shared: &shared, timeout };
-    serve_sample(&mut slots, &ctx, workload.task_count(), &mut input, &mut line, out)
+    serve_samples(&mut slots, &ctx, workload.task_count(), &mut input, &mut line, out)
 }
 
 fn write_error(e: std::io::Error) -> String {
@@ -110,9 +113,10 @@ fn prepare<'a>(workload: &'a dyn DynWorkload, setup: &Setup) -> Result<TaskSlots
     TaskSlots::new(workload, what).map_err(|e| format!("preparing {}: {e}", setup.workload))
 }
 
-/// Runs the requested tasks of one sample; on `finish`, sends the outputs and the
-/// sample's statistics; returns on `quit` or end of input.
-fn serve_sample(
+/// Serves samples until `quit` or end of input: runs the requested tasks; on `finish`,
+/// sends their outputs and the sample's statistics; on `next`, makes the slots ready
+/// for another sample (fresh inputs, the worker state kept) and says `ready`.
+fn serve_samples(
     slots: &mut TaskSlots<'_>,
     ctx: &TaskContext<'_>,
     tasks: usize,
@@ -121,14 +125,18 @@ fn serve_sample(
     mut out: impl Write,
 ) -> Result<(), String> {
     let io = write_error;
-    // The first sample counts CPU time and switches from the process start (start-up
-    // is part of the cost of processes; the parent subtracts the set-up), CPU wait from
-    // here; later samples from the previous `stats`.
+    // Without a `next`, the sample counts CPU time and switches from the process start
+    // (start-up is part of the cost of processes; the parent subtracts the set-up), CPU
+    // wait from here; after a `next`, everything from its `ready`.
     let mut since = Usage { cpu_ns: 0, switches: 0, waited_ns: crate::sys::thread_run_delay_ns() };
+    // The tasks of the current sample, until its `finish`.
     let mut ran = Vec::with_capacity(tasks);
+    // Whether any task has run on the slots since they were made or last reset.
+    let mut used = false;
     while let Some(text) = read_line(input, line)? {
         match Request::parse(text) {
             Ok(Request::Run { first, end }) if first <= end && end <= tasks => {
+                used |= first < end;
                 for task in first..end {
                     slots.run(task, ctx);
                     if let Some((_, message)) = slots.failure() {
@@ -157,6 +165,19 @@ fn serve_sample(
                 since = now;
                 ran.clear();
             }
+            Ok(Request::Next) if ran.is_empty() => {
+                // Untimed, like the set-up: the parent's clock starts after `ready`.
+                let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
+                if used {
+                    slots.reset().map_err(|e| format!("making the inputs of the next sample: {e}"))?;
+                    used = false;
+                }
+                let (reset_ns, reset_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
+                since = Usage::now();
+                Reply::Ready { setup_ns: reset_ns, setup_cpu_ns: reset_cpu_ns }.write(&mut out).map_err(io)?;
+                out.flush().map_err(io)?;
+            }
+            Ok(Request::Next) => return Err("a next sample before this one's finish".into()),
             Ok(Request::Quit) => return Ok(()),
             Ok(Request::Run { .. }) => return Err(format!("bad request {:?} for {tasks} tasks", truncate(text, 120))),
             Ok(Request::Setup(_)) => return Err("a second set-up in one session".into()),
@@ -292,6 +313,77 @@ mod tests {
         assert!(out.lines().last().unwrap().contains("run twice"), "{out}");
     }
 
+    /// Every reply of `out`, parsed.
+    fn replies(out: &str) -> Vec<Reply> {
+        out.lines().map(|l| Reply::parse(l).unwrap_or_else(|e| panic!("{e}: {out}"))).collect()
+    }
+
+    /// A workload whose task takes its input (a reused one would be empty) and returns
+    /// it with how many tasks its worker state has run before.
+    fn stateful_workloads() -> Vec<WorkloadSpec> {
+        use crate::workload::{TypedWorkload, Verification};
+        struct Stateful;
+        impl TypedWorkload for Stateful {
+            type Input = Vec<u64>;
+            type Worker = u64;
+            type Output = (Vec<u64>, u64);
+            fn task_count(&self) -> usize {
+                2
+            }
+            fn input(&self, task: usize) -> Vec<u64> {
+                vec![task as u64 + 7]
+            }
+            fn worker(&self, _worker: usize) -> u64 {
+                0
+            }
+            fn run(&self, _: usize, input: &mut Vec<u64>, seen: &mut u64, _: &TaskContext<'_>) -> (Vec<u64>, u64) {
+                *seen += 1;
+                (std::mem::take(input), *seen - 1)
+            }
+            fn verify(&self, _: &[(Vec<u64>, u64)], _: &SharedState) -> Verification {
+                Verification::verified("")
+            }
+        }
+        vec![WorkloadSpec::new("stateful", "a worker state across samples", |_: &Params| Ok(Stateful))]
+    }
+
+    #[test]
+    fn a_pool_worker_serves_sample_after_sample_on_one_worker_state_with_fresh_inputs() {
+        let specs = stateful_workloads();
+        let setup = setup_line("stateful", serde_json::json!({}));
+        let sample = "next\nrun 0 1\nrun 1 2\nfinish\n";
+        let mut out = Vec::new();
+        let input = format!("{setup}{sample}{sample}{sample}quit\n");
+        assert_eq!(serve_with(&specs, input.as_bytes(), &mut out), Ok(()));
+        let out = String::from_utf8(out).unwrap();
+        let replies = replies(&out);
+        // hello, the set-up's ready, then per sample: ready, 2 done, 2 outputs, stats.
+        assert_eq!(replies.len(), 2 + 3 * 6, "{out}");
+        let outputs: Vec<(usize, &str)> = replies
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Output { task, json } => Some((*task, json.as_str())),
+                _ => None,
+            })
+            .collect();
+        // Every sample got fresh inputs; the one worker state counted on through them.
+        let expected = [(0, "[[7],0]"), (1, "[[8],1]"), (0, "[[7],2]"), (1, "[[8],3]"), (0, "[[7],4]"), (1, "[[8],5]")];
+        assert_eq!(outputs, expected, "{out}");
+        let stats = replies.iter().filter(|r| matches!(r, Reply::Stats(_))).count();
+        let ready = replies.iter().filter(|r| matches!(r, Reply::Ready { .. })).count();
+        assert_eq!((stats, ready), (3, 4), "one statistics reply per sample: {out}");
+    }
+
+    #[test]
+    fn a_next_sample_before_this_ones_finish_is_refused() {
+        let (r, _) = serve_str(&format!("{}next\nrun 0 1\nnext\n", fib_line()));
+        assert!(r.unwrap_err().contains("before this one's finish"));
+        // Without the next, the same task again in a second sample is a task failure.
+        let (r, out) = serve_str(&format!("{}run 0 1\nfinish\nrun 0 1\n", fib_line()));
+        assert_eq!(r, Ok(()));
+        assert!(out.lines().last().unwrap().contains("run twice"), "{out}");
+    }
+
     /// A workload whose every parameter value is cheap, so that mutated set-ups can
     /// never ask for long work.
     fn tiny_workloads() -> Vec<WorkloadSpec> {
@@ -317,7 +409,7 @@ mod tests {
 
     fn valid_session() -> Vec<u8> {
         let setup = setup_line("tiny", serde_json::json!({"tasks": 4, "size": 10}));
-        format!("{setup}run 0 2\nrun 2 4\nfinish\nquit\n").into_bytes()
+        format!("{setup}run 0 2\nrun 2 4\nfinish\nnext\nrun 0 4\nfinish\nquit\n").into_bytes()
     }
 
     /// A worker fed `input`: `Ok`, or a one-line error; never a panic, never more than

@@ -1,7 +1,9 @@
 //! Running one sample's tasks in their typed slots, for every runner and every worker
 //! process: each task's panic caught quietly (the first failure recorded, later tasks
 //! skipped), and what each task allocated counted when a counting allocator is in
-//! place. Nothing allocates or locks per task.
+//! place. Nothing allocates or locks per task. A worker process kept across samples
+//! resets its slots between them ([`TaskSlots::reset`]): fresh inputs, its worker
+//! state kept.
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -109,6 +111,19 @@ impl<'a> TaskSlots<'a> {
         }
     }
 
+    /// Makes the slots ready for another sample (untimed): fresh inputs, no outputs,
+    /// no failure, no allocations counted, each worker's state kept. `Err` holds the
+    /// message of a panicking `input` hook.
+    pub(crate) fn reset(&mut self) -> Result<(), String> {
+        catch_quietly(|| self.slots.reset())?;
+        *self.failed.get_mut() = false;
+        *self.failure.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        for slot in self.allocations.iter_mut() {
+            slot.iter_mut().for_each(|counter| *counter.get_mut() = 0);
+        }
+        Ok(())
+    }
+
     /// What the tasks allocated in all (count, bytes), when counted.
     pub(crate) fn allocations(&self) -> Option<(u64, u64)> {
         (!self.allocations.is_empty()).then(|| {
@@ -130,5 +145,60 @@ impl<'a> TaskSlots<'a> {
     /// The slots, after all workers have been joined.
     pub(crate) fn slots(&mut self) -> &mut (dyn SampleSlots + 'a) {
         self.slots.as_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::typed::Erased;
+    use crate::workload::{SharedState, TypedWorkload, Verification};
+
+    /// Each task takes its input (so a reused input would be empty) and returns it
+    /// with how many tasks its worker's state had seen before.
+    struct Taking;
+
+    impl TypedWorkload for Taking {
+        type Input = Vec<u64>;
+        type Worker = u64;
+        type Output = (Vec<u64>, u64);
+        fn task_count(&self) -> usize {
+            3
+        }
+        fn input(&self, task: usize) -> Vec<u64> {
+            vec![task as u64; 2]
+        }
+        fn worker(&self, _worker: usize) -> u64 {
+            0
+        }
+        fn run(&self, _task: usize, input: &mut Vec<u64>, seen: &mut u64, _: &TaskContext<'_>) -> (Vec<u64>, u64) {
+            *seen += 1;
+            (std::mem::take(input), *seen - 1)
+        }
+        fn verify(&self, outputs: &[(Vec<u64>, u64)], _: &SharedState) -> Verification {
+            Verification::each_by(outputs, 3, |t| (vec![t as u64; 2], 0), |a, b| a.0 == b.0, "fresh inputs")
+        }
+    }
+
+    #[test]
+    fn a_reset_gives_fresh_inputs_and_keeps_each_workers_state() {
+        let workload = Erased(Taking);
+        let shared = SharedState::heap(0);
+        let ctx = TaskContext::new(0, 1, &shared);
+        let mut slots = TaskSlots::new(&workload, Prepare { inputs: 0..3, workers: 0..1 }).unwrap();
+        (0..3).for_each(|task| slots.run(task, &ctx));
+        assert!(slots.slots().verify(&shared).is_ok());
+        // Without a reset a second run of a task is refused.
+        slots.run(1, &ctx);
+        assert!(slots.failure().is_some_and(|(task, m)| task == 1 && m.contains("run twice")), "{:?}", slots.failure());
+        slots.reset().unwrap();
+        assert_eq!(slots.failure(), None);
+        assert_eq!(slots.times(0), None, "times are cleared");
+        (0..3).rev().for_each(|task| slots.run(task, &ctx));
+        assert_eq!(slots.failure(), None);
+        assert!(slots.slots().verify(&shared).is_ok(), "inputs were not made again");
+        // The worker's state counted on across the samples: 3 tasks before these.
+        let seen: Vec<String> = (0..3).map(|t| slots.slots().encode(t).unwrap()).collect();
+        assert_eq!(seen, ["[[0,0],5]", "[[1,1],4]", "[[2,2],3]"]);
     }
 }

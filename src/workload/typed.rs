@@ -102,7 +102,9 @@ pub trait TypedWorkload: Send + Sync {
     fn input(&self, task: usize) -> Self::Input;
 
     /// The state of worker `worker` (0-based), made with the clock stopped once per
-    /// worker and sample, and lent to each task that worker runs.
+    /// worker and sample, and lent to each task that worker runs. Under the
+    /// `process-pool` runner each worker process makes its state once, when the pool
+    /// starts, and keeps it across samples.
     fn worker(&self, worker: usize) -> Self::Worker;
 
     /// Runs task `task` on its input with its worker's state: the timed part.
@@ -202,6 +204,11 @@ pub trait SampleSlots: Send + Sync {
 
     /// Verifies every output; a task without one fails the sample.
     fn verify(&mut self, shared: &SharedState) -> Verification;
+
+    /// Makes the slots ready for another sample (untimed): every prepared task gets a
+    /// fresh input, every output and time is cleared, and each worker keeps its state
+    /// (a pool's worker process builds it once). A panicking `input` hook propagates.
+    fn reset(&mut self);
 }
 
 /// The eraser: a typed workload behind [`DynWorkload`].
@@ -247,7 +254,13 @@ impl<T: TypedWorkload> DynWorkload for Erased<T> {
                 CachePadded::new(WorkerSlot { busy: AtomicBool::new(false), state: UnsafeCell::new(self.0.worker(w)) })
             })
             .collect();
-        Box::new(Slots { workload: &self.0, tasks: slots, workers, first_worker: what.workers.start })
+        Box::new(Slots {
+            workload: &self.0,
+            tasks: slots,
+            inputs: what.inputs,
+            workers,
+            first_worker: what.workers.start,
+        })
     }
 }
 
@@ -287,6 +300,8 @@ type TaskSlotsOf<T> = Box<[CachePadded<TaskSlot<<T as TypedWorkload>::Input, <T 
 struct Slots<'a, T: TypedWorkload> {
     workload: &'a T,
     tasks: TaskSlotsOf<T>,
+    /// The tasks whose inputs are made, again at each reset.
+    inputs: Range<usize>,
     workers: Box<[CachePadded<WorkerSlot<T::Worker>>]>,
     first_worker: usize,
 }
@@ -379,6 +394,14 @@ impl<T: TypedWorkload> SampleSlots for Slots<'_, T> {
             *slot.output.get_mut() = Some(output);
         }
         verdict
+    }
+
+    fn reset(&mut self) {
+        for (task, slot) in self.tasks.iter_mut().enumerate() {
+            // The old input and output are dropped here, with the clock stopped.
+            let input = self.inputs.contains(&task).then(|| self.workload.input(task));
+            **slot = TaskSlot { input: UnsafeCell::new(input), ..TaskSlot::empty() };
+        }
     }
 }
 
