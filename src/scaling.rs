@@ -521,6 +521,8 @@ mod tests {
                         startup_ns: None,
                         setup_ns: None,
                         teardown_ns: None,
+                        inline_tasks: None,
+                        memory: None,
                         allocations: None,
                         preemptions: None,
                         waited_ns: None,

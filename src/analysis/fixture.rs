@@ -19,6 +19,8 @@ fn sample(runner: RunnerId, workers: usize, wall_ms: f64, cpu_ms: f64, verificat
         startup_ns: (runner == RunnerId::new("process")).then_some(1_500_000),
         setup_ns: (runner == RunnerId::new("process")).then_some(10_000),
         teardown_ns: None,
+        inline_tasks: None,
+        memory: None,
         allocations: None,
         preemptions: Some(0),
         waited_ns: Some(0),

@@ -23,6 +23,8 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
         startup_ns: None,
         setup_ns: None,
         teardown_ns: None,
+        inline_tasks: None,
+        memory: None,
         allocations: None,
         preemptions: None,
         waited_ns: Some((waited * ms * 1e6) as u64),

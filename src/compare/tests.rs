@@ -39,6 +39,8 @@ pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: us
                     startup_ns: None,
                     setup_ns: None,
                     teardown_ns: None,
+                    inline_tasks: None,
+                    memory: None,
                     allocations: None,
                     preemptions: None,
                     waited_ns: None,

@@ -52,6 +52,8 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerId]) -> Measurement
                     startup_ns: None,
                     setup_ns: None,
                     teardown_ns: None,
+                    inline_tasks: None,
+                    memory: None,
                     allocations: None,
                     preemptions: None,
                     waited_ns: Some(wall_ns / 10),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::BenchError;
 use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Verification};
 
+mod asynchronous;
 pub mod kind;
 pub mod process;
 mod rayon;
@@ -27,6 +28,7 @@ pub use kind::{CostModel, RunnerId, RunnerInfo, Started};
 pub const MAX_WORKERS: usize = 1024;
 
 pub use self::rayon::RayonRunner;
+pub use asynchronous::AsyncRunner;
 pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;
@@ -44,7 +46,8 @@ pub struct RunnerEntry {
 
 /// The runners of this build, in report order. Adding a runner is a new file in this
 /// directory with its `ENTRY`, and its line here.
-pub static RUNNERS: &[RunnerEntry] = &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY];
+pub static RUNNERS: &[RunnerEntry] =
+    &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY, asynchronous::ENTRY];
 
 impl RunnerId {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
@@ -188,6 +191,20 @@ pub struct Allocations {
     pub bytes: u64,
 }
 
+/// Resident memory (RSS) during one sample, KiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// parbench's resident set as the sample began (after the runner's `prepare`:
+    /// a pool or runtime it holds is already in it).
+    pub start_kib: u64,
+    /// parbench's resident high-water mark during the sample (reset as it began).
+    pub peak_kib: u64,
+    /// Process runners: the high-water marks of the sample's worker processes, summed
+    /// (each over its own life; they need not all have peaked at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children_kib: Option<u64>,
+}
+
 /// When and where one task ran, relative to the start of the timed region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
@@ -243,6 +260,13 @@ pub struct Sample {
     /// (`/proc/.../schedstat`), where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waited_ns: Option<u64>,
+    /// Async runner: the tasks that had no async form and ran inline, each blocking
+    /// its worker thread until it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_tasks: Option<u64>,
+    /// Resident memory during the sample, where it could be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
     /// Per worker: busy time and task count.
     pub per_worker: Vec<WorkerStats>,
     /// Per task: where and when it ran. Not written to result files (it grows with
@@ -326,6 +350,8 @@ pub(crate) fn finish_sample(
         allocations: None,
         preemptions: Some(measured.preemptions),
         waited_ns: None,
+        inline_tasks: None,
+        memory: None,
         per_worker,
         tasks,
         verification: catch_quietly(|| slots.verify(shared))
@@ -386,6 +412,8 @@ mod tests {
             allocations: None,
             preemptions: Some(3),
             waited_ns: waited_ms.map(|w| (w * 1e6) as u64),
+            inline_tasks: None,
+            memory: None,
             per_worker: Vec::new(),
             tasks: Vec::new(),
             verification: Verification::verified("ok"),

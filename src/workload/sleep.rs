@@ -4,10 +4,16 @@
 //!
 //! A task's checksum is the time it actually slept, in nanoseconds, measured inside the
 //! task; verification checks that no task woke early.
+//!
+//! Its async form waits on the polling runtime's timer instead of blocking a thread, so
+//! the async runner keeps every task waiting at once on few threads (the seeds'
+//! asyncio).
 
 use std::time::{Duration, Instant};
 
-use super::{Param, Params, Properties, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
+use super::{
+    Param, Params, Properties, SharedState, TaskContext, TaskFuture, Timer, Verification, Workload, WorkloadSpec,
+};
 
 /// Longest accepted sleep per task, in milliseconds.
 pub const MAX_MS: u64 = 10_000;
@@ -37,6 +43,21 @@ impl Workload for SleepWorkload {
         let start = Instant::now();
         std::thread::sleep(Duration::from_millis(self.ms));
         start.elapsed().as_nanos() as u64
+    }
+
+    fn run_task_async<'a>(
+        &'a self,
+        _task: usize,
+        _ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, u64>> {
+        let ms = self.ms;
+        Some(Box::pin(async move {
+            // The clock starts before the timer's deadline is set, as in `run_task`.
+            let start = Instant::now();
+            timer.sleep(Duration::from_millis(ms)).await;
+            start.elapsed().as_nanos() as u64
+        }))
     }
 
     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {
