@@ -48,7 +48,21 @@ pub(super) fn case_notes(
                 fmt_ms(t.wall_ms.median)
             ));
         }
+        // A runner whose tasks all waited in their async form kept every one waiting at
+        // once: its ideal is one task's time, whatever its thread count.
+        for r in parallel.iter().filter(|r| inline_tasks(case, r.runner) == Some(0)) {
+            notes.push(format!(
+                "{} kept all {} tasks waiting at once on {} thread(s), as futures: the ideal wall time is one \
+                 task's {}, it took {}.",
+                r.runner,
+                case.tasks,
+                r.workers,
+                fmt_ms(task_ms),
+                fmt_ms(r.wall_ms.median)
+            ));
+        }
     }
+    notes.extend(blocking_notes(case, &parallel));
     if let Some(p) = case.rows.iter().find(|r| r.startup_ms.is_some()) {
         if let Some(startup) = p.startup_ms {
             let share = if p.wall_ms.median > 0.0 {
@@ -86,7 +100,7 @@ pub(super) fn case_notes(
             fmt_ms(teardown)
         ));
     }
-    if let Some(r) = case.rows.iter().find(|r| r.setup_ms.is_some()) {
+    for r in &case.rows {
         if let Some(setup) = r.setup_ms {
             notes.push(format!(
                 "The {} pool took {} to build, once, outside the timed region.",
@@ -118,6 +132,40 @@ pub(super) fn case_notes(
     notes.extend(few_cores_notes(case, &parallel, cores));
     notes.extend(preempted_note(case, cores));
     notes.extend(disturbed_note(case));
+    notes
+}
+
+/// The most tasks of `runner`'s samples that ran without an async form, when the
+/// runner polls futures (others do not count them).
+fn inline_tasks(case: &CaseReport, runner: RunnerId) -> Option<u64> {
+    case.samples.iter().filter(|s| s.sample.runner == runner).filter_map(|s| s.sample.inline_tasks).max()
+}
+
+/// Runners of futures whose tasks had no async form: each blocked its worker thread,
+/// so no more ran (or waited) at once than the runner has threads.
+fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for r in parallel {
+        let Some(inline) = inline_tasks(case, r.runner).filter(|&n| n > 0) else { continue };
+        let which = if inline as usize >= case.tasks {
+            "Its tasks have no async form".to_string()
+        } else {
+            format!("{inline} of its {} tasks had no async form", case.tasks)
+        };
+        notes.push(if case.waits {
+            format!(
+                "{}: {which}: each blocked its worker thread while it waited, so no more than its {} thread(s) \
+                 waited at once; only tasks that wait through the runtime overlap beyond its threads.",
+                r.runner, r.workers
+            )
+        } else {
+            format!(
+                "{}: {which}: each ran inline and blocked its worker thread, so at most {} ran at once, as with \
+                 threads. Async does not help CPU work.",
+                r.runner, r.workers
+            )
+        });
+    }
     notes
 }
 

@@ -99,6 +99,28 @@ mod tests {
         assert!(slept >= 3_000_000, "slept only {slept} ns");
     }
 
+    /// A timer that records what it was asked to wait for, and does not wait.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<Duration>>);
+
+    impl Timer for Recording {
+        fn sleep(&self, duration: Duration) -> TaskFuture<'static, ()> {
+            self.0.lock().unwrap().push(duration);
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    #[test]
+    fn the_async_form_waits_on_the_timer_it_is_lent() {
+        let (shared, timer) = (SharedState::heap(0), Recording::default());
+        let ctx = TaskContext::new(0, 1, &shared);
+        let w = workload();
+        let mut future = w.run_task_async(0, &ctx, &timer).expect("sleep has an async form");
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(*timer.0.lock().unwrap(), [Duration::from_millis(3)]);
+    }
+
     #[test]
     fn an_early_wake_up_fails_verification() {
         let v = workload().verify(&[3_000_000, 2_999_999], &SharedState::heap(0));
