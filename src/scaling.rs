@@ -523,6 +523,7 @@ mod tests {
                         teardown_ns: None,
                         inline_tasks: None,
                         memory: None,
+                        children_peak_kib: None,
                         allocations: None,
                         preemptions: None,
                         waited_ns: None,

@@ -36,7 +36,7 @@ fn fib() -> Job {
 }
 
 /// The start of a well-behaved worker in shell: hello, read the set-up, ready.
-const READY: &str = "echo hello parbench-worker/5 $$; read setup; echo ready 0 0;";
+const READY: &str = "echo hello parbench-worker/6 $$; read setup; echo ready 0 0;";
 
 /// Runs `script` as every worker and returns the error, checking no child survives.
 fn failure(workers: usize, script: &str, timeout: Duration) -> BenchError {
@@ -61,7 +61,7 @@ fn a_child_killed_by_a_signal_is_reported_with_the_signal() {
 fn a_child_exiting_with_a_failure_status_is_reported_with_its_stderr() {
     let err = failure(
         2,
-        "echo hello parbench-worker/5 $$; read setup; echo 'boom: disk on fire' >&2; exit 3",
+        "echo hello parbench-worker/6 $$; read setup; echo 'boom: disk on fire' >&2; exit 3",
         Duration::from_secs(20),
     );
     let msg = err.to_string();
@@ -104,7 +104,7 @@ fn a_child_printing_garbage_after_the_handshake_is_a_protocol_error() {
 #[test]
 fn another_protocol_version_is_refused_with_both_versions() {
     let err = failure(1, "echo hello parbench-worker/1 $$; exec sleep 1000", Duration::from_secs(20));
-    assert!(err.to_string().contains("speaks parbench-worker/1, this parbench speaks parbench-worker/5"), "{err}");
+    assert!(err.to_string().contains("speaks parbench-worker/1, this parbench speaks parbench-worker/6"), "{err}");
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn a_child_that_never_reads_cannot_block_the_runner_past_the_timeout() {
     let list: Vec<String> = numbers.iter().map(u64::to_string).collect();
     let workload = job("factorize", &[("numbers", &list.join(","))]);
     let start = Instant::now();
-    let err = shell_runner(1, "echo hello parbench-worker/5 $$; exec sleep 1000", Duration::from_millis(300))
+    let err = shell_runner(1, "echo hello parbench-worker/6 $$; exec sleep 1000", Duration::from_millis(300))
         .sample(&workload)
         .expect_err("must time out");
     assert!(matches!(err, BenchError::WorkerTimeout { .. }), "{err}");

@@ -21,6 +21,7 @@ fn sample(runner: RunnerId, workers: usize, wall_ms: f64, cpu_ms: f64, verificat
         teardown_ns: None,
         inline_tasks: None,
         memory: None,
+        children_peak_kib: None,
         allocations: None,
         preemptions: Some(0),
         waited_ns: Some(0),

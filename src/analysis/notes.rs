@@ -5,7 +5,7 @@
 
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Look, WarmUp};
-use crate::report::fmt::{fmt_count, fmt_ms, fmt_pct};
+use crate::report::fmt::{fmt_bytes, fmt_count, fmt_ms, fmt_pct};
 use crate::result::{CaseReport, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsRecord};
 use crate::runner::RunnerId;
 use crate::stats;
@@ -129,10 +129,35 @@ pub(super) fn case_notes(
              utilisation is not meaningful at that scale; raise --tasks or the task size."
         ));
     }
+    notes.extend(memory_note(case));
     notes.extend(few_cores_notes(case, &parallel, cores));
     notes.extend(preempted_note(case, cores));
     notes.extend(disturbed_note(case));
     notes
+}
+
+/// What the peak RSS column is, and how much each runner's samples added to the
+/// resident set they began with.
+fn memory_note(case: &CaseReport) -> Option<String> {
+    let rises: Vec<String> = case
+        .rows
+        .iter()
+        .filter_map(|r| Some(format!("{} {}", r.runner, fmt_bytes(r.rss_rise_mib? * (1u64 << 20) as f64))))
+        .collect();
+    if rises.is_empty() {
+        return None;
+    }
+    let children = if case.rows.iter().any(|r| r.children_peak_mib.is_some()) {
+        " For process runners, + the peaks of their worker processes, summed."
+    } else {
+        ""
+    };
+    Some(format!(
+        "Peak RSS is parbench's resident high-water mark during each runner's samples (the most of any sample; \
+         reset as each began, through /proc/self/clear_refs), a pool or runtime held across samples included.\
+         {children} The samples themselves added at most: {}.",
+        rises.join(", ")
+    ))
 }
 
 /// The most tasks of `runner`'s samples that ran without an async form, when the

@@ -25,6 +25,7 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
         teardown_ns: None,
         inline_tasks: None,
         memory: None,
+        children_peak_kib: None,
         allocations: None,
         preemptions: None,
         waited_ns: Some((waited * ms * 1e6) as u64),

@@ -41,6 +41,7 @@ pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: us
                     teardown_ns: None,
                     inline_tasks: None,
                     memory: None,
+                    children_peak_kib: None,
                     allocations: None,
                     preemptions: None,
                     waited_ns: None,

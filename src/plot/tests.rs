@@ -54,6 +54,7 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerId]) -> Measurement
                     teardown_ns: None,
                     inline_tasks: None,
                     memory: None,
+                    children_peak_kib: None,
                     allocations: None,
                     preemptions: None,
                     waited_ns: Some(wall_ns / 10),

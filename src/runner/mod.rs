@@ -199,10 +199,6 @@ pub struct Memory {
     pub start_kib: u64,
     /// parbench's resident high-water mark during the sample (reset as it began).
     pub peak_kib: u64,
-    /// Process runners: the high-water marks of the sample's worker processes, summed
-    /// (each over its own life; they need not all have peaked at once).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub children_kib: Option<u64>,
 }
 
 /// When and where one task ran, relative to the start of the timed region.
@@ -264,9 +260,14 @@ pub struct Sample {
     /// its worker thread until it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline_tasks: Option<u64>,
-    /// Resident memory during the sample, where it could be measured.
+    /// parbench's resident memory during the sample, where it could be measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Memory>,
+    /// Process runners: the resident high-water marks of the sample's worker
+    /// processes, summed, KiB (each over its own life; they need not all have peaked
+    /// at once, so their peak together was at most this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children_peak_kib: Option<u64>,
     /// Per worker: busy time and task count.
     pub per_worker: Vec<WorkerStats>,
     /// Per task: where and when it ran. Not written to result files (it grows with
@@ -352,6 +353,7 @@ pub(crate) fn finish_sample(
         waited_ns: None,
         inline_tasks: None,
         memory: None,
+        children_peak_kib: None,
         per_worker,
         tasks,
         verification: catch_quietly(|| slots.verify(shared))
@@ -414,6 +416,7 @@ mod tests {
             waited_ns: waited_ms.map(|w| (w * 1e6) as u64),
             inline_tasks: None,
             memory: None,
+            children_peak_kib: None,
             per_worker: Vec::new(),
             tasks: Vec::new(),
             verification: Verification::verified("ok"),

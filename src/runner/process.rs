@@ -221,6 +221,7 @@ impl Runner for ProcessRunner {
         sample.setup_ns = Some(setup_ns);
         sample.teardown_ns = Some(teardown_ns);
         sample.waited_ns = stats.waited_ns;
+        sample.children_peak_kib = stats.peak_kib;
         sample.allocations = stats.allocations.map(|(count, bytes)| super::Allocations { count, bytes });
         if let Some(detail) = undecodable {
             sample.verification = crate::workload::Verification::failed(format!(
