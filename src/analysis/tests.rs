@@ -179,6 +179,55 @@ fn tasks_without_an_async_form_are_said_to_block_their_worker_thread() {
 }
 
 #[test]
+fn a_rows_peak_memory_is_the_most_of_any_sample_and_the_note_says_what_samples_added() {
+    use crate::runner::Memory;
+    use crate::runner::kind::test_ids::*;
+    let with = |kind, start_kib, peak_kib, children: Option<u64>| {
+        let mut s = sample(kind, 100.0, 2.0, 0.0, 0.0);
+        s.memory = Some(Memory { start_kib, peak_kib });
+        s.children_peak_kib = children;
+        s
+    };
+    let rounds = vec![
+        vec![
+            with(Serial, 10_240, 10_240, None),
+            with(Threads, 10_240, 30_720, None),
+            with(Process, 10_240, 11_264, Some(40_960)),
+        ],
+        vec![
+            with(Serial, 10_240, 10_240, None),
+            with(Threads, 20_480, 25_600, None),
+            with(Process, 10_240, 10_240, Some(51_200)),
+        ],
+    ];
+    let case = case_of(rounds, Vec::new(), None);
+    let row = |kind| case.rows.iter().find(|r| r.runner == kind).unwrap();
+    // The most of any sample, not the median or the last: 30 MiB, where the rise was 20.
+    assert_eq!((row(Threads).peak_rss_mib, row(Threads).rss_rise_mib), (Some(30.0), Some(20.0)));
+    assert_eq!(row(Process).children_peak_mib, Some(50.0));
+    assert_eq!(row(Serial).children_peak_mib, None);
+    assert!(
+        has(&case, "The samples themselves added at most: serial 0 B, threads 20.0 MiB, process 1.0 MiB."),
+        "{:?}",
+        case.notes
+    );
+    assert!(has(&case, "+ the peaks of their worker processes, summed"), "{:?}", case.notes);
+    let mut report = fixture::report();
+    report.cases = vec![case.clone()];
+    let mut out = Vec::new();
+    crate::report::TableReporter.write(&report, &mut out).unwrap();
+    let table = String::from_utf8(out).unwrap();
+    assert!(table.contains("peak RSS") && table.contains("11.0 MiB + 50.0 MiB children"), "{table}");
+    // Without measurements: no column and no note.
+    let plain = case_of(
+        vec![vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, 60.0, 2.0, 0.0, 0.0)]],
+        Vec::new(),
+        None,
+    );
+    assert!(plain.rows.iter().all(|r| r.peak_rss_mib.is_none()) && !has(&plain, "Peak RSS"));
+}
+
+#[test]
 fn a_single_round_names_no_fastest_runner() {
     use crate::runner::kind::test_ids::*;
     // One round: an "interval" of one ratio has no width; the old rule called threads
