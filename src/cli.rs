@@ -196,7 +196,7 @@ pub fn command(registry: &Registry) -> clap::Command {
     let workloads =
         |scale: bool| registry.visible().map(move |spec| workload_command(registry, spec, scale)).collect::<Vec<_>>();
     let run = clap::Command::new("run")
-        .about("Measure one workload under the serial, threads, rayon and process runners")
+        .about("Measure one workload under the serial, threads, rayon, process and async runners")
         .after_help(after_help(registry, RUN_EXAMPLES, &|_| true))
         .subcommand_required(true)
         .subcommand_value_name("WORKLOAD")
@@ -601,7 +601,7 @@ pub struct CommonArgs {
     #[arg(short = 't', long, value_name = "W", value_parser = parse_thread_spec, allow_hyphen_values = true)]
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
-    /// [default: serial,threads,rayon,process].
+    /// [default: serial,threads,rayon,process,async].
     #[arg(short = 'r', long = "runner", value_name = "LIST", value_delimiter = ',', value_parser = RunnerId::value_parser())]
     pub runners: Option<Vec<RunnerId>>,
     /// How the threads and process runners assign tasks to workers: dynamic, static,

@@ -283,7 +283,17 @@ impl CaseState<'_> {
     fn sample(&mut self, i: usize) -> Result<Sample, BenchError> {
         let (kind, runner) = &mut self.runners[i];
         runner.prepare(&self.job)?;
-        let sample = runner.sample(&self.job)?;
+        // parbench's resident peak during this sample alone, the runner's prepared pool
+        // or runtime included; the children's peaks come in the sample itself.
+        let start_kib = crate::sys::memory::reset_peak();
+        let mut sample = runner.sample(&self.job)?;
+        // One mark per process: a peak below the start was reset meanwhile by a
+        // measurement running beside this one (a program measuring in several
+        // threads), and says nothing.
+        sample.memory = start_kib
+            .zip(crate::sys::memory::peak_kib())
+            .map(|(start_kib, peak_kib)| crate::runner::Memory { start_kib, peak_kib })
+            .filter(|m| m.peak_kib >= m.start_kib);
         if let Verification::Failed { reason } = &sample.verification {
             return Err(BenchError::Verification {
                 runner: kind.as_str(),

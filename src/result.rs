@@ -177,6 +177,20 @@ pub struct RunnerRow {
     /// Median bytes allocated per task, when counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated_bytes_per_task: Option<f64>,
+    /// parbench's resident high-water mark during this runner's samples (the most of
+    /// any sample; each sample's mark was reset as it began), MiB, where measured. A
+    /// pool or runtime the runner holds across samples is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+    /// The most any of its samples raised parbench's resident set above what it was as
+    /// the sample began (what the sample itself made: threads it started, futures,
+    /// inputs), MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_rise_mib: Option<f64>,
+    /// Process runners: the most of any sample of its worker processes' resident
+    /// high-water marks summed, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children_peak_mib: Option<f64>,
     /// Process runner: median time until the last child answered, milliseconds.
     pub startup_ms: Option<f64>,
     /// Process runner: median of the longest set-up of any child per sample, paid with

@@ -8,6 +8,7 @@
 
 pub mod child;
 pub mod keeper;
+pub mod memory;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;

@@ -18,8 +18,8 @@ mod util;
 const TINY_FIB: &[&str] =
     &["run", "fib", "--n", "10", "--tasks", "2", "--threads", "2", "--rounds", "1", "--warmup", "0"];
 
-/// The four runners, in report order.
-const RUNNERS: [&str; 5] = ["serial", "threads", "rayon", "process", "process-pool"];
+/// The runners, in report order.
+const RUNNERS: [&str; 6] = ["serial", "threads", "rayon", "process", "process-pool", "async"];
 
 /// `parbench` with `RUST_BACKTRACE=1`, so a panic or an error would show a backtrace.
 fn parbench() -> Command {
@@ -194,6 +194,42 @@ fn counter_with_default_modes_and_runners_succeeds_and_says_process_was_skipped_
         }))
         .stdout(predicate::str::contains("sync=mutex"))
         .stdout(predicate::str::contains("sync=sharded"));
+}
+
+#[test]
+fn every_runner_reports_its_peak_memory_and_the_process_runner_its_childrens() {
+    let out = tiny_fib(&["--format", "json"]).assert().success().get_output().stdout.clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    let rows = report["cases"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), RUNNERS.len());
+    for row in rows {
+        let runner = row["runner"].as_str().unwrap();
+        // At least the program itself is resident.
+        assert!(row["peak_rss_mib"].as_f64().is_some_and(|m| m > 1.0), "{runner}: {row}");
+        assert!(row["rss_rise_mib"].as_f64().is_some_and(|m| m >= 0.0), "{runner}: {row}");
+        assert_eq!(row["children_peak_mib"].as_f64().is_some_and(|m| m > 1.0), runner == "process", "{runner}");
+    }
+    let sample = &report["cases"][0]["samples"][0]["sample"];
+    assert!(sample["memory"]["peak_kib"].as_u64() >= sample["memory"]["start_kib"].as_u64(), "{sample}");
+    tiny_fib(&[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("peak RSS").and(predicate::str::contains("Peak RSS is parbench's")));
+}
+
+#[test]
+fn cpu_work_under_the_async_runner_is_said_to_block_its_threads() {
+    tiny_fib(&["--runner", "async"]).assert().success().stdout(
+        predicate::str::contains("Its tasks have no async form")
+            .and(predicate::str::contains("Async does not help CPU work.")),
+    );
+    parbench()
+        .args(["run", "sleep", "--tasks", "6", "--ms", "5", "--threads", "2", "--runner", "async"])
+        .args(["--rounds", "2", "--warmup", "0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("async kept all 6 tasks waiting at once on 2 thread(s)"))
+        .stdout(predicate::str::contains("no async form").not());
 }
 
 #[test]

@@ -80,6 +80,10 @@ fn check_all(workers: usize, schedule: &str) {
                 // Linux says how long the workers waited for a CPU, and how often the
                 // kernel took one away.
                 assert!(sample.waited_ns.is_some() && sample.preemptions.is_some(), "{what}");
+                // Its worker processes' resident peak when it has any (parbench's own
+                // is checked by the CLI tests: these tests measure in parallel in one
+                // process, and each resets the process's mark).
+                assert_eq!(sample.children_peak_kib.is_some_and(|k| k > 0), sample.runner.processes(), "{what}");
                 for t in &sample.tasks {
                     assert!(
                         t.start_ns <= t.end_ns && t.end_ns <= sample.wall_ns,

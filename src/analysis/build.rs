@@ -60,6 +60,11 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         let utilisation = per_sample(&|s| Some(s.sample.cpu_ns as f64 / s.sample.wall_ns.max(1) as f64));
         let imbalance = per_sample(&|s| s.sample.imbalance());
         let worker_setup_ms = per_sample(&|s| s.sample.setup_ns.map(ms));
+        // Peaks are the most of any sample, not a median: the high-water mark is the
+        // question.
+        let most = |f: &dyn Fn(&RecordedSample) -> Option<u64>| -> Option<f64> {
+            samples.iter().filter_map(|s| f(s)).max().map(|kib| kib as f64 / 1024.0)
+        };
         let disturbed_samples = samples.iter().filter(|s| is_disturbed(&s.sample, env.logical_cores)).count();
         let preempted_samples = samples.iter().filter(|s| s.sample.preempted(env.available_parallelism)).count();
         let warm = m.warmup.iter().find(|w| w.runner == kind);
@@ -82,6 +87,9 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
                 .properties
                 .throughput
                 .and_then(|t| per_sample(&|s| Some(t.amount() as f64 / (s.sample.wall_ns.max(1) as f64 / 1e9)))),
+            peak_rss_mib: most(&|s| s.sample.memory.map(|m| m.peak_kib)),
+            rss_rise_mib: most(&|s| s.sample.memory.map(|m| m.peak_kib.saturating_sub(m.start_kib))),
+            children_peak_mib: most(&|s| s.sample.children_peak_kib),
             startup_ms: per_sample(&|s| s.sample.startup_ns.map(ms)),
             worker_setup_ms,
             teardown_ms: per_sample(&|s| s.sample.teardown_ns.map(ms)),

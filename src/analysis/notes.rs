@@ -5,7 +5,7 @@
 
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Look, WarmUp};
-use crate::report::fmt::{fmt_count, fmt_ms, fmt_pct};
+use crate::report::fmt::{fmt_bytes, fmt_count, fmt_ms, fmt_pct};
 use crate::result::{CaseReport, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsRecord};
 use crate::runner::RunnerId;
 use crate::stats;
@@ -48,7 +48,21 @@ pub(super) fn case_notes(
                 fmt_ms(t.wall_ms.median)
             ));
         }
+        // A runner whose tasks all waited in their async form kept every one waiting at
+        // once: its ideal is one task's time, whatever its thread count.
+        for r in parallel.iter().filter(|r| inline_tasks(case, r.runner) == Some(0)) {
+            notes.push(format!(
+                "{} kept all {} tasks waiting at once on {} thread(s), as futures: the ideal wall time is one \
+                 task's {}, it took {}.",
+                r.runner,
+                case.tasks,
+                r.workers,
+                fmt_ms(task_ms),
+                fmt_ms(r.wall_ms.median)
+            ));
+        }
     }
+    notes.extend(blocking_notes(case, &parallel));
     if let Some(p) = case.rows.iter().find(|r| r.startup_ms.is_some()) {
         if let Some(startup) = p.startup_ms {
             let share = if p.wall_ms.median > 0.0 {
@@ -116,9 +130,68 @@ pub(super) fn case_notes(
              utilisation is not meaningful at that scale; raise --tasks or the task size."
         ));
     }
+    notes.extend(memory_note(case));
     notes.extend(few_cores_notes(case, &parallel, cores));
     notes.extend(preempted_note(case, cores));
     notes.extend(disturbed_note(case));
+    notes
+}
+
+/// What the peak RSS column is, and how much each runner's samples added to the
+/// resident set they began with.
+fn memory_note(case: &CaseReport) -> Option<String> {
+    let rises: Vec<String> = case
+        .rows
+        .iter()
+        .filter_map(|r| Some(format!("{} {}", r.runner, fmt_bytes(r.rss_rise_mib? * (1u64 << 20) as f64))))
+        .collect();
+    if rises.is_empty() {
+        return None;
+    }
+    let children = if case.rows.iter().any(|r| r.children_peak_mib.is_some()) {
+        " For process runners, + the peaks of their worker processes, summed."
+    } else {
+        ""
+    };
+    Some(format!(
+        "Peak RSS is parbench's resident high-water mark during each runner's samples (the most of any sample; \
+         reset as each began, through /proc/self/clear_refs), a pool or runtime held across samples included.\
+         {children} The samples themselves added at most: {}.",
+        rises.join(", ")
+    ))
+}
+
+/// The most tasks of `runner`'s samples that ran without an async form, when the
+/// runner polls futures (others do not count them).
+fn inline_tasks(case: &CaseReport, runner: RunnerId) -> Option<u64> {
+    case.samples.iter().filter(|s| s.sample.runner == runner).filter_map(|s| s.sample.inline_tasks).max()
+}
+
+/// Runners of futures whose tasks had no async form: each blocked its worker thread,
+/// so no more ran (or waited) at once than the runner has threads.
+fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for r in parallel {
+        let Some(inline) = inline_tasks(case, r.runner).filter(|&n| n > 0) else { continue };
+        let which = if inline as usize >= case.tasks {
+            "Its tasks have no async form".to_string()
+        } else {
+            format!("{inline} of its {} tasks had no async form", case.tasks)
+        };
+        notes.push(if case.waits {
+            format!(
+                "{}: {which}: each blocked its worker thread while it waited, so no more than its {} thread(s) \
+                 waited at once; only tasks that wait through the runtime overlap beyond its threads.",
+                r.runner, r.workers
+            )
+        } else {
+            format!(
+                "{}: {which}: each ran inline and blocked its worker thread, so at most {} ran at once, as with \
+                 threads. Async does not help CPU work.",
+                r.runner, r.workers
+            )
+        });
+    }
     notes
 }
 

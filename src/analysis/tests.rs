@@ -23,6 +23,9 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
         startup_ns: None,
         setup_ns: None,
         teardown_ns: None,
+        inline_tasks: None,
+        memory: None,
+        children_peak_kib: None,
         allocations: None,
         preemptions: None,
         waited_ns: Some((waited * ms * 1e6) as u64),
@@ -34,6 +37,16 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
 
 /// A fib case from rounds of samples, with these warm-ups and stopping look.
 fn case_of(rounds: Vec<Vec<Sample>>, warmup: Vec<WarmUp>, look: Option<Look>) -> CaseReport {
+    case_with(rounds, warmup, look, crate::workload::Properties::default())
+}
+
+/// [`case_of`] with the workload declaring `properties`.
+fn case_with(
+    rounds: Vec<Vec<Sample>>,
+    warmup: Vec<WarmUp>,
+    look: Option<Look>,
+    properties: crate::workload::Properties,
+) -> CaseReport {
     let mut runners: Vec<RunnerId> = rounds[0].iter().map(|s| s.runner).collect();
     runners.sort();
     let n = rounds.len() as u32;
@@ -49,7 +62,7 @@ fn case_of(rounds: Vec<Vec<Sample>>, warmup: Vec<WarmUp>, look: Option<Look>) ->
         })
         .collect();
     let mut m = fixture::fib_measurement(runners.clone(), samples);
-    (m.rounds, m.warmup, m.precision) = (n, warmup, look);
+    (m.rounds, m.warmup, m.precision, m.properties) = (n, warmup, look, properties);
     m.workers = m.samples.iter().map(|s| s.sample.workers).max().unwrap_or(1);
     let mut settings = fixture::settings(runners, n, 1);
     settings.precision_target = m.precision.as_ref().map(|_| 0.03);
@@ -114,6 +127,104 @@ fn no_runner_beating_serial_is_blamed_on_coordination_only_when_the_interval_say
     // 0.99x in the median, but as often faster as slower: no finding.
     let noise = slow(&|r| if r % 3 == 0 { 80.0 } else { 101.0 + f64::from(r % 2) });
     assert!(has(&noise, "cannot tell from serial") && !has(&noise, "coordination"), "{:?}", noise.notes);
+}
+
+#[test]
+fn tasks_without_an_async_form_are_said_to_block_their_worker_thread() {
+    use crate::runner::kind::test_ids::*;
+    let case = |inline: Option<u64>, waits: bool| {
+        let rounds = (0..3)
+            .map(|_| {
+                let mut futures = sample(Async, 100.0, 2.0, 0.0, 0.0);
+                futures.inline_tasks = inline;
+                vec![sample(Serial, 200.0, 1.0, 0.0, 0.0), sample(Threads, 100.0, 2.0, 0.0, 0.0), futures]
+            })
+            .collect();
+        let properties = crate::workload::Properties {
+            waits,
+            task_ms: waits.then_some(25.0),
+            ..crate::workload::Properties::default()
+        };
+        case_with(rounds, Vec::new(), None, properties)
+    };
+    // CPU work under futures: every task blocked its thread.
+    let cpu = case(Some(8), false);
+    assert!(has(
+        &cpu,
+        "async: Its tasks have no async form: each ran inline and blocked its worker thread, so at most 2"
+    ));
+    assert!(has(&cpu, "Async does not help CPU work."), "{:?}", cpu.notes);
+    // Waiting tasks without an async form (a command): they waited no more at once than
+    // the threads.
+    let blocking = case(Some(3), true);
+    assert!(has(
+        &blocking,
+        "async: 3 of its 8 tasks had no async form: each blocked its worker thread while it waited"
+    ));
+    assert!(!has(&blocking, "kept all 8 tasks waiting at once"), "{:?}", blocking.notes);
+    // All in their async form: all waited at once, against one task's time.
+    let waiting = case(Some(0), true);
+    assert!(
+        has(
+            &waiting,
+            "async kept all 8 tasks waiting at once on 2 thread(s), as futures: the ideal wall time is one task's 25.0 ms"
+        ),
+        "{:?}",
+        waiting.notes
+    );
+    assert!(!has(&waiting, "no async form"), "{:?}", waiting.notes);
+    // A runner that polls no futures counts nothing, and nothing is said.
+    let threads = case(None, false);
+    assert!(!has(&threads, "async form") && !has(&threads, "futures"), "{:?}", threads.notes);
+}
+
+#[test]
+fn a_rows_peak_memory_is_the_most_of_any_sample_and_the_note_says_what_samples_added() {
+    use crate::runner::Memory;
+    use crate::runner::kind::test_ids::*;
+    let with = |kind, start_kib, peak_kib, children: Option<u64>| {
+        let mut s = sample(kind, 100.0, 2.0, 0.0, 0.0);
+        s.memory = Some(Memory { start_kib, peak_kib });
+        s.children_peak_kib = children;
+        s
+    };
+    let rounds = vec![
+        vec![
+            with(Serial, 10_240, 10_240, None),
+            with(Threads, 10_240, 30_720, None),
+            with(Process, 10_240, 11_264, Some(40_960)),
+        ],
+        vec![
+            with(Serial, 10_240, 10_240, None),
+            with(Threads, 20_480, 25_600, None),
+            with(Process, 10_240, 10_240, Some(51_200)),
+        ],
+    ];
+    let case = case_of(rounds, Vec::new(), None);
+    let row = |kind| case.rows.iter().find(|r| r.runner == kind).unwrap();
+    // The most of any sample, not the median or the last: 30 MiB, where the rise was 20.
+    assert_eq!((row(Threads).peak_rss_mib, row(Threads).rss_rise_mib), (Some(30.0), Some(20.0)));
+    assert_eq!(row(Process).children_peak_mib, Some(50.0));
+    assert_eq!(row(Serial).children_peak_mib, None);
+    assert!(
+        has(&case, "The samples themselves added at most: serial 0 B, threads 20.0 MiB, process 1.0 MiB."),
+        "{:?}",
+        case.notes
+    );
+    assert!(has(&case, "+ the peaks of their worker processes, summed"), "{:?}", case.notes);
+    let mut report = fixture::report();
+    report.cases = vec![case.clone()];
+    let mut out = Vec::new();
+    crate::report::TableReporter.write(&report, &mut out).unwrap();
+    let table = String::from_utf8(out).unwrap();
+    assert!(table.contains("peak RSS") && table.contains("11.0 MiB + 50.0 MiB children"), "{table}");
+    // Without measurements: no column and no note.
+    let plain = case_of(
+        vec![vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, 60.0, 2.0, 0.0, 0.0)]],
+        Vec::new(),
+        None,
+    );
+    assert!(plain.rows.iter().all(|r| r.peak_rss_mib.is_none()) && !has(&plain, "Peak RSS"));
 }
 
 #[test]

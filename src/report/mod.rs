@@ -169,7 +169,26 @@ pub(crate) fn case_columns(case: &CaseReport) -> Vec<&'static str> {
     if counts_allocations(case) {
         columns.insert(columns.len() - 1, "allocs/task");
     }
+    if measured_memory(case) {
+        columns.insert(columns.len() - 1, "peak RSS");
+    }
     columns
+}
+
+/// Whether the resident peaks of the runners were measured.
+fn measured_memory(case: &CaseReport) -> bool {
+    case.rows.iter().any(|r| r.peak_rss_mib.is_some() || r.children_peak_mib.is_some())
+}
+
+/// A row's resident peak: parbench's, and its worker processes' summed after a `+`.
+fn memory_cell(row: &RunnerRow) -> String {
+    let mib = |m: f64| fmt::fmt_bytes(m * (1u64 << 20) as f64);
+    match (row.peak_rss_mib, row.children_peak_mib) {
+        (Some(own), Some(children)) => format!("{} + {} children", mib(own), mib(children)),
+        (Some(own), None) => mib(own),
+        (None, Some(children)) => format!("{} children", mib(children)),
+        (None, None) => "-".into(),
+    }
 }
 
 /// Whether the program counted allocations (with the counting allocator).
@@ -189,6 +208,9 @@ pub(crate) fn case_cells(case: &CaseReport, row: &RunnerRow) -> Vec<String> {
             _ => "-".into(),
         };
         cells.insert(cells.len() - 1, cell);
+    }
+    if measured_memory(case) {
+        cells.insert(cells.len() - 1, memory_cell(row));
     }
     cells
 }

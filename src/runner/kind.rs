@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(text, ["serial", "process", "aa", "zz"]);
         assert_eq!(RunnerId::known("threads"), Some(RunnerId::new("threads")));
         assert_eq!(RunnerId::known("mpi"), None);
-        assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process or process-pool");
+        assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process, process-pool or async");
     }
 }
 
@@ -242,4 +242,5 @@ pub(crate) mod test_ids {
     pub const Threads: RunnerId = RunnerId::new("threads");
     pub const Rayon: RunnerId = RunnerId::new("rayon");
     pub const Process: RunnerId = RunnerId::new("process");
+    pub const Async: RunnerId = RunnerId::new("async");
 }

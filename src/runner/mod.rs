@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::BenchError;
 use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Verification};
 
+mod asynchronous;
 pub mod kind;
 pub mod pool;
 pub mod process;
@@ -29,6 +30,7 @@ pub const MAX_WORKERS: usize = 1024;
 
 pub use self::rayon::RayonRunner;
 pub use pool::ProcessPoolRunner;
+pub use asynchronous::AsyncRunner;
 pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;
@@ -46,7 +48,8 @@ pub struct RunnerEntry {
 
 /// The runners of this build, in report order. Adding a runner is a new file in this
 /// directory with its `ENTRY`, and its line here.
-pub static RUNNERS: &[RunnerEntry] = &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY, pool::ENTRY];
+pub static RUNNERS: &[RunnerEntry] =
+    &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY, pool::ENTRY, asynchronous::ENTRY];
 
 impl RunnerId {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that
@@ -192,6 +195,16 @@ pub struct Allocations {
     pub bytes: u64,
 }
 
+/// Resident memory (RSS) during one sample, KiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// parbench's resident set as the sample began (after the runner's `prepare`:
+    /// a pool or runtime it holds is already in it).
+    pub start_kib: u64,
+    /// parbench's resident high-water mark during the sample (reset as it began).
+    pub peak_kib: u64,
+}
+
 /// When and where one task ran, relative to the start of the timed region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
@@ -247,6 +260,18 @@ pub struct Sample {
     /// (`/proc/.../schedstat`), where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waited_ns: Option<u64>,
+    /// Async runner: the tasks that had no async form and ran inline, each blocking
+    /// its worker thread until it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_tasks: Option<u64>,
+    /// parbench's resident memory during the sample, where it could be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+    /// Process runners: the resident high-water marks of the sample's worker
+    /// processes, summed, KiB (each over its own life; they need not all have peaked
+    /// at once, so their peak together was at most this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children_peak_kib: Option<u64>,
     /// Per worker: busy time and task count.
     pub per_worker: Vec<WorkerStats>,
     /// Per task: where and when it ran. Not written to result files (it grows with
@@ -330,6 +355,9 @@ pub(crate) fn finish_sample(
         allocations: None,
         preemptions: Some(measured.preemptions),
         waited_ns: None,
+        inline_tasks: None,
+        memory: None,
+        children_peak_kib: None,
         per_worker,
         tasks,
         verification: catch_quietly(|| slots.verify(shared))
@@ -390,6 +418,9 @@ mod tests {
             allocations: None,
             preemptions: Some(3),
             waited_ns: waited_ms.map(|w| (w * 1e6) as u64),
+            inline_tasks: None,
+            memory: None,
+            children_peak_kib: None,
             per_worker: Vec::new(),
             tasks: Vec::new(),
             verification: Verification::verified("ok"),

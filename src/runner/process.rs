@@ -286,6 +286,7 @@ impl Collected {
         measured.preemptions = measured.preemptions.saturating_add(stats.switches);
         let mut sample = finish_sample(runner, workers, outputs.slots(), measured, records, shared);
         sample.waited_ns = stats.waited_ns;
+        sample.children_peak_kib = stats.peak_kib;
         sample.allocations = stats.allocations.map(|(count, bytes)| super::Allocations { count, bytes });
         if let Some(detail) = self.undecodable {
             sample.verification = crate::workload::Verification::failed(format!(

@@ -221,7 +221,7 @@ pub fn collect(children: &mut Children, mut output: impl FnMut(usize, &str)) -> 
     for worker in 0..children.len() {
         children.send(worker, &line[..len])?;
     }
-    let mut sum = Stats { waited_ns: Some(0), allocations: Some((0, 0)), ..Stats::default() };
+    let mut sum = Stats { waited_ns: Some(0), peak_kib: Some(0), allocations: Some((0, 0)), ..Stats::default() };
     let mut reported = vec![false; children.len()];
     let mut left = children.len();
     while left > 0 {
@@ -238,6 +238,7 @@ pub fn collect(children: &mut Children, mut output: impl FnMut(usize, &str)) -> 
                 sum.cpu_ns = sum.cpu_ns.saturating_add(stats.cpu_ns);
                 sum.switches = sum.switches.saturating_add(stats.switches);
                 sum.waited_ns = sum.waited_ns.zip(stats.waited_ns).map(|(a, b)| a.saturating_add(b));
+                sum.peak_kib = sum.peak_kib.zip(stats.peak_kib).map(|(a, b)| a.saturating_add(b));
                 sum.allocations = sum
                     .allocations
                     .zip(stats.allocations)

@@ -10,7 +10,7 @@
 //! child  -> parent  fail <task> <message as a JSON string>       (the task panicked)
 //! parent -> child   finish                                (the timed region has ended)
 //! child  -> parent  output <task> <output as JSON>        (one line per task it ran)
-//! child  -> parent  stats <cpu_ns> <switches> <waited_ns|-> [<allocations> <bytes>]
+//! child  -> parent  stats <cpu_ns> <switches> <waited_ns|-> <peak_kib|-> [<allocations> <bytes>]
 //! parent -> child   next                                  (another sample: fresh inputs)
 //! child  -> parent  ready <reset_ns> <reset_cpu_ns>       (inputs made again, worker state kept)
 //! parent -> child   quit                                  (free everything and exit)
@@ -23,7 +23,7 @@
 //!
 //! `stats` is the per-sample statistics reply: CPU time, involuntary switches and CPU
 //! wait since the sample's `next` was answered (without one, since the child started),
-//! and what the tasks
+//! the child's resident high-water mark (KiB, since it started), and what the tasks
 //! allocated, when the program counts allocations. It is read before anything is
 //! freed, so a worker reports its CPU time without exiting, and freeing is not counted.
 //!
@@ -117,6 +117,8 @@ pub struct Stats {
     pub switches: u64,
     /// Time spent waiting for a CPU since the previous report, ns, if known.
     pub waited_ns: Option<u64>,
+    /// Its resident high-water mark since it started, KiB, if known.
+    pub peak_kib: Option<u64>,
     /// What its tasks allocated (count, bytes), when counted.
     pub allocations: Option<(u64, u64)>,
 }
@@ -175,13 +177,13 @@ fn word(line: &str) -> (&str, &str) {
 }
 
 /// Parses the whitespace-separated numbers of `rest` into `out`, exactly `out.len()`
-/// of them, `-` standing for `None` where `dash` allows it.
-fn numbers<const N: usize>(line: &str, rest: &str, dash: usize) -> Result<[Option<u64>; N], String> {
+/// of them, `-` standing for `None` at the places `dashes` allows it.
+fn numbers<const N: usize>(line: &str, rest: &str, dashes: &[usize]) -> Result<[Option<u64>; N], String> {
     let mut out = [None; N];
     let mut fields = rest.split_ascii_whitespace();
     for (i, slot) in out.iter_mut().enumerate() {
         let field = fields.next().ok_or_else(|| format!("too few fields in {:?}", truncate(line, 120)))?;
-        if i == dash && field == "-" {
+        if dashes.contains(&i) && field == "-" {
             continue;
         }
         let value = field
@@ -207,7 +209,7 @@ impl Request {
             "setup" => {
                 serde_json::from_str(rest).map(|s| Request::Setup(Box::new(s))).map_err(|e| format!("bad set-up: {e}"))
             }
-            "run" => match numbers::<2>(line, rest, usize::MAX)? {
+            "run" => match numbers::<2>(line, rest, &[])? {
                 [Some(first), Some(end)] => Ok(Request::Run {
                     first: usize::try_from(first).map_err(|e| e.to_string())?,
                     end: usize::try_from(end).map_err(|e| e.to_string())?,
@@ -246,17 +248,17 @@ impl Reply {
         match verb {
             "hello" => {
                 let (version, pid) = word(rest);
-                let [pid] = numbers::<1>(line, pid, usize::MAX)?;
+                let [pid] = numbers::<1>(line, pid, &[])?;
                 let pid = u32::try_from(n(pid)).map_err(|_| format!("bad pid in {:?}", truncate(line, 120)))?;
                 Ok(Reply::Hello { version: version.to_string(), pid })
             }
             "ready" => {
-                let [setup, cpu] = numbers::<2>(line, rest, usize::MAX)?;
+                let [setup, cpu] = numbers::<2>(line, rest, &[])?;
                 Ok(Reply::Ready { setup_ns: n(setup), setup_cpu_ns: n(cpu) })
             }
             "done" => {
                 let (task, times) = word(rest);
-                let [start, end] = numbers::<2>(line, times, usize::MAX)?;
+                let [start, end] = numbers::<2>(line, times, &[])?;
                 Ok(Reply::Done { task: index(line, task)?, start_ns: n(start), end_ns: n(end) })
             }
             "output" => {
@@ -274,18 +276,18 @@ impl Reply {
             }
             "stats" => {
                 let fields = rest.split_ascii_whitespace().count();
-                let (cpu_ns, switches, waited_ns, allocations) = match fields {
-                    3 => {
-                        let [c, s, w] = numbers::<3>(line, rest, 2)?;
-                        (n(c), n(s), w, None)
+                let (cpu_ns, switches, waited_ns, peak_kib, allocations) = match fields {
+                    4 => {
+                        let [c, s, w, p] = numbers::<4>(line, rest, &[2, 3])?;
+                        (n(c), n(s), w, p, None)
                     }
-                    5 => {
-                        let [c, s, w, a, b] = numbers::<5>(line, rest, 2)?;
-                        (n(c), n(s), w, Some((n(a), n(b))))
+                    6 => {
+                        let [c, s, w, p, a, b] = numbers::<6>(line, rest, &[2, 3])?;
+                        (n(c), n(s), w, p, Some((n(a), n(b))))
                     }
-                    _ => return Err(format!("a stats line needs 3 or 5 fields: {:?}", truncate(line, 120))),
+                    _ => return Err(format!("a stats line needs 4 or 6 fields: {:?}", truncate(line, 120))),
                 };
-                Ok(Reply::Stats(Stats { cpu_ns, switches, waited_ns, allocations }))
+                Ok(Reply::Stats(Stats { cpu_ns, switches, waited_ns, peak_kib, allocations }))
             }
             _ => Err(format!("unexpected line {:?}", truncate(line, 120))),
         }
@@ -303,10 +305,12 @@ impl Reply {
             }
             Reply::Output { task, json } => writeln!(out, "output {task} {json}"),
             Reply::Stats(s) => {
-                write!(out, "stats {} {} ", s.cpu_ns, s.switches)?;
-                match s.waited_ns {
-                    Some(w) => write!(out, "{w}")?,
-                    None => write!(out, "-")?,
+                write!(out, "stats {} {}", s.cpu_ns, s.switches)?;
+                for field in [s.waited_ns, s.peak_kib] {
+                    match field {
+                        Some(v) => write!(out, " {v}")?,
+                        None => write!(out, " -")?,
+                    }
                 }
                 match s.allocations {
                     Some((count, bytes)) => writeln!(out, " {count} {bytes}"),
@@ -354,16 +358,20 @@ mod tests {
 
     #[test]
     fn every_reply_reads_back_as_written() {
-        let stats = |waited_ns, allocations| Reply::Stats(Stats { cpu_ns: 5, switches: 6, waited_ns, allocations });
+        let stats = |waited_ns, peak_kib, allocations| {
+            Reply::Stats(Stats { cpu_ns: 5, switches: 6, waited_ns, peak_kib, allocations })
+        };
         let replies = [
             Reply::Hello { version: VERSION.into(), pid: 12 },
             Reply::Ready { setup_ns: 12, setup_cpu_ns: 99 },
             Reply::Done { task: 3, start_ns: 10, end_ns: 20 },
             Reply::Fail { task: 2, message: "a b\n\"c\"".into() },
             Reply::Output { task: 3, json: "[1, 2]".into() },
-            stats(None, None),
-            stats(Some(42), None),
-            stats(Some(42), Some((7, 800))),
+            stats(None, None, None),
+            stats(Some(42), None, None),
+            stats(None, Some(2048), None),
+            stats(Some(42), Some(2048), Some((7, 800))),
+            stats(Some(42), None, Some((7, 800))),
         ];
         for reply in replies {
             let text = line(|out| reply.write(out));
@@ -407,10 +415,12 @@ mod tests {
             "done x 10 20",
             "hello",
             "hello v",
-            "stats 5 6 42 7",
+            "stats 5 6 42 7 8",
+            "stats 5 6 42",
             "stats 42",
-            "stats 5 6 x",
-            "stats - 6 1",
+            "stats 5 6 x -",
+            "stats - 6 1 2",
+            "stats 5 6 - - - 8",
             "fail 2 not-json",
             "running 0 tests",
             "",

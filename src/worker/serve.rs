@@ -151,13 +151,16 @@ fn serve_samples(
             }
             Ok(Request::Finish) => {
                 // The parent's clock has stopped: now the outputs, then what this
-                // process used, read before anything is freed.
+                // process used, read before anything is freed (its resident peak
+                // before the outputs' text adds to it).
+                let peak_kib = crate::sys::memory::peak_kib();
                 send_outputs(slots, &ran, &mut out)?;
                 let now = Usage::now();
                 let stats = Stats {
                     cpu_ns: now.cpu_ns.saturating_sub(since.cpu_ns),
                     switches: now.switches.saturating_sub(since.switches),
                     waited_ns: now.waited_ns.zip(since.waited_ns).map(|(b, a)| b.saturating_sub(a)),
+                    peak_kib,
                     allocations: slots.allocations(),
                 };
                 Reply::Stats(stats).write(&mut out).map_err(io)?;
@@ -307,6 +310,9 @@ mod tests {
             .collect();
         assert_eq!(outputs, vec![(0, "55"), (1, "55"), (2, "55")]);
         assert!(matches!(replies.last(), Some(Reply::Stats(s)) if s.cpu_ns > 0), "{replies:?}");
+        // Its resident peak comes with them: at least what it holds now.
+        let Some(Reply::Stats(stats)) = replies.last() else { unreachable!() };
+        assert!(stats.peak_kib.unwrap() >= crate::sys::memory::rss_kib().unwrap() / 2, "{stats:?}");
         // A task run twice in one sample is refused as the task's failure.
         let (r, out) = serve_str(&format!("{}run 0 2\nrun 1 2\n", fib_line()));
         assert_eq!(r, Ok(()));

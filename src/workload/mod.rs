@@ -21,12 +21,14 @@ mod shared;
 pub(crate) mod sleep;
 pub(crate) mod slots;
 pub mod spec;
+mod timer;
 mod typed;
 
 pub use param::{Param, Params, Value};
 pub use reader::{FromValue, ParamReader, Parameters, TypedParam};
 pub use shared::SharedState;
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
+pub use timer::{TaskFuture, Timer};
 pub use typed::{DynWorkload, Prepare, SampleSlots, Throughput, TypedWorkload};
 
 /// A task's failure told as a complete sentence: a task that panics with it
@@ -162,6 +164,20 @@ pub trait Workload: Send + Sync {
 
     /// Runs task `task` (0-based, below `task_count`) and returns its checksum.
     fn run_task(&self, task: usize, ctx: &TaskContext<'_>) -> u64;
+
+    /// The async form of task `task`, if it has one (default: none): a future that
+    /// waits through `timer` instead of blocking, so that one worker thread of an async
+    /// runner keeps many tasks waiting at once. Without one, an async runner runs
+    /// [`run_task`](Self::run_task) inline, blocking the thread that polls it; other
+    /// runners always run `run_task`. See [`TypedWorkload::run_async`].
+    fn run_task_async<'a>(
+        &'a self,
+        _task: usize,
+        _ctx: &'a TaskContext<'a>,
+        _timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, u64>> {
+        None
+    }
 
     /// Checks the checksums of all tasks (indexed by task) and the shared state
     /// against an independently computed answer.

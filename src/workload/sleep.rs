@@ -4,10 +4,16 @@
 //!
 //! A task's checksum is the time it actually slept, in nanoseconds, measured inside the
 //! task; verification checks that no task woke early.
+//!
+//! Its async form waits on the polling runtime's timer instead of blocking a thread, so
+//! the async runner keeps every task waiting at once on few threads (the seeds'
+//! asyncio).
 
 use std::time::{Duration, Instant};
 
-use super::{Param, Params, Properties, SharedState, TaskContext, Verification, Workload, WorkloadSpec};
+use super::{
+    Param, Params, Properties, SharedState, TaskContext, TaskFuture, Timer, Verification, Workload, WorkloadSpec,
+};
 
 /// Longest accepted sleep per task, in milliseconds.
 pub const MAX_MS: u64 = 10_000;
@@ -37,6 +43,21 @@ impl Workload for SleepWorkload {
         let start = Instant::now();
         std::thread::sleep(Duration::from_millis(self.ms));
         start.elapsed().as_nanos() as u64
+    }
+
+    fn run_task_async<'a>(
+        &'a self,
+        _task: usize,
+        _ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, u64>> {
+        let ms = self.ms;
+        Some(Box::pin(async move {
+            // The clock starts before the timer's deadline is set, as in `run_task`.
+            let start = Instant::now();
+            timer.sleep(Duration::from_millis(ms)).await;
+            start.elapsed().as_nanos() as u64
+        }))
     }
 
     fn verify(&self, checksums: &[u64], _shared: &SharedState) -> Verification {
@@ -76,6 +97,28 @@ mod tests {
         let shared = SharedState::heap(0);
         let slept = workload().run_task(0, &TaskContext::new(0, 1, &shared));
         assert!(slept >= 3_000_000, "slept only {slept} ns");
+    }
+
+    /// A timer that records what it was asked to wait for, and does not wait.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<Duration>>);
+
+    impl Timer for Recording {
+        fn sleep(&self, duration: Duration) -> TaskFuture<'static, ()> {
+            self.0.lock().unwrap().push(duration);
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    #[test]
+    fn the_async_form_waits_on_the_timer_it_is_lent() {
+        let (shared, timer) = (SharedState::heap(0), Recording::default());
+        let ctx = TaskContext::new(0, 1, &shared);
+        let w = workload();
+        let mut future = w.run_task_async(0, &ctx, &timer).expect("sleep has an async form");
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(*timer.0.lock().unwrap(), [Duration::from_millis(3)]);
     }
 
     #[test]

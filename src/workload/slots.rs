@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::{DynWorkload, Prepare, SampleSlots, TaskContext};
+use super::{DynWorkload, Prepare, SampleSlots, TaskContext, TaskFuture, Timer};
 
 /// Runs a user's code (a task, a constructor, a verification) catching a panic: `Err`
 /// holds the message (with the panic's place when known). The panic hook stays quiet,
@@ -77,6 +77,10 @@ pub(crate) struct TaskSlots<'a> {
     /// Set by the first task that panics; later tasks are skipped.
     failed: std::sync::atomic::AtomicBool,
     failure: std::sync::Mutex<Option<(usize, String)>>,
+    /// Tasks an async runner ran through [`TaskSlots::run_async`]: in their async form,
+    /// and without one (inline, blocking the polling thread).
+    in_async_form: std::sync::atomic::AtomicU64,
+    inline: std::sync::atomic::AtomicU64,
 }
 
 impl<'a> TaskSlots<'a> {
@@ -90,7 +94,14 @@ impl<'a> TaskSlots<'a> {
         task_panic::install();
         let counted = if crate::counting::thread_counts().is_some() { tasks } else { 0 };
         let allocations = (0..counted).map(|_| Default::default()).collect();
-        Ok(TaskSlots { slots, allocations, failed: Default::default(), failure: Default::default() })
+        Ok(TaskSlots {
+            slots,
+            allocations,
+            failed: Default::default(),
+            failure: Default::default(),
+            in_async_form: Default::default(),
+            inline: Default::default(),
+        })
     }
 
     /// Runs task `task` on `ctx.worker`, recording its output and times, or the panic of
@@ -101,8 +112,7 @@ impl<'a> TaskSlots<'a> {
         }
         let before = crate::counting::thread_counts();
         if let Err(message) = task_panic::run(|| self.slots.run(task, ctx)) {
-            self.failed.store(true, Relaxed);
-            self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
+            self.fail(task, message);
         }
         if let (Some((count, bytes)), Some(slot)) = (before, self.allocations.get(task)) {
             let (now_count, now_bytes) = crate::counting::thread_counts().unwrap_or((count, bytes));
@@ -117,6 +127,8 @@ impl<'a> TaskSlots<'a> {
     pub(crate) fn reset(&mut self) -> Result<(), String> {
         catch_quietly(|| self.slots.reset())?;
         *self.failed.get_mut() = false;
+        *self.inline.get_mut() = 0;
+        *self.in_async_form.get_mut() = 0;
         *self.failure.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         for slot in self.allocations.iter_mut() {
             slot.iter_mut().for_each(|counter| *counter.get_mut() = 0);
@@ -124,8 +136,56 @@ impl<'a> TaskSlots<'a> {
         Ok(())
     }
 
-    /// What the tasks allocated in all (count, bytes), when counted.
+
+    /// Task `task` for an async runner, polled on one of its worker threads: the
+    /// workload's async form when it has one, else its sync task run inline by the
+    /// poll (blocking that thread until it ends). `ctx.worker` is replaced by
+    /// `worker()`, the worker thread that first polls it. A panic in any poll is the
+    /// task's failure, as in [`TaskSlots::run`].
+    pub(crate) async fn run_async(
+        &self,
+        task: usize,
+        mut ctx: TaskContext<'_>,
+        timer: &dyn Timer,
+        worker: fn() -> usize,
+    ) {
+        if self.failed.load(Relaxed) {
+            return;
+        }
+        ctx.worker = worker();
+        match task_panic::run(|| self.slots.run_async(task, &ctx, timer)) {
+            Err(message) => self.fail(task, message),
+            Ok(None) => {
+                self.inline.fetch_add(1, Relaxed);
+                self.run(task, &ctx);
+            }
+            Ok(Some(future)) => {
+                self.in_async_form.fetch_add(1, Relaxed);
+                if let Err(message) = (Quiet { future }).await {
+                    self.fail(task, message);
+                }
+            }
+        }
+    }
+
+    fn fail(&self, task: usize, message: String) {
+        self.failed.store(true, Relaxed);
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((task, message));
+    }
+
+    /// Of the tasks run by [`TaskSlots::run_async`]: how many ran without an async
+    /// form (inline, each blocking its worker thread), if any ran so.
+    pub(crate) fn inline(&self) -> u64 {
+        self.inline.load(Relaxed)
+    }
+
+    /// What the tasks allocated in all (count, bytes), when counted. Tasks in their
+    /// async form move between threads across their waits, so per-thread counts do
+    /// not see what they allocated: a sample with any is not counted.
     pub(crate) fn allocations(&self) -> Option<(u64, u64)> {
+        if self.in_async_form.load(Relaxed) > 0 {
+            return None;
+        }
         (!self.allocations.is_empty()).then(|| {
             let sum = |i: usize| self.allocations.iter().map(|a| a[i].load(Relaxed)).sum();
             (sum(0), sum(1))
@@ -145,6 +205,24 @@ impl<'a> TaskSlots<'a> {
     /// The slots, after all workers have been joined.
     pub(crate) fn slots(&mut self) -> &mut (dyn SampleSlots + 'a) {
         self.slots.as_mut()
+    }
+}
+
+/// A task's async form with each poll run like a sync task (see [`catch_quietly`]): a
+/// panic in any poll ends it with the panic's message, printed by no one.
+struct Quiet<'a> {
+    future: TaskFuture<'a, ()>,
+}
+
+impl std::future::Future for Quiet<'_> {
+    type Output = Result<(), String>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match task_panic::run(|| self.future.as_mut().poll(cx)) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(())) => std::task::Poll::Ready(Ok(())),
+            Err(message) => std::task::Poll::Ready(Err(message)),
+        }
     }
 }
 

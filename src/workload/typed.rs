@@ -17,7 +17,7 @@ use crossbeam::utils::CachePadded;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{SharedState, TaskContext, Verification, Workload};
+use super::{SharedState, TaskContext, TaskFuture, Timer, Verification, Workload};
 
 /// How much a task processes, for a throughput column beside its wall time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -116,6 +116,28 @@ pub trait TypedWorkload: Send + Sync {
         ctx: &TaskContext<'_>,
     ) -> Self::Output;
 
+    /// The async form of task `task`, if it has one (default: none): a future that
+    /// waits through `timer` (the polling runtime's) rather than blocking its thread,
+    /// so that an async runner keeps many tasks waiting on few threads. An async runner
+    /// polls it; other runners, and an async runner when this returns `None`, run
+    /// [`run`](Self::run) instead: inline, on the worker thread that polls the task,
+    /// which it blocks until the task ends. That is what async does to CPU work: it
+    /// does not help.
+    ///
+    /// The async form gets the task's input but no worker state: many tasks wait at
+    /// once on one worker thread, and one state cannot be lent to all of them. The
+    /// future must end with the output `run` would return; it is verified the same
+    /// way. `ctx.worker` is the worker thread that first polled it.
+    fn run_async<'a>(
+        &'a self,
+        _task: usize,
+        _input: &'a mut Self::Input,
+        _ctx: &'a TaskContext<'a>,
+        _timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, Self::Output>> {
+        None
+    }
+
     /// Checks every task's output (indexed by task) and the shared state against an
     /// independently computed answer.
     fn verify(&self, outputs: &[Self::Output], shared: &SharedState) -> Verification;
@@ -146,6 +168,15 @@ impl<T: Workload + ?Sized> TypedWorkload for T {
     fn worker(&self, _worker: usize) {}
     fn run(&self, task: usize, _: &mut (), _: &mut (), ctx: &TaskContext<'_>) -> u64 {
         self.run_task(task, ctx)
+    }
+    fn run_async<'a>(
+        &'a self,
+        task: usize,
+        _: &'a mut (),
+        ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, u64>> {
+        self.run_task_async(task, ctx, timer)
     }
     fn verify(&self, outputs: &[u64], shared: &SharedState) -> Verification {
         Workload::verify(self, outputs, shared)
@@ -192,6 +223,17 @@ pub trait SampleSlots: Send + Sync {
     /// it); a task run twice, a task without a prepared input and a worker whose state
     /// is in use (a task re-entered through nested parallelism) are refused by a panic.
     fn run(&self, task: usize, ctx: &TaskContext<'_>);
+
+    /// Task `task` in its async form, when its workload has one: a future that stores
+    /// its output and its times like [`SampleSlots::run`] (from its first poll to its
+    /// end). `None` when it has none: run it with `run` instead (the task is left
+    /// unclaimed). A task run twice is refused by a panic, as by `run`.
+    fn run_async<'a>(
+        &'a self,
+        task: usize,
+        ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, ()>>;
 
     /// The worker, start and end (monotonic ns) of task `task`, if it ran.
     fn times(&self, task: usize) -> Option<(usize, u64, u64)>;
@@ -361,6 +403,40 @@ impl<T: TypedWorkload> SampleSlots for Slots<'_, T> {
         slot.end.store(end, std::sync::atomic::Ordering::Release);
     }
 
+    fn run_async<'a>(
+        &'a self,
+        task: usize,
+        ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, ()>> {
+        use std::sync::atomic::Ordering::{AcqRel, Release};
+        let slot = &self.tasks[task];
+        assert!(!slot.claimed.swap(true, AcqRel), "task {task} was run twice in one sample");
+        // SAFETY: the task slot was claimed above by this call alone; the input stays
+        // borrowed by the returned future only, and is given back (unclaimed) when
+        // there is none.
+        let input = unsafe { &mut *slot.input.get() };
+        let Some(input) = input.as_mut() else {
+            panic!("task {task} has no input in this sample (its worker did not prepare it)");
+        };
+        let Some(future) = self.workload.run_async(task, input, ctx, timer) else {
+            slot.claimed.store(false, Release);
+            return None;
+        };
+        Some(Box::pin(async move {
+            let start = crate::sys::monotonic_ns();
+            let output = future.await;
+            let end = crate::sys::monotonic_ns();
+            // The slot is reached through `self` (which is `Sync`), after the wait.
+            let slot = &self.tasks[task];
+            // SAFETY: as above, this future owns the task slot.
+            unsafe { *slot.output.get() = Some(output) };
+            slot.worker.store(ctx.worker as u64, Relaxed);
+            slot.start.store(start, Relaxed);
+            slot.end.store(end, Release);
+        }))
+    }
+
     fn times(&self, task: usize) -> Option<(usize, u64, u64)> {
         let slot = self.tasks.get(task)?;
         let end = slot.end.load(std::sync::atomic::Ordering::Acquire);
@@ -413,6 +489,14 @@ impl<W: Workload + ?Sized> Workload for Box<W> {
     fn run_task(&self, task: usize, ctx: &TaskContext<'_>) -> u64 {
         (**self).run_task(task, ctx)
     }
+    fn run_task_async<'a>(
+        &'a self,
+        task: usize,
+        ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, u64>> {
+        (**self).run_task_async(task, ctx, timer)
+    }
     fn verify(&self, checksums: &[u64], shared: &SharedState) -> Verification {
         (**self).verify(checksums, shared)
     }
@@ -443,6 +527,15 @@ impl<I: Send, W: Send, O: Send + Serialize + DeserializeOwned> TypedWorkload
     }
     fn run(&self, task: usize, input: &mut I, worker: &mut W, ctx: &TaskContext<'_>) -> O {
         (**self).run(task, input, worker, ctx)
+    }
+    fn run_async<'a>(
+        &'a self,
+        task: usize,
+        input: &'a mut I,
+        ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, O>> {
+        (**self).run_async(task, input, ctx, timer)
     }
     fn verify(&self, outputs: &[O], shared: &SharedState) -> Verification {
         (**self).verify(outputs, shared)
