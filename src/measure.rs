@@ -283,7 +283,7 @@ impl CaseState<'_> {
     fn sample(&mut self, i: usize) -> Result<Sample, BenchError> {
         let (kind, runner) = &mut self.runners[i];
         runner.prepare()?;
-        let sample = runner.sample(&self.job)?;
+        let sample = runner.run(&self.job)?;
         if let Verification::Failed { reason } = &sample.verification {
             return Err(BenchError::Verification {
                 runner: kind.as_str(),

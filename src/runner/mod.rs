@@ -15,6 +15,7 @@ use crate::error::BenchError;
 use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Verification};
 
 pub mod kind;
+pub mod pipeline;
 pub mod process;
 mod rayon;
 mod serial;
@@ -169,6 +170,26 @@ pub trait Runner {
     /// been prepared.
     fn sample(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
+    /// Runs every item of the pipeline `pipeline` (the workload of `job`) once, in this
+    /// runner's own pipeline model, and returns the sample, verified. A runner whose
+    /// info declares a model implements it; the default refuses.
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        let _ = pipeline;
+        Err(BenchError::Setup {
+            workload: job.label.clone(),
+            reason: format!("the {} runner has no pipeline model yet", self.info().id),
+        })
+    }
+
+    /// One sample of `job` in this runner's model: [`Runner::pipeline`] for a workload
+    /// that defines its own topology, [`Runner::sample`] for independent tasks.
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+        match job.workload.pipeline() {
+            Some(pipeline) => self.pipeline(job, pipeline),
+            None => self.sample(job),
+        }
+    }
+
     /// Set-up time paid once outside the samples (the rayon pool build), if any.
     fn setup_ns(&self) -> Option<u64> {
         None
@@ -251,6 +272,9 @@ pub struct Sample {
     pub tasks: Vec<TaskRecord>,
     /// The result check.
     pub verification: Verification,
+    /// A pipeline's stages, bottleneck, throughput bound and measured throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<pipeline::PipelineStats>,
 }
 
 /// A sample is preempted when its workers were denied CPU time they could have used
@@ -330,6 +354,7 @@ pub(crate) fn finish_sample(
         tasks,
         verification: catch_quietly(|| slots.verify(shared))
             .unwrap_or_else(|message| Verification::failed(format!("its verification {message}"))),
+        pipeline: None,
     }
 }
 
@@ -389,6 +414,7 @@ mod tests {
             per_worker: Vec::new(),
             tasks: Vec::new(),
             verification: Verification::verified("ok"),
+            pipeline: None,
         };
         // 2 workers on 2 cores for 1 s: 5% of 2 s is 100 ms.
         assert!(!sample(2, 1900.0, Some(100.0)).preempted(2));

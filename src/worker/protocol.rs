@@ -14,6 +14,15 @@
 //! parent -> child   quit                                  (free everything and exit)
 //! ```
 //!
+//! A child set up as stage `s` of a pipeline (`"stage": s` in its set-up) is sent
+//! items instead of tasks, and answers each with the value it passes on:
+//!
+//! ```text
+//! parent -> child   item <item> <value>
+//! child  -> parent  item <item> <value> <start_ns> <end_ns>
+//! child  -> parent  fail <item> <message as a JSON string>       (the stage failed)
+//! ```
+//!
 //! `stats` is the per-sample statistics reply: CPU time, involuntary switches and CPU
 //! wait since the previous `stats` (or since the child started), and what the tasks
 //! allocated, when the program counts allocations. It is read before anything is
@@ -30,7 +39,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 /// The protocol's name and version, sent in the child's first line.
-pub const VERSION: &str = "parbench-worker/5";
+pub const VERSION: &str = "parbench-worker/6";
 
 /// Longest line either side accepts: a set-up line with a million numbers is about
 /// 9 MB, so 16 MiB leaves room and still bounds what a broken peer can make us hold.
@@ -73,6 +82,9 @@ pub struct Setup {
     /// scheduling; every task when absent (dynamic scheduling, where it cannot know).
     #[serde(default)]
     pub inputs: Option<[usize; 2]>,
+    /// The pipeline stage this child runs (0-based), when the workload is a pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<usize>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -90,6 +102,13 @@ pub enum Request {
         first: usize,
         /// One past the last task.
         end: usize,
+    },
+    /// Run this child's pipeline stage on item `item` whose value is `value`.
+    Item {
+        /// Item index.
+        item: usize,
+        /// Its value.
+        value: u64,
     },
     /// The sample's timed region has ended: send the outputs and the `stats`.
     Finish,
@@ -132,6 +151,17 @@ pub enum Reply {
     Done {
         /// Task index.
         task: usize,
+        /// Start, monotonic ns.
+        start_ns: u64,
+        /// End, monotonic ns.
+        end_ns: u64,
+    },
+    /// A pipeline stage passed item `item` on with `value`.
+    Item {
+        /// Item index.
+        item: usize,
+        /// The value passed on.
+        value: u64,
         /// Start, monotonic ns.
         start_ns: u64,
         /// End, monotonic ns.
@@ -203,6 +233,11 @@ impl Request {
                 }),
                 _ => unreachable!("numbers fills every field without a dash"),
             },
+            "item" => {
+                let (item, value) = word(rest);
+                let [value] = numbers::<1>(line, value, usize::MAX)?;
+                Ok(Request::Item { item: index(line, item)?, value: value.unwrap_or(0) })
+            }
             "finish" if rest.is_empty() => Ok(Request::Finish),
             "quit" if rest.is_empty() => Ok(Request::Quit),
             _ => Err(format!("unexpected request {:?}", truncate(line, 120))),
@@ -219,6 +254,7 @@ impl Request {
                 out.write_all(b"\n")
             }
             Request::Run { first, end } => writeln!(out, "run {first} {end}"),
+            Request::Item { item, value } => writeln!(out, "item {item} {value}"),
             Request::Finish => out.write_all(b"finish\n"),
             Request::Quit => out.write_all(b"quit\n"),
         }
@@ -245,6 +281,11 @@ impl Reply {
                 let (task, times) = word(rest);
                 let [start, end] = numbers::<2>(line, times, usize::MAX)?;
                 Ok(Reply::Done { task: index(line, task)?, start_ns: n(start), end_ns: n(end) })
+            }
+            "item" => {
+                let (item, rest) = word(rest);
+                let [value, start, end] = numbers::<3>(line, rest, usize::MAX)?;
+                Ok(Reply::Item { item: index(line, item)?, value: n(value), start_ns: n(start), end_ns: n(end) })
             }
             "output" => {
                 let (task, json) = word(rest);
@@ -284,6 +325,7 @@ impl Reply {
             Reply::Hello { version, pid } => writeln!(out, "hello {version} {pid}"),
             Reply::Ready { setup_ns, setup_cpu_ns } => writeln!(out, "ready {setup_ns} {setup_cpu_ns}"),
             Reply::Done { task, start_ns, end_ns } => writeln!(out, "done {task} {start_ns} {end_ns}"),
+            Reply::Item { item, value, start_ns, end_ns } => writeln!(out, "item {item} {value} {start_ns} {end_ns}"),
             Reply::Fail { task, message } => {
                 let message = serde_json::to_string(message).expect("strings serialise");
                 writeln!(out, "fail {task} {message}")
@@ -351,6 +393,7 @@ mod tests {
             stats(None, None),
             stats(Some(42), None),
             stats(Some(42), Some((7, 800))),
+            Reply::Item { item: 3, value: u64::MAX, start_ns: 10, end_ns: 20 },
         ];
         for reply in replies {
             let text = line(|out| reply.write(out));
@@ -371,10 +414,15 @@ mod tests {
             pin: None,
             timeout_ms: 10,
             inputs: Some([0, 2]),
+            stage: Some(1),
         };
-        for request in
-            [Request::Setup(Box::new(setup)), Request::Run { first: 3, end: 9 }, Request::Finish, Request::Quit]
-        {
+        for request in [
+            Request::Setup(Box::new(setup)),
+            Request::Run { first: 3, end: 9 },
+            Request::Item { item: 4, value: u64::MAX },
+            Request::Finish,
+            Request::Quit,
+        ] {
             let text = line(|out| request.write(out));
             assert_eq!(Request::parse(&text), Ok(request), "{text}");
         }
@@ -395,12 +443,14 @@ mod tests {
             "stats 5 6 x",
             "stats - 6 1",
             "fail 2 not-json",
+            "item 3 5 10",
+            "item x 5 10 20",
             "running 0 tests",
             "",
         ] {
             assert!(Reply::parse(bad).is_err(), "{bad:?}");
         }
-        for bad in ["run 1", "run 1 2 3", "run -1 2", "finish now", "quit 1", "setup {", "bye"] {
+        for bad in ["run 1", "run 1 2 3", "run -1 2", "finish now", "quit 1", "setup {", "bye", "item 1", "item 1 2 3"] {
             assert!(Request::parse(bad).is_err(), "{bad:?}");
         }
     }
