@@ -45,7 +45,7 @@ enum Kind {
     /// Test registries only: waits, and panics on the middle item.
     Panic,
     /// Test registries only: on the middle item, waits until the pipeline is torn
-    /// down (forever in a stage process, which is then killed).
+    /// down or twice `--timeout` has passed (a stage process is killed before).
     Hang,
     /// Test registries only: the stage's process exits on the middle item.
     Exit,
@@ -294,7 +294,10 @@ impl Pipeline for StagedPipeline {
             Kind::Panic if faulty => panic!("a stage that panics on purpose, on item {item}"),
             Kind::Exit if faulty => std::process::exit(3),
             Kind::Hang if faulty => {
-                while !ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Past any --timeout, so that it is always caught; bounded, so that a
+                // caller without a watchdog (the calibration) still gets on.
+                let until = std::time::Instant::now() + 2 * ctx.timeout;
+                while !ctx.stop.load(std::sync::atomic::Ordering::Relaxed) && std::time::Instant::now() < until {
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
