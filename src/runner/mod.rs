@@ -438,6 +438,27 @@ mod tests {
     }
 
     #[test]
+    fn a_runner_without_a_pipeline_model_refuses_a_pipeline_in_one_line() {
+        struct TasksOnly;
+        static INFO: RunnerInfo = RunnerInfo { id: RunnerId::new("tasks-only"), pipeline: None, ..serial::ENTRY.info };
+        impl Runner for TasksOnly {
+            fn info(&self) -> &'static RunnerInfo {
+                &INFO
+            }
+            fn sample(&mut self, _job: &Job) -> Result<Sample, BenchError> {
+                panic!("a pipeline is never run as tasks")
+            }
+        }
+        let job = Job::build(&crate::Registry::with_builtins(), "pipeline", &[("items", "2")], 1).unwrap();
+        let err = TasksOnly.run(&job).expect_err("refused").to_string();
+        assert_eq!(
+            err,
+            "setting up pipeline (items=2, stages=\"cpu:200us,sleep:1ms,cpu:200us\", queue=16) failed: the \
+             tasks-only runner has no pipeline model yet"
+        );
+    }
+
+    #[test]
     fn static_blocks_cover_every_task_once() {
         for (tasks, workers) in [(8, 3), (3, 8), (4, 4), (1, 2), (10, 1)] {
             let mut all: Vec<usize> = (0..workers).flat_map(|w| Schedule::static_block(tasks, w, workers)).collect();

@@ -235,8 +235,8 @@ impl<'a> Flow<'a> {
         self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Runs stage `stage` on `item` in worker slot `slot` (index `worker` within its
-    /// stage); `None` when the flow has stopped (this call's failure included).
+    /// Runs stage `stage` on `item` in worker slot `slot` (the stage sees `worker`);
+    /// `None` when the flow has stopped (this call's failure included).
     pub fn run(&self, stage: usize, slot: usize, worker: usize, item: usize, value: u64) -> Option<u64> {
         if self.stopped() {
             return None;

@@ -153,7 +153,7 @@ impl ThreadRunner {
                         slot += 1;
                         let thread = spawn(scope, at, move || {
                             for (item, value) in input.iter() {
-                                let Some(value) = flow.run(stage, at, worker, item, value) else { break };
+                                let Some(value) = flow.run(stage, at, at, item, value) else { break };
                                 if output.send((item, value)).is_err() {
                                     break;
                                 }

@@ -187,8 +187,8 @@ pub enum Relayed {
 /// runs stage `stage_of[c]`. Items start as `values` and pass parent -> stage 1 ->
 /// parent -> stage 2 ... -> parent, each hop over the children's pipes; the parent
 /// gives an item to the least-loaded process of its stage, and keeps at most `queue`
-/// items sent to a stage and not yet taken by the next (the bounded queue between two
-/// stages; it also keeps every pipe from filling). `arrive(item, value)` is told what
+/// items, besides one in each of its processes, sent to a stage and not yet taken by the
+/// next (the bounded queue between two stages; it also keeps every pipe from filling). `arrive(item, value)` is told what
 /// leaves the last stage, `done(child, start_ns, end_ns)` each stage call's times.
 ///
 /// The timeout is a limit on silence, as for tasks: the process that has waited
@@ -223,7 +223,10 @@ pub fn relay(
             let waiting_after = |ready: &[std::collections::VecDeque<(usize, u64)>]| {
                 ready.get(stage + 1).map_or(0, std::collections::VecDeque::len)
             };
-            while in_flight[stage] + waiting_after(&ready) < queue {
+            // Like a group of threads on a bounded channel: each process holds one item,
+            // and `queue` more wait. Both pipes stay far from full (at most 1024 + 256
+            // lines of under 64 bytes each way).
+            while in_flight[stage] + waiting_after(&ready) < queue + members[stage].len() {
                 let item = if stage == 0 {
                     (next < values.len()).then(|| {
                         next += 1;

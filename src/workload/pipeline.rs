@@ -1,7 +1,7 @@
 //! `pipeline`: N items through S stages joined by bounded queues, the seeds' assembly
 //! line (`Queue`, the `ClosableQueue` and its sentinel, fan-out workers, subprocess
 //! pipes). Each stage is a kind and a duration: `cpu:200us` computes (a chain of
-//! dependent multiply-adds whose result is checked by a closed form), `sleep:1ms`
+//! dependent modular multiplications whose result is checked by a closed form), `sleep:1ms`
 //! waits. The slowest stage, per worker, bounds the throughput; the report says which
 //! it was and what bound it set next to the measured items per second.
 //!
@@ -24,14 +24,13 @@ pub const MAX_ITEMS: u64 = 100_000;
 /// pipe, which must never fill).
 pub const MAX_QUEUE: u64 = 1024;
 
-/// Multiply-add steps of a cpu stage per microsecond it is declared to take (about
-/// what one core of the machine it was tuned on does; the report shows the measured
-/// stage times).
-const STEPS_PER_US: u64 = 400;
+/// Steps of a cpu stage per microsecond it is declared to take (about what one core of
+/// the machine it was tuned on does; the report shows the measured stage times).
+const STEPS_PER_US: u64 = 250;
 
-/// The chain's multiplier and increment (Knuth's MMIX).
-const MUL: u64 = 6364136223846793005;
-const INC: u64 = 1442695040888963407;
+/// The chain's modulus, the Mersenne prime 2^61 - 1, and its multiplier.
+const MODULUS: u64 = (1 << 61) - 1;
+const MUL: u64 = 0x1234_5678_9ABC_DEF % MODULUS;
 
 /// What a stage does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,28 +241,40 @@ fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `steps` dependent multiply-adds from `x`: the work of a cpu stage.
-fn chain(mut x: u64, steps: u64) -> u64 {
+/// `a * b` modulo 2^61 - 1, both below it.
+fn mul_mod(a: u64, b: u64) -> u64 {
+    let z = u128::from(a) * u128::from(b);
+    let s = (z as u64 & MODULUS) + (z >> 61) as u64;
+    if s >= MODULUS { s - MODULUS } else { s }
+}
+
+/// A value as a chain's start: a nonzero residue.
+fn residue(value: u64) -> u64 {
+    value % (MODULUS - 1) + 1
+}
+
+/// `steps` dependent modular multiplications from `x`: the work of a cpu stage. (The
+/// reduction keeps the compiler from folding steps together, as it would fold an
+/// affine chain's.)
+fn chain(x: u64, steps: u64) -> u64 {
+    let mut x = residue(x);
     for _ in 0..std::hint::black_box(steps) {
-        x = x.wrapping_mul(MUL).wrapping_add(INC);
+        x = mul_mod(x, MUL);
     }
     std::hint::black_box(x)
 }
 
-/// The same as [`chain`] by the closed form of an affine map's powers (square and
-/// multiply): `x -> a x + c` applied `steps` times is `x -> A x + C`.
+/// The same as [`chain`] by the closed form, `x * MUL^steps`, the power by squaring.
 fn jump(x: u64, mut steps: u64) -> u64 {
-    let (mut a, mut c) = (1u64, 0u64);
-    let (mut pa, mut pc) = (MUL, INC);
+    let (mut power, mut base) = (1, MUL);
     while steps > 0 {
         if steps & 1 == 1 {
-            // Apply (pa, pc) after (a, c).
-            (a, c) = (pa.wrapping_mul(a), pa.wrapping_mul(c).wrapping_add(pc));
+            power = mul_mod(power, base);
         }
-        (pa, pc) = (pa.wrapping_mul(pa), pa.wrapping_mul(pc).wrapping_add(pc));
+        base = mul_mod(base, base);
         steps >>= 1;
     }
-    a.wrapping_mul(x).wrapping_add(c)
+    mul_mod(residue(x), power)
 }
 
 impl Pipeline for StagedPipeline {
@@ -318,8 +329,8 @@ mod tests {
 
     #[test]
     fn the_closed_form_matches_the_chain() {
-        for steps in [0, 1, 2, 3, 7, 64, 1000, 12345] {
-            assert_eq!(jump(42, steps), chain(42, steps), "{steps} steps");
+        for (x, steps) in [(42, 0), (0, 1), (u64::MAX, 2), (7, 3), (1 << 61, 64), (99, 1000), (5, 12345)] {
+            assert_eq!(jump(x, steps), chain(x, steps), "{x}, {steps} steps");
         }
     }
 

@@ -25,7 +25,7 @@ pub struct Stage {
 
 /// What a stage may use besides the item.
 pub struct StageContext<'a> {
-    /// Index of the worker of this stage running it (0-based).
+    /// Index of the worker running it (0-based, unique among the sample's workers).
     pub worker: usize,
     /// Set when the pipeline is being torn down (another stage failed, or the run's
     /// `--timeout` passed without progress): a stage that waits should stop waiting.
