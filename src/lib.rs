@@ -116,6 +116,7 @@ pub use error::{BenchError, UsageError};
 pub use registry::Registry;
 pub use runner::RunnerId;
 pub use workload::{
-    Param, ParamReader, Parameters, Params, Pipeline, Properties, Scaling, SharedState, Stage, StageContext, TaskContext,
-    TaskFailure, Throughput, TypedWorkload, Value, Verification, Work, Workload, WorkloadSpec, verify_sink,
+    Param, ParamReader, Parameters, Params, Pipeline, Properties, Scaling, SharedState, Stage, StageContext,
+    TaskContext, TaskFailure, Throughput, TypedWorkload, Value, Verification, Work, Workload, WorkloadSpec,
+    verify_sink,
 };

@@ -70,7 +70,8 @@ fn every_runner_runs_the_pipeline_verified_or_refuses_clearly() {
             assert_eq!(stage.items, 24, "{kind}: {stage:?}");
         }
         assert!(stats.bound_items_per_s > 0.0 && stats.items_per_s > 0.0, "{kind}: {stats:?}");
-        let workers: usize = if stats.whole_items { stats.stages[0].workers } else { stats.stages.iter().map(|s| s.workers).sum() };
+        let workers: usize =
+            if stats.whole_items { stats.stages[0].workers } else { stats.stages.iter().map(|s| s.workers).sum() };
         assert_eq!(workers, sample.workers, "{kind}");
     }
     assert_eq!(children(), Vec::<u32>::new());
@@ -201,8 +202,14 @@ fn main() -> ExitCode {
             "a_hanging_stage_ends_every_stage_within_the_timeout_and_is_named",
             a_hanging_stage_ends_every_stage_within_the_timeout_and_is_named,
         ),
-        ("bad_stages_are_usage_errors_naming_the_flag_and_the_value", bad_stages_are_usage_errors_naming_the_flag_and_the_value),
-        ("a_failing_stage_on_the_command_line_is_exit_1_naming_it", a_failing_stage_on_the_command_line_is_exit_1_naming_it),
+        (
+            "bad_stages_are_usage_errors_naming_the_flag_and_the_value",
+            bad_stages_are_usage_errors_naming_the_flag_and_the_value,
+        ),
+        (
+            "a_failing_stage_on_the_command_line_is_exit_1_naming_it",
+            a_failing_stage_on_the_command_line_is_exit_1_naming_it,
+        ),
     ];
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let (mut passed, mut failed) = (0, 0);

@@ -129,8 +129,12 @@ pub(super) fn case_notes(
 fn pipeline_note(case: &CaseReport) -> Option<String> {
     let mut parts = Vec::new();
     for row in &case.rows {
-        let stats: Vec<&crate::runner::pipeline::PipelineStats> =
-            case.samples.iter().filter(|s| s.sample.runner == row.runner).filter_map(|s| s.sample.pipeline.as_ref()).collect();
+        let stats: Vec<&crate::runner::pipeline::PipelineStats> = case
+            .samples
+            .iter()
+            .filter(|s| s.sample.runner == row.runner)
+            .filter_map(|s| s.sample.pipeline.as_ref())
+            .collect();
         let (Some(bound), Some(measured)) = (
             stats::median(&stats.iter().map(|p| p.bound_items_per_s).collect::<Vec<_>>()),
             stats::median(&stats.iter().map(|p| p.items_per_s).collect::<Vec<_>>()),

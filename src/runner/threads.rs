@@ -141,8 +141,10 @@ impl ThreadRunner {
         super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
             std::thread::scope(|scope| {
                 // Channel s feeds stage s; channel `stages` feeds the sink.
-                let (mut senders, mut receivers): (Vec<_>, Vec<_>) =
-                    (0..=stages).map(|_| crossbeam::channel::bounded::<(usize, u64)>(queue)).map(|(s, r)| (Some(s), Some(r))).unzip();
+                let (mut senders, mut receivers): (Vec<_>, Vec<_>) = (0..=stages)
+                    .map(|_| crossbeam::channel::bounded::<(usize, u64)>(queue))
+                    .map(|(s, r)| (Some(s), Some(r)))
+                    .unzip();
                 let mut started = Ok(());
                 let mut slot = 0;
                 'spawn: for (stage, &count) in split.iter().enumerate() {
@@ -188,7 +190,8 @@ impl ThreadRunner {
                         }
                     });
                     if let Err(error) = fed {
-                        started = Err(BenchError::Io { context: "starting the pipeline's source thread".into(), error });
+                        started =
+                            Err(BenchError::Io { context: "starting the pipeline's source thread".into(), error });
                     }
                 }
                 if started.is_err() {

@@ -30,7 +30,7 @@ const STEPS_PER_US: u64 = 250;
 
 /// The chain's modulus, the Mersenne prime 2^61 - 1, and its multiplier.
 const MODULUS: u64 = (1 << 61) - 1;
-const MUL: u64 = 0x1234_5678_9ABC_DEF % MODULUS;
+const MUL: u64 = 0x0123_4567_89AB_CDEF % MODULUS;
 
 /// What a stage does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +117,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let too_long = || format!("duration {} is longer than the {} s allowed", text, MAX_STAGE.as_secs());
     let n: u64 = number.parse().map_err(|_| {
-        if number.is_empty() { format!("\"{}\" is not a duration like 200us", super::param::shown(text)) } else { too_long() }
+        if number.is_empty() {
+            format!("\"{}\" is not a duration like 200us", super::param::shown(text))
+        } else {
+            too_long()
+        }
     })?;
     let ns = n.checked_mul(scale).ok_or_else(too_long)?;
     if ns == 0 {
@@ -191,7 +195,10 @@ impl StagedPipeline {
     fn new(items: usize, kinds: Vec<StageKind>, queue: usize) -> Self {
         let stages = kinds
             .iter()
-            .map(|s| Stage { name: format!("{}:{}", s.kind.word(), fmt_duration(s.duration)), nominal_ns: ns(s.duration) })
+            .map(|s| Stage {
+                name: format!("{}:{}", s.kind.word(), fmt_duration(s.duration)),
+                nominal_ns: ns(s.duration),
+            })
             .collect();
         StagedPipeline { items, kinds, stages, queue }
     }
@@ -362,10 +369,7 @@ mod tests {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let ctx = StageContext { worker: 0, stop: &stop, timeout: Duration::from_secs(60) };
         let run = |order: &[usize]| -> Vec<(usize, u64)> {
-            (0..5)
-                .map(|i| (i, order.iter().fold(p.source(i), |v, &s| p.stage(s, i, v, &ctx).unwrap())))
-                .rev()
-                .collect()
+            (0..5).map(|i| (i, order.iter().fold(p.source(i), |v, &s| p.stage(s, i, v, &ctx).unwrap()))).rev().collect()
         };
         assert!(p.verify(&run(&[0, 1, 2])).is_ok());
         assert!(!p.verify(&run(&[0, 2, 1])).is_ok());

@@ -13,7 +13,6 @@ use super::reader::{ParamReader, Parameters};
 use super::topology::{ErasedPipeline, Pipeline};
 use super::typed::{DynWorkload, Erased, TypedWorkload};
 
-
 type BuildFn = dyn Fn(&Params) -> Result<Box<dyn DynWorkload>, String> + Send + Sync;
 type CheckFn = dyn Fn(&Params) -> Result<(), String> + Send + Sync;
 type PropertiesFn = dyn Fn(&Params) -> Properties + Send + Sync;
