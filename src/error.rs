@@ -41,6 +41,19 @@ pub enum BenchError {
         /// The panic message.
         message: String,
     },
+    /// A pipeline stage failed (an error, a panic, its process exited) or made no
+    /// progress within `--timeout`; every stage was ended.
+    #[error("stage {stage} of {workload} failed under the {runner} runner: {message}; every stage was stopped")]
+    StageFailed {
+        /// Which runner (its id).
+        runner: &'static str,
+        /// The workload label.
+        workload: String,
+        /// The stage: its number from 1 and its name.
+        stage: String,
+        /// What happened.
+        message: String,
+    },
     /// Building the workload (its set-up) failed.
     #[error("setting up {workload} failed: {reason}")]
     Setup {

@@ -116,6 +116,7 @@ pub use error::{BenchError, UsageError};
 pub use registry::Registry;
 pub use runner::RunnerId;
 pub use workload::{
-    Param, ParamReader, Parameters, Params, Properties, Scaling, SharedState, TaskContext, TaskFailure, TaskFuture,
-    Throughput, Timer, TypedWorkload, Value, Verification, Work, Workload, WorkloadSpec,
+    Param, ParamReader, Parameters, Params, Pipeline, Properties, Scaling, SharedState, Stage, StageContext,
+    TaskContext, TaskFailure, TaskFuture, Throughput, Timer, TypedWorkload, Value, Verification, Work, Workload,
+    WorkloadSpec, verify_sink,
 };

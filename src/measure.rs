@@ -286,7 +286,7 @@ impl CaseState<'_> {
         // parbench's resident peak during this sample alone, the runner's prepared pool
         // or runtime included; the children's peaks come in the sample itself.
         let start_kib = crate::sys::memory::reset_peak();
-        let mut sample = runner.sample(&self.job)?;
+        let mut sample = runner.run(&self.job)?;
         // One mark per process: a peak below the start was reset meanwhile by a
         // measurement running beside this one (a program measuring in several
         // threads), and says nothing.

@@ -576,6 +576,9 @@ fn case(
             };
             let unit = if info.processes { "processes" } else { "workers" };
             Some((format!("{threads} exceeds the {runner} runner's limit of {} {unit}", info.max_workers), true))
+        } else if spec.is_pipeline() && info.pipeline.is_none() {
+            let why = format!("{} is a pipeline and the {runner} runner has no pipeline model yet", spec.name);
+            Some((why, true))
         } else if !runner.one_address_space() {
             properties.one_address_space.clone().map(|why| (why, false))
         } else {

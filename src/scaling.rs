@@ -530,6 +530,7 @@ mod tests {
                         per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
                         tasks: Vec::new(),
                         verification: Verification::Verified { detail: "ok".into() },
+                        pipeline: None,
                     },
                 });
             }

@@ -28,6 +28,7 @@ fn sample(runner: RunnerId, workers: usize, wall_ms: f64, cpu_ms: f64, verificat
         per_worker: vec![WorkerStats { busy_ns: wall_ns * 9 / 10, tasks: 4 }; workers],
         tasks: Vec::new(),
         verification,
+        pipeline: None,
     }
 }
 

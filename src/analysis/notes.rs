@@ -131,6 +131,7 @@ pub(super) fn case_notes(
         ));
     }
     notes.extend(memory_note(case));
+    notes.extend(pipeline_note(case));
     notes.extend(few_cores_notes(case, &parallel, cores));
     notes.extend(preempted_note(case, cores));
     notes.extend(disturbed_note(case));
@@ -193,6 +194,52 @@ fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
         });
     }
     notes
+}
+
+/// A pipeline's bottleneck per runner: the stage with the least throughput (its
+/// workers over its measured time per item; under a whole-item model, all workers over
+/// the sum of the stage times), the bound it sets and the measured items per second,
+/// medians over the samples.
+fn pipeline_note(case: &CaseReport) -> Option<String> {
+    let mut parts = Vec::new();
+    for row in &case.rows {
+        let stats: Vec<&crate::runner::pipeline::PipelineStats> = case
+            .samples
+            .iter()
+            .filter(|s| s.sample.runner == row.runner)
+            .filter_map(|s| s.sample.pipeline.as_ref())
+            .collect();
+        let (Some(bound), Some(measured)) = (
+            stats::median(&stats.iter().map(|p| p.bound_items_per_s).collect::<Vec<_>>()),
+            stats::median(&stats.iter().map(|p| p.items_per_s).collect::<Vec<_>>()),
+        ) else {
+            continue;
+        };
+        // The stage most often the bottleneck.
+        let mut counts = std::collections::BTreeMap::new();
+        for p in &stats {
+            *counts.entry(p.bottleneck).or_insert(0) += 1;
+        }
+        let Some((&bottleneck, _)) = counts.iter().max_by_key(|(stage, n)| (**n, std::cmp::Reverse(**stage))) else {
+            continue;
+        };
+        let Some(stage) = stats[0].stages.get(bottleneck) else { continue };
+        let s = if stage.workers == 1 { "" } else { "s" };
+        let who = if stats[0].whole_items {
+            format!("whole items on {} worker{s}, slowest stage {} ({})", stage.workers, bottleneck + 1, stage.name)
+        } else {
+            format!("stage {} ({}) on {} worker{s}", bottleneck + 1, stage.name, stage.workers)
+        };
+        parts.push(format!("{}: {who}, bound {bound:.0}, measured {measured:.0}", row.runner));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Pipeline throughput in items/s, the bound being the bottleneck stage's workers over its measured time per \
+         item (whole items: the workers over the sum of the stage times): {}.",
+        parts.join("; ")
+    ))
 }
 
 fn disturbed_note(case: &CaseReport) -> Option<String> {

@@ -32,6 +32,7 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
         per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
         tasks: Vec::new(),
         verification: Verification::verified("ok"),
+        pipeline: None,
     }
 }
 

@@ -48,6 +48,7 @@ pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: us
                     per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 4 }; workers],
                     tasks: Vec::new(),
                     verification: Verification::Verified { detail: "fib(34) = 5702887 in all 8 tasks".into() },
+                    pipeline: None,
                 },
             });
         }

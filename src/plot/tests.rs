@@ -61,6 +61,7 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerId]) -> Measurement
                     per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 1 }; w],
                     tasks,
                     verification: Verification::Verified { detail: "ok".into() },
+                    pipeline: None,
                 },
             });
         }

@@ -116,7 +116,8 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         symbol: 'a',
-        color: [148, 103, 189],
+        color: [255, 127, 14],
+        pipeline: None,
     },
     build: |workers, options: &RunnerOptions| Ok(Box::new(AsyncRunner::new(workers, super::pin_cpus(options)))),
 };

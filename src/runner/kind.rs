@@ -196,6 +196,9 @@ pub struct RunnerInfo {
     pub started: Started,
     /// Its costs beyond the tasks.
     pub cost: CostModel,
+    /// Its pipeline model in a sentence (`None`: it has none yet, and is refused a
+    /// pipeline); [`super::Runner::pipeline`] runs it.
+    pub pipeline: Option<&'static str>,
     /// One letter marking it in text plots.
     pub symbol: char,
     /// Its colour in pictures (red, green, blue).

@@ -17,6 +17,7 @@ use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Ve
 mod asynchronous;
 pub mod kind;
 pub mod pool;
+pub mod pipeline;
 pub mod process;
 mod rayon;
 mod serial;
@@ -175,6 +176,26 @@ pub trait Runner {
     /// been prepared.
     fn sample(&mut self, job: &Job) -> Result<Sample, BenchError>;
 
+    /// Runs every item of the pipeline `pipeline` (the workload of `job`) once, in this
+    /// runner's own pipeline model, and returns the sample, verified. A runner whose
+    /// info declares a model implements it; the default refuses.
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        let _ = pipeline;
+        Err(BenchError::Setup {
+            workload: job.label.clone(),
+            reason: format!("the {} runner has no pipeline model yet", self.info().id),
+        })
+    }
+
+    /// One sample of `job` in this runner's model: [`Runner::pipeline`] for a workload
+    /// that defines its own topology, [`Runner::sample`] for independent tasks.
+    fn run(&mut self, job: &Job) -> Result<Sample, BenchError> {
+        match job.workload.pipeline() {
+            Some(pipeline) => self.pipeline(job, pipeline),
+            None => self.sample(job),
+        }
+    }
+
     /// Set-up time paid once outside the samples (the rayon pool build, a process
     /// pool's start), if any.
     fn setup_ns(&self) -> Option<u64> {
@@ -280,6 +301,9 @@ pub struct Sample {
     pub tasks: Vec<TaskRecord>,
     /// The result check.
     pub verification: Verification,
+    /// A pipeline's stages, bottleneck, throughput bound and measured throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<pipeline::PipelineStats>,
 }
 
 /// A sample is preempted when its workers were denied CPU time they could have used
@@ -362,6 +386,7 @@ pub(crate) fn finish_sample(
         tasks,
         verification: catch_quietly(|| slots.verify(shared))
             .unwrap_or_else(|message| Verification::failed(format!("its verification {message}"))),
+        pipeline: None,
     }
 }
 
@@ -424,6 +449,7 @@ mod tests {
             per_worker: Vec::new(),
             tasks: Vec::new(),
             verification: Verification::verified("ok"),
+            pipeline: None,
         };
         // 2 workers on 2 cores for 1 s: 5% of 2 s is 100 ms.
         assert!(!sample(2, 1900.0, Some(100.0)).preempted(2));
@@ -444,6 +470,27 @@ mod tests {
         assert_eq!(failure, Err::<(), _>("command \"x\" failed".to_string()));
         let other = catch_quietly(|| panic!("boom")).unwrap_err();
         assert!(other.starts_with("panicked at src/runner/mod.rs:") && other.ends_with(": boom"), "{other}");
+    }
+
+    #[test]
+    fn a_runner_without_a_pipeline_model_refuses_a_pipeline_in_one_line() {
+        struct TasksOnly;
+        static INFO: RunnerInfo = RunnerInfo { id: RunnerId::new("tasks-only"), pipeline: None, ..serial::ENTRY.info };
+        impl Runner for TasksOnly {
+            fn info(&self) -> &'static RunnerInfo {
+                &INFO
+            }
+            fn sample(&mut self, _job: &Job) -> Result<Sample, BenchError> {
+                panic!("a pipeline is never run as tasks")
+            }
+        }
+        let job = Job::build(&crate::Registry::with_builtins(), "pipeline", &[("items", "2")], 1).unwrap();
+        let err = TasksOnly.run(&job).expect_err("refused").to_string();
+        assert_eq!(
+            err,
+            "setting up pipeline (items=2, stages=\"cpu:200us,sleep:1ms,cpu:200us\", queue=16) failed: the \
+             tasks-only runner has no pipeline model yet"
+        );
     }
 
     #[test]

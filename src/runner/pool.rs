@@ -127,6 +127,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         cost: CostModel { start_s: 0.0, set_up_per_worker: true },
         symbol: 'P',
         color: [148, 103, 189],
+        pipeline: None,
     },
     build: |workers, options: &RunnerOptions| {
         let program = match &options.worker_program {

@@ -109,6 +109,7 @@ pub(super) fn setups(
                 pin: pin.map(|cpus| cpus[worker % cpus.len()]),
                 timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
                 inputs: (schedule == Schedule::Static).then_some([block.start, block.end]),
+                stage: None,
             };
             let mut line = Vec::new();
             Request::Setup(Box::new(setup)).write(&mut line).expect("writing to memory");
@@ -146,6 +147,10 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         // every child's replies.
         started: Started { held: 0, sample_threads: 0, sample_tasks: 1 },
         cost: CostModel { start_s: 0.000_5, set_up_per_worker: true },
+        pipeline: Some(
+            "a group of worker processes per stage (W split over the stages); items travel over their pipes, \
+             relayed by the parent's one poll loop",
+        ),
         symbol: 'p',
         color: [214, 39, 40],
     },
@@ -206,6 +211,10 @@ impl Runner for ProcessRunner {
         sample.setup_ns = Some(setup_ns);
         sample.teardown_ns = Some(teardown_ns);
         Ok(sample)
+    }
+
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        self.staged(job, pipeline)
     }
 }
 
@@ -296,4 +305,124 @@ impl Collected {
         }
         sample
     }
+}
+
+impl ProcessRunner {
+    /// The seeds' subprocess pipeline: a group of worker processes per stage, started
+    /// per sample like the tasks' (start-up timed, set-up not); every item goes parent
+    /// -> stage 1 -> parent -> stage 2 ... over the children's pipes, the parent's one
+    /// poll loop keeping the queues between stages bounded. A stage that fails, exits
+    /// or stays silent past `--timeout` ends the sample: dropping the children kills
+    /// every stage's process group.
+    fn staged(&self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        use super::pipeline::{Fault, PipelineStats, Sink, StageStats};
+        let split = super::pipeline::split(self.workers, pipeline.stages());
+        let stage_of: Vec<usize> = split.iter().enumerate().flat_map(|(s, &n)| std::iter::repeat_n(s, n)).collect();
+        let workers = stage_of.len();
+        let items = pipeline.items();
+        let values: Vec<u64> = (0..items).map(|i| pipeline.source(i)).collect();
+        let params = job.params.to_json();
+        let setups: Vec<Vec<u8>> = stage_of
+            .iter()
+            .enumerate()
+            .map(|(worker, &stage)| {
+                let setup = Setup {
+                    worker,
+                    workers,
+                    workload: job.name.clone(),
+                    params: params.clone(),
+                    case_workers: job.params.workers(),
+                    seed: job.params.seed(),
+                    shared: None,
+                    pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
+                    timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
+                    inputs: Some([0, 0]),
+                    stage: Some(stage),
+                };
+                let mut line = Vec::new();
+                Request::Setup(Box::new(setup)).write(&mut line).expect("writing to memory");
+                line
+            })
+            .collect();
+        let sink = Sink::new(items);
+        let mut busy = vec![(0u64, 0u64); workers];
+        let stderr_files = Children::stderr_files(workers)?;
+        let fault = |stage: usize, message: String| {
+            Fault { stage: Some(stage), message }.error(ENTRY.info.id, job, pipeline.stages())
+        };
+
+        // Timed: start-up. Not timed: each stage process builds the workload.
+        let meter = Meter::start();
+        let started = self.start(stderr_files);
+        let startup = meter.stop();
+        let mut children = started?;
+        let (setup_ns, setup_cpu_ns) = lifecycle::set_up(&mut children, &setups)?;
+
+        // Timed again: every item through every stage.
+        let meter = Meter::start();
+        let relayed = lifecycle::relay(
+            &mut children,
+            &stage_of,
+            &values,
+            pipeline.queue().max(1),
+            |item, value| sink.arrive(item, value),
+            |child, start, end| {
+                busy[child].0 = busy[child].0.saturating_add(end.saturating_sub(start));
+                busy[child].1 += 1;
+            },
+        );
+        let region = meter.stop();
+        match relayed {
+            Err((stage, error)) => return Err(fault(stage, error.to_string())),
+            Ok(lifecycle::Relayed::Failed { stage, message }) => return Err(fault(stage, message)),
+            Ok(lifecycle::Relayed::All) => {}
+        }
+        let ended = Instant::now();
+        let stats = lifecycle::collect(&mut children, |_, _| {})?;
+        lifecycle::quit(&mut children)?;
+        let teardown_ns = ended.elapsed().as_nanos() as u64;
+        drop(children);
+
+        let stages = pipeline
+            .stages()
+            .iter()
+            .enumerate()
+            .map(|(s, stage)| {
+                let of_stage = stage_of.iter().zip(&busy).filter(|(of, _)| **of == s).map(|(_, b)| *b);
+                let (busy_ns, items) = of_stage.fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+                StageStats { name: stage.name.clone(), workers: split[s], items, busy_ns }
+            })
+            .collect();
+        let measured = measured(startup, region, &stats, setup_cpu_ns);
+        let per_worker = busy.iter().map(|&(busy_ns, tasks)| super::WorkerStats { busy_ns, tasks }).collect();
+        let stats_of = PipelineStats::new(stages, false, items, measured.wall.as_nanos() as u64);
+        let mut sample = super::pipeline::pipeline_sample(
+            ENTRY.info.id,
+            workers,
+            measured,
+            per_worker,
+            sink.verify(pipeline),
+            stats_of,
+        );
+        sample.startup_ns = Some(startup.wall.as_nanos() as u64);
+        sample.setup_ns = Some(setup_ns);
+        sample.teardown_ns = Some(teardown_ns);
+        sample.waited_ns = stats.waited_ns;
+        sample.children_peak_kib = stats.peak_kib;
+        Ok(sample)
+    }
+}
+
+/// The cost of a stage pipeline's sample: its timed start-up and region, plus the
+/// stage processes' CPU time and switches less what their untimed set-up used.
+fn measured(
+    startup: crate::sys::Measured,
+    region: crate::sys::Measured,
+    stats: &Stats,
+    setup_cpu_ns: u64,
+) -> crate::sys::Measured {
+    let mut measured = startup.plus(region);
+    measured.cpu_ns = measured.cpu_ns.saturating_add(stats.cpu_ns.saturating_sub(setup_cpu_ns));
+    measured.preemptions = measured.preemptions.saturating_add(stats.switches);
+    measured
 }

@@ -18,7 +18,7 @@ use super::{
     CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Started, run_in_process,
 };
 use crate::error::BenchError;
-use crate::workload::TaskContext;
+use crate::workload::{Pipeline, TaskContext};
 
 /// Runs tasks on a dedicated rayon pool.
 pub struct RayonRunner {
@@ -89,6 +89,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         clamps: false,
         started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        pipeline: Some("data-parallel, for contrast: every pool thread takes items through all stages"),
         symbol: 'r',
         color: [44, 160, 44],
     },
@@ -127,6 +128,28 @@ impl Runner for RayonRunner {
         })?;
         let waited_ns = before.zip(waited()).map(|(a, b)| b.saturating_sub(a));
         Ok(Sample { waited_ns, ..sample })
+    }
+
+    /// Data-parallel, for contrast with the staged models: each pool thread takes
+    /// whole items (work stealing over the items) through every stage.
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn Pipeline) -> Result<Sample, BenchError> {
+        let pool = self.pool.as_ref().expect("the rayon runner is prepared before its samples");
+        let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
+        let stages = pipeline.stages().len();
+        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &[self.workers], true, |flow| {
+            pool.install(|| {
+                values.par_iter().enumerate().for_each(|(item, &value)| {
+                    let worker = rayon::current_thread_index().unwrap_or(0);
+                    let mut value = value;
+                    for stage in 0..stages {
+                        let Some(next) = flow.run(stage, worker, worker, item, value) else { return };
+                        value = next;
+                    }
+                    flow.sink.arrive(item, value);
+                });
+            });
+            Ok(())
+        })
     }
 
     fn setup_ns(&self) -> Option<u64> {

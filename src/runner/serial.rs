@@ -8,7 +8,7 @@ use super::{
     CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Started, run_in_process,
 };
 use crate::error::BenchError;
-use crate::workload::TaskContext;
+use crate::workload::{Pipeline, TaskContext};
 
 /// Runs all tasks in order on the calling thread.
 pub struct SerialRunner {
@@ -35,6 +35,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         clamps: true,
         started: Started { held: 0, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        pipeline: Some("each item through every stage in turn, on one thread"),
         symbol: 's',
         color: [90, 90, 90],
     },
@@ -60,5 +61,22 @@ impl Runner for SerialRunner {
         let waited = delay_before.zip(crate::sys::thread_run_delay_ns()).map(|(a, b)| b.saturating_sub(a));
         crate::sys::restore_affinity(saved);
         sample.map(|s| Sample { waited_ns: waited, ..s })
+    }
+
+    /// Each item through every stage in turn, then the next item.
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn Pipeline) -> Result<Sample, BenchError> {
+        let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
+        let stages = pipeline.stages().len();
+        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &[1], true, |flow| {
+            'items: for (item, &value) in values.iter().enumerate() {
+                let mut value = value;
+                for stage in 0..stages {
+                    let Some(next) = flow.run(stage, 0, 0, item, value) else { break 'items };
+                    value = next;
+                }
+                flow.sink.arrive(item, value);
+            }
+            Ok(())
+        })
     }
 }

@@ -18,7 +18,7 @@ use super::{
     CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Schedule, Started, run_in_process,
 };
 use crate::error::BenchError;
-use crate::workload::TaskContext;
+use crate::workload::{Pipeline, TaskContext};
 
 /// Runs tasks on W scoped OS threads.
 pub struct ThreadRunner {
@@ -48,6 +48,10 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         clamps: false,
         started: Started { held: 0, sample_threads: 1, sample_tasks: 1 },
         cost: CostModel { start_s: 0.000_02, set_up_per_worker: false },
+        pipeline: Some(
+            "a group of threads per stage (W split over the stages), joined by bounded crossbeam channels; \
+             closing a channel ends the next stage",
+        ),
         symbol: 't',
         color: [31, 119, 180],
     },
@@ -121,6 +125,92 @@ impl Runner for ThreadRunner {
             }
         })?;
         Ok(Sample { waited_ns: known.into_inner().then(|| waited.into_inner()), ..sample })
+    }
+
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn Pipeline) -> Result<Sample, BenchError> {
+        self.staged(job, pipeline)
+    }
+}
+
+impl ThreadRunner {
+    /// The seeds' assembly line: a group of threads per stage, each taking items from
+    /// the bounded channel before it and passing them to the one after; a source
+    /// thread feeds the first channel and the calling thread is the sink. A channel is
+    /// closed when every sender on it is gone (the seeds' `ClosableQueue` and its
+    /// sentinel): the source closes the first when it has sent every item, each stage
+    /// closes the next when its last thread has drained its input, and the sink ends
+    /// when the last closes. On a fault every thread stops at its next item, so every
+    /// channel closes the same way and every thread is joined.
+    fn staged(&self, job: &Job, pipeline: &dyn Pipeline) -> Result<Sample, BenchError> {
+        let split = super::pipeline::split(self.workers, pipeline.stages());
+        let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
+        let (queue, stages) = (pipeline.queue().max(1), split.len());
+        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
+            std::thread::scope(|scope| {
+                // Channel s feeds stage s; channel `stages` feeds the sink.
+                let (mut senders, mut receivers): (Vec<_>, Vec<_>) = (0..=stages)
+                    .map(|_| crossbeam::channel::bounded::<(usize, u64)>(queue))
+                    .map(|(s, r)| (Some(s), Some(r)))
+                    .unzip();
+                let mut started = Ok(());
+                let mut slot = 0;
+                'spawn: for (stage, &count) in split.iter().enumerate() {
+                    for worker in 0..count {
+                        let input = receivers[stage].clone().expect("held until every thread is started");
+                        let output = senders[stage + 1].clone().expect("held until every thread is started");
+                        let at = slot;
+                        slot += 1;
+                        let thread = spawn(scope, at, move || {
+                            for (item, value) in input.iter() {
+                                let Some(value) = flow.run(stage, at, at, item, value) else { break };
+                                if output.send((item, value)).is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                        if let Err(error) = thread {
+                            started = Err(BenchError::Io {
+                                context: format!(
+                                    "starting thread {} of stage {} ({})",
+                                    worker + 1,
+                                    stage + 1,
+                                    crate::sys::thread_start_hint()
+                                ),
+                                error,
+                            });
+                            break 'spawn;
+                        }
+                    }
+                }
+                let source = senders[0].take().expect("the first channel's sender");
+                let sink = receivers[stages].take().expect("the last channel's receiver");
+                // Only the threads hold the channels' ends now: when they go, the
+                // channels close.
+                drop((senders, receivers));
+                if started.is_ok() {
+                    let values = &values;
+                    let fed = spawn(scope, usize::MAX, move || {
+                        for (item, &value) in values.iter().enumerate() {
+                            if flow.stopped() || source.send((item, value)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    if let Err(error) = fed {
+                        started =
+                            Err(BenchError::Io { context: "starting the pipeline's source thread".into(), error });
+                    }
+                }
+                if started.is_err() {
+                    // The threads already started stop at their next item.
+                    flow.fail(super::pipeline::Fault { stage: None, message: "not every thread started".into() });
+                }
+                for (item, value) in sink.iter() {
+                    flow.sink.arrive(item, value);
+                }
+                started
+            })
+        })
     }
 }
 

@@ -201,6 +201,118 @@ pub fn run_tasks(
     Ok(Ran::All)
 }
 
+/// How a pipeline's items ended, short of an error of the children.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Relayed {
+    /// Every item reached the sink.
+    All,
+    /// A stage failed in its process: the sample fails with its message.
+    Failed {
+        /// The stage (0-based).
+        stage: usize,
+        /// What it said.
+        message: String,
+    },
+}
+
+/// A pipeline's stage processes, driven from the parent's one poll loop: child `c`
+/// runs stage `stage_of[c]`. Items start as `values` and pass parent -> stage 1 ->
+/// parent -> stage 2 ... -> parent, each hop over the children's pipes; the parent
+/// gives an item to the least-loaded process of its stage, and keeps at most `queue`
+/// items, besides one in each of its processes, sent to a stage and not yet taken by the
+/// next (the bounded queue between two stages; it also keeps every pipe from filling). `arrive(item, value)` is told what
+/// leaves the last stage, `done(child, start_ns, end_ns)` each stage call's times.
+///
+/// The timeout is a limit on silence, as for tasks: the process that has waited
+/// longest on an item it was sent is blamed. An error carries the stage of the child
+/// it is about.
+pub fn relay(
+    children: &mut Children,
+    stage_of: &[usize],
+    values: &[u64],
+    queue: usize,
+    mut arrive: impl FnMut(usize, u64),
+    mut done: impl FnMut(usize, u64, u64),
+) -> Result<Relayed, (usize, BenchError)> {
+    let stages = stage_of.iter().max().map_or(0, |s| s + 1);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); stages];
+    for (child, &stage) in stage_of.iter().enumerate() {
+        members[stage].push(child);
+    }
+    let mut outstanding = vec![0usize; stage_of.len()];
+    let mut waiting_since = vec![Instant::now(); stage_of.len()];
+    let mut in_flight = vec![0usize; stages];
+    // ready[s]: items that left stage s - 1 and wait for stage s (ready[0] unused:
+    // the source hands out `next`).
+    let mut ready: Vec<std::collections::VecDeque<(usize, u64)>> =
+        (0..stages).map(|_| std::collections::VecDeque::with_capacity(queue)).collect();
+    let (mut next, mut sunk) = (0usize, 0usize);
+    let mut line = [0u8; 64];
+    children.deadline = Instant::now() + children.timeout;
+    while sunk < values.len() {
+        // Feed from the last stage back, so that room made downstream is used first.
+        for stage in (0..stages).rev() {
+            let waiting_after = |ready: &[std::collections::VecDeque<(usize, u64)>]| {
+                ready.get(stage + 1).map_or(0, std::collections::VecDeque::len)
+            };
+            // Like a group of threads on a bounded channel: each process holds one item,
+            // and `queue` more wait. Both pipes stay far from full (at most 1024 + 256
+            // lines of under 64 bytes each way).
+            while in_flight[stage] + waiting_after(&ready) < queue + members[stage].len() {
+                let item = if stage == 0 {
+                    (next < values.len()).then(|| {
+                        next += 1;
+                        (next - 1, values[next - 1])
+                    })
+                } else {
+                    ready[stage].pop_front()
+                };
+                let Some((item, value)) = item else { break };
+                let child = *members[stage].iter().min_by_key(|&&c| outstanding[c]).expect("every stage has a process");
+                if outstanding[child] == 0 {
+                    waiting_since[child] = Instant::now();
+                }
+                outstanding[child] += 1;
+                in_flight[stage] += 1;
+                let mut cursor = std::io::Cursor::new(&mut line[..]);
+                Request::Item { item, value }.write(&mut cursor).expect("an item line fits 64 bytes");
+                let len = cursor.position() as usize;
+                children.send(child, &line[..len]).map_err(|e| (stage, e))?;
+            }
+        }
+        let Some((child, event)) = children.next_event() else {
+            let busy = (0..stage_of.len()).filter(|&c| outstanding[c] > 0);
+            let child = busy.min_by_key(|&c| waiting_since[c]).unwrap_or(0);
+            return Err((stage_of[child], children.timed_out(child)));
+        };
+        children.deadline = Instant::now() + children.timeout;
+        let stage = stage_of[child];
+        match reply(children, child, event, "exited before passing on its items").map_err(|e| (stage, e))? {
+            Reply::Item { item, value, start_ns, end_ns } if outstanding[child] > 0 => {
+                outstanding[child] -= 1;
+                waiting_since[child] = Instant::now();
+                in_flight[stage] -= 1;
+                done(child, start_ns, end_ns);
+                match ready.get_mut(stage + 1) {
+                    Some(queue) => queue.push_back((item, value)),
+                    None => {
+                        arrive(item, value);
+                        sunk += 1;
+                    }
+                }
+            }
+            Reply::Fail { task, message } => {
+                return Ok(Relayed::Failed { stage, message: format!("item {task}: {message}") });
+            }
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                return Err((stage, children.protocol_error(child, detail)));
+            }
+        }
+    }
+    Ok(Relayed::All)
+}
+
 /// Writes a `run` request through a stack buffer: no allocation per request.
 fn send_run(
     children: &mut Children,

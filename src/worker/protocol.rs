@@ -21,6 +21,15 @@
 //! sample; a pool's serve one per sample of its case, and open each with `next`, the
 //! first included (on slots that no task has used, `next` makes nothing).
 //!
+//! A child set up as stage `s` of a pipeline (`"stage": s` in its set-up) is sent
+//! items instead of tasks, and answers each with the value it passes on:
+//!
+//! ```text
+//! parent -> child   item <item> <value>
+//! child  -> parent  item <item> <value> <start_ns> <end_ns>
+//! child  -> parent  fail <item> <message as a JSON string>       (the stage failed)
+//! ```
+//!
 //! `stats` is the per-sample statistics reply: CPU time, involuntary switches and CPU
 //! wait since the sample's `next` was answered (without one, since the child started),
 //! the child's resident high-water mark (KiB, since it started), and what the tasks
@@ -81,6 +90,9 @@ pub struct Setup {
     /// scheduling; every task when absent (dynamic scheduling, where it cannot know).
     #[serde(default)]
     pub inputs: Option<[usize; 2]>,
+    /// The pipeline stage this child runs (0-based), when the workload is a pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<usize>,
 }
 
 fn default_timeout_ms() -> u64 {
@@ -98,6 +110,13 @@ pub enum Request {
         first: usize,
         /// One past the last task.
         end: usize,
+    },
+    /// Run this child's pipeline stage on item `item` whose value is `value`.
+    Item {
+        /// Item index.
+        item: usize,
+        /// Its value.
+        value: u64,
     },
     /// The sample's timed region has ended: send the outputs and the `stats`.
     Finish,
@@ -145,6 +164,17 @@ pub enum Reply {
     Done {
         /// Task index.
         task: usize,
+        /// Start, monotonic ns.
+        start_ns: u64,
+        /// End, monotonic ns.
+        end_ns: u64,
+    },
+    /// A pipeline stage passed item `item` on with `value`.
+    Item {
+        /// Item index.
+        item: usize,
+        /// The value passed on.
+        value: u64,
         /// Start, monotonic ns.
         start_ns: u64,
         /// End, monotonic ns.
@@ -216,6 +246,11 @@ impl Request {
                 }),
                 _ => unreachable!("numbers fills every field without a dash"),
             },
+            "item" => {
+                let (item, value) = word(rest);
+                let [value] = numbers::<1>(line, value, &[])?;
+                Ok(Request::Item { item: index(line, item)?, value: value.unwrap_or(0) })
+            }
             "finish" if rest.is_empty() => Ok(Request::Finish),
             "next" if rest.is_empty() => Ok(Request::Next),
             "quit" if rest.is_empty() => Ok(Request::Quit),
@@ -233,6 +268,7 @@ impl Request {
                 out.write_all(b"\n")
             }
             Request::Run { first, end } => writeln!(out, "run {first} {end}"),
+            Request::Item { item, value } => writeln!(out, "item {item} {value}"),
             Request::Finish => out.write_all(b"finish\n"),
             Request::Next => out.write_all(b"next\n"),
             Request::Quit => out.write_all(b"quit\n"),
@@ -260,6 +296,11 @@ impl Reply {
                 let (task, times) = word(rest);
                 let [start, end] = numbers::<2>(line, times, &[])?;
                 Ok(Reply::Done { task: index(line, task)?, start_ns: n(start), end_ns: n(end) })
+            }
+            "item" => {
+                let (item, rest) = word(rest);
+                let [value, start, end] = numbers::<3>(line, rest, &[])?;
+                Ok(Reply::Item { item: index(line, item)?, value: n(value), start_ns: n(start), end_ns: n(end) })
             }
             "output" => {
                 let (task, json) = word(rest);
@@ -299,6 +340,7 @@ impl Reply {
             Reply::Hello { version, pid } => writeln!(out, "hello {version} {pid}"),
             Reply::Ready { setup_ns, setup_cpu_ns } => writeln!(out, "ready {setup_ns} {setup_cpu_ns}"),
             Reply::Done { task, start_ns, end_ns } => writeln!(out, "done {task} {start_ns} {end_ns}"),
+            Reply::Item { item, value, start_ns, end_ns } => writeln!(out, "item {item} {value} {start_ns} {end_ns}"),
             Reply::Fail { task, message } => {
                 let message = serde_json::to_string(message).expect("strings serialise");
                 writeln!(out, "fail {task} {message}")
@@ -372,6 +414,7 @@ mod tests {
             stats(None, Some(2048), None),
             stats(Some(42), Some(2048), Some((7, 800))),
             stats(Some(42), None, Some((7, 800))),
+            Reply::Item { item: 3, value: u64::MAX, start_ns: 10, end_ns: 20 },
         ];
         for reply in replies {
             let text = line(|out| reply.write(out));
@@ -392,10 +435,12 @@ mod tests {
             pin: None,
             timeout_ms: 10,
             inputs: Some([0, 2]),
+            stage: Some(1),
         };
         for request in [
             Request::Setup(Box::new(setup)),
             Request::Run { first: 3, end: 9 },
+            Request::Item { item: 4, value: u64::MAX },
             Request::Finish,
             Request::Next,
             Request::Quit,
@@ -422,12 +467,16 @@ mod tests {
             "stats - 6 1 2",
             "stats 5 6 - - - 8",
             "fail 2 not-json",
+            "item 3 5 10",
+            "item x 5 10 20",
             "running 0 tests",
             "",
         ] {
             assert!(Reply::parse(bad).is_err(), "{bad:?}");
         }
-        for bad in ["run 1", "run 1 2 3", "run -1 2", "finish now", "next 1", "quit 1", "setup {", "bye"] {
+        for bad in
+            ["run 1", "run 1 2 3", "run -1 2", "finish now", "next 1", "quit 1", "setup {", "bye", "item 1", "item 1 2 3"]
+        {
             assert!(Request::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -48,6 +48,9 @@ pub fn serve(workloads: &Workloads<'_>, mut input: impl BufRead, mut out: impl W
     };
     let (start, cpu) = (monotonic_ns(), crate::sys::cpu_self_ns());
     let (workload, shared) = build(workloads, &setup)?;
+    if let Some(stage) = setup.stage {
+        return serve_stage(workload.as_ref(), &setup, stage, (start, cpu), input, &mut line, out);
+    }
     let mut slots = prepare(workload.as_ref(), &setup)?;
     let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
     Reply::Ready { setup_ns, setup_cpu_ns }.write(&mut out).map_err(io)?;
@@ -184,6 +187,66 @@ fn serve_samples(
             Ok(Request::Quit) => return Ok(()),
             Ok(Request::Run { .. }) => return Err(format!("bad request {:?} for {tasks} tasks", truncate(text, 120))),
             Ok(Request::Setup(_)) => return Err("a second set-up in one session".into()),
+            Ok(Request::Item { .. }) => return Err("an item for a worker that is not a pipeline stage".into()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A pipeline stage's side: says ready, then passes on every item it is sent, through
+/// its stage, until `finish` (the sample's statistics) and `quit` or end of input. A
+/// stage that fails answers `fail` and waits to be ended.
+fn serve_stage(
+    workload: &dyn DynWorkload,
+    setup: &Setup,
+    stage: usize,
+    (start, cpu): (u64, u64),
+    mut input: impl BufRead,
+    line: &mut Vec<u8>,
+    mut out: impl Write,
+) -> Result<(), String> {
+    let io = write_error;
+    let pipeline = workload.pipeline().ok_or_else(|| format!("bad set-up: {} is not a pipeline", setup.workload))?;
+    let stages = pipeline.stages().len();
+    if stage >= stages {
+        return Err(format!("bad set-up: stage {stage} of a pipeline of {stages}"));
+    }
+    let (setup_ns, setup_cpu_ns) = (monotonic_ns() - start, crate::sys::cpu_self_ns().saturating_sub(cpu));
+    Reply::Ready { setup_ns, setup_cpu_ns }.write(&mut out).map_err(io)?;
+    out.flush().map_err(io)?;
+    // Nothing else stops a stage process: its parent kills it.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let timeout = std::time::Duration::from_millis(setup.timeout_ms);
+    let ctx = crate::workload::StageContext { worker: setup.worker, stop: &stop, timeout };
+    let mut since = Usage { cpu_ns: 0, switches: 0, waited_ns: crate::sys::thread_run_delay_ns() };
+    while let Some(text) = read_line(&mut input, line)? {
+        match Request::parse(text) {
+            Ok(Request::Item { item, value }) => {
+                let start_ns = monotonic_ns();
+                let passed = catch_quietly(|| pipeline.stage(stage, item, value, &ctx)).and_then(|r| r);
+                let end_ns = monotonic_ns();
+                match passed {
+                    Ok(value) => Reply::Item { item, value, start_ns, end_ns }.write(&mut out).map_err(io)?,
+                    Err(message) => Reply::Fail { task: item, message }.write(&mut out).map_err(io)?,
+                }
+                out.flush().map_err(io)?;
+            }
+            Ok(Request::Finish) => {
+                let now = Usage::now();
+                let stats = Stats {
+                    cpu_ns: now.cpu_ns.saturating_sub(since.cpu_ns),
+                    switches: now.switches.saturating_sub(since.switches),
+                    waited_ns: now.waited_ns.zip(since.waited_ns).map(|(b, a)| b.saturating_sub(a)),
+                    peak_kib: crate::sys::memory::peak_kib(),
+                    allocations: None,
+                };
+                Reply::Stats(stats).write(&mut out).map_err(io)?;
+                out.flush().map_err(io)?;
+                since = now;
+            }
+            Ok(Request::Quit) => return Ok(()),
+            Ok(_) => return Err(format!("bad request {:?} for a pipeline stage", truncate(text, 120))),
             Err(e) => return Err(e),
         }
     }
@@ -268,6 +331,7 @@ mod tests {
             pin: None,
             timeout_ms: 60_000,
             inputs: None,
+            stage: None,
         };
         let mut line = Vec::new();
         Request::Setup(Box::new(setup)).write(&mut line).unwrap();

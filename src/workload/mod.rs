@@ -16,12 +16,14 @@ pub(crate) mod factorize;
 pub(crate) mod fib;
 pub(crate) mod noop;
 pub mod param;
+pub mod pipeline;
 mod reader;
 mod shared;
 pub(crate) mod sleep;
 pub(crate) mod slots;
 pub mod spec;
 mod timer;
+mod topology;
 mod typed;
 
 pub use param::{Param, Params, Value};
@@ -29,6 +31,7 @@ pub use reader::{FromValue, ParamReader, Parameters, TypedParam};
 pub use shared::SharedState;
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
 pub use timer::{TaskFuture, Timer};
+pub use topology::{Pipeline, Stage, StageContext, verify_sink};
 pub use typed::{DynWorkload, Prepare, SampleSlots, Throughput, TypedWorkload};
 
 /// A task's failure told as a complete sentence: a task that panics with it
@@ -198,5 +201,5 @@ pub trait Workload: Send + Sync {
 
 /// The built-in workloads, declared through the public API like any user's.
 pub(crate) fn builtins() -> Vec<WorkloadSpec> {
-    vec![sleep::spec(), fib::spec(), factorize::spec(), counter::spec(), command::spec()]
+    vec![sleep::spec(), fib::spec(), factorize::spec(), counter::spec(), command::spec(), pipeline::spec()]
 }

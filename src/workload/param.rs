@@ -97,11 +97,30 @@ pub struct Param {
     pub(crate) sweep: bool,
     /// The value the smoke test gives it, when smaller than the default.
     pub(crate) smoke: Option<Value>,
+    /// A further rule for a text value (a list of stages), checked by [`Param::parse`].
+    validate: Option<Validator>,
+}
+
+/// A text parameter's own rule: `Err` says what is wrong with the value.
+#[derive(Clone, Copy)]
+struct Validator(fn(&str) -> Result<(), String>);
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Validator")
+    }
+}
+
+/// Two declarations are the same whatever their rules: a rule is code, not data.
+impl PartialEq for Validator {
+    fn eq(&self, _: &Validator) -> bool {
+        true
+    }
 }
 
 impl Param {
     fn new(name: &str, kind: Kind, absent: Absent) -> Param {
-        Param { name: name.to_string(), help: String::new(), kind, absent, sweep: false, smoke: None }
+        Param { name: name.to_string(), help: String::new(), kind, absent, sweep: false, smoke: None, validate: None }
     }
 
     /// A whole number with a default; any `u64` unless [`Param::range`] narrows it.
@@ -146,6 +165,15 @@ impl Param {
             Kind::Float { min: a, max: b } => (*a, *b) = (min, max),
             _ => panic!("parameter {}: range_float() applies to float parameters", self.name),
         }
+        self
+    }
+
+    /// A rule a text value must obey beyond being text (`cpu:200us,sleep:1ms`): `rule`
+    /// returns what is wrong with a value, and the error names the parameter and the
+    /// value as the user spelled them, like any other bad value.
+    pub fn validate(mut self, rule: fn(&str) -> Result<(), String>) -> Param {
+        assert!(matches!(self.kind, Kind::Text), "parameter {}: validate() applies to text parameters", self.name);
+        self.validate = Some(Validator(rule));
         self
     }
 
@@ -204,7 +232,12 @@ impl Param {
                 }
                 Ok(Value::Float(v))
             }
-            Kind::Text => Ok(Value::Text(text.to_string())),
+            Kind::Text => {
+                if let Some(Validator(rule)) = self.validate {
+                    rule(text)?;
+                }
+                Ok(Value::Text(text.to_string()))
+            }
             Kind::Choice(choices) => {
                 if choices.iter().any(|c| c == t) {
                     Ok(Value::Text(t.to_string()))

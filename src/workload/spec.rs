@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::param::{Param, Params, Value};
 use super::reader::{ParamReader, Parameters};
+use super::topology::{ErasedPipeline, Pipeline};
 use super::typed::{DynWorkload, Erased, TypedWorkload};
 
 type BuildFn = dyn Fn(&Params) -> Result<Box<dyn DynWorkload>, String> + Send + Sync;
@@ -86,6 +87,8 @@ pub struct WorkloadSpec {
     pub(crate) about: String,
     pub(crate) params: Vec<Param>,
     pub(crate) hidden: bool,
+    /// Built by [`WorkloadSpec::pipeline`]: the workload defines its own topology.
+    pipeline: bool,
     build: Arc<BuildFn>,
     check: Option<Arc<CheckFn>>,
     properties: Option<Arc<PropertiesFn>>,
@@ -109,17 +112,8 @@ impl WorkloadSpec {
         W: TypedWorkload + 'static,
         F: Fn(&Params) -> Result<W, String> + Send + Sync + 'static,
     {
-        WorkloadSpec {
-            name: name.to_string(),
-            about: about.to_string(),
-            params: Vec::new(),
-            hidden: false,
-            build: Arc::new(move |p| build(p).map(|w| Box::new(Erased(w)) as Box<dyn DynWorkload>)),
-            check: None,
-            properties: None,
-            scale: None,
-            calibrate: None,
-        }
+        let erase = move |p: &Params| build(p).map(|w| Box::new(Erased(w)) as Box<dyn DynWorkload>);
+        WorkloadSpec::built_by(name, about, Arc::new(erase), false)
     }
 
     /// A workload whose parameters are a struct of yours ([`Parameters`]): its `read`
@@ -158,6 +152,34 @@ impl WorkloadSpec {
         let mut spec = WorkloadSpec::new(name, about, move |p: &Params| build(ParamReader::values::<P>(p)));
         spec.params = ParamReader::declarations::<P>();
         spec
+    }
+
+    /// A workload of the second shape: a [`Pipeline`] of stages joined by bounded
+    /// queues, which every runner runs in its own pipeline model (a runner without
+    /// one is refused before anything runs). `build` is the set-up, as for
+    /// [`WorkloadSpec::new`]; declare the parameters with [`WorkloadSpec::param`].
+    pub fn pipeline<P, F>(name: &str, about: &str, build: F) -> WorkloadSpec
+    where
+        P: Pipeline + 'static,
+        F: Fn(&Params) -> Result<P, String> + Send + Sync + 'static,
+    {
+        let erase = move |p: &Params| build(p).map(|w| Box::new(ErasedPipeline::new(w)) as Box<dyn DynWorkload>);
+        WorkloadSpec::built_by(name, about, Arc::new(erase), true)
+    }
+
+    fn built_by(name: &str, about: &str, build: Arc<BuildFn>, pipeline: bool) -> WorkloadSpec {
+        WorkloadSpec {
+            name: name.to_string(),
+            about: about.to_string(),
+            params: Vec::new(),
+            hidden: false,
+            pipeline,
+            build,
+            check: None,
+            properties: None,
+            scale: None,
+            calibrate: None,
+        }
     }
 
     /// Declares a parameter (order is kept in help texts and labels).
@@ -219,6 +241,12 @@ impl WorkloadSpec {
     /// The declared parameters.
     pub fn params(&self) -> &[Param] {
         &self.params
+    }
+
+    /// Whether the workload defines its own topology ([`WorkloadSpec::pipeline`]):
+    /// runners run it in their pipeline model, not as independent tasks.
+    pub fn is_pipeline(&self) -> bool {
+        self.pipeline
     }
 
     /// Runs the set-up: builds the workload.

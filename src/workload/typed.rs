@@ -214,6 +214,13 @@ pub trait DynWorkload: Send + Sync {
     /// One sample's slots, made with the clock stopped: inputs, worker states and
     /// empty outputs. `Err` when the workload's `input` or `worker` panicked.
     fn prepare(&self, what: Prepare) -> Box<dyn SampleSlots + '_>;
+
+    /// The workload's own topology, when it is a [`super::Pipeline`] rather than
+    /// independent tasks: runners then run it in their pipeline model, and its task
+    /// form refuses to run.
+    fn pipeline(&self) -> Option<&dyn super::Pipeline> {
+        None
+    }
 }
 
 /// One sample's typed slots, shared by the workers of the timed region.
