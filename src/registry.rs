@@ -59,8 +59,8 @@ impl Registry {
         Registry { specs: vec![Arc::new(noop::spec())] }
     }
 
-    /// A registry with parbench's built-in workloads: sleep, fib, factorize, counter
-    /// and command.
+    /// A registry with parbench's built-in workloads: sleep, fib, mixed, factorize,
+    /// counter and command.
     pub fn with_builtins() -> Registry {
         builtins().into_iter().fold(Registry::new(), Registry::register)
     }

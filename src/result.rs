@@ -120,6 +120,10 @@ pub struct CaseReport {
     /// Each task's duration by design (a sleep), when the workload declares one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_ms: Option<f64>,
+    /// The share of each task's time spent computing by design, the rest waiting, when
+    /// the workload declares it (`mixed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_share: Option<f64>,
     /// Rounds measured.
     #[serde(default)]
     pub rounds: u32,

@@ -14,6 +14,7 @@ pub(crate) mod command;
 pub(crate) mod counter;
 pub(crate) mod factorize;
 pub(crate) mod fib;
+pub(crate) mod mixed;
 pub(crate) mod noop;
 pub mod param;
 mod reader;
@@ -182,5 +183,5 @@ pub trait Workload: Send + Sync {
 
 /// The built-in workloads, declared through the public API like any user's.
 pub(crate) fn builtins() -> Vec<WorkloadSpec> {
-    vec![sleep::spec(), fib::spec(), factorize::spec(), counter::spec(), command::spec()]
+    vec![sleep::spec(), fib::spec(), mixed::spec(), factorize::spec(), counter::spec(), command::spec()]
 }
