@@ -16,7 +16,7 @@ use crate::error::UsageError;
 pub use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
 pub use crate::runner::RunnerId;
-pub use crate::scaling::{
+pub use crate::analysis::scaling::{
     FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit, UslFit,
 };
 use crate::stats::{RatioSummary, Summary};

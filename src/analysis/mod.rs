@@ -5,7 +5,9 @@
 
 mod build;
 mod disturbance;
+pub(crate) mod estimate;
 mod notes;
+pub(crate) mod scaling;
 
 pub use build::build;
 pub use notes::load_notes;
