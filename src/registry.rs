@@ -160,7 +160,7 @@ mod tests {
         Registry::with_builtins().validate().unwrap();
         let registry = Registry::with_builtins();
         let names: Vec<&str> = registry.visible().map(|s| s.name()).collect();
-        assert_eq!(names, ["sleep", "fib", "factorize", "counter", "command"]);
+        assert_eq!(names, ["sleep", "fib", "mixed", "factorize", "counter", "command"]);
     }
 
     #[test]

@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::analysis::scaling::{
+    Best, FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit,
+    UslFit,
+};
 use crate::error::UsageError;
 pub use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
 pub use crate::runner::RunnerId;
-pub use crate::analysis::scaling::{
-    FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit, UslFit,
-};
 use crate::stats::{RatioSummary, Summary};
 pub use crate::workload::Throughput;
 

@@ -7,6 +7,7 @@ mod build;
 mod disturbance;
 pub(crate) mod estimate;
 mod notes;
+mod scale_notes;
 pub(crate) mod scaling;
 
 pub use build::build;

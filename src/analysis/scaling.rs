@@ -3,7 +3,7 @@
 //! which hold their 95% at the few rounds a sweep has, as a bootstrap does not),
 //! Karp-Flatt, load balance and overhead; per runner, the model fits where they apply
 //! and the measured recommendation. All deterministic. The models and intervals live in
-//! [`crate::stats`], the sentences in the reporters.
+//! [`crate::stats`], the sentences in [`super::scale_notes`].
 //!
 //! Where the models apply: CPU-bound work (what the workload declares: not
 //! `Properties::waits`) cannot run faster than the available cores, so the flattening
@@ -23,6 +23,8 @@ use crate::measure::{Measurement, by_round};
 use crate::runner::RunnerId;
 use crate::stats;
 use crate::stats::models::{fit_amdahl, fit_gustafson, fit_usl, r_squared};
+
+use super::scale_notes;
 
 pub use crate::stats::interval::Interval;
 pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
@@ -237,6 +239,27 @@ pub struct RunnerScaling {
     pub break_even_task_ms: Option<f64>,
 }
 
+/// The one recommendation for a workload: the fewest workers, of any runner, within
+/// [`GOOD_ENOUGH`] of the best measured speedup.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Best {
+    /// The runner to use.
+    pub runner: RunnerId,
+    /// With this many workers.
+    pub workers: usize,
+    /// Its speedup vs serial, with the interval of its cell.
+    pub speedup: Interval,
+    /// The confidence that interval really has (see [`ScalePoint::coverage`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+    /// The runner of the best measured speedup.
+    pub best_runner: RunnerId,
+    /// Its worker count.
+    pub best_workers: usize,
+    /// The best measured speedup.
+    pub best_speedup: f64,
+}
+
 /// One workload configuration swept over worker counts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FamilyScaling {
@@ -249,6 +272,15 @@ pub struct FamilyScaling {
     pub points: Vec<ScalePoint>,
     /// Per runner.
     pub runners: Vec<RunnerScaling>,
+    /// The one recommendation (none when no cell was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<Best>,
+    /// The recommendation in a sentence, printed first. Absent in files from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The per-runner findings, one sentence per cause naming the runners it applies to.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// The whole sweep.
@@ -265,6 +297,9 @@ pub struct ScaleAnalysis {
     pub bootstrap: u32,
     /// One entry per workload configuration.
     pub families: Vec<FamilyScaling>,
+    /// Sentences under all the tables (what the intervals are).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// What to analyse.
@@ -392,9 +427,33 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
                 break_even_task_ms,
             });
         }
-        families.push(FamilyScaling { label: largest.label.clone(), cpu_bound, points, runners: scalings });
+        let best = scale_notes::best(&points);
+        let answer = best.as_ref().map(|b| scale_notes::answer(b, &points, &scalings));
+        let useful = ms
+            .iter()
+            .find_map(|m| m.properties.compute_share)
+            .map(|share| (share, super::notes::useful_workers(share, cores), cores));
+        let notes = scale_notes::family_notes(&scalings, useful, best.as_ref());
+        families.push(FamilyScaling {
+            label: largest.label.clone(),
+            cpu_bound,
+            points,
+            runners: scalings,
+            best,
+            answer,
+            notes,
+        });
     }
-    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), cores, bootstrap: input.bootstrap, families }
+    let all: Vec<&ScalePoint> = families.iter().flat_map(|f| &f.points).collect();
+    let notes = if all.is_empty() { Vec::new() } else { vec![scale_notes::interval_note(&all)] };
+    ScaleAnalysis {
+        weak: input.weak,
+        workers: input.workers.clone(),
+        cores,
+        bootstrap: input.bootstrap,
+        families,
+        notes,
+    }
 }
 
 #[cfg(test)]

@@ -329,6 +329,7 @@ fn a_scale_table_prints_the_load_notes_under_it() {
         cores: 2,
         bootstrap: 0,
         families: Vec::new(),
+        notes: Vec::new(),
     });
     let mut rows = report.cases[0].rows.clone();
     rows[1].preempted_samples = 2;

@@ -5,11 +5,11 @@
 use resvg::tiny_skia::Pixmap;
 
 use super::{color, speedup::CORES, tint};
+use crate::analysis::scaling::{ScaleAnalysis, SweepInput};
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Measurement, RecordedSample};
 use crate::runner::kind::test_ids;
 use crate::runner::{RunnerId, Sample, TaskRecord, WorkerStats};
-use crate::analysis::scaling::{ScaleAnalysis, SweepInput};
 use crate::workload::Verification;
 
 const RUNNERS: [RunnerId; 4] =
