@@ -99,6 +99,8 @@ pub mod result;
 pub mod rng;
 #[doc(hidden)]
 pub mod runner;
+#[doc(hidden)]
+pub mod schema;
 mod stats;
 mod suite;
 mod sys;

@@ -33,7 +33,7 @@ pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
 pub const GOOD_ENOUGH: f64 = 0.95;
 
 /// The law that relates a serial fraction to speedup.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Law {
     /// Fixed total work (strong scaling): S(p) = 1 / (f + (1 - f) / p).
@@ -43,7 +43,7 @@ pub enum Law {
 }
 
 /// A one-parameter serial-fraction fit.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SerialFit {
     /// Amdahl for strong scaling, Gustafson for weak scaling.
     pub law: Law,
@@ -56,7 +56,7 @@ pub struct SerialFit {
 }
 
 /// A Universal Scalability Law fit.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UslFit {
     /// Contention.
     pub sigma: f64,
@@ -73,7 +73,7 @@ pub struct UslFit {
 }
 
 /// The models fitted to one runner's sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fit {
     /// Worker counts above 1 that were fitted.
     pub points: usize,
@@ -148,7 +148,7 @@ pub fn fit(points: &[(f64, f64)], law: Law) -> Result<Fit, String> {
 
 /// What the measurement itself recommends: the smallest measured worker count within
 /// `GOOD_ENOUGH` (95%) of the best measured speedup. Never outside the measured range.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// The recommended worker count.
     pub workers: usize,
@@ -180,7 +180,7 @@ fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Optio
 }
 
 /// One (runner, worker count) cell of a sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScalePoint {
     /// Runner.
     pub runner: RunnerId,
@@ -217,12 +217,13 @@ pub struct ScalePoint {
 }
 
 /// The scaling of one runner on one workload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunnerScaling {
     /// Runner.
     pub runner: RunnerId,
     /// The fit, when the sweep allows one.
     #[serde(default, deserialize_with = "lenient")]
+    #[schemars(with = "Option<Fit>")]
     pub fit: Option<Fit>,
     /// Why there is no fit.
     pub no_fit: Option<String>,
@@ -241,7 +242,7 @@ pub struct RunnerScaling {
 
 /// The one recommendation for a workload: the fewest workers, of any runner, within
 /// [`GOOD_ENOUGH`] of the best measured speedup.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Best {
     /// The runner to use.
     pub runner: RunnerId,
@@ -261,7 +262,7 @@ pub struct Best {
 }
 
 /// One workload configuration swept over worker counts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FamilyScaling {
     /// The workload at the largest worker count.
     pub label: String,
@@ -284,7 +285,7 @@ pub struct FamilyScaling {
 }
 
 /// The whole sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScaleAnalysis {
     /// Weak scaling (work grows with the workers) rather than strong.
     pub weak: bool,

@@ -65,7 +65,7 @@ pub(crate) fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]
 }
 
 /// How tasks are assigned to workers by the `threads` and `process` runners.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// Workers claim the next task when they finish one (like a pool).
@@ -180,7 +180,7 @@ pub trait Runner {
 }
 
 /// What the tasks of a sample allocated, counted by a [`crate::CountingAlloc`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Allocations {
     /// Allocations (and reallocations).
     pub count: u64,
@@ -200,7 +200,7 @@ pub struct TaskRecord {
 }
 
 /// What one worker did in a sample.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkerStats {
     /// Time spent inside tasks.
     pub busy_ns: u64,
@@ -209,7 +209,7 @@ pub struct WorkerStats {
 }
 
 /// One timed execution of all tasks by one runner.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sample {
     /// Which runner.
     pub runner: RunnerId,

@@ -62,7 +62,7 @@ impl<'a> TaskContext<'a> {
 }
 
 /// The outcome of checking a sample's results against the independent answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verification {
     /// Every result matched.

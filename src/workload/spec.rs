@@ -48,7 +48,7 @@ pub struct Properties {
 }
 
 /// An amount of work in a named unit: `8000000 increment`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Work {
     /// Units of work in one sample.
     pub amount: f64,
