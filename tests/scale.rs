@@ -154,3 +154,22 @@ fn an_empty_range_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("--threads").and(predicate::str::contains("4..2")));
 }
+
+#[test]
+fn scale_output_honours_columns_when_not_a_terminal() {
+    let run = |columns: &str| {
+        let done = parbench()
+            .env("COLUMNS", columns)
+            .args(["scale", "fib", "--n", "12", "--tasks", "4", "--threads", "1,2"])
+            .args(TINY)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&done.get_output().stdout).into_owned()
+    };
+    for width in [60usize, 80] {
+        let out = run(&width.to_string());
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= width, "{width} columns, a line of {widest}:\n{out}");
+        assert!(out.contains("speedup [95% CI]") && out.contains("process"), "{out}");
+    }
+}

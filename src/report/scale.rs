@@ -5,13 +5,8 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, Table};
-
 use super::fmt_ms;
 use crate::result::{FamilyScaling, RunnerId, ScaleAnalysis, ScalePoint};
-
-/// Horizontal rules above, below and under the header only, as the run table.
-const STYLE: &str = "  ── ══      ──    ";
 
 /// Column titles of the sweep table.
 pub(crate) const COLUMNS: [&str; 8] =
@@ -94,12 +89,18 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
     writeln!(out, "         {}  workers", ticks.trim_end())
 }
 
+/// Columns of the sweep table to leave out when it is too wide, least important first:
+/// efficiency (speedup / workers says it), idle, imbalance, Karp-Flatt, overhead.
+const DROP_ORDER: [usize; 5] = [3, 6, 5, 4, 7];
+
 /// The scale section of the terminal table: per workload its heading, the answer, the
 /// sweep table, the per-runner findings and the text plot; then the notes under all.
-/// Sentences are folded to `width` columns.
-pub(crate) fn write_text(a: &ScaleAnalysis, width: usize, out: &mut dyn Write) -> io::Result<()> {
+/// Everything fits `width` columns (the full table for `None`, sentences folded to
+/// [`NOTE_WIDTH`](super::fit::NOTE_WIDTH)): the least important columns are left out first.
+pub(crate) fn write_text(a: &ScaleAnalysis, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    let fold_at = width.unwrap_or(super::fit::NOTE_WIDTH);
     let folded = |text: &str, out: &mut dyn Write| -> io::Result<()> {
-        for line in super::fmt::wrap(&crate::text::terminal_safe(text), width, 2) {
+        for line in super::fit::fold(&crate::text::terminal_safe(text), fold_at) {
             writeln!(out, "{line}")?;
         }
         Ok(())
@@ -110,17 +111,13 @@ pub(crate) fn write_text(a: &ScaleAnalysis, width: usize, out: &mut dyn Write) -
         if let Some(answer) = &f.answer {
             folded(answer, out)?;
         }
-        let mut table = Table::new();
-        table.load_preset(STYLE).set_header(COLUMNS);
-        for p in &f.points {
-            table.add_row(cells(p));
-        }
-        for col in 1..COLUMNS.len() {
-            if let Some(c) = table.column_mut(col) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        writeln!(out, "{table}")?;
+        let table = super::fit::Fitted {
+            columns: COLUMNS.map(String::from).into(),
+            rows: f.points.iter().map(cells).collect(),
+            drop_order: &DROP_ORDER,
+            right: &[1, 2, 3, 4, 5, 6, 7],
+        };
+        writeln!(out, "{}", table.render(width))?;
         for note in &f.notes {
             folded(note, out)?;
         }
@@ -191,5 +188,80 @@ mod tests {
         };
         assert_eq!(cells(&point(3, 0.75))[2], "1.90x [1.80, 2.00]*");
         assert_eq!(cells(&point(7, 0.984))[2], "1.90x [1.80, 2.00]");
+    }
+
+    /// Three runners at 1, 2, 4 and 8 workers, with the sentences the analysis stores.
+    fn sweep() -> ScaleAnalysis {
+        let mut points = Vec::new();
+        for runner in ["threads", "rayon", "process"] {
+            for w in [1usize, 2, 4, 8] {
+                let s = (w.min(2) as f64) * 0.97;
+                points.push(ScalePoint {
+                    runner: RunnerId::new(runner),
+                    workers: w,
+                    rounds: 7,
+                    speedup: Interval { estimate: s, low: s - 0.04, high: s + 0.03 },
+                    coverage: Some(0.984),
+                    efficiency: Interval {
+                        estimate: s / w as f64,
+                        low: (s - 0.04) / w as f64,
+                        high: (s + 0.03) / w as f64,
+                    },
+                    karp_flatt: Some(0.015),
+                    wall_ms: 51.5,
+                    cpu_per_worker: Some(0.97),
+                    imbalance: Some(1.04),
+                    idle_fraction: Some(0.03),
+                    overhead_ms: Some(12.25),
+                });
+            }
+        }
+        let family = FamilyScaling {
+            label: "fib (n=30, tasks=8)".into(),
+            cpu_bound: true,
+            points,
+            runners: Vec::new(),
+            best: None,
+            answer: Some("Use threads with 2 workers: 1.94x serial (95% interval [1.90, 1.97]); rayon and process come as close to the best with as few workers.".into()),
+            notes: vec!["No fit for threads, rayon and process: too few points to fit: 1 worker count(s) above 1 where the models apply; a serial fraction needs 2, the USL 3.".into()],
+        };
+        ScaleAnalysis {
+            weak: false,
+            workers: vec![1, 2, 4, 8],
+            cores: 2,
+            bootstrap: 0,
+            families: vec![family],
+            notes: vec!["Intervals: 95%, order statistics of the paired ratios (distribution-free).".into()],
+        }
+    }
+
+    #[test]
+    fn the_sweep_fits_60_80_and_120_columns_and_keeps_the_answer_and_the_speedups() {
+        let render = |width: Option<usize>| {
+            let mut out = Vec::new();
+            write_text(&sweep(), width, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let full = render(None);
+        assert!(full.lines().any(|l| l.chars().count() > 100), "the full table is 105 wide:\n{full}");
+        for width in [60, 80, 120] {
+            let text = render(Some(width));
+            let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+            assert!(widest <= width, "{width} columns, a line of {widest}:\n{text}");
+            let lines: Vec<&str> = text.lines().collect();
+            let answer = lines.iter().position(|l| l.starts_with("Use threads with 2 workers")).expect("the answer");
+            let table = lines.iter().position(|l| l.contains("speedup [95% CI]")).expect("the speedup column");
+            assert!(answer < table, "the answer comes first:\n{text}");
+            assert!(text.contains("1.94x [1.90, 1.97]") && text.contains("process"), "{text}");
+            // Sentences are folded at spaces: no word is cut.
+            assert!(text.contains("distribution-free"), "{text}");
+        }
+        // At 120 columns the whole table fits; what goes first is efficiency, which
+        // speedup / workers says.
+        assert!(render(Some(120)).contains("efficiency [95% CI]"));
+        let narrower = render(Some(100));
+        assert!(!narrower.contains("efficiency") && narrower.contains("Karp-Flatt"), "{narrower}");
+        assert!(narrower.contains("overhead") && narrower.contains("idle"), "{narrower}");
+        assert!(render(Some(60)).contains("workers"));
     }
 }

@@ -44,12 +44,13 @@ fn write_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_scale(a: &crate::result::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
-    super::scale::write_text(a, width(), out)
+    super::scale::write_text(a, super::fit::output_width(), out)
 }
 
-/// The terminal's width when the table goes to one (at most 100 columns), else 100.
+/// The terminal's width when the table goes to one, else `COLUMNS` (at most 100
+/// columns), else 100.
 fn width() -> usize {
-    Table::new().width().map_or(100, |w| usize::from(w).clamp(40, 100))
+    super::fit::output_width().map_or(100, |w| w.clamp(40, 100))
 }
 
 fn case_blocks(report: &Report) -> Vec<String> {
