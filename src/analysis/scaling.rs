@@ -241,7 +241,7 @@ pub struct RunnerScaling {
 }
 
 /// The one recommendation for a workload: the fewest workers, of any runner, within
-/// [`GOOD_ENOUGH`] of the best measured speedup.
+/// 95% of the best measured speedup.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Best {
     /// The runner to use.
