@@ -96,7 +96,7 @@ fn measure_plan(
     let environment = crate::fingerprint::collect();
     let measured = measure::measure_all(&plan.cases, progress)?;
     let analysis = plan.scale.as_ref().map(|spec| {
-        crate::scaling::analyze(&crate::scaling::SweepInput {
+        crate::analysis::scaling::analyze(&crate::analysis::scaling::SweepInput {
             measurements: &measured,
             family_of: &spec.family_of,
             families: spec.families,
@@ -150,13 +150,13 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     // `--limit none` skips the calibration: nothing to refuse.
     let unlimited = plan.limit == std::time::Duration::MAX;
     let estimate = (!unlimited)
-        .then(|| crate::estimate::check(&plan.cases, plan.limit, "--limit"))
+        .then(|| crate::analysis::estimate::check(&plan.cases, plan.limit, "--limit"))
         .transpose()
         .map_err(|refusal| match refusal {
-            crate::estimate::Refusal::TooLong(usage) => anyhow::Error::from(usage),
-            crate::estimate::Refusal::Failed(failure) => failure.into(),
+            crate::analysis::estimate::Refusal::TooLong(usage) => anyhow::Error::from(usage),
+            crate::analysis::estimate::Refusal::Failed(failure) => failure.into(),
         })?;
-    if let Some(line) = estimate.as_ref().and_then(crate::estimate::Estimate::notice) {
+    if let Some(line) = estimate.as_ref().and_then(crate::analysis::estimate::Estimate::notice) {
         eprintln!("{line}");
     }
     let progress = Progress::new(estimate.as_ref());
@@ -244,7 +244,7 @@ struct Progress {
 impl Progress {
     /// A bar that shows at once, before the first sample, when the estimate is over a
     /// second; else only once the run has lasted a second.
-    fn new(estimate: Option<&crate::estimate::Estimate>) -> Self {
+    fn new(estimate: Option<&crate::analysis::estimate::Estimate>) -> Self {
         use std::io::IsTerminal;
         let bar = indicatif::ProgressBar::hidden();
         let template = match estimate {

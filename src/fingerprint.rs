@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Facts about the machine and build that produced a result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fingerprint {
     /// CPU model name from /proc/cpuinfo.
     pub cpu_model: String,

@@ -87,7 +87,6 @@ mod cli;
 mod compare;
 mod counting;
 pub mod error;
-mod estimate;
 mod fingerprint;
 mod interrupt;
 mod measure;
@@ -100,7 +99,8 @@ pub mod result;
 pub mod rng;
 #[doc(hidden)]
 pub mod runner;
-mod scaling;
+#[doc(hidden)]
+pub mod schema;
 mod stats;
 mod suite;
 mod sys;

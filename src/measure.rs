@@ -39,7 +39,7 @@ pub struct Case {
 }
 
 /// A runner left out of a case, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Skipped {
     /// The runner.
     pub runner: RunnerId,
@@ -198,7 +198,7 @@ fn short_of_cores(last: &[(u64, u64)], usable: usize, cpu_bound: bool) -> Option
 }
 
 /// One sample with its place in the measurement.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecordedSample {
     /// Round index (0-based, warm-up excluded).
     pub round: u32,

@@ -59,8 +59,8 @@ impl Registry {
         Registry { specs: vec![Arc::new(noop::spec())] }
     }
 
-    /// A registry with parbench's built-in workloads: sleep, fib, factorize, counter,
-    /// command and pipeline.
+    /// A registry with parbench's built-in workloads: sleep, fib, mixed, factorize,
+    /// counter, command and pipeline.
     pub fn with_builtins() -> Registry {
         builtins().into_iter().fold(Registry::new(), Registry::register)
     }
@@ -160,7 +160,7 @@ mod tests {
         Registry::with_builtins().validate().unwrap();
         let registry = Registry::with_builtins();
         let names: Vec<&str> = registry.visible().map(|s| s.name()).collect();
-        assert_eq!(names, ["sleep", "fib", "factorize", "counter", "command", "pipeline"]);
+        assert_eq!(names, ["sleep", "fib", "mixed", "factorize", "counter", "command", "pipeline"]);
     }
 
     #[test]

@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::analysis::scaling::{
+    Best, FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit,
+    UslFit,
+};
 use crate::error::UsageError;
 pub use crate::fingerprint::Fingerprint;
 pub use crate::measure::{RecordedSample, Skipped};
 pub use crate::runner::RunnerId;
-pub use crate::scaling::{
-    FamilyScaling, Fit, Interval, Law, Recommendation, RunnerScaling, ScaleAnalysis, ScalePoint, SerialFit, UslFit,
-};
 use crate::stats::{RatioSummary, Summary};
 pub use crate::workload::Throughput;
 
@@ -36,10 +37,11 @@ pub const SHORT_SAMPLE_MS: f64 = 0.2;
 pub const MAX_RESULT_BYTES: u64 = 1 << 30;
 
 /// A finished run, ready to be formatted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Result format version ([`SCHEMA_VERSION`]).
     #[serde(deserialize_with = "schema_version")]
+    #[schemars(with = "u32")]
     pub schema_version: u32,
     /// The command line that produced it.
     pub command: Vec<String>,
@@ -63,7 +65,7 @@ pub struct Report {
 
 /// The suite a result came from: results of different suite configurations are not
 /// comparable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SuiteRecord {
     /// The suite's name.
     pub name: String,
@@ -75,7 +77,7 @@ pub struct SuiteRecord {
 
 /// The measurement settings, as recorded. For a suite, `workers` is the largest worker
 /// count and `runners` the union; each case records its own.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SettingsRecord {
     /// Workers for parallel runners.
     pub workers: usize,
@@ -103,7 +105,7 @@ pub struct SettingsRecord {
 }
 
 /// Results for one workload configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseReport {
     /// Workload name.
     pub workload: String,
@@ -120,6 +122,10 @@ pub struct CaseReport {
     /// Each task's duration by design (a sleep), when the workload declares one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_ms: Option<f64>,
+    /// The share of each task's time spent computing by design, the rest waiting, when
+    /// the workload declares it (`mixed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_share: Option<f64>,
     /// Rounds measured.
     #[serde(default)]
     pub rounds: u32,
@@ -150,7 +156,7 @@ pub struct CaseReport {
 }
 
 /// Derived statistics of one runner on one case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunnerRow {
     /// The runner.
     pub runner: RunnerId,
@@ -227,7 +233,7 @@ pub struct RunnerRow {
 }
 
 /// The result check of a row, over all its samples.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum RowResult {
     /// Every sample verified.
@@ -246,6 +252,20 @@ pub enum RowResult {
         /// Samples that lost at least one update.
         samples_losing: usize,
     },
+}
+
+/// A runner's id is its name, a string: results name runners a build may lack.
+impl schemars::JsonSchema for RunnerId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RunnerId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A runner's name (serial, threads, rayon, process, or one of a build with more runners)"
+        })
+    }
 }
 
 fn yes() -> bool {

@@ -115,6 +115,10 @@ usage_errors! {
     rejects_zero_tasks_with_exit_2: ["run", "fib", "--tasks", "0"] => ["--tasks 0: 0 is out of range"];
     rejects_a_zero_millisecond_sleep_with_exit_2: ["run", "sleep", "--ms", "0"] => ["--ms 0: 0 is out of range"];
     rejects_a_sleep_over_ten_seconds_with_exit_2: ["run", "sleep", "--ms", "10001"] => ["--ms", "10001"];
+    rejects_a_mixed_step_without_computation_with_exit_2: ["run", "mixed", "--cpu-us", "0"] => ["--cpu-us 0: 0 is out of range"];
+    rejects_a_mixed_step_without_a_wait_with_exit_2: ["run", "mixed", "--io-ms", "0"] => ["--io-ms 0: 0 is out of range"];
+    rejects_a_mixed_task_over_a_minute_with_exit_2:
+        ["run", "mixed", "--cpu-us", "1000000", "--steps", "61"] => ["--steps 61 x (--cpu-us 1000000 + --io-ms 4)", "more than 60 s"];
     rejects_zero_counter_increments_with_exit_2: ["run", "counter", "--increments", "0"] => ["--increments 0: 0 is out of range"];
     rejects_fib_of_zero_with_exit_2: ["run", "fib", "--n", "0"] => ["--n 0: 0 is out of range"];
     rejects_fib_above_fifty_with_exit_2: ["run", "fib", "--n", "51"] => ["--n", "51"];

@@ -596,3 +596,23 @@ fn a_file_under_several_names_counts_once_and_a_fifo_in_the_directory_is_skipped
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("added") && stdout.contains("f.json: not a regular file, skipped"), "{stdout}");
 }
+
+#[test]
+fn compare_output_honours_columns_when_not_a_terminal_and_keeps_the_full_table_without() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compare/");
+    let widest = |columns: Option<&str>| {
+        let mut cmd = Command::cargo_bin("parbench").unwrap();
+        cmd.arg("compare").arg(format!("{dir}base.json")).arg(format!("{dir}slower.json"));
+        match columns {
+            Some(c) => cmd.env("COLUMNS", c),
+            None => cmd.env_remove("COLUMNS"),
+        };
+        let out = cmd.assert().code(1).get_output().stdout.clone();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("REGRESSION") && text.contains("threads"), "{text}");
+        text.lines().map(|l| l.chars().count()).max().unwrap()
+    };
+    assert!(widest(Some("80")) <= 80);
+    assert!(widest(Some("60")) <= 60);
+    assert!(widest(None) > 120, "the full table in a file or pipe");
+}

@@ -12,6 +12,7 @@ const WORKER: &str = env!("CARGO_BIN_EXE_parbench");
 /// Tiny command lines, at least one per workload.
 const TINY: &[&str] = &[
     "sleep --tasks 3 --ms 2",
+    "mixed --tasks 3 --cpu-us 100 --io-ms 1 --steps 2",
     "fib --n 15 --tasks 5",
     "factorize --numbers 1,2,12,97,2139079",
     "factorize --count 3 --max 5000",

@@ -74,7 +74,26 @@ fn a_sweep_with_one_worker_count_explains_that_no_fit_is_possible() {
         .args(TINY)
         .assert()
         .success()
-        .stdout(predicate::str::contains("no fit: too few points to fit: 1 worker count(s) above 1"));
+        .stdout(predicate::str::contains("No fit for threads: too few points to fit: 1 worker count(s) above 1"));
+}
+
+#[test]
+fn a_sweep_leads_with_one_answer_and_says_a_shared_cause_once() {
+    // Three runners at one worker count: the old report printed the same "no fit"
+    // paragraph three times and no answer for the workload.
+    let done = parbench()
+        .args(["scale", "command", "--cmd", "true", "--tasks", "4", "--threads", "2"])
+        .args(TINY)
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&done.get_output().stdout).into_owned();
+    assert_eq!(out.matches("too few points to fit").count(), 1, "{out}");
+    assert!(out.contains("No fit for threads, rayon and process: too few points"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let heading = lines.iter().position(|l| l.starts_with("command (")).expect("a heading");
+    let answer = lines.iter().position(|l| l.starts_with("Use ") || l.starts_with("No parallel runner beat serial"));
+    let table = lines.iter().position(|l| l.contains("speedup [95% CI]")).expect("a table");
+    assert!(answer.is_some_and(|a| heading < a && a < table), "the answer between heading and table: {out}");
 }
 
 #[test]
@@ -135,4 +154,23 @@ fn an_empty_range_is_refused() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--threads").and(predicate::str::contains("4..2")));
+}
+
+#[test]
+fn scale_output_honours_columns_when_not_a_terminal() {
+    let run = |columns: &str| {
+        let done = parbench()
+            .env("COLUMNS", columns)
+            .args(["scale", "fib", "--n", "12", "--tasks", "4", "--threads", "1,2"])
+            .args(TINY)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&done.get_output().stdout).into_owned()
+    };
+    for width in [60usize, 80] {
+        let out = run(&width.to_string());
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= width, "{width} columns, a line of {widest}:\n{out}");
+        assert!(out.contains("speedup [95% CI]") && out.contains("process"), "{out}");
+    }
 }

@@ -113,6 +113,7 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         throughput: m.properties.throughput,
         waits: m.properties.waits,
         task_ms: m.properties.task_ms,
+        compute_share: m.properties.compute_share,
         setup_ms: Some(ms(m.workload_setup_ns)),
         tasks: m.tasks,
         workers: m.workers,

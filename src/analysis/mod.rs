@@ -5,7 +5,10 @@
 
 mod build;
 mod disturbance;
+pub(crate) mod estimate;
 mod notes;
+mod scale_notes;
+pub(crate) mod scaling;
 
 pub use build::build;
 pub use notes::load_notes;

@@ -63,6 +63,9 @@ pub(super) fn case_notes(
         }
     }
     notes.extend(blocking_notes(case, &parallel));
+    if let Some(share) = case.compute_share {
+        notes.extend(useful_workers_note(case, &parallel, share, cores));
+    }
     if let Some(p) = case.rows.iter().find(|r| r.startup_ms.is_some()) {
         if let Some(startup) = p.startup_ms {
             let share = if p.wall_ms.median > 0.0 {
@@ -239,6 +242,39 @@ fn pipeline_note(case: &CaseReport) -> Option<String> {
         "Pipeline throughput in items/s, the bound being the bottleneck stage's workers over its measured time per \
          item (whole items: the workers over the sum of the stage times): {}.",
         parts.join("; ")
+    ))
+}
+
+/// The most workers that can be kept useful on `cores` cores by tasks that compute
+/// `share` of their time and wait the rest: (cpu + io) / cpu per core, times the cores.
+pub(crate) fn useful_workers(share: f64, cores: usize) -> f64 {
+    cores.max(1) as f64 / share
+}
+
+/// For work that computes a declared share of its time: the bound on useful workers
+/// next to the best measured runner.
+fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, cores: usize) -> Option<String> {
+    let speedup = |r: &RunnerRow| r.speedup.map_or(0.0, |s| s.median);
+    let best = parallel.iter().filter(|r| r.speedup.is_some()).max_by(|a, b| speedup(a).total_cmp(&speedup(b)))?;
+    let bound = useful_workers(share, cores);
+    let tail = if best.workers >= case.tasks && (case.tasks as f64) < bound {
+        format!(
+            "with {} tasks, more workers have nothing to run; more tasks would let up to {bound:.0} help",
+            case.tasks
+        )
+    } else if (best.workers as f64) < bound {
+        format!("more workers can still help, up to about {bound:.0}")
+    } else {
+        format!("workers beyond about {bound:.0} only wait for a core")
+    };
+    Some(format!(
+        "Each task computes {} of its time and waits the rest, so up to {:.1} workers per core ({bound:.1} on {cores} \
+         core(s)) can be kept useful; the best measured, {}, reached {:.2}x serial with {} workers: {tail}.",
+        fmt_pct(share),
+        1.0 / share,
+        best.runner,
+        speedup(best),
+        best.workers
     ))
 }
 

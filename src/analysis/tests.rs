@@ -441,6 +441,7 @@ fn a_scale_table_prints_the_load_notes_under_it() {
         cores: 2,
         bootstrap: 0,
         families: Vec::new(),
+        notes: Vec::new(),
     });
     let mut rows = report.cases[0].rows.clone();
     rows[1].preempted_samples = 2;
@@ -491,4 +492,44 @@ fn the_reporters_fixture_json_is_the_report_the_analysis_builds() {
     // And it reads back as the same report.
     let read = serde_json::to_string_pretty(&crate::report::fixture::report()).unwrap() + "\n";
     assert!(read == built, "report::fixture::report() differs from what it was written from");
+}
+
+#[test]
+fn work_that_computes_a_quarter_of_its_time_is_told_its_bound_on_useful_workers() {
+    use crate::runner::kind::test_ids::*;
+    let rounds: Vec<Vec<Sample>> =
+        (0..6).map(|_| vec![sample(Serial, 200.0, 0.25, 0.0, 0.0), sample(Threads, 100.0, 0.5, 0.0, 0.0)]).collect();
+    let runners = vec![Serial, Threads];
+    let samples = rounds
+        .into_iter()
+        .enumerate()
+        .flat_map(|(round, row)| {
+            row.into_iter().enumerate().map(move |(position, sample)| RecordedSample {
+                round: round as u32,
+                position: position as u32,
+                sample,
+            })
+        })
+        .collect();
+    let mut m = fixture::fib_measurement(runners.clone(), samples);
+    (m.rounds, m.workers) = (6, 2);
+    m.properties.waits = true;
+    m.properties.compute_share = Some(0.25);
+    let case =
+        build(vec![(m, Vec::new())], fixture::settings(runners, 6, 1), fixture::environment(), vec![]).cases.remove(0);
+    assert_eq!(case.compute_share, Some(0.25));
+    let cores = fixture::environment().available_parallelism;
+    let bound = format!("{:.1} on {cores} core(s)", 4.0 * cores as f64);
+    assert!(
+        has(&case, "Each task computes 25.0% of its time and waits the rest, so up to 4.0 workers per core"),
+        "{:?}",
+        case.notes
+    );
+    assert!(
+        has(&case, &bound) && has(&case, "the best measured, threads, reached 2.00x serial with 2 workers"),
+        "{:?}",
+        case.notes
+    );
+    // Without the declaration there is no such sentence.
+    assert!(!two_runners([100.0; 6], [100.0; 6]).notes.iter().any(|n| n.contains("workers per core")));
 }

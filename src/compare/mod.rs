@@ -53,7 +53,7 @@ pub use render::{incomparable, write};
 pub const COMPARE_SCHEMA_VERSION: u32 = 3;
 
 /// Tunable rule parameters (defaults from the design; see the module doc).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rules {
     /// Smallest threshold for relative (machine-independent) metrics.
     pub floor_relative: f64,
@@ -92,7 +92,7 @@ impl Default for Rules {
 }
 
 /// The verdict of one (cell, metric).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     /// Worse beyond the threshold: the interval (or, by runs, NEW's median) lies wholly
@@ -123,7 +123,7 @@ impl Verdict {
 }
 
 /// What is compared in a cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Wall time per sample, ms (absolute; lower is better).
@@ -160,7 +160,7 @@ impl Metric {
 }
 
 /// What a cell's interval and p-value are computed from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// Samples pooled over one or two baseline runs: a Moses interval and an exact
@@ -171,7 +171,7 @@ pub enum Basis {
 }
 
 /// The comparison of one metric of one runner in one case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CellResult {
     /// Case label.
     pub case: String,
@@ -230,7 +230,7 @@ pub struct CellResult {
 }
 
 /// A case, or one runner of a case, that one side measured and the other did not.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Missing {
     /// Case label.
     pub case: String,
@@ -250,7 +250,7 @@ impl std::fmt::Display for Missing {
 }
 
 /// The whole comparison.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     /// Format version.
     pub schema_version: u32,

@@ -3,8 +3,6 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, Table};
-
 use super::{Basis, CellResult, Comparison, Outcome, Verdict};
 use crate::report::Format;
 
@@ -211,21 +209,38 @@ fn context(cmp: &Comparison) -> Vec<String> {
     lines
 }
 
-fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
-    let mut t = Table::new();
-    t.load_preset("  ── ══      ──    ").set_header(columns(cmp, rows));
-    for c in rows {
-        t.add_row(cells(c));
-    }
-    for m in &cmp.missing {
-        t.add_row(missing_cells(m));
-    }
-    for col in 3..8 {
-        if let Some(c) = t.column_mut(col) {
-            c.set_cell_alignment(CellAlignment::Right);
+/// Columns to leave out when the table is too wide, least important first: p (shown
+/// for information), the threshold (the same for most cells), then base and new (the
+/// change between them stays).
+const DROP_ORDER: [usize; 4] = [6, 7, 3, 4];
+
+/// The terminal table within `width` columns (the full table for `None`).
+fn table(cmp: &Comparison, rows: &[&CellResult], width: Option<usize>) -> String {
+    let mut all: Vec<Vec<String>> = rows.iter().map(|c| cells(c)).collect();
+    all.extend(cmp.missing.iter().map(missing_cells));
+    let fitted = crate::report::fit::Fitted {
+        columns: columns(cmp, rows),
+        rows: all,
+        drop_order: &DROP_ORDER,
+        right: &[3, 4, 5, 6, 7],
+    };
+    fitted.render(width)
+}
+
+/// The terminal form: the verdict line, the context and the table, within `width`
+/// columns (lines as they are and the full table for `None`).
+pub(super) fn write_text(cmp: &Comparison, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    let all: Vec<&CellResult> = cmp.cells.iter().collect();
+    let mut lines = vec![headline(cmp)];
+    lines.extend(context(cmp));
+    for line in &lines {
+        let line = safe(line);
+        match width {
+            Some(w) => crate::report::fit::fold(&line, w).iter().try_for_each(|l| writeln!(out, "{l}"))?,
+            None => writeln!(out, "{line}")?,
         }
     }
-    t
+    writeln!(out, "{}", table(cmp, &all, width))
 }
 
 fn markdown_table(
@@ -280,12 +295,6 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
             }
             Ok(())
         }
-        _ => {
-            writeln!(out, "{}", safe(&headline(cmp)))?;
-            for line in context(cmp) {
-                writeln!(out, "{}", safe(&line))?;
-            }
-            writeln!(out, "{}", table(cmp, &all))
-        }
+        _ => write_text(cmp, crate::report::fit::output_width(), out),
     }
 }

@@ -532,3 +532,31 @@ fn write_golden_files() {
     future["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
     std::fs::write(dir.join("future.json"), serde_json::to_string_pretty(&future).unwrap() + "\n").unwrap();
 }
+
+#[test]
+fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
+    // 30% slower threads against one baseline run: the old table was about 172 columns
+    // wide at every width.
+    let c = run(&[synthetic(1, 0.01, 1.0, 2)], &synthetic(2, 0.01, 1.3, 2));
+    let render = |width: Option<usize>| {
+        let mut out = Vec::new();
+        render::write_text(&c, width, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let full = render(None);
+    assert!(full.lines().any(|l| l.chars().count() > 120), "the full table is wide:\n{full}");
+    assert!(full.contains("p (Holm-adjusted)") && full.contains("threshold"), "{full}");
+    for width in [60, 80, 120] {
+        let text = render(Some(width));
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= width, "{width} columns, a line of {widest}:\n{text}");
+        assert!(text.starts_with("REGRESSION in "), "{text}");
+        assert!(text.contains("REGRESSION") && text.contains("threads") && text.contains("change"), "{text}");
+        for runner in ["serial", "rayon", "process"] {
+            assert!(text.contains(runner), "{width}: {runner} missing:\n{text}");
+        }
+    }
+    // The least important column goes first: p is shown for information only.
+    let wide = render(Some(120));
+    assert!(!wide.contains("p (Holm-adjusted)") && wide.contains("verdict"), "{wide}");
+}

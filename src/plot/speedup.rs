@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{chars_in, color, plot_error, tint, wrap};
 use crate::fingerprint::Fingerprint;
-use crate::scaling::{FamilyScaling, ScaleAnalysis};
+use crate::result::{FamilyScaling, ScaleAnalysis};
 
 /// Picture width, and the part of it the legend takes on the right.
 const WIDTH: u32 = 1100;

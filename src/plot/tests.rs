@@ -5,11 +5,11 @@
 use resvg::tiny_skia::Pixmap;
 
 use super::{color, speedup::CORES, tint};
+use crate::analysis::scaling::{ScaleAnalysis, SweepInput};
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Measurement, RecordedSample};
 use crate::runner::kind::test_ids;
 use crate::runner::{RunnerId, Sample, TaskRecord, WorkerStats};
-use crate::scaling::{ScaleAnalysis, SweepInput};
 use crate::workload::Verification;
 
 const RUNNERS: [RunnerId; 4] =
@@ -91,7 +91,7 @@ fn analyse(ms: &[Measurement]) -> ScaleAnalysis {
         workers: vec![1, 2, 4, 8],
         bootstrap: 0,
     };
-    crate::scaling::analyze_on(&input, 2)
+    crate::analysis::scaling::analyze_on(&input, 2)
 }
 
 fn environment() -> Fingerprint {

@@ -28,14 +28,16 @@ impl Reporter for MarkdownReporter {
                     writeln!(out, "| {} |", scale::cells(p).join(" | "))?;
                 }
                 writeln!(out)?;
-                for line in scale::summaries(f) {
-                    writeln!(out, "{line}  ")?;
+                for line in f.answer.iter().chain(&f.notes) {
+                    writeln!(out, "{}  ", crate::text::terminal_safe(line))?;
                 }
                 writeln!(out, "\n```")?;
                 scale::text_plot(a, f, out)?;
                 writeln!(out, "```")?;
             }
-            writeln!(out, "\n{}", scale::interval_note(a))?;
+            for note in &a.notes {
+                writeln!(out, "\n{}", crate::text::terminal_safe(note))?;
+            }
             if !report.notes.is_empty() {
                 writeln!(out)?;
                 for note in &super::notes(report) {

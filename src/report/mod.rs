@@ -11,6 +11,7 @@ use crate::result::{CaseReport, Report, RowResult, RunnerRow, SHORT_SAMPLE_MS};
 
 mod bmf;
 mod csv;
+pub(crate) mod fit;
 pub mod fmt;
 mod json;
 mod markdown;

@@ -1,12 +1,12 @@
-//! The scale section of the table, Markdown and CSV reporters: per workload, a row
-//! per (runner, workers) with intervals, Karp-Flatt, load balance and overhead; the
-//! scaling fits stored in the result, put in sentences that say what was computed and
-//! what is extrapolation; and a compact text plot for the terminal.
+//! The scale section of the table, Markdown and CSV reporters: per workload, the answer
+//! and the findings the analysis stored (printed as they are: no sentence is worded
+//! here), a row per (runner, workers) with intervals, Karp-Flatt, load balance and
+//! overhead, and a compact text plot for the terminal.
 
 use std::io::{self, Write};
 
 use super::fmt_ms;
-use crate::result::{FamilyScaling, Fit, Law, RunnerId, RunnerScaling, ScaleAnalysis, ScalePoint};
+use crate::result::{FamilyScaling, RunnerId, ScaleAnalysis, ScalePoint};
 
 /// Column titles of the sweep table.
 pub(crate) const COLUMNS: [&str; 8] =
@@ -89,107 +89,46 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
     writeln!(out, "         {}  workers", ticks.trim_end())
 }
 
-/// What the intervals are, under the tables: order statistics, and what a `*` means.
-pub(crate) fn interval_note(a: &ScaleAnalysis) -> String {
-    let mut s = "Intervals: 95%, order statistics of the paired ratios (distribution-free).".to_string();
-    let short = a.families.iter().flat_map(|f| &f.points).filter(|p| short_of_95(p)).min_by_key(|p| p.rounds);
-    if let Some(p) = short {
-        s.push_str(&format!(
-            " * fewer than 6 rounds: the range of the ratios, which holds the median only {:.0}% of the time at {} \
-             round(s); measure more rounds.",
-            p.coverage.unwrap_or(0.0) * 100.0,
-            p.rounds
-        ));
-    }
-    s
-}
+/// Columns of the sweep table to leave out when it is too wide, least important first:
+/// efficiency (speedup / workers says it), idle, imbalance, Karp-Flatt, overhead.
+const DROP_ORDER: [usize; 5] = [3, 6, 5, 4, 7];
 
-/// "1 worker gives" / "3 workers give".
-fn give(n: usize) -> String {
-    if n == 1 { "1 worker gives".into() } else { format!("{n} workers give") }
-}
-
-/// R² and the degrees of freedom behind it. With one point to spare, a model passes
-/// close to the points whatever it is, so its R² says little: said so.
-fn goodness(r2: f64, dof: usize) -> String {
-    if dof <= 1 { format!("R² {r2:.2} on {dof} dof, which says little") } else { format!("R² {r2:.2}, {dof} dof") }
-}
-
-/// The models of one runner, in words: what was fitted, on which points, and what is
-/// extrapolation.
-fn fit_sentence(runner: RunnerId, fit: &Fit) -> String {
-    let law = match fit.serial.law {
-        Law::Amdahl => "Amdahl",
-        Law::Gustafson => "Gustafson (scaled speedup)",
-    };
-    let mut s = format!(
-        "{runner}: {law} serial fraction {:.1}% ({})",
-        fit.serial.serial_fraction * 100.0,
-        goodness(fit.serial.r2, fit.serial.dof)
-    );
-    match fit.usl {
-        Some(u) => {
-            s.push_str(&format!("; USL σ={:.3}, κ={:.4} ({})", u.sigma, u.kappa, goodness(u.r2, u.dof)));
-            match (u.peak_workers, u.peak_capacity) {
-                (Some(p), Some(c)) if p <= fit.fitted_up_to as f64 => {
-                    s.push_str(&format!(", peaking at {:.2}x near {p:.0} workers", c * fit.base_speedup))
-                }
-                (Some(p), Some(c)) => s.push_str(&format!(
-                    ", whose peak of {:.2}x near {p:.0} workers is an extrapolation beyond the fitted range",
-                    c * fit.base_speedup
-                )),
-                _ => s.push_str(", no peak"),
-            }
-            if u.r2 < 0.5 {
-                s.push_str(" (a poor fit: the sweep is noisy or the runner does not follow the model)");
-            }
+/// The scale section of the terminal table: per workload its heading, the answer, the
+/// sweep table, the per-runner findings and the text plot; then the notes under all.
+/// Everything fits `width` columns (the full table for `None`, sentences folded to
+/// [`NOTE_WIDTH`](super::fit::NOTE_WIDTH)): the least important columns are left out first.
+pub(crate) fn write_text(a: &ScaleAnalysis, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    let fold_at = width.unwrap_or(super::fit::NOTE_WIDTH);
+    let folded = |text: &str, out: &mut dyn Write| -> io::Result<()> {
+        for line in super::fit::fold(&crate::text::terminal_safe(text), fold_at) {
+            writeln!(out, "{line}")?;
         }
-        None => s.push_str("; no USL: it needs 3 worker counts above 1"),
-    }
-    s.push_str(&format!("; fitted on {} worker count(s) from 2 to {}", fit.points, fit.fitted_up_to));
-    if (fit.base_speedup - 1.0).abs() >= 0.005 {
-        s.push_str(&format!(", relative to its own 1-worker speedup of {:.2}x", fit.base_speedup));
-    }
-    s.push('.');
-    s
-}
-
-/// The finding for one runner, in a few sentences.
-pub(crate) fn summary(r: &RunnerScaling) -> String {
-    let mut s = match (&r.fit, &r.no_fit) {
-        (Some(f), _) => fit_sentence(r.runner, f),
-        (None, Some(why)) => format!("{}: no fit: {why}.", r.runner),
-        _ => format!("{}: no fit.", r.runner),
+        Ok(())
     };
-    if let Some(c) = r.limited_by_cores {
-        s.push_str(&format!(
-            " Beyond {c} workers the {c} available cores limit this CPU-bound work (its speedup cannot truly pass {c}x), \
-             so the models and Karp-Flatt stop at {c} workers."
-        ));
-    }
-    if let Some(rec) = r.recommendation {
-        if rec.workers == rec.best_workers {
-            s.push_str(&format!(" {} the best measured speedup, {:.2}x.", give(rec.workers), rec.speedup));
-        } else {
-            s.push_str(&format!(
-                " {} {:.2}x, {:.0}% of the best measured speedup ({:.2}x at {}).",
-                give(rec.workers),
-                rec.speedup,
-                100.0 * rec.speedup / rec.best_speedup,
-                rec.best_speedup,
-                rec.best_workers
-            ));
+    for f in &a.families {
+        writeln!(out)?;
+        folded(&heading(a, f), out)?;
+        if let Some(answer) = &f.answer {
+            folded(answer, out)?;
         }
+        let table = super::fit::Fitted {
+            columns: COLUMNS.map(String::from).into(),
+            rows: f.points.iter().map(cells).collect(),
+            drop_order: &DROP_ORDER,
+            right: &[1, 2, 3, 4, 5, 6, 7],
+        };
+        writeln!(out, "{}", table.render(width))?;
+        for note in &f.notes {
+            folded(note, out)?;
+        }
+        writeln!(out)?;
+        text_plot(a, f, out)?;
     }
-    if let Some(t) = r.break_even_task_ms {
-        s.push_str(&format!(" Its fixed cost is paid back by tasks of {} or more.", fmt_ms(t)));
+    for note in &a.notes {
+        writeln!(out)?;
+        folded(note, out)?;
     }
-    s
-}
-
-/// The summaries of a family, one line each.
-pub(crate) fn summaries(f: &FamilyScaling) -> Vec<String> {
-    f.runners.iter().map(summary).collect()
+    Ok(())
 }
 
 /// CSV rows of the sweep.
@@ -229,65 +168,10 @@ pub(crate) fn write_csv(a: &ScaleAnalysis, out: &mut dyn Write) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{Interval, Recommendation, SerialFit, UslFit};
-
-    fn runner(fit: Option<Fit>) -> RunnerScaling {
-        RunnerScaling {
-            runner: RunnerId::new("threads"),
-            no_fit: fit.is_none().then(|| {
-                "too few points to fit: 1 worker count(s) above 1 where the models apply; a serial fraction \
-                 needs 2, the USL 3"
-                    .to_string()
-            }),
-            fit,
-            limited_by_cores: None,
-            recommendation: None,
-            break_even_task_ms: None,
-        }
-    }
-
-    fn fit(peak: f64, up_to: usize, base: f64) -> Fit {
-        Fit {
-            points: 3,
-            fitted_up_to: up_to,
-            base_speedup: base,
-            serial: SerialFit { law: Law::Amdahl, serial_fraction: 0.05, r2: 0.98, dof: 2 },
-            usl: Some(UslFit {
-                sigma: 0.05,
-                kappa: 0.01,
-                r2: 0.97,
-                dof: 1,
-                peak_workers: Some(peak),
-                peak_capacity: Some(5.0),
-            }),
-        }
-    }
+    use crate::result::Interval;
 
     #[test]
-    fn the_recommendation_sentence_says_what_was_computed() {
-        let mut r = runner(None);
-        r.recommendation = Some(Recommendation { workers: 2, speedup: 1.96, best_workers: 4, best_speedup: 2.0 });
-        let s = summary(&r);
-        assert!(s.contains("2 workers give 1.96x, 98% of the best measured speedup (2.00x at 4)."), "{s}");
-        r.recommendation = Some(Recommendation { workers: 1, speedup: 1.0, best_workers: 1, best_speedup: 1.0 });
-        assert!(summary(&r).contains("1 worker gives the best measured speedup, 1.00x."), "{}", summary(&r));
-    }
-
-    #[test]
-    fn a_peak_beyond_the_fitted_range_is_called_an_extrapolation() {
-        let beyond = summary(&runner(Some(fit(9.7, 4, 1.0))));
-        assert!(beyond.contains("whose peak of 5.00x near 10 workers is an extrapolation"), "{beyond}");
-        assert!(
-            beyond.contains("(R² 0.98, 2 dof)") && beyond.contains("(R² 0.97 on 1 dof, which says little)"),
-            "{beyond}"
-        );
-        let within = summary(&runner(Some(fit(3.2, 4, 0.8))));
-        assert!(within.contains("peaking at 4.00x near 3 workers"), "{within}");
-        assert!(within.contains("relative to its own 1-worker speedup of 0.80x"), "{within}");
-    }
-
-    #[test]
-    fn an_interval_from_too_few_rounds_is_marked_and_explained() {
+    fn an_interval_from_too_few_rounds_is_marked() {
         let point = |rounds, coverage| ScalePoint {
             runner: RunnerId::new("threads"),
             workers: 2,
@@ -302,27 +186,82 @@ mod tests {
             idle_fraction: None,
             overhead_ms: None,
         };
-        let family = |points| FamilyScaling { label: "fib".into(), cpu_bound: true, points, runners: Vec::new() };
-        let analysis = |points| ScaleAnalysis {
+        assert_eq!(cells(&point(3, 0.75))[2], "1.90x [1.80, 2.00]*");
+        assert_eq!(cells(&point(7, 0.984))[2], "1.90x [1.80, 2.00]");
+    }
+
+    /// Three runners at 1, 2, 4 and 8 workers, with the sentences the analysis stores.
+    fn sweep() -> ScaleAnalysis {
+        let mut points = Vec::new();
+        for runner in ["threads", "rayon", "process"] {
+            for w in [1usize, 2, 4, 8] {
+                let s = (w.min(2) as f64) * 0.97;
+                points.push(ScalePoint {
+                    runner: RunnerId::new(runner),
+                    workers: w,
+                    rounds: 7,
+                    speedup: Interval { estimate: s, low: s - 0.04, high: s + 0.03 },
+                    coverage: Some(0.984),
+                    efficiency: Interval {
+                        estimate: s / w as f64,
+                        low: (s - 0.04) / w as f64,
+                        high: (s + 0.03) / w as f64,
+                    },
+                    karp_flatt: Some(0.015),
+                    wall_ms: 51.5,
+                    cpu_per_worker: Some(0.97),
+                    imbalance: Some(1.04),
+                    idle_fraction: Some(0.03),
+                    overhead_ms: Some(12.25),
+                });
+            }
+        }
+        let family = FamilyScaling {
+            label: "fib (n=30, tasks=8)".into(),
+            cpu_bound: true,
+            points,
+            runners: Vec::new(),
+            best: None,
+            answer: Some("Use threads with 2 workers: 1.94x serial (95% interval [1.90, 1.97]); rayon and process come as close to the best with as few workers.".into()),
+            notes: vec!["No fit for threads, rayon and process: too few points to fit: 1 worker count(s) above 1 where the models apply; a serial fraction needs 2, the USL 3.".into()],
+        };
+        ScaleAnalysis {
             weak: false,
-            workers: vec![2],
+            workers: vec![1, 2, 4, 8],
             cores: 2,
             bootstrap: 0,
-            families: vec![family(points)],
-        };
-        assert_eq!(cells(&point(3, 0.75))[2], "1.90x [1.80, 2.00]*");
-        let note = interval_note(&analysis(vec![point(3, 0.75), point(5, 0.9375)]));
-        assert!(note.contains("holds the median only 75% of the time at 3 round(s)"), "{note}");
-        assert_eq!(cells(&point(7, 0.984))[2], "1.90x [1.80, 2.00]");
-        assert!(!interval_note(&analysis(vec![point(7, 0.984)])).contains('*'));
+            families: vec![family],
+            notes: vec!["Intervals: 95%, order statistics of the paired ratios (distribution-free).".into()],
+        }
     }
 
     #[test]
-    fn a_cpu_bound_sweep_beyond_the_cores_says_what_limits_it() {
-        let mut r = runner(None);
-        r.limited_by_cores = Some(2);
-        let s = summary(&r);
-        assert!(s.starts_with("threads: no fit: too few points to fit"), "{s}");
-        assert!(s.contains("Beyond 2 workers the 2 available cores limit this CPU-bound work"), "{s}");
+    fn the_sweep_fits_60_80_and_120_columns_and_keeps_the_answer_and_the_speedups() {
+        let render = |width: Option<usize>| {
+            let mut out = Vec::new();
+            write_text(&sweep(), width, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let full = render(None);
+        assert!(full.lines().any(|l| l.chars().count() > 100), "the full table is 105 wide:\n{full}");
+        for width in [60, 80, 120] {
+            let text = render(Some(width));
+            let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+            assert!(widest <= width, "{width} columns, a line of {widest}:\n{text}");
+            let lines: Vec<&str> = text.lines().collect();
+            let answer = lines.iter().position(|l| l.starts_with("Use threads with 2 workers")).expect("the answer");
+            let table = lines.iter().position(|l| l.contains("speedup [95% CI]")).expect("the speedup column");
+            assert!(answer < table, "the answer comes first:\n{text}");
+            assert!(text.contains("1.94x [1.90, 1.97]") && text.contains("process"), "{text}");
+            // Sentences are folded at spaces: no word is cut.
+            assert!(text.contains("distribution-free"), "{text}");
+        }
+        // At 120 columns the whole table fits; what goes first is efficiency, which
+        // speedup / workers says.
+        assert!(render(Some(120)).contains("efficiency [95% CI]"));
+        let narrower = render(Some(100));
+        assert!(!narrower.contains("efficiency") && narrower.contains("Karp-Flatt"), "{narrower}");
+        assert!(narrower.contains("overhead") && narrower.contains("idle"), "{narrower}");
+        assert!(render(Some(60)).contains("workers"));
     }
 }

@@ -44,31 +44,13 @@ fn write_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_scale(a: &crate::result::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
-    use super::scale;
-    for f in &a.families {
-        let mut table = Table::new();
-        table.load_preset(STYLE).set_header(scale::COLUMNS);
-        for p in &f.points {
-            table.add_row(scale::cells(p));
-        }
-        for col in 1..scale::COLUMNS.len() {
-            if let Some(c) = table.column_mut(col) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        writeln!(out, "\n{}\n{table}", scale::heading(a, f))?;
-        for line in scale::summaries(f) {
-            writeln!(out, "{line}")?;
-        }
-        writeln!(out)?;
-        scale::text_plot(a, f, out)?;
-    }
-    writeln!(out, "\n{}", scale::interval_note(a))
+    super::scale::write_text(a, super::fit::output_width(), out)
 }
 
-/// The terminal's width when the table goes to one (at most 100 columns), else 100.
+/// The terminal's width when the table goes to one, else `COLUMNS` (at most 100
+/// columns), else 100.
 fn width() -> usize {
-    Table::new().width().map_or(100, |w| usize::from(w).clamp(40, 100))
+    super::fit::output_width().map_or(100, |w| w.clamp(40, 100))
 }
 
 fn case_blocks(report: &Report) -> Vec<String> {

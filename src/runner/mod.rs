@@ -71,7 +71,7 @@ pub(crate) fn pin_cpus(options: &RunnerOptions) -> Option<std::sync::Arc<[usize]
 }
 
 /// How tasks are assigned to workers by the `threads` and `process` runners.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// Workers claim the next task when they finish one (like a pool).
@@ -208,7 +208,7 @@ pub trait Runner {
 }
 
 /// What the tasks of a sample allocated, counted by a [`crate::CountingAlloc`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Allocations {
     /// Allocations (and reallocations).
     pub count: u64,
@@ -217,7 +217,7 @@ pub struct Allocations {
 }
 
 /// Resident memory (RSS) during one sample, KiB.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Memory {
     /// parbench's resident set as the sample began (after the runner's `prepare`:
     /// a pool or runtime it holds is already in it).
@@ -238,7 +238,7 @@ pub struct TaskRecord {
 }
 
 /// What one worker did in a sample.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkerStats {
     /// Time spent inside tasks.
     pub busy_ns: u64,
@@ -247,7 +247,7 @@ pub struct WorkerStats {
 }
 
 /// One timed execution of all tasks by one runner.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sample {
     /// Which runner.
     pub runner: RunnerId,

@@ -22,7 +22,7 @@ use crate::sys::monotonic_ns;
 use crate::workload::{Pipeline, Stage, StageContext, Verification, slots::catch_quietly};
 
 /// One stage as measured in a sample.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StageStats {
     /// The stage as written: `cpu:200us`.
     pub name: String,
@@ -42,7 +42,7 @@ impl StageStats {
 }
 
 /// A pipeline sample's stages, bottleneck, bound and measured throughput.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PipelineStats {
     /// Every stage, in order.
     pub stages: Vec<StageStats>,

@@ -1,6 +1,6 @@
 //! Scaling models: Amdahl's law (fixed work), Gustafson's law (work growing with the
 //! workers), the Universal Scalability Law and the Karp-Flatt metric, with their
-//! least-squares fits. [`crate::scaling`] decides where they apply.
+//! least-squares fits. [`crate::analysis::scaling`] decides where they apply.
 //!
 //! The USL is fitted by the standard linearisation `p / S(p) - 1 = sigma (p - 1) +
 //! kappa p (p - 1)` (a linear least-squares problem in sigma and kappa, constrained to

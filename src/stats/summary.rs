@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Summary of a set of measurements.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Number of values.
     pub n: usize,
@@ -68,7 +68,7 @@ pub fn paired_ratios(numerator: &[f64], denominator: &[f64]) -> Vec<f64> {
 }
 
 /// Median and range of a set of paired ratios.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RatioSummary {
     /// Median of the per-round ratios.
     pub median: f64,

@@ -14,6 +14,7 @@ pub(crate) mod command;
 pub(crate) mod counter;
 pub(crate) mod factorize;
 pub(crate) mod fib;
+pub(crate) mod mixed;
 pub(crate) mod noop;
 pub mod param;
 pub mod pipeline;
@@ -66,7 +67,7 @@ impl<'a> TaskContext<'a> {
 }
 
 /// The outcome of checking a sample's results against the independent answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verification {
     /// Every result matched.
@@ -201,5 +202,5 @@ pub trait Workload: Send + Sync {
 
 /// The built-in workloads, declared through the public API like any user's.
 pub(crate) fn builtins() -> Vec<WorkloadSpec> {
-    vec![sleep::spec(), fib::spec(), factorize::spec(), counter::spec(), command::spec(), pipeline::spec()]
+    vec![sleep::spec(), fib::spec(), mixed::spec(), factorize::spec(), counter::spec(), command::spec(), pipeline::spec()]
 }

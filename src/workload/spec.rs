@@ -31,6 +31,10 @@ pub struct Properties {
     /// The result varies by design (the counter without synchronisation): reported,
     /// never gated by `compare`.
     pub race: bool,
+    /// The share of each task's time spent computing by design, the rest waiting (the
+    /// `mixed` workload's cpu / (cpu + io)): at most 1 / share workers per core are
+    /// useful, and the notes give that bound next to the measured best.
+    pub compute_share: Option<f64>,
     /// Each task takes this many milliseconds by design (a sleep), so the ideal wall
     /// time of W workers is known: reports and `compare` measure against it.
     pub task_ms: Option<f64>,
@@ -45,7 +49,7 @@ pub struct Properties {
 }
 
 /// An amount of work in a named unit: `8000000 increment`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Work {
     /// Units of work in one sample.
     pub amount: f64,

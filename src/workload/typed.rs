@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use super::{SharedState, TaskContext, TaskFuture, Timer, Verification, Workload};
 
 /// How much a task processes, for a throughput column beside its wall time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "unit", content = "amount", rename_all = "snake_case")]
 pub enum Throughput {
     /// Bytes read or written (the table shows GiB/s).

@@ -3,7 +3,7 @@
 //! which hold their 95% at the few rounds a sweep has, as a bootstrap does not),
 //! Karp-Flatt, load balance and overhead; per runner, the model fits where they apply
 //! and the measured recommendation. All deterministic. The models and intervals live in
-//! [`crate::stats`], the sentences in the reporters.
+//! [`crate::stats`], the sentences in [`super::scale_notes`].
 //!
 //! Where the models apply: CPU-bound work (what the workload declares: not
 //! `Properties::waits`) cannot run faster than the available cores, so the flattening
@@ -24,6 +24,8 @@ use crate::runner::RunnerId;
 use crate::stats;
 use crate::stats::models::{fit_amdahl, fit_gustafson, fit_usl, r_squared};
 
+use super::scale_notes;
+
 pub use crate::stats::interval::Interval;
 pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
 
@@ -31,7 +33,7 @@ pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
 pub const GOOD_ENOUGH: f64 = 0.95;
 
 /// The law that relates a serial fraction to speedup.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Law {
     /// Fixed total work (strong scaling): S(p) = 1 / (f + (1 - f) / p).
@@ -41,7 +43,7 @@ pub enum Law {
 }
 
 /// A one-parameter serial-fraction fit.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SerialFit {
     /// Amdahl for strong scaling, Gustafson for weak scaling.
     pub law: Law,
@@ -54,7 +56,7 @@ pub struct SerialFit {
 }
 
 /// A Universal Scalability Law fit.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UslFit {
     /// Contention.
     pub sigma: f64,
@@ -71,7 +73,7 @@ pub struct UslFit {
 }
 
 /// The models fitted to one runner's sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fit {
     /// Worker counts above 1 that were fitted.
     pub points: usize,
@@ -146,7 +148,7 @@ pub fn fit(points: &[(f64, f64)], law: Law) -> Result<Fit, String> {
 
 /// What the measurement itself recommends: the smallest measured worker count within
 /// `GOOD_ENOUGH` (95%) of the best measured speedup. Never outside the measured range.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// The recommended worker count.
     pub workers: usize,
@@ -178,7 +180,7 @@ fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Optio
 }
 
 /// One (runner, worker count) cell of a sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScalePoint {
     /// Runner.
     pub runner: RunnerId,
@@ -215,12 +217,13 @@ pub struct ScalePoint {
 }
 
 /// The scaling of one runner on one workload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunnerScaling {
     /// Runner.
     pub runner: RunnerId,
     /// The fit, when the sweep allows one.
     #[serde(default, deserialize_with = "lenient")]
+    #[schemars(with = "Option<Fit>")]
     pub fit: Option<Fit>,
     /// Why there is no fit.
     pub no_fit: Option<String>,
@@ -237,8 +240,29 @@ pub struct RunnerScaling {
     pub break_even_task_ms: Option<f64>,
 }
 
+/// The one recommendation for a workload: the fewest workers, of any runner, within
+/// 95% of the best measured speedup.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Best {
+    /// The runner to use.
+    pub runner: RunnerId,
+    /// With this many workers.
+    pub workers: usize,
+    /// Its speedup vs serial, with the interval of its cell.
+    pub speedup: Interval,
+    /// The confidence that interval really has (see [`ScalePoint::coverage`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+    /// The runner of the best measured speedup.
+    pub best_runner: RunnerId,
+    /// Its worker count.
+    pub best_workers: usize,
+    /// The best measured speedup.
+    pub best_speedup: f64,
+}
+
 /// One workload configuration swept over worker counts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FamilyScaling {
     /// The workload at the largest worker count.
     pub label: String,
@@ -249,10 +273,19 @@ pub struct FamilyScaling {
     pub points: Vec<ScalePoint>,
     /// Per runner.
     pub runners: Vec<RunnerScaling>,
+    /// The one recommendation (none when no cell was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<Best>,
+    /// The recommendation in a sentence, printed first. Absent in files from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The per-runner findings, one sentence per cause naming the runners it applies to.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// The whole sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScaleAnalysis {
     /// Weak scaling (work grows with the workers) rather than strong.
     pub weak: bool,
@@ -265,6 +298,9 @@ pub struct ScaleAnalysis {
     pub bootstrap: u32,
     /// One entry per workload configuration.
     pub families: Vec<FamilyScaling>,
+    /// Sentences under all the tables (what the intervals are).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// What to analyse.
@@ -392,9 +428,33 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
                 break_even_task_ms,
             });
         }
-        families.push(FamilyScaling { label: largest.label.clone(), cpu_bound, points, runners: scalings });
+        let best = scale_notes::best(&points);
+        let answer = best.as_ref().map(|b| scale_notes::answer(b, &points, &scalings));
+        let useful = ms
+            .iter()
+            .find_map(|m| m.properties.compute_share)
+            .map(|share| (share, super::notes::useful_workers(share, cores), cores));
+        let notes = scale_notes::family_notes(&scalings, useful, best.as_ref());
+        families.push(FamilyScaling {
+            label: largest.label.clone(),
+            cpu_bound,
+            points,
+            runners: scalings,
+            best,
+            answer,
+            notes,
+        });
     }
-    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), cores, bootstrap: input.bootstrap, families }
+    let all: Vec<&ScalePoint> = families.iter().flat_map(|f| &f.points).collect();
+    let notes = if all.is_empty() { Vec::new() } else { vec![scale_notes::interval_note(&all)] };
+    ScaleAnalysis {
+        weak: input.weak,
+        workers: input.workers.clone(),
+        cores,
+        bootstrap: input.bootstrap,
+        families,
+        notes,
+    }
 }
 
 #[cfg(test)]
