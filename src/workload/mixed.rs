@@ -11,13 +11,19 @@
 //! many steps it took and where the chain ended; verification jumps the generator
 //! ahead by that many steps in O(log n) (a closed form that shares no code with the
 //! loop) and checks that every step computed and slept at least its time.
+//!
+//! Its async form computes inline (blocking the worker thread that polls it, as CPU
+//! work under async does) and waits on the runtime's timer, so an async runner's few
+//! threads compute for one task while the others wait.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Param, Params, Properties, SharedState, TaskContext, TypedWorkload, Verification, WorkloadSpec};
+use super::{
+    Param, Params, Properties, SharedState, TaskContext, TaskFuture, Timer, TypedWorkload, Verification, WorkloadSpec,
+};
 
 /// Longest computation per step, in microseconds (one second).
 pub const MAX_CPU_US: u64 = 1_000_000;
@@ -244,6 +250,34 @@ impl TypedWorkload for MixedWorkload {
         run_task(seed_of(task), self.shape)
     }
 
+    fn run_async<'a>(
+        &'a self,
+        task: usize,
+        _: &'a mut (),
+        _ctx: &'a TaskContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> Option<TaskFuture<'a, MixedOutput>> {
+        let (seed, shape) = (seed_of(task), self.shape);
+        Some(Box::pin(async move {
+            let mut out = MixedOutput {
+                seed,
+                state: seed,
+                least_cpu_ns: u64::MAX,
+                least_wait_ns: u64::MAX,
+                ..MixedOutput::default()
+            };
+            for _ in 0..shape.steps {
+                let (iterations, cpu_ns) = compute_for(&mut out.state, shape.cpu);
+                out.iterations += iterations;
+                out.least_cpu_ns = out.least_cpu_ns.min(cpu_ns);
+                let start = Instant::now();
+                timer.sleep(shape.io).await;
+                out.least_wait_ns = out.least_wait_ns.min(start.elapsed().as_nanos() as u64);
+            }
+            out
+        }))
+    }
+
     fn verify(&self, outputs: &[MixedOutput], _shared: &SharedState) -> Verification {
         if outputs.len() != self.tasks {
             return Verification::failed(format!("{} tasks reported, {} expected", outputs.len(), self.tasks));
@@ -276,6 +310,41 @@ mod tests {
     fn run(w: &MixedWorkload) -> Vec<MixedOutput> {
         let shared = SharedState::heap(0);
         (0..w.tasks).map(|t| w.run(t, &mut (), &mut (), &TaskContext::new(0, 1, &shared))).collect()
+    }
+
+    /// A timer that records what it was asked and waits for real (a thread sleep
+    /// inside the poll), so the async form can be driven without a runtime.
+    struct Blocking(std::sync::Mutex<Vec<Duration>>);
+
+    impl Timer for Blocking {
+        fn sleep(&self, duration: Duration) -> TaskFuture<'static, ()> {
+            self.0.lock().unwrap().push(duration);
+            Box::pin(async move { std::thread::sleep(duration) })
+        }
+    }
+
+    #[test]
+    fn the_async_form_waits_on_the_timer_and_verifies_like_the_sync_task() {
+        let w = MixedWorkload {
+            tasks: 2,
+            shape: Shape { cpu: Duration::from_micros(50), io: Duration::from_millis(2), steps: 3 },
+        };
+        let shared = SharedState::heap(0);
+        let ctx = TaskContext::new(0, 1, &shared);
+        let timer = Blocking(Default::default());
+        let waker = std::task::Waker::noop();
+        let outputs: Vec<MixedOutput> = (0..2)
+            .map(|t| {
+                let mut input = ();
+                let mut future = w.run_async(t, &mut input, &ctx, &timer).expect("mixed has an async form");
+                match future.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+                    std::task::Poll::Ready(out) => out,
+                    std::task::Poll::Pending => panic!("a blocking timer never leaves the task pending"),
+                }
+            })
+            .collect();
+        assert_eq!(*timer.0.lock().unwrap(), vec![Duration::from_millis(2); 6], "every step waits on the timer");
+        assert!(w.verify(&outputs, &shared).is_ok(), "{:?}", w.verify(&outputs, &shared));
     }
 
     #[test]

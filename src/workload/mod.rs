@@ -202,5 +202,13 @@ pub trait Workload: Send + Sync {
 
 /// The built-in workloads, declared through the public API like any user's.
 pub(crate) fn builtins() -> Vec<WorkloadSpec> {
-    vec![sleep::spec(), fib::spec(), mixed::spec(), factorize::spec(), counter::spec(), command::spec(), pipeline::spec()]
+    vec![
+        sleep::spec(),
+        fib::spec(),
+        mixed::spec(),
+        factorize::spec(),
+        counter::spec(),
+        command::spec(),
+        pipeline::spec(),
+    ]
 }
