@@ -3,10 +3,10 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, Table};
-
 use super::{Basis, CellResult, Comparison, Outcome, Verdict};
 use crate::report::Format;
+use crate::report::layout::Column;
+use crate::report::view::{Paint, View};
 
 /// Labels, file names and reasons come from files: escaped before they are shown.
 fn safe(s: &str) -> std::borrow::Cow<'_, str> {
@@ -211,21 +211,34 @@ fn context(cmp: &Comparison) -> Vec<String> {
     lines
 }
 
-fn table(cmp: &Comparison, rows: &[&CellResult]) -> Table {
-    let mut t = Table::new();
-    t.load_preset("  ── ══      ──    ").set_header(columns(cmp, rows));
-    for c in rows {
-        t.add_row(cells(c));
+/// A verdict's colour: regressions red, improvements green, unstable cells yellow.
+fn paint(c: &CellResult) -> Option<Paint> {
+    match c.verdict {
+        Verdict::Regression => Some(Paint::Red),
+        Verdict::Improvement => Some(Paint::Green),
+        _ if c.unstable => Some(Paint::Yellow),
+        _ => None,
     }
-    for m in &cmp.missing {
-        t.add_row(missing_cells(m));
-    }
-    for col in 3..8 {
-        if let Some(c) = t.column_mut(col) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    t
+}
+
+/// The terminal table, in `view`'s characters, verdicts coloured when it has colour.
+fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
+    let all: Vec<Vec<String>> = rows.iter().map(|c| cells(c)).chain(cmp.missing.iter().map(missing_cells)).collect();
+    let titles = columns(cmp, rows);
+    let columns: Vec<Column> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| {
+            let cells = all.iter().map(|r| view.chars(r.get(i).map_or("", String::as_str)).into_owned()).collect();
+            let column = Column::new(&view.chars(title), cells);
+            match i {
+                3..8 => column.right(),
+                8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column },
+                _ => column,
+            }
+        })
+        .collect();
+    crate::report::layout::render(&columns, view)
 }
 
 fn markdown_table(
@@ -249,8 +262,9 @@ fn markdown_table(
     Ok(())
 }
 
-/// Writes the comparison in `format` (table, markdown or json; csv is refused earlier).
-pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the comparison in `format` (table, markdown or json; csv is refused earlier);
+/// the table as `view` says (colour, characters).
+pub fn write(cmp: &Comparison, format: Format, view: &View, out: &mut dyn Write) -> io::Result<()> {
     let all: Vec<&CellResult> = cmp.cells.iter().collect();
     match format {
         Format::Json => {
@@ -281,11 +295,17 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
             Ok(())
         }
         _ => {
-            writeln!(out, "{}", safe(&headline(cmp)))?;
+            let headline = view.chars(&safe(&headline(cmp))).into_owned();
+            let shown = match cmp.outcome() {
+                Outcome::Regression => view.paint(Paint::Red, &headline),
+                Outcome::NoRegression => view.paint(Paint::Green, &headline),
+                Outcome::NothingJudged | Outcome::Missing => view.paint(Paint::Yellow, &headline),
+            };
+            writeln!(out, "{shown}")?;
             for line in context(cmp) {
-                writeln!(out, "{}", safe(&line))?;
+                writeln!(out, "{}", view.chars(&safe(&line)))?;
             }
-            writeln!(out, "{}", table(cmp, &all))
+            table(cmp, &all, view).iter().try_for_each(|l| writeln!(out, "{l}"))
         }
     }
 }

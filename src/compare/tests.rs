@@ -169,7 +169,7 @@ fn when_the_medians_disagree_with_the_change_the_table_says_so_and_why() {
     assert!(medians < 0.7, "{wall:#?}");
     assert!(wall.medians_disagree && wall.ratio > 1.0, "{wall:#?}");
     let mut out = Vec::new();
-    write(&c, crate::report::Format::Table, &mut out).unwrap();
+    write(&c, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains(&format!("(medians {:+.1}%*)", (medians - 1.0) * 100.0)), "{out}");
     assert!(out.contains("the medians alone mislead"), "{out}");
@@ -394,7 +394,7 @@ fn an_estimate_beyond_the_threshold_with_an_interval_reaching_back_is_inconclusi
     let n = wall.rounds_to_decide.unwrap();
     assert!(n > 5 && n < 1000, "{n}");
     let mut table = Vec::new();
-    write(&c, crate::report::Format::Table, &mut table).unwrap();
+    write(&c, crate::report::Format::Table, &crate::report::View::default(), &mut table).unwrap();
     let table = String::from_utf8(table).unwrap();
     assert!(table.contains(&format!("INCONCLUSIVE ({n} rounds)")), "{table}");
     let most = c.rounds_to_decide().unwrap();
@@ -423,7 +423,7 @@ fn an_exit_0_with_mostly_undecided_cells_says_so_on_the_verdict_line() {
 fn the_columns_say_what_the_interval_and_p_are() {
     let render = |c: &Comparison| {
         let mut out = Vec::new();
-        write(c, crate::report::Format::Table, &mut out).unwrap();
+        write(c, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
     let pooled = render(&run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2)));
@@ -493,12 +493,12 @@ fn a_new_file_inside_the_baseline_directory_is_left_out_with_a_note() {
 fn renders_put_the_verdict_first() {
     let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2));
     let mut md = Vec::new();
-    write(&c, crate::report::Format::Markdown, &mut md).unwrap();
+    write(&c, crate::report::Format::Markdown, &crate::report::View::default(), &mut md).unwrap();
     let md = String::from_utf8(md).unwrap();
     assert!(md.lines().next().unwrap().contains("REGRESSION"), "{md}");
     assert!(md.contains("<details>"), "unchanged rows are folded: {md}");
     let mut json = Vec::new();
-    write(&c, crate::report::Format::Json, &mut json).unwrap();
+    write(&c, crate::report::Format::Json, &crate::report::View::default(), &mut json).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v["schema_version"], COMPARE_SCHEMA_VERSION);
 }

@@ -2,102 +2,124 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, Table};
 
 /// Horizontal rules above, below and under the header only; no rule between rows.
 const STYLE: &str = "  ── ══      ──    ";
+/// The same in ASCII.
+const ASCII_STYLE: &str = "  -- ==      --    ";
 
-use super::{Reporter, case_cells, case_columns, case_footer, case_title, header_lines};
-use crate::result::Report;
+use super::view::{Detail, Paint, View};
+use super::{Reporter, answer_line, case_footer, case_notes, case_table, case_title, header_lines};
+use crate::result::{CaseReport, Report};
 
-/// Formats a report as text tables.
-pub struct TableReporter;
+/// Formats a report as text tables, as `view` says: the answer first, then each case's
+/// table and its notes, fitted to the view's width.
+pub struct TableReporter {
+    /// Width, colour, characters and how much is said.
+    pub view: View,
+}
 
 impl Reporter for TableReporter {
     fn write(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "parbench {}", crate::text::terminal_safe(&report.environment.parbench_version))?;
+        let view = &self.view;
+        if report.scale.is_none() && view.detail == Detail::Quiet {
+            return write_lines(&answers(report, view), out);
+        }
+        let mut head = vec![format!("parbench {}", crate::text::terminal_safe(&report.environment.parbench_version))];
         for line in header_lines(report) {
-            for part in super::fmt::wrap(&line, width(), 2) {
-                writeln!(out, "{part}")?;
-            }
+            head.extend(view.wrap(&line, 2));
         }
+        write_lines(&head, out)?;
         if let Some(a) = &report.scale {
-            write_scale(a, out)?;
-            return write_notes(&super::notes(report), out);
+            write_scale(a, view, out)?;
+            return write_notes(&super::notes(report), view, out);
         }
-        for line in &case_blocks(report) {
+        let answers = answers(report, view);
+        if !answers.is_empty() {
             writeln!(out)?;
-            write!(out, "{line}")?;
+            write_lines(&answers, out)?;
         }
-        write_notes(&super::notes(report), out)
+        let mut legend = true;
+        for case in &report.cases {
+            writeln!(out)?;
+            let has_speedup = case.rows.iter().any(|r| r.speedup.is_some());
+            write_lines(&case_block(case, view, legend && has_speedup), out)?;
+            legend &= !has_speedup;
+        }
+        write_notes(&super::notes(report), view, out)
     }
 }
 
-fn write_notes(notes: &[String], out: &mut dyn Write) -> io::Result<()> {
+fn write_lines(lines: &[String], out: &mut dyn Write) -> io::Result<()> {
+    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
+}
+
+/// The answer of each case, in bold, folded to the width: introduced by the case's
+/// label when there are several.
+pub(crate) fn answers(report: &Report, view: &View) -> Vec<String> {
+    let labelled = report.cases.iter().filter(|c| c.answer.is_some()).count() > 1;
+    let mut lines = Vec::new();
+    for case in &report.cases {
+        if let Some(answer) = answer_line(case, labelled) {
+            lines.extend(view.wrap(&answer, 2).iter().map(|l| view.paint(Paint::Bold, l)));
+        }
+    }
+    lines
+}
+
+fn write_notes(notes: &[String], view: &View, out: &mut dyn Write) -> io::Result<()> {
     for note in notes {
         writeln!(out)?;
-        for line in super::fmt::wrap(note, width(), 2) {
-            writeln!(out, "{line}")?;
-        }
+        write_lines(&view.wrap(note, 2), out)?;
     }
     Ok(())
 }
 
-fn write_scale(a: &crate::result::ScaleAnalysis, out: &mut dyn Write) -> io::Result<()> {
+fn write_scale(a: &crate::result::ScaleAnalysis, view: &View, out: &mut dyn Write) -> io::Result<()> {
     use super::scale;
     for f in &a.families {
         let mut table = Table::new();
-        table.load_preset(STYLE).set_header(scale::COLUMNS);
+        let preset = if view.style == super::Style::Ascii { ASCII_STYLE } else { STYLE };
+        table.load_preset(preset).set_header(scale::COLUMNS.map(|c| view.chars(c).into_owned()));
         for p in &f.points {
-            table.add_row(scale::cells(p));
+            table.add_row(scale::cells(p).iter().map(|c| view.chars(c).into_owned()));
         }
         for col in 1..scale::COLUMNS.len() {
             if let Some(c) = table.column_mut(col) {
                 c.set_cell_alignment(CellAlignment::Right);
             }
         }
-        writeln!(out, "\n{}\n{table}", scale::heading(a, f))?;
+        writeln!(out, "\n{}\n{table}", view.chars(&scale::heading(a, f)))?;
         for line in scale::summaries(f) {
-            writeln!(out, "{line}")?;
+            write_lines(&view.wrap(&line, 2), out)?;
         }
         writeln!(out)?;
-        scale::text_plot(a, f, out)?;
+        let mut plot = Vec::new();
+        scale::text_plot(a, f, &mut plot)?;
+        out.write_all(view.chars(&String::from_utf8_lossy(&plot)).as_bytes())?;
     }
-    writeln!(out, "\n{}", scale::interval_note(a))
+    writeln!(out)?;
+    write_lines(&view.wrap(&scale::interval_note(a), 2), out)
 }
 
-/// The terminal's width when the table goes to one (at most 100 columns), else 100.
-fn width() -> usize {
-    Table::new().width().map_or(100, |w| usize::from(w).clamp(40, 100))
-}
-
-fn case_blocks(report: &Report) -> Vec<String> {
-    report
-        .cases
-        .iter()
-        .map(|case| {
-            let mut table = Table::new();
-            // Fits a narrower terminal by wrapping cells; elsewhere it is left as is.
-            let columns = case_columns(case);
-            table.load_preset(STYLE).set_content_arrangement(ContentArrangement::Dynamic).set_header(&columns);
-            for row in &case.rows {
-                table.add_row(case_cells(case, row));
-            }
-            for col in 1..columns.len() - 1 {
-                if let Some(c) = table.column_mut(col) {
-                    c.set_cell_alignment(CellAlignment::Right);
-                }
-            }
-            let mut text = format!("{}\n{table}\n", case_title(case));
-            for line in case_footer(case) {
-                for part in super::fmt::wrap(&line, width(), 2) {
-                    text.push_str(&part);
-                    text.push('\n');
-                }
-            }
-            text
-        })
-        .collect()
+/// One case: its title, its table fitted to the width, what the speedup is (`legend`,
+/// once), what was verified, and its notes, warnings highlighted. A pure function of
+/// the case and the view, so a table can be redrawn as rounds come in.
+pub fn case_block(case: &CaseReport, view: &View, legend: bool) -> Vec<String> {
+    let mut lines = view.wrap(&case_title(case), 2);
+    lines.extend(super::layout::render(&case_table(case, view), view));
+    if legend {
+        lines.extend(view.wrap(super::SPEEDUP_LEGEND, 2));
+    }
+    for line in case_footer(case) {
+        lines.extend(view.wrap(&line, 2));
+    }
+    for (note, warns) in case_notes(case, view.detail) {
+        let wrapped = view.wrap(&note, 2);
+        lines.extend(wrapped.into_iter().map(|l| if warns { view.paint(Paint::Yellow, &l) } else { l }));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -113,7 +135,7 @@ mod tests {
             row.throughput_per_s = Some((3u64 << 30) as f64 / (row.wall_ms.median / 1e3));
         }
         let mut out = Vec::new();
-        TableReporter.write(&report, &mut out).unwrap();
+        TableReporter { view: View::default() }.write(&report, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let header = text.lines().find(|l| l.contains("wall (median")).unwrap();
         assert!(header.find("min .. max").unwrap() < header.find("throughput").unwrap(), "{header}");
@@ -125,7 +147,7 @@ mod tests {
         let mut report = crate::report::fixture::report();
         let text = |report: &Report| {
             let mut out = Vec::new();
-            TableReporter.write(report, &mut out).unwrap();
+            TableReporter { view: View::default() }.write(report, &mut out).unwrap();
             String::from_utf8(out).unwrap()
         };
         assert!(!text(&report).contains("unoptimised"));
@@ -141,7 +163,7 @@ mod tests {
     #[test]
     fn table_snapshot() {
         let mut out = Vec::new();
-        TableReporter.write(&crate::report::fixture::report(), &mut out).unwrap();
+        TableReporter { view: View::default() }.write(&crate::report::fixture::report(), &mut out).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
     }
 }
