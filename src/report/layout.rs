@@ -9,7 +9,8 @@ use crate::text::visible_width;
 /// One column: its titles and its cells, each longest first.
 #[derive(Clone, Debug, Default)]
 pub struct Column {
-    /// Titles, longest first: the shortest is taken once anything must give.
+    /// Titles, longest first: the second is taken once anything must give, the last
+    /// once the cells take their shortest form.
     pub titles: Vec<String>,
     /// Per row, the cell's forms, longest first.
     pub cells: Vec<Vec<String>>,
@@ -33,7 +34,7 @@ impl Column {
         }
     }
 
-    /// Shorter titles, taken once anything must give.
+    /// A shorter title (see [`Column::titles`]).
     pub fn or_title(mut self, title: &str) -> Column {
         self.titles.push(title.to_string());
         self
@@ -66,9 +67,17 @@ struct Form {
     shown: bool,
 }
 
+/// The full title; the second once titles shorten; the last once the cells do.
 fn title(c: &Column, f: Form) -> &str {
-    let t = if f.short_title || f.short_cells { c.titles.last() } else { c.titles.first() };
-    t.map_or("", String::as_str)
+    let last = c.titles.len().saturating_sub(1);
+    let i = if f.short_cells {
+        last
+    } else if f.short_title {
+        last.min(1)
+    } else {
+        0
+    };
+    c.titles.get(i).map_or("", String::as_str)
 }
 
 fn cell(c: &Column, row: usize, f: Form) -> &str {

@@ -160,6 +160,107 @@ mod tests {
         assert!(back.optimised);
     }
 
+    fn render(report: &Report, view: View) -> String {
+        let mut out = Vec::new();
+        TableReporter { view }.write(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_line_fits_the_width_and_keeps_runner_median_speedup_and_result() {
+        let report = crate::report::fixture::report();
+        let full = render(&report, View::default());
+        assert!(full.lines().any(|l| l.chars().count() > 80), "the full table is wider than 80");
+        for width in [60, 80, 120] {
+            let text = render(&report, View { width: Some(width), ..View::default() });
+            for line in text.lines() {
+                assert!(crate::text::visible_width(line) <= width, "{width}: {line:?}\n{text}");
+            }
+            for case in &report.cases {
+                // The case's own lines: from its title (folded or not) on.
+                let title = format!("{} ·", case.label);
+                let start = text.lines().position(|l| l.starts_with(&title) && !l.contains(": threads")).unwrap();
+                for row in &case.rows {
+                    let line = text
+                        .lines()
+                        .skip(start)
+                        .find(|l| l.split_whitespace().next() == Some(row.runner.as_str()) && l.contains(" ms"))
+                        .unwrap_or_else(|| panic!("{width}: no row of {}\n{text}", row.runner));
+                    let speedup = format!("{:.2}x", row.speedup.unwrap().median);
+                    let median = crate::report::fmt_ms(row.wall_ms.median);
+                    assert!(line.contains(&speedup) && line.contains(&median), "{width}: {line}");
+                    assert!(line.contains("ok") || line.contains("lost 25.0%"), "{width}: {line}");
+                }
+            }
+        }
+        // At 80 the range goes first; at 120 everything stays.
+        let at80 = render(&report, View { width: Some(80), ..View::default() });
+        assert!(!at80.contains("min .. max") && at80.contains("median ± MAD"), "{at80}");
+        assert!(render(&report, View { width: Some(120), ..View::default() }).contains("min .. max"));
+    }
+
+    #[test]
+    fn the_answer_comes_first_and_the_speedup_is_explained_once() {
+        let report = crate::report::fixture::report();
+        let text = render(&report, View::default());
+        let after_header = text.lines().skip_while(|l| !l.starts_with("warm-up:")).nth(2).unwrap();
+        assert!(after_header.starts_with("fib (n=34, tasks=8): threads reached 2.00x serial"), "{text}");
+        assert_eq!(text.matches("not a ratio of the medians").count(), 1, "{text}");
+        // The old table's verdict note sits under the table; now only -v shows it.
+        assert!(!text.contains("no runner is named fastest"), "{text}");
+        let verbose = render(&report, View { detail: Detail::Verbose, ..View::default() });
+        let verbose = verbose.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(verbose.contains("no runner is named fastest and none is said to beat serial"), "{verbose}");
+    }
+
+    #[test]
+    fn quiet_prints_the_answers_only() {
+        let mut report = crate::report::fixture::report();
+        let quiet = render(&report, View { detail: Detail::Quiet, ..View::default() });
+        let answers: Vec<&str> = quiet.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(answers.len(), 4, "{quiet}");
+        assert!(answers.iter().all(|l| l.contains(": threads reached")), "{quiet}");
+        report.cases.truncate(1);
+        let one = render(&report, View { detail: Detail::Quiet, ..View::default() });
+        assert_eq!(one, "threads reached 2.00x serial (median of 3 round(s); an interval needs 6)\n");
+    }
+
+    #[test]
+    fn colour_marks_the_answer_the_fastest_runner_and_warnings_and_takes_no_width() {
+        let mut report = crate::report::fixture::report();
+        report.cases[0].answer.as_mut().unwrap().fastest = Some(crate::result::RunnerId::new("threads"));
+        let plain = render(&report, View { width: Some(80), ..View::default() });
+        assert!(!plain.contains('\u{1b}'), "no colour unless asked: {plain}");
+        let painted = render(&report, View { width: Some(80), color: true, ..View::default() });
+        assert!(painted.contains("\u{1b}[1mfib (n=34, tasks=8): threads reached"), "{painted}");
+        assert!(painted.contains(" \u{1b}[1;32mthreads\u{1b}[0m "), "{painted}");
+        assert!(painted.contains("\u{1b}[33mWithout synchronisation"), "{painted}");
+        let widths = |t: &str| t.lines().map(crate::text::visible_width).collect::<Vec<_>>();
+        assert_eq!(widths(&painted), widths(&plain));
+    }
+
+    #[test]
+    fn ascii_style_writes_only_ascii() {
+        let report = crate::report::fixture::report();
+        let text = render(&report, View { style: crate::report::Style::Ascii, width: Some(80), ..View::default() });
+        assert!(text.is_ascii(), "{}", text.chars().filter(|c| !c.is_ascii()).collect::<String>());
+        assert!(text.contains("+/-") && text.contains("120 us") && text.contains("-----"), "{text}");
+    }
+
+    #[test]
+    fn a_counter_row_whose_median_sample_lost_nothing_says_in_how_many_samples() {
+        let mut report = crate::report::fixture::report();
+        let none = report.cases.iter_mut().find(|c| c.label.contains("sync=none")).unwrap();
+        none.rows[1].result = crate::result::RowResult::LostUpdates {
+            expected: 2000,
+            median_lost: 0.0,
+            max_lost: 0.001,
+            samples_losing: 1,
+        };
+        let text = render(&report, View::default());
+        assert!(!text.contains("lost 0.0%") && text.contains("lost in 1 of 3"), "{text}");
+    }
+
     #[test]
     fn table_snapshot() {
         let mut out = Vec::new();
