@@ -221,7 +221,8 @@ fn paint(c: &CellResult) -> Option<Paint> {
     }
 }
 
-/// The terminal table, in `view`'s characters, verdicts coloured when it has colour.
+/// The terminal table, in `view`'s characters, verdicts coloured when it has colour,
+/// fitted to the view's width as far as the columns that stay allow.
 fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
     let all: Vec<Vec<String>> = rows.iter().map(|c| cells(c)).chain(cmp.missing.iter().map(missing_cells)).collect();
     let titles = columns(cmp, rows);
@@ -230,9 +231,16 @@ fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
         .enumerate()
         .map(|(i, title)| {
             let cells = all.iter().map(|r| view.chars(r.get(i).map_or("", String::as_str)).into_owned()).collect();
-            let column = Column::new(&view.chars(title), cells);
+            let mut column = Column::new(&view.chars(title), cells);
+            if let Some((short, _)) = title.split_once(" [").or_else(|| title.split_once(" (")) {
+                column = column.or_title(short);
+            }
+            // To fit a width, p goes first, then the threshold, then the two medians.
             match i {
-                3..8 => column.right(),
+                3 | 4 => column.right().drop_at(3),
+                5 => column.right(),
+                6 => column.right().drop_at(1),
+                7 => column.right().drop_at(2),
                 8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column },
                 _ => column,
             }
@@ -295,15 +303,22 @@ pub fn write(cmp: &Comparison, format: Format, view: &View, out: &mut dyn Write)
             Ok(())
         }
         _ => {
-            let headline = view.chars(&safe(&headline(cmp))).into_owned();
-            let shown = match cmp.outcome() {
-                Outcome::Regression => view.paint(Paint::Red, &headline),
-                Outcome::NoRegression => view.paint(Paint::Green, &headline),
-                Outcome::NothingJudged | Outcome::Missing => view.paint(Paint::Yellow, &headline),
+            let headline = safe(&headline(cmp)).into_owned();
+            // Folded only to a width the view knows: a log keeps its lines whole.
+            let fold = |line: &str| match view.width {
+                Some(_) => view.wrap(line, 2),
+                None => vec![view.chars(line).into_owned()],
             };
-            writeln!(out, "{shown}")?;
+            for line in fold(&headline) {
+                let shown = match cmp.outcome() {
+                    Outcome::Regression => view.paint(Paint::Red, &line),
+                    Outcome::NoRegression => view.paint(Paint::Green, &line),
+                    Outcome::NothingJudged | Outcome::Missing => view.paint(Paint::Yellow, &line),
+                };
+                writeln!(out, "{shown}")?;
+            }
             for line in context(cmp) {
-                writeln!(out, "{}", view.chars(&safe(&line)))?;
+                fold(&safe(&line)).iter().try_for_each(|l| writeln!(out, "{l}"))?;
             }
             table(cmp, &all, view).iter().try_for_each(|l| writeln!(out, "{l}"))
         }

@@ -528,3 +528,27 @@ fn write_golden_files() {
     future["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
     std::fs::write(dir.join("future.json"), serde_json::to_string_pretty(&future).unwrap() + "\n").unwrap();
 }
+
+#[test]
+fn verdicts_are_coloured_only_when_asked_and_the_table_narrows_to_fit() {
+    let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2));
+    assert!(c.cells.iter().any(|x| x.verdict == Verdict::Regression), "{:#?}", c.cells);
+    let text = |view: crate::report::View| {
+        let mut out = Vec::new();
+        write(&c, crate::report::Format::Table, &view, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let plain = text(crate::report::View::default());
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    let painted = text(crate::report::View { color: true, ..Default::default() });
+    let red = format!("\u{1b}[1;31m{}", Verdict::Regression.name());
+    assert!(painted.starts_with("\u{1b}[1;31m") && painted.contains(&red), "{painted}");
+    // p goes first, then the threshold: the verdicts stay.
+    let full = plain.lines().filter(|l| l.starts_with('─')).map(crate::text::visible_width).max().unwrap();
+    let narrow = text(crate::report::View { width: Some(full - 10), ..Default::default() });
+    let table: Vec<&str> = narrow.lines().skip_while(|l| !l.starts_with('─')).collect();
+    assert!(table.iter().all(|l| crate::text::visible_width(l) <= full - 10), "{narrow}");
+    assert!(!table[1].contains("Holm") && table[1].contains("verdict"), "{narrow}");
+    assert!(table.iter().any(|l| l.contains(Verdict::Regression.name())), "{narrow}");
+    assert!(narrow.lines().all(|l| crate::text::visible_width(l) <= full - 10), "sentences fold too: {narrow}");
+}

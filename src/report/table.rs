@@ -2,13 +2,6 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, Table};
-
-/// Horizontal rules above, below and under the header only; no rule between rows.
-const STYLE: &str = "  ── ══      ──    ";
-/// The same in ASCII.
-const ASCII_STYLE: &str = "  -- ==      --    ";
-
 use super::view::{Detail, Paint, View};
 use super::{Reporter, answer_line, case_footer, case_notes, case_table, case_title, header_lines};
 use crate::result::{CaseReport, Report};
@@ -76,21 +69,32 @@ fn write_notes(notes: &[String], view: &View, out: &mut dyn Write) -> io::Result
     Ok(())
 }
 
+/// Columns of the scale table give way in this order to fit a width: Karp-Flatt,
+/// overhead, idle share, imbalance; runner, workers, speedup and efficiency stay.
+const SCALE_DROP: [Option<u8>; 8] = [None, None, None, None, Some(1), Some(4), Some(3), Some(2)];
+
 fn write_scale(a: &crate::result::ScaleAnalysis, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    use super::layout::Column;
     use super::scale;
     for f in &a.families {
-        let mut table = Table::new();
-        let preset = if view.style == super::Style::Ascii { ASCII_STYLE } else { STYLE };
-        table.load_preset(preset).set_header(scale::COLUMNS.map(|c| view.chars(c).into_owned()));
-        for p in &f.points {
-            table.add_row(scale::cells(p).iter().map(|c| view.chars(c).into_owned()));
-        }
-        for col in 1..scale::COLUMNS.len() {
-            if let Some(c) = table.column_mut(col) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        writeln!(out, "\n{}\n{table}", view.chars(&scale::heading(a, f)))?;
+        let rows: Vec<Vec<String>> = f.points.iter().map(scale::cells).collect();
+        let columns: Vec<Column> = scale::COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, title)| {
+                let cells = rows.iter().map(|r| view.chars(&r[i]).into_owned()).collect();
+                let mut c = Column::new(title, cells);
+                if let Some((short, _)) = title.split_once(" [") {
+                    c = c.or_title(short);
+                }
+                c.right = i > 0;
+                c.drop = SCALE_DROP[i];
+                c
+            })
+            .collect();
+        writeln!(out)?;
+        write_lines(&view.wrap(&scale::heading(a, f), 2), out)?;
+        write_lines(&super::layout::render(&columns, view), out)?;
         for line in scale::summaries(f) {
             write_lines(&view.wrap(&line, 2), out)?;
         }
