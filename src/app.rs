@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{BaselineCommand, CompareArgs, Invocation};
+use crate::cli::{BaselineCommand, CompareArgs, Display, Invocation};
 use crate::error::UsageError;
 use crate::measure::{self, Measurement};
 use crate::plan::{Plan, Request};
@@ -15,18 +15,19 @@ use crate::result::Report;
 
 /// Runs a parsed command line and returns its exit code. Errors carry a
 /// [`UsageError`] (exit 2) or anything else (exit 1); `compare` also returns 1
-/// (regression) and 3 (not comparable) as plain exit codes.
-pub fn run(registry: &Registry, invocation: Invocation) -> anyhow::Result<ExitCode> {
+/// (regression) and 3 (not comparable) as plain exit codes. `display` says how the
+/// terminal output is shown.
+pub fn run(registry: &Registry, invocation: Invocation, display: Display) -> anyhow::Result<ExitCode> {
     match invocation {
-        Invocation::Measure(request) => execute(registry, *request),
+        Invocation::Measure(request) => execute(registry, *request, display),
         Invocation::Suite(args) => {
             let mut request = crate::suite::load(&args.file)?.request;
             request.output = args.output;
             request.format = args.format;
             request.limit = args.limit;
-            execute(registry, request)
+            execute(registry, request, display)
         }
-        Invocation::Compare(args) => compare(&args),
+        Invocation::Compare(args) => compare(&args, display),
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
@@ -117,7 +118,8 @@ fn measure_plan(
     Ok((report, kept))
 }
 
-fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+fn compare(args: &CompareArgs, display: Display) -> anyhow::Result<ExitCode> {
+    let view = view(display, false);
     let inputs = crate::compare::load_inputs(&args.base, &args.new)?;
     let rules = crate::compare::Rules {
         floor_relative: args.floor,
@@ -128,7 +130,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     match crate::compare::compare(&inputs.bases, &inputs.new_name, &inputs.new, &rules, args.allow_incomparable) {
         Ok(mut cmp) => {
             cmp.skipped_base.extend(inputs.left_out);
-            to_stdout(|out| crate::compare::write(&cmp, args.format, out))?;
+            to_stdout(|out| crate::compare::write(&cmp, args.format, &view, out))?;
             match cmp.outcome() {
                 crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
                 crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
@@ -144,7 +146,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
+fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::Result<ExitCode> {
     let mut plan = crate::plan::plan(registry, request)?;
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     // `--limit none` skips the calibration: nothing to refuse.
@@ -169,7 +171,9 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
     // an interrupt while the table is printed finds it saved.
     let mut failures: Vec<String> = Vec::new();
     for output in std::mem::take(&mut plan.output) {
-        failures.extend(write_output(output.output, &|out| output.format.reporter().write(&report, out)));
+        failures.extend(write_output(output.output, &|out| {
+            output.format.reporter(report::View::default()).write(&report, out)
+        }));
     }
     if let (Some(spec), Some(analysis)) = (&mut plan.scale, &report.scale) {
         let pictures = [
@@ -196,7 +200,8 @@ fn execute(registry: &Registry, request: Request) -> anyhow::Result<ExitCode> {
         }
     }
     let shown = if plan.table_on_stderr { "stderr" } else { "stdout" };
-    if let Err(e) = write_terminal(&report, plan.stdout_format, plan.table_on_stderr) {
+    let view = view(display, plan.table_on_stderr);
+    if let Err(e) = write_terminal(&report, plan.stdout_format, plan.table_on_stderr, view) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             failures.push(format!("writing to {shown}: {e}"));
         }
@@ -220,16 +225,33 @@ fn write_output(output: crate::output::Output, write: &dyn Fn(&mut dyn Write) ->
 }
 
 /// The report for the terminal: stdout, or stderr when stdout carries an output.
-fn write_terminal(report: &Report, format: report::Format, on_stderr: bool) -> io::Result<()> {
+fn write_terminal(report: &Report, format: report::Format, on_stderr: bool, view: report::View) -> io::Result<()> {
     if on_stderr {
         let mut out = io::BufWriter::new(io::stderr().lock());
-        format.reporter().write(report, &mut out)?;
+        format.reporter(view).write(report, &mut out)?;
         return out.flush();
     }
     crate::sys::stdout_open()?;
     let mut out = io::BufWriter::new(io::stdout().lock());
-    format.reporter().write(report, &mut out)?;
+    format.reporter(view).write(report, &mut out)?;
     out.flush()
+}
+
+/// How the table is shown on stdout (or on stderr, `on_stderr`): `display`'s flags,
+/// with the width and colour the terminal and the environment allow.
+fn view(display: Display, on_stderr: bool) -> report::View {
+    use std::io::IsTerminal;
+    let is_terminal = if on_stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let terminal = report::Terminal {
+        is_terminal,
+        // The terminal's size as stdout sees it; on stderr, COLUMNS says.
+        width: if on_stderr { None } else { comfy_table::Table::new().width().map(usize::from) },
+        columns: var("COLUMNS"),
+        no_color: var("NO_COLOR"),
+        clicolor_force: var("CLICOLOR_FORCE"),
+    };
+    report::View::resolve(display.color, display.style, display.detail, &terminal)
 }
 
 /// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the run

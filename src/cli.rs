@@ -219,8 +219,38 @@ pub fn command(registry: &Registry) -> clap::Command {
         .arg_required_else_help(true)
         .subcommand(run)
         .subcommand(scale);
+    let top = DisplayArgs::augment_args(top.next_help_heading("Display"));
     // The derive would take the enum's doc comment as the program's description.
     Fixed::augment_subcommands(top).about(ABOUT)
+}
+
+/// How the output is shown: flags every command takes, anywhere on the line.
+#[derive(Debug, Args)]
+pub struct DisplayArgs {
+    /// Colour: auto (when stdout is a terminal; NO_COLOR turns it off, CLICOLOR_FORCE
+    /// on), always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    pub color: crate::report::ColorChoice,
+    /// Characters: unicode, or ascii for logs and terminals without Unicode (us, +/-).
+    #[arg(long, value_name = "STYLE", default_value = "unicode", global = true)]
+    pub style: crate::report::Style,
+    /// Print only the answer line of each case (and errors).
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every note in full: the sentence behind the answer, each runner's own.
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+}
+
+/// How to show the output, from [`DisplayArgs`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Display {
+    /// `--color`.
+    pub color: crate::report::ColorChoice,
+    /// `--style`.
+    pub style: crate::report::Style,
+    /// `--quiet`, `--verbose` or neither.
+    pub detail: crate::report::Detail,
 }
 
 /// One workload's subcommand: its declared parameters, then the flags every workload
@@ -251,8 +281,18 @@ fn workload_command(registry: &Registry, spec: &WorkloadSpec, scale: bool) -> cl
     cmd.about(spec.about().to_string())
 }
 
-/// Parses a command line (program name first) against `registry`.
+/// Parses a command line (program name first) against `registry`: what it asks for.
 pub fn parse<I, T>(registry: &Registry, args: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    parse_with_display(registry, args).map(|(invocation, _)| invocation)
+}
+
+/// Parses a command line (program name first) against `registry`: what it asks for,
+/// and how to show the output.
+pub fn parse_with_display<I, T>(registry: &Registry, args: I) -> Result<(Invocation, Display), clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -261,13 +301,24 @@ where
     let mut cmd = command(registry);
     cmd.build();
     let matches = cmd.try_get_matches_from_mut(&args).map_err(|e| in_words_of_parbench(&cmd, &args, e))?;
+    let flags = DisplayArgs::from_arg_matches(&matches)?;
+    let detail = match (flags.quiet, flags.verbose) {
+        (true, _) => crate::report::Detail::Quiet,
+        (_, true) => crate::report::Detail::Verbose,
+        _ => crate::report::Detail::Normal,
+    };
+    let display = Display { color: flags.color, style: flags.style, detail };
+    invocation(registry, &matches).map(|i| (i, display))
+}
+
+fn invocation(registry: &Registry, matches: &ArgMatches) -> Result<Invocation, clap::Error> {
     match matches.subcommand() {
         Some((which @ ("run" | "scale"), sub)) => {
             let (name, m) = sub.subcommand().expect("a workload subcommand is required");
             let spec = registry.get(name).expect("subcommands come from the registry");
             measure_request(spec, m, which == "scale").map(|r| Invocation::Measure(Box::new(r)))
         }
-        _ => Ok(match Fixed::from_arg_matches(&matches)? {
+        _ => Ok(match Fixed::from_arg_matches(matches)? {
             Fixed::Suite(a) => Invocation::Suite(a),
             Fixed::Compare(a) => Invocation::Compare(a),
             Fixed::Baseline(b) => Invocation::Baseline(b),

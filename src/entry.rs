@@ -52,11 +52,11 @@ pub fn main(registry: Registry) -> ExitCode {
     if let Some(mode) = mode {
         return every_default(&registry, mode == BenchMode::Smoke);
     }
-    let invocation = match crate::cli::parse(&registry, &args) {
-        Ok(invocation) => invocation,
+    let (invocation, display) = match crate::cli::parse_with_display(&registry, &args) {
+        Ok(parsed) => parsed,
         Err(e) => return clap_error(e),
     };
-    finish(crate::app::run(&registry, invocation))
+    finish(crate::app::run(&registry, invocation, display))
 }
 
 /// What a bench target started without a command does.
@@ -104,7 +104,7 @@ fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
             Ok(_) => unreachable!("a run command line"),
             Err(e) => return clap_error(e),
         };
-        match crate::app::run(registry, invocation) {
+        match crate::app::run(registry, invocation, crate::cli::Display::default()) {
             Ok(code) if code == ExitCode::SUCCESS => {}
             other => return finish(other),
         }

@@ -149,8 +149,12 @@ pub struct CaseReport {
     pub rows: Vec<RunnerRow>,
     /// Runners left out.
     pub skipped: Vec<Skipped>,
-    /// Plain sentences saying what the numbers mean.
-    pub notes: Vec<String>,
+    /// The one-line answer: who is fastest, by how much, or a tie, or that no runner
+    /// beat serial (absent in files written before it, and without a parallel runner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    /// What the numbers mean, one note per cause, naming the runners it applies to.
+    pub notes: Vec<Note>,
     /// Every measured sample.
     pub samples: Vec<RecordedSample>,
 }
@@ -270,6 +274,139 @@ impl schemars::JsonSchema for RunnerId {
 
 fn yes() -> bool {
     true
+}
+
+/// A case's answer in one line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Answer {
+    /// The sentence: `rayon is fastest: 1.93x serial [1.88, 1.97]`.
+    pub text: String,
+    /// The runner named fastest, when the paired intervals name one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fastest: Option<RunnerId>,
+}
+
+/// One note of a case: a cause, the runners it applies to and one sentence naming
+/// them, with the sentences per runner it stands for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(from = "NoteInFile")]
+pub struct Note {
+    /// What the note is about.
+    pub cause: Cause,
+    /// The runners it applies to (empty: the case as a whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runners: Vec<RunnerId>,
+    /// One sentence, naming the runners.
+    pub text: String,
+    /// The full sentences it stands for, one per runner; empty when `text` is all of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detail: Vec<String>,
+}
+
+impl Note {
+    /// A note on the case as a whole.
+    pub fn case(cause: Cause, text: String) -> Note {
+        Note { cause, runners: Vec::new(), text, detail: Vec::new() }
+    }
+
+    /// The sentences `-v` shows: the full ones it stands for, or its text.
+    pub fn full(&self) -> &[String] {
+        if self.detail.is_empty() { std::slice::from_ref(&self.text) } else { &self.detail }
+    }
+}
+
+/// The causes of notes: each case has at most one note per cause (and variant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Said by the workload itself.
+    Workload,
+    /// What `--rounds auto` reached.
+    Precision,
+    /// Warm-up took longer than usual.
+    SlowWarmUp,
+    /// Warm-up ended before the times were steady.
+    Unsteady,
+    /// The full sentence behind the answer (shown with `-v`).
+    Verdict,
+    /// More workers than cores.
+    Oversubscribed,
+    /// Sleeping tasks and the ideal wall time.
+    Sleeping,
+    /// Process start-up.
+    StartUp,
+    /// Building the workload.
+    SetUp,
+    /// Processes exiting after the clock stopped.
+    TearDown,
+    /// A pool built once.
+    PoolBuild,
+    /// Unsynchronised updates lost.
+    LostUpdates,
+    /// Samples too short to say much.
+    ShortSamples,
+    /// Fewer cores busy than workers, while other processes used the machine.
+    BusyMachine,
+    /// Fewer cores busy than workers in short samples: thread placement.
+    Placement,
+    /// Fewer cores busy than workers on a quiet machine.
+    SharedCore,
+    /// Workers denied CPU they could have used.
+    Preempted,
+    /// Samples during which other processes used the CPU.
+    Disturbed,
+    /// Peak memory per runner.
+    Memory,
+    /// Tasks without an async form blocked an async runner's threads.
+    Blocking,
+    /// A pipeline's bottleneck and throughput bound.
+    Pipeline,
+    /// The bound on useful workers of work that computes part of its time.
+    UsefulWorkers,
+    /// A note from a file written before notes had causes.
+    Other,
+}
+
+impl Cause {
+    /// Whether the note warns that the times may mislead (shown highlighted).
+    pub fn warns(self) -> bool {
+        matches!(
+            self,
+            Cause::Unsteady
+                | Cause::LostUpdates
+                | Cause::ShortSamples
+                | Cause::BusyMachine
+                | Cause::Placement
+                | Cause::SharedCore
+                | Cause::Preempted
+                | Cause::Disturbed
+        )
+    }
+}
+
+/// A note as files hold it: a plain sentence (files written before notes had causes),
+/// or the note itself.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum NoteInFile {
+    Text(String),
+    Note {
+        cause: Cause,
+        #[serde(default)]
+        runners: Vec<RunnerId>,
+        text: String,
+        #[serde(default)]
+        detail: Vec<String>,
+    },
+}
+
+impl From<NoteInFile> for Note {
+    fn from(n: NoteInFile) -> Note {
+        match n {
+            NoteInFile::Text(text) => Note::case(Cause::Other, text),
+            NoteInFile::Note { cause, runners, text, detail } => Note { cause, runners, text, detail },
+        }
+    }
 }
 
 impl CaseReport {

@@ -1307,3 +1307,54 @@ fn the_same_output_twice_is_refused_before_measuring() {
     }
     assert!(!dir.path().join("a.json").exists());
 }
+
+/// A tiny threads-only fib run with `extra` flags, its stdout piped, without the
+/// colour and width variables of the environment the tests run in.
+fn piped_run(extra: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = tiny_fib(&["--runner", "threads"]);
+    cmd.args(extra).env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("COLUMNS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn piped_output_has_no_colour_unless_asked_and_no_color_wins_over_clicolor_force() {
+    assert!(!piped_run(&[], &[]).contains('\u{1b}'));
+    assert!(piped_run(&["--color", "always"], &[]).contains("\u{1b}["));
+    assert!(piped_run(&[], &[("CLICOLOR_FORCE", "1")]).contains("\u{1b}["));
+    assert!(!piped_run(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+    assert!(!piped_run(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'));
+    // A global flag: before the command too.
+    let mut cmd = parbench();
+    cmd.args(["--color", "always"]).args(TINY_FIB).args(["--runner", "threads"]);
+    assert!(String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap().contains("\u{1b}["));
+}
+
+#[test]
+fn columns_fits_piped_output_and_without_it_the_table_is_whole() {
+    for width in ["60", "80"] {
+        let out = piped_run(&[], &[("COLUMNS", width)]);
+        let w: usize = width.parse().unwrap();
+        assert!(out.lines().all(|l| l.chars().count() <= w), "{width}:\n{out}");
+        assert!(out.contains(" serial ") && out.contains(" threads ") && out.contains("speedup"), "{out}");
+    }
+    assert!(piped_run(&[], &[]).contains("min .. max"));
+}
+
+#[test]
+fn quiet_prints_the_answer_and_ascii_style_no_unicode() {
+    let quiet = piped_run(&["--quiet"], &[]);
+    assert!(quiet.starts_with("threads reached") && !quiet.contains("parbench"), "{quiet}");
+    assert_eq!(quiet.lines().filter(|l| !l.starts_with(' ')).count(), 1, "{quiet}");
+    let ascii = piped_run(&["--style", "ascii"], &[]);
+    for c in ['µ', '±', '─', '═', '·'] {
+        assert!(!ascii.contains(c), "{c}: {ascii}");
+    }
+    assert!(ascii.contains("+/-"), "{ascii}");
+    let verbose = piped_run(&["-v"], &[]);
+    assert!(verbose.contains("no runner is named fastest"), "{verbose}");
+    assert_usage_error(&["-q", "-v", "list"], &["--quiet", "--verbose"]);
+}

@@ -596,7 +596,7 @@ fn no_runner_times_the_freeing_of_its_set_up() {
     }
     let report = run(&["teardown", "--log", log, "--runner", "process", "--setup-mib", "256"]).unwrap();
     let case = &report.cases[0];
-    assert!(case.notes.iter().any(|n| n.contains("freed their set-up and exited in")), "{:?}", case.notes);
+    assert!(case.notes.iter().any(|n| n.text.contains("freed their set-up and exited in")), "{:?}", case.notes);
     for row in &case.rows {
         assert_eq!(row.teardown_ms.is_some(), row.runner == RunnerId::new("process"), "{}", row.runner);
     }

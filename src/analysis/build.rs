@@ -4,7 +4,7 @@
 
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Measurement, RecordedSample};
-use crate::result::{CaseReport, Report, RowResult, RunnerRow, SCHEMA_VERSION, SettingsRecord, Skipped};
+use crate::result::{CaseReport, Cause, Note, Report, RowResult, RunnerRow, SCHEMA_VERSION, SettingsRecord, Skipped};
 use crate::runner::RunnerId;
 use crate::stats;
 use crate::workload::Verification;
@@ -119,11 +119,13 @@ fn case_report(m: Measurement, skipped: Vec<Skipped>, env: &Fingerprint, setting
         workers: m.workers,
         rows,
         skipped,
+        answer: None,
         notes: Vec::new(),
         samples: m.samples,
     };
-    case.notes =
-        m.properties.note.into_iter().chain(case_notes(&case, env, settings, look.as_ref(), &warmup)).collect();
+    let (answer, notes) = case_notes(&case, env, settings, look.as_ref(), &warmup);
+    case.answer = answer;
+    case.notes = m.properties.note.map(|n| Note::case(Cause::Workload, n)).into_iter().chain(notes).collect();
     case
 }
 

@@ -1,8 +1,10 @@
 //! Analysis: measurements -> a finished [`Report`](crate::result::Report), every number
 //! and sentence, once. `build` computes the rows (summaries, paired speedups,
-//! verification, disturbance counts), `notes` the sentences. The reporters
+//! verification, disturbance counts), `notes` the sentences, one per cause, and
+//! `answer` the one line that leads. The reporters
 //! ([`crate::report`]) only format what this layer stored in the result model.
 
+mod answer;
 mod build;
 mod disturbance;
 pub(crate) mod estimate;

@@ -1,12 +1,13 @@
 //! The sentences of a report: per-case notes (start-up and set-up costs, lost updates,
-//! short or disturbed samples, idle or shared cores, warm-up, precision, the fastest
-//! runner) and the closing notes across cases (a swept parameter, load), each saying what
-//! was computed. Computed once, here; reporters print them as they are.
+//! short or disturbed samples, idle or shared cores, warm-up, precision), one per cause
+//! naming the runners it applies to, the case's answer ([`super::answer`]), and the
+//! closing notes across cases (a swept parameter, load), each saying what was computed.
+//! Computed once, here; reporters print them as they are.
 
 use crate::fingerprint::Fingerprint;
 use crate::measure::{Look, WarmUp};
 use crate::report::fmt::{fmt_bytes, fmt_count, fmt_ms, fmt_pct};
-use crate::result::{CaseReport, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsRecord};
+use crate::result::{Answer, CaseReport, Cause, Note, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsRecord};
 use crate::runner::RunnerId;
 use crate::stats;
 
@@ -18,40 +19,53 @@ pub(super) fn case_notes(
     settings: &SettingsRecord,
     look: Option<&Look>,
     warmup: &[WarmUp],
-) -> Vec<String> {
+) -> (Option<Answer>, Vec<Note>) {
     let mut notes = Vec::new();
     if let (Some(target), Some(look)) = (settings.precision_target, look) {
-        notes.push(precision_note(case.rounds, target, look));
+        notes.push(Note::case(Cause::Precision, precision_note(case.rounds, target, look)));
     }
     notes.extend(warmup_notes(case, settings, warmup));
     let cores = env.available_parallelism;
     let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| !r.runner.is_reference()).collect();
-    notes.extend(winner(case, &parallel));
+    let busy = busy_machine(case, &parallel);
+    let answer = super::answer::answer(case, &parallel, busy);
+    if let Some((_, verdict)) = &answer {
+        notes.push(Note::case(Cause::Verdict, verdict.clone()));
+    }
     if !case.waits && case.workers > cores {
-        notes.push(format!(
-            "{} workers share {cores} available core(s), so CPU-bound speedup cannot exceed {cores}x.",
-            case.workers
+        notes.push(Note::case(
+            Cause::Oversubscribed,
+            format!(
+                "{} workers share {cores} available core(s), so CPU-bound speedup cannot exceed {cores}x.",
+                case.workers
+            ),
         ));
     }
     if let Some(task_ms) = case.task_ms {
         let waves = case.tasks.div_ceil(case.workers.max(1)) as f64;
         let ideal = waves * task_ms;
         if let Some(t) = parallel.iter().find(|r| r.runner.info().is_some_and(|i| i.waits_well)) {
-            notes.push(format!(
-                "Sleeping tasks use almost no CPU ({}: {:.2} cores busy), so workers beyond the core count still help; \
-                 the ideal wall time with {} workers is {}, {} took {}.",
-                t.runner,
-                t.cpu_utilisation,
-                case.workers,
-                fmt_ms(ideal),
-                t.runner,
-                fmt_ms(t.wall_ms.median)
-            ));
+            notes.push(Note {
+                runners: vec![t.runner],
+                ..Note::case(
+                    Cause::Sleeping,
+                    format!(
+                        "Sleeping tasks use almost no CPU ({}: {:.2} cores busy), so workers beyond the core count \
+                         still help; the ideal wall time with {} workers is {}, {} took {}.",
+                        t.runner,
+                        t.cpu_utilisation,
+                        case.workers,
+                        fmt_ms(ideal),
+                        t.runner,
+                        fmt_ms(t.wall_ms.median)
+                    ),
+                )
+            });
         }
         // A runner whose tasks all waited in their async form kept every one waiting at
         // once: its ideal is one task's time, whatever its thread count.
         for r in parallel.iter().filter(|r| inline_tasks(case, r.runner) == Some(0)) {
-            notes.push(format!(
+            let text = format!(
                 "{} kept all {} tasks waiting at once on {} thread(s), as futures: the ideal wall time is one \
                  task's {}, it took {}.",
                 r.runner,
@@ -59,7 +73,8 @@ pub(super) fn case_notes(
                 r.workers,
                 fmt_ms(task_ms),
                 fmt_ms(r.wall_ms.median)
-            ));
+            );
+            notes.push(Note { runners: vec![r.runner], ..Note::case(Cause::Sleeping, text) });
         }
     }
     notes.extend(blocking_notes(case, &parallel));
@@ -73,11 +88,17 @@ pub(super) fn case_notes(
             } else {
                 String::new()
             };
-            notes.push(format!(
-                "Processes paid {} of start-up (spawn until the last of {} children answered){share}.",
-                fmt_ms(startup),
-                p.workers,
-            ));
+            notes.push(Note {
+                runners: vec![p.runner],
+                ..Note::case(
+                    Cause::StartUp,
+                    format!(
+                        "Processes paid {} of start-up (spawn until the last of {} children answered){share}.",
+                        fmt_ms(startup),
+                        p.workers,
+                    ),
+                )
+            });
         }
     }
     let in_parbench = case.setup_ms.unwrap_or(0.0);
@@ -88,62 +109,61 @@ pub(super) fn case_notes(
         } else {
             String::new()
         };
-        notes.push(format!(
-            "Set-up (building the workload) took {} in parbench, once,{workers}; it is outside every timed region.",
-            fmt_ms(in_parbench)
+        notes.push(Note::case(
+            Cause::SetUp,
+            format!(
+                "Set-up (building the workload) took {} in parbench, once,{workers}; it is outside every timed \
+                 region.",
+                fmt_ms(in_parbench)
+            ),
         ));
     }
     // Freeing a large set-up costs too: the process runner's children do it after the
     // clock has stopped, and the sentence says how long it took.
     let teardown = case.rows.iter().filter_map(|r| r.teardown_ms).fold(0.0, f64::max);
     if teardown >= 1.0 {
-        notes.push(format!(
-            "Processes sent their outputs, freed their set-up and exited in {} per sample after the clock \
-             stopped; that is not part of their wall time.",
-            fmt_ms(teardown)
+        notes.push(Note::case(
+            Cause::TearDown,
+            format!(
+                "Processes sent their outputs, freed their set-up and exited in {} per sample after the clock \
+                 stopped; that is not part of their wall time.",
+                fmt_ms(teardown)
+            ),
         ));
     }
     // Every pool: rayon's threads, process-pool's started processes.
     for r in &case.rows {
         if let Some(setup) = r.setup_ms {
-            notes.push(format!(
-                "The {} pool took {} to build, once, outside the timed region.",
-                r.runner,
-                fmt_ms(setup)
-            ));
+            notes.push(Note {
+                runners: vec![r.runner],
+                ..Note::case(
+                    Cause::PoolBuild,
+                    format!("The {} pool took {} to build, once, outside the timed region.", r.runner, fmt_ms(setup)),
+                )
+            });
         }
     }
-    for row in &case.rows {
-        if let RowResult::LostUpdates { expected, median_lost, max_lost, samples_losing } = &row.result {
-            notes.push(format!(
-                "Without synchronisation, {} lost {} ({}) of the {} updates (median; up to {} in {samples_losing} of {} samples): \
-                 two workers read the same value and one increment vanished.",
-                row.runner,
-                fmt_count((*median_lost * *expected as f64).round() as u64),
-                fmt_pct(*median_lost),
-                fmt_count(*expected),
-                fmt_pct(*max_lost),
-                row.wall_ms.n
-            ));
-        }
-    }
+    notes.extend(lost_updates_note(case));
     if case.rows.iter().any(|r| r.wall_ms.median < SHORT_SAMPLE_MS) {
-        notes.push(format!(
-            "Some samples took under {SHORT_SAMPLE_MS} ms: timer, spawn and scheduling costs dominate them, and CPU \
-             utilisation is not meaningful at that scale; raise --tasks or the task size."
+        notes.push(Note::case(
+            Cause::ShortSamples,
+            format!(
+                "Some samples took under {SHORT_SAMPLE_MS} ms: timer, spawn and scheduling costs dominate them, and \
+                 CPU utilisation is not meaningful at that scale; raise --tasks or the task size."
+            ),
         ));
     }
     notes.extend(memory_note(case));
     notes.extend(pipeline_note(case));
-    notes.extend(few_cores_notes(case, &parallel, cores));
+    notes.extend(few_cores_notes(case, &parallel, cores, busy));
     notes.extend(preempted_note(case, cores));
     notes.extend(disturbed_note(case));
-    notes
+    (answer.map(|(a, _)| a), notes)
 }
 
 /// What the peak RSS column is, and how much each runner's samples added to the
 /// resident set they began with.
-fn memory_note(case: &CaseReport) -> Option<String> {
+fn memory_note(case: &CaseReport) -> Option<Note> {
     let rises: Vec<String> = case
         .rows
         .iter()
@@ -157,12 +177,12 @@ fn memory_note(case: &CaseReport) -> Option<String> {
     } else {
         ""
     };
-    Some(format!(
+    Some(Note::case(Cause::Memory, format!(
         "Peak RSS is parbench's resident high-water mark during each runner's samples (the most of any sample; \
          reset as each began, through /proc/self/clear_refs), a pool or runtime held across samples included.\
          {children} The samples themselves added at most: {}.",
         rises.join(", ")
-    ))
+    )))
 }
 
 /// The most tasks of `runner`'s samples that ran without an async form, when the
@@ -173,7 +193,7 @@ fn inline_tasks(case: &CaseReport, runner: RunnerId) -> Option<u64> {
 
 /// Runners of futures whose tasks had no async form: each blocked its worker thread,
 /// so no more ran (or waited) at once than the runner has threads.
-fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
+fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<Note> {
     let mut notes = Vec::new();
     for r in parallel {
         let Some(inline) = inline_tasks(case, r.runner).filter(|&n| n > 0) else { continue };
@@ -182,7 +202,7 @@ fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
         } else {
             format!("{inline} of its {} tasks had no async form", case.tasks)
         };
-        notes.push(if case.waits {
+        let text = if case.waits {
             format!(
                 "{}: {which}: each blocked its worker thread while it waited, so no more than its {} thread(s) \
                  waited at once; only tasks that wait through the runtime overlap beyond its threads.",
@@ -194,7 +214,8 @@ fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
                  threads. Async does not help CPU work.",
                 r.runner, r.workers
             )
-        });
+        };
+        notes.push(Note { runners: vec![r.runner], ..Note::case(Cause::Blocking, text) });
     }
     notes
 }
@@ -203,7 +224,7 @@ fn blocking_notes(case: &CaseReport, parallel: &[&RunnerRow]) -> Vec<String> {
 /// workers over its measured time per item; under a whole-item model, all workers over
 /// the sum of the stage times), the bound it sets and the measured items per second,
 /// medians over the samples.
-fn pipeline_note(case: &CaseReport) -> Option<String> {
+fn pipeline_note(case: &CaseReport) -> Option<Note> {
     let mut parts = Vec::new();
     for row in &case.rows {
         let stats: Vec<&crate::runner::pipeline::PipelineStats> = case
@@ -238,11 +259,11 @@ fn pipeline_note(case: &CaseReport) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
-    Some(format!(
+    Some(Note::case(Cause::Pipeline, format!(
         "Pipeline throughput in items/s, the bound being the bottleneck stage's workers over its measured time per \
          item (whole items: the workers over the sum of the stage times): {}.",
         parts.join("; ")
-    ))
+    )))
 }
 
 /// The most workers that can be kept useful on `cores` cores by tasks that compute
@@ -253,7 +274,7 @@ pub(crate) fn useful_workers(share: f64, cores: usize) -> f64 {
 
 /// For work that computes a declared share of its time: the bound on useful workers
 /// next to the best measured runner.
-fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, cores: usize) -> Option<String> {
+fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, cores: usize) -> Option<Note> {
     let speedup = |r: &RunnerRow| r.speedup.map_or(0.0, |s| s.median);
     let best = parallel.iter().filter(|r| r.speedup.is_some()).max_by(|a, b| speedup(a).total_cmp(&speedup(b)))?;
     let bound = useful_workers(share, cores);
@@ -267,7 +288,7 @@ fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, c
     } else {
         format!("workers beyond about {bound:.0} only wait for a core")
     };
-    Some(format!(
+    Some(Note::case(Cause::UsefulWorkers, format!(
         "Each task computes {} of its time and waits the rest, so up to {:.1} workers per core ({bound:.1} on {cores} \
          core(s)) can be kept useful; the best measured, {}, reached {:.2}x serial with {} workers: {tail}.",
         fmt_pct(share),
@@ -275,15 +296,96 @@ fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, c
         best.runner,
         speedup(best),
         best.workers
-    ))
+    )))
 }
 
-fn disturbed_note(case: &CaseReport) -> Option<String> {
+/// `a`, `a and b`, `a, b and c`.
+pub(super) fn names<T: std::fmt::Display>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+    match items.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// One note of `cause` for `runners`: the sentence for one runner as it is; for
+/// several, `grouped` naming them all, with each runner's own sentence as detail.
+fn per_runner(
+    cause: Cause,
+    items: Vec<(RunnerId, String)>,
+    grouped: impl FnOnce(&[RunnerId]) -> String,
+) -> Option<Note> {
+    let runners: Vec<RunnerId> = items.iter().map(|(r, _)| *r).collect();
+    match items.len() {
+        0 => None,
+        1 => Some(Note { cause, runners, text: items[0].1.clone(), detail: Vec::new() }),
+        _ => {
+            Some(Note { cause, text: grouped(&runners), runners, detail: items.into_iter().map(|(_, t)| t).collect() })
+        }
+    }
+}
+
+/// The updates the unsynchronised counter lost, one note for every runner that lost
+/// some. A median of no loss (some samples lost a few) is said so, not as "lost 0".
+fn lost_updates_note(case: &CaseReport) -> Option<Note> {
+    let losing: Vec<(&RunnerRow, u64, f64, usize)> = case
+        .rows
+        .iter()
+        .filter_map(|row| match &row.result {
+            RowResult::LostUpdates { expected, median_lost, samples_losing, max_lost } => {
+                Some((row, *expected, *median_lost, *samples_losing)).filter(|_| *max_lost > 0.0)
+            }
+            RowResult::Verified { .. } => None,
+        })
+        .collect();
+    let expected = losing.first().map(|l| l.1)?;
+    let count = |share: f64| fmt_count((share * expected as f64).round() as u64);
+    let lost = |(row, _, median, samples): &(&RunnerRow, u64, f64, usize)| -> String {
+        let max = match &row.result {
+            RowResult::LostUpdates { max_lost, .. } => *max_lost,
+            RowResult::Verified { .. } => 0.0,
+        };
+        if (median * expected as f64).round() >= 1.0 {
+            format!(
+                "{} lost {} ({}) of the {} updates (median; up to {} in {samples} of {} samples)",
+                row.runner,
+                count(*median),
+                fmt_pct(*median),
+                fmt_count(expected),
+                fmt_pct(max),
+                row.wall_ms.n
+            )
+        } else {
+            format!(
+                "{} lost updates in {samples} of {} samples (up to {}, {}, of the {} updates; none in the median \
+                 sample)",
+                row.runner,
+                row.wall_ms.n,
+                count(max),
+                fmt_pct(max),
+                fmt_count(expected)
+            )
+        }
+    };
+    let why = "two workers read the same value and one increment vanished.";
+    let items: Vec<(RunnerId, String)> =
+        losing.iter().map(|l| (l.0.runner, format!("Without synchronisation, {}: {why}", lost(l)))).collect();
+    let all: Vec<String> = losing.iter().map(lost).collect();
+    per_runner(Cause::LostUpdates, items, |_| format!("Without synchronisation, {}: {why}", all.join("; ")))
+}
+
+fn disturbed_note(case: &CaseReport) -> Option<Note> {
     let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
-    (disturbed > 0).then(|| {
-        format!(
-            "{disturbed} sample(s) ran while other processes used more than {:.0}% of a core; treat their times with care.",
-            DISTURBED_SHARE * 100.0
+    (disturbed > 0).then(|| Note {
+        runners: case.rows.iter().filter(|r| r.disturbed_samples > 0).map(|r| r.runner).collect(),
+        ..Note::case(
+            Cause::Disturbed,
+            format!(
+                "{disturbed} sample(s) ran while other processes used more than {:.0}% of a core; treat their times \
+                 with care.",
+                DISTURBED_SHARE * 100.0
+            ),
         )
     })
 }
@@ -298,7 +400,7 @@ pub fn load_notes<'a>(cases: impl IntoIterator<Item = &'a CaseReport>, env: &Fin
         .flat_map(|case| {
             let notes = preempted_note(case, env.available_parallelism).into_iter().chain(disturbed_note(case));
             let workers = if case.workers == 1 { "1 worker".to_string() } else { format!("{} workers", case.workers) };
-            notes.map(move |n| format!("{} at {workers}: {n}", case.label))
+            notes.map(move |n| format!("{} at {workers}: {}", case.label, n.text))
         })
         .collect()
 }
@@ -319,52 +421,105 @@ fn others_cores(case: &CaseReport, runner: RunnerId) -> Option<f64> {
 /// fewer cores busy than it has workers.
 const SHARED_CORES: f64 = 0.5;
 
+/// The most cores other processes used (median per sample) during any parallel
+/// runner's samples, when that reached [`SHARED_CORES`]: the machine was busy, and that
+/// is the one cause named for cores left idle and for a slow parallel runner.
+fn busy_machine(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<f64> {
+    parallel.iter().filter_map(|r| others_cores(case, r.runner)).filter(|o| *o >= SHARED_CORES).reduce(f64::max)
+}
+
 /// Samples under this median (ms) are short enough for thread placement to dominate.
 const PLACEMENT_MS: f64 = 100.0;
 
 /// CPU-bound work on W >= 2 workers that kept about one core busy, with the cause the
-/// numbers show: other processes' CPU use, measured per sample; else, for short
+/// numbers show: other processes' CPU use, measured per sample (when the machine was
+/// busy during any runner's samples, that is the cause named for all); else, for short
 /// samples, thread placement; else the workers shared a core or waited for each other.
-fn few_cores_notes(case: &CaseReport, parallel: &[&RunnerRow], cores: usize) -> Vec<String> {
+/// One note per cause, naming its runners.
+fn few_cores_notes(case: &CaseReport, parallel: &[&RunnerRow], cores: usize, busy: Option<f64>) -> Vec<Note> {
     if case.waits || cores < 2 {
         return Vec::new();
     }
+    let idle: Vec<&RunnerRow> = parallel
+        .iter()
+        .copied()
+        .filter(|r| r.workers >= 2 && r.wall_ms.median >= SHORT_SAMPLE_MS && r.cpu_utilisation < 1.3)
+        .collect();
+    let head = |r: &RunnerRow| {
+        format!("{} kept only {:.2} cores busy with {} workers", r.runner, r.cpu_utilisation, r.workers)
+    };
+    // Every idle runner under one cause: the machine's load when it was busy.
+    let cause = |r: &RunnerRow| match busy {
+        Some(_) => Cause::BusyMachine,
+        None if r.wall_ms.median < PLACEMENT_MS => Cause::Placement,
+        None => Cause::SharedCore,
+    };
     let mut notes = Vec::new();
-    for r in parallel.iter().filter(|r| r.workers >= 2 && r.wall_ms.median >= SHORT_SAMPLE_MS) {
-        if r.cpu_utilisation >= 1.3 {
-            continue;
-        }
-        let head = format!("{} kept only {:.2} cores busy with {} workers", r.runner, r.cpu_utilisation, r.workers);
-        notes.push(match others_cores(case, r.runner) {
-            Some(others) if others >= SHARED_CORES => format!(
-                "{head} while other processes used {others:.2} cores (median per sample, from /proc/stat): the \
-                 machine was shared, and its workers got what was left; measure on a quieter machine."
-            ),
-            _ if r.wall_ms.median < PLACEMENT_MS => format!(
-                "{head}: its workers mostly shared one core. The kernel had not spread them before the sample \
-                 ended; samples this short measure thread placement more than parallel speed."
-            ),
-            _ => format!(
-                "{head}, and other processes used little CPU: its workers mostly shared one core or waited for \
-                 each other."
-            ),
-        });
+    for which in [Cause::BusyMachine, Cause::Placement, Cause::SharedCore] {
+        let rows: Vec<&RunnerRow> = idle.iter().copied().filter(|r| cause(r) == which).collect();
+        let others = |r: &RunnerRow| others_cores(case, r.runner).unwrap_or(0.0);
+        let items = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.runner,
+                    match which {
+                        Cause::BusyMachine => format!(
+                            "{} while other processes used {:.2} cores (median per sample, from /proc/stat): the \
+                             machine was shared, and its workers got what was left; measure on a quieter machine.",
+                            head(r),
+                            others(r)
+                        ),
+                        Cause::Placement => format!(
+                            "{}: its workers mostly shared one core. The kernel had not spread them before the \
+                             sample ended; samples this short measure thread placement more than parallel speed.",
+                            head(r)
+                        ),
+                        _ => format!(
+                            "{}, and other processes used little CPU: its workers mostly shared one core or waited \
+                             for each other.",
+                            head(r)
+                        ),
+                    },
+                )
+            })
+            .collect();
+        let busy_list: Vec<String> = rows.iter().map(|r| format!("{:.2}", r.cpu_utilisation)).collect();
+        let workers = rows.first().map_or(0, |r| r.workers);
+        let same_workers = rows.iter().all(|r| r.workers == workers);
+        let grouped = |runners: &[RunnerId]| {
+            let with = if same_workers { format!("{workers} workers") } else { "their workers".to_string() };
+            let head = format!("{} kept only {} cores busy with {with}", names(runners), names(&busy_list));
+            match which {
+                Cause::BusyMachine => format!(
+                    "{head} while other processes used up to {:.2} cores (median per sample, from /proc/stat): \
+                     the machine was shared, and their workers got what was left; measure on a quieter machine.",
+                    busy.unwrap_or(0.0)
+                ),
+                Cause::Placement => format!(
+                    "{head}: their workers mostly shared one core. The kernel had not spread them before the \
+                     sample ended; samples this short measure thread placement more than parallel speed."
+                ),
+                _ => format!(
+                    "{head}, and other processes used little CPU: their workers mostly shared one core or waited \
+                     for each other."
+                ),
+            }
+        };
+        notes.extend(per_runner(which, items, grouped));
     }
     notes
 }
 
 /// Samples whose workers were denied CPU they could have used (see
 /// [`crate::runner::Sample::preempted`]), per runner.
-fn preempted_note(case: &CaseReport, cores: usize) -> Option<String> {
-    let preempted: Vec<String> = case
-        .rows
-        .iter()
-        .filter(|r| r.preempted_samples > 0)
-        .map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n))
-        .collect();
-    if preempted.is_empty() {
+fn preempted_note(case: &CaseReport, cores: usize) -> Option<Note> {
+    let rows: Vec<&RunnerRow> = case.rows.iter().filter(|r| r.preempted_samples > 0).collect();
+    if rows.is_empty() {
         return None;
     }
+    let preempted: Vec<String> =
+        rows.iter().map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n)).collect();
     let share = crate::runner::PREEMPTED_SHARE * 100.0;
     let why = if case.workers > cores {
         format!(
@@ -375,10 +530,17 @@ fn preempted_note(case: &CaseReport, cores: usize) -> Option<String> {
     } else {
         format!("the workers were denied over {share:.0}% of the CPU time they could have used")
     };
-    Some(format!(
-        "Preempted samples ({why}): {}; treat their times with care, or measure on a quieter machine or with --pin.",
-        preempted.join(", ")
-    ))
+    Some(Note {
+        runners: rows.iter().map(|r| r.runner).collect(),
+        ..Note::case(
+            Cause::Preempted,
+            format!(
+                "Preempted samples ({why}): {}; treat their times with care, or measure on a quieter machine or \
+                 with --pin.",
+                preempted.join(", ")
+            ),
+        )
+    })
 }
 
 /// What `--rounds auto` reached: the look that stopped the run (or the last one), in
@@ -404,118 +566,119 @@ fn precision_note(rounds: u32, target: f64, look: &Look) -> String {
 }
 
 /// Warm-up in words: runners that needed more than the usual samples, and runners that
-/// never settled, with the reason the numbers show (their times, or their CPU use).
-fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp]) -> Vec<String> {
+/// never settled, with the reason the numbers show (their times, or their CPU use):
+/// one note per reason, naming its runners.
+fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp]) -> Vec<Note> {
     let mut notes = Vec::new();
     let usual = settings.warmup.max(crate::measure::SETTLE_SAMPLES as u32) + 1;
-    let slow: Vec<String> = case
-        .rows
-        .iter()
-        .filter(|r| r.warmed_up && r.warmup_samples > usual)
-        .map(|r| format!("{} {} samples ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
-        .collect();
+    let slow: Vec<&RunnerRow> = case.rows.iter().filter(|r| r.warmed_up && r.warmup_samples > usual).collect();
     if !slow.is_empty() {
-        notes.push(format!("Warm-up took longer before the samples were steady: {}.", slow.join(", ")));
-    }
-    for w in warmup.iter().filter(|w| !w.steady) {
-        let took = format!("{} warm-up samples ({})", w.samples, fmt_ms(ms(w.wall_ns)));
-        let why = |usable: usize| {
-            let spread = if usable > 1 { " (or the kernel had not spread the workers)" } else { "" };
-            format!("other work shared the cores{spread}")
-        };
-        let cores = |got: f64, usable: usize| {
-            format!("{got:.1} of its {usable} {}", if usable == 1 { "core" } else { "cores" })
-        };
-        notes.push(match w.short_of_cores {
-            Some((got, usable)) if w.times_settled => format!(
-                "{} got {} in {took}, under the 75% its workers could use, though its times had settled: {}, and \
-                 its times include that.",
-                w.runner,
-                cores(got, usable),
-                why(usable)
-            ),
-            Some((got, usable)) => format!(
-                "{} was not steady after {took}, and got {}: {}; its times may still drift.",
-                w.runner,
-                cores(got, usable),
-                why(usable)
-            ),
-            None => format!("{} was not steady after {took}: its times may still drift.", w.runner),
+        let list: Vec<String> = slow
+            .iter()
+            .map(|r| format!("{} {} samples ({})", r.runner, r.warmup_samples, fmt_ms(r.warmup_ms)))
+            .collect();
+        notes.push(Note {
+            runners: slow.iter().map(|r| r.runner).collect(),
+            ..Note::case(
+                Cause::SlowWarmUp,
+                format!("Warm-up took longer before the samples were steady: {}.", list.join(", ")),
+            )
         });
     }
+    let why = |usable: usize| {
+        let spread = if usable > 1 { " (or the kernel had not spread the workers)" } else { "" };
+        format!("other work shared the cores{spread}")
+    };
+    let cores =
+        |got: f64, usable: usize| format!("{got:.1} of its {usable} {}", if usable == 1 { "core" } else { "cores" });
+    let took = |w: &WarmUp| format!("{} warm-up samples ({})", w.samples, fmt_ms(ms(w.wall_ns)));
+    let unsteady: Vec<&WarmUp> = warmup.iter().filter(|w| !w.steady).collect();
+    // The three reasons: short of cores though the times settled; short of cores and
+    // unsettled; unsettled times alone.
+    let settled_short = |w: &&WarmUp| w.short_of_cores.is_some() && w.times_settled;
+    let unsettled_short = |w: &&WarmUp| w.short_of_cores.is_some() && !w.times_settled;
+    let counts = |ws: &[&WarmUp]| {
+        let mut n: Vec<u32> = ws.iter().map(|w| w.samples).collect();
+        n.dedup();
+        match n.as_slice() {
+            [one] => format!("{one} warm-up samples"),
+            _ => format!("warm-up ({} samples)", names(&ws.iter().map(|w| w.samples).collect::<Vec<_>>())),
+        }
+    };
+    let got_list = |ws: &[&WarmUp]| -> String {
+        names(
+            &ws.iter()
+                .filter_map(|w| {
+                    w.short_of_cores.map(|(got, usable)| {
+                        format!("{} {got:.1} of {usable} {}", w.runner, if usable == 1 { "core" } else { "cores" })
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let spread = |ws: &[&WarmUp]| why(ws.iter().filter_map(|w| w.short_of_cores.map(|c| c.1)).max().unwrap_or(1));
+    let group: Vec<&WarmUp> = unsteady.iter().copied().filter(settled_short).collect();
+    let items = group
+        .iter()
+        .map(|w| {
+            let (got, usable) = w.short_of_cores.unwrap_or((0.0, 1));
+            (
+                w.runner,
+                format!(
+                    "{} got {} in {}, under the 75% its workers could use, though its times had settled: {}, and \
+                     its times include that.",
+                    w.runner,
+                    cores(got, usable),
+                    took(w),
+                    why(usable)
+                ),
+            )
+        })
+        .collect();
+    notes.extend(per_runner(Cause::Unsteady, items, |runners| {
+        format!(
+            "{} got under the 75% of the cores their workers could use in warm-up ({}), though their times had \
+             settled: {}, and their times include that.",
+            names(runners),
+            got_list(&group),
+            spread(&group)
+        )
+    }));
+    let group: Vec<&WarmUp> = unsteady.iter().copied().filter(unsettled_short).collect();
+    let items = group
+        .iter()
+        .map(|w| {
+            let (got, usable) = w.short_of_cores.unwrap_or((0.0, 1));
+            (
+                w.runner,
+                format!(
+                    "{} was not steady after {}, and got {}: {}; its times may still drift.",
+                    w.runner,
+                    took(w),
+                    cores(got, usable),
+                    why(usable)
+                ),
+            )
+        })
+        .collect();
+    notes.extend(per_runner(Cause::Unsteady, items, |runners| {
+        format!(
+            "{} were not steady after {}, and got {}: {}; their times may still drift.",
+            names(runners),
+            counts(&group),
+            got_list(&group),
+            spread(&group)
+        )
+    }));
+    let group: Vec<&WarmUp> = unsteady.iter().copied().filter(|w| w.short_of_cores.is_none()).collect();
+    let items = group
+        .iter()
+        .map(|w| (w.runner, format!("{} was not steady after {}: its times may still drift.", w.runner, took(w))))
+        .collect();
+    notes.extend(per_runner(Cause::Unsteady, items, |runners| {
+        format!("{} were not steady after {}: their times may still drift.", names(runners), counts(&group))
+    }));
     notes
-}
-
-/// Names the fastest parallel runner only when the paired 95% intervals of its wall
-/// time against every other's, round by round, exclude "no difference" (see
-/// [`stats::fastest`]: ranked and tested on the same paired ratios); otherwise the
-/// first two tie, and with too few rounds for the interval nothing is named.
-fn winner(case: &CaseReport, parallel: &[&RunnerRow]) -> Option<String> {
-    let speedup = |r: &RunnerRow| r.speedup.map(|s| s.median).unwrap_or(0.0);
-    let mut ranked: Vec<&RunnerRow> = parallel.iter().copied().filter(|r| r.speedup.is_some()).collect();
-    ranked.sort_by(|a, b| speedup(b).total_cmp(&speedup(a)));
-    let best = *ranked.first()?;
-    let s = speedup(best);
-    if s <= 1.0 {
-        // "Cost more than it saved" is a finding only when the interval says so.
-        let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
-        let ratios = stats::paired_ratios(
-            &crate::measure::by_round(&case.samples, RunnerId::reference(), wall),
-            &crate::measure::by_round(&case.samples, best.runner, wall),
-        );
-        return Some(match stats::median_interval(&ratios, 0.95) {
-            Some(i) if i.high < 1.0 => format!(
-                "No parallel runner beat serial; the best, {}, reached {s:.2}x (95% interval [{:.2}, {:.2}]): \
-                 coordination cost more than it saved.",
-                best.runner, i.low, i.high
-            ),
-            Some(i) => format!(
-                "No parallel runner beat serial; the best, {}, reached {s:.2}x, which its 95% interval [{:.2}, \
-                 {:.2}] cannot tell from serial.",
-                best.runner, i.low, i.high
-            ),
-            None => format!(
-                "No parallel runner beat serial in the median; the best, {}, reached {s:.2}x, from too few rounds \
-                 for a 95% interval.",
-                best.runner
-            ),
-        });
-    }
-    let efficiency = fmt_pct(best.efficiency.unwrap_or(0.0));
-    if ranked.len() < 2 {
-        return Some(format!(
-            "{} reached {s:.2}x serial with {} workers ({efficiency} efficiency).",
-            best.runner, best.workers
-        ));
-    }
-    let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
-    let walls: Vec<Vec<f64>> = ranked.iter().map(|r| crate::measure::by_round(&case.samples, r.runner, wall)).collect();
-    let described = |i: usize| (ranked[i].runner, speedup(ranked[i]));
-    Some(match stats::fastest(&walls, 0.95)? {
-        stats::Fastest::TooFewRounds { rounds, needed } => format!(
-            "{} reached {s:.2}x serial with {} workers ({efficiency} efficiency); with {rounds} paired round(s) no \
-             runner is named fastest: a paired 95% interval between {} runners needs {needed} rounds.",
-            best.runner,
-            best.workers,
-            ranked.len()
-        ),
-        stats::Fastest::Winner { best, runner_up, ratio } => {
-            let ((first, s), (second, s2)) = (described(best), described(runner_up));
-            let efficiency = fmt_pct(ranked[best].efficiency.unwrap_or(0.0));
-            format!(
-                "{first} was fastest: {s:.2}x serial with {} workers ({efficiency} efficiency); faster than {second} \
-                 ({s2:.2}x) in the paired 95% interval (its time {:.2}x theirs, [{:.2}, {:.2}]).",
-                ranked[best].workers, ratio.estimate, ratio.low, ratio.high
-            )
-        }
-        stats::Fastest::Tie { best, runner_up } => {
-            let ((first, s), (second, s2)) = (described(best), described(runner_up));
-            format!(
-                "{first} and {second} tie at {s:.2}x and {s2:.2}x serial: their paired 95% interval includes no \
-                 difference."
-            )
-        }
-    })
 }
 
 /// Ranks cases of one workload and worker count per parallel runner: by wall time

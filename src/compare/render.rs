@@ -5,6 +5,8 @@ use std::io::{self, Write};
 
 use super::{Basis, CellResult, Comparison, Outcome, Verdict};
 use crate::report::Format;
+use crate::report::layout::Column;
+use crate::report::view::{Paint, View};
 
 /// Labels, file names and reasons come from files: escaped before they are shown.
 fn safe(s: &str) -> std::borrow::Cow<'_, str> {
@@ -209,38 +211,42 @@ fn context(cmp: &Comparison) -> Vec<String> {
     lines
 }
 
-/// Columns to leave out when the table is too wide, least important first: p (shown
-/// for information), the threshold (the same for most cells), then base and new (the
-/// change between them stays).
-const DROP_ORDER: [usize; 4] = [6, 7, 3, 4];
-
-/// The terminal table within `width` columns (the full table for `None`).
-fn table(cmp: &Comparison, rows: &[&CellResult], width: Option<usize>) -> String {
-    let mut all: Vec<Vec<String>> = rows.iter().map(|c| cells(c)).collect();
-    all.extend(cmp.missing.iter().map(missing_cells));
-    let fitted = crate::report::fit::Fitted {
-        columns: columns(cmp, rows),
-        rows: all,
-        drop_order: &DROP_ORDER,
-        right: &[3, 4, 5, 6, 7],
-    };
-    fitted.render(width)
+/// A verdict's colour: regressions red, improvements green, unstable cells yellow.
+fn paint(c: &CellResult) -> Option<Paint> {
+    match c.verdict {
+        Verdict::Regression => Some(Paint::Red),
+        Verdict::Improvement => Some(Paint::Green),
+        _ if c.unstable => Some(Paint::Yellow),
+        _ => None,
+    }
 }
 
-/// The terminal form: the verdict line, the context and the table, within `width`
-/// columns (lines as they are and the full table for `None`).
-pub(super) fn write_text(cmp: &Comparison, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
-    let all: Vec<&CellResult> = cmp.cells.iter().collect();
-    let mut lines = vec![headline(cmp)];
-    lines.extend(context(cmp));
-    for line in &lines {
-        let line = safe(line);
-        match width {
-            Some(w) => crate::report::fit::fold(&line, w).iter().try_for_each(|l| writeln!(out, "{l}"))?,
-            None => writeln!(out, "{line}")?,
-        }
-    }
-    writeln!(out, "{}", table(cmp, &all, width))
+/// The terminal table, in `view`'s characters, verdicts coloured when it has colour,
+/// fitted to the view's width as far as the columns that stay allow.
+fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
+    let all: Vec<Vec<String>> = rows.iter().map(|c| cells(c)).chain(cmp.missing.iter().map(missing_cells)).collect();
+    let titles = columns(cmp, rows);
+    let columns: Vec<Column> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| {
+            let cells = all.iter().map(|r| view.chars(r.get(i).map_or("", String::as_str)).into_owned()).collect();
+            let mut column = Column::new(&view.chars(title), cells);
+            if let Some((short, _)) = title.split_once(" [").or_else(|| title.split_once(" (")) {
+                column = column.or_title(short);
+            }
+            // To fit a width, p goes first, then the threshold, then the two medians.
+            match i {
+                3 | 4 => column.right().drop_at(3),
+                5 => column.right(),
+                6 => column.right().drop_at(1),
+                7 => column.right().drop_at(2),
+                8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column },
+                _ => column,
+            }
+        })
+        .collect();
+    crate::report::layout::render(&columns, view)
 }
 
 fn markdown_table(
@@ -264,8 +270,9 @@ fn markdown_table(
     Ok(())
 }
 
-/// Writes the comparison in `format` (table, markdown or json; csv is refused earlier).
-pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the comparison in `format` (table, markdown or json; csv is refused earlier);
+/// the table as `view` says (colour, characters).
+pub fn write(cmp: &Comparison, format: Format, view: &View, out: &mut dyn Write) -> io::Result<()> {
     let all: Vec<&CellResult> = cmp.cells.iter().collect();
     match format {
         Format::Json => {
@@ -295,6 +302,25 @@ pub fn write(cmp: &Comparison, format: Format, out: &mut dyn Write) -> io::Resul
             }
             Ok(())
         }
-        _ => write_text(cmp, crate::report::fit::output_width(), out),
+        _ => {
+            let headline = safe(&headline(cmp)).into_owned();
+            // Folded only to a width the view knows: a log keeps its lines whole.
+            let fold = |line: &str| match view.width {
+                Some(_) => view.wrap(line, 2),
+                None => vec![view.chars(line).into_owned()],
+            };
+            for line in fold(&headline) {
+                let shown = match cmp.outcome() {
+                    Outcome::Regression => view.paint(Paint::Red, &line),
+                    Outcome::NoRegression => view.paint(Paint::Green, &line),
+                    Outcome::NothingJudged | Outcome::Missing => view.paint(Paint::Yellow, &line),
+                };
+                writeln!(out, "{shown}")?;
+            }
+            for line in context(cmp) {
+                fold(&safe(&line)).iter().try_for_each(|l| writeln!(out, "{l}"))?;
+            }
+            table(cmp, &all, view).iter().try_for_each(|l| writeln!(out, "{l}"))
+        }
     }
 }

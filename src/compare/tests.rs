@@ -173,7 +173,7 @@ fn when_the_medians_disagree_with_the_change_the_table_says_so_and_why() {
     assert!(medians < 0.7, "{wall:#?}");
     assert!(wall.medians_disagree && wall.ratio > 1.0, "{wall:#?}");
     let mut out = Vec::new();
-    write(&c, crate::report::Format::Table, &mut out).unwrap();
+    write(&c, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains(&format!("(medians {:+.1}%*)", (medians - 1.0) * 100.0)), "{out}");
     assert!(out.contains("the medians alone mislead"), "{out}");
@@ -398,7 +398,7 @@ fn an_estimate_beyond_the_threshold_with_an_interval_reaching_back_is_inconclusi
     let n = wall.rounds_to_decide.unwrap();
     assert!(n > 5 && n < 1000, "{n}");
     let mut table = Vec::new();
-    write(&c, crate::report::Format::Table, &mut table).unwrap();
+    write(&c, crate::report::Format::Table, &crate::report::View::default(), &mut table).unwrap();
     let table = String::from_utf8(table).unwrap();
     assert!(table.contains(&format!("INCONCLUSIVE ({n} rounds)")), "{table}");
     let most = c.rounds_to_decide().unwrap();
@@ -427,7 +427,7 @@ fn an_exit_0_with_mostly_undecided_cells_says_so_on_the_verdict_line() {
 fn the_columns_say_what_the_interval_and_p_are() {
     let render = |c: &Comparison| {
         let mut out = Vec::new();
-        write(c, crate::report::Format::Table, &mut out).unwrap();
+        write(c, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
     let pooled = render(&run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2)));
@@ -497,12 +497,12 @@ fn a_new_file_inside_the_baseline_directory_is_left_out_with_a_note() {
 fn renders_put_the_verdict_first() {
     let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2));
     let mut md = Vec::new();
-    write(&c, crate::report::Format::Markdown, &mut md).unwrap();
+    write(&c, crate::report::Format::Markdown, &crate::report::View::default(), &mut md).unwrap();
     let md = String::from_utf8(md).unwrap();
     assert!(md.lines().next().unwrap().contains("REGRESSION"), "{md}");
     assert!(md.contains("<details>"), "unchanged rows are folded: {md}");
     let mut json = Vec::new();
-    write(&c, crate::report::Format::Json, &mut json).unwrap();
+    write(&c, crate::report::Format::Json, &crate::report::View::default(), &mut json).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v["schema_version"], COMPARE_SCHEMA_VERSION);
 }
@@ -540,7 +540,8 @@ fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
     let c = run(&[synthetic(1, 0.01, 1.0, 2)], &synthetic(2, 0.01, 1.3, 2));
     let render = |width: Option<usize>| {
         let mut out = Vec::new();
-        render::write_text(&c, width, &mut out).unwrap();
+        write(&c, crate::report::Format::Table, &crate::report::View { width, ..Default::default() }, &mut out)
+            .unwrap();
         String::from_utf8(out).unwrap()
     };
     let full = render(None);
@@ -548,7 +549,7 @@ fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
     assert!(full.contains("p (Holm-adjusted)") && full.contains("threshold"), "{full}");
     for width in [60, 80, 120] {
         let text = render(Some(width));
-        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        let widest = text.lines().map(crate::text::visible_width).max().unwrap();
         assert!(widest <= width, "{width} columns, a line of {widest}:\n{text}");
         assert!(text.starts_with("REGRESSION in "), "{text}");
         assert!(text.contains("REGRESSION") && text.contains("threads") && text.contains("change"), "{text}");
@@ -559,4 +560,28 @@ fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
     // The least important column goes first: p is shown for information only.
     let wide = render(Some(120));
     assert!(!wide.contains("p (Holm-adjusted)") && wide.contains("verdict"), "{wide}");
+}
+
+#[test]
+fn verdicts_are_coloured_only_when_asked_and_the_table_narrows_to_fit() {
+    let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2));
+    assert!(c.cells.iter().any(|x| x.verdict == Verdict::Regression), "{:#?}", c.cells);
+    let text = |view: crate::report::View| {
+        let mut out = Vec::new();
+        write(&c, crate::report::Format::Table, &view, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let plain = text(crate::report::View::default());
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    let painted = text(crate::report::View { color: true, ..Default::default() });
+    let red = format!("\u{1b}[1;31m{}", Verdict::Regression.name());
+    assert!(painted.starts_with("\u{1b}[1;31m") && painted.contains(&red), "{painted}");
+    // p goes first, then the threshold: the verdicts stay.
+    let full = plain.lines().filter(|l| l.starts_with('─')).map(crate::text::visible_width).max().unwrap();
+    let narrow = text(crate::report::View { width: Some(full - 10), ..Default::default() });
+    let table: Vec<&str> = narrow.lines().skip_while(|l| !l.starts_with('─')).collect();
+    assert!(table.iter().all(|l| crate::text::visible_width(l) <= full - 10), "{narrow}");
+    assert!(!table[1].contains("Holm") && table[1].contains("verdict"), "{narrow}");
+    assert!(table.iter().any(|l| l.contains(Verdict::Regression.name())), "{narrow}");
+    assert!(narrow.lines().all(|l| crate::text::visible_width(l) <= full - 10), "sentences fold too: {narrow}");
 }

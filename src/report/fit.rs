@@ -72,7 +72,7 @@ impl Fitted<'_> {
 /// Every line of `text` within `width` columns, folded at spaces, continuation lines
 /// indented by two.
 pub fn fold(text: &str, width: usize) -> Vec<String> {
-    super::fmt::wrap(text, width, 2)
+    crate::text::wrap(text, width, 2)
 }
 
 #[cfg(test)]

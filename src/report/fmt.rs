@@ -65,24 +65,6 @@ pub fn fmt_pct(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
 }
 
-/// `text` folded into lines of at most `width` columns, later lines indented by
-/// `indent` spaces; words longer than a line stand alone.
-pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let used = line.chars().count();
-        if used > 0 && used + 1 + word.chars().count() > width {
-            lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
-        } else if used > 0 && !line.trim().is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    lines.push(line);
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,15 +78,5 @@ mod tests {
         assert_eq!(fmt_ms(1520.0), "1.52 s");
         assert_eq!(fmt_count(998_004), "998,004");
         assert_eq!(fmt_pct(0.482), "48.2%");
-    }
-
-    #[test]
-    fn wrapping_keeps_lines_within_the_width() {
-        let text = "threads kept only 0.99 cores busy with 2 workers: its workers mostly shared one core.";
-        let lines = wrap(text, 40, 2);
-        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{lines:?}");
-        assert_eq!(lines.join(" ").split_whitespace().collect::<Vec<_>>(), text.split_whitespace().collect::<Vec<_>>());
-        assert!(lines[1].starts_with("  "));
-        assert_eq!(wrap("short", 40, 2), vec!["short"]);
     }
 }

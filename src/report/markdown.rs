@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Reporter, case_cells, case_columns, case_footer, case_title, header_lines};
+use super::{Reporter, answer_line, case_footer, case_notes, case_table, case_title, header_lines};
 use crate::result::Report;
 
 /// Formats a report as Markdown.
@@ -46,20 +46,31 @@ impl Reporter for MarkdownReporter {
             }
             return Ok(());
         }
+        let mut legend = true;
         for case in &report.cases {
             writeln!(out, "\n## {}\n", case_title(case))?;
-            let columns = case_columns(case);
-            writeln!(out, "| {} |", columns.join(" | "))?;
-            let align: Vec<&str> =
-                (0..columns.len()).map(|i| if i == 0 || i == columns.len() - 1 { "---" } else { "--:" }).collect();
+            if let Some(answer) = answer_line(case, false) {
+                writeln!(out, "**{}**\n", escape(&answer))?;
+            }
+            let columns = case_table(case, &super::View::default());
+            let titles: Vec<String> = columns.iter().map(|c| escape(&c.titles[0])).collect();
+            writeln!(out, "| {} |", titles.join(" | "))?;
+            let align: Vec<&str> = columns.iter().map(|c| if c.right { "--:" } else { "---" }).collect();
             writeln!(out, "|{}|", align.join("|"))?;
-            for row in &case.rows {
-                let cells: Vec<String> = case_cells(case, row).iter().map(|c| escape(c)).collect();
+            for row in 0..case.rows.len() {
+                let cells: Vec<String> = columns.iter().map(|c| escape(&c.cells[row][0])).collect();
                 writeln!(out, "| {} |", cells.join(" | "))?;
             }
             writeln!(out)?;
+            if legend && case.rows.iter().any(|r| r.speedup.is_some()) {
+                writeln!(out, "{}  ", super::SPEEDUP_LEGEND)?;
+                legend = false;
+            }
             for line in case_footer(case) {
                 writeln!(out, "{line}  ")?;
+            }
+            for (note, _) in case_notes(case, super::Detail::Normal) {
+                writeln!(out, "{note}  ")?;
             }
         }
         if !report.notes.is_empty() {

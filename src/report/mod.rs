@@ -14,9 +14,11 @@ mod csv;
 pub(crate) mod fit;
 pub mod fmt;
 mod json;
+pub mod layout;
 mod markdown;
 pub(crate) mod scale;
 mod table;
+pub mod view;
 
 pub use self::csv::CsvReporter;
 pub use bmf::{BmfReporter, GithubBenchmarkReporter};
@@ -24,6 +26,7 @@ pub use fmt::{fmt_count, fmt_ms, fmt_pct};
 pub use json::JsonReporter;
 pub use markdown::MarkdownReporter;
 pub use table::TableReporter;
+pub use view::{ColorChoice, Detail, Style, Terminal, View};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -56,10 +59,11 @@ impl Format {
         }
     }
 
-    /// The reporter for this format: the one place a reporter is chosen.
-    pub fn reporter(self) -> Box<dyn Reporter> {
+    /// The reporter for this format: the one place a reporter is chosen. Only the
+    /// table heeds `view`.
+    pub fn reporter(self, view: View) -> Box<dyn Reporter> {
         match self {
-            Format::Table => Box::new(TableReporter),
+            Format::Table => Box::new(TableReporter { view }),
             Format::Json => Box::new(JsonReporter),
             Format::Csv => Box::new(CsvReporter),
             Format::Markdown => Box::new(MarkdownReporter),
@@ -136,43 +140,90 @@ pub(crate) fn case_title(case: &CaseReport) -> String {
     format!("{} · {} tasks · {} worker{plural}", safe(&case.label), case.tasks, case.workers)
 }
 
-/// Cells of one row, shared by the table and Markdown reporters.
-pub(crate) fn row_cells(row: &RunnerRow) -> Vec<String> {
-    let w = &row.wall_ms;
-    vec![
-        row.runner.as_str().to_string(),
-        row.workers.to_string(),
-        format!("{} ± {}", fmt_ms(w.median), fmt_ms(w.mad)),
-        format!("{} .. {}", fmt_ms(w.min), fmt_ms(w.max)),
-        row.speedup.map(|s| format!("{:.2}x", s.median)).unwrap_or_else(|| "-".into()),
-        row.efficiency.map(fmt_pct).unwrap_or_else(|| "-".into()),
-        if row.wall_ms.median < SHORT_SAMPLE_MS { "-".to_string() } else { format!("{:.2}", row.cpu_utilisation) },
-        match &row.result {
-            RowResult::Verified { .. } => "ok".to_string(),
-            RowResult::LostUpdates { median_lost, expected, .. } => {
-                format!(
-                    "lost {} ({})",
-                    fmt_pct(*median_lost),
-                    fmt_count((*median_lost * *expected as f64).round() as u64)
-                )
+/// The result cell: `ok`, or the median share of updates lost; when the median sample
+/// lost none (some samples lost a few), in how many samples any were lost, never a
+/// "lost 0.0% (0)". Longest form first.
+fn result_cell(row: &RunnerRow) -> Vec<String> {
+    match &row.result {
+        RowResult::Verified { .. } => vec!["ok".to_string()],
+        RowResult::LostUpdates { median_lost, expected, samples_losing, .. } => {
+            let count = (*median_lost * *expected as f64).round() as u64;
+            if count == 0 {
+                vec![format!("lost in {samples_losing} of {}", row.wall_ms.n)]
+            } else {
+                vec![
+                    format!("lost {} ({})", fmt_pct(*median_lost), fmt_count(count)),
+                    format!("lost {}", fmt_pct(*median_lost)),
+                ]
             }
-        },
-    ]
+        }
+    }
 }
 
-/// The columns of `case`'s table: [`COLUMNS`], with a throughput column beside the
-/// wall time when the workload declares what a sample processes.
-pub(crate) fn case_columns(case: &CaseReport) -> Vec<&'static str> {
-    let mut columns = COLUMNS.to_vec();
-    if case.throughput.is_some() {
-        columns.insert(4, "throughput");
+/// The columns of `case`'s table, with their shorter forms and the order they give way
+/// in to fit a width: the range first, then efficiency, throughput and allocations, CPU
+/// use, the MAD, the worker count. Runner, median, speedup and result always stay.
+/// `fastest` is painted in the runner column. Cells are terminal-safe, in `view`'s
+/// characters.
+pub(crate) fn case_table(case: &CaseReport, view: &view::View) -> Vec<layout::Column> {
+    use layout::Column;
+    let text = |s: String| view.chars(&s).into_owned();
+    let cells = |f: &dyn Fn(&RunnerRow) -> String| case.rows.iter().map(|r| text(f(r))).collect::<Vec<_>>();
+    let forms = |f: &dyn Fn(&RunnerRow) -> Vec<String>| {
+        case.rows.iter().map(|r| f(r).into_iter().map(text).collect()).collect::<Vec<Vec<String>>>()
+    };
+    let fastest = case.answer.as_ref().and_then(|a| a.fastest);
+    let mut runner = Column::new("runner", cells(&|r| safe(r.runner.as_str()).into_owned()));
+    runner.paints = case.rows.iter().map(|r| (Some(r.runner) == fastest).then_some(view::Paint::Green)).collect();
+    let mut columns = vec![
+        runner,
+        Column::new("workers", cells(&|r| r.workers.to_string())).right().drop_at(6),
+        Column {
+            cells: forms(&|r| {
+                vec![format!("{} ± {}", fmt_ms(r.wall_ms.median), fmt_ms(r.wall_ms.mad)), fmt_ms(r.wall_ms.median)]
+            }),
+            ..Column::new(&text("wall (median ± MAD)".into()), Vec::new())
+        }
+        .or_title(&text("median ± MAD".into()))
+        .or_title("median")
+        .right()
+        .shorten_at(5),
+        Column::new("min .. max", cells(&|r| format!("{} .. {}", fmt_ms(r.wall_ms.min), fmt_ms(r.wall_ms.max))))
+            .right()
+            .drop_at(1),
+    ];
+    if let Some(unit) = case.throughput {
+        let rate = |r: &RunnerRow| r.throughput_per_s.map_or_else(|| "-".into(), |v| fmt::fmt_rate(v, unit));
+        columns.push(Column::new("throughput", cells(&rate)).right().drop_at(3));
     }
+    columns.push(
+        Column::new(
+            "speedup",
+            cells(&|r| r.speedup.map(|s| format!("{:.2}x", s.median)).unwrap_or_else(|| "-".into())),
+        )
+        .right(),
+    );
+    columns.push(
+        Column::new("efficiency", cells(&|r| r.efficiency.map(fmt_pct).unwrap_or_else(|| "-".into())))
+            .or_title("eff.")
+            .right()
+            .drop_at(2),
+    );
+    let util = |r: &RunnerRow| {
+        if r.wall_ms.median < SHORT_SAMPLE_MS { "-".to_string() } else { format!("{:.2}", r.cpu_utilisation) }
+    };
+    columns.push(Column::new("CPU util", cells(&util)).or_title("CPU").right().drop_at(4));
     if counts_allocations(case) {
-        columns.insert(columns.len() - 1, "allocs/task");
+        let allocs = |r: &RunnerRow| match (r.allocations_per_task, r.allocated_bytes_per_task) {
+            (Some(n), Some(b)) => format!("{} ({})", fmt_count(n.round() as u64), fmt::fmt_bytes(b)),
+            _ => "-".into(),
+        };
+        columns.push(Column::new("allocs/task", cells(&allocs)).right().drop_at(3));
     }
     if measured_memory(case) {
-        columns.insert(columns.len() - 1, "peak RSS");
+        columns.push(Column::new("peak RSS", cells(&memory_cell)).right().drop_at(1));
     }
+    columns.push(Column { cells: forms(&result_cell), ..Column::new("result", Vec::new()) }.shorten_at(7));
     columns
 }
 
@@ -197,28 +248,15 @@ fn counts_allocations(case: &CaseReport) -> bool {
     case.rows.iter().any(|r| r.allocations_per_task.is_some())
 }
 
-/// A row's cells matching [`case_columns`].
-pub(crate) fn case_cells(case: &CaseReport, row: &RunnerRow) -> Vec<String> {
-    let mut cells = row_cells(row);
-    if let Some(unit) = case.throughput {
-        cells.insert(4, row.throughput_per_s.map_or_else(|| "-".into(), |r| fmt::fmt_rate(r, unit)));
-    }
-    if counts_allocations(case) {
-        let cell = match (row.allocations_per_task, row.allocated_bytes_per_task) {
-            (Some(n), Some(b)) => format!("{} ({})", fmt_count(n.round() as u64), fmt::fmt_bytes(b)),
-            _ => "-".into(),
-        };
-        cells.insert(cells.len() - 1, cell);
-    }
-    if measured_memory(case) {
-        cells.insert(cells.len() - 1, memory_cell(row));
-    }
-    cells
-}
+/// Said once, under the first table with speedups: what the speedup column is.
+pub(crate) const SPEEDUP_LEGEND: &str =
+    "speedup: the median of the per-round ratios serial time / runner time, not a ratio of the medians shown.";
 
-/// Column titles matching [`row_cells`].
-pub(crate) const COLUMNS: [&str; 8] =
-    ["runner", "workers", "wall (median ± MAD)", "min .. max", "speedup", "efficiency", "CPU util", "result"];
+/// The case's answer, terminal-safe; introduced by its label when `labelled`.
+pub(crate) fn answer_line(case: &CaseReport, labelled: bool) -> Option<String> {
+    let answer = &case.answer.as_ref()?.text;
+    Some(if labelled { format!("{}: {}", safe(&case.label), safe(answer)) } else { safe(answer).into_owned() })
+}
 
 /// The verification details and skipped runners, one line each.
 pub(crate) fn case_footer(case: &CaseReport) -> Vec<String> {
@@ -243,8 +281,24 @@ pub(crate) fn case_footer(case: &CaseReport) -> Vec<String> {
     for s in &case.skipped {
         lines.push(format!("skipped {}: {}", s.runner, s.reason));
     }
-    lines.extend(case.notes.iter().cloned());
     lines.into_iter().map(|l| safe(&l).into_owned()).collect()
+}
+
+/// The case's notes at `detail`, terminal-safe, each with whether it warns: one per
+/// cause; with `-v`, the full sentence behind the answer and each runner's own.
+pub(crate) fn case_notes(case: &CaseReport, detail: view::Detail) -> Vec<(String, bool)> {
+    use crate::result::Cause;
+    let mut lines = Vec::new();
+    for note in &case.notes {
+        let warns = note.cause.warns();
+        match detail {
+            view::Detail::Quiet => {}
+            view::Detail::Normal if note.cause == Cause::Verdict => {}
+            view::Detail::Normal => lines.push((safe(&note.text).into_owned(), warns)),
+            view::Detail::Verbose => lines.extend(note.full().iter().map(|t| (safe(t).into_owned(), warns))),
+        }
+    }
+    lines
 }
 
 /// The report's closing notes, safe for a terminal.
@@ -264,12 +318,17 @@ mod tests {
         let mut r = fixture::report();
         r.environment.cpu_model = "cpu\u{1b}]0;title\u{7}".into();
         r.cases[0].label = "fib | x\u{1b}[2J".into();
-        r.cases[0].notes.push("note\u{1b}[31m".into());
+        r.cases[0].notes.push(crate::result::Note::case(crate::result::Cause::Other, "note\u{1b}[31m".into()));
+        r.cases[0].answer.as_mut().unwrap().text.push_str("\u{1b}[2J");
         r.notes.push("closing\r\u{1b}[K".into());
         for format in [Format::Table, Format::Markdown] {
             let mut out = Vec::new();
-            format.reporter().write(&r, &mut out).unwrap();
+            format.reporter(View { color: true, ..View::default() }).write(&r, &mut out).unwrap();
             let out = String::from_utf8(out).unwrap();
+            // With colour on, the only escapes are parbench's own colours.
+            let own = ["\u{1b}[0m", "\u{1b}[1m", "\u{1b}[33m", "\u{1b}[1;31m", "\u{1b}[1;32m"];
+            assert!(own.iter().any(|c| out.contains(c)) == (format == Format::Table), "{out}");
+            let out = own.iter().fold(out, |o, c| o.replace(c, ""));
             assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out}");
             assert!(out.contains("cpu\\u{1b}]0;title\\u{7}") && out.contains("fib | x\\u{1b}[2J"), "{out}");
             assert!(out.contains("note\\u{1b}[31m") && out.contains("closing\\r\\u{1b}[K"), "{out}");

@@ -1,0 +1,140 @@
+//! A case's answer in one line: the fastest runner with its speedup and interval, a
+//! tie, or that no runner beat serial; and the full sentence behind it (`-v`). Both
+//! come from the paired per-round ratios, as the table's speedups do, so the answer
+//! never says what the table's numbers or the notes contradict: a tie is a tie of
+//! runners that beat serial, and a slow parallel runner on a busy machine is blamed on
+//! the machine, not on coordination.
+
+use crate::result::{Answer, CaseReport, RunnerRow};
+use crate::runner::RunnerId;
+use crate::stats::{self, Interval};
+
+/// Confidence of every interval in the answer.
+const CONFIDENCE: f64 = 0.95;
+
+/// The answer and the full sentence behind it, for a case with at least one parallel
+/// runner with a speedup. `busy`: the cores other processes used, when the machine was
+/// busy (see `notes::busy_machine`).
+pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f64>) -> Option<(Answer, String)> {
+    let speedup = |r: &RunnerRow| r.speedup.map(|s| s.median).unwrap_or(0.0);
+    let mut ranked: Vec<&RunnerRow> = parallel.iter().copied().filter(|r| r.speedup.is_some()).collect();
+    ranked.sort_by(|a, b| speedup(b).total_cmp(&speedup(a)));
+    let best = *ranked.first()?;
+    let wall = |sample: &crate::runner::Sample| sample.wall_ns as f64;
+    let serial = crate::measure::by_round(&case.samples, RunnerId::reference(), wall);
+    let walls: Vec<Vec<f64>> = ranked.iter().map(|r| crate::measure::by_round(&case.samples, r.runner, wall)).collect();
+    let intervals: Vec<Option<Interval>> =
+        walls.iter().map(|w| stats::median_interval(&stats::paired_ratios(&serial, w), CONFIDENCE)).collect();
+    let shown = |i: usize| match intervals[i] {
+        Some(iv) => format!("{:.2}x serial [{:.2}, {:.2}]", speedup(ranked[i]), iv.low, iv.high),
+        None => format!("{:.2}x serial", speedup(ranked[i])),
+    };
+    let plain = |text: String, long: String| Some((Answer { text, fastest: None }, long));
+    let needed = stats::interval::fewest_for_interval(CONFIDENCE);
+    // Too few rounds for any interval: the median, and what an answer needs.
+    if intervals[0].is_none() {
+        let rounds = serial.len().min(walls[0].len());
+        let text = format!(
+            "{} reached {:.2}x serial (median of {rounds} round(s); an interval needs {needed})",
+            best.runner,
+            speedup(best)
+        );
+        let long = format!(
+            "{} reached {:.2}x serial with {} workers ({} efficiency) in the median of {rounds} paired round(s); a \
+             95% interval of a speedup needs {needed} rounds, so no runner is named fastest and none is said to \
+             beat serial.",
+            best.runner,
+            speedup(best),
+            best.workers,
+            crate::report::fmt_pct(best.efficiency.unwrap_or(0.0))
+        );
+        return plain(text, long);
+    }
+    let beat = |i: usize| intervals[i].is_some_and(|iv| iv.low > 1.0);
+    if !(0..ranked.len()).any(beat) {
+        // The best by its median: its interval includes 1, or lies below it.
+        let below = intervals[0].is_some_and(|iv| iv.high < 1.0);
+        let why = match (below, busy) {
+            (true, Some(others)) => {
+                format!("other processes used {others:.2} cores during the samples, so the workers got what was left")
+            }
+            (true, None) => "coordination cost more than it saved".to_string(),
+            (false, _) => "its interval cannot tell it from serial".to_string(),
+        };
+        let text = format!("no runner beat serial: the best, {}, reached {}; {why}", best.runner, shown(0));
+        let long = format!(
+            "No parallel runner beat serial in the paired 95% intervals of their speedups; the best, {}, reached {}: \
+             {why}.",
+            best.runner,
+            shown(0)
+        );
+        return plain(text, long);
+    }
+    if ranked.len() == 1 {
+        let text = format!("{} beat serial: {}", best.runner, shown(0));
+        let long = format!(
+            "{} beat serial: {} with {} workers ({} efficiency), in the paired 95% interval of its speedup.",
+            best.runner,
+            shown(0),
+            best.workers,
+            crate::report::fmt_pct(best.efficiency.unwrap_or(0.0))
+        );
+        return Some((Answer { text, fastest: Some(best.runner) }, long));
+    }
+    Some(match stats::fastest(&walls, CONFIDENCE)? {
+        stats::Fastest::TooFewRounds { rounds, needed } => {
+            let beaten: Vec<RunnerId> = (0..ranked.len()).filter(|&i| beat(i)).map(|i| ranked[i].runner).collect();
+            let text = format!(
+                "{} beat serial, {} the most: {}; {rounds} rounds are too few to name the fastest ({needed} needed)",
+                super::notes::names(&beaten),
+                best.runner,
+                shown(0)
+            );
+            let long = format!(
+                "{} reached {} with {} workers; with {rounds} paired round(s) no runner is named fastest: a paired \
+                 95% interval between {} runners needs {needed} rounds.",
+                best.runner,
+                shown(0),
+                best.workers,
+                ranked.len()
+            );
+            (Answer { text, fastest: None }, long)
+        }
+        stats::Fastest::Winner { best, runner_up, ratio } => {
+            let (first, second) = (ranked[best], ranked[runner_up]);
+            let text = format!(
+                "{} is fastest: {}, ahead of {} ({:.2}x)",
+                first.runner,
+                shown(best),
+                second.runner,
+                speedup(second)
+            );
+            let long = format!(
+                "{} was fastest: {} with {} workers ({} efficiency); faster than {} ({:.2}x) in the paired 95% \
+                 interval (its time {:.2}x theirs, [{:.2}, {:.2}]).",
+                first.runner,
+                shown(best),
+                first.workers,
+                crate::report::fmt_pct(first.efficiency.unwrap_or(0.0)),
+                second.runner,
+                speedup(second),
+                ratio.estimate,
+                ratio.low,
+                ratio.high
+            );
+            (Answer { text, fastest: Some(first.runner) }, long)
+        }
+        stats::Fastest::Tie { best, runner_up } => {
+            let (first, second) = (ranked[best], ranked[runner_up]);
+            let text = format!("{} and {} tie: {} and {}", first.runner, second.runner, shown(best), shown(runner_up));
+            let long = format!(
+                "{} and {} tie at {} and {}: their paired 95% interval includes no difference.",
+                first.runner,
+                second.runner,
+                shown(best),
+                shown(runner_up)
+            );
+            (Answer { text, fastest: None }, long)
+        }
+    })
+}
