@@ -84,7 +84,8 @@ fn every_runner_runs_the_pipeline_verified_or_refuses_clearly() {
     let case = &report.cases[0];
     let modelled: Vec<RunnerId> = RunnerId::all().into_iter().filter(|&k| has_model(k)).collect();
     assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), modelled);
-    let note = case.notes.iter().map(|n| &n.text).find(|n| n.starts_with("Pipeline throughput")).expect("a pipeline note");
+    let note =
+        case.notes.iter().map(|n| &n.text).find(|n| n.starts_with("Pipeline throughput")).expect("a pipeline note");
     for kind in &modelled {
         assert!(note.contains(&format!("{kind}: ")), "{note}");
     }

@@ -88,7 +88,7 @@ fn a_sweep_leads_with_one_answer_and_says_a_shared_cause_once() {
         .success();
     let out = String::from_utf8_lossy(&done.get_output().stdout).into_owned();
     assert_eq!(out.matches("too few points to fit").count(), 1, "{out}");
-    assert!(out.contains("No fit for threads, rayon and process: too few points"), "{out}");
+    assert!(out.contains("No fit for threads, rayon, process, ") && out.contains(": too few points"), "{out}");
     let lines: Vec<&str> = out.lines().collect();
     let heading = lines.iter().position(|l| l.starts_with("command (")).expect("a heading");
     let answer = lines.iter().position(|l| l.starts_with("Use ") || l.starts_with("No parallel runner beat serial"));

@@ -177,12 +177,15 @@ fn memory_note(case: &CaseReport) -> Option<Note> {
     } else {
         ""
     };
-    Some(Note::case(Cause::Memory, format!(
-        "Peak RSS is parbench's resident high-water mark during each runner's samples (the most of any sample; \
+    Some(Note::case(
+        Cause::Memory,
+        format!(
+            "Peak RSS is parbench's resident high-water mark during each runner's samples (the most of any sample; \
          reset as each began, through /proc/self/clear_refs), a pool or runtime held across samples included.\
          {children} The samples themselves added at most: {}.",
-        rises.join(", ")
-    )))
+            rises.join(", ")
+        ),
+    ))
 }
 
 /// The most tasks of `runner`'s samples that ran without an async form, when the
@@ -259,11 +262,14 @@ fn pipeline_note(case: &CaseReport) -> Option<Note> {
     if parts.is_empty() {
         return None;
     }
-    Some(Note::case(Cause::Pipeline, format!(
-        "Pipeline throughput in items/s, the bound being the bottleneck stage's workers over its measured time per \
+    Some(Note::case(
+        Cause::Pipeline,
+        format!(
+            "Pipeline throughput in items/s, the bound being the bottleneck stage's workers over its measured time per \
          item (whole items: the workers over the sum of the stage times): {}.",
-        parts.join("; ")
-    )))
+            parts.join("; ")
+        ),
+    ))
 }
 
 /// The most workers that can be kept useful on `cores` cores by tasks that compute
@@ -288,15 +294,18 @@ fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, c
     } else {
         format!("workers beyond about {bound:.0} only wait for a core")
     };
-    Some(Note::case(Cause::UsefulWorkers, format!(
-        "Each task computes {} of its time and waits the rest, so up to {:.1} workers per core ({bound:.1} on {cores} \
+    Some(Note::case(
+        Cause::UsefulWorkers,
+        format!(
+            "Each task computes {} of its time and waits the rest, so up to {:.1} workers per core ({bound:.1} on {cores} \
          core(s)) can be kept useful; the best measured, {}, reached {:.2}x serial with {} workers: {tail}.",
-        fmt_pct(share),
-        1.0 / share,
-        best.runner,
-        speedup(best),
-        best.workers
-    )))
+            fmt_pct(share),
+            1.0 / share,
+            best.runner,
+            speedup(best),
+            best.workers
+        ),
+    ))
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -238,10 +238,11 @@ fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
             // To fit a width, p goes first, then the threshold, then the two medians.
             match i {
                 3 | 4 => column.right().drop_at(3),
-                5 => column.right(),
+                5 => column.or_title("change").right().wrap(),
                 6 => column.right().drop_at(1),
                 7 => column.right().drop_at(2),
                 8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column },
+                0 | 2 => column.wrap(),
                 _ => column,
             }
         })

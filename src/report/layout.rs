@@ -22,6 +22,8 @@ pub struct Column {
     pub shorten: Option<u8>,
     /// At this rank the column is left out (`None`: never).
     pub drop: Option<u8>,
+    /// When nothing else is left to give, its cells fold at spaces over several lines.
+    pub wrap: bool,
 }
 
 impl Column {
@@ -57,6 +59,36 @@ impl Column {
         self.shorten = Some(rank);
         self
     }
+
+    /// Cells that fold at spaces once nothing else can give.
+    pub fn wrap(mut self) -> Column {
+        self.wrap = true;
+        self
+    }
+}
+
+/// `text` folded at spaces into lines of at most `width` visible columns (a word
+/// longer than that stands alone).
+fn fold(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && visible_width(&line) + 1 + visible_width(word) > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
+}
+
+/// The longest word of a column's cells and title: as narrow as it can fold.
+fn narrowest(c: &Column, f: Form) -> usize {
+    let words = |t: &str| t.split(' ').map(visible_width).max().unwrap_or(0);
+    (0..c.cells.len()).map(|r| words(cell(c, r, f))).chain([visible_width(title(c, f))]).max().unwrap_or(0)
 }
 
 /// Which form each column takes.
@@ -121,8 +153,28 @@ pub fn render(columns: &[Column], view: &View) -> Vec<String> {
             if drop { forms[i].shown = false } else { forms[i].short_cells = true }
         }
     }
-    let shown: Vec<(&Column, Form, usize)> =
+    let mut shown: Vec<(&Column, Form, usize)> =
         columns.iter().zip(&forms).filter(|(_, f)| f.shown).map(|(c, f)| (c, *f, width_of(c, *f))).collect();
+    let sum = |shown: &[(&Column, Form, usize)]| {
+        1 + shown.iter().map(|s| s.2).sum::<usize>() + GAP * shown.len().saturating_sub(1)
+    };
+    // Still too wide: the folding columns give, widest first, down to their longest word.
+    if let Some(width) = view.width {
+        let mut order: Vec<usize> = (0..shown.len()).filter(|&i| shown[i].0.wrap).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(shown[i].2));
+        for i in order {
+            let excess = sum(&shown).saturating_sub(width);
+            if excess == 0 {
+                break;
+            }
+            // Its shortest title and cells, then folded.
+            shown[i].1.short_cells = true;
+            shown[i].2 = width_of(shown[i].0, shown[i].1);
+            let excess = sum(&shown).saturating_sub(width);
+            let least = narrowest(shown[i].0, shown[i].1);
+            shown[i].2 = shown[i].2.saturating_sub(excess).max(least);
+        }
+    }
     let line = |texts: Vec<(String, usize, bool)>| -> String {
         let mut out = String::from(" ");
         for (i, (text, w, right)) in texts.iter().enumerate() {
@@ -140,25 +192,33 @@ pub fn render(columns: &[Column], view: &View) -> Vec<String> {
         }
         out.trim_end().to_string()
     };
-    let width = total(columns, &forms);
+    let width = sum(&shown);
     let mut lines = vec![view.rule(width, false)];
     lines.push(line(shown.iter().map(|(c, f, w)| (title(c, *f).to_string(), *w, c.right)).collect()));
     lines.push(view.rule(width, true));
     let rows = columns.first().map_or(0, |c| c.cells.len());
     for r in 0..rows {
-        lines.push(line(
-            shown
-                .iter()
-                .map(|(c, f, w)| {
-                    let text = cell(c, r, *f);
-                    let text = match c.paints.get(r).copied().flatten() {
-                        Some(p) => view.paint(p, text),
-                        None => text.to_string(),
-                    };
-                    (text, *w, c.right)
-                })
-                .collect(),
-        ));
+        let folded: Vec<Vec<String>> = shown
+            .iter()
+            .map(|(c, f, w)| {
+                let text = cell(c, r, *f);
+                let parts = if visible_width(text) > *w { fold(text, *w) } else { vec![text.to_string()] };
+                match c.paints.get(r).copied().flatten() {
+                    Some(p) => parts.iter().map(|t| view.paint(p, t)).collect(),
+                    None => parts,
+                }
+            })
+            .collect();
+        let height = folded.iter().map(Vec::len).max().unwrap_or(1);
+        for k in 0..height {
+            lines.push(line(
+                folded
+                    .iter()
+                    .zip(&shown)
+                    .map(|(parts, (c, _, w))| (parts.get(k).cloned().unwrap_or_default(), *w, c.right))
+                    .collect(),
+            ));
+        }
     }
     lines.push(view.rule(width, false));
     lines
@@ -180,6 +240,21 @@ mod tests {
             .right()
             .shorten_at(2),
         ]
+    }
+
+    #[test]
+    fn folding_columns_give_last_at_spaces_and_keep_every_word() {
+        let columns = vec![
+            Column::new("case", vec!["fib (n=34, tasks=8) · 2w".into()]).wrap(),
+            Column::new("change", vec!["+30.0% [+29.1%, +30.8%]".into()]).right().wrap(),
+        ];
+        let full = render(&columns, &View::default());
+        assert_eq!(full.len(), 5, "one line per row at full width: {full:?}");
+        let narrow = render(&columns, &View { width: Some(30), ..View::default() });
+        assert!(narrow.iter().all(|l| visible_width(l) <= 30), "{narrow:?}");
+        assert!(narrow.len() > 5, "the row folds over more lines: {narrow:?}");
+        let words = |lines: &[String]| lines[3..lines.len() - 1].join(" ").split_whitespace().count();
+        assert_eq!(words(&narrow), words(&full), "{narrow:?}");
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl Reporter for MarkdownReporter {
                     writeln!(out, "{}  ", crate::text::terminal_safe(line))?;
                 }
                 writeln!(out, "\n```")?;
-                scale::text_plot(a, f, out)?;
+                scale::text_plot(a, f, usize::MAX, out)?;
                 writeln!(out, "```")?;
             }
             for note in &a.notes {

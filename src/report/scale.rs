@@ -54,7 +54,7 @@ pub(crate) fn heading(a: &ScaleAnalysis, f: &FamilyScaling) -> String {
 }
 
 /// A text plot of speedup against workers: one letter per runner, `.` on the ideal line.
-pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, width: usize, out: &mut dyn Write) -> io::Result<()> {
     const ROWS: usize = 10;
     const COL: usize = 6;
     let top =
@@ -79,7 +79,9 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, out: &mut dyn Writ
     plotted.sort();
     plotted.dedup();
     let marks: Vec<String> = plotted.iter().map(|r| format!("{} {r}", r.info().map_or('?', |i| i.symbol))).collect();
-    writeln!(out, "speedup ({}, * several, . ideal)", marks.join(", "))?;
+    for line in super::fit::fold(&format!("speedup ({}, * several, . ideal)", marks.join(", ")), width) {
+        writeln!(out, "{line}")?;
+    }
     for (r, line) in grid.iter().enumerate() {
         let label = if r % 2 == 0 { format!("{:>6.1}x", top * (ROWS - r) as f64 / ROWS as f64) } else { " ".repeat(7) };
         writeln!(out, "{label} |{}", line.iter().collect::<String>().trim_end())?;
@@ -122,7 +124,7 @@ pub(crate) fn write_text(a: &ScaleAnalysis, width: Option<usize>, out: &mut dyn 
             folded(note, out)?;
         }
         writeln!(out)?;
-        text_plot(a, f, out)?;
+        text_plot(a, f, fold_at, out)?;
     }
     for note in &a.notes {
         writeln!(out)?;
