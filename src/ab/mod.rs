@@ -124,7 +124,8 @@ fn measure(
         }
     }
     let mut rng = SplitMix64::new(summary.settings.seed ^ 0xAB_0AB0);
-    let mut samples: [Vec<Vec<RecordedSample>>; 2] = [vec![Vec::new(); summary.cases.len()], vec![Vec::new(); summary.cases.len()]];
+    let mut samples: [Vec<Vec<RecordedSample>>; 2] =
+        [vec![Vec::new(); summary.cases.len()], vec![Vec::new(); summary.cases.len()]];
     let progress = Progress::new(warmup + rounds);
     for round in 0..warmup + rounds {
         rng.shuffle(&mut order);
@@ -150,8 +151,10 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} round {pos}/{len} of both builds, {elapsed} elapsed, ETA {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} round {pos}/{len} of both builds, {elapsed} elapsed, ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
         }
         bar.set_length(u64::from(total));

@@ -98,7 +98,7 @@ impl Program {
         let mut p = Program { role, name, child: Some(child), stdin, lines, stderr, timeout };
         p.send(&Request::Greeting(VERSION.to_string()));
         let not_a_build = |p: &mut Program, what: String| {
-            let why = p.stop_and_describe(true);
+            let why = p.stop_and_describe();
             Fault::NotABuild(UsageError::new(format!(
                 "{} {} is not a parbench build that `ab` can drive: {what}{why}",
                 p.role, p.name
@@ -135,7 +135,7 @@ impl Program {
         self.send(&Request::Sample { case, runner });
         let during = format!("a sample of {label} under the {runner} runner");
         let failed = |p: &mut Program, what: String| {
-            let why = p.stop_and_describe(true);
+            let why = p.stop_and_describe();
             Fault::Failed(anyhow::anyhow!("{} {} {what} during {during}{why}", p.role, p.name))
         };
         match self.receive() {
@@ -195,17 +195,21 @@ impl Program {
         }
     }
 
-    /// Stops the build and says how it ended and what it last wrote to stderr. A
-    /// build that closed its output is given a second to exit first, so that its own
-    /// status is the one reported.
-    fn stop_and_describe(&mut self, grace: bool) -> String {
-        if let (true, Some(child)) = (grace, &self.child) {
-            crate::sys::wait_for_exit(child.id(), std::time::Instant::now() + Duration::from_secs(1));
-        }
+    /// Stops the build and says how it ended and what it last wrote to stderr. It is
+    /// given a second to exit first, so that a build that closed its output reports
+    /// its own status.
+    fn stop_and_describe(&mut self) -> String {
+        let exited = self.child.as_ref().is_some_and(|child| {
+            crate::sys::wait_for_exit(child.id(), std::time::Instant::now() + Duration::from_secs(1))
+        });
         let status = self.stop();
         let tail = self.stderr.recv_timeout(Duration::from_secs(1)).unwrap_or_default();
         let last = crate::sys::child::last_lines(&tail, 2);
-        let status = status.map(|s| format!(" (it {})", crate::sys::describe_status(s))).unwrap_or_default();
+        let status = match status {
+            Some(s) if exited => format!(" (it {})", crate::sys::describe_status(s)),
+            Some(_) => " (it was still running, and was stopped)".to_string(),
+            None => String::new(),
+        };
         let said = if last.is_empty() { String::new() } else { format!("; its stderr ends: {}", last.join(" | ")) };
         format!("{status}{}", short(&said))
     }

@@ -147,7 +147,9 @@ mod tests {
             assert_eq!(Request::parse(r.line().trim_end()), Ok(r.clone()), "{r:?}");
         }
         let hello = Hello { plan: serde_json::json!({"cases": []}), environment: crate::fingerprint::collect() };
-        for r in [Reply::Hello(VERSION.into(), Box::new(hello)), Reply::Fail("a \"b\"\nc".into()), Reply::Error("x".into())] {
+        for r in
+            [Reply::Hello(VERSION.into(), Box::new(hello)), Reply::Fail("a \"b\"\nc".into()), Reply::Error("x".into())]
+        {
             assert_eq!(Reply::parse(r.line().trim_end()), Ok(r.clone()), "{r:?}");
         }
     }

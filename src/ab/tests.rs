@@ -88,7 +88,10 @@ fn unchanged_code_raises_almost_no_alarm_under_a_drifting_machine() {
         alarms += cmp.regressions().count();
         failed += usize::from(cmp.regressions().next().is_some());
         assert!(cmp.cells.iter().all(|c| c.basis == crate::compare::Basis::Pairs));
-        assert_eq!(cmp.exit().map(|c| c == std::process::ExitCode::SUCCESS).ok(), Some(cmp.regressions().next().is_none()));
+        assert_eq!(
+            cmp.exit().map(|c| c == std::process::ExitCode::SUCCESS).ok(),
+            Some(cmp.regressions().next().is_none())
+        );
     }
     assert_eq!(cells, 200 * 11, "4 wall, 3 speedup, 3 CPU inflation, 1 process overhead cells per comparison");
     assert!(alarms * 200 < cells, "{alarms} false alarms in {cells} gated cells");
@@ -110,7 +113,8 @@ fn a_five_percent_slower_runner_is_caught_nine_times_in_ten_despite_the_drift() 
             caught += usize::from(wall.verdict == Verdict::Regression);
             // Whatever fails is the slowed runner's, or (a slower serial) every
             // runner's speedup.
-            let blamed = |c: &&crate::compare::CellResult| c.runner == slow || (slow == Serial && c.metric == Metric::Speedup);
+            let blamed =
+                |c: &&crate::compare::CellResult| c.runner == slow || (slow == Serial && c.metric == Metric::Speedup);
             assert!(cmp.regressions().all(|c| blamed(&c)), "{:?}", cmp.regressions().collect::<Vec<_>>());
         }
         assert!(caught >= 90, "{slow}: caught {caught} of 100");
@@ -136,4 +140,3 @@ fn the_pairing_is_what_catches_the_slowdown_under_drift() {
     assert!(paired_caught >= 17, "paired: {paired_caught} of 20");
     assert!(unpaired_caught <= 1, "unpaired: {unpaired_caught} of 20");
 }
-

@@ -661,9 +661,7 @@ fn per_round(case: &CaseData<'_>, runner: RunnerId, metric: Metric) -> Vec<f64> 
         Metric::Speedup => pairs(&|me, serial| serial / me, &wall),
         // Below a millisecond of serial CPU the ratio is clock-tick noise.
         Metric::CpuInflation => pairs(&|me, serial| if serial >= 1e6 { me / serial } else { f64::NAN }, &cpu),
-        Metric::ProcessOverhead => {
-            each(&|s| s.startup_ns.map_or(f64::NAN, |st| st as f64 / s.wall_ns.max(1) as f64))
-        }
+        Metric::ProcessOverhead => each(&|s| s.startup_ns.map_or(f64::NAN, |st| st as f64 / s.wall_ns.max(1) as f64)),
         Metric::SleepOverhead => {
             let Some(ms) = case.task_ms else { return Vec::new() };
             let tasks = case.tasks;

@@ -8,8 +8,8 @@
 pub mod fastest;
 pub mod interval;
 pub mod models;
-pub mod paired;
 pub mod normal;
+pub mod paired;
 pub mod rank;
 pub mod summary;
 

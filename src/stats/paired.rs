@@ -186,7 +186,8 @@ mod tests {
         // (84 of 2000, sd 9).
         let mut rng = SplitMix64::new(11);
         let mut draw = || rng.below(1_000_000) as f64 / 1e6;
-        let miss_p = 2.0 * signed_rank_distribution(12).unwrap()[..=signed_rank_order(12, 0.95).unwrap()].iter().sum::<f64>();
+        let miss_p =
+            2.0 * signed_rank_distribution(12).unwrap()[..=signed_rank_order(12, 0.95).unwrap()].iter().sum::<f64>();
         let mut misses = 0;
         for _ in 0..2000 {
             let d: Vec<f64> = (0..12).map(|_| draw() * 2.0 - 1.0 + 0.3).collect();
