@@ -50,14 +50,15 @@ const EXIT_CODES: &str = exit_codes!();
 /// The top-level help: the codes of every subcommand.
 const TOP_EXIT_CODES: &str = "\
 Exit codes:
-  0    success; compare: no gated regression
+  0    success; compare, ab: no gated regression
   1    a benchmark failed: a wrong answer, or a worker process crashed or
        timed out; or an output could not be written after measuring (named;
-       the others are still written); compare: a regression
+       the others are still written); compare, ab: a regression
   2    usage or input error (bad flag value, unusable file or output,
        estimated beyond --limit); nothing was measured
   3    compare: the results are not comparable (different machine class,
-       suite configuration, schedule or pinning; --allow-incomparable)
+       suite configuration, schedule or pinning; --allow-incomparable);
+       ab: the two builds plan different measurements
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was
        stopped";
 const SCALE_AFTER_HELP: &str = "\
