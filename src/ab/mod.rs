@@ -18,9 +18,10 @@
 //! or starting a build per sample, was the alternative: the first pairs nothing within
 //! a round, the second adds a process start and a workload set-up to every sample.)
 //!
-//! Each round runs every case and runner under both builds in one seeded shuffled
-//! order, one sample at a time (the other build waits, idle, on its stdin), with the
-//! settings and seed of the one command line both were given. The plans must agree
+//! Each round runs every case and runner in one seeded shuffled order, each under both
+//! builds back to back in a random order of the two, one sample at a time (the other
+//! build waits, idle, on its stdin), with the settings and seed of the one command
+//! line both were given. The plans must agree
 //! (exit 3 naming the first difference). The verdict is [`crate::compare::paired`]:
 //! the rules, thresholds, table, Markdown and JSON of `compare`, on paired ratios.
 
@@ -108,8 +109,11 @@ fn sorted(runners: &[RunnerId]) -> Vec<RunnerId> {
     v
 }
 
-/// `warmup` unrecorded rounds, then `rounds` recorded ones, each running every case and
-/// runner under both builds in one seeded shuffled order. Per build, per case: the
+/// `warmup` unrecorded rounds, then `rounds` recorded ones. A round runs every (case,
+/// runner) in a seeded shuffled order, and each under both builds back to back, the
+/// build that goes first drawn at random: the two members of a pair are measured
+/// seconds closer together than if every sample were shuffled on its own, so more of
+/// the machine's drift is common to both and cancels. Per build, per case: the
 /// samples, numbered by round.
 fn measure(
     programs: &mut [Program; 2],
@@ -117,11 +121,9 @@ fn measure(
     rounds: u32,
     warmup: u32,
 ) -> Result<[Vec<Vec<RecordedSample>>; 2], program::Fault> {
-    let mut order: Vec<(usize, usize, RunnerId)> = Vec::new();
+    let mut order: Vec<(usize, RunnerId)> = Vec::new();
     for (c, case) in summary.cases.iter().enumerate() {
-        for &runner in &case.runners {
-            order.extend([(0, c, runner), (1, c, runner)]);
-        }
+        order.extend(case.runners.iter().map(|&runner| (c, runner)));
     }
     let mut rng = SplitMix64::new(summary.settings.seed ^ 0xAB_0AB0);
     let mut samples: [Vec<Vec<RecordedSample>>; 2] =
@@ -129,10 +131,14 @@ fn measure(
     let progress = Progress::new(warmup + rounds);
     for round in 0..warmup + rounds {
         rng.shuffle(&mut order);
-        for (position, &(b, c, runner)) in order.iter().enumerate() {
-            let sample = programs[b].sample(c, &summary.cases[c].label, runner)?;
-            if let Some(round) = round.checked_sub(warmup) {
-                samples[b][c].push(RecordedSample { round, position: position as u32, sample });
+        for (pair, &(c, runner)) in order.iter().enumerate() {
+            let first = rng.below(2) as usize;
+            for (k, b) in [first, 1 - first].into_iter().enumerate() {
+                let sample = programs[b].sample(c, &summary.cases[c].label, runner)?;
+                if let Some(round) = round.checked_sub(warmup) {
+                    let position = (2 * pair + k) as u32;
+                    samples[b][c].push(RecordedSample { round, position, sample });
+                }
             }
         }
         progress.update(round + 1);
