@@ -28,6 +28,7 @@ pub fn run(registry: &Registry, invocation: Invocation, display: Display) -> any
             execute(registry, request, display)
         }
         Invocation::Compare(args) => compare(&args, display),
+        Invocation::Ab(args) => crate::ab::run(&args, display),
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
             let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
@@ -74,17 +75,28 @@ where
     if std::env::var_os(crate::sys::child::PARENT_PID_ENV).is_some() {
         return Err(not_a_worker().into());
     }
+    let (plan, command) = plan_of(registry, args, "measure")?;
+    Ok(measure_plan(&plan, command, &mut |_, _| {})?.0)
+}
+
+/// The plan of a `run`, `scale` or `suite` command line without the program name, and
+/// that command line as a report records it. `who` names the caller in the error for
+/// any other command.
+pub(crate) fn plan_of<I, T>(registry: &Registry, args: I, who: &str) -> Result<(Plan, Vec<String>), UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     let argv: Vec<std::ffi::OsString> =
         std::iter::once(std::ffi::OsString::from("parbench")).chain(args.into_iter().map(Into::into)).collect();
     let command = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let request = match crate::cli::parse(registry, &argv) {
         Ok(Invocation::Measure(request)) => *request,
         Ok(Invocation::Suite(args)) => crate::suite::load(&args.file)?.request,
-        Ok(_) => return Err(UsageError::new("measure takes a run, scale or suite command line").into()),
-        Err(e) => return Err(UsageError::new(crate::cli::clap_message(&e)).into()),
+        Ok(_) => return Err(UsageError::new(format!("{who} takes a run, scale or suite command line"))),
+        Err(e) => return Err(UsageError::new(crate::cli::clap_message(&e))),
     };
-    let plan = crate::plan::plan(registry, request)?;
-    Ok(measure_plan(&plan, command, &mut |_, _| {})?.0)
+    Ok((crate::plan::plan(registry, request)?, command))
 }
 
 /// Measures every case of `plan` and builds the report; for `scale`, the analysis too.
@@ -131,12 +143,7 @@ fn compare(args: &CompareArgs, display: Display) -> anyhow::Result<ExitCode> {
         Ok(mut cmp) => {
             cmp.skipped_base.extend(inputs.left_out);
             to_stdout(|out| crate::compare::write(&cmp, args.format, &view, out))?;
-            match cmp.outcome() {
-                crate::compare::Outcome::Regression => Ok(ExitCode::from(1)),
-                crate::compare::Outcome::NoRegression => Ok(ExitCode::SUCCESS),
-                crate::compare::Outcome::NothingJudged => Err(cmp.nothing_judged().into()),
-                crate::compare::Outcome::Missing => Err(cmp.missing_error().into()),
-            }
+            Ok(cmp.exit()?)
         }
         Err(inc) => {
             let text = crate::compare::incomparable(&inc);
@@ -239,7 +246,7 @@ fn write_terminal(report: &Report, format: report::Format, on_stderr: bool, view
 
 /// How the table is shown on stdout (or on stderr, `on_stderr`): `display`'s flags,
 /// with the width and colour the terminal and the environment allow.
-fn view(display: Display, on_stderr: bool) -> report::View {
+pub(crate) fn view(display: Display, on_stderr: bool) -> report::View {
     use std::io::IsTerminal;
     let is_terminal = if on_stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
     let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
@@ -305,7 +312,7 @@ impl Progress {
 /// For the commands that measure nothing (`compare`, `baseline`, `list`): writes to
 /// stdout with `write` and flushes. `... | head` ends quietly (a closed stdout is not
 /// an error); any other failure is exit 2, as nothing was measured that it could lose.
-fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
+pub(crate) fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
     let mut out = io::stdout().lock();
     match crate::sys::stdout_open().and_then(|()| write(&mut out)).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),

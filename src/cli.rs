@@ -50,14 +50,15 @@ const EXIT_CODES: &str = exit_codes!();
 /// The top-level help: the codes of every subcommand.
 const TOP_EXIT_CODES: &str = "\
 Exit codes:
-  0    success; compare: no gated regression
+  0    success; compare, ab: no gated regression
   1    a benchmark failed: a wrong answer, or a worker process crashed or
        timed out; or an output could not be written after measuring (named;
-       the others are still written); compare: a regression
+       the others are still written); compare, ab: a regression
   2    usage or input error (bad flag value, unusable file or output,
        estimated beyond --limit); nothing was measured
   3    compare: the results are not comparable (different machine class,
-       suite configuration, schedule or pinning; --allow-incomparable)
+       suite configuration, schedule or pinning; --allow-incomparable);
+       ab: the two builds plan different measurements
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP); every worker process was
        stopped";
 const SCALE_AFTER_HELP: &str = "\
@@ -79,6 +80,24 @@ Exit codes:
        BASE (--allow-missing), or stdout could not be written
   3    not comparable: different machine class, suite configuration,
        schedule or pinning (--allow-incomparable)";
+const AB_AFTER_HELP: &str = "\
+Examples:
+  parbench ab ./parbench-base ./parbench-new -- suite workloads/ci.toml
+  parbench ab target/base/bench target/new/bench -- run checksum --threads 4
+  parbench ab A B --format markdown -- run fib --n 28 --threads 2
+
+Both programs are started once, as servers of samples, and kept; every round
+runs each case and runner under both, in one seeded shuffled order. The
+verdict is compare's, on the per-round ratios NEW/BASE (signed-rank interval).
+
+Exit codes:
+  0    no gated regression
+  1    a regression; or a build failed verification, died or hung (named)
+  2    usage or input error: a program that is not a parbench build (named),
+       a command line the builds refuse, no gated cell could be judged
+  3    not comparable: the two builds plan different measurements (the
+       first difference is named)
+  130  interrupted; both builds and everything they started were stopped";
 const BASELINE_AFTER_HELP: &str = "\
 Examples:
   parbench baseline update baselines/ new.json --keep 10
@@ -147,6 +166,10 @@ enum Fixed {
     /// recent baseline results from the same machine class).
     #[command(after_help = COMPARE_AFTER_HELP)]
     Compare(CompareArgs),
+    /// Decide whether build NEW is slower than build BASE: both measured round by
+    /// round in one job, judged on the paired ratios (an A/B gate for CI).
+    #[command(after_help = AB_AFTER_HELP)]
+    Ab(AbArgs),
     /// Maintain a directory of baseline results.
     #[command(subcommand, after_help = BASELINE_AFTER_HELP)]
     Baseline(BaselineCommand),
@@ -178,6 +201,8 @@ pub enum Invocation {
     Suite(SuiteArgs),
     /// `compare BASE NEW`.
     Compare(CompareArgs),
+    /// `ab BASE NEW -- ...`.
+    Ab(AbArgs),
     /// `baseline ...`.
     Baseline(BaselineCommand),
     /// `list`.
@@ -321,6 +346,7 @@ fn invocation(registry: &Registry, matches: &ArgMatches) -> Result<Invocation, c
         _ => Ok(match Fixed::from_arg_matches(matches)? {
             Fixed::Suite(a) => Invocation::Suite(a),
             Fixed::Compare(a) => Invocation::Compare(a),
+            Fixed::Ab(a) => Invocation::Ab(a),
             Fixed::Baseline(b) => Invocation::Baseline(b),
             Fixed::List => Invocation::List,
             Fixed::Completions { shell } => Invocation::Completions(shell),
@@ -556,6 +582,35 @@ pub struct CompareArgs {
     /// Smallest relative change of an absolute time that can fail.
     #[arg(long, value_name = "FRACTION", default_value = "0.20", value_parser = parse_fraction, allow_hyphen_values = true)]
     pub floor_absolute: f64,
+}
+
+/// `parbench ab BASE NEW -- COMMAND...`.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// The base build: a parbench binary, or a bench binary built on parbench's library.
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// The new build.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Rounds, each measuring every case and runner under both builds [default: the
+    /// command line's --rounds, or 20 with --rounds auto].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rounds: Option<u32>,
+    /// Smallest relative change of any metric that can fail (0.02 = 2%): both builds
+    /// run on one machine in the same rounds, so a small change is measurable.
+    #[arg(long, value_name = "FRACTION", default_value = "0.02", value_parser = parse_fraction, allow_hyphen_values = true)]
+    pub floor: f64,
+    /// Longest wait for any reply of a build (its hello, one sample): 300, 90s, 5m; a
+    /// build that takes longer is stopped, with everything it started.
+    #[arg(long, value_name = "DURATION", default_value = "300", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+    /// Output format: table, markdown (for a CI job summary or PR comment) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = compare_format())]
+    pub format: Format,
+    /// What both builds measure: a run, scale or suite command line, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND", num_args = 1..)]
+    pub command: Vec<OsString>,
 }
 
 /// The formats `compare` writes: its help offers only those, and any other is refused

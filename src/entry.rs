@@ -2,7 +2,8 @@
 //! bench binary alike hand their command line to [`main`].
 //!
 //! It routes the hidden `worker` subcommand first (the process runner re-executes the
-//! running program, so a user's binary must answer it too), accepts the `--bench` and
+//! running program, so a user's binary must answer it too) and `serve-samples` (the
+//! samples server `parbench ab` drives), accepts the `--bench` and
 //! `--test` flags that `cargo bench` adds, and turns every error into one line and an
 //! exit code: 0 ok, 1 benchmark failed, 2 usage, 130 interrupt.
 
@@ -36,6 +37,10 @@ pub fn main(registry: Registry) -> ExitCode {
                 ExitCode::from(2)
             }
         };
+    }
+    // `parbench ab` drives this program as a server of samples.
+    if args.get(1).is_some_and(|a| a == "serve-samples") {
+        return crate::ab::serve::main(&registry, &args[2..]);
     }
     // A user's mistake in a declaration is reported before anything else reads it.
     if let Err(e) = registry.validate() {

@@ -68,6 +68,7 @@
 
 #![warn(missing_docs)]
 
+mod ab;
 mod analysis;
 mod app;
 mod entry;

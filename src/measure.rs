@@ -278,7 +278,33 @@ struct CaseState<'a> {
     done: bool,
 }
 
-impl CaseState<'_> {
+impl<'a> CaseState<'a> {
+    /// Builds the case's runners and its workload, before any sample.
+    fn start(case: &'a Case) -> Result<Self, BenchError> {
+        let settings = &case.settings;
+        let mut runners: Vec<(RunnerId, Box<dyn Runner>)> = Vec::with_capacity(settings.runners.len());
+        for &kind in &settings.runners {
+            runners.push((kind, kind.build(kind.workers(settings.workers), &settings.options)?));
+        }
+        let (job, workload_setup_ns) = build(case)?;
+        let rng = SplitMix64::new(settings.seed);
+        Ok(CaseState {
+            case,
+            job,
+            runners,
+            rng,
+            samples: Vec::new(),
+            workload_setup_ns,
+            warmup: Vec::new(),
+            rounds: 0,
+            stopping: match settings.rounds {
+                Rounds::Auto { precision, .. } if !case.properties.race => Some(Stopping::new(precision)),
+                _ => None,
+            },
+            done: false,
+        })
+    }
+
     /// One sample of runner `i`, verified: a wrong answer ends the measurement.
     fn sample(&mut self, i: usize) -> Result<Sample, BenchError> {
         let (kind, runner) = &mut self.runners[i];
@@ -405,7 +431,7 @@ const HOLD_POOL_THREADS: u64 = 2048;
 /// what the machine's limits leave. Otherwise a case's pools are released after each
 /// of its rounds, so that only one case's exist at a time (a sweep over 1..1024
 /// workers would otherwise hold half a million threads).
-fn hold_pools(cases: &[Case]) -> bool {
+pub(crate) fn hold_pools(cases: &[Case]) -> bool {
     let held: u64 =
         cases.iter().flat_map(|c| c.settings.runners.iter().map(|r| r.threads_started(c.settings.workers).0)).sum();
     let room = crate::sys::room();
@@ -518,6 +544,34 @@ impl Stopping {
     }
 }
 
+/// One case built for sampling one runner at a time, in whatever order the caller
+/// chooses: `parbench ab`'s server, whose parent interleaves two programs. The same
+/// runners, workload and verification as [`measure_all`]: a wrong answer is an error.
+pub struct Sampler<'a>(CaseState<'a>);
+
+impl<'a> Sampler<'a> {
+    /// Builds the case's runners and workload.
+    pub fn new(case: &'a Case) -> Result<Self, BenchError> {
+        CaseState::start(case).map(Sampler)
+    }
+
+    /// The workload's task count.
+    pub fn tasks(&self) -> usize {
+        self.0.job.workload.task_count()
+    }
+
+    /// One verified sample of `runner`; `None` if the case does not run it.
+    pub fn sample(&mut self, runner: RunnerId) -> Option<Result<Sample, BenchError>> {
+        let i = self.0.runners.iter().position(|(kind, _)| *kind == runner)?;
+        Some(self.0.sample(i))
+    }
+
+    /// Frees what the runners hold between samples (a rayon pool).
+    pub fn release(&mut self) {
+        self.0.release();
+    }
+}
+
 /// Builds a case's workload: its set-up, timed, outside every sample. A panic in the
 /// user's constructor is an error naming the workload, not an abort.
 pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
@@ -552,28 +606,7 @@ pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
 pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measurement>, BenchError> {
     let mut states = Vec::with_capacity(cases.len());
     for case in cases {
-        let settings = &case.settings;
-        let mut runners: Vec<(RunnerId, Box<dyn Runner>)> = Vec::with_capacity(settings.runners.len());
-        for &kind in &settings.runners {
-            runners.push((kind, kind.build(kind.workers(settings.workers), &settings.options)?));
-        }
-        let (job, workload_setup_ns) = build(case)?;
-        let rng = SplitMix64::new(settings.seed);
-        states.push(CaseState {
-            case,
-            job,
-            runners,
-            rng,
-            samples: Vec::new(),
-            workload_setup_ns,
-            warmup: Vec::new(),
-            rounds: 0,
-            stopping: match settings.rounds {
-                Rounds::Auto { precision, .. } if !case.properties.race => Some(Stopping::new(precision)),
-                _ => None,
-            },
-            done: false,
-        });
+        states.push(CaseState::start(case)?);
     }
     // Progress counts samples; with --rounds auto the total grows as rounds are added.
     let planned = |states: &[CaseState<'_>], done: usize| -> usize {

@@ -110,7 +110,7 @@ fn markdown_starts_with_the_verdict_and_json_is_versioned() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["schema_version"], 4);
 }
 
 #[test]

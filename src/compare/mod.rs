@@ -27,13 +27,20 @@
 //! 4. Exit 1 on any gated REGRESSION; exit 2 when no gated cell could be judged (all
 //!    INCONCLUSIVE) or an input holds nothing to compare; else 0.
 //!
+//! `parbench ab` ([`paired`]) measures both builds in every round of one job, so its
+//! data are pairs: per round, NEW/BASE. The centre of the log ratios (the median of
+//! their Walsh averages) with its 99% signed-rank interval takes the place of the
+//! Moses interval, and the threshold is the floor alone: the machine's drift between
+//! runs, which the run-to-run bound is for, is common to both members of a pair. The
+//! verdicts, the limits and the exit codes are the ones above.
+//!
 //! Why, with the measurements behind each choice: `README.md` beside this file.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
 use crate::fingerprint::Fingerprint;
-use crate::measure::by_round;
+use crate::measure::{RecordedSample, by_round};
 use crate::result::{CaseReport, Report};
 use crate::runner::{RunnerId, Sample};
 use crate::stats;
@@ -50,7 +57,7 @@ use render::headline;
 pub use render::{incomparable, write};
 
 /// Version of the comparison JSON.
-pub const COMPARE_SCHEMA_VERSION: u32 = 3;
+pub const COMPARE_SCHEMA_VERSION: u32 = 4;
 
 /// Tunable rule parameters (defaults from the design; see the module doc).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -168,6 +175,9 @@ pub enum Basis {
     Samples,
     /// Three or more baseline runs: NEW's median against the runs' medians.
     Runs,
+    /// Rounds that measured both builds (`parbench ab`): the per-round NEW/BASE ratios,
+    /// with a signed-rank interval and test.
+    Pairs,
 }
 
 /// The comparison of one metric of one runner in one case.
@@ -185,32 +195,38 @@ pub struct CellResult {
     pub gated: bool,
     /// What the interval and p-value are computed from.
     pub basis: Basis,
-    /// Baseline runs holding this cell.
+    /// Baseline runs holding this cell (1 for pairs).
     pub base_runs: usize,
     /// Baseline samples (all runs).
     pub base_n: usize,
-    /// New samples.
+    /// New samples; for pairs, the rounds with a ratio.
     pub new_n: usize,
     /// Baseline: median of the pooled samples, or, by runs, median of the run medians.
     pub base_median: f64,
     /// New median.
     pub new_median: f64,
-    /// NEW / BASE: the Hodges-Lehmann ratio on logs, or, by runs, the ratio of medians.
+    /// NEW / BASE: the Hodges-Lehmann ratio on logs (for pairs, of the per-round
+    /// ratios), or, by runs, the ratio of medians.
     pub ratio: f64,
-    /// Lower end: of the Moses interval, or, by runs, NEW / the highest run median.
+    /// Lower end: of the Moses (pairs: signed-rank) interval, or, by runs, NEW / the
+    /// highest run median.
     pub ratio_low: f64,
-    /// Upper end: of the Moses interval, or, by runs, NEW / the lowest run median.
+    /// Upper end: of the Moses (pairs: signed-rank) interval, or, by runs, NEW / the
+    /// lowest run median.
     pub ratio_high: f64,
-    /// Samples: exact two-sided Mann-Whitney p. Runs: NEW's one-sided rank among the
-    /// run medians, (runs at least as extreme + 1) / (runs + 1). For information.
+    /// Samples: exact two-sided Mann-Whitney p. Pairs: two-sided Wilcoxon signed-rank
+    /// p. Runs: NEW's one-sided rank among the run medians, (runs at least as extreme +
+    /// 1) / (runs + 1). For information.
     pub p: f64,
-    /// Samples: Holm-adjusted over the gated sample-based cells. Runs: equal to `p`.
+    /// Samples and pairs: Holm-adjusted over the gated cells of that basis. Runs:
+    /// equal to `p`.
     pub p_adjusted: f64,
     /// Regression threshold (0.10 = 10% worse).
     pub threshold: f64,
     /// Improvement threshold (0.10 = 10% better).
     pub improvement_threshold: f64,
-    /// Largest robust CV within a run (NEW, or the median over the baseline runs).
+    /// Largest robust CV within a run (NEW, or the median over the baseline runs); for
+    /// pairs, the robust CV of the per-round ratios.
     pub cv: f64,
     /// `cv` is above [`Rules::unstable_cv`]: a label for the reader, never part of the
     /// verdict (a noisy cell's interval is wide already).
@@ -273,6 +289,28 @@ pub struct Comparison {
     /// never judged, never an error.
     #[serde(default)]
     pub new_only: Vec<Missing>,
+    /// `parbench ab`: the two programs measured, as each described itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builds: Option<Builds>,
+}
+
+/// The two programs `parbench ab` measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Builds {
+    /// BASE.
+    pub base: Build,
+    /// NEW.
+    pub new: Build,
+}
+
+/// One program `parbench ab` measured: as given, and its fingerprint (git commit,
+/// rustc, parbench version; the machine as the program saw it, affinity included).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Build {
+    /// The program as given on the command line.
+    pub program: String,
+    /// Its own fingerprint.
+    pub environment: Fingerprint,
 }
 
 /// What a comparison amounts to, for the exit status.
@@ -344,6 +382,17 @@ impl Comparison {
         ))
     }
 
+    /// The exit status: 0 no regression, 1 a regression; the input error (exit 2) of a
+    /// comparison that judged nothing or lacks cells.
+    pub fn exit(&self) -> Result<std::process::ExitCode, UsageError> {
+        match self.outcome() {
+            Outcome::Regression => Ok(std::process::ExitCode::from(1)),
+            Outcome::NoRegression => Ok(std::process::ExitCode::SUCCESS),
+            Outcome::NothingJudged => Err(self.nothing_judged()),
+            Outcome::Missing => Err(self.missing_error()),
+        }
+    }
+
     /// Regression, no regression, nothing judged, or missing cells.
     pub fn outcome(&self) -> Outcome {
         if !self.missing.is_empty() && !self.rules.allow_missing { Outcome::Missing } else { self.judged() }
@@ -409,9 +458,10 @@ pub fn compare(
             continue;
         }
         for row in &case.rows {
-            for metric in metrics_for(case, row.runner) {
-                let new_values = values(case, row.runner, metric);
-                let per_run: Vec<Vec<f64>> = base_cases.iter().map(|c| values(c, row.runner, metric)).collect();
+            for metric in metrics_for(case.task_ms, row.runner) {
+                let new_values = values(&CaseData::of(case), row.runner, metric);
+                let per_run: Vec<Vec<f64>> =
+                    base_cases.iter().map(|c| values(&CaseData::of(c), row.runner, metric)).collect();
                 if new_values.is_empty() || per_run.iter().all(Vec::is_empty) {
                     continue;
                 }
@@ -457,17 +507,7 @@ pub fn compare(
             new_only.insert(Missing { case: nc.label.clone(), workers: nc.workers, runner: Some(row.runner) });
         }
     }
-    // Holm over the gated sample-based cells that have a p-value; for information.
-    let family: Vec<usize> = (0..cells.len())
-        .filter(|&i| {
-            let c = &cells[i];
-            c.gated && c.basis == Basis::Samples && c.base_n >= rules.min_samples && c.new_n >= rules.min_samples
-        })
-        .collect();
-    let adjusted = stats::holm(&family.iter().map(|&i| cells[i].p).collect::<Vec<_>>());
-    for (&i, &p) in family.iter().zip(&adjusted) {
-        cells[i].p_adjusted = p;
-    }
+    holm(&mut cells, rules);
     Ok(Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
         base_files: used.iter().map(|(n, _)| n.to_string()).collect(),
@@ -478,18 +518,110 @@ pub fn compare(
         cells,
         missing: missing.into_iter().collect(),
         new_only: new_only.into_iter().collect(),
+        builds: None,
     })
 }
 
+/// Holm over the gated sample-based or paired cells that have a p-value; for
+/// information.
+fn holm(cells: &mut [CellResult], rules: &Rules) {
+    let family: Vec<usize> = (0..cells.len())
+        .filter(|&i| {
+            let c = &cells[i];
+            c.gated && c.basis != Basis::Runs && c.base_n >= rules.min_samples && c.new_n >= rules.min_samples
+        })
+        .collect();
+    let adjusted = stats::holm(&family.iter().map(|&i| cells[i].p).collect::<Vec<_>>());
+    for (&i, &p) in family.iter().zip(&adjusted) {
+        cells[i].p_adjusted = p;
+    }
+}
+
+/// What a case's metrics are computed from: a result's case, or the samples one build
+/// gave `parbench ab`.
+#[derive(Clone, Copy, Debug)]
+pub struct CaseData<'a> {
+    /// The samples, with their rounds.
+    pub samples: &'a [RecordedSample],
+    /// Each task's duration by design (a sleep), if declared.
+    pub task_ms: Option<f64>,
+    /// Tasks per sample.
+    pub tasks: usize,
+}
+
+impl<'a> CaseData<'a> {
+    /// The samples of a result's case.
+    pub fn of(case: &'a CaseReport) -> Self {
+        CaseData { samples: &case.samples, task_ms: case.task_ms, tasks: case.tasks }
+    }
+}
+
+/// One case that both builds of `parbench ab` measured in the same rounds.
+#[derive(Clone, Debug)]
+pub struct PairedCase<'a> {
+    /// Case label.
+    pub label: String,
+    /// Workers of the case.
+    pub workers: usize,
+    /// Its runners, in report order.
+    pub runners: Vec<RunnerId>,
+    /// A race by design: shown, never gated.
+    pub race: bool,
+    /// BASE's samples.
+    pub base: CaseData<'a>,
+    /// NEW's samples, numbered by the same rounds.
+    pub new: CaseData<'a>,
+}
+
+/// Judges NEW against BASE from rounds that measured both (`parbench ab`): per round
+/// and metric the ratio NEW/BASE, judged by [`rule::judge_paired`] with the verdicts,
+/// limits and outcome of [`compare`]. Both ran on one machine in one job, so absolute
+/// times are gated too.
+pub fn paired(cases: &[PairedCase<'_>], builds: Builds, rules: &Rules) -> Comparison {
+    let mut cells = Vec::new();
+    for case in cases {
+        for &runner in &case.runners {
+            for metric in metrics_for(case.new.task_ms, runner) {
+                let key = rule::CellKey {
+                    case: case.label.clone(),
+                    workers: case.workers,
+                    runner,
+                    metric,
+                    gated: !case.race,
+                };
+                let (base, new) = (per_round(&case.base, runner, metric), per_round(&case.new, runner, metric));
+                // A metric neither build has a value of in any round (no CPU time to
+                // speak of) is no cell, as in `compare`.
+                if !base.iter().zip(&new).any(|(b, n)| b.is_finite() && n.is_finite()) {
+                    continue;
+                }
+                cells.push(rule::judge_paired(key, &base, &new, rules));
+            }
+        }
+    }
+    holm(&mut cells, rules);
+    Comparison {
+        schema_version: COMPARE_SCHEMA_VERSION,
+        base_files: vec![builds.base.program.clone()],
+        skipped_base: Vec::new(),
+        new_file: builds.new.program.clone(),
+        absolute_gated: true,
+        rules: rules.clone(),
+        cells,
+        missing: Vec::new(),
+        new_only: Vec::new(),
+        builds: Some(builds),
+    }
+}
 /// A case the workload declared a race (the unsynchronised counter): reported, never
 /// gated.
 fn is_race(case: &CaseReport) -> bool {
     case.race
 }
 
-fn metrics_for(case: &CaseReport, runner: RunnerId) -> Vec<Metric> {
+fn metrics_for(task_ms: Option<f64>, runner: RunnerId) -> Vec<Metric> {
     let mut m = vec![Metric::Wall];
-    let sleep = case.task_ms.is_some();
+    let sleep = task_ms.is_some();
     if !runner.is_reference() {
         m.push(Metric::Speedup);
         // Sleeping tasks use almost no CPU: a ratio of two near-zero CPU times is noise.
@@ -507,34 +639,33 @@ fn metrics_for(case: &CaseReport, runner: RunnerId) -> Vec<Metric> {
 }
 
 /// One value per sample (or per round, for paired metrics) of `metric`.
-fn values(case: &CaseReport, runner: RunnerId, metric: Metric) -> Vec<f64> {
-    let positive = |v: f64| (v.is_finite() && v > 0.0).then_some(v);
-    let mine = || case.samples.iter().map(|s| &s.sample).filter(|s| s.runner == runner);
+fn values(case: &CaseData<'_>, runner: RunnerId, metric: Metric) -> Vec<f64> {
+    per_round(case, runner, metric).into_iter().filter(|v| v.is_finite()).collect()
+}
+
+/// One value of `metric` per round of `case` (in round order), `NaN` for a round
+/// without one: rounds line up across runners, and across the two builds of
+/// `parbench ab`. Every value is positive and finite or `NaN`.
+fn per_round(case: &CaseData<'_>, runner: RunnerId, metric: Metric) -> Vec<f64> {
+    let positive = |v: f64| if v.is_finite() && v > 0.0 { v } else { f64::NAN };
+    let of = |r: RunnerId, value: &dyn Fn(&Sample) -> f64| by_round(case.samples, r, value);
     let wall = |s: &Sample| s.wall_ns as f64;
     let cpu = |s: &Sample| s.cpu_ns as f64;
+    let serial = RunnerId::reference();
+    let each = |value: &dyn Fn(&Sample) -> f64| of(runner, value).into_iter().map(positive).collect();
+    let pairs = |value: &dyn Fn(f64, f64) -> f64, get: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
+        of(runner, get).into_iter().zip(of(serial, get)).map(|(me, serial)| positive(value(me, serial))).collect()
+    };
     match metric {
-        Metric::Wall => mine().filter_map(|s| positive(s.wall_ns as f64 / 1e6)).collect(),
-        Metric::Speedup => stats::paired_ratios(
-            &by_round(&case.samples, RunnerId::reference(), wall),
-            &by_round(&case.samples, runner, wall),
-        ),
-        Metric::CpuInflation => by_round(&case.samples, runner, cpu)
-            .into_iter()
-            .zip(by_round(&case.samples, RunnerId::reference(), cpu))
-            // Below a millisecond of serial CPU the ratio is clock-tick noise.
-            .filter_map(|(me, serial)| if serial >= 1e6 { positive(me / serial) } else { None })
-            .collect(),
-        Metric::ProcessOverhead => {
-            mine().filter_map(|s| positive(s.startup_ns? as f64 / s.wall_ns.max(1) as f64)).collect()
-        }
+        Metric::Wall => each(&|s| s.wall_ns as f64 / 1e6),
+        Metric::Speedup => pairs(&|me, serial| serial / me, &wall),
+        // Below a millisecond of serial CPU the ratio is clock-tick noise.
+        Metric::CpuInflation => pairs(&|me, serial| if serial >= 1e6 { me / serial } else { f64::NAN }, &cpu),
+        Metric::ProcessOverhead => each(&|s| s.startup_ns.map_or(f64::NAN, |st| st as f64 / s.wall_ns.max(1) as f64)),
         Metric::SleepOverhead => {
             let Some(ms) = case.task_ms else { return Vec::new() };
-            mine()
-                .filter_map(|s| {
-                    let ideal = case.tasks.div_ceil(s.workers.max(1)) as f64 * ms * 1e6;
-                    positive(s.wall_ns as f64 / ideal)
-                })
-                .collect()
+            let tasks = case.tasks;
+            each(&|s| s.wall_ns as f64 / (tasks.div_ceil(s.workers.max(1)) as f64 * ms * 1e6))
         }
     }
 }

@@ -40,8 +40,10 @@ pub fn incomparable(inc: &super::Incomparable) -> String {
 fn columns(cmp: &Comparison, rows: &[&CellResult]) -> Vec<String> {
     let samples = rows.iter().any(|c| c.basis == Basis::Samples);
     let runs = rows.iter().any(|c| c.basis == Basis::Runs);
+    let pairs = rows.iter().any(|c| c.basis == Basis::Pairs);
     let ci = format!("{:.0}% CI", (1.0 - cmp.rules.alpha) * 100.0);
     let (change, p) = match (samples, runs) {
+        _ if pairs => (format!("change NEW/BASE [{ci}, paired rounds]"), "p (Holm-adjusted)".to_string()),
         (true, true) => (format!("change NEW/BASE [{ci} | vs runs]"), "p (info)".to_string()),
         (false, true) => ("change NEW/BASE [vs each base run]".to_string(), "p (rank among runs, info)".to_string()),
         _ => (format!("change NEW/BASE [{ci}]"), "p (Holm-adjusted)".to_string()),
@@ -157,9 +159,26 @@ fn missing_cells(m: &super::Missing) -> Vec<String> {
     row
 }
 
+/// A build of `parbench ab`, in one line: the program, its commit, toolchain and the
+/// cores it could use.
+fn build(b: &super::Build) -> String {
+    let f = &b.environment;
+    let commit = f.git_commit.as_deref().unwrap_or("commit unknown");
+    let debug = if f.optimised { "" } else { ", NOT optimised" };
+    format!(
+        "{} (parbench {}, {commit}, {}, {} cores available{debug})",
+        b.program, f.parbench_version, f.rustc, f.available_parallelism
+    )
+}
+
 fn context(cmp: &Comparison) -> Vec<String> {
-    let mut lines = vec![format!("base: {} · new: {}", cmp.base_files.join(", "), cmp.new_file)];
-    lines.push(if cmp.absolute_gated {
+    let mut lines = match &cmp.builds {
+        Some(builds) => vec![format!("base: {}", build(&builds.base)), format!("new:  {}", build(&builds.new))],
+        None => vec![format!("base: {} · new: {}", cmp.base_files.join(", "), cmp.new_file)],
+    };
+    lines.push(if cmp.builds.is_some() {
+        "both builds measured in every round, on one machine: absolute times are gated too".to_string()
+    } else if cmp.absolute_gated {
         "identical machines: absolute times are gated too".to_string()
     } else {
         "machines differ: only machine-independent metrics are gated (speedup, CPU inflation, overheads)".to_string()
@@ -181,7 +200,16 @@ fn context(cmp: &Comparison) -> Vec<String> {
             runs + 1
         ));
     }
-    if cmp.base_files.len() < 3 {
+    let gated_pairs = cmp.cells.iter().filter(|c| c.gated && c.basis == Basis::Pairs).count();
+    if cmp.cells.iter().any(|c| c.basis == Basis::Pairs) {
+        lines.push(format!(
+            "judged on paired rounds: every round measured both builds in a shuffled order; NEW/BASE is the centre \
+             of the per-round ratios (the median of their Walsh averages) with its {confidence:.0}% signed-rank \
+             interval; a regression is an interval wholly beyond the threshold; p is the Wilcoxon signed-rank p, \
+             Holm-adjusted over {gated_pairs} gated cells, shown for information"
+        ));
+    }
+    if cmp.base_files.len() < 3 && cmp.cells.iter().any(|c| c.basis != Basis::Pairs) {
         lines.push(format!(
             "only {} baseline run(s): run-to-run variation is unknown, so a slow run and a regression look alike; \
              on shared machines compare against a directory of 5 or more runs (parbench baseline update)",
@@ -286,7 +314,8 @@ pub fn write(cmp: &Comparison, format: Format, view: &View, out: &mut dyn Write)
                 Outcome::NothingJudged | Outcome::Missing => "⚠️",
                 Outcome::NoRegression => "✅",
             };
-            writeln!(out, "**parbench compare** {mark} {}\n", safe(&headline(cmp)))?;
+            let command = if cmp.builds.is_some() { "ab" } else { "compare" };
+            writeln!(out, "**parbench {command}** {mark} {}\n", safe(&headline(cmp)))?;
             for line in context(cmp) {
                 writeln!(out, "- {}", safe(&line))?;
             }

@@ -84,9 +84,10 @@ pub(super) fn judge(key: CellKey, per_run: &[Vec<f64>], new: &[f64], rules: &Rul
         rounds_to_decide: None,
     };
     cell.unstable = cell.cv > rules.unstable_cv;
-    match cell.basis {
-        Basis::Runs => by_runs(&mut cell, &run_medians, rules),
-        Basis::Samples => by_samples(&mut cell, &runs, &base, new, rules),
+    if cell.basis == Basis::Runs {
+        by_runs(&mut cell, &run_medians, rules);
+    } else {
+        by_samples(&mut cell, &runs, &base, new, rules);
     }
     cell
 }
@@ -167,6 +168,23 @@ fn by_samples(cell: &mut CellResult, runs: &[&Vec<f64>], base: &[f64], new: &[f6
     }
     cell.p = stats::mann_whitney_p(&lb, &ln);
     cell.p_adjusted = cell.p;
+    let Some(margin) = interval_verdict(cell) else { return };
+    let residuals: Vec<f64> = runs
+        .iter()
+        .flat_map(|v| {
+            let m = stats::median(v).unwrap_or(1.0).ln();
+            v.iter().map(move |x| x.ln() - m)
+        })
+        .collect();
+    let sigma = ((robust_sd(&residuals).powi(2) + robust_sd(&ln).powi(2)) / 2.0).sqrt();
+    cell.rounds_to_decide = Some(rounds_to_decide(sigma, margin, rules.alpha, Design::TwoSamples).max(new.len() + 1));
+}
+
+/// Sets the verdict of a cell from its estimate and interval (`ratio`, `ratio_low`,
+/// `ratio_high`) against its limits. For an INCONCLUSIVE cell (the estimate beyond a
+/// limit, the interval reaching back inside it) returns the log margin from the
+/// estimate to that limit, from which the rounds that would decide follow.
+fn interval_verdict(cell: &mut CellResult) -> Option<f64> {
     let metric = cell.metric;
     let (est, a, b) = (badness(metric, cell.ratio), badness(metric, cell.ratio_low), badness(metric, cell.ratio_high));
     let (low, high) = (a.min(b), a.max(b));
@@ -180,19 +198,68 @@ fn by_samples(cell: &mut CellResult, runs: &[&Vec<f64>], base: &[f64], new: &[f6
     } else if est >= down && est <= up {
         Verdict::WithinNoise
     } else {
-        // The estimate is beyond a limit but the interval reaches back inside it.
-        let margin = if est > up { (est / up).ln() } else { (down / est).ln() };
-        let residuals: Vec<f64> = runs
-            .iter()
-            .flat_map(|v| {
-                let m = stats::median(v).unwrap_or(1.0).ln();
-                v.iter().map(move |x| x.ln() - m)
-            })
-            .collect();
-        let sigma = ((robust_sd(&residuals).powi(2) + robust_sd(&ln).powi(2)) / 2.0).sqrt();
-        cell.rounds_to_decide = Some(rounds_to_decide(sigma, margin, rules.alpha).max(new.len() + 1));
-        Verdict::Inconclusive
+        cell.verdict = Verdict::Inconclusive;
+        return Some(if est > up { (est / up).ln() } else { (down / est).ln() });
     };
+    None
+}
+
+/// Judges one cell of `parbench ab` from the two builds' values round by round
+/// (`NaN` where a round has none): the ratios NEW/BASE of the rounds with both, on
+/// logs, their centre (the median of the Walsh averages) with its signed-rank
+/// interval, judged against the floor by [`interval_verdict`]. No run-to-run bound:
+/// a shift of the whole run (the machine slower today) is common to both members of
+/// a pair and cancels in the ratio.
+pub(super) fn judge_paired(key: CellKey, base: &[f64], new: &[f64], rules: &Rules) -> CellResult {
+    let metric = key.metric;
+    let ratios = stats::paired_ratios(new, base);
+    let ratios: Vec<f64> = ratios.into_iter().filter(|r| r.is_finite() && *r > 0.0).collect();
+    let logs: Vec<f64> = thin(&ratios, MAX_SIDE).iter().map(|r| r.ln()).collect();
+    let finite = |v: &[f64]| v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<f64>>();
+    let (b, n) = (finite(base), finite(new));
+    let floor = if metric.is_absolute() { rules.floor_absolute } else { rules.floor_relative };
+    let mut cell = CellResult {
+        case: key.case,
+        workers: key.workers,
+        runner: key.runner,
+        metric,
+        gated: key.gated,
+        basis: Basis::Pairs,
+        base_runs: 1,
+        base_n: b.len(),
+        new_n: ratios.len(),
+        base_median: stats::median(&b).unwrap_or(0.0),
+        new_median: stats::median(&n).unwrap_or(0.0),
+        ratio: stats::median(&ratios).unwrap_or(1.0),
+        ratio_low: 1.0,
+        ratio_high: 1.0,
+        p: 1.0,
+        p_adjusted: 1.0,
+        threshold: floor,
+        improvement_threshold: floor,
+        cv: stats::robust_cv(&ratios),
+        unstable: false,
+        medians_disagree: false,
+        verdict: Verdict::Inconclusive,
+        rounds_to_decide: None,
+    };
+    cell.unstable = cell.cv > rules.unstable_cv;
+    let confidence = 1.0 - rules.alpha;
+    let centre = if ratios.len() >= rules.min_samples { stats::signed_rank_interval(&logs, confidence) } else { None };
+    let Some(centre) = centre else {
+        cell.rounds_to_decide = Some(rules.min_samples.max(stats::fewest_for_signed_rank(confidence)));
+        return cell;
+    };
+    // The ratio of the two medians is not compared with the change here: it ignores
+    // the pairing, which is the point, so under drift it is expected to differ.
+    (cell.ratio, cell.ratio_low, cell.ratio_high) = (centre.estimate.exp(), centre.low.exp(), centre.high.exp());
+    cell.p = stats::signed_rank_p(&logs);
+    cell.p_adjusted = cell.p;
+    if let Some(margin) = interval_verdict(&mut cell) {
+        let rounds = rounds_to_decide(robust_sd(&logs), margin, rules.alpha, Design::Pairs);
+        cell.rounds_to_decide = Some(rounds.max(ratios.len() + 1));
+    }
+    cell
 }
 
 /// Most values per side that go into the Hodges-Lehmann estimate and its interval,
@@ -211,16 +278,27 @@ fn thin(values: &[f64], max: usize) -> Vec<f64> {
     (0..max).map(|i| sorted[(2 * i + 1) * sorted.len() / (2 * max)]).collect()
 }
 
-/// Rounds per side after which the interval's half-width, in logs, shrinks to
+/// What an estimate is made of, for the rounds it needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Design {
+    /// Two independent samples of n each (Hodges-Lehmann of the differences).
+    TwoSamples,
+    /// n paired differences (the median of their Walsh averages).
+    Pairs,
+}
+
+/// Rounds (per side) after which the interval's half-width, in logs, shrinks to
 /// `margin`, for log values of spread `sigma`: the Hodges-Lehmann estimate has
 /// variance (pi / 3) sigma^2 (1/m + 1/n) for normal data, so n = 2 (pi / 3) (z sigma /
-/// margin)^2 with m = n.
-fn rounds_to_decide(sigma: f64, margin: f64, alpha: f64) -> usize {
+/// margin)^2 with m = n; the one-sample estimate of n differences of spread sigma
+/// (pi / 3) sigma^2 / n, so n = (pi / 3) (z sigma / margin)^2.
+fn rounds_to_decide(sigma: f64, margin: f64, alpha: f64, design: Design) -> usize {
     if margin <= 0.0 {
         return 100_000;
     }
     let z = stats::normal_quantile(1.0 - alpha / 2.0);
-    let n = 2.0 * std::f64::consts::PI / 3.0 * (z * sigma / margin).powi(2);
+    let samples = if design == Design::TwoSamples { 2.0 } else { 1.0 };
+    let n = samples * std::f64::consts::PI / 3.0 * (z * sigma / margin).powi(2);
     n.ceil().clamp(0.0, 100_000.0) as usize
 }
 
@@ -250,9 +328,11 @@ mod tests {
     #[test]
     fn the_rounds_to_decide_follow_the_hodges_lehmann_variance() {
         // sigma 5%, margin 5%, 99%: 2 x 1.047 x 2.576^2 = 13.9 -> 14.
-        assert_eq!(rounds_to_decide(0.05, 0.05, 0.01), 14);
+        assert_eq!(rounds_to_decide(0.05, 0.05, 0.01, Design::TwoSamples), 14);
         // Half the margin, four times the rounds.
-        assert_eq!(rounds_to_decide(0.05, 0.025, 0.01), 56);
+        assert_eq!(rounds_to_decide(0.05, 0.025, 0.01, Design::TwoSamples), 56);
+        // Paired differences of that spread: half as many (1.047 x 2.576^2 = 6.95).
+        assert_eq!(rounds_to_decide(0.05, 0.05, 0.01, Design::Pairs), 7);
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! The paired rule of `parbench ab` on simulated rounds with a known truth: how often
+//! unchanged code raises an alarm, and how often a 5% slowdown is caught.
+
+use crate::compare::{Build, Builds, CaseData, Comparison, PairedCase, Rules, Verdict, paired};
+use crate::measure::RecordedSample;
+use crate::rng::SplitMix64;
+use crate::runner::kind::test_ids::{Process, Rayon, Serial, Threads};
+use crate::runner::{RunnerId, Sample, WorkerStats};
+use crate::workload::Verification;
+
+/// A standard normal draw (Box-Muller).
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let mut uniform = || (rng.below(1 << 53) as f64 + 0.5) / (1u64 << 53) as f64;
+    let (a, b) = (uniform(), uniform());
+    (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+}
+
+fn sample(runner: RunnerId, workers: usize, wall_ms: f64) -> Sample {
+    let wall_ns = (wall_ms * 1e6) as u64;
+    Sample {
+        runner,
+        workers,
+        wall_ns,
+        cpu_ns: wall_ns * workers as u64,
+        other_cpu_ns: Some(0),
+        startup_ns: (runner == Process).then_some(wall_ns / 20),
+        setup_ns: None,
+        teardown_ns: None,
+        allocations: None,
+        preemptions: None,
+        waited_ns: None,
+        per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 4 }; workers],
+        tasks: Vec::new(),
+        verification: Verification::Verified { detail: "simulated".into() },
+        children_peak_kib: None,
+        inline_tasks: None,
+        memory: None,
+        pipeline: None,
+    }
+}
+
+/// The samples of one simulated `ab` of a fib-like case: `rounds` rounds; in each,
+/// the machine's speed that round (a drift of 30%, the loaded VM's run-to-run spread,
+/// shared by both builds' samples of the round) times each sample's own noise of
+/// spread `noise`. NEW's `slow` runner is `factor` times slower.
+fn rounds_of(seed: u64, rounds: u32, noise: f64, slow: Option<RunnerId>, factor: f64) -> [Vec<RecordedSample>; 2] {
+    let mut rng = SplitMix64::new(seed);
+    let runners = [(Serial, 1, 200.0), (Threads, 2, 102.0), (Rayon, 2, 101.0), (Process, 2, 108.0)];
+    let mut builds = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let machine = (0.3 * normal(&mut rng)).exp();
+        for (position, &(runner, workers, ms)) in runners.iter().enumerate() {
+            for (side, out) in builds.iter_mut().enumerate() {
+                let f = if side == 1 && slow == Some(runner) { factor } else { 1.0 };
+                let wall = ms * f * machine * (noise * normal(&mut rng)).exp();
+                let position = (2 * position + side) as u32;
+                out.push(RecordedSample { round, position, sample: sample(runner, workers, wall) });
+            }
+        }
+    }
+    builds
+}
+
+/// [`rounds_of`], judged by `ab`'s rule at a 2% floor.
+fn simulate(seed: u64, rounds: u32, noise: f64, slow: Option<RunnerId>, factor: f64) -> Comparison {
+    let [base, new] = rounds_of(seed, rounds, noise, slow, factor);
+    let case = PairedCase {
+        label: "fib (n=34, tasks=8)".into(),
+        workers: 2,
+        runners: vec![Serial, Threads, Rayon, Process],
+        race: false,
+        base: CaseData { samples: &base, task_ms: None, tasks: 8 },
+        new: CaseData { samples: &new, task_ms: None, tasks: 8 },
+    };
+    let build = |program: &str| Build { program: program.into(), environment: crate::analysis::fixture::environment() };
+    let builds = Builds { base: build("A"), new: build("B") };
+    paired(&[case], builds, &Rules { floor_relative: 0.02, floor_absolute: 0.02, ..Default::default() })
+}
+
+#[test]
+fn unchanged_code_raises_almost_no_alarm_under_a_drifting_machine() {
+    // 200 A/A comparisons of 15 rounds, 5% noise per sample and 30% drift between
+    // rounds. A cell's 99% interval lies wholly beyond the 2% floor far less often
+    // than 0.5% of the time; asserted: under 0.5% of gated cells, at most 2 of 200
+    // comparisons failing.
+    let mut cells = 0;
+    let mut alarms = 0;
+    let mut failed = 0;
+    for seed in 0..200 {
+        let cmp = simulate(seed, 15, 0.05, None, 1.0);
+        cells += cmp.gated();
+        alarms += cmp.regressions().count();
+        failed += usize::from(cmp.regressions().next().is_some());
+        assert!(cmp.cells.iter().all(|c| c.basis == crate::compare::Basis::Pairs));
+        assert_eq!(
+            cmp.exit().map(|c| c == std::process::ExitCode::SUCCESS).ok(),
+            Some(cmp.regressions().next().is_none())
+        );
+    }
+    assert_eq!(cells, 200 * 11, "4 wall, 3 speedup, 3 CPU inflation, 1 process overhead cells per comparison");
+    assert!(alarms * 200 < cells, "{alarms} false alarms in {cells} gated cells");
+    assert!(failed <= 2, "{failed} of 200 A/A comparisons failed");
+}
+
+#[test]
+fn a_five_percent_slower_runner_is_caught_nine_times_in_ten_despite_the_drift() {
+    // 2% noise per sample on top of the drift, 30 rounds: a ratio's log spread is
+    // 2.8%, so the 99% interval of 30 is about +-1.4% (exact order statistics) and
+    // lies beyond the 2% floor when the estimate is beyond 3.4%, 2.7 standard errors
+    // below the true 5%. (15 rounds catch it about 70% of the time.)
+    use crate::compare::Metric;
+    for slow in [Serial, Threads, Rayon, Process] {
+        let mut caught = 0;
+        for seed in 0..100 {
+            let cmp = simulate(1000 + seed, 30, 0.02, Some(slow), 1.05);
+            let wall = cmp.cells.iter().find(|c| c.runner == slow && c.metric == Metric::Wall).unwrap();
+            caught += usize::from(wall.verdict == Verdict::Regression);
+            // Whatever fails is the slowed runner's, or (a slower serial) every
+            // runner's speedup.
+            let blamed =
+                |c: &&crate::compare::CellResult| c.runner == slow || (slow == Serial && c.metric == Metric::Speedup);
+            assert!(cmp.regressions().all(|c| blamed(&c)), "{:?}", cmp.regressions().collect::<Vec<_>>());
+        }
+        assert!(caught >= 90, "{slow}: caught {caught} of 100");
+    }
+}
+
+#[test]
+fn the_pairing_is_what_catches_the_slowdown_under_drift() {
+    // The same samples judged unpaired (the Moses interval of `compare` on the two
+    // builds' samples pooled, at the same floor and confidence) cannot see 5% under a
+    // 30% drift between rounds; paired, the drift cancels.
+    let (mut paired_caught, mut unpaired_caught) = (0, 0);
+    for seed in 0..20 {
+        let cmp = simulate(5000 + seed, 15, 0.02, Some(Threads), 1.05);
+        paired_caught += usize::from(cmp.regressions().any(|c| c.runner == Threads));
+        let [base, new] = rounds_of(5000 + seed, 15, 0.02, Some(Threads), 1.05);
+        let logs = |v: &[RecordedSample]| -> Vec<f64> {
+            v.iter().filter(|s| s.sample.runner == Threads).map(|s| (s.sample.wall_ns as f64).ln()).collect()
+        };
+        let shift = crate::stats::moses_interval(&logs(&base), &logs(&new), 0.99).unwrap();
+        unpaired_caught += usize::from(shift.low.exp() > 1.02);
+    }
+    assert!(paired_caught >= 17, "paired: {paired_caught} of 20");
+    assert!(unpaired_caught <= 1, "unpaired: {unpaired_caught} of 20");
+}
