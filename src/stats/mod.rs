@@ -13,7 +13,7 @@ pub mod rank;
 pub mod summary;
 
 pub use fastest::{Fastest, fastest};
-pub use interval::{Interval, hodges_lehmann, median_interval, moses_interval};
+pub use interval::{Interval, hodges_lehmann, median_interval, moses_interval, projected_half_width, relative_spread};
 pub use normal::normal_quantile;
 pub use rank::{Alternative, holm, mann_whitney_p, smallest_p};
 pub use summary::{RatioSummary, Summary, median, paired_ratios, ratio_summary, robust_cv, summarize};
