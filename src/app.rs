@@ -76,7 +76,7 @@ where
         return Err(not_a_worker().into());
     }
     let (plan, command) = plan_of(registry, args, "measure")?;
-    Ok(measure_plan(&plan, command, &mut |_, _| {})?.0)
+    Ok(measure_plan(&plan, command, &mut |_| {})?.0)
 }
 
 /// The plan of a `run`, `scale` or `suite` command line without the program name, and
@@ -168,10 +168,10 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
     if let Some(line) = estimate.as_ref().and_then(crate::analysis::estimate::Estimate::notice) {
         eprintln!("{line}");
     }
-    let progress = Progress::new(estimate.as_ref());
+    let progress = crate::progress::Bar::new(estimate.as_ref());
     // Arguments need not be UTF-8 (a path); the record shows them lossily.
     let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-    let (report, measured) = measure_plan(&plan, command, &mut |done, total| progress.update(done, total))?;
+    let (report, measured) = measure_plan(&plan, command, &mut |status| progress.update(status))?;
     progress.finish();
     // Each output is written on its own: one that fails does not stop the others or
     // the table, and the run then exits 1 naming it. The result file goes first, so
@@ -259,54 +259,6 @@ pub(crate) fn view(display: Display, on_stderr: bool) -> report::View {
         clicolor_force: var("CLICOLOR_FORCE"),
     };
     report::View::resolve(display.color, display.style, display.detail, &terminal)
-}
-
-/// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the run
-/// has lasted over a second. It is updated between samples only (no ticking thread),
-/// so it never runs inside a timed region.
-struct Progress {
-    bar: indicatif::ProgressBar,
-    start: std::time::Instant,
-    shown: std::cell::Cell<bool>,
-}
-
-impl Progress {
-    /// A bar that shows at once, before the first sample, when the estimate is over a
-    /// second; else only once the run has lasted a second.
-    fn new(estimate: Option<&crate::analysis::estimate::Estimate>) -> Self {
-        use std::io::IsTerminal;
-        let bar = indicatif::ProgressBar::hidden();
-        let template = match estimate {
-            Some(_) => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta} (estimated {msg})",
-            None => "{bar:40} {pos}/{len} samples, {elapsed} elapsed, ETA {eta}",
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(template)
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message(estimate.map(|e| e.describe()).unwrap_or_default());
-        let progress = Progress { bar, start: std::time::Instant::now(), shown: std::cell::Cell::new(false) };
-        if estimate.is_some_and(|e| e.total > std::time::Duration::from_secs(1)) && io::stderr().is_terminal() {
-            progress.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            progress.shown.set(true);
-            progress.bar.tick();
-        }
-        progress
-    }
-
-    fn update(&self, done: usize, total: usize) {
-        use std::io::IsTerminal;
-        if !self.shown.get() && self.start.elapsed() > std::time::Duration::from_secs(1) && io::stderr().is_terminal() {
-            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            self.shown.set(true);
-        }
-        self.bar.set_length(total as u64);
-        self.bar.set_position(done as u64);
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
 }
 
 /// For the commands that measure nothing (`compare`, `baseline`, `list`): writes to

@@ -517,7 +517,13 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         warmup: common.warmup,
         rounds: match common.rounds.0 {
             Some(n) => Rounds::Fixed(n),
-            None => Rounds::Auto { precision: common.precision, max_time_s: common.max_time.as_secs_f64() },
+            None => Rounds::Auto {
+                precision: common.precision,
+                max_time_s: common
+                    .max_time
+                    .unwrap_or(if scale.is_some() { SCALE_MAX_TIME } else { RUN_MAX_TIME })
+                    .as_secs_f64(),
+            },
         },
         seed: common.seed,
         timeout: common.timeout,
@@ -531,6 +537,11 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         limit: common.limit,
     })
 }
+
+/// `--max-time` of `run`: an answer within about 10 s, as hyperfine gives one.
+const RUN_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// `--max-time` of `scale`, whose budget is shared by every worker count.
+const SCALE_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The flags `scale` adds to the workload flags of `run`.
 #[derive(Debug, Args)]
@@ -725,17 +736,17 @@ pub struct CommonArgs {
     pub warmup: u32,
     /// Measured rounds; each runs every runner once in a shuffled order: a number
     /// (1..=10000) or `auto`, which adds rounds until every speedup is known to
-    /// --precision, at least 7, and starts none after --max-time.
+    /// --precision or more rounds could not make it so within --max-time (at least 7).
     #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds, allow_hyphen_values = true)]
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
     /// fraction (0.03 = ±3%; 0.001..=0.5).
     #[arg(long, value_name = "FRACTION", default_value = "0.03", value_parser = parse_precision, allow_hyphen_values = true)]
     pub precision: f64,
-    /// With --rounds auto: no round starts after this much measured work, in seconds
-    /// (e.g. 20, 90, 500ms).
-    #[arg(long, value_name = "SECS", default_value = "20", value_parser = parse_timeout, allow_hyphen_values = true)]
-    pub max_time: std::time::Duration,
+    /// With --rounds auto: the time measuring may take, warm-up included: no round
+    /// starts that would end after it (e.g. 10, 90, 500ms) [default: 10; scale: 30].
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub max_time: Option<std::time::Duration>,
     /// Seed for the runner order in each round (and the numbers of factorize --count);
     /// recorded in the results.
     #[arg(long, value_name = "S", default_value = "1", allow_negative_numbers = true, value_parser = parse_seed)]

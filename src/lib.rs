@@ -94,6 +94,7 @@ mod measure;
 mod output;
 mod plan;
 mod plot;
+mod progress;
 mod report;
 pub mod result;
 #[doc(hidden)]

@@ -4,10 +4,13 @@
 //! Warm-up runs each runner until its samples are steady (see [`settled`]), not for a
 //! fixed count: a pool whose threads start on one core is otherwise measured before the
 //! kernel spread them. `--rounds auto` keeps adding interleaved rounds until every
-//! runner's paired speedup is known to `--precision`, at least [`MIN_AUTO_ROUNDS`] and
-//! never starting a round after `--max-time` of measuring, untimed parts of samples
-//! included (see [`Stopping`]: the rule looks at the data repeatedly, so it spends its
-//! 5% of misses over the looks).
+//! runner's paired speedup is known to `--precision`, or until the spread says the
+//! rounds left could not make it so, at least [`MIN_AUTO_ROUNDS`] (see [`Stopping`]: the
+//! rule looks at the data repeatedly, so it spends its 5% of misses over the looks).
+//! `--max-time` is the wall time of the whole measurement from the first warm-up
+//! sample, untimed parts of samples included: warm-up beyond each runner's least
+//! samples gets a quarter of it, and no round starts that its case's rounds so far say
+//! would end after it.
 //!
 //! The one decision a reader would otherwise get wrong: a wrong answer ends the
 //! measurement with an error, in warm-up too. A fast wrong answer is a failure, never a
@@ -19,6 +22,9 @@ use crate::error::BenchError;
 use crate::rng::SplitMix64;
 use crate::runner::{Job, Runner, RunnerId, RunnerOptions, Sample};
 use crate::workload::{Params, Properties, Verification, WorkloadSpec};
+
+mod stopping;
+pub use stopping::{Look, Stopped, Stopping};
 
 /// One workload configuration to measure, with its own settings (a suite mixes worker
 /// counts and runners) and the runners that cannot run it.
@@ -96,6 +102,11 @@ pub const MAX_AUTO_ROUNDS: u32 = 1000;
 /// Most extra warm-up samples per runner, and longest warm-up, before measuring anyway.
 const MAX_EXTRA_WARMUP: u32 = 10;
 const MAX_WARMUP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// With `--rounds auto`, the share of `--max-time` warm-up may take beyond each
+/// runner's least samples, split evenly between the runners of all cases: a warm-up
+/// that cannot settle (a busy machine) would otherwise leave no time for rounds.
+const WARMUP_SHARE: f64 = 0.25;
 
 /// Warm-up samples a runner takes at the least when samples are short: `--warmup`
 /// (`least`), but never fewer than settling needs ([`SETTLE_SAMPLES`]) unless warm-up
@@ -261,8 +272,34 @@ pub struct Measurement {
     pub precision: Option<Look>,
 }
 
-/// Called between samples (never inside one): `(samples done, samples total)`.
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+/// Where a measurement stands, for a progress display: passed after every sample.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    /// Since measuring began, warm-up included.
+    pub elapsed: std::time::Duration,
+    /// With `--rounds auto`: `--max-time`, after which no round starts.
+    pub budget: Option<std::time::Duration>,
+    /// Whether the runners are still warming up.
+    pub warming_up: bool,
+    /// Samples taken, warm-up included.
+    pub samples: usize,
+    /// Rounds done (by the case furthest along).
+    pub rounds: u32,
+    /// The rounds after which it is expected to stop: the count asked for, or what the
+    /// stopping rule projects from the spread so far (see [`Stopping::expected_stop`]);
+    /// `None` before it can say.
+    pub expected_rounds: Option<u32>,
+    /// Wall time of one round of every case still measuring, mean so far.
+    pub round_time: Option<std::time::Duration>,
+    /// The widest speedup half-width at the latest look (of any case), relative.
+    pub precision: Option<f64>,
+    /// With `--rounds auto`: `--precision`, the half-width aimed for.
+    pub target: Option<f64>,
+}
+
+/// Called between samples (never inside one) with where the measurement stands: after
+/// every sample, and after every round once the stopping rule has looked.
+pub type Progress<'a> = &'a mut dyn FnMut(&Status);
 
 /// One case during measurement.
 struct CaseState<'a> {
@@ -274,7 +311,11 @@ struct CaseState<'a> {
     workload_setup_ns: u64,
     warmup: Vec<WarmUp>,
     rounds: u32,
+    /// Wall time of its rounds so far, ns.
+    round_ns: u64,
     stopping: Option<Stopping>,
+    /// Why `--rounds auto` stopped it.
+    stopped: Option<Stopped>,
     done: bool,
 }
 
@@ -297,10 +338,12 @@ impl<'a> CaseState<'a> {
             workload_setup_ns,
             warmup: Vec::new(),
             rounds: 0,
+            round_ns: 0,
             stopping: match settings.rounds {
                 Rounds::Auto { precision, .. } if !case.properties.race => Some(Stopping::new(precision)),
                 _ => None,
             },
+            stopped: None,
             done: false,
         })
     }
@@ -330,8 +373,14 @@ impl<'a> CaseState<'a> {
         Ok(sample)
     }
 
-    /// Warms each runner up until its samples are steady (see [`settled`]).
-    fn warm_up(&mut self, cores: usize, progress: &mut dyn FnMut()) -> Result<(), BenchError> {
+    /// Warms each runner up until its samples are steady (see [`settled`]), each for at
+    /// most `longest` beyond its least samples.
+    fn warm_up(
+        &mut self,
+        cores: usize,
+        longest: std::time::Duration,
+        progress: &mut dyn FnMut(),
+    ) -> Result<(), BenchError> {
         let minimum = self.case.settings.warmup;
         if minimum == 0 {
             return Ok(());
@@ -343,7 +392,7 @@ impl<'a> CaseState<'a> {
             let mut seen: Vec<(u64, u64)> = Vec::new();
             let mut settling = Settling::TooFew;
             let limit = minimum.max(SETTLE_SAMPLES as u32) + MAX_EXTRA_WARMUP;
-            while seen.len() < limit as usize && (seen.len() < minimum as usize || started.elapsed() < MAX_WARMUP) {
+            while seen.len() < limit as usize && (seen.len() < minimum as usize || started.elapsed() < longest) {
                 let s = self.sample(i)?;
                 seen.push((s.wall_ns, s.cpu_ns));
                 progress();
@@ -368,27 +417,31 @@ impl<'a> CaseState<'a> {
         Ok(())
     }
 
-    /// Runs every runner of this case once, in a shuffled order; returns the wall time
-    /// measured.
-    fn round(&mut self, progress: &mut dyn FnMut()) -> Result<u64, BenchError> {
+    /// Runs every runner of this case once, in a shuffled order, and adds its wall time
+    /// (untimed parts of the samples included: inputs, a child's set-up and teardown)
+    /// to the case's.
+    fn round(&mut self, progress: &mut dyn FnMut()) -> Result<(), BenchError> {
         let mut order: Vec<usize> = (0..self.runners.len()).collect();
         self.rng.shuffle(&mut order);
-        let mut measured = 0;
+        let started = std::time::Instant::now();
         for (position, &i) in order.iter().enumerate() {
-            // --max-time bounds the time spent measuring, untimed parts of a sample
-            // (inputs, a child's set-up and teardown) included, not only timed regions.
-            let started = std::time::Instant::now();
             let sample = self.sample(i)?;
-            measured += started.elapsed().as_nanos() as u64;
             self.samples.push(RecordedSample { round: self.rounds, position: position as u32, sample });
             progress();
         }
+        self.round_ns += started.elapsed().as_nanos() as u64;
         self.rounds += 1;
-        Ok(measured)
+        Ok(())
     }
 
-    /// Whether this case has measured enough rounds.
-    fn decide(&mut self) {
+    /// The mean wall time of its rounds so far, ns (0 before the first).
+    fn round_time_ns(&self) -> u64 {
+        self.round_ns / u64::from(self.rounds.max(1))
+    }
+
+    /// Whether this case has measured enough rounds, with `rounds_left` more fitting in
+    /// what is left of `--max-time`.
+    fn decide(&mut self, rounds_left: u32) {
         match self.case.settings.rounds {
             Rounds::Fixed(n) => self.done = self.rounds >= n,
             // A race has no speedup to pin down: the minimum is enough.
@@ -396,8 +449,25 @@ impl<'a> CaseState<'a> {
             Rounds::Auto { .. } => {
                 let ratios = self.speedup_ratios();
                 let Some(stopping) = self.stopping.as_mut() else { return };
-                self.done = stopping.after_round(self.rounds, &ratios) || self.rounds >= MAX_AUTO_ROUNDS;
+                if stopping.after_round(self.rounds, &ratios, rounds_left) {
+                    self.stopped = stopping.last.as_ref().and_then(|l| l.stopped);
+                } else if self.rounds >= MAX_AUTO_ROUNDS {
+                    self.stopped = Some(Stopped::RoundLimit);
+                }
+                self.done = self.stopped.is_some();
             }
+        }
+    }
+
+    /// The rounds this case is expected to stop after, with `rounds_left` fitting in
+    /// the time left.
+    fn expected_rounds(&self, rounds_left: u32) -> u32 {
+        match (self.case.settings.rounds, &self.stopping) {
+            (Rounds::Fixed(n), _) => n,
+            (Rounds::Auto { .. }, Some(stopping)) if !self.done => {
+                stopping.expected_stop(self.rounds, &self.speedup_ratios(), rounds_left)
+            }
+            (Rounds::Auto { .. }, _) => self.rounds.max(MIN_AUTO_ROUNDS),
         }
     }
 
@@ -449,99 +519,6 @@ pub fn speedup_ratios(samples: &[RecordedSample], runners: &[RunnerId]) -> Vec<V
         .filter(|&&k| !k.is_reference())
         .map(|&kind| crate::stats::paired_ratios(&serial, &by_round(samples, kind, wall)))
         .collect()
-}
-
-/// One look of `--rounds auto` at the paired speedups.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Look {
-    /// Rounds measured when it looked.
-    pub rounds: u32,
-    /// Which look it was (1-based).
-    pub look: u32,
-    /// The confidence of its intervals (see [`Stopping::confidence`]).
-    pub confidence: f64,
-    /// The widest relative half-width of the intervals; `None` while some runner has
-    /// too few ratios for an interval.
-    pub widest: Option<f64>,
-    /// Each parallel runner's interval of its median speedup, in runner order.
-    pub intervals: Vec<Option<crate::stats::Interval>>,
-}
-
-impl Look {
-    /// Looks at `ratios` (one list per parallel runner) after `rounds` rounds, as look
-    /// number `look`.
-    pub fn at(rounds: u32, look: u32, ratios: &[Vec<f64>]) -> Look {
-        let confidence = Stopping::confidence(look);
-        let intervals: Vec<_> = ratios.iter().map(|r| crate::stats::median_interval(r, confidence)).collect();
-        let widest = intervals.iter().try_fold(0.0f64, |widest, i| {
-            let i = (*i)?;
-            let half = (i.high - i.estimate).max(i.estimate - i.low) / i.estimate;
-            (i.estimate > 0.0 && half.is_finite()).then_some(widest.max(half))
-        });
-        Look { rounds, look, confidence, widest, intervals }
-    }
-}
-
-/// The stopping rule of `--rounds auto`: look at the paired speedups after
-/// [`MIN_AUTO_ROUNDS`] rounds and then after every [`LOOK_GROWTH`] times as many, and
-/// stop at the first look where every runner's interval is within `precision`.
-///
-/// Looking again and again at a 95% interval and stopping when it happens to be narrow
-/// reports intervals that are too narrow: the run stops on a lucky stretch. So look j
-/// asks for confidence 1 - 0.05 / (j (j + 1)); the chances of a miss at any look add up
-/// to at most 0.05, and the interval that stopped the run (the one reported) covers the
-/// true median speedup at least 95% of the time. The intervals are order statistics of
-/// the ratios (distribution-free, see [`crate::stats::median_interval`]), which hold
-/// their confidence at 7 rounds as at 700. Pure: no clock, no samples, so it is tested
-/// by simulation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Stopping {
-    precision: f64,
-    next: u32,
-    /// The latest look taken.
-    pub last: Option<Look>,
-}
-
-impl Stopping {
-    /// A rule that stops once every interval's relative half-width is at most `precision`.
-    pub fn new(precision: f64) -> Stopping {
-        Stopping { precision, next: MIN_AUTO_ROUNDS, last: None }
-    }
-
-    /// The confidence of look `j` (1-based): 1 - 0.05 / (j (j + 1)), which sums to
-    /// 0.95 over all looks (97.5% at the first, 99.17% at the second, ...).
-    pub fn confidence(j: u32) -> f64 {
-        let j = f64::from(j.max(1));
-        1.0 - 0.05 / (j * (j + 1.0))
-    }
-
-    fn look(&mut self, rounds: u32, ratios: &[Vec<f64>]) -> &Look {
-        let number = self.last.as_ref().map_or(1, |l| l.look + 1);
-        self.next = rounds.saturating_add(1).max((f64::from(rounds) * LOOK_GROWTH).ceil() as u32);
-        self.last.insert(Look::at(rounds, number, ratios))
-    }
-
-    /// After `rounds` rounds with `ratios` (each parallel runner's paired speedups):
-    /// looks if a look is due, and says whether the speedups are known well enough to
-    /// stop.
-    pub fn after_round(&mut self, rounds: u32, ratios: &[Vec<f64>]) -> bool {
-        if rounds < self.next {
-            return false;
-        }
-        let precision = self.precision;
-        self.look(rounds, ratios).widest.is_some_and(|w| w <= precision)
-    }
-
-    /// The look to report when the measurement ends after `rounds`: the last one if it
-    /// was taken at these rounds (it stopped the run), else one more look, spending the
-    /// next share of the confidence, so that what is reported is always one of the
-    /// looks the 95% is spread over.
-    pub fn finish(&mut self, rounds: u32, ratios: &[Vec<f64>]) -> Look {
-        match &self.last {
-            Some(l) if l.rounds == rounds => l.clone(),
-            _ => self.look(rounds, ratios).clone(),
-        }
-    }
 }
 
 /// One case built for sampling one runner at a time, in whatever order the caller
@@ -608,65 +585,73 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
     for case in cases {
         states.push(CaseState::start(case)?);
     }
-    // Progress counts samples; with --rounds auto the total grows as rounds are added.
-    let planned = |states: &[CaseState<'_>], done: usize| -> usize {
-        let minimum: usize = states
-            .iter()
-            .map(|c| {
-                (usual_warmup(c.case.settings.warmup) + c.case.settings.rounds.minimum().max(c.rounds)) as usize
-                    * c.runners.len()
-            })
-            .sum();
-        minimum.max(done)
-    };
     let hold = hold_pools(cases);
-    let mut done = 0;
-    let total = planned(&states, 0);
     let cores = crate::fingerprint::available_parallelism();
+    let budget = cases
+        .iter()
+        .filter_map(|c| match c.settings.rounds {
+            Rounds::Auto { max_time_s, .. } => Some(std::time::Duration::from_secs_f64(max_time_s)),
+            Rounds::Fixed(_) => None,
+        })
+        .max();
+    let target = cases
+        .iter()
+        .filter_map(|c| match c.settings.rounds {
+            Rounds::Auto { precision, .. } => Some(precision),
+            Rounds::Fixed(_) => None,
+        })
+        .reduce(f64::min);
+    // Warm-up beyond each runner's least samples gets its share of --max-time.
+    let runners: u32 = states.iter().map(|s| s.runners.len() as u32).sum();
+    let longest = budget.map_or(MAX_WARMUP, |b| (b.mul_f64(WARMUP_SHARE) / runners.max(1)).min(MAX_WARMUP));
+    let started = std::time::Instant::now();
+    let mut status = Status { budget, target, warming_up: true, ..Status::default() };
+    status.expected_rounds = states.iter().map(|s| s.case.settings.rounds.minimum()).max();
     for state in &mut states {
-        state.warm_up(cores, &mut || {
-            done += 1;
-            progress(done, total);
+        state.warm_up(cores, longest, &mut || {
+            status.samples += 1;
+            status.elapsed = started.elapsed();
+            progress(&status);
         })?;
         if !hold {
             state.release();
         }
     }
-    let max_time_ns = cases
-        .iter()
-        .filter_map(|c| match c.settings.rounds {
-            Rounds::Auto { max_time_s, .. } => Some((max_time_s * 1e9) as u64),
-            Rounds::Fixed(_) => None,
-        })
-        .max();
+    status.warming_up = false;
     let mut case_rng = SplitMix64::new(cases.first().map(|c| c.settings.seed).unwrap_or(0) ^ 0x5EED_CA5E);
     let mut order: Vec<usize> = (0..states.len()).collect();
-    let mut measured_ns = 0u64;
     loop {
-        // No round starts after --max-time of measured work, once the minimum is in.
-        let out_of_time = max_time_ns.is_some_and(|max| measured_ns >= max);
-        for state in states.iter_mut().filter(|s| !s.done) {
-            if out_of_time && state.rounds >= state.case.settings.rounds.minimum() {
-                state.done = true;
+        // Once its minimum is in, no round of a case starts that would end after
+        // --max-time (its rounds so far say how long one takes).
+        if let Some(budget) = budget {
+            let elapsed = started.elapsed();
+            for state in states.iter_mut().filter(|s| !s.done && s.rounds >= s.case.settings.rounds.minimum()) {
+                if elapsed + std::time::Duration::from_nanos(state.round_time_ns()) > budget {
+                    state.done = true;
+                    state.stopped = Some(Stopped::OutOfTime);
+                }
             }
         }
         if states.iter().all(|s| s.done) {
             break;
         }
         case_rng.shuffle(&mut order);
-        let total = planned(&states, done);
         for &i in &order {
             if states[i].done {
                 continue;
             }
-            measured_ns += states[i].round(&mut || {
-                done += 1;
-                progress(done, total.max(done));
+            states[i].round(&mut || {
+                status.samples += 1;
+                status.elapsed = started.elapsed();
+                progress(&status);
             })?;
-            states[i].decide();
+            let left = rounds_left(&states, budget, started.elapsed());
+            states[i].decide(left);
             if !hold || states[i].done {
                 states[i].release();
             }
+            status = Status { elapsed: started.elapsed(), ..round_status(&states, &status, left) };
+            progress(&status);
         }
     }
     Ok(states
@@ -679,7 +664,8 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
             // The interval that stopped the run, never a fresh one computed afterwards.
             let ratios = c.speedup_ratios();
             let rounds = c.rounds;
-            let precision = c.stopping.as_mut().map(|s| s.finish(rounds, &ratios));
+            let why = c.stopped.unwrap_or(Stopped::OutOfTime);
+            let precision = c.stopping.as_mut().map(|s| s.finish(rounds, &ratios, why));
             Measurement {
                 workload: c.job.name,
                 label: c.case.label.clone(),
@@ -697,6 +683,32 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
             }
         })
         .collect())
+}
+
+/// The rounds of every case still measuring that fit in what is left of `budget`
+/// after `elapsed`, from their rounds' mean times; `u32::MAX` without a budget.
+fn rounds_left(states: &[CaseState<'_>], budget: Option<std::time::Duration>, elapsed: std::time::Duration) -> u32 {
+    let Some(budget) = budget else { return u32::MAX };
+    let pass: u64 = states.iter().filter(|s| !s.done).map(CaseState::round_time_ns).sum();
+    let left = budget.saturating_sub(elapsed).as_nanos() as u64;
+    if pass == 0 { u32::MAX } else { u32::try_from(left / pass).unwrap_or(u32::MAX) }
+}
+
+/// Where the rounds stand after one, for the progress display: the rounds of the case
+/// furthest along, and when the slowest to finish is expected to.
+fn round_status(states: &[CaseState<'_>], last: &Status, rounds_left: u32) -> Status {
+    let active: Vec<&CaseState<'_>> = states.iter().filter(|s| !s.done).collect();
+    let rounds = states.iter().map(|s| s.rounds).max().unwrap_or(0);
+    let to_go = active.iter().map(|s| s.expected_rounds(rounds_left).saturating_sub(s.rounds)).max().unwrap_or(0);
+    let pass: u64 = active.iter().map(|s| s.round_time_ns()).sum();
+    let widest = states.iter().filter_map(|s| s.stopping.as_ref()?.last.as_ref()?.widest).reduce(f64::max);
+    Status {
+        rounds,
+        expected_rounds: Some(rounds + to_go),
+        round_time: (pass > 0).then(|| std::time::Duration::from_nanos(pass)),
+        precision: widest,
+        ..last.clone()
+    }
 }
 
 #[cfg(test)]
@@ -751,9 +763,9 @@ mod tests {
     fn every_round_has_every_runner_once_and_warmup_is_dropped() {
         let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon")]);
         let mut calls = 0;
-        let m = measure(fib_case(12, 4, s.clone()), &mut |_, _| calls += 1);
+        let m = measure(fib_case(12, 4, s.clone()), &mut |_| calls += 1);
         let warmed: u32 = m.warmup.iter().map(|w| w.samples).sum();
-        assert_eq!(calls, 9 + warmed as usize);
+        assert_eq!(calls, 9 + warmed as usize + 3, "a status after every sample and every round");
         assert!(m.warmup.iter().all(|w| w.samples >= 1), "{:?}", m.warmup);
         assert_eq!(m.samples.len(), 9);
         for round in 0..3 {
@@ -770,7 +782,7 @@ mod tests {
         let mut s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon")]);
         s.rounds = Rounds::Fixed(12);
         let orders = |s: &Settings| -> Vec<RunnerId> {
-            let m = measure(fib_case(5, 2, s.clone()), &mut |_, _| {});
+            let m = measure(fib_case(5, 2, s.clone()), &mut |_| {});
             let mut v: Vec<_> = m.samples.iter().map(|r| (r.round, r.position, r.sample.runner)).collect();
             v.sort();
             v.into_iter().map(|(_, _, k)| k).collect()
@@ -783,8 +795,7 @@ mod tests {
 
     #[test]
     fn by_round_is_sized_by_the_rounds_present_not_by_their_numbers() {
-        let m =
-            measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_, _| {});
+        let m = measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_| {});
         let mut samples = m.samples.clone();
         for s in &mut samples {
             if s.round == 2 {
@@ -803,14 +814,21 @@ mod tests {
     fn several_cases_are_interleaved_round_by_round() {
         let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s.clone()), fib_case(7, 2, s)];
-        let mut seen = Vec::new();
-        let all = measure_all(&cases, &mut |done, total| seen.push((done, total))).unwrap();
+        let mut seen: Vec<Status> = Vec::new();
+        let all = measure_all(&cases, &mut |status| seen.push(status.clone())).unwrap();
         assert_eq!(all.len(), 3);
         assert!(all.iter().all(|m| m.samples.len() == 6), "3 rounds x 2 runners each");
-        let (done, total) = *seen.last().unwrap();
-        assert_eq!(done, total, "progress ends complete");
-        let warmed: u32 = all.iter().flat_map(|m| &m.warmup).map(|w| w.samples).sum();
-        assert_eq!(done, 18 + warmed as usize, "warm-up included in progress");
+        let warmed: usize = all.iter().flat_map(|m| &m.warmup).map(|w| w.samples as usize).sum();
+        assert_eq!(seen.len(), 18 + warmed + 9, "a status after every sample, warm-up included, and every round");
+        assert!(seen[..warmed].iter().enumerate().all(|(i, s)| s.samples == i + 1 && s.warming_up));
+        assert!(seen[warmed..].iter().all(|s| !s.warming_up));
+        assert!(seen.windows(2).all(|w| w[1].samples - w[0].samples <= 1), "every sample counted once");
+        assert!(seen.windows(2).all(|w| w[0].elapsed <= w[1].elapsed), "the elapsed time only grows");
+        let last = seen.last().unwrap();
+        assert_eq!((last.rounds, last.expected_rounds, last.budget), (3, Some(3), None), "fixed rounds: 3 of 3");
+        assert_eq!(last.round_time, None, "no round to go");
+        let middle = &seen[warmed + 9];
+        assert!(middle.round_time.is_some_and(|t| t > std::time::Duration::ZERO), "{middle:?}");
         // Each case's results are its own: the fib(7) case verified fib(7).
         let last = &all[2].samples[0].sample.verification;
         assert!(matches!(last, Verification::Verified { detail } if detail.contains("fib(7) = 13")), "{last:?}");
@@ -821,96 +839,33 @@ mod tests {
         let mut s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         // An unreachable precision and no time at all: exactly the minimum.
         s.rounds = Rounds::Auto { precision: 1e-12, max_time_s: 0.0 };
-        let m = measure(fib_case(10, 2, s.clone()), &mut |_, _| {});
+        let m = measure(fib_case(10, 2, s.clone()), &mut |_| {});
         assert_eq!(m.rounds, MIN_AUTO_ROUNDS);
         assert_eq!(m.samples.len(), 2 * MIN_AUTO_ROUNDS as usize);
         let look = m.precision.unwrap();
         assert_eq!((look.rounds, look.look), (MIN_AUTO_ROUNDS, 1), "the look at the last round is reported");
+        assert_eq!(look.stopped, Some(Stopped::OutOfTime));
         // Any precision reached at once: also the minimum, however long it may run, and
         // the reported look is the one that stopped it.
         s.rounds = Rounds::Auto { precision: 100.0, max_time_s: 3600.0 };
-        let m = measure(fib_case(10, 2, s), &mut |_, _| {});
+        let m = measure(fib_case(10, 2, s.clone()), &mut |_| {});
         assert_eq!(m.rounds, MIN_AUTO_ROUNDS);
-        assert!(m.precision.unwrap().widest.is_some_and(|w| w <= 100.0));
-    }
-
-    #[test]
-    fn a_look_is_zero_wide_for_identical_ratios_and_widens_with_noise() {
-        let steady = vec![vec![2.0; 8]];
-        assert_eq!(Look::at(8, 1, &steady).widest, Some(0.0));
-        let noisy = vec![(0..8).map(|r| 200.0 / (80.0 + 10.0 * f64::from(r))).collect::<Vec<_>>()];
-        assert!(Look::at(8, 1, &noisy).widest.unwrap() > 0.1);
-        // 6 ratios cannot make the first look's 97.5% (their range covers 96.9%).
-        assert_eq!(Look::at(6, 1, &[vec![2.0; 6]]).widest, None, "too few for the interval");
-        assert_eq!(Look::at(7, 1, &[vec![2.0; 7], vec![]]).widest, None, "a runner with no pair yet");
-        assert!((Stopping::confidence(1) - 0.975).abs() < 1e-12);
-        let spent: f64 = (1..100_000).map(|j| 1.0 - Stopping::confidence(j)).sum();
-        assert!(spent <= 0.05 && spent > 0.0499, "{spent}");
-    }
-
-    #[test]
-    fn the_stopping_rule_looks_at_growing_intervals_and_reports_the_look_that_stopped_it() {
-        let mut rule = Stopping::new(0.03);
-        let ratios =
-            |n: usize| vec![(0..n).map(|i| 2.0 * (1.0 + 0.2 * ((i * 7919 % 13) as f64 / 13.0 - 0.5))).collect()];
-        let looked: Vec<u32> = (1..=100u32)
-            .filter(|&n| {
-                rule.after_round(n, &ratios(n as usize));
-                rule.last.as_ref().is_some_and(|l| l.rounds == n)
-            })
-            .collect();
-        assert_eq!(looked, [7, 11, 17, 26, 39, 59, 89], "looks after 1.5 times as many rounds");
-        assert_eq!(rule.last.as_ref().unwrap().look, 7);
-        // Ending between looks (--max-time) takes one more look, at the next level;
-        // ending on a look reports that look unchanged.
-        let end = rule.finish(100, &ratios(100));
-        assert_eq!((end.rounds, end.look), (100, 8));
-        assert!((end.confidence - Stopping::confidence(8)).abs() < 1e-15);
-        assert_eq!(rule.finish(100, &ratios(100)), end);
-        let mut quiet = Stopping::new(0.03);
-        assert!(!quiet.after_round(6, &[vec![2.0; 6]]));
-        assert!(quiet.after_round(7, &[vec![2.0; 7]]), "identical ratios stop at the first look");
-        assert_eq!(quiet.finish(7, &[vec![2.0; 7]]).widest, Some(0.0));
-    }
-
-    /// Simulated `--rounds auto` runs of one runner whose paired speedups are lognormal
-    /// around a true median of 2 with spread `noise`: the share of runs whose reported
-    /// interval (the look that stopped the run, or the last look at the round limit)
-    /// holds the true median.
-    fn simulated_coverage(noise: f64, runs: usize, seed: u64) -> f64 {
-        let mut rng = SplitMix64::new(seed);
-        let mut uniform = move || (rng.below(1 << 53) as f64 + 0.5) / (1u64 << 53) as f64;
-        let mut covered = 0;
-        for _ in 0..runs {
-            let mut rule = Stopping::new(0.03);
-            let mut ratios = Vec::new();
-            for rounds in 1..=MAX_AUTO_ROUNDS {
-                // Box-Muller: one standard normal from two uniforms.
-                let z = (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos();
-                ratios.push(2.0 * (noise * z).exp());
-                if rule.after_round(rounds, std::slice::from_ref(&ratios)) || rounds == MAX_AUTO_ROUNDS {
-                    break;
-                }
-            }
-            let look = rule.finish(ratios.len() as u32, std::slice::from_ref(&ratios));
-            covered += usize::from(look.intervals[0].is_some_and(|i| i.low <= 2.0 && 2.0 <= i.high));
-        }
-        covered as f64 / runs as f64
-    }
-
-    #[test]
-    fn the_stopping_rule_covers_the_true_speedup_at_least_95_percent_of_the_time() {
-        // 1000 runs per noise level. The rule guarantees at least 95% and, spending its
-        // misses over the looks, reaches about 98-99% here; with 1000 runs the share
-        // has a standard error of 0.7 points at 95%, so a rule truly at 95% would still
-        // pass 0.94 (1.45 standard errors below) in 93% of seeds, and the old rule (a
-        // 95% bootstrap at every round from 5 on: about 85% at 3% noise) fails by over
-        // ten. At 1% noise runs stop at the first look (7 rounds); at 3% after about
-        // 26; at 8% after about 200.
-        for (noise, seed) in [(0.01, 1), (0.03, 2), (0.08, 3)] {
-            let coverage = simulated_coverage(noise, 1000, seed);
-            assert!(coverage >= 0.94, "noise {noise}: coverage {coverage}");
-        }
+        let look = m.precision.unwrap();
+        assert!(look.widest.is_some_and(|w| w <= 100.0));
+        assert_eq!(look.stopped, Some(Stopped::Reached));
+        // A precision no timing reaches (±0.0001%), with an hour to spare: the first look
+        // sees that more rounds cannot get there, and stops (the old rule ran the hour,
+        // or 1000 rounds).
+        s.rounds = Rounds::Auto { precision: 1e-6, max_time_s: 3600.0 };
+        let mut statuses = Vec::new();
+        let m = measure(fib_case(10, 2, s), &mut |status| statuses.push(status.clone()));
+        assert_eq!(m.rounds, MIN_AUTO_ROUNDS);
+        let look = m.precision.unwrap();
+        assert_eq!(look.stopped, Some(Stopped::Futile));
+        assert!(look.needed.is_some_and(|n| n > MAX_AUTO_ROUNDS), "{:?}", look.needed);
+        let last = statuses.last().unwrap();
+        assert_eq!((last.budget, last.target), (Some(std::time::Duration::from_secs(3600)), Some(1e-6)));
+        assert_eq!(last.precision, look.widest, "the progress line saw the look");
     }
 
     #[test]
@@ -920,8 +875,7 @@ mod tests {
         assert_eq!(usual_warmup(0), 0, "off is off");
         assert_eq!(usual_warmup(1), SETTLE_SAMPLES as u32);
         assert_eq!(usual_warmup(12), 12);
-        let m =
-            measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_, _| {});
+        let m = measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_| {});
         assert!(m.warmup.iter().all(|w| w.samples >= usual_warmup(1)), "{:?}", m.warmup);
     }
 

@@ -56,7 +56,8 @@ pub struct SuiteFile {
     /// With rounds = "auto": the half-width of each speedup's 95% interval to reach.
     #[serde(default = "default_precision")]
     pub precision: f64,
-    /// With rounds = "auto": seconds of measured work after which no round starts.
+    /// With rounds = "auto": seconds measuring may take, warm-up included; no round
+    /// starts that would end after them.
     #[serde(default = "default_max_time")]
     pub max_time: f64,
     /// Seed of the runner order.

@@ -528,6 +528,15 @@ pub fn stdout_open() -> std::io::Result<()> {
     Ok(())
 }
 
+/// The width in columns of the terminal standard error is, `None` when it is not a
+/// terminal (or says it is 0 wide).
+pub fn stderr_columns() -> Option<usize> {
+    let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct passed, which lives here.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
 /// A private character device like `/dev/{name}` (`null`, `full` or `zero`), made with
 /// mknod in `dir`, for tests: they never point parbench at the machine's real device
 /// nodes (an old bug, run as root, once replaced them with regular files).

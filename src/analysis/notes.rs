@@ -5,7 +5,7 @@
 //! Computed once, here; reporters print them as they are.
 
 use crate::fingerprint::Fingerprint;
-use crate::measure::{Look, WarmUp};
+use crate::measure::{Look, MAX_AUTO_ROUNDS, Stopped, WarmUp};
 use crate::report::fmt::{fmt_bytes, fmt_count, fmt_ms, fmt_pct};
 use crate::result::{Answer, CaseReport, Cause, Note, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsRecord};
 use crate::runner::RunnerId;
@@ -22,7 +22,7 @@ pub(super) fn case_notes(
 ) -> (Option<Answer>, Vec<Note>) {
     let mut notes = Vec::new();
     if let (Some(target), Some(look)) = (settings.precision_target, look) {
-        notes.push(Note::case(Cause::Precision, precision_note(case.rounds, target, look)));
+        notes.push(Note::case(Cause::Precision, precision_note(case.rounds, target, settings.max_time_s, look)));
     }
     notes.extend(warmup_notes(case, settings, warmup));
     let cores = env.available_parallelism;
@@ -552,25 +552,59 @@ fn preempted_note(case: &CaseReport, cores: usize) -> Option<Note> {
     })
 }
 
-/// What `--rounds auto` reached: the look that stopped the run (or the last one), in
-/// words. The interval is the one the stopping rule saw, never one computed afterwards.
-fn precision_note(rounds: u32, target: f64, look: &Look) -> String {
+/// What `--rounds auto` reached and why it stopped: the look that stopped the run (or
+/// the last one), in words. The interval is the one the stopping rule saw, never one
+/// computed afterwards. Raising `--max-time` is suggested only when the spread says
+/// more rounds would reach the precision.
+fn precision_note(rounds: u32, target: f64, max_time_s: Option<f64>, look: &Look) -> String {
     let looks = if look.look == 1 { "its one look".to_string() } else { format!("the {} looks", look.look) };
-    match look.widest {
-        Some(reached) if reached <= target => format!(
-            "{rounds} rounds: every speedup is known to ±{} (a 95% interval allowing for {looks} at the data).",
-            fmt_pct(reached)
+    let interval = format!("a 95% interval allowing for {looks} at the data");
+    let max_time = max_time_s.map_or_else(|| "--max-time".to_string(), |t| format!("--max-time ({t} s)"));
+    let aim = fmt_pct(target);
+    // What the spread at that look says reaching the precision would take.
+    let needed = match look.needed {
+        Some(n) if n > MAX_AUTO_ROUNDS => format!(
+            " At this spread ±{aim} would take more than the {MAX_AUTO_ROUNDS} rounds --rounds auto runs: a quieter \
+             machine narrows it, a longer --max-time would not."
         ),
-        Some(reached) => format!(
-            "{rounds} rounds, then no round started after --max-time: the widest speedup interval is ±{}, wider \
-             than the ±{} aimed for; raise --max-time for more rounds.",
-            fmt_pct(reached),
-            fmt_pct(target)
+        Some(n) if n > rounds => format!(" At this spread ±{aim} would take about {} rounds.", fmt_count(u64::from(n))),
+        _ => String::new(),
+    };
+    let Some(reached) = look.widest else {
+        return format!(
+            "{rounds} rounds, then no round started after {max_time}: too few for a 95% interval of every speedup; \
+             raise --max-time for more rounds."
+        );
+    };
+    let reached = fmt_pct(reached);
+    match look.stopped {
+        _ if look.widest.is_some_and(|w| w <= target) => {
+            format!("{rounds} rounds: every speedup is known to ±{reached} ({interval}).")
+        }
+        Some(Stopped::Futile) => format!(
+            "Stopped after {rounds} rounds: more rounds would not reach ±{aim} within {max_time}; reached ±{reached} \
+             ({interval}).{needed}"
         ),
-        None => format!(
-            "{rounds} rounds, then no round started after --max-time: too few for a 95% interval of every \
-             speedup; raise --max-time for more rounds."
+        Some(Stopped::RoundLimit) => format!(
+            "Stopped at the limit of {rounds} rounds: the widest speedup interval is ±{reached}, wider than the \
+             ±{aim} aimed for ({interval})."
         ),
+        _ => {
+            let more = match (look.needed, max_time_s) {
+                (Some(n), Some(t)) if n > rounds && n <= MAX_AUTO_ROUNDS => {
+                    let longer = (t * f64::from(n) / f64::from(rounds.max(1))).ceil();
+                    format!(
+                        " About {} rounds would reach it: --max-time {longer} allows them.",
+                        fmt_count(u64::from(n))
+                    )
+                }
+                _ => needed.clone(),
+            };
+            format!(
+                "Stopped after {rounds} rounds at {max_time}: the widest speedup interval is ±{reached}, wider than \
+                 the ±{aim} aimed for ({interval}).{more}"
+            )
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::notes::sweep_comparison;
 use super::{build, fixture};
-use crate::measure::{Look, RecordedSample, WarmUp};
+use crate::measure::{Look, RecordedSample, Stopped, WarmUp};
 use crate::report::Reporter;
 use crate::result::CaseReport;
 use crate::runner::{RunnerId, Sample, WorkerStats};
@@ -67,6 +67,7 @@ fn case_with(
     m.workers = m.samples.iter().map(|s| s.sample.workers).max().unwrap_or(1);
     let mut settings = fixture::settings(runners, n, 1);
     settings.precision_target = m.precision.as_ref().map(|_| 0.03);
+    settings.max_time_s = m.precision.as_ref().map(|_| 10.0);
     build(vec![(m, Vec::new())], settings, fixture::environment(), vec![]).cases.remove(0)
 }
 
@@ -354,32 +355,48 @@ fn a_warm_up_cut_short_by_contention_says_so() {
 }
 
 #[test]
-fn the_precision_note_reports_the_look_that_stopped_the_run() {
+fn the_precision_note_says_why_the_run_stopped_and_advises_more_time_only_when_it_would_help() {
     use crate::runner::kind::test_ids::*;
     let rounds = vec![vec![sample(Serial, 100.0, 1.0, 0.0, 0.0), sample(Threads, 50.0, 2.0, 0.0, 0.0)]; 11];
-    let look = |widest| Look {
+    let look = |widest, needed, stopped| Look {
         rounds: 11,
         look: 2,
         confidence: crate::measure::Stopping::confidence(2),
-        widest,
+        widest: Some(widest),
         intervals: Vec::new(),
+        needed,
+        stopped: Some(stopped),
     };
-    let stopped = case_of(rounds.clone(), Vec::new(), Some(look(Some(0.021))));
-    assert_eq!(stopped.precision, Some(0.021));
-    assert!(
-        has(
-            &stopped,
-            "11 rounds: every speedup is known to ±2.1% (a 95% interval allowing for the 2 looks at the data)."
-        ),
-        "{:?}",
-        stopped.notes
+    let note = |l: Look| {
+        let case = case_of(rounds.clone(), Vec::new(), Some(l));
+        case.notes.into_iter().next().unwrap().text
+    };
+    let reached = case_of(rounds.clone(), Vec::new(), Some(look(0.021, Some(11), Stopped::Reached)));
+    assert_eq!(reached.precision, Some(0.021));
+    assert_eq!(
+        reached.notes[0].text,
+        "11 rounds: every speedup is known to ±2.1% (a 95% interval allowing for the 2 looks at the data)."
     );
-    let timed_out = case_of(rounds, Vec::new(), Some(look(Some(0.05))));
-    assert!(
-        has(&timed_out, "then no round started after --max-time: the widest speedup interval is ±5.0%"),
-        "{:?}",
-        timed_out.notes
+    // The old note said "raise --max-time for more rounds" whatever the spread.
+    assert_eq!(
+        note(look(0.08, Some(2000), Stopped::Futile)),
+        "Stopped after 11 rounds: more rounds would not reach ±3.0% within --max-time (10 s); reached ±8.0% (a \
+         95% interval allowing for the 2 looks at the data). At this spread ±3.0% would take more than the 1000 \
+         rounds --rounds auto runs: a quieter machine narrows it, a longer --max-time would not."
     );
+    assert!(
+        note(look(0.08, Some(134), Stopped::Futile)).ends_with("At this spread ±3.0% would take about 134 rounds.")
+    );
+    // Out of time, with the spread saying 17 rounds would do: then more time helps.
+    assert_eq!(
+        note(look(0.035, Some(17), Stopped::OutOfTime)),
+        "Stopped after 11 rounds at --max-time (10 s): the widest speedup interval is ±3.5%, wider than the ±3.0% \
+         aimed for (a 95% interval allowing for the 2 looks at the data). About 17 rounds would reach it: \
+         --max-time 16 allows them."
+    );
+    let hopeless = note(look(0.2, Some(10_000), Stopped::OutOfTime));
+    assert!(!hopeless.contains("allows them") && hopeless.ends_with("a longer --max-time would not."), "{hopeless}");
+    assert!(note(look(0.04, Some(1020), Stopped::RoundLimit)).starts_with("Stopped at the limit of 11 rounds"));
 }
 
 #[test]

@@ -145,6 +145,44 @@ pub fn median_interval(values: &[f64], confidence: f64) -> Option<Interval> {
     Some(Interval { estimate: median(&v)?, low: v[c], high: v[v.len() - 1 - c] })
 }
 
+/// The spread of the finite `values` relative to their median, as a normal sigma:
+/// 1.4826 MAD / median (robust to the slow outliers of a busy machine). `None` with
+/// fewer than three values or a median that is not positive.
+pub fn relative_spread(values: &[f64]) -> Option<f64> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 3 {
+        return None;
+    }
+    let mid = median(&v)?;
+    let deviations: Vec<f64> = v.iter().map(|x| (x - mid).abs()).collect();
+    (mid > 0.0).then_some(1.4826 * median(&deviations)? / mid)
+}
+
+/// The relative half-width (half-width / median) the interval of the median of `n`
+/// values at `confidence` ([`median_interval`]) is expected to have when the values
+/// spread by `spread` ([`relative_spread`]); `None` when `n` is too small for
+/// `confidence`.
+///
+/// The interval's ends are the order statistics `c` and `n - 1 - c` ([`sign_rank`]),
+/// which sit near the quantiles `p = (c + 1) / (n + 1)` and `1 - p`; with the spread
+/// taken as normal, that is `spread z(1 - p)` from the median. For large `n` this is
+/// the median's standard error `sqrt(pi / 2) spread / sqrt(n)` times the interval's z:
+/// the half-width shrinks as 1 / sqrt(n), and no faster.
+pub fn projected_half_width(spread: f64, n: usize, confidence: f64) -> Option<f64> {
+    if n > EXACT_PROJECTION && confidence > 0.0 && confidence < 1.0 {
+        // Past a few hundred values the order statistics are as good as normal, and
+        // finding them exactly costs a pass over the binomial per call.
+        let z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
+        return Some(spread * (std::f64::consts::PI / 2.0).sqrt() * z / (n as f64).sqrt());
+    }
+    let c = sign_rank(n, confidence)?;
+    let p = (c + 1) as f64 / (n + 1) as f64;
+    Some(spread * normal_quantile(1.0 - p))
+}
+
+/// Counts up to which [`projected_half_width`] uses the exact order statistics.
+const EXACT_PROJECTION: usize = 200;
+
 /// The confidence of the order-statistic interval `[x[c], x[n - 1 - c]]` of a median of
 /// `n` values: 1 - 2 P(B <= c), B ~ Binomial(n, 1/2).
 pub fn order_coverage(n: usize, c: usize) -> f64 {
@@ -254,6 +292,36 @@ mod tests {
         let c = sign_rank(100_000, 0.95).unwrap() as f64;
         let normal = 50_000.0 - 1.959964 * (100_000f64).sqrt() / 2.0;
         assert!((c - normal).abs() <= 2.0, "{c} vs {normal}");
+    }
+
+    #[test]
+    fn the_projected_half_width_matches_the_intervals_it_projects() {
+        // Lognormal ratios of spread 0.1 around 2: at 400 values the projection from the
+        // first 20 lands near the half-width the interval of all 400 really has, and it
+        // shrinks as 1 / sqrt(n).
+        let mut rng = SplitMix64::new(7);
+        let mut normal = move || {
+            let u = |r: &mut SplitMix64| (r.below(1 << 53) as f64 + 0.5) / (1u64 << 53) as f64;
+            (-2.0 * u(&mut rng).ln()).sqrt() * (std::f64::consts::TAU * u(&mut rng)).cos()
+        };
+        let values: Vec<f64> = (0..400).map(|_| 2.0 * (0.1 * normal()).exp()).collect();
+        let early = projected_half_width(relative_spread(&values[..20]).unwrap(), 400, 0.95).unwrap();
+        let i = median_interval(&values, 0.95).unwrap();
+        let real = (i.high - i.low) / 2.0 / i.estimate;
+        assert!((early / real - 1.0).abs() < 0.35, "projected {early}, real {real}");
+        let (at50, at200) =
+            (projected_half_width(0.1, 50, 0.95).unwrap(), projected_half_width(0.1, 200, 0.95).unwrap());
+        assert!((at50 / at200 - 2.0).abs() < 0.15, "{at50} / {at200}");
+        // The exact order statistics and the normal form beyond them meet.
+        let (exact, normal) = (projected_half_width(0.1, 200, 0.99), projected_half_width(0.1, 201, 0.99));
+        assert!((exact.unwrap() / normal.unwrap() - 1.0).abs() < 0.03, "{exact:?} vs {normal:?}");
+        // Identical values spread by nothing; too few values, or too small an n, say nothing.
+        assert_eq!(relative_spread(&[2.0; 5]), Some(0.0));
+        assert_eq!(relative_spread(&[2.0, 2.1]), None);
+        assert_eq!(relative_spread(&[-1.0, -1.0, -1.0]), None);
+        assert_eq!(projected_half_width(0.1, 5, 0.95), None);
+        // 1.4826 x MAD: 1, 2, 3, 4, 5 have median 3 and MAD 1.
+        assert!((relative_spread(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap() - 1.4826 / 3.0).abs() < 1e-12);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod rank;
 pub mod summary;
 
 pub use fastest::{Fastest, fastest};
-pub use interval::{Interval, hodges_lehmann, median_interval, moses_interval};
+pub use interval::{Interval, hodges_lehmann, median_interval, moses_interval, projected_half_width, relative_spread};
 pub use normal::normal_quantile;
 pub use paired::{fewest_for_signed_rank, signed_rank_interval, signed_rank_p};
 pub use rank::{Alternative, holm, mann_whitney_p, smallest_p};
