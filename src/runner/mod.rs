@@ -16,8 +16,8 @@ use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Ve
 
 mod asynchronous;
 pub mod kind;
-pub mod pool;
 pub mod pipeline;
+pub mod pool;
 pub mod process;
 mod rayon;
 mod serial;
@@ -30,8 +30,8 @@ pub use kind::{CostModel, RunnerId, RunnerInfo, Started};
 pub const MAX_WORKERS: usize = 1024;
 
 pub use self::rayon::RayonRunner;
-pub use pool::ProcessPoolRunner;
 pub use asynchronous::AsyncRunner;
+pub use pool::ProcessPoolRunner;
 pub use process::ProcessRunner;
 pub use serial::SerialRunner;
 pub use threads::ThreadRunner;

@@ -474,9 +474,18 @@ mod tests {
         ] {
             assert!(Reply::parse(bad).is_err(), "{bad:?}");
         }
-        for bad in
-            ["run 1", "run 1 2 3", "run -1 2", "finish now", "next 1", "quit 1", "setup {", "bye", "item 1", "item 1 2 3"]
-        {
+        for bad in [
+            "run 1",
+            "run 1 2 3",
+            "run -1 2",
+            "finish now",
+            "next 1",
+            "quit 1",
+            "setup {",
+            "bye",
+            "item 1",
+            "item 1 2 3",
+        ] {
             assert!(Request::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -195,7 +195,8 @@ fn serve_samples(
 }
 
 /// A pipeline stage's side: says ready, then passes on every item it is sent, through
-/// its stage, until `finish` (the sample's statistics) and `quit` or end of input. A
+/// its stage; `finish` sends the sample's statistics and `next` opens another sample
+/// (a pool's stage), until `quit` or end of input. A
 /// stage that fails answers `fail` and waits to be ended.
 fn serve_stage(
     workload: &dyn DynWorkload,
@@ -244,6 +245,13 @@ fn serve_stage(
                 Reply::Stats(stats).write(&mut out).map_err(io)?;
                 out.flush().map_err(io)?;
                 since = now;
+            }
+            Ok(Request::Next) => {
+                // A pool's stage serves sample after sample: nothing to make again (a
+                // stage keeps no inputs); its statistics count from this `ready`.
+                since = Usage::now();
+                Reply::Ready { setup_ns: 0, setup_cpu_ns: 0 }.write(&mut out).map_err(io)?;
+                out.flush().map_err(io)?;
             }
             Ok(Request::Quit) => return Ok(()),
             Ok(_) => return Err(format!("bad request {:?} for a pipeline stage", truncate(text, 120))),

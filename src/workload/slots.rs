@@ -136,7 +136,6 @@ impl<'a> TaskSlots<'a> {
         Ok(())
     }
 
-
     /// Task `task` for an async runner, polled on one of its worker threads: the
     /// workload's async form when it has one, else its sync task run inline by the
     /// poll (blocking that thread until it ends). `ctx.worker` is replaced by
