@@ -373,6 +373,41 @@ mod tests {
         runner.release();
     }
 
+    fn pipeline_sample(workers: usize, stages: &str) -> Result<Sample, BenchError> {
+        let values = [("items", "16"), ("stages", stages), ("queue", "2")];
+        let job = Job::build(&Registry::with_builtins(), "pipeline", &values, workers).unwrap();
+        let mut runner = AsyncRunner::new(workers, None);
+        runner.prepare(&job).unwrap();
+        let sample = runner.run(&job);
+        runner.release();
+        sample
+    }
+
+    #[test]
+    fn a_pipeline_runs_as_tasks_on_the_runtime_every_item_through_every_stage() {
+        // One thread (a current-thread runtime) and three.
+        for workers in [1, 3] {
+            let s = pipeline_sample(workers, "cpu:10us,sleep:1ms,cpu:10us").unwrap();
+            assert!(matches!(s.verification, Verification::Verified { .. }), "{workers}: {:?}", s.verification);
+            let stats = s.pipeline.expect("a pipeline sample");
+            assert_eq!(stats.stages.iter().map(|s| s.items).collect::<Vec<_>>(), vec![16, 16, 16]);
+            assert_eq!(stats.stages.iter().map(|s| s.workers).sum::<usize>(), s.workers);
+            assert_eq!(s.per_worker.iter().map(|w| w.tasks).sum::<u64>(), 48);
+        }
+    }
+
+    #[test]
+    fn a_pipeline_on_one_thread_waits_on_the_runtimes_timer() {
+        // One task per stage on one thread: were a sleep stage to block the thread, no
+        // two stage calls could overlap, and their busy times would sum to less than
+        // the wall time. Waiting on the timer, the two stages wait together.
+        let s = pipeline_sample(1, "sleep:2ms,sleep:2ms").unwrap();
+        assert!(s.verification.is_ok(), "{:?}", s.verification);
+        let stats = s.pipeline.unwrap();
+        let busy: u64 = stats.stages.iter().map(|s| s.busy_ns).sum();
+        assert!(busy > s.wall_ns, "busy {busy} ns in {} ns of wall time: the stages never overlapped", s.wall_ns);
+    }
+
     #[test]
     fn a_panicking_async_task_fails_the_sample_naming_it() {
         let job = Job::build(&Registry::with_builtins(), "command", &[("cmd", "exit 3"), ("tasks", "2")], 2).unwrap();

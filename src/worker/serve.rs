@@ -346,6 +346,38 @@ mod tests {
         String::from_utf8(line).unwrap()
     }
 
+    #[test]
+    fn a_stage_serves_sample_after_sample_as_a_pools_stage_does() {
+        let params = serde_json::json!({"items": 4, "stages": "sleep:1ms,cpu:10us", "queue": 2});
+        // The set-up of stage 2 (0-based 1).
+        let line = setup_line("pipeline", params).replacen('{', "{\"stage\":1,", 1);
+        let sample = "item 0 5\nitem 3 7\nfinish\n";
+        let (r, out) = serve_str(&format!("{line}{sample}next\n{sample}quit\n"));
+        assert_eq!(r, Ok(()), "{out}");
+        let replies = replies(&out);
+        let items: Vec<(usize, u64)> = replies
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Item { item, value, .. } => Some((*item, *value)),
+                _ => None,
+            })
+            .collect();
+        // The same items give the same values in both samples.
+        assert_eq!(items.len(), 4, "{out}");
+        assert_eq!(items[..2], items[2..], "{out}");
+        let kinds: Vec<&str> = replies
+            .iter()
+            .map(|r| match r {
+                Reply::Hello { .. } => "hello",
+                Reply::Ready { .. } => "ready",
+                Reply::Item { .. } => "item",
+                Reply::Stats(_) => "stats",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["hello", "ready", "item", "item", "stats", "ready", "item", "item", "stats"], "{out}");
+    }
+
     fn fib_line() -> String {
         setup_line("fib", serde_json::json!({"n": 10, "tasks": 3}))
     }
