@@ -215,3 +215,34 @@ fn a_pool_worker_killed_during_a_run_ends_it_with_exit_1_naming_the_worker() {
     assert!(stderr.starts_with("parbench: error: worker "), "{stderr}");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} is still there");
 }
+
+#[test]
+fn a_pipelines_stages_are_the_pools_processes_reused_by_every_sample() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let values = [("items", "20"), ("stages", "cpu:20us,sleep:1ms,cpu:20us"), ("queue", "4")];
+    let job = job("pipeline", &values, 4);
+    let mut runner = pool(4, Schedule::Dynamic);
+    runner.prepare(&job).unwrap();
+    let mut pids = runner.pids();
+    pids.sort();
+    assert_eq!(pids.len(), 4, "4 workers over 3 stages: a process each, the slowest stage two");
+    for _ in 0..3 {
+        runner.prepare(&job).unwrap();
+        let sample = runner.run(&job).unwrap();
+        assert!(matches!(sample.verification, Verification::Verified { .. }), "{:?}", sample.verification);
+        let stats = sample.pipeline.expect("a pipeline sample");
+        assert_eq!(stats.stages.iter().map(|s| s.items).collect::<Vec<_>>(), vec![20, 20, 20]);
+        assert_eq!(stats.stages[1].workers, 2, "{stats:?}");
+        assert_eq!(sample.startup_ns, None, "no start-up inside a pool's sample");
+        assert!(sample.cpu_ns > 0, "the stages' statistics come back per sample");
+        assert_eq!(children_of_this_process(), pids, "the same stage processes, reused");
+    }
+    // A stage killed between samples ends the run naming it, nothing left running.
+    kill(runner.pids()[2]);
+    runner.prepare(&job).unwrap();
+    let err = runner.run(&job).expect_err("a dead stage cannot serve a sample");
+    assert!(matches!(&err, BenchError::WorkerFailed { worker: 2, .. }), "{err}");
+    assert!(err.to_string().contains("died between samples"), "{err}");
+    assert_nothing_left(&err);
+    runner.release();
+}

@@ -78,6 +78,16 @@ fn check_all(workers: usize, schedule: &str) {
                     Verification::LostUpdates { .. } => assert!(case.race, "{what}: lost updates outside a race"),
                     Verification::Failed { reason } => panic!("{what}: {reason}"),
                 }
+                if let Some(stats) = &sample.pipeline {
+                    // A pipeline's workers are its stages' (or, item by item, all of
+                    // them); every item passed every stage exactly once.
+                    assert!(stats.stages.iter().all(|st| st.items as usize == case.tasks), "{what}: {stats:?}");
+                    let calls: u64 = sample.per_worker.iter().map(|w| w.tasks).sum();
+                    assert_eq!(calls as usize, case.tasks * stats.stages.len(), "{what}");
+                    assert_eq!(sample.per_worker.len(), sample.workers, "{what}");
+                    assert_eq!(sample.children_peak_kib.is_some_and(|k| k > 0), sample.runner.processes(), "{what}");
+                    continue;
+                }
                 // Every task ran exactly once, on a worker that exists.
                 let ran: u64 = sample.per_worker.iter().map(|w| w.tasks).sum();
                 assert_eq!(ran as usize, case.tasks, "{what}");

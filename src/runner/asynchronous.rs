@@ -117,7 +117,10 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         symbol: 'a',
         color: [255, 127, 14],
-        pipeline: None,
+        pipeline: Some(
+            "a group of tasks per stage (W split over the stages) on the runtime, joined by bounded async \
+             channels; a waiting stage waits on the runtime's timer, a computing one blocks its thread",
+        ),
     },
     build: |workers, options: &RunnerOptions| Ok(Box::new(AsyncRunner::new(workers, super::pin_cpus(options)))),
 };
@@ -163,6 +166,10 @@ impl Runner for AsyncRunner {
         Ok(Sample { waited_ns, inline_tasks: Some(inline), ..sample? })
     }
 
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        self.staged(job, pipeline)
+    }
+
     fn setup_ns(&self) -> Option<u64> {
         self.build_ns
     }
@@ -180,6 +187,81 @@ impl Runner for AsyncRunner {
             }
         }
     }
+}
+
+impl AsyncRunner {
+    /// The seeds' asyncio pipeline: a group of tasks per stage, each taking items from
+    /// the bounded async channel before it and passing them to the one after; a source
+    /// task feeds the first channel and a sink task drains the last. A channel closes
+    /// when every sender on it is gone: the source's when it has sent every item, a
+    /// stage's next when its last task has drained its input, which ends the next
+    /// stage. On a fault every task stops at its next item (a send to a stage whose
+    /// tasks are gone fails), so every channel closes and every task ends; a hanging
+    /// stage is stopped by the flow's watchdog thread.
+    fn staged(&self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        use tokio::sync::{Mutex as AsyncMutex, mpsc};
+        type Item = (usize, u64);
+        let runtime = self.runtime.as_ref().expect("the async runner is prepared before its samples");
+        let split = super::pipeline::split(self.workers, pipeline.stages());
+        let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
+        let (queue, stages) = (pipeline.queue().max(1), split.len());
+        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
+            // Channel s feeds stage s; channel `stages` feeds the sink. A stage's tasks
+            // share its input's receiving end.
+            let (mut senders, mut receivers): (Vec<_>, Vec<_>) =
+                (0..=stages).map(|_| mpsc::channel::<Item>(queue)).map(|(s, r)| (Some(s), Some(r))).unzip();
+            let sink = receivers[stages].take().expect("the last channel's receiver");
+            let inputs: Vec<Arc<AsyncMutex<mpsc::Receiver<Item>>>> = receivers[..stages]
+                .iter_mut()
+                .map(|r| Arc::new(AsyncMutex::new(r.take().expect("each stage's receiver"))))
+                .collect();
+            let mut futures: Vec<TaskFuture<'_, ()>> = Vec::with_capacity(flow_tasks(&split));
+            let mut slot = 0;
+            for (stage, &count) in split.iter().enumerate() {
+                for _ in 0..count {
+                    let input = Arc::clone(&inputs[stage]);
+                    let output = senders[stage + 1].clone().expect("held until every task is made");
+                    let at = slot;
+                    slot += 1;
+                    futures.push(Box::pin(async move {
+                        loop {
+                            let next = input.lock().await.recv().await;
+                            let Some((item, value)) = next else { break };
+                            let Some(value) = flow.run_async(stage, at, at, item, value, &TokioTimer).await else {
+                                break;
+                            };
+                            if output.send((item, value)).await.is_err() {
+                                break;
+                            }
+                        }
+                    }));
+                }
+            }
+            let source = senders[0].take().expect("the first channel's sender");
+            // Only the tasks hold the channels' ends now: when they end, the channels close.
+            drop((senders, inputs));
+            let values = &values;
+            futures.push(Box::pin(async move {
+                for (item, &value) in values.iter().enumerate() {
+                    if flow.stopped() || source.send((item, value)).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+            futures.push(Box::pin(async move {
+                let mut sink = sink;
+                while let Some((item, value)) = sink.recv().await {
+                    flow.sink.arrive(item, value);
+                }
+            }));
+            spawn_all_and_wait(runtime, futures.into_iter())
+        })
+    }
+}
+
+/// The tasks of an async pipeline: one per stage worker, the source and the sink.
+fn flow_tasks(split: &[usize]) -> usize {
+    split.iter().sum::<usize>() + 2
 }
 
 /// Aborts the process if dropped armed: a spawned future would outlive what it borrows.
@@ -289,6 +371,41 @@ mod tests {
         runner.prepare(&job).unwrap();
         assert!(runner.sample(&job).unwrap().verification.is_ok());
         runner.release();
+    }
+
+    fn pipeline_sample(workers: usize, stages: &str) -> Result<Sample, BenchError> {
+        let values = [("items", "16"), ("stages", stages), ("queue", "2")];
+        let job = Job::build(&Registry::with_builtins(), "pipeline", &values, workers).unwrap();
+        let mut runner = AsyncRunner::new(workers, None);
+        runner.prepare(&job).unwrap();
+        let sample = runner.run(&job);
+        runner.release();
+        sample
+    }
+
+    #[test]
+    fn a_pipeline_runs_as_tasks_on_the_runtime_every_item_through_every_stage() {
+        // One thread (a current-thread runtime) and three.
+        for workers in [1, 3] {
+            let s = pipeline_sample(workers, "cpu:10us,sleep:1ms,cpu:10us").unwrap();
+            assert!(matches!(s.verification, Verification::Verified { .. }), "{workers}: {:?}", s.verification);
+            let stats = s.pipeline.expect("a pipeline sample");
+            assert_eq!(stats.stages.iter().map(|s| s.items).collect::<Vec<_>>(), vec![16, 16, 16]);
+            assert_eq!(stats.stages.iter().map(|s| s.workers).sum::<usize>(), s.workers);
+            assert_eq!(s.per_worker.iter().map(|w| w.tasks).sum::<u64>(), 48);
+        }
+    }
+
+    #[test]
+    fn a_pipeline_on_one_thread_waits_on_the_runtimes_timer() {
+        // One task per stage on one thread: were a sleep stage to block the thread, no
+        // two stage calls could overlap, and their busy times would sum to less than
+        // the wall time. Waiting on the timer, the two stages wait together.
+        let s = pipeline_sample(1, "sleep:2ms,sleep:2ms").unwrap();
+        assert!(s.verification.is_ok(), "{:?}", s.verification);
+        let stats = s.pipeline.unwrap();
+        let busy: u64 = stats.stages.iter().map(|s| s.busy_ns).sum();
+        assert!(busy > s.wall_ns, "busy {busy} ns in {} ns of wall time: the stages never overlapped", s.wall_ns);
     }
 
     #[test]

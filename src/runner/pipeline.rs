@@ -19,7 +19,23 @@ use serde::{Deserialize, Serialize};
 use super::{Job, RunnerId, Sample, WorkerStats};
 use crate::error::BenchError;
 use crate::sys::monotonic_ns;
-use crate::workload::{Pipeline, Stage, StageContext, Verification, slots::catch_quietly};
+use crate::workload::{Pipeline, Stage, StageContext, TaskFuture, Timer, Verification, slots::catch_quietly};
+
+/// A stage's future with its panics caught at every poll, as a sync stage's are.
+struct Quietly<'a>(TaskFuture<'a, Result<u64, String>>);
+
+impl std::future::Future for Quietly<'_> {
+    type Output = Result<Result<u64, String>, String>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let future = &mut self.0;
+        match catch_quietly(|| future.as_mut().poll(cx)) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(result)) => std::task::Poll::Ready(Ok(result)),
+            Err(message) => std::task::Poll::Ready(Err(message)),
+        }
+    }
+}
 
 /// One stage as measured in a sample.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -241,12 +257,55 @@ impl<'a> Flow<'a> {
         if self.stopped() {
             return None;
         }
+        let start = self.begin(stage, slot);
+        let ctx = StageContext { worker, stop: &self.stop, timeout: self.timeout };
+        let result = catch_quietly(|| self.pipeline.stage(stage, item, value, &ctx));
+        self.end(stage, slot, item, start, result)
+    }
+
+    /// The same for a runner that polls stages as futures: the stage's async form
+    /// ([`Pipeline::stage_async`]), lent `timer`; its panic is caught at every poll.
+    pub async fn run_async(
+        &self,
+        stage: usize,
+        slot: usize,
+        worker: usize,
+        item: usize,
+        value: u64,
+        timer: &dyn Timer,
+    ) -> Option<u64> {
+        if self.stopped() {
+            return None;
+        }
+        let start = self.begin(stage, slot);
+        let ctx = StageContext { worker, stop: &self.stop, timeout: self.timeout };
+        let result = match catch_quietly(|| self.pipeline.stage_async(stage, item, value, ctx, timer)) {
+            Ok(future) => Quietly(future).await,
+            Err(message) => Err(message),
+        };
+        self.end(stage, slot, item, start, result)
+    }
+
+    /// A stage call begins in `slot`: its start, monotonic ns.
+    fn begin(&self, stage: usize, slot: usize) -> u64 {
         let place = &self.slots[slot];
         let start = monotonic_ns();
         place.stage.store(stage, Relaxed);
         place.since.store(start, Relaxed);
-        let ctx = StageContext { worker, stop: &self.stop, timeout: self.timeout };
-        let result = catch_quietly(|| self.pipeline.stage(stage, item, value, &ctx));
+        start
+    }
+
+    /// A stage call begun at `start` ended with `result` (`Err`: it panicked): counted,
+    /// and a failure stops the flow.
+    fn end(
+        &self,
+        stage: usize,
+        slot: usize,
+        item: usize,
+        start: u64,
+        result: Result<Result<u64, String>, String>,
+    ) -> Option<u64> {
+        let place = &self.slots[slot];
         let end = monotonic_ns();
         place.since.store(0, Relaxed);
         self.progress.store(end, Relaxed);

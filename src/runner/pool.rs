@@ -19,7 +19,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use super::TaskRecord;
-use super::process::{collect, parent_slots, plan, run_region, setups, shared_state};
+use super::process::{
+    collect, measured, parent_slots, plan, relay_region, run_region, setups, shared_state, stage_of, stage_setups,
+};
 use super::{CostModel, Job, Runner, RunnerEntry, RunnerId, RunnerInfo, RunnerOptions, Sample, Schedule, Started};
 use crate::error::BenchError;
 use crate::worker::{Dispatch, Pool};
@@ -45,6 +47,8 @@ struct Held {
     shared: SharedState,
     /// The job's label: a pool serves one case.
     label: String,
+    /// For a pipeline: the workers per stage and each child's stage.
+    stages: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 impl ProcessPoolRunner {
@@ -110,6 +114,32 @@ impl ProcessPoolRunner {
     }
 }
 
+impl ProcessPoolRunner {
+    /// One pipeline sample on the prepared stage processes: opened untimed with `next`,
+    /// every item relayed parent -> stage -> parent as under `process` (timed), then
+    /// each stage's statistics (untimed); the processes stay for the next sample.
+    fn staged(&mut self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        let held = match self.held.as_mut() {
+            Some(held) if held.label == job.label && held.stages.is_some() => held,
+            _ => {
+                return Err(BenchError::Setup {
+                    workload: job.label.clone(),
+                    reason: "the process-pool runner was not prepared for it as a pipeline".into(),
+                });
+            }
+        };
+        let (split, stage_of) = held.stages.clone().expect("a pipeline's pool");
+        let (reset_ns, _) = held.pool.next_sample()?;
+        let relayed = relay_region(held.pool.children(), job, pipeline, &stage_of, ENTRY.info.id)?;
+        let stats = crate::worker::lifecycle::collect(held.pool.children(), |_, _| {})?;
+        // The statistics count from the `next`: no set-up to take out, no start-up.
+        let measured = measured(relayed.region, &stats, 0);
+        let mut sample = relayed.sample(ENTRY.info.id, pipeline, &split, &stage_of, measured, &stats);
+        sample.setup_ns = Some(reset_ns);
+        Ok(sample)
+    }
+}
+
 /// The process-pool runner's line in [`super::RUNNERS`].
 pub(super) const ENTRY: RunnerEntry = RunnerEntry {
     info: RunnerInfo {
@@ -127,7 +157,10 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         cost: CostModel { start_s: 0.0, set_up_per_worker: true },
         symbol: 'P',
         color: [148, 103, 189],
-        pipeline: None,
+        pipeline: Some(
+            "a group of pool processes per stage (W split over the stages), started once with the pool and \
+             reused by every sample; items travel over their pipes, relayed by the parent's one poll loop",
+        ),
     },
     build: |workers, options: &RunnerOptions| {
         let program = match &options.worker_program {
@@ -154,10 +187,19 @@ impl Runner for ProcessPoolRunner {
         }
         self.release();
         let (shared, spec) = shared_state(job.workload.shared_slots(self.workers))?;
-        let setups = setups(job, self.workers, self.schedule, self.pin.as_deref(), spec);
+        // A pipeline's pool is its stages: a group of processes per stage, set up once.
+        let stages = job.workload.pipeline().map(|pipeline| {
+            let split = super::pipeline::split(self.workers, pipeline.stages());
+            let stage_of = stage_of(&split);
+            (split, stage_of)
+        });
+        let setups = match &stages {
+            Some((_, stage_of)) => stage_setups(job, stage_of, self.pin.as_deref()),
+            None => setups(job, self.workers, self.schedule, self.pin.as_deref(), spec),
+        };
         let pool = Pool::start(&self.program, &self.args, &setups, self.timeout)?;
         self.setup_ns.get_or_insert(pool.started_ns());
-        self.held = Some(Held { pool, shared, label: job.label.clone() });
+        self.held = Some(Held { pool, shared, label: job.label.clone(), stages });
         Ok(())
     }
 
@@ -166,6 +208,15 @@ impl Runner for ProcessPoolRunner {
         if sample.is_err() {
             // Nothing outlives a failed sample: dropping the pool kills and reaps every
             // child with its process group.
+            self.held = None;
+        }
+        sample
+    }
+
+    fn pipeline(&mut self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
+        let sample = self.staged(job, pipeline);
+        if sample.is_err() {
+            // As for tasks: a failed stage ends every stage process and reaps it.
             self.held = None;
         }
         sample

@@ -315,41 +315,10 @@ impl ProcessRunner {
     /// or stays silent past `--timeout` ends the sample: dropping the children kills
     /// every stage's process group.
     fn staged(&self, job: &Job, pipeline: &dyn crate::workload::Pipeline) -> Result<Sample, BenchError> {
-        use super::pipeline::{Fault, PipelineStats, Sink, StageStats};
         let split = super::pipeline::split(self.workers, pipeline.stages());
-        let stage_of: Vec<usize> = split.iter().enumerate().flat_map(|(s, &n)| std::iter::repeat_n(s, n)).collect();
-        let workers = stage_of.len();
-        let items = pipeline.items();
-        let values: Vec<u64> = (0..items).map(|i| pipeline.source(i)).collect();
-        let params = job.params.to_json();
-        let setups: Vec<Vec<u8>> = stage_of
-            .iter()
-            .enumerate()
-            .map(|(worker, &stage)| {
-                let setup = Setup {
-                    worker,
-                    workers,
-                    workload: job.name.clone(),
-                    params: params.clone(),
-                    case_workers: job.params.workers(),
-                    seed: job.params.seed(),
-                    shared: None,
-                    pin: self.pin.as_ref().map(|cpus| cpus[worker % cpus.len()]),
-                    timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
-                    inputs: Some([0, 0]),
-                    stage: Some(stage),
-                };
-                let mut line = Vec::new();
-                Request::Setup(Box::new(setup)).write(&mut line).expect("writing to memory");
-                line
-            })
-            .collect();
-        let sink = Sink::new(items);
-        let mut busy = vec![(0u64, 0u64); workers];
-        let stderr_files = Children::stderr_files(workers)?;
-        let fault = |stage: usize, message: String| {
-            Fault { stage: Some(stage), message }.error(ENTRY.info.id, job, pipeline.stages())
-        };
+        let stage_of = stage_of(&split);
+        let setups = stage_setups(job, &stage_of, self.pin.as_deref());
+        let stderr_files = Children::stderr_files(stage_of.len())?;
 
         // Timed: start-up. Not timed: each stage process builds the workload.
         let meter = Meter::start();
@@ -359,69 +328,139 @@ impl ProcessRunner {
         let (setup_ns, setup_cpu_ns) = lifecycle::set_up(&mut children, &setups)?;
 
         // Timed again: every item through every stage.
-        let meter = Meter::start();
-        let relayed = lifecycle::relay(
-            &mut children,
-            &stage_of,
-            &values,
-            pipeline.queue().max(1),
-            |item, value| sink.arrive(item, value),
-            |child, start, end| {
-                busy[child].0 = busy[child].0.saturating_add(end.saturating_sub(start));
-                busy[child].1 += 1;
-            },
-        );
-        let region = meter.stop();
-        match relayed {
-            Err((stage, error)) => return Err(fault(stage, error.to_string())),
-            Ok(lifecycle::Relayed::Failed { stage, message }) => return Err(fault(stage, message)),
-            Ok(lifecycle::Relayed::All) => {}
-        }
+        let relayed = relay_region(&mut children, job, pipeline, &stage_of, ENTRY.info.id)?;
         let ended = Instant::now();
         let stats = lifecycle::collect(&mut children, |_, _| {})?;
         lifecycle::quit(&mut children)?;
         let teardown_ns = ended.elapsed().as_nanos() as u64;
         drop(children);
 
+        let measured = measured(startup.plus(relayed.region), &stats, setup_cpu_ns);
+        let mut sample = relayed.sample(ENTRY.info.id, pipeline, &split, &stage_of, measured, &stats);
+        sample.startup_ns = Some(startup.wall.as_nanos() as u64);
+        sample.setup_ns = Some(setup_ns);
+        sample.teardown_ns = Some(teardown_ns);
+        Ok(sample)
+    }
+}
+
+/// The stage of each stage process, from the split of the workers over the stages.
+pub(super) fn stage_of(split: &[usize]) -> Vec<usize> {
+    split.iter().enumerate().flat_map(|(s, &n)| std::iter::repeat_n(s, n)).collect()
+}
+
+/// Each stage process's set-up line (child `w` runs stage `stage_of[w]`), encoded
+/// before anything is timed.
+pub(super) fn stage_setups(job: &Job, stage_of: &[usize], pin: Option<&[usize]>) -> Vec<Vec<u8>> {
+    let params = job.params.to_json();
+    let workers = stage_of.len();
+    stage_of
+        .iter()
+        .enumerate()
+        .map(|(worker, &stage)| {
+            let setup = Setup {
+                worker,
+                workers,
+                workload: job.name.clone(),
+                params: params.clone(),
+                case_workers: job.params.workers(),
+                seed: job.params.seed(),
+                shared: None,
+                pin: pin.map(|cpus| cpus[worker % cpus.len()]),
+                timeout_ms: job.timeout.as_millis().min(u128::from(u64::MAX)) as u64,
+                inputs: Some([0, 0]),
+                stage: Some(stage),
+            };
+            let mut line = Vec::new();
+            Request::Setup(Box::new(setup)).write(&mut line).expect("writing to memory");
+            line
+        })
+        .collect()
+}
+
+/// What a relayed region of stage processes measured: its cost, each child's busy
+/// time and items, and what arrived at the sink.
+pub(super) struct Relay {
+    /// The parent's cost of the region.
+    pub(super) region: crate::sys::Measured,
+    busy: Vec<(u64, u64)>,
+    sink: super::pipeline::Sink,
+}
+
+/// The timed region of a stage pipeline of processes set up as `stage_of` says: every
+/// item relayed parent -> stage -> parent through every stage. A stage that fails,
+/// exits or stays silent is the run's error naming it.
+pub(super) fn relay_region(
+    children: &mut Children,
+    job: &Job,
+    pipeline: &dyn crate::workload::Pipeline,
+    stage_of: &[usize],
+    runner: RunnerId,
+) -> Result<Relay, BenchError> {
+    use super::pipeline::{Fault, Sink};
+    let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
+    let sink = Sink::new(values.len());
+    let mut busy = vec![(0u64, 0u64); stage_of.len()];
+    let fault =
+        |stage: usize, message: String| Fault { stage: Some(stage), message }.error(runner, job, pipeline.stages());
+    let meter = Meter::start();
+    let relayed = lifecycle::relay(
+        children,
+        stage_of,
+        &values,
+        pipeline.queue().max(1),
+        |item, value| sink.arrive(item, value),
+        |child, start, end| {
+            busy[child].0 = busy[child].0.saturating_add(end.saturating_sub(start));
+            busy[child].1 += 1;
+        },
+    );
+    let region = meter.stop();
+    match relayed {
+        Err((stage, error)) => Err(fault(stage, error.to_string())),
+        Ok(lifecycle::Relayed::Failed { stage, message }) => Err(fault(stage, message)),
+        Ok(lifecycle::Relayed::All) => Ok(Relay { region, busy, sink }),
+    }
+}
+
+impl Relay {
+    /// The verified sample: per-stage statistics summed over each stage's processes,
+    /// `measured` the sample's cost and `stats` the children's statistics.
+    pub(super) fn sample(
+        self,
+        runner: RunnerId,
+        pipeline: &dyn crate::workload::Pipeline,
+        split: &[usize],
+        stage_of: &[usize],
+        measured: crate::sys::Measured,
+        stats: &Stats,
+    ) -> Sample {
+        use super::pipeline::{PipelineStats, StageStats};
         let stages = pipeline
             .stages()
             .iter()
             .enumerate()
             .map(|(s, stage)| {
-                let of_stage = stage_of.iter().zip(&busy).filter(|(of, _)| **of == s).map(|(_, b)| *b);
+                let of_stage = stage_of.iter().zip(&self.busy).filter(|(of, _)| **of == s).map(|(_, b)| *b);
                 let (busy_ns, items) = of_stage.fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
                 StageStats { name: stage.name.clone(), workers: split[s], items, busy_ns }
             })
             .collect();
-        let measured = measured(startup, region, &stats, setup_cpu_ns);
-        let per_worker = busy.iter().map(|&(busy_ns, tasks)| super::WorkerStats { busy_ns, tasks }).collect();
-        let stats_of = PipelineStats::new(stages, false, items, measured.wall.as_nanos() as u64);
-        let mut sample = super::pipeline::pipeline_sample(
-            ENTRY.info.id,
-            workers,
-            measured,
-            per_worker,
-            sink.verify(pipeline),
-            stats_of,
-        );
-        sample.startup_ns = Some(startup.wall.as_nanos() as u64);
-        sample.setup_ns = Some(setup_ns);
-        sample.teardown_ns = Some(teardown_ns);
+        let per_worker = self.busy.iter().map(|&(busy_ns, tasks)| super::WorkerStats { busy_ns, tasks }).collect();
+        let stats_of = PipelineStats::new(stages, false, pipeline.items(), measured.wall.as_nanos() as u64);
+        let verification = self.sink.verify(pipeline);
+        let mut sample =
+            super::pipeline::pipeline_sample(runner, stage_of.len(), measured, per_worker, verification, stats_of);
         sample.waited_ns = stats.waited_ns;
         sample.children_peak_kib = stats.peak_kib;
-        Ok(sample)
+        sample
     }
 }
 
-/// The cost of a stage pipeline's sample: its timed start-up and region, plus the
-/// stage processes' CPU time and switches less what their untimed set-up used.
-fn measured(
-    startup: crate::sys::Measured,
-    region: crate::sys::Measured,
-    stats: &Stats,
-    setup_cpu_ns: u64,
-) -> crate::sys::Measured {
-    let mut measured = startup.plus(region);
+/// The cost of a stage pipeline's sample: its timed parts (start-up and region), plus
+/// the stage processes' CPU time and switches less what their untimed set-up used.
+pub(super) fn measured(timed: crate::sys::Measured, stats: &Stats, setup_cpu_ns: u64) -> crate::sys::Measured {
+    let mut measured = timed;
     measured.cpu_ns = measured.cpu_ns.saturating_add(stats.cpu_ns.saturating_sub(setup_cpu_ns));
     measured.preemptions = measured.preemptions.saturating_add(stats.switches);
     measured

@@ -195,7 +195,8 @@ fn serve_samples(
 }
 
 /// A pipeline stage's side: says ready, then passes on every item it is sent, through
-/// its stage, until `finish` (the sample's statistics) and `quit` or end of input. A
+/// its stage; `finish` sends the sample's statistics and `next` opens another sample
+/// (a pool's stage), until `quit` or end of input. A
 /// stage that fails answers `fail` and waits to be ended.
 fn serve_stage(
     workload: &dyn DynWorkload,
@@ -244,6 +245,13 @@ fn serve_stage(
                 Reply::Stats(stats).write(&mut out).map_err(io)?;
                 out.flush().map_err(io)?;
                 since = now;
+            }
+            Ok(Request::Next) => {
+                // A pool's stage serves sample after sample: nothing to make again (a
+                // stage keeps no inputs); its statistics count from this `ready`.
+                since = Usage::now();
+                Reply::Ready { setup_ns: 0, setup_cpu_ns: 0 }.write(&mut out).map_err(io)?;
+                out.flush().map_err(io)?;
             }
             Ok(Request::Quit) => return Ok(()),
             Ok(_) => return Err(format!("bad request {:?} for a pipeline stage", truncate(text, 120))),
@@ -336,6 +344,38 @@ mod tests {
         let mut line = Vec::new();
         Request::Setup(Box::new(setup)).write(&mut line).unwrap();
         String::from_utf8(line).unwrap()
+    }
+
+    #[test]
+    fn a_stage_serves_sample_after_sample_as_a_pools_stage_does() {
+        let params = serde_json::json!({"items": 4, "stages": "sleep:1ms,cpu:10us", "queue": 2});
+        // The set-up of stage 2 (0-based 1).
+        let line = setup_line("pipeline", params).replacen('{', "{\"stage\":1,", 1);
+        let sample = "item 0 5\nitem 3 7\nfinish\n";
+        let (r, out) = serve_str(&format!("{line}{sample}next\n{sample}quit\n"));
+        assert_eq!(r, Ok(()), "{out}");
+        let replies = replies(&out);
+        let items: Vec<(usize, u64)> = replies
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Item { item, value, .. } => Some((*item, *value)),
+                _ => None,
+            })
+            .collect();
+        // The same items give the same values in both samples.
+        assert_eq!(items.len(), 4, "{out}");
+        assert_eq!(items[..2], items[2..], "{out}");
+        let kinds: Vec<&str> = replies
+            .iter()
+            .map(|r| match r {
+                Reply::Hello { .. } => "hello",
+                Reply::Ready { .. } => "ready",
+                Reply::Item { .. } => "item",
+                Reply::Stats(_) => "stats",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["hello", "ready", "item", "item", "stats", "ready", "item", "item", "stats"], "{out}");
     }
 
     fn fib_line() -> String {

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use super::topology::{Pipeline, Stage, StageContext, verify_sink};
-use super::{Param, Params, Properties, Verification, WorkloadSpec};
+use super::{Param, Params, Properties, TaskFuture, Timer, Verification, WorkloadSpec};
 
 /// Most stages of one pipeline.
 pub const MAX_STAGES: usize = 16;
@@ -322,6 +322,27 @@ impl Pipeline for StagedPipeline {
             _ => std::thread::sleep(duration),
         }
         Ok(pass(value, stage))
+    }
+
+    /// A waiting stage waits on the runtime's timer; a stage that computes, and a
+    /// fault on its item, run inline.
+    fn stage_async<'a>(
+        &'a self,
+        stage: usize,
+        item: usize,
+        value: u64,
+        ctx: StageContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> TaskFuture<'a, Result<u64, String>> {
+        let StageKind { kind, duration } = self.kinds[stage];
+        let faulty = kind != Kind::Sleep && item == self.items / 2;
+        if kind == Kind::Cpu || faulty {
+            return Box::pin(async move { self.stage(stage, item, value, &ctx) });
+        }
+        Box::pin(async move {
+            timer.sleep(duration).await;
+            Ok(pass(value, stage))
+        })
     }
 
     fn verify(&self, sink: &[(usize, u64)]) -> Verification {

@@ -2,7 +2,8 @@
 //! (items flowing through stages joined by bounded queues) instead of independent
 //! tasks. Each runner runs it in its own model (serial: every item through every stage
 //! in turn; threads: a group of threads per stage; rayon: every worker takes items
-//! through all stages; process: a process group per stage); the workload only says
+//! through all stages; process: a process group per stage; process-pool: the pool's processes as stages;
+//! async: a task per stage worker, joined by async channels); the workload only says
 //! what the stages are and what each does to an item.
 //!
 //! A pipeline is registered with [`super::WorkloadSpec::pipeline`]. Its
@@ -12,7 +13,7 @@
 use std::sync::atomic::AtomicBool;
 
 use super::typed::{DynWorkload, Erased, Prepare, SampleSlots, Throughput};
-use super::{SharedState, TaskContext, TaskFailure, Verification, Workload};
+use super::{SharedState, TaskContext, TaskFailure, TaskFuture, Timer, Verification, Workload};
 
 /// One stage of a pipeline, as the report names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,22 @@ pub trait Pipeline: Send + Sync {
     /// Runs stage `stage` (0-based) on item `item` whose value is `value`; returns the
     /// value passed on to the next stage (or to the sink after the last).
     fn stage(&self, stage: usize, item: usize, value: u64, ctx: &StageContext<'_>) -> Result<u64, String>;
+
+    /// Stage `stage`'s async form, for a runner that polls stages as futures and lends
+    /// them its runtime's `timer`: a stage that waits should wait on it. By default the
+    /// sync [`stage`](Self::stage) runs inline, blocking the worker thread that polls
+    /// it (right for a stage that computes: async does not help CPU work).
+    fn stage_async<'a>(
+        &'a self,
+        stage: usize,
+        item: usize,
+        value: u64,
+        ctx: StageContext<'a>,
+        timer: &'a dyn Timer,
+    ) -> TaskFuture<'a, Result<u64, String>> {
+        let _ = timer;
+        Box::pin(async move { self.stage(stage, item, value, &ctx) })
+    }
 
     /// Checks what arrived at the sink, `(item, final value)` in arrival order, against
     /// an independently computed answer: every item exactly once, each with its value
