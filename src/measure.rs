@@ -691,7 +691,7 @@ fn rounds_left(states: &[CaseState<'_>], budget: Option<std::time::Duration>, el
     let Some(budget) = budget else { return u32::MAX };
     let pass: u64 = states.iter().filter(|s| !s.done).map(CaseState::round_time_ns).sum();
     let left = budget.saturating_sub(elapsed).as_nanos() as u64;
-    if pass == 0 { u32::MAX } else { u32::try_from(left / pass).unwrap_or(u32::MAX) }
+    left.checked_div(pass).map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// Where the rounds stand after one, for the progress display: the rounds of the case

@@ -10,17 +10,6 @@ pub const STYLE: &str = "  ── ══      ──    ";
 /// Notes are folded to this many columns where the width is not known.
 pub const NOTE_WIDTH: usize = 100;
 
-/// The width output should fit: the terminal's when stdout is one, else `COLUMNS`
-/// when set, else none (the full table, for files and pipes).
-pub fn output_width() -> Option<usize> {
-    use std::io::IsTerminal;
-    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|&c| c > 0);
-    if std::io::stdout().is_terminal() {
-        return Table::new().width().map(usize::from).or(columns);
-    }
-    columns
-}
-
 /// A table's columns and rows, and which to leave out first when it is too wide.
 pub struct Fitted<'a> {
     /// Column titles.
