@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{BaselineCommand, CompareArgs, Display, Invocation};
+pub(crate) use crate::console::to_stdout;
+use crate::console::view;
 use crate::error::UsageError;
 use crate::measure::{self, Measurement};
 use crate::plan::{Plan, Request};
@@ -242,35 +244,6 @@ fn write_terminal(report: &Report, format: report::Format, on_stderr: bool, view
     let mut out = io::BufWriter::new(io::stdout().lock());
     format.reporter(view).write(report, &mut out)?;
     out.flush()
-}
-
-/// How the table is shown on stdout (or on stderr, `on_stderr`): `display`'s flags,
-/// with the width and colour the terminal and the environment allow.
-pub(crate) fn view(display: Display, on_stderr: bool) -> report::View {
-    use std::io::IsTerminal;
-    let is_terminal = if on_stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
-    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
-    let terminal = report::Terminal {
-        is_terminal,
-        // The terminal's size as stdout sees it; on stderr, COLUMNS says.
-        width: if on_stderr { None } else { comfy_table::Table::new().width().map(usize::from) },
-        columns: var("COLUMNS"),
-        no_color: var("NO_COLOR"),
-        clicolor_force: var("CLICOLOR_FORCE"),
-    };
-    report::View::resolve(display.color, display.style, display.detail, &terminal)
-}
-
-/// For the commands that measure nothing (`compare`, `baseline`, `list`): writes to
-/// stdout with `write` and flushes. `... | head` ends quietly (a closed stdout is not
-/// an error); any other failure is exit 2, as nothing was measured that it could lose.
-pub(crate) fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
-    let mut out = io::stdout().lock();
-    match crate::sys::stdout_open().and_then(|()| write(&mut out)).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
-        Ok(()) => Ok(()),
-    }
 }
 
 /// `parbench list`, kept within 80 columns.

@@ -71,6 +71,7 @@
 mod ab;
 mod analysis;
 mod app;
+mod console;
 mod entry;
 mod registry;
 

@@ -51,7 +51,7 @@ pub const AUTO_ROUNDS: u32 = 20;
 /// Runs `parbench ab`; the exit status follows `compare` (0 no regression, 1 a
 /// regression or a build that failed, 2 input errors, 3 plans that differ).
 pub fn run(args: &AbArgs, display: crate::cli::Display) -> anyhow::Result<ExitCode> {
-    let view = crate::app::view(display, false);
+    let view = crate::console::view(display, false);
     crate::interrupt::install().map_err(|e| anyhow::anyhow!("installing the Ctrl-C handler: {e}"))?;
     let (base, base_hello) = Program::start("BASE", &args.base, &args.command, args.timeout)?;
     // On any error from here on, dropping a program stops it and its process group.
@@ -99,7 +99,7 @@ pub fn run(args: &AbArgs, display: crate::cli::Display) -> anyhow::Result<ExitCo
         .collect();
     let rules = Rules { floor_relative: args.floor, floor_absolute: args.floor, ..Default::default() };
     let cmp = crate::compare::paired(&cases, builds, &rules);
-    crate::app::to_stdout(|out| crate::compare::write(&cmp, args.format, &view, out))?;
+    crate::console::to_stdout(|out| crate::compare::write(&cmp, args.format, &view, out))?;
     Ok(cmp.exit()?)
 }
 

@@ -86,7 +86,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
             let beaten: Vec<RunnerId> = (0..ranked.len()).filter(|&i| beat(i)).map(|i| ranked[i].runner).collect();
             let text = format!(
                 "{} beat serial, {} the most: {}; {rounds} rounds are too few to name the fastest ({needed} needed)",
-                super::notes::names(&beaten),
+                crate::text::names(&beaten),
                 best.runner,
                 shown(0)
             );

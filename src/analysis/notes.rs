@@ -10,6 +10,7 @@ use crate::report::fmt::{fmt_bytes, fmt_count, fmt_ms, fmt_pct};
 use crate::result::{Answer, CaseReport, Cause, Note, RowResult, RunnerRow, SHORT_SAMPLE_MS, SettingsRecord};
 use crate::runner::RunnerId;
 use crate::stats;
+use crate::text::names;
 
 use super::disturbance::DISTURBED_SHARE;
 
@@ -306,16 +307,6 @@ fn useful_workers_note(case: &CaseReport, parallel: &[&RunnerRow], share: f64, c
             best.workers
         ),
     ))
-}
-
-/// `a`, `a and b`, `a, b and c`.
-pub(super) fn names<T: std::fmt::Display>(items: &[T]) -> String {
-    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
-    match items.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
 }
 
 /// One note of `cause` for `runners`: the sentence for one runner as it is; for

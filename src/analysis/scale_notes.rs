@@ -6,7 +6,8 @@
 use crate::report::fmt::{fmt_ms, fmt_pct};
 use crate::result::{Best, Fit, Law, RunnerId, RunnerScaling, ScalePoint};
 
-use super::scaling::GOOD_ENOUGH;
+/// The share of the best measured speedup a recommended worker count must reach.
+pub const GOOD_ENOUGH: f64 = 0.95;
 
 /// `a`, `a and b`, `a, b and c`.
 fn names(runners: &[RunnerId]) -> String {

@@ -24,13 +24,10 @@ use crate::runner::RunnerId;
 use crate::stats;
 use crate::stats::models::{fit_amdahl, fit_gustafson, fit_usl, r_squared};
 
-use super::scale_notes;
+use super::scale_notes::{self, GOOD_ENOUGH};
 
 pub use crate::stats::interval::Interval;
 pub use crate::stats::models::{amdahl, gustafson, karp_flatt, usl};
-
-/// The share of the best measured speedup a recommended worker count must reach.
-pub const GOOD_ENOUGH: f64 = 0.95;
 
 /// The law that relates a serial fraction to speedup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -1,0 +1,37 @@
+//! Where the command layer's output goes: the view a terminal (or a pipe) allows, and
+//! writing to stdout for the commands that measure nothing.
+
+use std::io::{self, Write};
+
+use crate::cli::Display;
+use crate::error::UsageError;
+use crate::report;
+
+/// How the table is shown on stdout (or on stderr, `on_stderr`): `display`'s flags,
+/// with the width and colour the terminal and the environment allow.
+pub(crate) fn view(display: Display, on_stderr: bool) -> report::View {
+    use std::io::IsTerminal;
+    let is_terminal = if on_stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let terminal = report::Terminal {
+        is_terminal,
+        // The terminal's size as stdout sees it; on stderr, COLUMNS says.
+        width: if on_stderr { None } else { comfy_table::Table::new().width().map(usize::from) },
+        columns: var("COLUMNS"),
+        no_color: var("NO_COLOR"),
+        clicolor_force: var("CLICOLOR_FORCE"),
+    };
+    report::View::resolve(display.color, display.style, display.detail, &terminal)
+}
+
+/// For the commands that measure nothing (`compare`, `baseline`, `list`): writes to
+/// stdout with `write` and flushes. `... | head` ends quietly (a closed stdout is not
+/// an error); any other failure is exit 2, as nothing was measured that it could lose.
+pub(crate) fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), UsageError> {
+    let mut out = io::stdout().lock();
+    match crate::sys::stdout_open().and_then(|()| write(&mut out)).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(UsageError::new(format!("writing to stdout: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
