@@ -29,10 +29,14 @@ fn variants(workload: &str) -> Vec<(String, Vec<(&'static str, &'static str)>)> 
         "fib" => one(vec![("n", "24"), ("tasks", "8")]),
         "factorize" => one(vec![("count", "8"), ("max", "300000")]),
         "command" => one(vec![("cmd", "true"), ("tasks", "4")]),
-        _ => ["none", "mutex", "atomic", "sharded"]
+        "mixed" => one(vec![("tasks", "4"), ("cpu-us", "200"), ("io-ms", "1"), ("steps", "2")]),
+        "pipeline" => one(vec![("items", "16"), ("stages", "cpu:50us,sleep:200us,cpu:50us"), ("queue", "4")]),
+        "counter" => ["none", "mutex", "atomic", "sharded"]
             .into_iter()
             .map(|sync| (format!("/{sync}"), vec![("increments", "200000"), ("sync", sync)]))
             .collect(),
+        // A workload added later is benched at its defaults until it has a line here.
+        _ => one(Vec::new()),
     }
 }
 
@@ -61,7 +65,7 @@ fn bench(c: &mut Criterion) {
                         b.iter_custom(|iters| {
                             let mut total = Duration::ZERO;
                             for _ in 0..iters {
-                                let sample = runner.sample(&job).expect("sample runs");
+                                let sample = runner.run(&job).expect("sample runs");
                                 if let Verification::Failed { reason } = &sample.verification {
                                     panic!("{} under {kind}: wrong answer: {reason}", job.label);
                                 }
