@@ -2,8 +2,8 @@
 # Builds a new crate outside this repository from the README's "Benchmark your own
 # code" section, exactly as a user would: its first rust code block as the crate's
 # src/main.rs and as a harness-less bench, with a path dependency on this checkout.
-# Then it runs the commands the README shows and checks the JSON: serial, threads,
-# rayon and process, every sample verified.
+# Then it runs the commands the README shows and checks the JSON: every runner of this build,
+# every sample verified.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -44,7 +44,7 @@ import json, sys
 report = json.load(open(sys.argv[1]))
 case = report["cases"][0]
 runners = [row["runner"] for row in case["rows"]]
-assert runners == ["serial", "threads", "rayon", "process"], runners
+assert runners == ["serial", "threads", "rayon", "process", "process-pool", "async"], runners
 bad = [s for s in case["samples"] if s["verification"]["status"] != "verified"]
 assert not bad, bad
 print(f"ok: {case['label']}: {', '.join(runners)}, {len(case['samples'])} samples, every one verified")
