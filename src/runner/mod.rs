@@ -367,26 +367,42 @@ pub(crate) fn finish_sample(
             w.tasks += 1;
         }
     }
-    Sample {
-        runner,
-        workers,
-        wall_ns: measured.wall.as_nanos() as u64,
-        cpu_ns: measured.cpu_ns,
-        other_cpu_ns: measured.other_cpu_ns,
-        startup_ns: None,
-        setup_ns: None,
-        teardown_ns: None,
-        allocations: None,
-        preemptions: Some(measured.preemptions),
-        waited_ns: None,
-        inline_tasks: None,
-        memory: None,
-        children_peak_kib: None,
-        per_worker,
-        tasks,
-        verification: catch_quietly(|| slots.verify(shared))
-            .unwrap_or_else(|message| Verification::failed(format!("its verification {message}"))),
-        pipeline: None,
+    let verification = catch_quietly(|| slots.verify(shared))
+        .unwrap_or_else(|message| Verification::failed(format!("its verification {message}")));
+    Sample::measured(runner, workers, measured, per_worker, tasks, verification)
+}
+
+impl Sample {
+    /// A sample of what a runner's meter measured, its workers and tasks, and its
+    /// verification; every other field empty, for the runner to fill in.
+    pub(crate) fn measured(
+        runner: RunnerId,
+        workers: usize,
+        measured: crate::sys::Measured,
+        per_worker: Vec<WorkerStats>,
+        tasks: Vec<TaskRecord>,
+        verification: Verification,
+    ) -> Sample {
+        Sample {
+            runner,
+            workers,
+            wall_ns: measured.wall.as_nanos() as u64,
+            cpu_ns: measured.cpu_ns,
+            other_cpu_ns: measured.other_cpu_ns,
+            startup_ns: None,
+            setup_ns: None,
+            teardown_ns: None,
+            allocations: None,
+            preemptions: Some(measured.preemptions),
+            waited_ns: None,
+            inline_tasks: None,
+            memory: None,
+            children_peak_kib: None,
+            per_worker,
+            tasks,
+            verification,
+            pipeline: None,
+        }
     }
 }
 

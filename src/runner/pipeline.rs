@@ -417,24 +417,8 @@ pub fn pipeline_sample(
     stats: PipelineStats,
 ) -> Sample {
     Sample {
-        runner,
-        workers,
-        wall_ns: measured.wall.as_nanos() as u64,
-        cpu_ns: measured.cpu_ns,
-        other_cpu_ns: measured.other_cpu_ns,
-        startup_ns: None,
-        setup_ns: None,
-        teardown_ns: None,
-        allocations: None,
-        preemptions: Some(measured.preemptions),
-        waited_ns: None,
-        per_worker,
-        tasks: Vec::new(),
-        verification,
         pipeline: Some(stats),
-        children_peak_kib: None,
-        inline_tasks: None,
-        memory: None,
+        ..Sample::measured(runner, workers, measured, per_worker, Vec::new(), verification)
     }
 }
 
