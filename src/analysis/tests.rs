@@ -702,3 +702,35 @@ fn files_written_before_notes_had_causes_still_load() {
     );
     assert_eq!(report.cases[0].answer, None);
 }
+
+#[test]
+fn each_held_pool_is_named_by_its_own_runner_in_the_set_up_note() {
+    use crate::runner::kind::test_ids::*;
+    let pool = RunnerId::new("process-pool");
+    let foreign = RunnerId::intern("mpi");
+    let runners = vec![Serial, Rayon, pool, Async, foreign];
+    let samples = (0..3)
+        .flat_map(|round| {
+            runners.iter().enumerate().map(move |(position, &kind)| RecordedSample {
+                round,
+                position: position as u32,
+                sample: sample(kind, 100.0, 1.0, 0.0, 0.0),
+            })
+        })
+        .collect();
+    let mut m = fixture::fib_measurement(runners.clone(), samples);
+    m.setup_ns = vec![(Rayon, 2_000_000), (pool, 12_000_000), (Async, 3_000_000), (foreign, 4_000_000)];
+    let case =
+        build(vec![(m, Vec::new())], fixture::settings(runners, 3, 1), fixture::environment(), vec![]).cases.remove(0);
+    let built: Vec<String> =
+        case.notes.iter().filter(|n| n.cause == crate::result::Cause::PoolBuild).map(|n| n.text.clone()).collect();
+    assert_eq!(
+        built,
+        [
+            "The rayon pool took 2.00 ms to build, once, outside the timed region.",
+            "The pool of worker processes took 12.0 ms to build, once, outside the timed region.",
+            "The tokio runtime took 3.00 ms to build, once, outside the timed region.",
+            "The mpi runner's set-up took 4.00 ms, once, outside the timed region.",
+        ]
+    );
+}

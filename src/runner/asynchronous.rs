@@ -114,6 +114,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         max_workers: super::MAX_WORKERS,
         clamps: false,
         started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        holds: Some("tokio runtime"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         symbol: 'a',
         color: [255, 127, 14],

@@ -194,6 +194,9 @@ pub struct RunnerInfo {
     pub clamps: bool,
     /// What it starts, per worker.
     pub started: Started,
+    /// What it builds before timing and holds across samples, as a sentence names it
+    /// ("rayon pool"); `None`: it holds nothing.
+    pub holds: Option<&'static str>,
     /// Its costs beyond the tasks.
     pub cost: CostModel,
     /// Its pipeline model in a sentence (`None`: it has none yet, and is refused a

@@ -47,6 +47,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         max_workers: super::MAX_WORKERS,
         clamps: false,
         started: Started { held: 0, sample_threads: 1, sample_tasks: 1 },
+        holds: None,
         cost: CostModel { start_s: 0.000_02, set_up_per_worker: false },
         pipeline: Some(
             "a group of threads per stage (W split over the stages), joined by bounded crossbeam channels; \
