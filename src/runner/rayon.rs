@@ -87,7 +87,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: true,
         max_workers: super::MAX_WORKERS,
         clamps: false,
-        started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        started: Started { held_threads: 1, held_tasks: 1, sample_threads: 0, sample_tasks: 0 },
         holds: Some("rayon pool"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("data-parallel, for contrast: every pool thread takes items through all stages"),

@@ -33,7 +33,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: false,
         max_workers: 1,
         clamps: true,
-        started: Started { held: 0, sample_threads: 0, sample_tasks: 0 },
+        started: Started { held_threads: 0, held_tasks: 0, sample_threads: 0, sample_tasks: 0 },
         holds: None,
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("each item through every stage in turn, on one thread"),

@@ -46,7 +46,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: true,
         max_workers: super::MAX_WORKERS,
         clamps: false,
-        started: Started { held: 0, sample_threads: 1, sample_tasks: 1 },
+        started: Started { held_threads: 0, held_tasks: 0, sample_threads: 1, sample_tasks: 1 },
         holds: None,
         cost: CostModel { start_s: 0.000_02, set_up_per_worker: false },
         pipeline: Some(
