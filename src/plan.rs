@@ -138,8 +138,6 @@ pub enum Raw {
 pub struct ScaleRequest {
     /// Weak scaling.
     pub weak: bool,
-    /// Bootstrap resamples.
-    pub bootstrap: u32,
     /// Speedup plot to write.
     pub plot: Option<PathBuf>,
     /// Timeline to write.
@@ -216,8 +214,6 @@ pub struct ScaleSpec {
     pub workers: Vec<usize>,
     /// Weak scaling.
     pub weak: bool,
-    /// Bootstrap resamples.
-    pub bootstrap: u32,
     /// Per case of the plan: the workload family it belongs to, or `None` for the
     /// overhead calibration on empty tasks.
     pub family_of: Vec<Option<usize>>,
@@ -340,15 +336,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
                 cases.push(c);
                 family_of.push(None);
             }
-            Some(ScaleSpec {
-                workers,
-                weak: scale.weak,
-                bootstrap: scale.bootstrap,
-                family_of,
-                families,
-                plot: None,
-                timeline: None,
-            })
+            Some(ScaleSpec { workers, weak: scale.weak, family_of, families, plot: None, timeline: None })
         }
     };
     check_result_size(&cases)?;

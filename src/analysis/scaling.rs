@@ -291,8 +291,6 @@ pub struct ScaleAnalysis {
     /// Cores available to the measurement (affinity and cgroup limits included).
     #[serde(default)]
     pub cores: usize,
-    /// Bootstrap resamples asked for (`--bootstrap`; the intervals no longer use them).
-    pub bootstrap: u32,
     /// One entry per workload configuration.
     pub families: Vec<FamilyScaling>,
     /// Sentences under all the tables (what the intervals are).
@@ -313,8 +311,6 @@ pub struct SweepInput<'a> {
     pub weak: bool,
     /// Worker counts swept.
     pub workers: Vec<usize>,
-    /// `--bootstrap`, recorded (the intervals are order statistics, which need none).
-    pub bootstrap: u32,
 }
 
 fn median_of(m: &Measurement, runner: RunnerId, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
@@ -444,14 +440,7 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
     }
     let all: Vec<&ScalePoint> = families.iter().flat_map(|f| &f.points).collect();
     let notes = if all.is_empty() { Vec::new() } else { vec![scale_notes::interval_note(&all)] };
-    ScaleAnalysis {
-        weak: input.weak,
-        workers: input.workers.clone(),
-        cores,
-        bootstrap: input.bootstrap,
-        families,
-        notes,
-    }
+    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), cores, families, notes }
 }
 
 #[cfg(test)]
@@ -624,8 +613,7 @@ mod tests {
     }
 
     fn analyse(ms: &[Measurement], family_of: &[Option<usize>], weak: bool, cores: usize) -> ScaleAnalysis {
-        let input =
-            SweepInput { measurements: ms, family_of, families: 1, weak, workers: vec![1, 2, 4, 8], bootstrap: 200 };
+        let input = SweepInput { measurements: ms, family_of, families: 1, weak, workers: vec![1, 2, 4, 8] };
         analyze_on(&input, cores)
     }
 

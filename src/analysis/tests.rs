@@ -462,7 +462,6 @@ fn a_scale_table_prints_the_load_notes_under_it() {
         weak: false,
         workers: vec![1, 2],
         cores: 2,
-        bootstrap: 0,
         families: Vec::new(),
         notes: Vec::new(),
     });

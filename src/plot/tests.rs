@@ -83,14 +83,8 @@ fn sweep(label: &str, runners: &[RunnerId]) -> (Vec<Measurement>, ScaleAnalysis)
 /// The analysis on 2 cores.
 fn analyse(ms: &[Measurement]) -> ScaleAnalysis {
     let family_of = vec![Some(0); ms.len()];
-    let input = SweepInput {
-        measurements: ms,
-        family_of: &family_of,
-        families: 1,
-        weak: false,
-        workers: vec![1, 2, 4, 8],
-        bootstrap: 0,
-    };
+    let input =
+        SweepInput { measurements: ms, family_of: &family_of, families: 1, weak: false, workers: vec![1, 2, 4, 8] };
     crate::analysis::scaling::analyze_on(&input, 2)
 }
 
