@@ -558,26 +558,14 @@ mod tests {
                 samples.push(RecordedSample {
                     round,
                     position: position as u32,
-                    sample: Sample {
-                        runner: kind,
-                        workers: w,
+                    sample: Sample::simulated(
+                        kind,
+                        w,
                         wall_ns,
-                        cpu_ns: (cpu * ms * 1e6 * w.min(2) as f64) as u64,
-                        other_cpu_ns: Some(0),
-                        startup_ns: None,
-                        setup_ns: None,
-                        teardown_ns: None,
-                        inline_tasks: None,
-                        memory: None,
-                        children_peak_kib: None,
-                        allocations: None,
-                        preemptions: None,
-                        waited_ns: None,
-                        per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
-                        tasks: Vec::new(),
-                        verification: Verification::Verified { detail: "ok".into() },
-                        pipeline: None,
-                    },
+                        (cpu * ms * 1e6 * w.min(2) as f64) as u64,
+                        vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
+                        Verification::Verified { detail: "ok".into() },
+                    ),
                 });
             }
         }

@@ -15,24 +15,16 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
     let w = kind.workers(2);
     let wall_ns = (ms * 1e6) as u64;
     Sample {
-        runner: kind,
-        workers: w,
-        wall_ns,
-        cpu_ns: (cores * ms * 1e6) as u64,
         other_cpu_ns: Some((others * ms * 1e6) as u64),
-        startup_ns: None,
-        setup_ns: None,
-        teardown_ns: None,
-        inline_tasks: None,
-        memory: None,
-        children_peak_kib: None,
-        allocations: None,
-        preemptions: None,
         waited_ns: Some((waited * ms * 1e6) as u64),
-        per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
-        tasks: Vec::new(),
-        verification: Verification::verified("ok"),
-        pipeline: None,
+        ..Sample::simulated(
+            kind,
+            w,
+            wall_ns,
+            (cores * ms * 1e6) as u64,
+            vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
+            Verification::verified("ok"),
+        )
     }
 }
 
