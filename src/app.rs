@@ -117,7 +117,6 @@ fn measure_plan(
             families: spec.families,
             weak: spec.weak,
             workers: spec.workers.clone(),
-            bootstrap: spec.bootstrap,
         })
     });
     let kept = if plan.scale.as_ref().is_some_and(|s| s.timeline.is_some()) { measured.clone() } else { Vec::new() };

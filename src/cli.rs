@@ -495,7 +495,7 @@ fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<R
         .collect();
     let scale = if scale {
         let flags = ScaleFlags::from_arg_matches(m)?;
-        Some(ScaleRequest { weak: flags.weak, bootstrap: flags.bootstrap, plot: flags.plot, timeline: flags.timeline })
+        Some(ScaleRequest { weak: flags.weak, plot: flags.plot, timeline: flags.timeline })
     } else {
         None
     };
@@ -558,11 +558,6 @@ pub struct ScaleFlags {
     /// worker, one bar per task, per runner.
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
-    /// Accepted for old command lines and recorded; the intervals are now order
-    /// statistics of the paired ratios, which need no resampling.
-    #[arg(long, value_name = "N", default_value = "2000", allow_hyphen_values = true,
-          value_parser = clap::value_parser!(u32).range(100..=100_000))]
-    pub bootstrap: u32,
 }
 
 /// Worker counts: `4`, `1,2,4,8`, `1..16` (inclusive) or `auto`.

@@ -493,7 +493,7 @@ impl<'a> CaseState<'a> {
     }
 }
 
-/// Pool threads every case may hold from its first sample to its last.
+/// Pool threads and processes every case may hold from its first sample to its last.
 const HOLD_POOL_THREADS: u64 = 2048;
 
 /// Whether every case may keep its pools from its first sample to its last (as a
@@ -502,11 +502,16 @@ const HOLD_POOL_THREADS: u64 = 2048;
 /// of its rounds, so that only one case's exist at a time (a sweep over 1..1024
 /// workers would otherwise hold half a million threads).
 pub(crate) fn hold_pools(cases: &[Case]) -> bool {
-    let held: u64 =
-        cases.iter().flat_map(|c| c.settings.runners.iter().map(|r| r.threads_started(c.settings.workers).0)).sum();
+    let held = |count: fn(&crate::runner::Started) -> u64| -> u64 {
+        cases
+            .iter()
+            .flat_map(|c| c.settings.runners.iter().map(|r| count(&r.threads_started(c.settings.workers))))
+            .sum()
+    };
     let room = crate::sys::room();
     let half = |limit: &Option<(u64, String)>| limit.as_ref().map_or(u64::MAX, |(left, _)| left / 2);
-    held <= HOLD_POOL_THREADS.min(half(&room.tasks)).min(half(&room.threads))
+    held(|s| s.held_tasks) <= HOLD_POOL_THREADS.min(half(&room.tasks))
+        && held(|s| s.held_threads) <= half(&room.threads)
 }
 
 /// Each parallel runner's paired speedups (serial / runner wall time, round by round),

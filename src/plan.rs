@@ -138,8 +138,6 @@ pub enum Raw {
 pub struct ScaleRequest {
     /// Weak scaling.
     pub weak: bool,
-    /// Bootstrap resamples.
-    pub bootstrap: u32,
     /// Speedup plot to write.
     pub plot: Option<PathBuf>,
     /// Timeline to write.
@@ -216,8 +214,6 @@ pub struct ScaleSpec {
     pub workers: Vec<usize>,
     /// Weak scaling.
     pub weak: bool,
-    /// Bootstrap resamples.
-    pub bootstrap: u32,
     /// Per case of the plan: the workload family it belongs to, or `None` for the
     /// overhead calibration on empty tasks.
     pub family_of: Vec<Option<usize>>,
@@ -340,15 +336,7 @@ pub fn plan(registry: &Registry, mut request: Request) -> Result<Plan, UsageErro
                 cases.push(c);
                 family_of.push(None);
             }
-            Some(ScaleSpec {
-                workers,
-                weak: scale.weak,
-                bootstrap: scale.bootstrap,
-                family_of,
-                families,
-                plot: None,
-                timeline: None,
-            })
+            Some(ScaleSpec { workers, weak: scale.weak, family_of, families, plot: None, timeline: None })
         }
     };
     check_result_size(&cases)?;
@@ -642,11 +630,11 @@ fn check_thread_room(cases: &[Case], room: &crate::sys::Room) -> Result<(), Usag
     for case in cases {
         let (mut threads, mut tasks, mut sample_threads, mut sample_tasks) = (0u64, 0u64, 0u64, 0u64);
         for runner in &case.settings.runners {
-            let (held, sample, all) = runner.threads_started(case.settings.workers);
-            threads += held;
-            tasks += held;
-            sample_threads = sample_threads.max(sample);
-            sample_tasks = sample_tasks.max(all);
+            let started = runner.threads_started(case.settings.workers);
+            threads += started.held_threads;
+            tasks += started.held_tasks;
+            sample_threads = sample_threads.max(started.sample_threads);
+            sample_tasks = sample_tasks.max(started.sample_tasks);
         }
         let (threads, tasks) = (threads + sample_threads, tasks + sample_tasks);
         let limits = [
@@ -777,27 +765,35 @@ mod tests {
             threads: Some((threads, "vm.max_map_count 65530".into())),
             address: None,
         };
-        // One case at a time: 140 threads of each pool (or runtime) held through the
-        // case plus 140 for the busiest sample (the threads runner's threads, or the
-        // process runner's children, read by one poll loop), not the 9,870 of every
-        // pool of the sweep at once.
-        let held: u64 = RunnerId::all().iter().map(|r| r.threads_started(140).0).sum();
-        assert!(held >= 2 * 140, "the rayon pool and the async runtime are held: {held}");
-        let needed = held + 140;
-        assert!(check_thread_room(&sweep.cases, &room(needed, needed)).is_ok());
-        let err = check_thread_room(&sweep.cases, &room(needed - 1, 10_000)).unwrap_err().0;
-        assert!(err.contains(&format!("with 140 workers would start {needed} threads and processes at once")), "{err}");
+        // One case at a time: 140 threads of each pool (or runtime) and 140 pool
+        // processes held through the case, plus 140 for the busiest sample (the threads
+        // runner's threads, or the process runner's children, read by one poll loop),
+        // not the 9,870 of every pool of the sweep at once. The pool's processes are
+        // tasks, but no threads of parbench: they take none of its maps or address space.
+        let started: Vec<crate::runner::Started> = RunnerId::all().iter().map(|r| r.threads_started(140)).collect();
+        let held_threads: u64 = started.iter().map(|s| s.held_threads).sum();
+        let held_tasks: u64 = started.iter().map(|s| s.held_tasks).sum();
+        assert_eq!(held_threads, 2 * 140, "the rayon pool and the async runtime are threads");
+        assert_eq!(held_tasks, 3 * 140, "and the pool's processes are tasks");
+        let (tasks, threads) = (held_tasks + 140, held_threads + 140);
+        assert!(check_thread_room(&sweep.cases, &room(tasks, threads)).is_ok());
+        let err = check_thread_room(&sweep.cases, &room(tasks - 1, 10_000)).unwrap_err().0;
+        assert!(err.contains(&format!("with 140 workers would start {tasks} threads and processes at once")), "{err}");
         assert!(
-            err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains(&format!("room for {}", needed - 1)),
+            err.contains("ulimit -u (RLIMIT_NPROC) 500") && err.contains(&format!("room for {}", tasks - 1)),
             "{err}"
         );
-        let err = check_thread_room(&sweep.cases, &room(10_000, needed - 1)).unwrap_err().0;
-        assert!(err.contains(&format!("{needed} threads at once")) && err.contains("vm.max_map_count"), "{err}");
+        let err = check_thread_room(&sweep.cases, &room(10_000, threads - 1)).unwrap_err().0;
+        assert!(err.contains(&format!("with 140 workers would start {threads} threads at once")), "{err}");
+        assert!(err.contains("vm.max_map_count"), "{err}");
         assert!(check_thread_room(&sweep.cases, &crate::sys::Room::default()).is_ok(), "no limit known");
-        let address =
-            crate::sys::Room { address: Some((279, "ulimit -v 1024 MiB (15 MiB in use)".into())), ..room(300, 300) };
-        let err = check_thread_room(&sweep.cases, &address).unwrap_err().0;
-        assert!(err.contains("280 threads at once") && err.contains("ulimit -v 1024 MiB"), "{err}");
+        let address = |left: u64| crate::sys::Room {
+            address: Some((left, "ulimit -v 1024 MiB (15 MiB in use)".into())),
+            ..room(10_000, 10_000)
+        };
+        assert!(check_thread_room(&sweep.cases, &address(threads)).is_ok());
+        let err = check_thread_room(&sweep.cases, &address(threads - 1)).unwrap_err().0;
+        assert!(err.contains(&format!("{threads} threads at once")) && err.contains("ulimit -v 1024 MiB"), "{err}");
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub const RESERVED: &[&str] = &[
     "plot",
     "timeline",
     "weak",
-    "bootstrap",
     "workload",
     "worker-program",
     "help",

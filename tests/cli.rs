@@ -720,7 +720,7 @@ fn a_suite_and_a_plot_whose_paths_are_not_utf8_run_to_the_end() {
     parbench().arg("suite").arg(&suite).arg("--output").arg(name(b"o\xff.json")).assert().success().stderr("");
     parbench()
         .args(["scale", "fib", "--n", "10", "--tasks", "2", "--threads", "1,2", "--rounds", "1", "--warmup", "0"])
-        .args(["--runner", "threads", "--bootstrap", "100", "--plot"])
+        .args(["--runner", "threads", "--plot"])
         .arg(name(b"p\xff.svg"))
         .assert()
         .success()
@@ -735,7 +735,7 @@ fn a_suite_and_a_plot_whose_paths_are_not_utf8_run_to_the_end() {
 fn tiny_scale(extra: &[&str]) -> Command {
     let mut cmd = parbench();
     cmd.args(["scale", "fib", "--n", "10", "--tasks", "2", "--threads", "1,2", "--rounds", "1", "--warmup", "0"])
-        .args(["--runner", "threads", "--bootstrap", "100"])
+        .args(["--runner", "threads"])
         .args(extra);
     cmd
 }
@@ -1052,7 +1052,7 @@ fn a_sweep_holds_one_case_pool_at_a_time() {
     // one case at a time needs 30, well inside a limit of 100.
     parbench_with_task_limit(100)
         .args(["scale", "fib", "--n", "1", "--tasks", "1", "--runner", "rayon", "--threads", "1..30"])
-        .args(["--rounds", "2", "--warmup", "1", "--bootstrap", "100"])
+        .args(["--rounds", "2", "--warmup", "1"])
         .assert()
         .success()
         .stderr(predicate::str::is_empty());

@@ -53,6 +53,9 @@ fn the_pools_children_serve_every_sample_and_quit_at_release() {
     pids.sort();
     assert_eq!(pids.len(), 3);
     assert_eq!(children_of_this_process(), pids, "the pool's children are this process's only ones");
+    // What the limits check counts for the pool: its processes as tasks, no threads.
+    let started = runner.info().threads_started(3);
+    assert_eq!((started.held_tasks, started.held_threads), (pids.len() as u64, 0), "{started:?}");
     assert!(runner.setup_ns().is_some(), "the pool's start is its set-up");
     for _ in 0..3 {
         runner.prepare(&job).unwrap();

@@ -86,6 +86,8 @@ fn check_all(workers: usize, schedule: &str) {
                     assert_eq!(calls as usize, case.tasks * stats.stages.len(), "{what}");
                     assert_eq!(sample.per_worker.len(), sample.workers, "{what}");
                     assert_eq!(sample.children_peak_kib.is_some_and(|k| k > 0), sample.runner.processes(), "{what}");
+                    // Its workers' wait for a CPU, as for tasks.
+                    assert!(sample.waited_ns.is_some() && sample.preemptions.is_some(), "{what}");
                     continue;
                 }
                 // Every task ran exactly once, on a worker that exists.

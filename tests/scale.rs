@@ -8,7 +8,7 @@ fn parbench() -> Command {
     Command::cargo_bin("parbench").unwrap()
 }
 
-const TINY: [&str; 6] = ["--rounds", "3", "--warmup", "0", "--bootstrap", "200"];
+const TINY: [&str; 4] = ["--rounds", "3", "--warmup", "0"];
 
 #[test]
 fn a_sweep_writes_json_with_the_sweep_and_both_pictures() {
@@ -145,6 +145,16 @@ fn a_plot_in_a_missing_directory_is_refused_before_measuring() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--plot /nonexistent-dir/p.svg"));
+}
+
+#[test]
+fn the_retired_bootstrap_flag_is_refused_as_unknown() {
+    // The intervals are order statistics of the paired ratios: no resampling to size.
+    parbench()
+        .args(["scale", "fib", "--threads", "1,2", "--bootstrap", "200"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--bootstrap").and(predicate::str::contains("panicked").not()));
 }
 
 #[test]

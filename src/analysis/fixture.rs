@@ -10,25 +10,12 @@ use crate::workload::{Params, Properties, Value, Verification};
 
 fn sample(runner: RunnerId, workers: usize, wall_ms: f64, cpu_ms: f64, verification: Verification) -> Sample {
     let wall_ns = (wall_ms * 1e6) as u64;
+    let per_worker = vec![WorkerStats { busy_ns: wall_ns * 9 / 10, tasks: 4 }; workers];
     Sample {
-        runner,
-        workers,
-        wall_ns,
-        cpu_ns: (cpu_ms * 1e6) as u64,
-        other_cpu_ns: Some(0),
         startup_ns: (runner == RunnerId::new("process")).then_some(1_500_000),
         setup_ns: (runner == RunnerId::new("process")).then_some(10_000),
-        teardown_ns: None,
-        inline_tasks: None,
-        memory: None,
-        children_peak_kib: None,
-        allocations: None,
-        preemptions: Some(0),
         waited_ns: Some(0),
-        per_worker: vec![WorkerStats { busy_ns: wall_ns * 9 / 10, tasks: 4 }; workers],
-        tasks: Vec::new(),
-        verification,
-        pipeline: None,
+        ..Sample::simulated(runner, workers, wall_ns, (cpu_ms * 1e6) as u64, per_worker, verification)
     }
 }
 

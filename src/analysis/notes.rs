@@ -132,16 +132,18 @@ pub(super) fn case_notes(
             ),
         ));
     }
-    // Every pool: rayon's threads, process-pool's started processes.
+    // Every pool or runtime held across samples, named as its runner names it.
     for r in &case.rows {
         if let Some(setup) = r.setup_ms {
-            notes.push(Note {
-                runners: vec![r.runner],
-                ..Note::case(
-                    Cause::PoolBuild,
-                    format!("The {} pool took {} to build, once, outside the timed region.", r.runner, fmt_ms(setup)),
-                )
-            });
+            let text = match r.runner.info().and_then(|i| i.holds) {
+                Some(holds) => {
+                    format!("The {holds} took {} to build, once, outside the timed region.", fmt_ms(setup))
+                }
+                None => {
+                    format!("The {} runner's set-up took {}, once, outside the timed region.", r.runner, fmt_ms(setup))
+                }
+            };
+            notes.push(Note { runners: vec![r.runner], ..Note::case(Cause::PoolBuild, text) });
         }
     }
     notes.extend(lost_updates_note(case));

@@ -291,8 +291,6 @@ pub struct ScaleAnalysis {
     /// Cores available to the measurement (affinity and cgroup limits included).
     #[serde(default)]
     pub cores: usize,
-    /// Bootstrap resamples asked for (`--bootstrap`; the intervals no longer use them).
-    pub bootstrap: u32,
     /// One entry per workload configuration.
     pub families: Vec<FamilyScaling>,
     /// Sentences under all the tables (what the intervals are).
@@ -313,8 +311,6 @@ pub struct SweepInput<'a> {
     pub weak: bool,
     /// Worker counts swept.
     pub workers: Vec<usize>,
-    /// `--bootstrap`, recorded (the intervals are order statistics, which need none).
-    pub bootstrap: u32,
 }
 
 fn median_of(m: &Measurement, runner: RunnerId, f: impl Fn(&crate::runner::Sample) -> Option<f64>) -> Option<f64> {
@@ -444,14 +440,7 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
     }
     let all: Vec<&ScalePoint> = families.iter().flat_map(|f| &f.points).collect();
     let notes = if all.is_empty() { Vec::new() } else { vec![scale_notes::interval_note(&all)] };
-    ScaleAnalysis {
-        weak: input.weak,
-        workers: input.workers.clone(),
-        cores,
-        bootstrap: input.bootstrap,
-        families,
-        notes,
-    }
+    ScaleAnalysis { weak: input.weak, workers: input.workers.clone(), cores, families, notes }
 }
 
 #[cfg(test)]
@@ -569,26 +558,14 @@ mod tests {
                 samples.push(RecordedSample {
                     round,
                     position: position as u32,
-                    sample: Sample {
-                        runner: kind,
-                        workers: w,
+                    sample: Sample::simulated(
+                        kind,
+                        w,
                         wall_ns,
-                        cpu_ns: (cpu * ms * 1e6 * w.min(2) as f64) as u64,
-                        other_cpu_ns: Some(0),
-                        startup_ns: None,
-                        setup_ns: None,
-                        teardown_ns: None,
-                        inline_tasks: None,
-                        memory: None,
-                        children_peak_kib: None,
-                        allocations: None,
-                        preemptions: None,
-                        waited_ns: None,
-                        per_worker: vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
-                        tasks: Vec::new(),
-                        verification: Verification::Verified { detail: "ok".into() },
-                        pipeline: None,
-                    },
+                        (cpu * ms * 1e6 * w.min(2) as f64) as u64,
+                        vec![WorkerStats { busy_ns: busy, tasks: 1 }; w],
+                        Verification::Verified { detail: "ok".into() },
+                    ),
                 });
             }
         }
@@ -624,8 +601,7 @@ mod tests {
     }
 
     fn analyse(ms: &[Measurement], family_of: &[Option<usize>], weak: bool, cores: usize) -> ScaleAnalysis {
-        let input =
-            SweepInput { measurements: ms, family_of, families: 1, weak, workers: vec![1, 2, 4, 8], bootstrap: 200 };
+        let input = SweepInput { measurements: ms, family_of, families: 1, weak, workers: vec![1, 2, 4, 8] };
         analyze_on(&input, cores)
     }
 

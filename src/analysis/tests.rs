@@ -15,24 +15,16 @@ fn sample(kind: RunnerId, ms: f64, cores: f64, others: f64, waited: f64) -> Samp
     let w = kind.workers(2);
     let wall_ns = (ms * 1e6) as u64;
     Sample {
-        runner: kind,
-        workers: w,
-        wall_ns,
-        cpu_ns: (cores * ms * 1e6) as u64,
         other_cpu_ns: Some((others * ms * 1e6) as u64),
-        startup_ns: None,
-        setup_ns: None,
-        teardown_ns: None,
-        inline_tasks: None,
-        memory: None,
-        children_peak_kib: None,
-        allocations: None,
-        preemptions: None,
         waited_ns: Some((waited * ms * 1e6) as u64),
-        per_worker: vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
-        tasks: Vec::new(),
-        verification: Verification::verified("ok"),
-        pipeline: None,
+        ..Sample::simulated(
+            kind,
+            w,
+            wall_ns,
+            (cores * ms * 1e6) as u64,
+            vec![WorkerStats { busy_ns: 1, tasks: 4 }; w],
+            Verification::verified("ok"),
+        )
     }
 }
 
@@ -462,7 +454,6 @@ fn a_scale_table_prints_the_load_notes_under_it() {
         weak: false,
         workers: vec![1, 2],
         cores: 2,
-        bootstrap: 0,
         families: Vec::new(),
         notes: Vec::new(),
     });
@@ -701,4 +692,36 @@ fn files_written_before_notes_had_causes_still_load() {
         [crate::result::Note::case(crate::result::Cause::Other, "an old sentence".into())]
     );
     assert_eq!(report.cases[0].answer, None);
+}
+
+#[test]
+fn each_held_pool_is_named_by_its_own_runner_in_the_set_up_note() {
+    use crate::runner::kind::test_ids::*;
+    let pool = RunnerId::new("process-pool");
+    let foreign = RunnerId::intern("mpi");
+    let runners = vec![Serial, Rayon, pool, Async, foreign];
+    let samples = (0..3)
+        .flat_map(|round| {
+            runners.iter().enumerate().map(move |(position, &kind)| RecordedSample {
+                round,
+                position: position as u32,
+                sample: sample(kind, 100.0, 1.0, 0.0, 0.0),
+            })
+        })
+        .collect();
+    let mut m = fixture::fib_measurement(runners.clone(), samples);
+    m.setup_ns = vec![(Rayon, 2_000_000), (pool, 12_000_000), (Async, 3_000_000), (foreign, 4_000_000)];
+    let case =
+        build(vec![(m, Vec::new())], fixture::settings(runners, 3, 1), fixture::environment(), vec![]).cases.remove(0);
+    let built: Vec<String> =
+        case.notes.iter().filter(|n| n.cause == crate::result::Cause::PoolBuild).map(|n| n.text.clone()).collect();
+    assert_eq!(
+        built,
+        [
+            "The rayon pool took 2.00 ms to build, once, outside the timed region.",
+            "The pool of worker processes took 12.0 ms to build, once, outside the timed region.",
+            "The tokio runtime took 3.00 ms to build, once, outside the timed region.",
+            "The mpi runner's set-up took 4.00 ms, once, outside the timed region.",
+        ]
+    );
 }

@@ -30,26 +30,14 @@ pub fn synthetic_rounds(seed: u64, cv: f64, slow_threads: f64, logical_cores: us
             samples.push(RecordedSample {
                 round,
                 position: position as u32,
-                sample: Sample {
-                    runner: kind,
+                sample: Sample::simulated(
+                    kind,
                     workers,
                     wall_ns,
-                    cpu_ns: wall_ns * workers as u64,
-                    other_cpu_ns: Some(0),
-                    startup_ns: None,
-                    setup_ns: None,
-                    teardown_ns: None,
-                    inline_tasks: None,
-                    memory: None,
-                    children_peak_kib: None,
-                    allocations: None,
-                    preemptions: None,
-                    waited_ns: None,
-                    per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 4 }; workers],
-                    tasks: Vec::new(),
-                    verification: Verification::Verified { detail: "fib(34) = 5702887 in all 8 tasks".into() },
-                    pipeline: None,
-                },
+                    wall_ns * workers as u64,
+                    vec![WorkerStats { busy_ns: wall_ns, tasks: 4 }; workers],
+                    Verification::Verified { detail: "fib(34) = 5702887 in all 8 tasks".into() },
+                ),
             });
         }
     }

@@ -44,24 +44,16 @@ fn measurement(label: &str, workers: usize, runners: &[RunnerId]) -> Measurement
                 round,
                 position: position as u32,
                 sample: Sample {
-                    runner: kind,
-                    workers: w,
-                    wall_ns,
-                    cpu_ns: wall_ns * 8,
-                    other_cpu_ns: Some(0),
-                    startup_ns: None,
-                    setup_ns: None,
-                    teardown_ns: None,
-                    inline_tasks: None,
-                    memory: None,
-                    children_peak_kib: None,
-                    allocations: None,
-                    preemptions: None,
                     waited_ns: Some(wall_ns / 10),
-                    per_worker: vec![WorkerStats { busy_ns: wall_ns, tasks: 1 }; w],
                     tasks,
-                    verification: Verification::Verified { detail: "ok".into() },
-                    pipeline: None,
+                    ..Sample::simulated(
+                        kind,
+                        w,
+                        wall_ns,
+                        wall_ns * 8,
+                        vec![WorkerStats { busy_ns: wall_ns, tasks: 1 }; w],
+                        Verification::Verified { detail: "ok".into() },
+                    )
                 },
             });
         }
@@ -83,14 +75,8 @@ fn sweep(label: &str, runners: &[RunnerId]) -> (Vec<Measurement>, ScaleAnalysis)
 /// The analysis on 2 cores.
 fn analyse(ms: &[Measurement]) -> ScaleAnalysis {
     let family_of = vec![Some(0); ms.len()];
-    let input = SweepInput {
-        measurements: ms,
-        family_of: &family_of,
-        families: 1,
-        weak: false,
-        workers: vec![1, 2, 4, 8],
-        bootstrap: 0,
-    };
+    let input =
+        SweepInput { measurements: ms, family_of: &family_of, families: 1, weak: false, workers: vec![1, 2, 4, 8] };
     crate::analysis::scaling::analyze_on(&input, 2)
 }
 

@@ -231,7 +231,6 @@ mod tests {
             weak: false,
             workers: vec![1, 2, 4, 8],
             cores: 2,
-            bootstrap: 0,
             families: vec![family],
             notes: vec!["Intervals: 95%, order statistics of the paired ratios (distribution-free).".into()],
         }

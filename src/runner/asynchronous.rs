@@ -113,7 +113,8 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: true,
         max_workers: super::MAX_WORKERS,
         clamps: false,
-        started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        started: Started { held_threads: 1, held_tasks: 1, sample_threads: 0, sample_tasks: 0 },
+        holds: Some("tokio runtime"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         symbol: 'a',
         color: [255, 127, 14],
@@ -138,19 +139,8 @@ impl Runner for AsyncRunner {
         let workers = self.workers;
         let runtime = self.runtime.as_ref().expect("the async runner is prepared before its samples");
         let tasks = job.workload.task_count();
-        // The runtime's threads sleep between samples (a sleeping thread accrues no run
-        // delay), so reading before and after, outside the region, measures the
-        // sample. A current-thread runtime runs on this thread.
-        let tids = &self.tids;
-        let waited = || -> Option<u64> {
-            if workers == 1 {
-                return crate::sys::thread_run_delay_ns();
-            }
-            let tids = tids.lock().unwrap_or_else(|e| e.into_inner());
-            tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
-        };
         let saved = self.pin.as_ref().filter(|_| workers == 1).and_then(|cpus| crate::sys::pin_current_thread(cpus[0]));
-        let before = waited();
+        let before = self.waited();
         let mut inline = 0;
         let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
             let futures = (0..tasks).map(|task| {
@@ -161,7 +151,7 @@ impl Runner for AsyncRunner {
             inline = slots.inline();
             joined
         });
-        let waited_ns = before.zip(waited()).map(|(a, b)| b.saturating_sub(a));
+        let waited_ns = before.zip(self.waited()).map(|(a, b)| b.saturating_sub(a));
         crate::sys::restore_affinity(saved);
         Ok(Sample { waited_ns, inline_tasks: Some(inline), ..sample? })
     }
@@ -190,6 +180,18 @@ impl Runner for AsyncRunner {
 }
 
 impl AsyncRunner {
+    /// How long the runtime's threads have waited for a CPU in all, ns, where known.
+    /// They sleep between samples (a sleeping thread accrues no run delay), so reading
+    /// before and after, outside the region, measures the sample. A current-thread
+    /// runtime runs on this thread.
+    fn waited(&self) -> Option<u64> {
+        if self.workers == 1 {
+            return crate::sys::thread_run_delay_ns();
+        }
+        let tids = self.tids.lock().unwrap_or_else(|e| e.into_inner());
+        tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
+    }
+
     /// The seeds' asyncio pipeline: a group of tasks per stage, each taking items from
     /// the bounded async channel before it and passing them to the one after; a source
     /// task feeds the first channel and a sink task drains the last. A channel closes
@@ -205,7 +207,8 @@ impl AsyncRunner {
         let split = super::pipeline::split(self.workers, pipeline.stages());
         let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
         let (queue, stages) = (pipeline.queue().max(1), split.len());
-        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
+        let before = self.waited();
+        let sample = super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
             // Channel s feeds stage s; channel `stages` feeds the sink. A stage's tasks
             // share its input's receiving end.
             let (mut senders, mut receivers): (Vec<_>, Vec<_>) =
@@ -255,7 +258,9 @@ impl AsyncRunner {
                 }
             }));
             spawn_all_and_wait(runtime, futures.into_iter())
-        })
+        })?;
+        let waited_ns = before.zip(self.waited()).map(|(a, b)| b.saturating_sub(a));
+        Ok(Sample { waited_ns, ..sample })
     }
 }
 
@@ -393,6 +398,10 @@ mod tests {
             assert_eq!(stats.stages.iter().map(|s| s.items).collect::<Vec<_>>(), vec![16, 16, 16]);
             assert_eq!(stats.stages.iter().map(|s| s.workers).sum::<usize>(), s.workers);
             assert_eq!(s.per_worker.iter().map(|w| w.tasks).sum::<u64>(), 48);
+            // The runtime threads' wait for a CPU, read as for a sample of tasks.
+            if crate::sys::thread_run_delay_ns().is_some() {
+                assert!(s.waited_ns.is_some(), "{workers}: the pipeline's wait for a CPU is measured");
+            }
         }
     }
 

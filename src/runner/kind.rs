@@ -94,10 +94,10 @@ impl RunnerId {
         self.info().map_or(workers, |i| i.workers(workers))
     }
 
-    /// `(held, sample_threads, sample_tasks)` it starts with `workers` workers (see
-    /// [`Started`]; an unknown runner starts nothing here).
-    pub fn threads_started(self, workers: usize) -> (u64, u64, u64) {
-        self.info().map_or((0, 0, 0), |i| i.threads_started(workers))
+    /// What it starts with `workers` workers (see [`Started`]; an unknown runner
+    /// starts nothing here).
+    pub fn threads_started(self, workers: usize) -> Started {
+        self.info().map_or(Started::default(), |i| i.threads_started(workers))
     }
 
     /// Whether its workers share one address space (an unknown runner: assume not).
@@ -149,17 +149,33 @@ impl<'de> Deserialize<'de> for RunnerId {
     }
 }
 
-/// Threads and tasks (threads and processes) a runner starts per worker: `held` live
-/// through its case's round (a pool), the others only during its sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Threads and tasks (threads and processes) a runner starts per worker: `held_*` live
+/// through its case's round (a pool, a runtime, pool processes), the others only during
+/// its sample. Threads of parbench count against every limit (tasks, memory maps,
+/// address space); a worker process only against the tasks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Started {
-    /// Threads of parbench (or worker processes, counted against both limits) held
-    /// across samples, per worker.
-    pub held: u64,
+    /// Threads of parbench held across samples, per worker.
+    pub held_threads: u64,
+    /// Tasks in all (threads of parbench and worker processes) held across samples,
+    /// per worker.
+    pub held_tasks: u64,
     /// Threads of parbench started per sample, per worker.
     pub sample_threads: u64,
     /// Tasks in all (threads and processes) started per sample, per worker.
     pub sample_tasks: u64,
+}
+
+impl Started {
+    /// Every count times `n`.
+    pub fn times(self, n: u64) -> Started {
+        Started {
+            held_threads: self.held_threads * n,
+            held_tasks: self.held_tasks * n,
+            sample_threads: self.sample_threads * n,
+            sample_tasks: self.sample_tasks * n,
+        }
+    }
 }
 
 /// What a round of a runner costs beyond its tasks, for the estimate.
@@ -194,6 +210,9 @@ pub struct RunnerInfo {
     pub clamps: bool,
     /// What it starts, per worker.
     pub started: Started,
+    /// What it builds before timing and holds across samples, as a sentence names it
+    /// ("rayon pool"); `None`: it holds nothing.
+    pub holds: Option<&'static str>,
     /// Its costs beyond the tasks.
     pub cost: CostModel,
     /// Its pipeline model in a sentence (`None`: it has none yet, and is refused a
@@ -211,10 +230,9 @@ impl RunnerInfo {
         if self.clamps { workers.min(self.max_workers) } else { workers }
     }
 
-    /// `(held, sample_threads, sample_tasks)` with `workers` workers.
-    pub fn threads_started(&self, workers: usize) -> (u64, u64, u64) {
-        let w = self.workers(workers) as u64;
-        (self.started.held * w, self.started.sample_threads * w, self.started.sample_tasks * w)
+    /// What it starts with `workers` workers.
+    pub fn threads_started(&self, workers: usize) -> Started {
+        self.started.times(self.workers(workers) as u64)
     }
 }
 

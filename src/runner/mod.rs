@@ -406,6 +406,25 @@ impl Sample {
     }
 }
 
+#[cfg(test)]
+impl Sample {
+    /// A sample for unit tests, through [`Sample::measured`] as a runner makes one:
+    /// `wall_ns` of wall time, `cpu_ns` of CPU, no CPU of other processes and no
+    /// preemption, these workers and this verification; the test sets what else it needs.
+    pub(crate) fn simulated(
+        runner: RunnerId,
+        workers: usize,
+        wall_ns: u64,
+        cpu_ns: u64,
+        per_worker: Vec<WorkerStats>,
+        verification: Verification,
+    ) -> Sample {
+        let measured =
+            crate::sys::Measured { wall: Duration::from_nanos(wall_ns), cpu_ns, other_cpu_ns: Some(0), preemptions: 0 };
+        Sample::measured(runner, workers, measured, per_worker, Vec::new(), verification)
+    }
+}
+
 /// Runs an in-process sample: shared state, inputs, worker states and output slots
 /// are prepared before the clock starts, and dropped after it stops; `region` executes
 /// the tasks and may fail to start its workers.
@@ -448,24 +467,16 @@ mod tests {
     #[test]
     fn a_sample_is_preempted_only_when_its_workers_were_denied_cpu_they_could_use() {
         let sample = |workers, cpu_ms: f64, waited_ms: Option<f64>| Sample {
-            runner: RunnerId::new("threads"),
-            workers,
-            wall_ns: 1_000_000_000,
-            cpu_ns: (cpu_ms * 1e6) as u64,
-            other_cpu_ns: None,
-            startup_ns: None,
-            setup_ns: None,
-            teardown_ns: None,
-            allocations: None,
             preemptions: Some(3),
             waited_ns: waited_ms.map(|w| (w * 1e6) as u64),
-            inline_tasks: None,
-            memory: None,
-            children_peak_kib: None,
-            per_worker: Vec::new(),
-            tasks: Vec::new(),
-            verification: Verification::verified("ok"),
-            pipeline: None,
+            ..Sample::simulated(
+                RunnerId::new("threads"),
+                workers,
+                1_000_000_000,
+                (cpu_ms * 1e6) as u64,
+                Vec::new(),
+                Verification::verified("ok"),
+            )
         };
         // 2 workers on 2 cores for 1 s: 5% of 2 s is 100 ms.
         assert!(!sample(2, 1900.0, Some(100.0)).preempted(2));

@@ -152,8 +152,11 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         // As for the process runner: each child is a process and its pipes.
         max_workers: 256,
         clamps: false,
-        // Its processes live through the case's rounds, like a pool's threads.
-        started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        // Its processes live through the case's rounds, like a pool's threads, but
+        // each is a process of its own: no thread of parbench's (the parent reads every
+        // child in its one poll loop), so none of parbench's maps or address space.
+        started: Started { held_threads: 0, held_tasks: 1, sample_threads: 0, sample_tasks: 0 },
+        holds: Some("pool of worker processes"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: true },
         symbol: 'P',
         color: [148, 103, 189],

@@ -145,7 +145,8 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         clamps: false,
         // A process worker is a process; one poll loop in the calling thread reads
         // every child's replies.
-        started: Started { held: 0, sample_threads: 0, sample_tasks: 1 },
+        started: Started { held_threads: 0, held_tasks: 0, sample_threads: 0, sample_tasks: 1 },
+        holds: None,
         cost: CostModel { start_s: 0.000_5, set_up_per_worker: true },
         pipeline: Some(
             "a group of worker processes per stage (W split over the stages); items travel over their pipes, \

@@ -34,6 +34,14 @@ pub struct RayonRunner {
 }
 
 impl RayonRunner {
+    /// How long the pool's threads have waited for a CPU in all, ns, where known. They
+    /// sleep between samples, and a sleeping thread accrues no run delay, so reading
+    /// before and after (outside the region) measures the sample.
+    fn waited(&self) -> Option<u64> {
+        let tids = self.tids.lock().unwrap_or_else(|e| e.into_inner());
+        tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
+    }
+
     /// A runner on a pool of exactly `workers` threads, thread `i` pinned to
     /// `pin[i % len]` as it starts (outside any timed region) when given. The pool is
     /// built by `prepare`, so that building many runners holds no threads.
@@ -87,7 +95,8 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: true,
         max_workers: super::MAX_WORKERS,
         clamps: false,
-        started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
+        started: Started { held_threads: 1, held_tasks: 1, sample_threads: 0, sample_tasks: 0 },
+        holds: Some("rayon pool"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("data-parallel, for contrast: every pool thread takes items through all stages"),
         symbol: 'r',
@@ -109,14 +118,7 @@ impl Runner for RayonRunner {
         let workers = self.workers;
         let pool = self.pool.as_ref().expect("the rayon runner is prepared before its samples");
         let workload = job.workload.as_ref();
-        // The pool's threads sleep between samples, and a sleeping thread accrues no run
-        // delay, so reading before and after (outside the region) measures the sample.
-        let tids = &self.tids;
-        let waited = || -> Option<u64> {
-            let tids = tids.lock().unwrap_or_else(|e| e.into_inner());
-            tids.iter().map(|&tid| crate::sys::task_run_delay_ns(tid)).sum()
-        };
-        let before = waited();
+        let before = self.waited();
         let sample = run_in_process(ENTRY.info.id, workers, job, |slots, shared| {
             pool.install(|| {
                 (0..workload.task_count()).into_par_iter().for_each(|task| {
@@ -126,7 +128,7 @@ impl Runner for RayonRunner {
             });
             Ok(())
         })?;
-        let waited_ns = before.zip(waited()).map(|(a, b)| b.saturating_sub(a));
+        let waited_ns = before.zip(self.waited()).map(|(a, b)| b.saturating_sub(a));
         Ok(Sample { waited_ns, ..sample })
     }
 
@@ -136,7 +138,8 @@ impl Runner for RayonRunner {
         let pool = self.pool.as_ref().expect("the rayon runner is prepared before its samples");
         let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
         let stages = pipeline.stages().len();
-        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &[self.workers], true, |flow| {
+        let before = self.waited();
+        let sample = super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &[self.workers], true, |flow| {
             pool.install(|| {
                 values.par_iter().enumerate().for_each(|(item, &value)| {
                     let worker = rayon::current_thread_index().unwrap_or(0);
@@ -149,7 +152,9 @@ impl Runner for RayonRunner {
                 });
             });
             Ok(())
-        })
+        })?;
+        let waited_ns = before.zip(self.waited()).map(|(a, b)| b.saturating_sub(a));
+        Ok(Sample { waited_ns, ..sample })
     }
 
     fn setup_ns(&self) -> Option<u64> {

@@ -33,7 +33,8 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: false,
         max_workers: 1,
         clamps: true,
-        started: Started { held: 0, sample_threads: 0, sample_tasks: 0 },
+        started: Started { held_threads: 0, held_tasks: 0, sample_threads: 0, sample_tasks: 0 },
+        holds: None,
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("each item through every stage in turn, on one thread"),
         symbol: 's',
@@ -67,7 +68,9 @@ impl Runner for SerialRunner {
     fn pipeline(&mut self, job: &Job, pipeline: &dyn Pipeline) -> Result<Sample, BenchError> {
         let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
         let stages = pipeline.stages().len();
-        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &[1], true, |flow| {
+        // The items run on this thread: its run delay before and after is the sample's.
+        let before = crate::sys::thread_run_delay_ns();
+        let sample = super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &[1], true, |flow| {
             'items: for (item, &value) in values.iter().enumerate() {
                 let mut value = value;
                 for stage in 0..stages {
@@ -77,6 +80,8 @@ impl Runner for SerialRunner {
                 flow.sink.arrive(item, value);
             }
             Ok(())
-        })
+        })?;
+        let waited_ns = before.zip(crate::sys::thread_run_delay_ns()).map(|(a, b)| b.saturating_sub(a));
+        Ok(Sample { waited_ns, ..sample })
     }
 }

@@ -46,7 +46,8 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         waits_well: true,
         max_workers: super::MAX_WORKERS,
         clamps: false,
-        started: Started { held: 0, sample_threads: 1, sample_tasks: 1 },
+        started: Started { held_threads: 0, held_tasks: 0, sample_threads: 1, sample_tasks: 1 },
+        holds: None,
         cost: CostModel { start_s: 0.000_02, set_up_per_worker: false },
         pipeline: Some(
             "a group of threads per stage (W split over the stages), joined by bounded crossbeam channels; \
@@ -95,10 +96,7 @@ impl Runner for ThreadRunner {
                                 }
                             }
                         }
-                        match crate::sys::thread_run_delay_ns() {
-                            Some(ns) => waited.fetch_add(ns, Relaxed),
-                            None => u64::from(known.swap(false, Relaxed)),
-                        };
+                        add_own_wait(waited, known);
                     });
                     if let Err(error) = started {
                         // Static blocks of the missing threads would never run: stop
@@ -145,7 +143,8 @@ impl ThreadRunner {
         let split = super::pipeline::split(self.workers, pipeline.stages());
         let values: Vec<u64> = (0..pipeline.items()).map(|i| pipeline.source(i)).collect();
         let (queue, stages) = (pipeline.queue().max(1), split.len());
-        super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
+        let (waited, known) = (AtomicU64::new(0), AtomicBool::new(true));
+        let sample = super::pipeline::run_flow(ENTRY.info.id, job, pipeline, &split, false, |flow| {
             std::thread::scope(|scope| {
                 // Channel s feeds stage s; channel `stages` feeds the sink.
                 let (mut senders, mut receivers): (Vec<_>, Vec<_>) = (0..=stages)
@@ -160,6 +159,7 @@ impl ThreadRunner {
                         let output = senders[stage + 1].clone().expect("held until every thread is started");
                         let at = slot;
                         slot += 1;
+                        let (waited, known) = (&waited, &known);
                         let thread = spawn(scope, at, move || {
                             for (item, value) in input.iter() {
                                 let Some(value) = flow.run(stage, at, at, item, value) else { break };
@@ -167,6 +167,7 @@ impl ThreadRunner {
                                     break;
                                 }
                             }
+                            add_own_wait(waited, known);
                         });
                         if let Err(error) = thread {
                             started = Err(BenchError::Io {
@@ -210,8 +211,19 @@ impl ThreadRunner {
                 }
                 started
             })
-        })
+        })?;
+        Ok(Sample { waited_ns: known.into_inner().then(|| waited.into_inner()), ..sample })
     }
+}
+
+/// Adds how long the calling thread, a worker started for this sample, waited for a
+/// CPU to `waited` (its whole life is the sample); clears `known` when Linux does not
+/// say.
+fn add_own_wait(waited: &AtomicU64, known: &AtomicBool) {
+    match crate::sys::thread_run_delay_ns() {
+        Some(ns) => waited.fetch_add(ns, Relaxed),
+        None => u64::from(known.swap(false, Relaxed)),
+    };
 }
 
 /// Starts one worker thread. Tests make the `n`-th start fail the way a process limit
