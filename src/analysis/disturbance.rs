@@ -11,7 +11,7 @@ pub(super) const DISTURBED_SHARE: f64 = 0.10;
 pub(super) const PROC_STAT_TICK_NS: u64 = 10_000_000;
 
 /// Whether other processes used enough CPU during a sample to distrust it.
-pub(super) fn is_disturbed(sample: &crate::runner::Sample, logical_cores: usize) -> bool {
+pub(crate) fn is_disturbed(sample: &crate::runner::Sample, logical_cores: usize) -> bool {
     let slack = PROC_STAT_TICK_NS * (logical_cores as u64 + 1);
     sample.other_cpu_ns.is_some_and(|o| o > slack && o as f64 > DISTURBED_SHARE * sample.wall_ns as f64)
 }

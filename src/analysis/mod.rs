@@ -6,7 +6,7 @@
 
 mod answer;
 mod build;
-mod disturbance;
+pub(crate) mod disturbance;
 pub(crate) mod estimate;
 mod notes;
 mod scale_notes;

@@ -301,6 +301,22 @@ pub struct Builds {
     pub base: Build,
     /// NEW.
     pub new: Build,
+    /// How the pairs of samples went.
+    #[serde(default)]
+    pub pairs: PairCounts,
+}
+
+/// The pairs `parbench ab` recorded (one sample of each build of one case and runner,
+/// in one round), and how many other processes disturbed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PairCounts {
+    /// Pairs recorded (rounds x cases x runners).
+    pub pairs: usize,
+    /// Pairs measured again because other processes used the CPU during them.
+    pub remeasured: usize,
+    /// Pairs recorded disturbed all the same (every attempt was, or the budget of
+    /// attempts, as many as the pairs, was spent).
+    pub disturbed: usize,
 }
 
 /// One program `parbench ab` measured: as given, and its fingerprint (git commit,

@@ -171,11 +171,26 @@ fn build(b: &super::Build) -> String {
     )
 }
 
+/// The pairs other processes disturbed, measured again and kept disturbed.
+fn remeasured(p: crate::compare::PairCounts) -> String {
+    let again = format!(
+        "{} of {} pairs measured again: other processes used the CPU during them",
+        p.remeasured, p.pairs
+    );
+    match p.disturbed {
+        0 => format!("{again}; every pair kept is undisturbed"),
+        d => format!("{again}; {d} stayed disturbed (the machine was busy; their ratios are noisier)"),
+    }
+}
+
 fn context(cmp: &Comparison) -> Vec<String> {
     let mut lines = match &cmp.builds {
         Some(builds) => vec![format!("base: {}", build(&builds.base)), format!("new:  {}", build(&builds.new))],
         None => vec![format!("base: {} · new: {}", cmp.base_files.join(", "), cmp.new_file)],
     };
+    if let Some(pairs) = cmp.builds.as_ref().map(|b| b.pairs).filter(|p| p.remeasured > 0) {
+        lines.push(remeasured(pairs));
+    }
     lines.push(if cmp.builds.is_some() {
         "both builds measured in every round, on one machine: absolute times are gated too".to_string()
     } else if cmp.absolute_gated {

@@ -287,13 +287,12 @@ impl Collected {
         runner: RunnerId,
         workers: usize,
         outputs: &mut TaskSlots<'_>,
-        mut measured: crate::sys::Measured,
+        measured: crate::sys::Measured,
         records: Vec<TaskRecord>,
         shared: &SharedState,
     ) -> Sample {
         let stats = self.stats;
-        measured.cpu_ns = measured.cpu_ns.saturating_add(stats.cpu_ns);
-        measured.preemptions = measured.preemptions.saturating_add(stats.switches);
+        let measured = with_children(measured, stats.cpu_ns, stats.switches);
         let mut sample = finish_sample(runner, workers, outputs.slots(), measured, records, shared);
         sample.waited_ns = stats.waited_ns;
         sample.children_peak_kib = stats.peak_kib;
@@ -458,11 +457,39 @@ impl Relay {
     }
 }
 
+/// The parent's `measured` cost with the worker processes' CPU time and switches in
+/// the timed parts added. The machine's busy time counted those processes as other
+/// processes (they were not reaped when the clock stopped, so parbench's own CPU time
+/// did not hold them): their CPU time is taken out of it, or a quiet machine would look
+/// busy under every process runner.
+fn with_children(mut measured: crate::sys::Measured, children_cpu_ns: u64, switches: u64) -> crate::sys::Measured {
+    measured.cpu_ns = measured.cpu_ns.saturating_add(children_cpu_ns);
+    measured.other_cpu_ns = measured.other_cpu_ns.map(|o| o.saturating_sub(children_cpu_ns));
+    measured.preemptions = measured.preemptions.saturating_add(switches);
+    measured
+}
+
 /// The cost of a stage pipeline's sample: its timed parts (start-up and region), plus
 /// the stage processes' CPU time and switches less what their untimed set-up used.
 pub(super) fn measured(timed: crate::sys::Measured, stats: &Stats, setup_cpu_ns: u64) -> crate::sys::Measured {
-    let mut measured = timed;
-    measured.cpu_ns = measured.cpu_ns.saturating_add(stats.cpu_ns.saturating_sub(setup_cpu_ns));
-    measured.preemptions = measured.preemptions.saturating_add(stats.switches);
-    measured
+    with_children(timed, stats.cpu_ns.saturating_sub(setup_cpu_ns), stats.switches)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::with_children;
+    use crate::sys::Measured;
+
+    #[test]
+    fn the_workers_cpu_time_is_parbench_s_not_another_process_s() {
+        let ms = 1_000_000;
+        let parent = Measured { wall: Duration::from_millis(50), cpu_ns: 2 * ms, other_cpu_ns: Some(95 * ms), preemptions: 1 };
+        let m = with_children(parent, 90 * ms, 4);
+        assert_eq!((m.cpu_ns, m.other_cpu_ns, m.preemptions), (92 * ms, Some(5 * ms), 5));
+        // Ticks of /proc/stat can count less than the workers used: never below zero.
+        assert_eq!(with_children(parent, 120 * ms, 0).other_cpu_ns, Some(0));
+        assert_eq!(with_children(Measured { other_cpu_ns: None, ..parent }, 90 * ms, 0).other_cpu_ns, None);
+    }
 }
