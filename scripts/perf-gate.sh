@@ -13,8 +13,8 @@
 # ratios. PERF_GATE_ROUNDS=N passes `--rounds N` to ab (fewer rounds for a quick try).
 # The work tree must have no uncommitted changes to the files the build reads (it is
 # measured as HEAD); PERF_GATE_DIRTY=1 measures them anyway. Exit status: ab's (0 no
-# regression, 1 regression or a build failed, 2 usage or input error, 3 the builds plan
-# different measurements; 130 interrupted).
+# regression, 1 regression or a build failed (to compile, too), 2 usage or input error,
+# 3 the builds plan different measurements; 130 interrupted).
 #
 # BASELINE_DIR (pushes to main): runs workloads/ci.toml, compares the result against
 # BASELINE_DIR (a directory of earlier results from the same machine class) and with
@@ -68,6 +68,17 @@ run() {
     return "$code"
 }
 
+# Runs the cargo build "$@" of the build named $1; one that does not compile is exit 1.
+build() {
+    local what=$1 code=0
+    shift
+    run "$@" || code=$?
+    if [ "$code" -ne 0 ]; then
+        echo "perf-gate: $what does not build (cargo exit $code)" >&2
+        exit 1
+    fi
+}
+
 if [ "${1:-}" = "--base" ]; then
     [ "$#" -ge 2 ] && [ -n "$2" ] || fail "--base needs a git revision ($usage)"
     rev=$2
@@ -106,9 +117,10 @@ if [ "${1:-}" = "--base" ]; then
     new_desc="work tree at HEAD $(git rev-parse --short "$head")"
     [ -z "$dirty" ] || new_desc="$new_desc with uncommitted changes"
     echo "perf-gate: building BASE $rev ($(git rev-parse --short "$commit")) into $base_dir" >&2
-    run env CARGO_TARGET_DIR="$base_dir" cargo build --release --locked --manifest-path "$src/Cargo.toml"
+    build "BASE $rev ($(git rev-parse --short "$commit"))" \
+        env CARGO_TARGET_DIR="$base_dir" cargo build --release --locked --manifest-path "$src/Cargo.toml"
     echo "perf-gate: building NEW ($new_desc) into $target" >&2
-    run env CARGO_TARGET_DIR="$target" cargo build --release --locked
+    build "NEW ($new_desc)" env CARGO_TARGET_DIR="$target" cargo build --release --locked
     base_bin="$base_dir/release/parbench"
     new_bin="$target/release/parbench"
     echo "perf-gate: comparing BASE $rev ($(git rev-parse --short "$commit"), $base_bin) with NEW ($new_desc, $new_bin): parbench ab ${ab_args[*]} -- $*"
