@@ -108,7 +108,10 @@ if [ "${1:-}" = "--base" ]; then
     # A clone of its own (sharing this repository's objects), so that the build records
     # REV's commit, not the work tree's. Kept between runs, so cargo rebuilds only what
     # changed.
-    if [ ! -d "$src/.git" ]; then
+    # A clone of another repository (a CARGO_TARGET_DIR shared by two) is made again.
+    objects=$(realpath "$(git rev-parse --path-format=absolute --git-common-dir)/objects")
+    shared=$(realpath -m "$(cat "$src/.git/objects/info/alternates" 2> /dev/null || true)")
+    if [ ! -d "$src/.git" ] || [ "$shared" != "$objects" ]; then
         rm -rf "$src"
         mkdir -p "$base_dir"
         git clone --quiet --shared --no-checkout . "$src"
