@@ -101,6 +101,19 @@ fn a_program_that_is_not_parbench_is_an_input_error_naming_it() {
             why,
         ]));
     }
+    // A parbench of another protocol version: the real hello, relabelled.
+    let other_version = script(
+        dir.path(),
+        "v2.sh",
+        &format!("'{}' \"$@\" | sed -u '1s|parbench-samples/1|parbench-samples/2|'", bin().display()),
+    );
+    let name = other_version.display().to_string();
+    ab(&other_version, &bin(), &[], &sleeps(4102)).assert().code(2).stdout("").stderr(one_error_line(&[
+        "BASE",
+        &name,
+        "not a parbench build",
+        "parbench-samples/2",
+    ]));
     let missing = dir.path().join("missing");
     ab(&missing, &bin(), &[], &sleeps(4102)).assert().code(2).stderr(one_error_line(&["BASE", "cannot start"]));
     assert!(running_with("--seed 4102").is_empty(), "{:?}", running_with("--seed 4102"));
@@ -174,6 +187,25 @@ fn a_build_whose_tasks_fail_ends_the_comparison_naming_that_build() {
     // The other way round, it is BASE that is named.
     ab(&failing, &bin(), &[], &command).assert().code(1).stderr(one_error_line(&["BASE", &name, "failed"]));
     assert!(running_with("--seed 4106").is_empty(), "{:?}", running_with("--seed 4106"));
+}
+
+#[test]
+fn a_build_whose_sample_fails_verification_fails_naming_that_build() {
+    let dir = tempfile::tempdir().unwrap();
+    // The real hello, then, in place of the first sample, the reply of a build whose
+    // sample failed verification.
+    let forward = "read -r l; printf '%s\\n' \"$l\"";
+    let fail = r#"read -r l; printf '%s\n' 'fail "sleep: verification failed: task 1 woke early"'; while read -r l; do :; done"#;
+    let body = format!("'{}' \"$@\" | {{ {forward}; {fail}; }}", bin().display());
+    let wrong = script(dir.path(), "wrong.sh", &body);
+    let name = wrong.display().to_string();
+    ab(&wrong, &bin(), &[], &sleeps(4108)).assert().code(1).stdout("").stderr(one_error_line(&[
+        "BASE",
+        &name,
+        "verification failed",
+        "woke early",
+    ]));
+    assert!(running_with("--seed 4108").is_empty(), "{:?}", running_with("--seed 4108"));
 }
 
 #[test]
