@@ -133,17 +133,18 @@ pub(super) fn case_notes(
         ));
     }
     // Every pool: rayon's threads, process-pool's started processes.
-    for r in &case.rows {
-        if let Some(setup) = r.setup_ms {
-            notes.push(Note {
-                runners: vec![r.runner],
-                ..Note::case(
-                    Cause::PoolBuild,
-                    format!("The {} pool took {} to build, once, outside the timed region.", r.runner, fmt_ms(setup)),
-                )
-            });
-        }
-    }
+    // One note for them all, each runner's own sentence as its detail.
+    let pools: Vec<(RunnerId, f64)> = case.rows.iter().filter_map(|r| r.setup_ms.map(|s| (r.runner, s))).collect();
+    let items = pools
+        .iter()
+        .map(|&(r, setup)| {
+            (r, format!("The {r} pool took {} to build, once, outside the timed region.", fmt_ms(setup)))
+        })
+        .collect();
+    notes.extend(per_runner(Cause::PoolBuild, items, |runners| {
+        let times: Vec<String> = pools.iter().map(|&(_, s)| fmt_ms(s)).collect();
+        format!("The {} pools took {} to build, once each, outside the timed region.", names(runners), names(&times))
+    }));
     notes.extend(lost_updates_note(case));
     if case.rows.iter().any(|r| r.wall_ms.median < SHORT_SAMPLE_MS) {
         notes.push(Note::case(

@@ -664,6 +664,36 @@ fn a_cause_shared_by_several_runners_is_one_note_naming_them() {
 }
 
 #[test]
+fn the_pools_built_outside_the_timed_region_are_one_note() {
+    use crate::runner::kind::test_ids::*;
+    let runners = vec![Serial, Threads, Rayon];
+    let rounds: Vec<RecordedSample> = (0..3u32)
+        .flat_map(|round| {
+            runners.clone().into_iter().enumerate().map(move |(position, kind)| RecordedSample {
+                round,
+                position: position as u32,
+                sample: sample(kind, 100.0, 1.0, 0.0, 0.0),
+            })
+        })
+        .collect();
+    let mut m = fixture::fib_measurement(runners.clone(), rounds);
+    m.rounds = 3;
+    m.setup_ns = vec![(Threads, 557_000), (Rayon, 10_300_000)];
+    let case =
+        build(vec![(m, Vec::new())], fixture::settings(runners, 3, 1), fixture::environment(), vec![]).cases.remove(0);
+    // The old notes: "The X pool took ... to build" once per runner.
+    let pools: Vec<&crate::result::Note> =
+        case.notes.iter().filter(|n| n.cause == crate::result::Cause::PoolBuild).collect();
+    assert_eq!(pools.len(), 1, "{:?}", case.notes);
+    assert_eq!(
+        pools[0].text,
+        "The threads and rayon pools took 557 µs and 10.3 ms to build, once each, outside the timed region."
+    );
+    assert_eq!(pools[0].runners, vec![Threads, Rayon]);
+    assert_eq!(pools[0].detail[1], "The rayon pool took 10.3 ms to build, once, outside the timed region.");
+}
+
+#[test]
 fn a_counter_that_lost_updates_in_a_few_samples_never_says_it_lost_0() {
     use crate::runner::kind::test_ids::*;
     let rounds = (0..8)
