@@ -269,7 +269,7 @@ fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
                 5 => column.or_title("change").right().wrap(),
                 6 => column.right().drop_at(1),
                 7 => column.right().drop_at(2),
-                8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column },
+                8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column }.wrap(),
                 0 | 2 => column.wrap(),
                 _ => column,
             }
