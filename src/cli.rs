@@ -225,6 +225,8 @@ pub fn command(registry: &Registry) -> clap::Command {
         .after_help(after_help(registry, RUN_EXAMPLES, &|_| true))
         .subcommand_required(true)
         .subcommand_value_name("WORKLOAD")
+        .subcommand_help_heading("Workloads")
+        .disable_help_subcommand(true)
         .subcommands(workloads(false));
     let scale = clap::Command::new("scale")
         .about(
@@ -234,6 +236,8 @@ pub fn command(registry: &Registry) -> clap::Command {
         .after_help(after_help(registry, SCALE_AFTER_HELP, &|_| true))
         .subcommand_required(true)
         .subcommand_value_name("WORKLOAD")
+        .subcommand_help_heading("Workloads")
+        .disable_help_subcommand(true)
         .subcommands(workloads(true));
     let top = clap::Command::new("parbench")
         .version(env!("CARGO_PKG_VERSION"))
@@ -956,6 +960,12 @@ mod tests {
         let fib = help(&builtins, &["run", "fib"]);
         assert!(fib.contains("parbench run fib --threads 4") && !fib.contains("parbench run sleep"), "{fib}");
         assert!(fib.contains("Exit codes:"));
+        // The workloads are listed as workloads, and `help` is not one of them.
+        for verb in ["run", "scale"] {
+            let text = help(&builtins, &[verb]);
+            assert!(text.contains("\nWorkloads:\n  sleep") && !text.contains("Commands:"), "{text}");
+            assert!(!text.contains("  help "), "{text}");
+        }
     }
 
     #[test]

@@ -27,13 +27,13 @@
 
 use std::process::ExitCode;
 
+use crate::analysis::disturbance::is_disturbed;
 use crate::cli::AbArgs;
+use crate::compare::PairCounts;
 use crate::compare::{Build, Builds, CaseData, PairedCase, Rules};
 use crate::error::UsageError;
 use crate::measure::RecordedSample;
 use crate::rng::SplitMix64;
-use crate::analysis::disturbance::is_disturbed;
-use crate::compare::PairCounts;
 use crate::runner::{RunnerId, Sample};
 
 mod plan;

@@ -132,20 +132,27 @@ pub(super) fn case_notes(
             ),
         ));
     }
-    // Every pool or runtime held across samples, named as its runner names it.
-    for r in &case.rows {
-        if let Some(setup) = r.setup_ms {
-            let text = match r.runner.info().and_then(|i| i.holds) {
-                Some(holds) => {
-                    format!("The {holds} took {} to build, once, outside the timed region.", fmt_ms(setup))
-                }
-                None => {
-                    format!("The {} runner's set-up took {}, once, outside the timed region.", r.runner, fmt_ms(setup))
-                }
+    // Every pool or runtime held across samples (rayon's threads, process-pool's
+    // started processes, the tokio runtime), named as its runner names it: one note
+    // for them all, each runner's own sentence as its detail.
+    let pools: Vec<(RunnerId, f64)> = case.rows.iter().filter_map(|r| r.setup_ms.map(|s| (r.runner, s))).collect();
+    let holds = |r: RunnerId| r.info().and_then(|i| i.holds);
+    let items = pools
+        .iter()
+        .map(|&(r, setup)| {
+            let text = match holds(r) {
+                Some(holds) => format!("The {holds} took {} to build, once, outside the timed region.", fmt_ms(setup)),
+                None => format!("The {r} runner's set-up took {}, once, outside the timed region.", fmt_ms(setup)),
             };
-            notes.push(Note { runners: vec![r.runner], ..Note::case(Cause::PoolBuild, text) });
-        }
-    }
+            (r, text)
+        })
+        .collect();
+    notes.extend(per_runner(Cause::PoolBuild, items, |runners| {
+        let built: Vec<String> =
+            runners.iter().map(|&r| holds(r).map_or_else(|| format!("{r} runner's set-up"), str::to_string)).collect();
+        let times: Vec<String> = pools.iter().map(|&(_, s)| fmt_ms(s)).collect();
+        format!("The {} took {} to build, once each, outside the timed region.", names(&built), names(&times))
+    }));
     notes.extend(lost_updates_note(case));
     if case.rows.iter().any(|r| r.wall_ms.median < SHORT_SAMPLE_MS) {
         notes.push(Note::case(

@@ -655,6 +655,36 @@ fn a_cause_shared_by_several_runners_is_one_note_naming_them() {
 }
 
 #[test]
+fn the_pools_built_outside_the_timed_region_are_one_note() {
+    use crate::runner::kind::test_ids::*;
+    let runners = vec![Serial, Rayon, Async];
+    let rounds: Vec<RecordedSample> = (0..3u32)
+        .flat_map(|round| {
+            runners.clone().into_iter().enumerate().map(move |(position, kind)| RecordedSample {
+                round,
+                position: position as u32,
+                sample: sample(kind, 100.0, 1.0, 0.0, 0.0),
+            })
+        })
+        .collect();
+    let mut m = fixture::fib_measurement(runners.clone(), rounds);
+    m.rounds = 3;
+    m.setup_ns = vec![(Rayon, 557_000), (Async, 10_300_000)];
+    let case =
+        build(vec![(m, Vec::new())], fixture::settings(runners, 3, 1), fixture::environment(), vec![]).cases.remove(0);
+    // The old notes: "The X pool took ... to build" once per runner.
+    let pools: Vec<&crate::result::Note> =
+        case.notes.iter().filter(|n| n.cause == crate::result::Cause::PoolBuild).collect();
+    assert_eq!(pools.len(), 1, "{:?}", case.notes);
+    assert_eq!(
+        pools[0].text,
+        "The rayon pool and tokio runtime took 557 µs and 10.3 ms to build, once each, outside the timed region."
+    );
+    assert_eq!(pools[0].runners, vec![Rayon, Async]);
+    assert_eq!(pools[0].detail[1], "The tokio runtime took 10.3 ms to build, once, outside the timed region.");
+}
+
+#[test]
 fn a_counter_that_lost_updates_in_a_few_samples_never_says_it_lost_0() {
     use crate::runner::kind::test_ids::*;
     let rounds = (0..8)
@@ -713,10 +743,16 @@ fn each_held_pool_is_named_by_its_own_runner_in_the_set_up_note() {
     m.setup_ns = vec![(Rayon, 2_000_000), (pool, 12_000_000), (Async, 3_000_000), (foreign, 4_000_000)];
     let case =
         build(vec![(m, Vec::new())], fixture::settings(runners, 3, 1), fixture::environment(), vec![]).cases.remove(0);
-    let built: Vec<String> =
-        case.notes.iter().filter(|n| n.cause == crate::result::Cause::PoolBuild).map(|n| n.text.clone()).collect();
+    let notes: Vec<&crate::result::Note> =
+        case.notes.iter().filter(|n| n.cause == crate::result::Cause::PoolBuild).collect();
+    assert_eq!(notes.len(), 1, "one note for every pool: {notes:?}");
     assert_eq!(
-        built,
+        notes[0].text,
+        "The rayon pool, pool of worker processes, tokio runtime and mpi runner's set-up took 2.00 ms, 12.0 ms, \
+         3.00 ms and 4.00 ms to build, once each, outside the timed region."
+    );
+    assert_eq!(
+        notes[0].detail,
         [
             "The rayon pool took 2.00 ms to build, once, outside the timed region.",
             "The pool of worker processes took 12.0 ms to build, once, outside the timed region.",

@@ -173,10 +173,8 @@ fn build(b: &super::Build) -> String {
 
 /// The pairs other processes disturbed, measured again and kept disturbed.
 fn remeasured(p: crate::compare::PairCounts) -> String {
-    let again = format!(
-        "{} of {} pairs measured again: other processes used the CPU during them",
-        p.remeasured, p.pairs
-    );
+    let again =
+        format!("{} of {} pairs measured again: other processes used the CPU during them", p.remeasured, p.pairs);
     match p.disturbed {
         0 => format!("{again}; every pair kept is undisturbed"),
         d => format!("{again}; {d} stayed disturbed (the machine was busy; their ratios are noisier)"),
@@ -284,7 +282,7 @@ fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
                 5 => column.or_title("change").right().wrap(),
                 6 => column.right().drop_at(1),
                 7 => column.right().drop_at(2),
-                8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column },
+                8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column }.wrap(),
                 0 | 2 => column.wrap(),
                 _ => column,
             }

@@ -551,6 +551,23 @@ fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
 }
 
 #[test]
+fn unstable_verdicts_fold_to_fit_80_columns() {
+    // Noisy runs: verdicts read "WITHIN_NOISE (unstable: CV 42%)", a column that did
+    // not give, so rows ran past 80 columns.
+    let c = run(&[synthetic(4, 0.40, 1.0, 2)], &synthetic(5, 0.40, 1.2, 2));
+    assert!(c.cells.iter().any(|x| x.unstable), "{:#?}", c.cells);
+    for width in [60, 80] {
+        let mut out = Vec::new();
+        let view = crate::report::View { width: Some(width), ..Default::default() };
+        write(&c, crate::report::Format::Table, &view, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let widest = text.lines().map(crate::text::visible_width).max().unwrap();
+        assert!(widest <= width, "{width} columns, a line of {widest}:\n{text}");
+        assert!(text.contains("(unstable:") && text.contains("threads"), "{text}");
+    }
+}
+
+#[test]
 fn verdicts_are_coloured_only_when_asked_and_the_table_narrows_to_fit() {
     let c = run(&[synthetic(1, 0.02, 1.0, 2)], &synthetic(2, 0.02, 1.3, 2));
     assert!(c.cells.iter().any(|x| x.verdict == Verdict::Regression), "{:#?}", c.cells);

@@ -11,7 +11,6 @@ use crate::result::{CaseReport, Report, RowResult, RunnerRow, SHORT_SAMPLE_MS};
 
 mod bmf;
 mod csv;
-pub(crate) mod fit;
 pub mod fmt;
 mod json;
 pub mod layout;

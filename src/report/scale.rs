@@ -6,6 +6,8 @@
 use std::io::{self, Write};
 
 use super::fmt_ms;
+use super::layout::{self, Column};
+use super::view::View;
 use crate::result::{FamilyScaling, RunnerId, ScaleAnalysis, ScalePoint};
 
 /// Column titles of the sweep table.
@@ -79,7 +81,7 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, width: usize, out:
     plotted.sort();
     plotted.dedup();
     let marks: Vec<String> = plotted.iter().map(|r| format!("{} {r}", r.info().map_or('?', |i| i.symbol))).collect();
-    for line in super::fit::fold(&format!("speedup ({}, * several, . ideal)", marks.join(", ")), width) {
+    for line in crate::text::wrap(&format!("speedup ({}, * several, . ideal)", marks.join(", ")), width, 2) {
         writeln!(out, "{line}")?;
     }
     for (r, line) in grid.iter().enumerate() {
@@ -91,18 +93,31 @@ pub(crate) fn text_plot(a: &ScaleAnalysis, f: &FamilyScaling, width: usize, out:
     writeln!(out, "         {}  workers", ticks.trim_end())
 }
 
-/// Columns of the sweep table to leave out when it is too wide, least important first:
-/// efficiency (speedup / workers says it), idle, imbalance, Karp-Flatt, overhead.
-const DROP_ORDER: [usize; 5] = [3, 6, 5, 4, 7];
+/// The sweep table's columns, fitted by [`layout`](super::layout): the runner, its
+/// workers and the speedup stay; efficiency (speedup / workers says it) goes first, then
+/// idle, imbalance, Karp-Flatt and overhead.
+fn sweep_columns(points: &[ScalePoint]) -> Vec<Column> {
+    let rows: Vec<Vec<String>> = points.iter().map(cells).collect();
+    let col = |i: usize| Column::new(COLUMNS[i], rows.iter().map(|r| r[i].clone()).collect());
+    vec![
+        col(0),
+        col(1).right(),
+        col(2).right().wrap(),
+        col(3).or_title("efficiency").right().drop_at(1),
+        col(4).right().drop_at(4),
+        col(5).right().drop_at(3),
+        col(6).right().drop_at(2),
+        col(7).right().drop_at(5),
+    ]
+}
 
 /// The scale section of the terminal table: per workload its heading, the answer, the
 /// sweep table, the per-runner findings and the text plot; then the notes under all.
-/// Everything fits `width` columns (the full table for `None`, sentences folded to
-/// [`NOTE_WIDTH`](super::fit::NOTE_WIDTH)): the least important columns are left out first.
-pub(crate) fn write_text(a: &ScaleAnalysis, width: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
-    let fold_at = width.unwrap_or(super::fit::NOTE_WIDTH);
+/// Everything fits the view's width (the full table for none, sentences folded at
+/// [`text_width`](View::text_width)): the least important columns are left out first.
+pub(crate) fn write_text(a: &ScaleAnalysis, view: &View, out: &mut dyn Write) -> io::Result<()> {
     let folded = |text: &str, out: &mut dyn Write| -> io::Result<()> {
-        for line in super::fit::fold(&crate::text::terminal_safe(text), fold_at) {
+        for line in view.wrap(&crate::text::terminal_safe(text), 2) {
             writeln!(out, "{line}")?;
         }
         Ok(())
@@ -113,18 +128,14 @@ pub(crate) fn write_text(a: &ScaleAnalysis, width: Option<usize>, out: &mut dyn 
         if let Some(answer) = &f.answer {
             folded(answer, out)?;
         }
-        let table = super::fit::Fitted {
-            columns: COLUMNS.map(String::from).into(),
-            rows: f.points.iter().map(cells).collect(),
-            drop_order: &DROP_ORDER,
-            right: &[1, 2, 3, 4, 5, 6, 7],
-        };
-        writeln!(out, "{}", table.render(width))?;
+        for line in layout::render(&sweep_columns(&f.points), view) {
+            writeln!(out, "{line}")?;
+        }
         for note in &f.notes {
             folded(note, out)?;
         }
         writeln!(out)?;
-        text_plot(a, f, fold_at, out)?;
+        text_plot(a, f, view.text_width(), out)?;
     }
     for note in &a.notes {
         writeln!(out)?;
@@ -240,11 +251,11 @@ mod tests {
     fn the_sweep_fits_60_80_and_120_columns_and_keeps_the_answer_and_the_speedups() {
         let render = |width: Option<usize>| {
             let mut out = Vec::new();
-            write_text(&sweep(), width, &mut out).unwrap();
+            write_text(&sweep(), &View { width, ..View::default() }, &mut out).unwrap();
             String::from_utf8(out).unwrap()
         };
         let full = render(None);
-        assert!(full.lines().any(|l| l.chars().count() > 100), "the full table is 105 wide:\n{full}");
+        assert!(full.lines().any(|l| l.chars().count() > 90), "the full table is 97 wide:\n{full}");
         for width in [60, 80, 120] {
             let text = render(Some(width));
             let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
@@ -260,7 +271,7 @@ mod tests {
         // At 120 columns the whole table fits; what goes first is efficiency, which
         // speedup / workers says.
         assert!(render(Some(120)).contains("efficiency [95% CI]"));
-        let narrower = render(Some(100));
+        let narrower = render(Some(90));
         assert!(!narrower.contains("efficiency") && narrower.contains("Karp-Flatt"), "{narrower}");
         assert!(narrower.contains("overhead") && narrower.contains("idle"), "{narrower}");
         assert!(render(Some(60)).contains("workers"));

@@ -73,7 +73,7 @@ fn write_notes(notes: &[String], view: &View, out: &mut dyn Write) -> io::Result
 /// the view's characters.
 fn write_scale(a: &crate::result::ScaleAnalysis, view: &View, out: &mut dyn Write) -> io::Result<()> {
     let mut text = Vec::new();
-    super::scale::write_text(a, view.width, &mut text)?;
+    super::scale::write_text(a, view, &mut text)?;
     out.write_all(view.chars(&String::from_utf8_lossy(&text)).as_bytes())
 }
 

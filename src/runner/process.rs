@@ -485,7 +485,8 @@ mod tests {
     #[test]
     fn the_workers_cpu_time_is_parbench_s_not_another_process_s() {
         let ms = 1_000_000;
-        let parent = Measured { wall: Duration::from_millis(50), cpu_ns: 2 * ms, other_cpu_ns: Some(95 * ms), preemptions: 1 };
+        let parent =
+            Measured { wall: Duration::from_millis(50), cpu_ns: 2 * ms, other_cpu_ns: Some(95 * ms), preemptions: 1 };
         let m = with_children(parent, 90 * ms, 4);
         assert_eq!((m.cpu_ns, m.other_cpu_ns, m.preemptions), (92 * ms, Some(5 * ms), 5));
         // Ticks of /proc/stat can count less than the workers used: never below zero.
