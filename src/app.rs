@@ -78,7 +78,7 @@ where
         return Err(not_a_worker().into());
     }
     let (plan, command) = plan_of(registry, args, "measure")?;
-    Ok(measure_plan(&plan, command, &mut |_| {})?.0)
+    Ok(measure_plan(&plan, command, crate::fingerprint::collect(), &mut |_: &measure::Status| {})?.0)
 }
 
 /// The plan of a `run`, `scale` or `suite` command line without the program name, and
@@ -106,9 +106,9 @@ where
 fn measure_plan(
     plan: &Plan,
     command: Vec<String>,
+    environment: crate::fingerprint::Fingerprint,
     progress: measure::Progress<'_>,
 ) -> anyhow::Result<(Report, Vec<Measurement>)> {
-    let environment = crate::fingerprint::collect();
     let measured = measure::measure_all(&plan.cases, progress)?;
     let analysis = plan.scale.as_ref().map(|spec| {
         crate::analysis::scaling::analyze(&crate::analysis::scaling::SweepInput {
@@ -129,6 +129,41 @@ fn measure_plan(
     }
     report.scale = analysis;
     Ok((report, kept))
+}
+
+/// What `run`, `scale` and `suite` show on stderr while measuring: the progress line,
+/// and on a terminal, above it, the case that has just finished a round as the report
+/// will show it (analysed by the same [`crate::analysis::build`]), so the answer forms
+/// while it runs. Drawn between samples only, never inside a timed region.
+struct Live<'a> {
+    progress: &'a crate::progress::Bar,
+    plan: &'a Plan,
+    environment: crate::fingerprint::Fingerprint,
+    /// The view of the frame; `None` with `--quiet`.
+    view: Option<report::View>,
+}
+
+impl measure::Watch for Live<'_> {
+    fn status(&mut self, status: &measure::Status) {
+        self.progress.update(status);
+    }
+
+    fn wants_partial(&self) -> bool {
+        self.view.is_some() && self.progress.is_live()
+    }
+
+    fn partial(&mut self, case: &Measurement) {
+        let Some(view) = &self.view else { return };
+        let view = report::View { width: Some(self.progress.width()), ..*view };
+        let skipped = self.plan.cases.iter().find(|c| c.label == case.label).map(|c| c.skipped.clone());
+        let report = crate::analysis::build(
+            vec![(case.clone(), skipped.unwrap_or_default())],
+            self.plan.record.clone(),
+            self.environment.clone(),
+            Vec::new(),
+        );
+        self.progress.show_case(report::live_lines(&report, &view));
+    }
 }
 
 fn compare(args: &CompareArgs, display: Display) -> anyhow::Result<ExitCode> {
@@ -172,7 +207,10 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
     let progress = crate::progress::Bar::new(estimate.as_ref());
     // Arguments need not be UTF-8 (a path); the record shows them lossily.
     let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-    let (report, measured) = measure_plan(&plan, command, &mut |status| progress.update(status))?;
+    let live_view = (display.detail != report::Detail::Quiet).then(|| view(display, true));
+    let environment = crate::fingerprint::collect();
+    let mut watch = Live { progress: &progress, plan: &plan, environment: environment.clone(), view: live_view };
+    let (report, measured) = measure_plan(&plan, command, environment, &mut watch)?;
     progress.finish();
     // Each output is written on its own: one that fails does not stop the others or
     // the table, and the run then exits 1 naming it. The result file goes first, so

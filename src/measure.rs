@@ -297,9 +297,31 @@ pub struct Status {
     pub target: Option<f64>,
 }
 
-/// Called between samples (never inside one) with where the measurement stands: after
-/// every sample, and after every round once the stopping rule has looked.
-pub type Progress<'a> = &'a mut dyn FnMut(&Status);
+/// Told between samples (never inside one) where the measurement stands: after every
+/// sample, and after every round once the stopping rule has looked; and, when it asks,
+/// the case that has just finished a round as it stands, so that a live view can show
+/// the answer forming.
+pub trait Watch {
+    /// Where the measurement stands.
+    fn status(&mut self, status: &Status);
+    /// Whether to be given [`Watch::partial`] after every round (copying a case's
+    /// samples so far costs a little between rounds).
+    fn wants_partial(&self) -> bool {
+        false
+    }
+    /// The case that has just finished a round, as it stands: the same [`Measurement`]
+    /// the run ends with, without its final interval.
+    fn partial(&mut self, _case: &Measurement) {}
+}
+
+impl<F: FnMut(&Status)> Watch for F {
+    fn status(&mut self, status: &Status) {
+        self(status)
+    }
+}
+
+/// What [`measure_all`] tells how far it is.
+pub type Progress<'a> = &'a mut dyn Watch;
 
 /// One case during measurement.
 struct CaseState<'a> {
@@ -320,6 +342,29 @@ struct CaseState<'a> {
 }
 
 impl<'a> CaseState<'a> {
+    /// The case as measured so far, with `precision` (the stopping rule's final look,
+    /// once it has stopped).
+    fn measurement(&self, precision: Option<Look>) -> Measurement {
+        let setup_ns = self.runners.iter().filter_map(|(k, r)| r.setup_ns().map(|ns| (*k, ns))).collect();
+        let mut runners: Vec<RunnerId> = self.runners.iter().map(|(k, _)| *k).collect();
+        runners.sort();
+        Measurement {
+            workload: self.job.name.clone(),
+            label: self.case.label.clone(),
+            params: self.job.params.clone(),
+            properties: Properties { throughput: self.job.workload.throughput(), ..self.case.properties.clone() },
+            tasks: self.job.workload.task_count(),
+            workers: self.case.settings.workers,
+            runners,
+            samples: self.samples.clone(),
+            setup_ns,
+            workload_setup_ns: self.workload_setup_ns,
+            warmup: self.warmup.clone(),
+            rounds: self.rounds,
+            precision,
+        }
+    }
+
     /// Builds the case's runners and its workload, before any sample.
     fn start(case: &'a Case) -> Result<Self, BenchError> {
         let settings = &case.settings;
@@ -616,7 +661,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
         state.warm_up(cores, longest, &mut || {
             status.samples += 1;
             status.elapsed = started.elapsed();
-            progress(&status);
+            progress.status(&status);
         })?;
         if !hold {
             state.release();
@@ -648,7 +693,7 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
             states[i].round(&mut || {
                 status.samples += 1;
                 status.elapsed = started.elapsed();
-                progress(&status);
+                progress.status(&status);
             })?;
             let left = rounds_left(&states, budget, started.elapsed());
             states[i].decide(left);
@@ -656,36 +701,21 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
                 states[i].release();
             }
             status = Status { elapsed: started.elapsed(), ..round_status(&states, &status, left) };
-            progress(&status);
+            if progress.wants_partial() {
+                progress.partial(&states[i].measurement(None));
+            }
+            progress.status(&status);
         }
     }
     Ok(states
         .into_iter()
         .map(|mut c| {
             c.trim_task_records();
-            let setup_ns = c.runners.iter().filter_map(|(k, r)| r.setup_ns().map(|ns| (*k, ns))).collect();
-            let mut runners: Vec<RunnerId> = c.runners.iter().map(|(k, _)| *k).collect();
-            runners.sort();
             // The interval that stopped the run, never a fresh one computed afterwards.
             let ratios = c.speedup_ratios();
-            let rounds = c.rounds;
-            let why = c.stopped.unwrap_or(Stopped::OutOfTime);
+            let (rounds, why) = (c.rounds, c.stopped.unwrap_or(Stopped::OutOfTime));
             let precision = c.stopping.as_mut().map(|s| s.finish(rounds, &ratios, why));
-            Measurement {
-                workload: c.job.name,
-                label: c.case.label.clone(),
-                params: c.job.params,
-                properties: Properties { throughput: c.job.workload.throughput(), ..c.case.properties.clone() },
-                tasks: c.job.workload.task_count(),
-                workers: c.case.settings.workers,
-                runners,
-                samples: c.samples,
-                setup_ns,
-                workload_setup_ns: c.workload_setup_ns,
-                warmup: c.warmup,
-                rounds: c.rounds,
-                precision,
-            }
+            c.measurement(precision)
         })
         .collect())
 }
@@ -768,7 +798,7 @@ mod tests {
     fn every_round_has_every_runner_once_and_warmup_is_dropped() {
         let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon")]);
         let mut calls = 0;
-        let m = measure(fib_case(12, 4, s.clone()), &mut |_| calls += 1);
+        let m = measure(fib_case(12, 4, s.clone()), &mut |_: &Status| calls += 1);
         let warmed: u32 = m.warmup.iter().map(|w| w.samples).sum();
         assert_eq!(calls, 9 + warmed as usize + 3, "a status after every sample and every round");
         assert!(m.warmup.iter().all(|w| w.samples >= 1), "{:?}", m.warmup);
@@ -787,7 +817,7 @@ mod tests {
         let mut s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("rayon")]);
         s.rounds = Rounds::Fixed(12);
         let orders = |s: &Settings| -> Vec<RunnerId> {
-            let m = measure(fib_case(5, 2, s.clone()), &mut |_| {});
+            let m = measure(fib_case(5, 2, s.clone()), &mut |_: &Status| {});
             let mut v: Vec<_> = m.samples.iter().map(|r| (r.round, r.position, r.sample.runner)).collect();
             v.sort();
             v.into_iter().map(|(_, _, k)| k).collect()
@@ -800,7 +830,10 @@ mod tests {
 
     #[test]
     fn by_round_is_sized_by_the_rounds_present_not_by_their_numbers() {
-        let m = measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_| {});
+        let m = measure(
+            fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])),
+            &mut |_: &Status| {},
+        );
         let mut samples = m.samples.clone();
         for s in &mut samples {
             if s.round == 2 {
@@ -816,11 +849,48 @@ mod tests {
     }
 
     #[test]
+    fn a_watch_that_asks_is_shown_each_case_as_it_stands_after_every_round() {
+        // The live view's input: after each round of a case, that case with the samples
+        // of every round so far, analysed by the same code as the final report.
+        struct Seen {
+            wants: bool,
+            statuses: usize,
+            partial: Vec<(String, u32, usize, Option<Look>)>,
+        }
+        impl Watch for Seen {
+            fn status(&mut self, _: &Status) {
+                self.statuses += 1;
+            }
+            fn wants_partial(&self) -> bool {
+                self.wants
+            }
+            fn partial(&mut self, case: &Measurement) {
+                self.partial.push((case.label.clone(), case.rounds, case.samples.len(), case.precision.clone()));
+            }
+        }
+        let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
+        let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s)];
+        let mut live = Seen { wants: true, statuses: 0, partial: Vec::new() };
+        let all = measure_all(&cases, &mut live).unwrap();
+        assert_eq!(live.partial.len(), 6, "3 rounds of each of 2 cases: {:?}", live.partial);
+        for m in &all {
+            let mine: Vec<_> = live.partial.iter().filter(|p| p.0 == m.label).collect();
+            assert_eq!(mine.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>(), [(1, 2), (2, 4), (3, 6)], "{}", m.label);
+            assert!(mine.iter().all(|p| p.3.is_none()), "no final interval before the end");
+        }
+        assert!(live.statuses > 6);
+        let mut quiet = Seen { wants: false, statuses: 0, partial: Vec::new() };
+        measure_all(&cases, &mut quiet).unwrap();
+        assert!(quiet.partial.is_empty(), "a watch that does not ask is never given a copy");
+        assert!(quiet.statuses > 6, "but is told every status");
+    }
+
+    #[test]
     fn several_cases_are_interleaved_round_by_round() {
         let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s.clone()), fib_case(7, 2, s)];
         let mut seen: Vec<Status> = Vec::new();
-        let all = measure_all(&cases, &mut |status| seen.push(status.clone())).unwrap();
+        let all = measure_all(&cases, &mut |status: &Status| seen.push(status.clone())).unwrap();
         assert_eq!(all.len(), 3);
         assert!(all.iter().all(|m| m.samples.len() == 6), "3 rounds x 2 runners each");
         let warmed: usize = all.iter().flat_map(|m| &m.warmup).map(|w| w.samples as usize).sum();
@@ -844,7 +914,7 @@ mod tests {
         let mut s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         // An unreachable precision and no time at all: exactly the minimum.
         s.rounds = Rounds::Auto { precision: 1e-12, max_time_s: 0.0 };
-        let m = measure(fib_case(10, 2, s.clone()), &mut |_| {});
+        let m = measure(fib_case(10, 2, s.clone()), &mut |_: &Status| {});
         assert_eq!(m.rounds, MIN_AUTO_ROUNDS);
         assert_eq!(m.samples.len(), 2 * MIN_AUTO_ROUNDS as usize);
         let look = m.precision.unwrap();
@@ -853,7 +923,7 @@ mod tests {
         // Any precision reached at once: also the minimum, however long it may run, and
         // the reported look is the one that stopped it.
         s.rounds = Rounds::Auto { precision: 100.0, max_time_s: 3600.0 };
-        let m = measure(fib_case(10, 2, s.clone()), &mut |_| {});
+        let m = measure(fib_case(10, 2, s.clone()), &mut |_: &Status| {});
         assert_eq!(m.rounds, MIN_AUTO_ROUNDS);
         let look = m.precision.unwrap();
         assert!(look.widest.is_some_and(|w| w <= 100.0));
@@ -863,7 +933,7 @@ mod tests {
         // or 1000 rounds).
         s.rounds = Rounds::Auto { precision: 1e-6, max_time_s: 3600.0 };
         let mut statuses = Vec::new();
-        let m = measure(fib_case(10, 2, s), &mut |status| statuses.push(status.clone()));
+        let m = measure(fib_case(10, 2, s), &mut |status: &Status| statuses.push(status.clone()));
         assert_eq!(m.rounds, MIN_AUTO_ROUNDS);
         let look = m.precision.unwrap();
         assert_eq!(look.stopped, Some(Stopped::Futile));
@@ -880,7 +950,10 @@ mod tests {
         assert_eq!(usual_warmup(0), 0, "off is off");
         assert_eq!(usual_warmup(1), SETTLE_SAMPLES as u32);
         assert_eq!(usual_warmup(12), 12);
-        let m = measure(fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])), &mut |_| {});
+        let m = measure(
+            fib_case(5, 2, settings(vec![RunnerId::new("serial"), RunnerId::new("threads")])),
+            &mut |_: &Status| {},
+        );
         assert!(m.warmup.iter().all(|w| w.samples >= usual_warmup(1)), "{:?}", m.warmup);
     }
 

@@ -10,6 +10,12 @@
 //! so far ([`crate::measure::Stopping::expected_stop`]). What it shows is computed by
 //! [`view`] and [`line`], pure functions of the measurement's [`Status`].
 //!
+//! Above it, on a terminal, the case that has just finished a round is shown as it
+//! stands (its answer, table and notes so far, from the same analysis as the final
+//! report; [`frame`]), redrawn between rounds, so that the answer forms while it runs.
+//! It is erased when measuring ends and the report is printed once, as it is when
+//! stderr is not a terminal.
+//!
 //! The line is drawn only when stderr is a terminal. It is redrawn between samples and
 //! once a second by indicatif's ticking thread, so that the elapsed time moves during a
 //! long sample; a redraw is one short write to stderr, so that thread costs a measured
@@ -98,11 +104,37 @@ fn clock(d: Duration) -> String {
     if s < 60 { format!("{s} s") } else { format!("{} min {:02} s", s / 60, s % 60) }
 }
 
+/// What is drawn on a terminal of `rows` rows: the `case` lines so far, at most as many
+/// as leave room for the progress line and the line the cursor rests on (the rest are
+/// cut, with a last line saying how many), then `line`. Every line of `case` is already
+/// fitted to the width, so none wraps and each is one row to erase at the next redraw.
+pub fn frame(case: &[String], line: &str, rows: usize) -> String {
+    let room = rows.saturating_sub(2);
+    if room == 0 {
+        return line.to_string();
+    }
+    let (shown, more) = if case.len() > room {
+        let shown = room - 1;
+        (&case[..shown], Some(format!("  ... {} more lines when it ends", case.len() - shown)))
+    } else {
+        (case, None)
+    };
+    let mut text = String::new();
+    for l in shown.iter().map(String::as_str).chain(more.as_deref()) {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text.push_str(line);
+    text
+}
+
 /// The progress line on stderr, drawn only when stderr is a terminal: at once when the
-/// run is estimated to last over a second, else once it has.
+/// run is estimated to last over a second, else once it has; with the live [`frame`]
+/// above it once one is given.
 pub struct Bar {
     bar: indicatif::ProgressBar,
     latest: Arc<Mutex<Option<(Status, Instant)>>>,
+    case: Arc<Mutex<Vec<String>>>,
     start: Instant,
     shown: std::cell::Cell<bool>,
 }
@@ -111,21 +143,24 @@ impl Bar {
     /// A line for a run estimated (by the calibration) at `estimate`.
     pub fn new(estimate: Option<&crate::analysis::estimate::Estimate>) -> Bar {
         let latest: Arc<Mutex<Option<(Status, Instant)>>> = Arc::new(Mutex::new(None));
+        let case: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
         let total = estimate.map(|e| e.total);
-        let shared = Arc::clone(&latest);
+        let (shared, shared_case) = (Arc::clone(&latest), Arc::clone(&case));
         let draw = move |_: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
             let Ok(latest) = shared.lock() else { return };
             let Some((status, at)) = latest.as_ref() else { return };
-            let width = crate::sys::stderr_columns().unwrap_or(80);
+            let (rows, width) = crate::sys::stderr_size().unwrap_or((24, 80));
             // One column short of the width: a line that fills it wraps on some terminals.
-            let _ = out.write_str(&line(&view(status, at.elapsed(), total), width.saturating_sub(1)));
+            let progress = line(&view(status, at.elapsed(), total), width.saturating_sub(1));
+            let case = shared_case.lock().map(|c| c.clone()).unwrap_or_default();
+            let _ = out.write_str(&frame(&case, &progress, rows));
         };
         let style = indicatif::ProgressStyle::with_template("{line}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .with_key("line", draw);
         let bar = indicatif::ProgressBar::hidden();
         bar.set_style(style);
-        let progress = Bar { bar, latest, start: Instant::now(), shown: std::cell::Cell::new(false) };
+        let progress = Bar { bar, latest, case, start: Instant::now(), shown: std::cell::Cell::new(false) };
         if estimate.is_some_and(|e| e.total > Duration::from_secs(1)) {
             progress.show();
         }
@@ -153,7 +188,26 @@ impl Bar {
         self.bar.tick();
     }
 
-    /// Clears the line.
+    /// Whether a live frame would be seen: stderr is a terminal.
+    pub fn is_live(&self) -> bool {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    }
+
+    /// The width the live frame's lines must fit: stderr's, one column short.
+    pub fn width(&self) -> usize {
+        crate::sys::stderr_size().map_or(80, |(_, w)| w).saturating_sub(1)
+    }
+
+    /// Shows `case` (lines fitted to [`Bar::width`]) above the line from now on.
+    pub fn show_case(&self, case: Vec<String>) {
+        if let Ok(mut shown) = self.case.lock() {
+            *shown = case;
+        }
+        self.bar.tick();
+    }
+
+    /// Clears the line, and the frame above it.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
@@ -253,6 +307,27 @@ mod tests {
         assert_eq!(v.message, "round 3 of 10, 1 min 05 s, ETA 14 s");
         let unknown = view(&Status { warming_up: true, ..Status::default() }, Duration::ZERO, None);
         assert_eq!((unknown.fraction, unknown.eta, unknown.message.as_str()), (0.0, None, "warming up, 0 s"));
+    }
+
+    #[test]
+    fn the_live_frame_shows_the_case_above_the_line_and_never_more_rows_than_the_terminal() {
+        let case: Vec<String> = (1..=10).map(|i| format!("line {i}")).collect();
+        // Room for all: every line, then the progress line, one row per line.
+        let tall = frame(&case, "[==>  ] round 3", 40);
+        assert_eq!(tall.lines().count(), 11);
+        assert!(tall.starts_with("line 1\nline 2\n") && tall.ends_with("line 10\n[==>  ] round 3"), "{tall}");
+        // A terminal of 8 rows: 5 lines of the case, a line for the rest, the progress
+        // line, and the row the cursor rests on.
+        let short = frame(&case, "[==>  ] round 3", 8);
+        let rows: Vec<&str> = short.lines().collect();
+        assert_eq!(rows.len(), 7, "{short}");
+        assert_eq!(rows[..5], ["line 1", "line 2", "line 3", "line 4", "line 5"]);
+        assert_eq!(rows[5], "  ... 5 more lines when it ends");
+        assert_eq!(rows[6], "[==>  ] round 3");
+        // Nothing to show yet, or no room at all: the progress line alone.
+        assert_eq!(frame(&[], "[] x", 24), "[] x");
+        assert_eq!(frame(&case, "[] x", 2), "[] x");
+        assert_eq!(frame(&case, "[] x", 3), "  ... 10 more lines when it ends\n[] x");
     }
 
     #[test]

@@ -528,13 +528,13 @@ pub fn stdout_open() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The width in columns of the terminal standard error is, `None` when it is not a
-/// terminal (or says it is 0 wide).
-pub fn stderr_columns() -> Option<usize> {
+/// Rows and columns of the terminal standard error is, `None` when it is not a
+/// terminal (or says it is 0 wide or high).
+pub fn stderr_size() -> Option<(usize, usize)> {
     let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCGWINSZ writes one winsize into the struct passed, which lives here.
     let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+    (ok && size.ws_col > 0 && size.ws_row > 0).then_some((usize::from(size.ws_row), usize::from(size.ws_col)))
 }
 
 /// A private character device like `/dev/{name}` (`null`, `full` or `zero`), made with

@@ -113,6 +113,9 @@ fn sorted(runners: &[RunnerId]) -> Vec<RunnerId> {
     v
 }
 
+/// Per build (BASE, NEW), per case: the samples.
+type BySide = [Vec<Vec<RecordedSample>>; 2];
+
 /// Most times one pair is measured: a pair that other processes disturbed (one of its
 /// two samples saw them use more CPU than [`is_disturbed`] allows, the same test the
 /// notes of `run` use) is measured again, up to twice.
@@ -140,7 +143,7 @@ fn measure(
     summary: &PlanSummary,
     rounds: u32,
     warmup: u32,
-) -> Result<([Vec<Vec<RecordedSample>>; 2], PairCounts), program::Fault> {
+) -> Result<(BySide, PairCounts), program::Fault> {
     let mut order: Vec<(usize, RunnerId)> = Vec::new();
     for (c, case) in summary.cases.iter().enumerate() {
         order.extend(case.runners.iter().map(|&runner| (c, runner)));

@@ -24,7 +24,7 @@ pub use bmf::{BmfReporter, GithubBenchmarkReporter};
 pub use fmt::{fmt_count, fmt_ms, fmt_pct};
 pub use json::JsonReporter;
 pub use markdown::MarkdownReporter;
-pub use table::TableReporter;
+pub use table::{TableReporter, live_lines};
 pub use view::{ColorChoice, Detail, Style, Terminal, View};
 
 /// Output formats.

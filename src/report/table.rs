@@ -48,6 +48,16 @@ fn write_lines(lines: &[String], out: &mut dyn Write) -> io::Result<()> {
     lines.iter().try_for_each(|l| writeln!(out, "{l}"))
 }
 
+/// What the live view shows of a report of one case measured so far: its answer, then
+/// its block (title, table, footer, notes) as the final report will show it.
+pub fn live_lines(report: &Report, view: &View) -> Vec<String> {
+    let mut lines = answers(report, view);
+    for case in &report.cases {
+        lines.extend(case_block(case, view, false));
+    }
+    lines
+}
+
 /// The answer of each case, in bold, folded to the width: introduced by the case's
 /// label when there are several.
 pub(crate) fn answers(report: &Report, view: &View) -> Vec<String> {
