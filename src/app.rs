@@ -78,7 +78,14 @@ where
         return Err(not_a_worker().into());
     }
     let (plan, command) = plan_of(registry, args, "measure")?;
-    Ok(measure_plan(&plan, command, crate::fingerprint::collect(), &mut |_: &measure::Status| {})?.0)
+    Ok(measure_plan(
+        &plan,
+        command,
+        crate::fingerprint::collect(),
+        std::time::Instant::now(),
+        &mut |_: &measure::Status| {},
+    )?
+    .0)
 }
 
 /// The plan of a `run`, `scale` or `suite` command line without the program name, and
@@ -107,9 +114,10 @@ fn measure_plan(
     plan: &Plan,
     command: Vec<String>,
     environment: crate::fingerprint::Fingerprint,
+    since: std::time::Instant,
     progress: measure::Progress<'_>,
 ) -> anyhow::Result<(Report, Vec<Measurement>)> {
-    let measured = measure::measure_all(&plan.cases, progress)?;
+    let measured = measure::measure_all(&plan.cases, since, progress)?;
     let analysis = plan.scale.as_ref().map(|spec| {
         crate::analysis::scaling::analyze(&crate::analysis::scaling::SweepInput {
             measurements: &measured,
@@ -190,6 +198,7 @@ fn compare(args: &CompareArgs, display: Display) -> anyhow::Result<ExitCode> {
 }
 
 fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::Result<ExitCode> {
+    let since = std::time::Instant::now();
     let mut plan = crate::plan::plan(registry, request)?;
     crate::interrupt::install().context("installing the Ctrl-C handler")?;
     // `--limit none` skips the calibration: nothing to refuse.
@@ -210,7 +219,7 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
     let live_view = (display.detail != report::Detail::Quiet).then(|| view(display, true));
     let environment = crate::fingerprint::collect();
     let mut watch = Live { progress: &progress, plan: &plan, environment: environment.clone(), view: live_view };
-    let (report, measured) = measure_plan(&plan, command, environment, &mut watch)?;
+    let (report, measured) = measure_plan(&plan, command, environment, since, &mut watch)?;
     progress.finish();
     // Each output is written on its own: one that fails does not stop the others or
     // the table, and the run then exits 1 naming it. The result file goes first, so

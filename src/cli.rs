@@ -742,7 +742,7 @@ pub struct CommonArgs {
     /// fraction (0.03 = ±3%; 0.001..=0.5).
     #[arg(long, value_name = "FRACTION", default_value = "0.03", value_parser = parse_precision, allow_hyphen_values = true)]
     pub precision: f64,
-    /// With --rounds auto: the time measuring may take, warm-up included: no round
+    /// With --rounds auto: the time to an answer, from the start of the command (its calibration and warm-up included): no round
     /// starts that would end after it (e.g. 10, 90, 500ms) [default: 10; scale: 30].
     #[arg(long, value_name = "SECS", value_parser = parse_timeout, allow_hyphen_values = true)]
     pub max_time: Option<std::time::Duration>,

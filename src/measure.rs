@@ -78,11 +78,12 @@ pub enum Rounds {
     Fixed(u32),
     /// Until every runner's paired speedup is known within `precision` (a fraction;
     /// half-width of its 95% interval), at least [`MIN_AUTO_ROUNDS`], and no round
-    /// starts after `max_time_s` seconds of measured work.
+    /// starts that would end more than `max_time_s` seconds after the command began
+    /// (its calibration and the workloads' set-up included).
     Auto {
         /// Target half-width of the 95% interval of each speedup, relative.
         precision: f64,
-        /// Measured work after which no round starts, seconds.
+        /// Seconds from the command's start after which no round ends.
         max_time_s: f64,
     },
 }
@@ -630,7 +631,11 @@ pub(crate) fn build(case: &Case) -> Result<(Job, u64), BenchError> {
 /// of shifting all rounds of whichever case happened to be running. The price is that
 /// every case's workload is built (its set-up) before the first round and held until
 /// the last. Runners' pools are held only while they fit (see [`hold_pools`]).
-pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measurement>, BenchError> {
+pub fn measure_all(
+    cases: &[Case],
+    since: std::time::Instant,
+    progress: Progress<'_>,
+) -> Result<Vec<Measurement>, BenchError> {
     let mut states = Vec::with_capacity(cases.len());
     for case in cases {
         states.push(CaseState::start(case)?);
@@ -654,7 +659,9 @@ pub fn measure_all(cases: &[Case], progress: Progress<'_>) -> Result<Vec<Measure
     // Warm-up beyond each runner's least samples gets its share of --max-time.
     let runners: u32 = states.iter().map(|s| s.runners.len() as u32).sum();
     let longest = budget.map_or(MAX_WARMUP, |b| (b.mul_f64(WARMUP_SHARE) / runners.max(1)).min(MAX_WARMUP));
-    let started = std::time::Instant::now();
+    // --max-time counts from `since`: the command's start, so that its calibration and
+    // the workloads' set-up are part of the time to an answer.
+    let started = since;
     let mut status = Status { budget, target, warming_up: true, ..Status::default() };
     status.expected_rounds = states.iter().map(|s| s.case.settings.rounds.minimum()).max();
     for state in &mut states {
@@ -791,7 +798,7 @@ mod tests {
     }
 
     fn measure(case: Case, progress: Progress<'_>) -> Measurement {
-        measure_all(&[case], progress).unwrap().remove(0)
+        measure_all(&[case], std::time::Instant::now(), progress).unwrap().remove(0)
     }
 
     #[test]
@@ -871,7 +878,7 @@ mod tests {
         let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s)];
         let mut live = Seen { wants: true, statuses: 0, partial: Vec::new() };
-        let all = measure_all(&cases, &mut live).unwrap();
+        let all = measure_all(&cases, std::time::Instant::now(), &mut live).unwrap();
         assert_eq!(live.partial.len(), 6, "3 rounds of each of 2 cases: {:?}", live.partial);
         for m in &all {
             let mine: Vec<_> = live.partial.iter().filter(|p| p.0 == m.label).collect();
@@ -880,7 +887,7 @@ mod tests {
         }
         assert!(live.statuses > 6);
         let mut quiet = Seen { wants: false, statuses: 0, partial: Vec::new() };
-        measure_all(&cases, &mut quiet).unwrap();
+        measure_all(&cases, std::time::Instant::now(), &mut quiet).unwrap();
         assert!(quiet.partial.is_empty(), "a watch that does not ask is never given a copy");
         assert!(quiet.statuses > 6, "but is told every status");
     }
@@ -890,7 +897,8 @@ mod tests {
         let s = settings(vec![RunnerId::new("serial"), RunnerId::new("threads")]);
         let cases = vec![fib_case(5, 2, s.clone()), fib_case(6, 2, s.clone()), fib_case(7, 2, s)];
         let mut seen: Vec<Status> = Vec::new();
-        let all = measure_all(&cases, &mut |status: &Status| seen.push(status.clone())).unwrap();
+        let all =
+            measure_all(&cases, std::time::Instant::now(), &mut |status: &Status| seen.push(status.clone())).unwrap();
         assert_eq!(all.len(), 3);
         assert!(all.iter().all(|m| m.samples.len() == 6), "3 rounds x 2 runners each");
         let warmed: usize = all.iter().flat_map(|m| &m.warmup).map(|w| w.samples as usize).sum();

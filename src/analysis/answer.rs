@@ -70,6 +70,17 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         );
         return plain(text, long);
     }
+    // The answer is about the runners that beat serial: a runner with a higher median
+    // whose interval reaches back to serial is neither "the most" nor in a tie.
+    let keep: Vec<usize> = (0..ranked.len()).filter(|&i| beat(i)).collect();
+    let ranked: Vec<&RunnerRow> = keep.iter().map(|&i| ranked[i]).collect();
+    let walls: Vec<Vec<f64>> = keep.iter().map(|&i| walls[i].clone()).collect();
+    let intervals: Vec<Option<Interval>> = keep.iter().map(|&i| intervals[i]).collect();
+    let shown = |i: usize| match intervals[i] {
+        Some(iv) => format!("{:.2}x serial [{:.2}, {:.2}]", speedup(ranked[i]), iv.low, iv.high),
+        None => format!("{:.2}x serial", speedup(ranked[i])),
+    };
+    let best = ranked[0];
     if ranked.len() == 1 {
         let text = format!("{} beat serial: {}", best.runner, shown(0));
         let long = format!(
@@ -79,11 +90,12 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
             best.workers,
             crate::report::fmt_pct(best.efficiency.unwrap_or(0.0))
         );
-        return Some((Answer { text, fastest: Some(best.runner) }, long));
+        // Fastest only when no runner with a higher median was left out.
+        return Some((Answer { text, fastest: (keep[0] == 0).then_some(best.runner) }, long));
     }
     Some(match stats::fastest(&walls, CONFIDENCE)? {
         stats::Fastest::TooFewRounds { rounds, needed } => {
-            let beaten: Vec<RunnerId> = (0..ranked.len()).filter(|&i| beat(i)).map(|i| ranked[i].runner).collect();
+            let beaten: Vec<RunnerId> = ranked.iter().map(|r| r.runner).collect();
             let text = format!(
                 "{} beat serial, {} the most: {}; {rounds} rounds are too few to name the fastest ({needed} needed)",
                 crate::text::names(&beaten),
