@@ -115,6 +115,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         clamps: false,
         started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        refusal: None,
         symbol: 'a',
         color: [255, 127, 14],
         pipeline: Some(

@@ -155,6 +155,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         // Its processes live through the case's rounds, like a pool's threads.
         started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: true },
+        refusal: None,
         symbol: 'P',
         color: [148, 103, 189],
         pipeline: Some(

@@ -90,6 +90,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         started: Started { held: 1, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("data-parallel, for contrast: every pool thread takes items through all stages"),
+        refusal: None,
         symbol: 'r',
         color: [44, 160, 44],
     },

@@ -36,6 +36,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         started: Started { held: 0, sample_threads: 0, sample_tasks: 0 },
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("each item through every stage in turn, on one thread"),
+        refusal: None,
         symbol: 's',
         color: [90, 90, 90],
     },
