@@ -572,7 +572,7 @@ fn case(
     let mut quietly = Vec::new();
     for &runner in &runners {
         let info = runner.info().expect("the plan's runners are this build's");
-        let unavailable = info.refusal.and_then(|refusal| refusal(workers));
+        let unavailable = info.refusal.and_then(|refusal| refusal(workers, &properties));
         if let Some((reason, quiet)) = unavailable {
             let runner = bench.origin.runner(runner);
             if explicit_runners && bench.runners.as_ref().is_some_and(|r| r.contains(&info.id)) {

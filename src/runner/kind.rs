@@ -108,7 +108,8 @@ impl RunnerId {
     /// Why this process cannot run it with `workers` workers, if it cannot (the mpi
     /// runner outside `mpirun`, or in a world with too few ranks).
     pub fn refusal(self, workers: usize) -> Option<String> {
-        self.info().and_then(|i| i.refusal).and_then(|refusal| refusal(workers)).map(|(why, _)| why)
+        let any = crate::workload::Properties::default();
+        self.info().and_then(|i| i.refusal).and_then(|refusal| refusal(workers, &any)).map(|(why, _)| why)
     }
 
     /// Whether its workers are processes (an unknown runner: assume not).
@@ -178,9 +179,10 @@ pub struct CostModel {
     pub set_up_per_worker: bool,
 }
 
-/// Why a runner cannot run `workers` workers in this process, and whether to stay
-/// quiet about it when it was not asked for by name; `None` when it can.
-pub type Refusal = fn(usize) -> Option<(String, bool)>;
+/// Why a runner cannot run `workers` workers of a workload with these properties in
+/// this process, and whether to stay quiet about it when it was not asked for by name;
+/// `None` when it can.
+pub type Refusal = fn(usize, &crate::workload::Properties) -> Option<(String, bool)>;
 
 /// Everything other modules may ask about a runner.
 #[derive(Clone, Copy, Debug)]

@@ -36,15 +36,18 @@ pub struct MpiRunner {
     held: Option<(Ranks, String)>,
 }
 
-/// Why the mpi runner cannot run `workers` workers in this process: outside `mpirun`
-/// (quiet when not asked for: the build then behaves as one without the feature), or
-/// in a world with too few ranks.
-fn refusal(workers: usize) -> Option<(String, bool)> {
+/// Why the mpi runner cannot run `workers` workers of a workload in this process:
+/// outside `mpirun` (quiet when not asked for: the build then behaves as one without
+/// the feature), a workload whose workers share memory, or a world with too few ranks.
+fn refusal(workers: usize, properties: &crate::workload::Properties) -> Option<(String, bool)> {
     let Some(world) = crate::worker::mpi::world() else {
         let why = "runs only under mpirun: launch it as `mpirun -n 3 parbench run ... --runner mpi` (rank 0 runs \
                    parbench, the other ranks are its workers)";
         return Some((why.into(), true));
     };
+    if let Some(why) = &properties.shared_memory {
+        return Some((format!("has ranks that share no memory, and {why}"), false));
+    }
     let serving = world.size - 1;
     (workers > serving).then(|| {
         let why = format!(
@@ -150,6 +153,8 @@ impl Runner for MpiRunner {
             return Ok(());
         }
         self.release();
+        // The plan refuses such workloads (their properties say so); a user's workload
+        // may need shared slots without saying it.
         if job.workload.shared_slots(self.workers) > 0 {
             return Err(BenchError::Setup {
                 workload: job.label.clone(),
