@@ -179,3 +179,22 @@ fn without_mpirun_the_mpi_runner_is_refused_with_how_to_launch_it() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stdout.contains("mpi") && !stderr.contains("mpi"), "{stdout}\n{stderr}");
 }
+
+#[test]
+fn an_interrupt_of_rank_0_ends_every_rank_with_exit_130() {
+    let child = mpirun("interrupt", &["run", "sleep", "--tasks", "400", "--ms", "20", "--runner", "mpi"])
+        .args(["--rounds", "3", "--warmup", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let root = rank_pid("interrupt", 0);
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on the pid of a process this test's run started.
+    unsafe { libc::kill(root as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("parbench: interrupted by SIGINT"), "{stderr}");
+    assert!(marked("interrupt", None).is_empty(), "a rank survived");
+}
