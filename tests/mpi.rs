@@ -198,3 +198,22 @@ fn an_interrupt_of_rank_0_ends_every_rank_with_exit_130() {
     assert!(stderr.contains("parbench: interrupted by SIGINT"), "{stderr}");
     assert!(marked("interrupt", None).is_empty(), "a rank survived");
 }
+
+#[test]
+fn workloads_that_need_parbenchs_machine_are_skipped_or_refused_with_their_reason() {
+    // Asked for by name: refused, exit 2, one line with the reason.
+    let out = mpirun("counter", &["run", "counter", "--increments", "1000", "--runner", "mpi"]).output().unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--runner mpi has ranks that may be on other machines and share no memory"), "{stderr}");
+    // Among all runners: skipped with the reason, the others measured.
+    let out = mpirun("command", &["run", "command", "--cmd", "true", "--tasks", "2", "--rounds", "1", "--warmup", "0"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("skipped mpi: has ranks that may be on other machines") && stdout.contains("shell command"),
+        "{stdout}"
+    );
+}

@@ -12,8 +12,9 @@
 //! to the last task's reply, and closed untimed by the outputs (checksums, verified at
 //! rank 0) and each rank's statistics.
 //!
-//! Ranks share no memory: a workload that needs shared state (the counter) or one
-//! address space is refused with its reason.
+//! Ranks may be on other machines and share no memory: a workload that needs parbench's
+//! machine (the counter's shared slots, the command's shell) or one address space is
+//! skipped, or refused with its reason when asked for.
 
 use std::time::Duration;
 
@@ -38,15 +39,16 @@ pub struct MpiRunner {
 
 /// Why the mpi runner cannot run `workers` workers of a workload in this process:
 /// outside `mpirun` (quiet when not asked for: the build then behaves as one without
-/// the feature), a workload whose workers share memory, or a world with too few ranks.
+/// the feature), a workload that needs parbench's machine, or a world with too few
+/// ranks.
 fn refusal(workers: usize, properties: &crate::workload::Properties) -> Option<(String, bool)> {
     let Some(world) = crate::worker::mpi::world() else {
         let why = "runs only under mpirun: launch it as `mpirun -n 3 parbench run ... --runner mpi` (rank 0 runs \
                    parbench, the other ranks are its workers)";
         return Some((why.into(), true));
     };
-    if let Some(why) = &properties.shared_memory {
-        return Some((format!("has ranks that share no memory, and {why}"), false));
+    if let Some(why) = &properties.one_machine {
+        return Some((format!("has ranks that may be on other machines and share no memory, and {why}"), false));
     }
     let serving = world.size - 1;
     (workers > serving).then(|| {

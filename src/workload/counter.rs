@@ -83,7 +83,7 @@ pub fn spec() -> WorkloadSpec {
                  with the process runner use sync none, atomic or sharded"
                     .to_string()
             }),
-            shared_memory: Some(
+            one_machine: Some(
                 "its workers contend on one counter in memory they share (the one-sided MPI window version is \
                  not built yet)"
                     .to_string(),
