@@ -94,7 +94,7 @@ fn fib_under_mpi_is_verified_with_two_ranks_as_workers() {
 #[test]
 fn scale_sweeps_one_and_two_serving_ranks() {
     let out = mpirun("scale", &["scale", "fib", "--n", "16", "--tasks", "4", "--runner", "mpi", "--threads", "1,2"])
-        .args(["--rounds", "1", "--warmup", "0", "--format", "json"])
+        .args(["--rounds", "3", "--warmup", "1", "--format", "json"])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);

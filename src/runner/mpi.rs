@@ -151,7 +151,9 @@ impl Runner for MpiRunner {
     }
 
     fn prepare(&mut self, job: &Job) -> Result<(), BenchError> {
-        if self.held.as_ref().is_some_and(|(_, label)| *label == job.label) {
+        // A session another mpi runner opened since (another worker count of a scale
+        // sweep) has taken the ranks: this one sets them up again, untimed.
+        if self.held.as_ref().is_some_and(|(ranks, label)| *label == job.label && ranks.current()) {
             return Ok(());
         }
         self.release();

@@ -82,6 +82,8 @@ static WORLD: OnceLock<World> = OnceLock::new();
 /// Set when a session failed and a rank may be busy, hung or dead: rank 0 then ends
 /// the job with MPI_Abort instead of stopping each rank.
 static POISONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The number of the session opened last: one session at a time holds the ranks.
+static SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn comm() -> SimpleCommunicator {
     SimpleCommunicator::world()
@@ -143,23 +145,29 @@ pub fn finish() {
 pub fn serve_ranks(workloads: &super::serve::Workloads<'_>) -> Result<(), String> {
     // What a task prints goes to stderr, as in a worker process; the protocol has its
     // messages.
+    // A `start` inside a session ends it and opens the next one at once: rank 0 opens
+    // a session for whichever runner measures next (a scale sweep interleaves runners
+    // of different worker counts), and a runner whose session was taken opens its own
+    // again before its next sample.
+    let mut started = false;
     loop {
-        let (tag, _) = receive_from_root(IDLE_NAP);
-        match tag {
-            START => {
-                let mut input = RankInput { buf: Vec::new(), pos: 0, stopped: false };
-                let result = super::serve::serve(workloads, &mut input, RankOutput(Vec::new()));
-                if let Err(e) = result {
-                    // Rank 0 sees the session end in silence or in a protocol error; say why.
-                    eprintln!("parbench: error: mpi rank {}: {e}", comm().rank());
-                }
-                if input.stopped {
-                    break;
-                }
+        if !started {
+            match receive_from_root(IDLE_NAP).0 {
+                START => {}
+                STOP => break,
+                _ => continue,
             }
-            STOP => break,
-            _ => {}
         }
+        let mut input = RankInput { buf: Vec::new(), pos: 0, stopped: false, restarted: false };
+        let result = super::serve::serve(workloads, &mut input, RankOutput(Vec::new()));
+        if let Err(e) = result {
+            // Rank 0 sees the session end in silence or in a protocol error; say why.
+            eprintln!("parbench: error: mpi rank {}: {e}", comm().rank());
+        }
+        if input.stopped {
+            break;
+        }
+        started = input.restarted;
     }
     UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()).take();
     Ok(())
@@ -180,12 +188,13 @@ fn receive_from_root(longest: Duration) -> (Tag, Vec<u8>) {
     }
 }
 
-/// A serving rank's input: the request lines rank 0 sends; `stop` reads as the end of
-/// input.
+/// A serving rank's input: the request lines rank 0 sends; `stop` and `start` (of the
+/// next session) read as the end of input.
 struct RankInput {
     buf: Vec<u8>,
     pos: usize,
     stopped: bool,
+    restarted: bool,
 }
 
 impl Read for RankInput {
@@ -200,11 +209,12 @@ impl Read for RankInput {
 
 impl BufRead for RankInput {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        while self.pos == self.buf.len() && !self.stopped {
+        while self.pos == self.buf.len() && !self.stopped && !self.restarted {
             let (tag, bytes) = receive_from_root(SESSION_NAP);
             match tag {
                 REQUEST => (self.buf, self.pos) = (bytes, 0),
                 STOP => self.stopped = true,
+                START => self.restarted = true,
                 _ => {}
             }
         }
@@ -244,6 +254,8 @@ pub struct Ranks {
     pub deadline: Instant,
     /// Each worker's pid, from its hello.
     pids: Vec<u32>,
+    /// Its number (see [`Ranks::current`]).
+    session: u64,
 }
 
 impl Ranks {
@@ -270,8 +282,8 @@ impl Ranks {
             timeout,
             deadline: Instant::now() + timeout,
             pids: world.ranks[1..=workers].iter().map(|(_, pid)| *pid).collect(),
+            session: SESSION.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1,
         };
-        POISONED.store(true, std::sync::atomic::Ordering::SeqCst);
         for w in 0..workers {
             comm().process_at_rank(w as i32 + 1).send_with_tag(&[0u8][..], START);
         }
@@ -342,19 +354,28 @@ impl Ranks {
         }
     }
 
-    /// The error about worker `worker` (rank `worker + 1`).
+    /// Whether this is still the session that holds the ranks (a later one ends it).
+    pub fn current(&self) -> bool {
+        SESSION.load(std::sync::atomic::Ordering::SeqCst) == self.session
+    }
+
+    /// The error about worker `worker` (rank `worker + 1`); the job is aborted at the
+    /// end, as the rank may be hung.
     pub fn error(&self, worker: usize, what: String) -> BenchError {
+        POISONED.store(true, std::sync::atomic::Ordering::SeqCst);
         let rank = worker + 1;
         let host = WORLD.get().and_then(|w| w.ranks.get(rank)).map_or("?".to_string(), |(h, _)| h.clone());
         BenchError::Rank { rank, pid: self.pids.get(worker).copied().unwrap_or(0), host, what }
     }
 
-    /// Ends the session: every rank returns to waiting for the next `start`.
+    /// Ends the session, if it still holds the ranks: every rank returns to waiting
+    /// for the next `start`.
     pub fn quit(mut self) {
-        for w in 0..self.workers {
-            self.send(w, &Request::Quit);
+        if self.current() {
+            for w in 0..self.workers {
+                self.send(w, &Request::Quit);
+            }
         }
-        POISONED.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
