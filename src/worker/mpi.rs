@@ -123,7 +123,9 @@ pub fn init(node: &str) -> Result<Role, String> {
     }
     let library = mpi::environment::library_version().unwrap_or_default().lines().next().unwrap_or("").to_string();
     let init_ns = started.elapsed().as_nanos() as u64;
-    let _ = WORLD.set(World { size, init_ns, library: library.trim().to_string(), nodes, ranks });
+    // The C string's terminator may come along in the length MPI reports.
+    let library = library.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+    let _ = WORLD.set(World { size, init_ns, library, nodes, ranks });
     Ok(Role::Root)
 }
 
