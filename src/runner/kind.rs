@@ -46,6 +46,12 @@ impl RunnerId {
         super::RUNNERS.iter().map(|r| r.info.id).collect()
     }
 
+    /// This build's runners that this process can run, in report order: all of them
+    /// but the mpi runner outside `mpirun`.
+    pub fn runnable() -> Vec<RunnerId> {
+        Self::all().into_iter().filter(|r| r.refusal(1).is_none()).collect()
+    }
+
     /// The id a runner of this build has, if any.
     pub fn known(id: &str) -> Option<Self> {
         super::RUNNERS.iter().map(|r| r.info.id).find(|k| k.0 == id)
