@@ -15,8 +15,14 @@ pub(crate) fn view(display: Display, on_stderr: bool) -> report::View {
     let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let terminal = report::Terminal {
         is_terminal,
-        // The terminal's size as stdout sees it; on stderr, COLUMNS says.
-        width: if on_stderr { None } else { comfy_table::Table::new().width().map(usize::from) },
+        // The terminal's size as stdout sees it; on stderr, COLUMNS says. So it does
+        // under mpirun, which relays rank 0's output through a pseudo-terminal of its
+        // own whose size is not the user's terminal's.
+        width: if on_stderr || crate::sys::under_mpirun() {
+            None
+        } else {
+            comfy_table::Table::new().width().map(usize::from)
+        },
         columns: var("COLUMNS"),
         no_color: var("NO_COLOR"),
         clicolor_force: var("CLICOLOR_FORCE"),

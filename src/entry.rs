@@ -26,7 +26,7 @@ pub fn main(registry: Registry) -> ExitCode {
     // the file, instead of SIGXFSZ ending parbench without a word.
     // SAFETY: setting a signal's disposition to SIG_IGN has no other effect.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     // The process runner's children start here: skip building and parsing the whole
     // CLI, whose cost would otherwise count as process start-up in every sample.
     if args.len() == 2 && args[1] == "worker" {
@@ -42,6 +42,44 @@ pub fn main(registry: Registry) -> ExitCode {
     if args.get(1).is_some_and(|a| a == "serve-samples") {
         return crate::ab::serve::main(&registry, &args[2..]);
     }
+    // Under mpirun every rank starts here: MPI_Init first, before anything is timed;
+    // rank 0 goes on as parbench, the other ranks serve the mpi runner until it stops
+    // them. Outside mpirun, MPI is never initialised.
+    #[cfg(feature = "mpi")]
+    if crate::worker::mpi::launched() {
+        use crate::worker::mpi::Role;
+        return match crate::worker::mpi::init(&crate::fingerprint::this_node()) {
+            Ok(Role::Server) => serve_rank(&registry),
+            Ok(Role::Root) => {
+                let code = command(registry, args);
+                crate::worker::mpi::finish();
+                code
+            }
+            Err(e) => {
+                eprintln!("parbench: error: starting MPI: {}", crate::text::terminal_safe(&e));
+                ExitCode::from(1)
+            }
+        };
+    }
+    command(registry, args)
+}
+
+/// A serving rank of an MPI world: it never reads the command line into output.
+#[cfg(feature = "mpi")]
+fn serve_rank(registry: &Registry) -> ExitCode {
+    let find = |name: &str| registry.get(name).map(|spec| &**spec);
+    let workloads = crate::worker::serve::Workloads { find: &find, max_workers: crate::runner::MAX_WORKERS };
+    match crate::worker::mpi::serve_ranks(&workloads) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parbench: error: mpi rank: {}", crate::text::terminal_safe(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The command line of rank 0, or of parbench without MPI.
+fn command(registry: Registry, mut args: Vec<OsString>) -> ExitCode {
     // A user's mistake in a declaration is reported before anything else reads it.
     if let Err(e) = registry.validate() {
         return finish(Err(e.into()));

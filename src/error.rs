@@ -125,6 +125,19 @@ pub enum BenchError {
         /// The last lines of its stderr.
         stderr_tail: String,
     },
+    /// A rank of the MPI world died, hung past `--timeout` or broke the protocol; rank 0
+    /// ends the whole MPI job.
+    #[error("mpi rank {rank} (pid {pid} on {host}) {what}; rank 0 aborts the MPI job")]
+    Rank {
+        /// The rank (1.. are the workers).
+        rank: usize,
+        /// Its process id on its node.
+        pid: u32,
+        /// Its node's host name.
+        host: String,
+        /// What happened.
+        what: String,
+    },
     /// Talking to a worker or setting up shared memory failed.
     #[error("{context}: {error}")]
     Io {

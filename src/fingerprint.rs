@@ -39,6 +39,79 @@ pub struct Fingerprint {
     /// its profile), was built with optimisations; written only when it was not.
     #[serde(default = "optimised", skip_serializing_if = "is_optimised")]
     pub optimised: bool,
+    /// The MPI world the run was launched in (`mpirun`), if any: its library and every
+    /// node of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi: Option<MpiWorld>,
+}
+
+/// The MPI world of a run under `mpirun`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MpiWorld {
+    /// The MPI library's version line (`MPI_Get_library_version`).
+    pub library: String,
+    /// Ranks in the world (rank 0 runs parbench, the others are the mpi runner's
+    /// workers).
+    pub ranks: usize,
+    /// Every node of the world, once, ordered by host name.
+    pub nodes: Vec<Node>,
+}
+
+/// One machine of an MPI world.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Node {
+    /// Host name.
+    pub host: String,
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Logical cores.
+    pub logical_cores: usize,
+    /// Ranks of the world on it.
+    pub ranks: usize,
+}
+
+impl Fingerprint {
+    /// The nodes the run used: its MPI world's, or this one machine.
+    pub fn nodes(&self) -> Vec<(String, String, usize)> {
+        match &self.mpi {
+            Some(world) => world.nodes.iter().map(|n| (n.host.clone(), n.cpu_model.clone(), n.logical_cores)).collect(),
+            None => vec![(self.hostname.clone(), self.cpu_model.clone(), self.logical_cores)],
+        }
+    }
+}
+
+/// This machine as a node of an MPI world, as JSON (each rank sends its own to rank 0).
+#[cfg(feature = "mpi")]
+pub fn this_node() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let node = Node {
+        host: crate::sys::hostname(),
+        cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
+        logical_cores: num_cpus::get(),
+        ranks: 1,
+    };
+    serde_json::to_string(&node).expect("a node is JSON")
+}
+
+/// The MPI world of this run, from the nodes its ranks described.
+#[cfg(feature = "mpi")]
+fn mpi_world() -> Option<MpiWorld> {
+    let world = crate::worker::mpi::world()?;
+    let mut nodes: Vec<Node> = Vec::new();
+    for text in &world.nodes {
+        let Ok(node) = serde_json::from_str::<Node>(text) else { continue };
+        match nodes.iter_mut().find(|n| n.host == node.host) {
+            Some(known) => known.ranks += 1,
+            None => nodes.push(node),
+        }
+    }
+    nodes.sort();
+    Some(MpiWorld { library: world.library.clone(), ranks: world.size, nodes })
+}
+
+#[cfg(not(feature = "mpi"))]
+fn mpi_world() -> Option<MpiWorld> {
+    None
 }
 
 fn optimised() -> bool {
@@ -67,6 +140,7 @@ pub fn collect() -> Fingerprint {
         git_commit: option_env!("PARBENCH_GIT_COMMIT").filter(|s| !s.is_empty()).map(String::from),
         rayon_num_threads: std::env::var("RAYON_NUM_THREADS").ok(),
         optimised: !cfg!(debug_assertions),
+        mpi: mpi_world(),
     }
 }
 

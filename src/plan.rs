@@ -555,8 +555,24 @@ fn case(
     runners.sort();
     runners.dedup();
     let mut skipped = Vec::new();
+    // Runners this process cannot run and nobody asked for (the mpi runner outside
+    // mpirun): left out without a word, as from a build without them.
+    let mut quietly = Vec::new();
     for &runner in &runners {
         let info = runner.info().expect("the plan's runners are this build's");
+        let unavailable = info.refusal.and_then(|refusal| refusal(workers, &properties));
+        if let Some((reason, quiet)) = unavailable {
+            let runner = bench.origin.runner(runner);
+            if explicit_runners && bench.runners.as_ref().is_some_and(|r| r.contains(&info.id)) {
+                return Err(bench.origin.error(format!("{runner} {reason}")));
+            }
+            if !quiet {
+                skipped.push(Skipped { runner: info.id, reason });
+            } else {
+                quietly.push(info.id);
+            }
+            continue;
+        }
         let refusal = if !info.clamps && workers > info.max_workers {
             let threads = match bench.origin {
                 Origin::Cli => format!("--threads {workers}"),
@@ -580,7 +596,7 @@ fn case(
             skipped.push(Skipped { runner, reason });
         }
     }
-    runners.retain(|k| !skipped.iter().any(|s| s.runner == *k));
+    runners.retain(|k| !skipped.iter().any(|s| s.runner == *k) && !quietly.contains(k));
     let settings = Settings {
         runners,
         workers,

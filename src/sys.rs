@@ -528,6 +528,12 @@ pub fn stdout_open() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether this process was started by `mpirun` (OpenMPI's or a PMIx launcher's
+/// variables), read without initialising MPI.
+pub fn under_mpirun() -> bool {
+    ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK"].iter().any(|v| std::env::var_os(v).is_some())
+}
+
 /// Rows and columns of the terminal standard error is, `None` when it is not a
 /// terminal (or says it is 0 wide or high).
 pub fn stderr_size() -> Option<(usize, usize)> {

@@ -54,7 +54,7 @@ fn has_model(kind: RunnerId) -> bool {
 fn every_runner_runs_the_pipeline_verified_or_refuses_clearly() {
     let minute = Duration::from_secs(60);
     let job = job("cpu:50us,sleep:1ms,cpu:20us", minute);
-    for kind in RunnerId::all() {
+    for kind in RunnerId::runnable() {
         let result = sample(kind, &job, minute);
         if !has_model(kind) {
             let err = result.expect_err("a runner without a pipeline model refuses");
@@ -82,7 +82,7 @@ fn every_runner_runs_the_pipeline_verified_or_refuses_clearly() {
     args.extend(["--rounds", "1", "--warmup", "0"]);
     let report = parbench::measure(&registry(), args).unwrap();
     let case = &report.cases[0];
-    let modelled: Vec<RunnerId> = RunnerId::all().into_iter().filter(|&k| has_model(k)).collect();
+    let modelled: Vec<RunnerId> = RunnerId::runnable().into_iter().filter(|&k| has_model(k)).collect();
     assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), modelled);
     let note =
         case.notes.iter().map(|n| &n.text).find(|n| n.starts_with("Pipeline throughput")).expect("a pipeline note");
@@ -114,7 +114,7 @@ fn faults(kind: RunnerId) -> Vec<&'static str> {
 fn a_failing_stage_ends_every_stage_and_is_named() {
     let minute = Duration::from_secs(60);
     let before = threads();
-    for kind in RunnerId::all().into_iter().filter(|&k| has_model(k)) {
+    for kind in RunnerId::runnable().into_iter().filter(|&k| has_model(k)) {
         for fault in faults(kind) {
             let job = job(&format!("sleep:1ms,{fault},cpu:20us"), minute);
             let err = sample(kind, &job, minute).expect_err("the stage fails");
@@ -134,7 +134,7 @@ fn a_failing_stage_ends_every_stage_and_is_named() {
 
 fn a_hanging_stage_ends_every_stage_within_the_timeout_and_is_named() {
     let second = Duration::from_secs(1);
-    for kind in RunnerId::all().into_iter().filter(|&k| has_model(k)) {
+    for kind in RunnerId::runnable().into_iter().filter(|&k| has_model(k)) {
         let job = job("sleep:1ms,hang:1ms,sleep:1ms", second);
         let err = sample(kind, &job, second).expect_err("the stage hangs");
         assert!(err.starts_with("stage 2 (hang:1ms) of pipeline"), "{kind}: {err}");

@@ -462,8 +462,8 @@ fn the_example_verifies_under_every_runner() {
         let report = run(&["checksum", "--size-mib", "2", "--chunks", "16", "--schedule", schedule]).unwrap();
         let case = &report.cases[0];
         let runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
-        assert_eq!(runners, RunnerId::all(), "every runner measured");
-        assert_eq!(case.samples.len(), 2 * RunnerId::all().len());
+        assert_eq!(runners, RunnerId::runnable(), "every runner measured");
+        assert_eq!(case.samples.len(), 2 * RunnerId::runnable().len());
         for s in &case.samples {
             assert!(matches!(s.sample.verification, Verification::Verified { .. }), "{:?}", s.sample.verification);
         }
@@ -526,7 +526,7 @@ fn every_runner_hands_every_task_a_fresh_input_every_sample() {
         let args = ["in-place-sort", "--schedule", schedule];
         let report = run(&args).unwrap_or_else(|e| panic!("{schedule}: {e:#}"));
         let case = &report.cases[0];
-        assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), RunnerId::all());
+        assert_eq!(case.rows.iter().map(|r| r.runner).collect::<Vec<_>>(), RunnerId::runnable());
         assert!(case.samples.iter().all(|s| s.sample.verification.is_ok()));
     }
 }
@@ -549,7 +549,7 @@ fn every_runner_gives_each_worker_one_state_for_all_its_tasks() {
     for schedule in ["dynamic", "static"] {
         let report = run(&["per-worker", "--schedule", schedule]).unwrap_or_else(|e| panic!("{schedule}: {e:#}"));
         let case = &report.cases[0];
-        assert_eq!(case.rows.len(), RunnerId::all().len());
+        assert_eq!(case.rows.len(), RunnerId::runnable().len());
         assert!(case.samples.iter().all(|s| s.sample.verification.is_ok()));
     }
 }
@@ -564,7 +564,7 @@ fn no_runner_times_the_freeing_of_its_set_up() {
     let log = log.to_str().unwrap();
     let registry = registry();
     let options = RunnerOptions { worker_program: Some(std::env::current_exe().unwrap()), ..RunnerOptions::default() };
-    for kind in RunnerId::all() {
+    for kind in RunnerId::runnable() {
         let values = [("log", log), ("tasks", "4"), ("setup-mib", "64")];
         let job = Job::build(&registry, "teardown", &values, 2).unwrap();
         let mut runner = kind.build(kind.workers(2), &options).unwrap();
@@ -606,7 +606,7 @@ fn outputs_of_any_type_are_verified_under_every_runner() {
     for workload in ["harmonic", "labelled", "boxed-typed"] {
         let report = run(&[workload]).unwrap_or_else(|e| panic!("{workload}: {e:#}"));
         let case = &report.cases[0];
-        assert_eq!(case.rows.len(), RunnerId::all().len(), "{workload}");
+        assert_eq!(case.rows.len(), RunnerId::runnable().len(), "{workload}");
         for s in &case.samples {
             assert!(matches!(s.sample.verification, Verification::Verified { .. }), "{workload}: {s:?}");
         }
@@ -651,7 +651,7 @@ fn max_time_counts_the_untimed_set_up_of_worker_processes() {
 fn allocations_per_task_are_counted_under_every_runner() {
     let report = run(&["allocating"]).unwrap();
     let case = &report.cases[0];
-    assert_eq!(case.rows.len(), RunnerId::all().len());
+    assert_eq!(case.rows.len(), RunnerId::runnable().len());
     for row in &case.rows {
         assert_eq!(row.allocations_per_task, Some(3.0), "{}", row.runner);
         // Two Vec headers, 1000 bytes less them, and 1000 bytes.

@@ -55,6 +55,7 @@ pub fn environment() -> Fingerprint {
         git_commit: Some("abcdef123456".into()),
         rayon_num_threads: None,
         optimised: true,
+        mpi: None,
     }
 }
 

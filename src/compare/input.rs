@@ -151,6 +151,14 @@ pub fn incomparability(base: &Report, new: &Report) -> Option<String> {
             b.logical_cores, b.available_parallelism, n.logical_cores, n.available_parallelism
         ));
     }
+    // Ranks on other machines are another machine class: an MPI world's nodes (a run
+    // without one ran on its one machine; two runs without one compare as before).
+    let (bn, nn) = (b.nodes(), n.nodes());
+    if (b.mpi.is_some() || n.mpi.is_some()) && bn != nn {
+        let hosts =
+            |nodes: &[(String, String, usize)]| nodes.iter().map(|n| n.0.as_str()).collect::<Vec<_>>().join(",");
+        return Some(format!("different node sets (base {}, new {})", hosts(&bn), hosts(&nn)));
+    }
     // Settings that change what is measured, not how often: a static schedule and a
     // dynamic one, or pinned and free workers, are different experiments.
     let (bs, ns) = (&base.settings, &new.settings);

@@ -179,6 +179,25 @@ fn a_different_core_count_is_incomparable() {
 }
 
 #[test]
+fn a_different_mpi_node_set_is_another_machine_class() {
+    use crate::fingerprint::{MpiWorld, Node};
+    let node = |host: &str| Node { host: host.into(), cpu_model: "Test CPU 9000".into(), logical_cores: 2, ranks: 3 };
+    let world = |nodes: Vec<Node>| Some(MpiWorld { library: "Open MPI v4.1.4".into(), ranks: 3, nodes });
+    let mut one = synthetic(1, 0.02, 1.0, 2);
+    one.environment.mpi = world(vec![node("testhost")]);
+    let mut two = synthetic(2, 0.02, 1.0, 2);
+    two.environment.mpi = world(vec![node("testhost"), node("other")]);
+    let bases = vec![("b".to_string(), one.clone())];
+    let err = compare(&bases, "new", &two, &Rules::default(), false).unwrap_err();
+    assert_eq!(err.reason, "different node sets (base testhost, new testhost,other)");
+    // The same one node, with or without mpirun, is the same machine.
+    assert!(compare(&bases, "new", &synthetic(3, 0.02, 1.0, 2), &Rules::default(), false).is_ok());
+    let mut three = synthetic(3, 0.02, 1.0, 2);
+    three.environment.mpi = world(vec![node("testhost")]);
+    assert!(compare(&bases, "new", &three, &Rules::default(), false).is_ok());
+}
+
+#[test]
 fn different_machines_gate_only_relative_metrics() {
     let mut base = synthetic(1, 0.02, 1.0, 2);
     base.environment.cpu_model = "Another CPU".into();

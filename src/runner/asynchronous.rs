@@ -116,6 +116,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         started: Started { held_threads: 1, held_tasks: 1, sample_threads: 0, sample_tasks: 0 },
         holds: Some("tokio runtime"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
+        refusal: None,
         symbol: 'a',
         color: [255, 127, 14],
         pipeline: Some(

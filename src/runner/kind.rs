@@ -46,6 +46,12 @@ impl RunnerId {
         super::RUNNERS.iter().map(|r| r.info.id).collect()
     }
 
+    /// This build's runners that this process can run, in report order: all of them
+    /// but the mpi runner outside `mpirun`.
+    pub fn runnable() -> Vec<RunnerId> {
+        Self::all().into_iter().filter(|r| r.refusal(1).is_none()).collect()
+    }
+
     /// The id a runner of this build has, if any.
     pub fn known(id: &str) -> Option<Self> {
         super::RUNNERS.iter().map(|r| r.info.id).find(|k| k.0 == id)
@@ -103,6 +109,13 @@ impl RunnerId {
     /// Whether its workers share one address space (an unknown runner: assume not).
     pub fn one_address_space(self) -> bool {
         self.info().is_some_and(|i| i.one_address_space)
+    }
+
+    /// Why this process cannot run it with `workers` workers, if it cannot (the mpi
+    /// runner outside `mpirun`, or in a world with too few ranks).
+    pub fn refusal(self, workers: usize) -> Option<String> {
+        let any = crate::workload::Properties::default();
+        self.info().and_then(|i| i.refusal).and_then(|refusal| refusal(workers, &any)).map(|(why, _)| why)
     }
 
     /// Whether its workers are processes (an unknown runner: assume not).
@@ -188,6 +201,11 @@ pub struct CostModel {
     pub set_up_per_worker: bool,
 }
 
+/// Why a runner cannot run `workers` workers of a workload with these properties in
+/// this process, and whether to stay quiet about it when it was not asked for by name;
+/// `None` when it can.
+pub type Refusal = fn(usize, &crate::workload::Properties) -> Option<(String, bool)>;
+
 /// Everything other modules may ask about a runner.
 #[derive(Clone, Copy, Debug)]
 pub struct RunnerInfo {
@@ -218,6 +236,10 @@ pub struct RunnerInfo {
     /// Its pipeline model in a sentence (`None`: it has none yet, and is refused a
     /// pipeline); [`super::Runner::pipeline`] runs it.
     pub pipeline: Option<&'static str>,
+    /// Why it cannot run `workers` workers in this process, if it cannot (the mpi
+    /// runner outside `mpirun`), and whether to stay quiet about it when the runner
+    /// was not asked for by name; `None`: it always can.
+    pub refusal: Option<Refusal>,
     /// One letter marking it in text plots.
     pub symbol: char,
     /// Its colour in pictures (red, green, blue).
@@ -248,8 +270,29 @@ mod tests {
         let text: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
         assert_eq!(text, ["serial", "process", "aa", "zz"]);
         assert_eq!(RunnerId::known("threads"), Some(RunnerId::new("threads")));
-        assert_eq!(RunnerId::known("mpi"), None);
-        assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process, process-pool or async");
+        if cfg!(feature = "mpi") {
+            assert_eq!(RunnerId::known("mpi"), Some(RunnerId::new("mpi")));
+            assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process, process-pool, async or mpi");
+        } else {
+            assert_eq!(RunnerId::known("mpi"), None);
+            assert_eq!(RunnerId::known_list(), "serial, threads, rayon, process, process-pool or async");
+        }
+    }
+
+    #[test]
+    fn an_mpi_sample_reads_in_builds_with_and_without_the_feature_and_writes_back_the_same() {
+        // A sample of the mpi runner as a build with the feature writes it: the id is a
+        // plain string, so a build without the runner reads it as a foreign id, sorts it
+        // after its own and writes it back unchanged.
+        let text = r#"{"runner":"mpi","workers":2,"wall_ns":5,"cpu_ns":9,"other_cpu_ns":null,"per_worker":[],
+            "verification":{"status":"verified","detail":"ok"}}"#;
+        let sample: super::super::Sample = serde_json::from_str(text).unwrap();
+        assert_eq!(sample.runner.as_str(), "mpi");
+        assert_eq!(sample.runner.info().is_some(), cfg!(feature = "mpi"));
+        assert!(RunnerId::new("async") < sample.runner);
+        let back = serde_json::to_value(&sample).unwrap();
+        assert_eq!(back["runner"], "mpi");
+        assert_eq!(serde_json::from_value::<super::super::Sample>(back).unwrap(), sample);
     }
 }
 

@@ -16,6 +16,8 @@ use crate::workload::{DynWorkload, Params, Prepare, SampleSlots, SharedState, Ve
 
 mod asynchronous;
 pub mod kind;
+#[cfg(feature = "mpi")]
+mod mpi;
 pub mod pipeline;
 pub mod pool;
 pub mod process;
@@ -49,8 +51,16 @@ pub struct RunnerEntry {
 
 /// The runners of this build, in report order. Adding a runner is a new file in this
 /// directory with its `ENTRY`, and its line here.
-pub static RUNNERS: &[RunnerEntry] =
-    &[serial::ENTRY, threads::ENTRY, self::rayon::ENTRY, process::ENTRY, pool::ENTRY, asynchronous::ENTRY];
+pub static RUNNERS: &[RunnerEntry] = &[
+    serial::ENTRY,
+    threads::ENTRY,
+    self::rayon::ENTRY,
+    process::ENTRY,
+    pool::ENTRY,
+    asynchronous::ENTRY,
+    #[cfg(feature = "mpi")]
+    mpi::ENTRY,
+];
 
 impl RunnerId {
     /// Builds the runner: the one place an implementation is chosen. Set-up cost that

@@ -158,6 +158,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         started: Started { held_threads: 0, held_tasks: 1, sample_threads: 0, sample_tasks: 0 },
         holds: Some("pool of worker processes"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: true },
+        refusal: None,
         symbol: 'P',
         color: [148, 103, 189],
         pipeline: Some(

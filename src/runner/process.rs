@@ -152,6 +152,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
             "a group of worker processes per stage (W split over the stages); items travel over their pipes, \
              relayed by the parent's one poll loop",
         ),
+        refusal: None,
         symbol: 'p',
         color: [214, 39, 40],
     },
@@ -273,6 +274,12 @@ pub(super) fn collect(children: &mut Children, outputs: &mut TaskSlots<'_>) -> R
 }
 
 impl Collected {
+    /// What workers sent back by another transport (the mpi runner's messages).
+    #[cfg(feature = "mpi")]
+    pub(super) fn new(stats: Stats, undecodable: Option<String>) -> Collected {
+        Collected { stats, undecodable }
+    }
+
     /// The same, with `cpu_ns` the children spent untimed (their set-up) taken out.
     pub(super) fn without_cpu(mut self, cpu_ns: u64) -> Collected {
         self.stats.cpu_ns = self.stats.cpu_ns.saturating_sub(cpu_ns);

@@ -99,6 +99,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         holds: Some("rayon pool"),
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("data-parallel, for contrast: every pool thread takes items through all stages"),
+        refusal: None,
         symbol: 'r',
         color: [44, 160, 44],
     },

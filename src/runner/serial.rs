@@ -37,6 +37,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
         holds: None,
         cost: CostModel { start_s: 0.0, set_up_per_worker: false },
         pipeline: Some("each item through every stage in turn, on one thread"),
+        refusal: None,
         symbol: 's',
         color: [90, 90, 90],
     },

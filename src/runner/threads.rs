@@ -53,6 +53,7 @@ pub(super) const ENTRY: RunnerEntry = RunnerEntry {
             "a group of threads per stage (W split over the stages), joined by bounded crossbeam channels; \
              closing a channel ends the next stage",
         ),
+        refusal: None,
         symbol: 't',
         color: [31, 119, 180],
     },

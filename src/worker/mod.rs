@@ -3,7 +3,8 @@
 //! replies, [`children`] owns the processes and drives them all from one `poll` loop,
 //! [`dispatch`] decides which task goes to which worker, as a pure state machine,
 //! [`lifecycle`] has the phases of a session, [`pool`] keeps children across samples,
-//! and [`serve`] is the worker's side.
+//! and [`serve`] is the worker's side. Behind the `mpi` feature, `mpi` carries the same
+//! protocol between the ranks of an MPI world.
 //!
 //! It knows workloads only as data (a set-up names one); it never imports the
 //! registry, plans, reports, results or the command layer.
@@ -11,6 +12,8 @@
 pub mod children;
 pub mod dispatch;
 pub mod lifecycle;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod pool;
 pub mod protocol;
 pub mod serve;

@@ -43,6 +43,9 @@ pub fn spec() -> WorkloadSpec {
     })
     .properties(|_| Properties {
         waits: true,
+        one_machine: Some(
+            "its tasks run a shell command, which means parbench's machine, its files and working directory".into(),
+        ),
         note: Some(
             "Under the command workload every runner starts one process per task (sh -c): the comparison \
              measures how tasks are handed out and how many run at once, not threads against processes."

@@ -83,6 +83,11 @@ pub fn spec() -> WorkloadSpec {
                  with the process runner use sync none, atomic or sharded"
                     .to_string()
             }),
+            one_machine: Some(
+                "its workers contend on one counter in memory they share (the one-sided MPI window version is \
+                 not built yet)"
+                    .to_string(),
+            ),
             race: sync == SyncMode::None,
             work: Some(super::Work {
                 amount: p.uint("increments") as f64 * p.workers() as f64,

@@ -25,6 +25,10 @@ pub struct Properties {
     /// `Some(why)` when all workers must share one address space (a `std::sync::Mutex`):
     /// runners that use several processes are then skipped, or refused if asked for.
     pub one_address_space: Option<String>,
+    /// `Some(why)` when the workers must run on parbench's own machine (they share
+    /// memory, or use its files): runners whose workers may be on other machines (mpi)
+    /// are then skipped, or refused if asked for.
+    pub one_machine: Option<String>,
     /// Tasks mostly wait (sleep, I/O, other programs) rather than compute: more workers
     /// than cores can help, and CPU-bound reasoning does not apply.
     pub waits: bool,

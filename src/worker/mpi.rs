@@ -1,0 +1,493 @@
+//! The worker layer over MPI (cargo feature `mpi`): the same typed requests and
+//! replies as the worker processes' pipes ([`super::protocol`]), carried by MPI
+//! messages between rank 0 and the other ranks of the world.
+//!
+//! Every rank starts the same program under `mpirun`. [`init`] calls MPI_Init first
+//! thing (before any timed region; its cost is kept as set-up) and gathers each rank's
+//! node description at rank 0. Rank 0 goes on to run the command line; every other rank
+//! calls [`serve_ranks`]: it waits for `start` (a session: [`super::serve::serve`] over
+//! MPI messages instead of stdin and stdout, so a rank builds and runs workloads exactly
+//! as a worker process does) or `stop` (MPI_Finalize and exit 0). Only rank 0 prints or
+//! writes files.
+//!
+//! Waiting never spins: a rank with nothing to do probes for a message and sleeps a
+//! little between probes, so idle ranks leave the cores to rank 0's other runners (the
+//! serial reference above all). Rank 0 waits for replies the same way, with a deadline
+//! of `--timeout` of silence: a rank that hangs is named and the job aborted (exit 1).
+//! A rank that dies is seen by `mpirun` first, which ends the whole job itself.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Read, Write};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use mpi::Tag;
+use mpi::environment::Universe;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::{Communicator, Destination, MatchedReceiveVec, Source};
+
+use super::protocol::{Reply, Request, VERSION};
+use crate::error::BenchError;
+
+/// A request line from rank 0 to a serving rank.
+const REQUEST: Tag = 1;
+/// Reply lines from a serving rank to rank 0.
+const REPLY: Tag = 2;
+/// Rank 0 opens a session on a serving rank.
+const START: Tag = 3;
+/// Rank 0 ends a serving rank.
+const STOP: Tag = 4;
+/// A rank's node description, sent to rank 0 once after MPI_Init.
+const NODE: Tag = 5;
+
+/// The first sleep between probes of a waiting rank; each empty probe doubles it, up
+/// to [`SESSION_NAP`] in a session (and for rank 0), [`IDLE_NAP`] between sessions. A
+/// busy rank hardly waits (the dispatch keeps a task queued ahead of it); an idle one
+/// wakes rarely and leaves the cores to whatever rank 0 measures.
+const NAP: Duration = Duration::from_micros(10);
+const SESSION_NAP: Duration = Duration::from_micros(200);
+const IDLE_NAP: Duration = Duration::from_millis(2);
+
+/// Whether this process was started by `mpirun` (OpenMPI's or a PMIx launcher's
+/// variables), read without initialising MPI.
+pub fn launched() -> bool {
+    crate::sys::under_mpirun()
+}
+
+/// The MPI world as rank 0 sees it.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// Ranks in the world (rank 0 and W = size - 1 serving ranks).
+    pub size: usize,
+    /// How long MPI_Init and the gathering of the nodes took, ns.
+    pub init_ns: u64,
+    /// The MPI library's version line.
+    pub library: String,
+    /// Each rank's node description (as given to [`init`]), in rank order.
+    pub nodes: Vec<String>,
+    /// Each rank's host name and pid, in rank order.
+    pub ranks: Vec<(String, u32)>,
+}
+
+/// What this process is in the MPI world.
+pub enum Role {
+    /// Rank 0: runs the command line.
+    Root,
+    /// Another rank: serves sessions until rank 0 says stop.
+    Server,
+}
+
+static UNIVERSE: Mutex<Option<Universe>> = Mutex::new(None);
+static WORLD: OnceLock<World> = OnceLock::new();
+/// Set when a session failed and a rank may be busy, hung or dead: rank 0 then ends
+/// the job with MPI_Abort instead of stopping each rank.
+static POISONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The number of the session opened last: one session at a time holds the ranks.
+static SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn comm() -> SimpleCommunicator {
+    SimpleCommunicator::world()
+}
+
+/// The world, at rank 0 after [`init`]; `None` when not launched by `mpirun`.
+pub fn world() -> Option<&'static World> {
+    WORLD.get()
+}
+
+/// Initialises MPI (call it first thing, before any timed region) and gathers every
+/// rank's `node` description (and host name and pid) at rank 0.
+pub fn init(node: &str) -> Result<Role, String> {
+    let started = Instant::now();
+    let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Multiple)
+        .ok_or_else(|| "MPI was initialised already".to_string())?;
+    let world = universe.world();
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let host = mpi::environment::processor_name().unwrap_or_else(|_| "?".into());
+    let own = serde_json::json!({ "node": node, "host": host, "pid": std::process::id() }).to_string();
+    *UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()) = Some(universe);
+    if rank != 0 {
+        world.process_at_rank(0).send_with_tag(own.as_bytes(), NODE);
+        return Ok(Role::Server);
+    }
+    let mut texts = vec![own];
+    for r in 1..size {
+        let (bytes, _) = world.process_at_rank(r as i32).receive_vec_with_tag::<u8>(NODE);
+        texts.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    let (mut nodes, mut ranks) = (Vec::new(), Vec::new());
+    for text in texts {
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("a rank's node description: {e}"))?;
+        nodes.push(v["node"].as_str().unwrap_or_default().to_string());
+        ranks.push((v["host"].as_str().unwrap_or("?").to_string(), v["pid"].as_u64().unwrap_or(0) as u32));
+    }
+    let library = mpi::environment::library_version().unwrap_or_default().lines().next().unwrap_or("").to_string();
+    let init_ns = started.elapsed().as_nanos() as u64;
+    // The C string's terminator may come along in the length MPI reports.
+    let library = library.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+    let _ = WORLD.set(World { size, init_ns, library, nodes, ranks });
+    Ok(Role::Root)
+}
+
+/// Ends rank 0's part of the world after the command line: stops every serving rank
+/// and finalises MPI, or, after a failed session (a rank may be hung), prints nothing
+/// more and aborts the job with exit status 1.
+pub fn finish() {
+    let Some(world) = WORLD.get() else { return };
+    if POISONED.load(std::sync::atomic::Ordering::SeqCst) {
+        comm().abort(1);
+    }
+    for r in 1..world.size {
+        comm().process_at_rank(r as i32).send_with_tag(&[0u8][..], STOP);
+    }
+    UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+/// A serving rank's life: a session per `start` until `stop`, then MPI_Finalize.
+pub fn serve_ranks(workloads: &super::serve::Workloads<'_>) -> Result<(), String> {
+    // What a task prints goes to stderr, as in a worker process; the protocol has its
+    // messages.
+    // A `start` inside a session ends it and opens the next one at once: rank 0 opens
+    // a session for whichever runner measures next (a scale sweep interleaves runners
+    // of different worker counts), and a runner whose session was taken opens its own
+    // again before its next sample.
+    let mut started = false;
+    loop {
+        if !started {
+            match receive_from_root(IDLE_NAP).0 {
+                START => {}
+                STOP => break,
+                _ => continue,
+            }
+        }
+        let mut input = RankInput { buf: Vec::new(), pos: 0, stopped: false, restarted: false };
+        let result = super::serve::serve(workloads, &mut input, RankOutput(Vec::new()));
+        if let Err(e) = result {
+            // Rank 0 sees the session end in silence or in a protocol error; say why.
+            eprintln!("parbench: error: mpi rank {}: {e}", comm().rank());
+        }
+        if input.stopped {
+            break;
+        }
+        started = input.restarted;
+    }
+    UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    Ok(())
+}
+
+/// The next message from rank 0, waited for without spinning (naps up to `longest`).
+fn receive_from_root(longest: Duration) -> (Tag, Vec<u8>) {
+    let world = comm();
+    let root = world.process_at_rank(0);
+    let mut nap = NAP;
+    loop {
+        if let Some(probed) = root.immediate_matched_probe() {
+            let (bytes, status) = probed.matched_receive_vec::<u8>();
+            return (status.tag(), bytes);
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(longest);
+    }
+}
+
+/// A serving rank's input: the request lines rank 0 sends; `stop` and `start` (of the
+/// next session) read as the end of input.
+struct RankInput {
+    buf: Vec<u8>,
+    pos: usize,
+    stopped: bool,
+    restarted: bool,
+}
+
+impl Read for RankInput {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for RankInput {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos == self.buf.len() && !self.stopped && !self.restarted {
+            let (tag, bytes) = receive_from_root(SESSION_NAP);
+            match tag {
+                REQUEST => (self.buf, self.pos) = (bytes, 0),
+                STOP => self.stopped = true,
+                START => self.restarted = true,
+                _ => {}
+            }
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+    }
+}
+
+/// A serving rank's output: reply lines, sent to rank 0 as one message per flush.
+struct RankOutput(Vec<u8>);
+
+impl Write for RankOutput {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.0.is_empty() {
+            comm().process_at_rank(0).send_with_tag(&self.0[..], REPLY);
+            self.0.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Rank 0's side of a session with the first `workers` serving ranks (worker `w` is
+/// rank `w + 1`): it sends requests and waits for replies with a deadline.
+pub struct Ranks {
+    workers: usize,
+    lines: Vec<VecDeque<String>>,
+    timeout: Duration,
+    /// When the current wait gives up.
+    pub deadline: Instant,
+    /// Each worker's pid, from its hello.
+    pids: Vec<u32>,
+    /// Its number (see [`Ranks::current`]).
+    session: u64,
+}
+
+impl Ranks {
+    /// Opens a session on ranks 1..=workers and waits for each one's hello. An error
+    /// when the world has fewer serving ranks.
+    pub fn start(workers: usize, timeout: Duration) -> Result<Ranks, BenchError> {
+        let world = WORLD.get().ok_or_else(|| BenchError::Io {
+            context: "starting the mpi runner".into(),
+            error: std::io::Error::other("not launched by mpirun"),
+        })?;
+        if workers + 1 > world.size {
+            return Err(BenchError::Io {
+                context: format!("starting the mpi runner with {workers} workers"),
+                error: std::io::Error::other(format!(
+                    "the MPI world has {} serving ranks; launch with mpirun -n {}",
+                    world.size - 1,
+                    workers + 1
+                )),
+            });
+        }
+        let mut ranks = Ranks {
+            workers,
+            lines: vec![VecDeque::new(); workers],
+            timeout,
+            deadline: Instant::now() + timeout,
+            pids: world.ranks[1..=workers].iter().map(|(_, pid)| *pid).collect(),
+            session: SESSION.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1,
+        };
+        for w in 0..workers {
+            comm().process_at_rank(w as i32 + 1).send_with_tag(&[0u8][..], START);
+        }
+        let mut heard = vec![false; workers];
+        for _ in 0..workers {
+            let (w, reply) = ranks.next(|| heard.iter().position(|h| !h).unwrap_or(0))?;
+            match reply {
+                Reply::Hello { version, .. } if version == VERSION && !heard[w] => heard[w] = true,
+                other => return Err(ranks.error(w, format!("answered {other:?} instead of its hello"))),
+            }
+        }
+        Ok(ranks)
+    }
+
+    /// Sends `request` to worker `worker`.
+    pub fn send(&mut self, worker: usize, request: &Request) {
+        let mut line = Vec::with_capacity(64);
+        request.write(&mut line).expect("writing to memory");
+        self.send_bytes(worker, &line);
+    }
+
+    /// Sends an encoded request line to worker `worker`.
+    pub fn send_bytes(&mut self, worker: usize, line: &[u8]) {
+        comm().process_at_rank(worker as i32 + 1).send_with_tag(line, REQUEST);
+    }
+
+    /// Restarts the deadline: `--timeout` of silence from now.
+    pub fn heard(&mut self) {
+        self.deadline = Instant::now() + self.timeout;
+    }
+
+    /// The next reply of any worker, waited for until the deadline; past it, the
+    /// worker `blame()` names is the error.
+    pub fn next(&mut self, blame: impl Fn() -> usize) -> Result<(usize, Reply), BenchError> {
+        let world = comm();
+        let mut nap = NAP;
+        loop {
+            if let Some(w) = (0..self.workers).find(|&w| !self.lines[w].is_empty()) {
+                let line = self.lines[w].pop_front().expect("a line");
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return match Reply::parse(&line) {
+                    Ok(reply) => Ok((w, reply)),
+                    Err(detail) => Err(self.error(w, format!("broke the worker protocol: {detail}"))),
+                };
+            }
+            if let Some(probed) = world.any_process().immediate_matched_probe_with_tag(REPLY) {
+                let (bytes, status) = probed.matched_receive_vec::<u8>();
+                let w = (status.source_rank() as usize).wrapping_sub(1);
+                if w < self.workers {
+                    let text = String::from_utf8_lossy(&bytes);
+                    self.lines[w].extend(text.lines().map(str::to_string));
+                }
+                nap = NAP;
+                continue;
+            }
+            if Instant::now() >= self.deadline {
+                let w = blame();
+                let what = format!(
+                    "reported no progress within --timeout {}s (raise --timeout for longer tasks)",
+                    self.timeout.as_secs_f64()
+                );
+                return Err(self.error(w, what));
+            }
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(SESSION_NAP);
+        }
+    }
+
+    /// Whether this is still the session that holds the ranks (a later one ends it).
+    pub fn current(&self) -> bool {
+        SESSION.load(std::sync::atomic::Ordering::SeqCst) == self.session
+    }
+
+    /// The error about worker `worker` (rank `worker + 1`); the job is aborted at the
+    /// end, as the rank may be hung.
+    pub fn error(&self, worker: usize, what: String) -> BenchError {
+        POISONED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let rank = worker + 1;
+        let host = WORLD.get().and_then(|w| w.ranks.get(rank)).map_or("?".to_string(), |(h, _)| h.clone());
+        BenchError::Rank { rank, pid: self.pids.get(worker).copied().unwrap_or(0), host, what }
+    }
+
+    /// Ends the session, if it still holds the ranks: every rank returns to waiting
+    /// for the next `start`.
+    pub fn quit(mut self) {
+        if self.current() {
+            for w in 0..self.workers {
+                self.send(w, &Request::Quit);
+            }
+        }
+    }
+}
+
+/// The phases of a session, as [`super::lifecycle`] has them for worker processes.
+impl Ranks {
+    /// Sends each worker its set-up line and waits until every one has built the
+    /// workload; returns the longest set-up and their set-up CPU time.
+    pub fn set_up(&mut self, setups: &[Vec<u8>]) -> Result<(u64, u64), BenchError> {
+        for (w, line) in setups.iter().enumerate() {
+            self.send_bytes(w, line);
+        }
+        self.ready()
+    }
+
+    /// Opens another sample (untimed): every worker makes its inputs again.
+    pub fn next_sample(&mut self) -> Result<(u64, u64), BenchError> {
+        for w in 0..self.workers {
+            self.send(w, &Request::Next);
+        }
+        self.ready()
+    }
+
+    fn ready(&mut self) -> Result<(u64, u64), BenchError> {
+        self.heard();
+        let (mut longest, mut cpu) = (0u64, 0u64);
+        let mut ready = vec![false; self.workers];
+        for _ in 0..self.workers {
+            let (w, reply) = self.next(|| ready.iter().position(|r| !r).unwrap_or(0))?;
+            match reply {
+                Reply::Ready { setup_ns, setup_cpu_ns } if !ready[w] => {
+                    ready[w] = true;
+                    longest = longest.max(setup_ns);
+                    cpu = cpu.saturating_add(setup_cpu_ns);
+                }
+                other => return Err(self.error(w, format!("broke the worker protocol: unexpected reply {other:?}"))),
+            }
+        }
+        Ok((longest, cpu))
+    }
+
+    /// Hands out one sample's tasks as `dispatch` decides (the same dispatch as the
+    /// worker processes') and waits for every `done`, calling `done(worker, task,
+    /// start_ns, end_ns)` for each; a task's failure is returned as it is.
+    pub fn run_tasks(
+        &mut self,
+        dispatch: &mut super::Dispatch,
+        mut done: impl FnMut(usize, usize, u64, u64),
+    ) -> Result<super::lifecycle::Ran, BenchError> {
+        let mut line = Vec::with_capacity(64);
+        let mut run = |ranks: &mut Ranks, worker: usize, tasks: std::ops::Range<usize>| {
+            line.clear();
+            Request::Run { first: tasks.start, end: tasks.end }.write(&mut line).expect("writing to memory");
+            ranks.send_bytes(worker, &line);
+        };
+        self.heard();
+        dispatch.start(|worker, tasks| run(self, worker, tasks));
+        while !dispatch.complete() {
+            let (worker, reply) = self.next(|| dispatch.quietest())?;
+            self.heard();
+            match reply {
+                Reply::Done { task, start_ns, end_ns } => match dispatch.done(worker, task) {
+                    Ok(next) => {
+                        done(worker, task, start_ns, end_ns);
+                        if let Some(tasks) = next {
+                            run(self, worker, tasks);
+                        }
+                    }
+                    Err(super::dispatch::Fault::Unexpected { task }) => {
+                        let what = format!("broke the worker protocol: it reported task {task}, not its own");
+                        return Err(self.error(worker, what));
+                    }
+                },
+                Reply::Fail { task, message } if dispatch.busy(worker) => {
+                    return Ok(super::lifecycle::Ran::Failed { task, message });
+                }
+                other => return Err(self.error(worker, format!("broke the worker protocol: unexpected {other:?}"))),
+            }
+        }
+        Ok(super::lifecycle::Ran::All)
+    }
+
+    /// Ends the sample in every worker: sends `finish`, hands each output to
+    /// `output(task, json)` and sums the workers' statistics.
+    pub fn collect(&mut self, mut output: impl FnMut(usize, &str)) -> Result<super::protocol::Stats, BenchError> {
+        for w in 0..self.workers {
+            self.send(w, &Request::Finish);
+        }
+        self.heard();
+        let mut sum = super::protocol::Stats { waited_ns: Some(0), peak_kib: Some(0), ..Default::default() };
+        let mut reported = vec![false; self.workers];
+        for _ in 0..self.workers {
+            loop {
+                let (w, reply) = self.next(|| reported.iter().position(|r| !r).unwrap_or(0))?;
+                self.heard();
+                match reply {
+                    Reply::Output { task, json } if !reported[w] => output(task, &json),
+                    Reply::Stats(stats) if !reported[w] => {
+                        reported[w] = true;
+                        sum.cpu_ns = sum.cpu_ns.saturating_add(stats.cpu_ns);
+                        sum.switches = sum.switches.saturating_add(stats.switches);
+                        sum.waited_ns = sum.waited_ns.zip(stats.waited_ns).map(|(a, b)| a.saturating_add(b));
+                        sum.peak_kib = sum.peak_kib.zip(stats.peak_kib).map(|(a, b)| a.saturating_add(b));
+                        break;
+                    }
+                    other => {
+                        return Err(self.error(w, format!("broke the worker protocol: {other:?} after finish")));
+                    }
+                }
+            }
+        }
+        Ok(sum)
+    }
+}
