@@ -8,11 +8,17 @@ use std::time::{Duration, Instant};
 
 const PARBENCH: &str = env!("CARGO_BIN_EXE_parbench");
 
+/// `mark`, made this test process's own: two runs of these tests at once (two
+/// checkouts) must never find, stop or kill each other's ranks.
+fn tagged(mark: &str) -> String {
+    format!("{mark}-{}", std::process::id())
+}
+
 /// `mpirun -n 3 parbench ARGS`, every rank marked with `mark` in its environment.
 fn mpirun(mark: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--allow-run-as-root", "--oversubscribe", "-n", "3", "-x", "PARBENCH_TEST_MARK"]);
-    cmd.arg(PARBENCH).args(args).env("PARBENCH_TEST_MARK", mark).env("NO_COLOR", "1");
+    cmd.arg(PARBENCH).args(args).env("PARBENCH_TEST_MARK", tagged(mark)).env("NO_COLOR", "1");
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -24,7 +30,7 @@ fn text(out: &Output) -> (String, String) {
 /// Pids of the processes whose environment holds `PARBENCH_TEST_MARK=mark` (and, when
 /// given, `OMPI_COMM_WORLD_RANK=rank`).
 fn marked(mark: &str, rank: Option<usize>) -> Vec<u32> {
-    let want = format!("PARBENCH_TEST_MARK={mark}");
+    let want = format!("PARBENCH_TEST_MARK={}", tagged(mark));
     let rank = rank.map(|r| format!("OMPI_COMM_WORLD_RANK={r}"));
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
