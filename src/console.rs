@@ -11,7 +11,11 @@ use crate::report;
 /// with the width and colour the terminal and the environment allow.
 pub(crate) fn view(display: Display, on_stderr: bool) -> report::View {
     use std::io::IsTerminal;
-    let is_terminal = if on_stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
+    // Under mpirun, rank 0's output reaches the user through mpirun's forwarding, on a
+    // pseudo-terminal of its own whatever the user's output is (a file, a pipe): treated
+    // as no terminal, so no colour or width unless asked for.
+    let is_terminal =
+        !crate::sys::under_mpirun() && if on_stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
     let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let terminal = report::Terminal {
         is_terminal,

@@ -169,8 +169,7 @@ impl Bar {
 
     /// Starts drawing, when stderr is a terminal.
     fn show(&self) {
-        use std::io::IsTerminal;
-        if !self.shown.get() && std::io::stderr().is_terminal() {
+        if !self.shown.get() && self.is_live() {
             self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             self.bar.enable_steady_tick(Duration::from_secs(1));
             self.shown.set(true);
@@ -188,10 +187,12 @@ impl Bar {
         self.bar.tick();
     }
 
-    /// Whether a live frame would be seen: stderr is a terminal.
+    /// Whether the line and the live frame would be seen: stderr is a terminal, and not
+    /// mpirun's (which forwards rank 0's stderr through a pseudo-terminal of its own,
+    /// wherever the user's stderr goes).
     pub fn is_live(&self) -> bool {
         use std::io::IsTerminal;
-        std::io::stderr().is_terminal()
+        std::io::stderr().is_terminal() && !crate::sys::under_mpirun()
     }
 
     /// The width the live frame's lines must fit: stderr's, one column short.
