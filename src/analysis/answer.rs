@@ -114,8 +114,11 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         }
         stats::Fastest::Winner { best, runner_up, ratio } => {
             let (first, second) = (ranked[best], ranked[runner_up]);
+            // The runner-up is the rival closest in the paired rounds, not always the
+            // second by median: with more than one rival, it is named as the closest.
+            let rival = if ranked.len() > 2 { "the closest, " } else { "" };
             let text = format!(
-                "{} is fastest: {}, ahead of {} ({:.2}x)",
+                "{} is fastest: {}, ahead of {rival}{} ({:.2}x)",
                 first.runner,
                 shown(best),
                 second.runner,

@@ -786,3 +786,25 @@ fn the_runner_said_to_beat_serial_the_most_is_one_that_beat_it() {
     assert_eq!(case.answer.as_ref().unwrap().fastest, None, "rayon's median is higher: none is named fastest");
     assert!(!has(&case, "tie"), "{:?}", sentences(&case));
 }
+
+#[test]
+fn with_several_rivals_the_runner_up_is_named_as_the_closest() {
+    // The runner-up is the rival closest in the paired rounds; with more than one rival
+    // it need not be the second by median, so it is called the closest.
+    use crate::runner::kind::test_ids::*;
+    let rounds = (0..10)
+        .map(|r| {
+            let jitter = f64::from(r % 3);
+            vec![
+                sample(Serial, 200.0, 1.0, 0.0, 0.0),
+                sample(Threads, 100.0 + jitter, 2.0, 0.0, 0.0),
+                sample(Rayon, 120.0 + jitter, 2.0, 0.0, 0.0),
+                sample(Process, 150.0 + jitter, 2.0, 0.0, 0.0),
+            ]
+        })
+        .collect();
+    let case = case_of(rounds, Vec::new(), None);
+    let answer = &case.answer.as_ref().unwrap().text;
+    assert!(answer.starts_with("threads is fastest: 1.98x serial ["), "{answer}");
+    assert!(answer.ends_with("ahead of the closest, rayon (1.65x)"), "{answer}");
+}
