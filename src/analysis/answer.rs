@@ -73,6 +73,17 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
     // The answer is about the runners that beat serial: a runner with a higher median
     // whose interval reaches back to serial is neither "the most" nor in a tie.
     let keep: Vec<usize> = (0..ranked.len()).filter(|&i| beat(i)).collect();
+    // Runners with higher medians left out are said to be, so the line never reads as
+    // if the runners it names were the top of the table.
+    let above: Vec<usize> = (0..keep[0]).collect();
+    let aside = match above.as_slice() {
+        [] => String::new(),
+        [one] => format!("; {} reached {} but cannot be told from serial", ranked[*one].runner, shown(*one)),
+        more => format!(
+            "; {} reached more, but cannot be told from serial",
+            crate::text::names(&more.iter().map(|&i| ranked[i].runner).collect::<Vec<_>>())
+        ),
+    };
     let ranked: Vec<&RunnerRow> = keep.iter().map(|&i| ranked[i]).collect();
     let walls: Vec<Vec<f64>> = keep.iter().map(|&i| walls[i].clone()).collect();
     let intervals: Vec<Option<Interval>> = keep.iter().map(|&i| intervals[i]).collect();
@@ -82,7 +93,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
     };
     let best = ranked[0];
     if ranked.len() == 1 {
-        let text = format!("{} beat serial: {}", best.runner, shown(0));
+        let text = format!("{} beat serial: {}{aside}", best.runner, shown(0));
         let long = format!(
             "{} beat serial: {} with {} workers ({} efficiency), in the paired 95% interval of its speedup.",
             best.runner,
@@ -97,7 +108,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         stats::Fastest::TooFewRounds { rounds, needed } => {
             let beaten: Vec<RunnerId> = ranked.iter().map(|r| r.runner).collect();
             let text = format!(
-                "{} beat serial, {} the most: {}; {rounds} rounds are too few to name the fastest ({needed} needed)",
+                "{} beat serial, {} the most: {}; {rounds} rounds are too few to name the fastest ({needed} needed){aside}",
                 crate::text::names(&beaten),
                 best.runner,
                 shown(0)
@@ -118,7 +129,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
             // second by median: with more than one rival, it is named as the closest.
             let rival = if ranked.len() > 2 { "the closest, " } else { "" };
             let text = format!(
-                "{} is fastest: {}, ahead of {rival}{} ({:.2}x)",
+                "{} is fastest: {}, ahead of {rival}{} ({:.2}x){aside}",
                 first.runner,
                 shown(best),
                 second.runner,
@@ -141,7 +152,8 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         }
         stats::Fastest::Tie { best, runner_up } => {
             let (first, second) = (ranked[best], ranked[runner_up]);
-            let text = format!("{} and {} tie: {} and {}", first.runner, second.runner, shown(best), shown(runner_up));
+            let text =
+                format!("{} and {} tie: {} and {}{aside}", first.runner, second.runner, shown(best), shown(runner_up));
             let long = format!(
                 "{} and {} tie at {} and {}: their paired 95% interval includes no difference.",
                 first.runner,

@@ -782,7 +782,11 @@ fn the_runner_said_to_beat_serial_the_most_is_one_that_beat_it() {
         .collect();
     let case = case_of(rounds, Vec::new(), None);
     let answer = &case.answer.as_ref().unwrap().text;
-    assert_eq!(answer, "threads beat serial: 1.82x serial [1.77, 1.85]");
+    assert!(
+        answer.starts_with("threads beat serial: 1.82x serial [1.77, 1.85]; rayon reached 2.13x serial ["),
+        "{answer}"
+    );
+    assert!(answer.ends_with("] but cannot be told from serial"), "{answer}");
     assert_eq!(case.answer.as_ref().unwrap().fastest, None, "rayon's median is higher: none is named fastest");
     assert!(!has(&case, "tie"), "{:?}", sentences(&case));
 }
