@@ -8,6 +8,11 @@
 //! vanishes. Lost updates are reported, not treated as a failure. `sharded` gives each
 //! worker its own cache line and sums at the end.
 //!
+//! The counter and the gate are reached through [`SharedState`]'s `load`, `store` and
+//! `fetch_add`, so `none` and `atomic` run unchanged where the slots are not memory
+//! (the mpi runner's one-sided window: a get and a put for `none`, a fetch-and-op for
+//! `atomic`); `mutex` and `sharded` need memory the workers share.
+//!
 //! The one decision a reader would otherwise get wrong: tasks start together. A million
 //! increments take a fraction of a millisecond, less than it takes to start a second
 //! thread or process, so without a start gate the workers would rarely overlap and
@@ -287,6 +292,46 @@ mod tests {
         let start = std::time::Instant::now();
         run_serially(SyncMode::Atomic, 2);
         assert!(start.elapsed() < GATE_TIMEOUT);
+    }
+
+    /// Slots behind a lock, standing for a remote window: `load` and `store` are
+    /// separate operations, as MPI_Get and MPI_Put are.
+    struct Remote(std::sync::Mutex<Vec<u64>>);
+
+    impl crate::workload::RemoteSlots for Remote {
+        fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+        fn load(&self, i: usize) -> u64 {
+            self.0.lock().unwrap()[i]
+        }
+        fn store(&self, i: usize, value: u64) {
+            self.0.lock().unwrap()[i] = value;
+        }
+        fn fetch_add(&self, i: usize, value: u64) -> u64 {
+            let mut slots = self.0.lock().unwrap();
+            slots[i] += value;
+            slots[i] - value
+        }
+    }
+
+    #[test]
+    fn none_and_atomic_count_on_remote_slots_and_only_they_may_leave_the_machine() {
+        for sync in [SyncMode::None, SyncMode::Atomic] {
+            let w = CounterWorkload { tasks: 2, increments: 500, sync };
+            let shared = SharedState::remote(Box::new(Remote(std::sync::Mutex::new(vec![0; w.shared_slots(2)]))));
+            let sums: Vec<u64> = (0..2).map(|t| w.run_task(t, &TaskContext::new(t, 1, &shared))).collect();
+            assert_eq!(shared.load(COUNTER), 1000, "{sync:?}");
+            assert_eq!(shared.load(GATE), 2, "{sync:?}");
+            assert!(matches!(w.verify(&sums, &shared), Verification::Verified { .. }), "{sync:?}");
+        }
+        let case = |sync: &str| {
+            let values = vec![("increments".into(), Value::UInt(1)), ("sync".into(), Value::Text(sync.into()))];
+            spec().properties_of(&Params::new(values, 2, 1)).one_machine
+        };
+        assert_eq!((case("none"), case("atomic")), (None, None));
+        assert!(case("sharded").is_some_and(|why| why.contains("sync sharded")));
+        assert!(case("mutex").is_some());
     }
 
     #[test]
