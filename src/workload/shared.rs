@@ -35,6 +35,10 @@ type Slot = CachePadded<AtomicU64>;
 pub trait RemoteSlots: Send + Sync {
     /// Number of slots.
     fn len(&self) -> usize;
+    /// Whether there are no slots.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Reads slot `i` (a plain read: not ordered with other workers' writes).
     fn load(&self, i: usize) -> u64;
     /// Writes `value` to slot `i` (a plain write: another worker's may land between
