@@ -344,6 +344,7 @@ pub(crate) fn serve_worker(registry: &Registry) -> Result<(), String> {
     crate::worker::serve::worker_main(&crate::worker::serve::Workloads {
         find: &find,
         max_workers: crate::runner::MAX_WORKERS,
+        remote: None,
     })
 }
 

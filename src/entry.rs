@@ -68,7 +68,8 @@ pub fn main(registry: Registry) -> ExitCode {
 #[cfg(feature = "mpi")]
 fn serve_rank(registry: &Registry) -> ExitCode {
     let find = |name: &str| registry.get(name).map(|spec| &**spec);
-    let workloads = crate::worker::serve::Workloads { find: &find, max_workers: crate::runner::MAX_WORKERS };
+    let workloads =
+        crate::worker::serve::Workloads { find: &find, max_workers: crate::runner::MAX_WORKERS, remote: None };
     match crate::worker::mpi::serve_ranks(&workloads) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -8,6 +8,61 @@ use std::time::{Duration, Instant};
 
 const PARBENCH: &str = env!("CARGO_BIN_EXE_parbench");
 
+/// The mpi runner's samples of `run counter --sync SYNC` with `increments` per worker
+/// on both serving ranks, from the JSON report.
+fn counter_samples(sync: &str, increments: u64) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("counter.json");
+    let increments = increments.to_string();
+    let args = ["run", "counter", "--sync", sync, "--increments", &increments, "--runner", "serial,mpi"];
+    let out = mpirun(&format!("counter-{sync}"), &args)
+        .args(["--rounds", "3", "--warmup", "0", "--format", "json", "--output"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let case = &report["cases"][0];
+    assert_eq!(case["workers"], 2, "{case}");
+    let samples: Vec<_> =
+        case["samples"].as_array().unwrap().iter().filter(|s| s["runner"] == "mpi").cloned().collect();
+    assert_eq!(samples.len(), 3, "{case}");
+    samples
+}
+
+#[test]
+fn counter_atomic_under_mpi_counts_exactly_on_the_window() {
+    // MPI_Fetch_and_op on rank 0's window: every increment of both ranks lands.
+    for s in counter_samples("atomic", 20_000) {
+        assert_eq!(s["verification"]["status"], "verified", "{s}");
+        let detail = s["verification"]["detail"].as_str().unwrap();
+        assert!(detail.starts_with("counter = 40000 = 2 tasks x 20000"), "{s}");
+    }
+}
+
+#[test]
+fn counter_none_under_mpi_never_over_counts() {
+    // A separate get and put on the window: updates may be lost, never gained; a
+    // counter of 0 would mean the ranks did not share it (verification fails then).
+    let expected = 2 * 100_000;
+    let mut lost = Vec::new();
+    for s in counter_samples("none", 100_000) {
+        let v = &s["verification"];
+        match v["status"].as_str() {
+            Some("lost_updates") => {
+                assert_eq!(v["expected"], expected, "{s}");
+                let observed = v["observed"].as_u64().unwrap();
+                assert!(observed > 0 && observed < expected, "{s}");
+                lost.push(expected - observed);
+            }
+            Some("verified") => lost.push(0),
+            _ => panic!("neither verified nor lost updates: {s}"),
+        }
+    }
+    eprintln!("sync none under mpi lost {lost:?} of {expected} updates per sample");
+}
+
 /// `mark`, made this test process's own: two runs of these tests at once (two
 /// checkouts) must never find, stop or kill each other's ranks.
 fn tagged(mark: &str) -> String {
@@ -209,10 +264,13 @@ fn an_interrupt_of_rank_0_ends_every_rank_with_exit_130() {
 #[test]
 fn workloads_that_need_parbenchs_machine_are_skipped_or_refused_with_their_reason() {
     // Asked for by name: refused, exit 2, one line with the reason.
-    let out = mpirun("counter", &["run", "counter", "--increments", "1000", "--runner", "mpi"]).output().unwrap();
+    let out = mpirun("counter", &["run", "counter", "--increments", "1000", "--sync", "sharded", "--runner", "mpi"])
+        .output()
+        .unwrap();
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--runner mpi has ranks that may be on other machines and share no memory"), "{stderr}");
+    assert!(stderr.contains("only none and atomic run on a one-sided MPI window"), "{stderr}");
     // Among all runners: skipped with the reason, the others measured.
     let out = mpirun("command", &["run", "command", "--cmd", "true", "--tasks", "2", "--rounds", "1", "--warmup", "0"])
         .output()

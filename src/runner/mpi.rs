@@ -12,9 +12,12 @@
 //! to the last task's reply, and closed untimed by the outputs (checksums, verified at
 //! rank 0) and each rank's statistics.
 //!
-//! Ranks may be on other machines and share no memory: a workload that needs parbench's
-//! machine (the counter's shared slots, the command's shell) or one address space is
-//! skipped, or refused with its reason when asked for.
+//! Ranks may be on other machines and share no memory: a workload's shared slots (the
+//! counter's, in modes none and atomic) are the world's one-sided MPI window at rank 0
+//! ([`crate::worker::mpi::window`]), zeroed by rank 0 before each sample and read by it
+//! for the verification after; a workload that needs parbench's machine (memory its
+//! workers share, the command's shell) or one address space is skipped, or refused
+//! with its reason when asked for.
 
 use std::time::Duration;
 
@@ -108,6 +111,10 @@ impl MpiRunner {
         let mut outputs = parent_slots(job)?;
         let mut records = vec![TaskRecord { worker: 0, start_ns: 0, end_ns: 0 }; tasks];
         let mut dispatch = Dispatch::new(tasks, workers, plan(self.schedule));
+        let shared = shared_slots(job, workers)?;
+        for slot in 0..shared.len() {
+            shared.store(slot, 0);
+        }
         let (reset_ns, _) = ranks.next_sample()?;
         // Timed: the tasks, from the first sent to the last one's reply.
         let meter = Meter::start();
@@ -138,11 +145,19 @@ impl MpiRunner {
         // The ranks' CPU time is theirs, not other processes' (on one node /proc/stat
         // counted it as busy; the sample counts it with the ranks' statistics).
         region.other_cpu_ns = region.other_cpu_ns.map(|other| other.saturating_sub(stats.cpu_ns));
-        let shared = SharedState::heap(0);
         let collected = Collected::new(stats, undecodable);
         let mut sample = collected.sample(ENTRY.info.id, workers, &mut outputs, region, records, &shared);
         sample.setup_ns = Some(reset_ns);
         Ok(sample)
+    }
+}
+
+/// The job's shared slots on the world's window (none when it needs none).
+fn shared_slots(job: &Job, workers: usize) -> Result<SharedState, BenchError> {
+    match job.workload.shared_slots(workers) {
+        0 => Ok(SharedState::heap(0)),
+        slots => crate::worker::mpi::window(slots)
+            .map_err(|reason| BenchError::Setup { workload: job.label.clone(), reason }),
     }
 }
 
@@ -158,14 +173,8 @@ impl Runner for MpiRunner {
             return Ok(());
         }
         self.release();
-        // The plan refuses such workloads (their properties say so); a user's workload
-        // may need shared slots without saying it.
-        if job.workload.shared_slots(self.workers) > 0 {
-            return Err(BenchError::Setup {
-                workload: job.label.clone(),
-                reason: "the mpi runner's ranks share no memory, and this workload needs shared state".into(),
-            });
-        }
+        // A workload whose slots do not fit the window is refused before any rank sets up.
+        shared_slots(job, self.workers)?;
         let mut ranks = Ranks::start(self.workers, self.timeout)?;
         ranks.set_up(&setups(job, self.workers, self.schedule, None, None))?;
         self.held = Some((ranks, job.label.clone()));

@@ -15,6 +15,14 @@
 //! serial reference above all). Rank 0 waits for replies the same way, with a deadline
 //! of `--timeout` of silence: a rank that hangs is named and the job aborted (exit 1).
 //! A rank that dies is seen by `mpirun` first, which ends the whole job itself.
+//!
+//! The counter's shared slots are a one-sided MPI window ([`window`]): `size + 1` u64s
+//! in rank 0's memory, one per slot the counter can need (counter, start gate, a shard
+//! per serving rank). Creating a window is collective over its communicator, and a
+//! case's session spans only some of the ranks, so the window is made once, over the
+//! whole world, in [`init`] (before anything is timed) and freed, collectively again,
+//! when rank 0 stops the ranks. Every rank holds a passive-target epoch on it
+//! (MPI_Win_lock_all) from then on; each operation is flushed before it returns.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
@@ -28,6 +36,7 @@ use mpi::traits::{Communicator, Destination, MatchedReceiveVec, Source};
 
 use super::protocol::{Reply, Request, VERSION};
 use crate::error::BenchError;
+use crate::workload::{RemoteSlots, SharedState};
 
 /// A request line from rank 0 to a serving rank.
 const REQUEST: Tag = 1;
@@ -85,6 +94,141 @@ static POISONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// The number of the session opened last: one session at a time holds the ranks.
 static SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The world's window of shared slots, in rank 0's memory.
+struct Window {
+    win: mpi::ffi::MPI_Win,
+    slots: usize,
+}
+
+// SAFETY: an MPI_Win is a handle MPI may be called with from any thread: MPI was
+// initialised with MPI_THREAD_MULTIPLE.
+unsafe impl Send for Window {}
+// SAFETY: as for Send; MPI serialises what it must itself.
+unsafe impl Sync for Window {}
+
+static WINDOW: OnceLock<Window> = OnceLock::new();
+
+/// Makes the world's window collectively (every rank calls it once, right after
+/// MPI_Init): `slots` u64s at rank 0, none elsewhere, and opens this rank's
+/// passive-target epoch on it.
+fn create_window(slots: usize) -> Result<(), String> {
+    let rank = comm().rank();
+    let bytes = if rank == 0 { slots * std::mem::size_of::<u64>() } else { 0 };
+    let mut base: *mut u64 = std::ptr::null_mut();
+    // SAFETY: MPI is initialised; `base` receives the pointer to `bytes` bytes MPI
+    // allocated, and `win` the handle. The constants are the library's.
+    let (win, rc) = unsafe {
+        let mut win = mpi::ffi::RSMPI_WIN_NULL;
+        let rc = mpi::ffi::MPI_Win_allocate(
+            bytes as mpi::ffi::MPI_Aint,
+            std::mem::size_of::<u64>() as i32,
+            mpi::ffi::RSMPI_INFO_NULL,
+            mpi::ffi::RSMPI_COMM_WORLD,
+            (&mut base as *mut *mut u64).cast(),
+            &mut win,
+        );
+        (win, rc)
+    };
+    if rc != 0 {
+        return Err(format!("MPI_Win_allocate of {bytes} bytes failed (error {rc})"));
+    }
+    if rank == 0 && !base.is_null() {
+        // SAFETY: MPI gave this rank `slots` u64s at `base`; no epoch is open yet.
+        unsafe { std::ptr::write_bytes(base, 0, slots) };
+    }
+    // SAFETY: a window just made; NOCHECK: no rank ever locks it exclusively.
+    let rc = unsafe { mpi::ffi::MPI_Win_lock_all(mpi::ffi::MPI_MODE_NOCHECK as i32, win) };
+    if rc != 0 {
+        return Err(format!("MPI_Win_lock_all failed (error {rc})"));
+    }
+    let _ = WINDOW.set(Window { win, slots });
+    Ok(())
+}
+
+/// Ends this rank's epoch and frees the window (collective: every rank, before
+/// MPI_Finalize).
+fn free_window() {
+    if let Some(window) = WINDOW.get() {
+        let mut win = window.win;
+        // SAFETY: the window is open with this rank's lock_all; nothing uses it after.
+        unsafe {
+            mpi::ffi::MPI_Win_unlock_all(win);
+            mpi::ffi::MPI_Win_free(&mut win);
+        }
+    }
+}
+
+/// `slots` shared slots on the world's window, for a rank's tasks or rank 0's zeroing
+/// and verification; an error when the window has fewer.
+pub fn window(slots: usize) -> Result<SharedState, String> {
+    let window = WINDOW.get().ok_or("the MPI window was not made (MPI is not initialised)")?;
+    if slots > window.slots {
+        return Err(format!("the workload needs {slots} shared slots and the MPI window holds {}", window.slots));
+    }
+    Ok(SharedState::remote(Box::new(WindowSlots { window, slots })))
+}
+
+/// Slots of the window, reached with one-sided operations on rank 0's memory.
+struct WindowSlots {
+    window: &'static Window,
+    slots: usize,
+}
+
+impl WindowSlots {
+    fn at(&self, i: usize) -> mpi::ffi::MPI_Aint {
+        assert!(i < self.slots, "slot {i} of {}", self.slots);
+        i as mpi::ffi::MPI_Aint
+    }
+}
+
+impl RemoteSlots for WindowSlots {
+    fn len(&self) -> usize {
+        self.slots
+    }
+
+    /// MPI_Get, flushed.
+    fn load(&self, i: usize) -> u64 {
+        let mut value = 0u64;
+        // SAFETY: one u64 into `value`, from slot `i` of rank 0's window (checked in
+        // range), inside this rank's epoch; the flush completes it before `value` is read.
+        unsafe {
+            let t = mpi::ffi::RSMPI_UINT64_T;
+            mpi::ffi::MPI_Get((&mut value as *mut u64).cast(), 1, t, 0, self.at(i), 1, t, self.window.win);
+            mpi::ffi::MPI_Win_flush(0, self.window.win);
+        }
+        value
+    }
+
+    /// MPI_Put, flushed: a write separate from any read, so updates can be lost.
+    fn store(&self, i: usize, value: u64) {
+        // SAFETY: as for `load`; `value` outlives the flush that completes the put.
+        unsafe {
+            let t = mpi::ffi::RSMPI_UINT64_T;
+            mpi::ffi::MPI_Put((&value as *const u64).cast(), 1, t, 0, self.at(i), 1, t, self.window.win);
+            mpi::ffi::MPI_Win_flush(0, self.window.win);
+        }
+    }
+
+    /// MPI_Fetch_and_op with MPI_SUM, flushed: atomic at rank 0.
+    fn fetch_add(&self, i: usize, value: u64) -> u64 {
+        let mut old = 0u64;
+        // SAFETY: as for `load`.
+        unsafe {
+            mpi::ffi::MPI_Fetch_and_op(
+                (&value as *const u64).cast(),
+                (&mut old as *mut u64).cast(),
+                mpi::ffi::RSMPI_UINT64_T,
+                0,
+                self.at(i),
+                mpi::ffi::RSMPI_SUM,
+                self.window.win,
+            );
+            mpi::ffi::MPI_Win_flush(0, self.window.win);
+        }
+        old
+    }
+}
+
 fn comm() -> SimpleCommunicator {
     SimpleCommunicator::world()
 }
@@ -105,6 +249,8 @@ pub fn init(node: &str) -> Result<Role, String> {
     let host = mpi::environment::processor_name().unwrap_or_else(|_| "?".into());
     let own = serde_json::json!({ "node": node, "host": host, "pid": std::process::id() }).to_string();
     *UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()) = Some(universe);
+    // Collective over the world: every rank makes it now, before anything is timed.
+    create_window(size + 1)?;
     if rank != 0 {
         world.process_at_rank(0).send_with_tag(own.as_bytes(), NODE);
         return Ok(Role::Server);
@@ -140,11 +286,15 @@ pub fn finish() {
     for r in 1..world.size {
         comm().process_at_rank(r as i32).send_with_tag(&[0u8][..], STOP);
     }
+    free_window();
     UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
 /// A serving rank's life: a session per `start` until `stop`, then MPI_Finalize.
 pub fn serve_ranks(workloads: &super::serve::Workloads<'_>) -> Result<(), String> {
+    // A workload's shared slots are the world's window.
+    let workloads =
+        &super::serve::Workloads { find: workloads.find, max_workers: workloads.max_workers, remote: Some(&window) };
     // What a task prints goes to stderr, as in a worker process; the protocol has its
     // messages.
     // A `start` inside a session ends it and opens the next one at once: rank 0 opens
@@ -171,6 +321,7 @@ pub fn serve_ranks(workloads: &super::serve::Workloads<'_>) -> Result<(), String
         }
         started = input.restarted;
     }
+    free_window();
     UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()).take();
     Ok(())
 }

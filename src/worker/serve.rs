@@ -25,6 +25,10 @@ pub struct Workloads<'r> {
     pub find: &'r dyn Fn(&str) -> Option<&'r WorkloadSpec>,
     /// The most workers of any runner.
     pub max_workers: usize,
+    /// Where a workload's shared slots are when the set-up names no shared memory:
+    /// `remote(slots)` reaches them without memory (the mpi ranks' window); `None` for
+    /// worker processes, which are always given shared memory.
+    pub remote: Option<&'r dyn Fn(usize) -> Result<SharedState, String>>,
 }
 
 /// The child side: says hello, reads the set-up, builds the workload from `workloads`,
@@ -91,6 +95,9 @@ fn build(workloads: &Workloads<'_>, setup: &Setup) -> Result<(Box<dyn DynWorkloa
     // The slot count crosses the protocol: it must be exactly what this workload
     // needs, and it is mapped with every size checked.
     let needed = workload.shared_slots(setup.workers);
+    if let (None, Some(remote), true) = (&setup.shared, workloads.remote, needed > 0) {
+        return Ok((workload, remote(needed)?));
+    }
     let shared = match &setup.shared {
         Some(spec) if spec.slots == needed && needed > 0 => SharedState::open_inherited(spec.fd, spec.slots)
             .map_err(|e| format!("mapping the shared memory (descriptor {}): {e}", spec.fd))?,
@@ -324,7 +331,7 @@ mod tests {
     /// Serves `input` with the workloads `specs`, as a program's registry would.
     fn serve_with(specs: &[WorkloadSpec], input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         let find = |name: &str| specs.iter().find(|s| s.name == name);
-        serve(&Workloads { find: &find, max_workers: 1024 }, input, out)
+        serve(&Workloads { find: &find, max_workers: 1024, remote: None }, input, out)
     }
 
     fn setup_line(workload: &str, params: serde_json::Value) -> String {

@@ -8,6 +8,11 @@
 //! vanishes. Lost updates are reported, not treated as a failure. `sharded` gives each
 //! worker its own cache line and sums at the end.
 //!
+//! The counter and the gate are reached through [`SharedState`]'s `load`, `store` and
+//! `fetch_add`, so `none` and `atomic` run unchanged where the slots are not memory
+//! (the mpi runner's one-sided window: a get and a put for `none`, a fetch-and-op for
+//! `atomic`); `mutex` and `sharded` need memory the workers share.
+//!
 //! The one decision a reader would otherwise get wrong: tasks start together. A million
 //! increments take a fraction of a millisecond, less than it takes to start a second
 //! thread or process, so without a start gate the workers would rarely overlap and
@@ -83,11 +88,13 @@ pub fn spec() -> WorkloadSpec {
                  with the process runner use sync none, atomic or sharded"
                     .to_string()
             }),
-            one_machine: Some(
-                "its workers contend on one counter in memory they share (the one-sided MPI window version is \
-                 not built yet)"
-                    .to_string(),
-            ),
+            one_machine: matches!(sync, SyncMode::Mutex | SyncMode::Sharded).then(|| {
+                format!(
+                    "sync {} keeps its state in memory its workers share (only none and atomic run on a one-sided \
+                     MPI window)",
+                    sync.name()
+                )
+            }),
             race: sync == SyncMode::None,
             work: Some(super::Work {
                 amount: p.uint("increments") as f64 * p.workers() as f64,
@@ -116,11 +123,10 @@ pub struct CounterWorkload {
 impl CounterWorkload {
     /// The counter's final value, read the way its mode stores it.
     fn observed(&self, shared: &SharedState) -> u64 {
-        let slots = shared.slots();
         match self.sync {
-            SyncMode::None | SyncMode::Atomic => slots[COUNTER].load(Relaxed),
+            SyncMode::None | SyncMode::Atomic => shared.load(COUNTER),
             SyncMode::Mutex => *shared.mutex.lock().unwrap_or_else(|e| e.into_inner()),
-            SyncMode::Sharded => slots[SHARDS..].iter().map(|s| s.load(Relaxed)).sum(),
+            SyncMode::Sharded => shared.slots()[SHARDS..].iter().map(|s| s.load(Relaxed)).sum(),
         }
     }
 }
@@ -138,15 +144,17 @@ impl Workload for CounterWorkload {
 
     fn run_task(&self, _task: usize, ctx: &TaskContext<'_>) -> u64 {
         let n = std::hint::black_box(self.increments);
-        let slots = ctx.shared.slots();
+        // The counter and the gate go through the shared state's own operations, so the
+        // same code runs on memory and on an MPI window (none and atomic modes).
+        let shared = ctx.shared;
         let together = ctx.workers.min(self.tasks) as u64;
-        let arrived = slots[GATE].fetch_add(1, Relaxed) + 1;
+        let arrived = shared.fetch_add(GATE, 1) + 1;
         if arrived < together {
             // Spin briefly, then yield: if the scheduler put the other worker on this
             // core, spinning would burn the time slice it needs to arrive.
             let start = std::time::Instant::now();
             let mut spins = 0u32;
-            while slots[GATE].load(Relaxed) < together && start.elapsed() < GATE_TIMEOUT {
+            while shared.load(GATE) < together && start.elapsed() < GATE_TIMEOUT {
                 if spins < 1000 {
                     spins += 1;
                     std::hint::spin_loop();
@@ -157,17 +165,16 @@ impl Workload for CounterWorkload {
         }
         match self.sync {
             SyncMode::None => {
-                let c = &slots[COUNTER];
                 for _ in 0..n {
                     // Deliberately not atomic as a whole: another worker may store
                     // between this load and this store, and its update is lost.
-                    let v = c.load(Relaxed);
-                    c.store(v + 1, Relaxed);
+                    let v = shared.load(COUNTER);
+                    shared.store(COUNTER, v + 1);
                 }
             }
             SyncMode::Atomic => {
                 for _ in 0..n {
-                    slots[COUNTER].fetch_add(1, Relaxed);
+                    shared.fetch_add(COUNTER, 1);
                 }
             }
             SyncMode::Mutex => {
@@ -177,7 +184,7 @@ impl Workload for CounterWorkload {
             }
             SyncMode::Sharded => {
                 // A worker owns its slot, so a plain load and store cannot race.
-                let slot = &slots[SHARDS + ctx.worker];
+                let slot = &shared.slots()[SHARDS + ctx.worker];
                 for _ in 0..n {
                     slot.store(slot.load(Relaxed) + 1, Relaxed);
                 }
@@ -285,6 +292,46 @@ mod tests {
         let start = std::time::Instant::now();
         run_serially(SyncMode::Atomic, 2);
         assert!(start.elapsed() < GATE_TIMEOUT);
+    }
+
+    /// Slots behind a lock, standing for a remote window: `load` and `store` are
+    /// separate operations, as MPI_Get and MPI_Put are.
+    struct Remote(std::sync::Mutex<Vec<u64>>);
+
+    impl crate::workload::RemoteSlots for Remote {
+        fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+        fn load(&self, i: usize) -> u64 {
+            self.0.lock().unwrap()[i]
+        }
+        fn store(&self, i: usize, value: u64) {
+            self.0.lock().unwrap()[i] = value;
+        }
+        fn fetch_add(&self, i: usize, value: u64) -> u64 {
+            let mut slots = self.0.lock().unwrap();
+            slots[i] += value;
+            slots[i] - value
+        }
+    }
+
+    #[test]
+    fn none_and_atomic_count_on_remote_slots_and_only_they_may_leave_the_machine() {
+        for sync in [SyncMode::None, SyncMode::Atomic] {
+            let w = CounterWorkload { tasks: 2, increments: 500, sync };
+            let shared = SharedState::remote(Box::new(Remote(std::sync::Mutex::new(vec![0; w.shared_slots(2)]))));
+            let sums: Vec<u64> = (0..2).map(|t| w.run_task(t, &TaskContext::new(t, 1, &shared))).collect();
+            assert_eq!(shared.load(COUNTER), 1000, "{sync:?}");
+            assert_eq!(shared.load(GATE), 2, "{sync:?}");
+            assert!(matches!(w.verify(&sums, &shared), Verification::Verified { .. }), "{sync:?}");
+        }
+        let case = |sync: &str| {
+            let values = vec![("increments".into(), Value::UInt(1)), ("sync".into(), Value::Text(sync.into()))];
+            spec().properties_of(&Params::new(values, 2, 1)).one_machine
+        };
+        assert_eq!((case("none"), case("atomic")), (None, None));
+        assert!(case("sharded").is_some_and(|why| why.contains("sync sharded")));
+        assert!(case("mutex").is_some());
     }
 
     #[test]

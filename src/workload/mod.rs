@@ -29,7 +29,7 @@ mod typed;
 
 pub use param::{Param, Params, Value};
 pub use reader::{FromValue, ParamReader, Parameters, TypedParam};
-pub use shared::SharedState;
+pub use shared::{RemoteSlots, SharedState};
 pub use spec::{Properties, Scaling, Work, WorkloadSpec};
 pub use timer::{TaskFuture, Timer};
 pub use topology::{Pipeline, Stage, StageContext, verify_sink};

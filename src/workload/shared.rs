@@ -11,16 +11,42 @@
 //! parbench leaves nothing behind in `/dev/shm`. Its pages are reserved when it is
 //! made, so a full `/dev/shm` or memory is an error naming it, not a SIGBUS in a
 //! worker at its first increment.
+//!
+//! Workers that share no memory at all (the mpi runner's ranks) reach the slots
+//! through [`RemoteSlots`], which the runner's layer implements (one-sided MPI
+//! operations on a window); a workload that supports them uses [`SharedState::load`],
+//! [`SharedState::store`] and [`SharedState::fetch_add`], which work on every kind of
+//! storage, rather than [`SharedState::slots`].
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 use crossbeam::utils::CachePadded;
 use memmap2::MmapMut;
 
 type Slot = CachePadded<AtomicU64>;
+
+/// Slots that live in another process, possibly on another machine, reached by
+/// messages or one-sided operations (the mpi runner's window). Each call completes
+/// before it returns.
+pub trait RemoteSlots: Send + Sync {
+    /// Number of slots.
+    fn len(&self) -> usize;
+    /// Whether there are no slots.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Reads slot `i` (a plain read: not ordered with other workers' writes).
+    fn load(&self, i: usize) -> u64;
+    /// Writes `value` to slot `i` (a plain write: another worker's may land between
+    /// this worker's load and store).
+    fn store(&self, i: usize, value: u64);
+    /// Adds `value` to slot `i` atomically; returns the value before.
+    fn fetch_add(&self, i: usize, value: u64) -> u64;
+}
 
 enum Storage {
     Heap(Box<[Slot]>),
@@ -30,6 +56,7 @@ enum Storage {
         // The parent's descriptor, open while the sample runs so children inherit it.
         file: Option<File>,
     },
+    Remote(Box<dyn RemoteSlots>),
 }
 
 /// Shared state of one sample.
@@ -55,6 +82,52 @@ impl SharedState {
         reserve(&file, bytes)?;
         let map = map_file(&file)?;
         Ok(SharedState { storage: Storage::Mapped { map, len: slots, file: Some(file) }, mutex: Mutex::new(0) })
+    }
+
+    /// Slots reached through `remote` (no memory shared with this process).
+    pub fn remote(remote: Box<dyn RemoteSlots>) -> SharedState {
+        SharedState { storage: Storage::Remote(remote), mutex: Mutex::new(0) }
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        match &self.storage {
+            Storage::Remote(remote) => remote.len(),
+            _ => self.slots().len(),
+        }
+    }
+
+    /// Whether there are no slots.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads slot `i` (relaxed, or a remote read).
+    #[inline]
+    pub fn load(&self, i: usize) -> u64 {
+        match &self.storage {
+            Storage::Remote(remote) => remote.load(i),
+            _ => self.slots()[i].load(Relaxed),
+        }
+    }
+
+    /// Writes slot `i` (relaxed, or a remote write).
+    #[inline]
+    pub fn store(&self, i: usize, value: u64) {
+        match &self.storage {
+            Storage::Remote(remote) => remote.store(i, value),
+            _ => self.slots()[i].store(value, Relaxed),
+        }
+    }
+
+    /// Adds `value` to slot `i` atomically (relaxed, or a remote atomic); returns the
+    /// value before.
+    #[inline]
+    pub fn fetch_add(&self, i: usize, value: u64) -> u64 {
+        match &self.storage {
+            Storage::Remote(remote) => remote.fetch_add(i, value),
+            _ => self.slots()[i].fetch_add(value, Relaxed),
+        }
     }
 
     /// The descriptor children inherit, for shared memory made by this process.
@@ -101,10 +174,20 @@ impl SharedState {
         Ok(SharedState { storage: Storage::Mapped { map, len: slots, file: None }, mutex: Mutex::new(0) })
     }
 
-    /// The slots, each on its own cache line.
+    /// The slots, each on its own cache line, in this process's memory.
+    ///
+    /// # Panics
+    /// For remote slots ([`SharedState::remote`]), which are not in this process's
+    /// memory: use [`SharedState::load`], [`SharedState::store`] and
+    /// [`SharedState::fetch_add`].
     pub fn slots(&self) -> &[Slot] {
         match &self.storage {
             Storage::Heap(slots) => slots,
+            Storage::Remote(_) => std::panic::panic_any(super::TaskFailure(
+                "this workload reads its shared slots as memory, and its workers share none (the mpi runner's \
+                 ranks): it must use SharedState::load, store and fetch_add"
+                    .into(),
+            )),
             Storage::Mapped { map, len, .. } => {
                 let ptr = map.as_ptr() as *const Slot;
                 debug_assert_eq!(ptr as usize % std::mem::align_of::<Slot>(), 0);
