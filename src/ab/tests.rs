@@ -61,16 +61,21 @@ fn rounds_of(seed: u64, rounds: u32, noise: f64, slow: Option<RunnerId>, factor:
     builds
 }
 
-/// [`rounds_of`], judged by `ab`'s rule at a 2% floor.
+/// [`rounds_of`], judged by [`judge`].
 fn simulate(seed: u64, rounds: u32, noise: f64, slow: Option<RunnerId>, factor: f64) -> Comparison {
     let [base, new] = rounds_of(seed, rounds, noise, slow, factor);
+    judge(&base, &new)
+}
+
+/// A fib-like case of these samples, judged by `ab`'s rule at a 2% floor.
+fn judge(base: &[RecordedSample], new: &[RecordedSample]) -> Comparison {
     let case = PairedCase {
         label: "fib (n=34, tasks=8)".into(),
         workers: 2,
         runners: vec![Serial, Threads, Rayon, Process],
         race: false,
-        base: CaseData { samples: &base, task_ms: None, tasks: 8 },
-        new: CaseData { samples: &new, task_ms: None, tasks: 8 },
+        base: CaseData { samples: base, task_ms: None, tasks: 8 },
+        new: CaseData { samples: new, task_ms: None, tasks: 8 },
     };
     let build = |program: &str| Build { program: program.into(), environment: crate::analysis::fixture::environment() };
     let builds = Builds { base: build("A"), new: build("B"), pairs: Default::default() };
@@ -179,17 +184,7 @@ fn bursty(seed: u64, rounds: u32, burst: f64, slow: Option<RunnerId>, remeasure:
         }
     }
     let [base, new] = builds;
-    let case = PairedCase {
-        label: "fib (n=34, tasks=8)".into(),
-        workers: 2,
-        runners: vec![Serial, Threads, Rayon, Process],
-        race: false,
-        base: CaseData { samples: &base, task_ms: None, tasks: 8 },
-        new: CaseData { samples: &new, task_ms: None, tasks: 8 },
-    };
-    let build = |program: &str| Build { program: program.into(), environment: crate::analysis::fixture::environment() };
-    let builds = Builds { base: build("A"), new: build("B"), pairs: Default::default() };
-    paired(&[case], builds, &Rules { floor_relative: 0.02, floor_absolute: 0.02, ..Default::default() })
+    judge(&base, &new)
 }
 
 #[test]

@@ -63,10 +63,10 @@ fn case_with(
     build(vec![(m, Vec::new())], settings, fixture::environment(), vec![]).cases.remove(0)
 }
 
-/// Six rounds of serial 200 ms and the given threads and rayon times.
-fn two_runners(threads: [f64; 6], rayon: [f64; 6]) -> CaseReport {
+/// Rounds of serial 200 ms and the given threads and rayon times, one round per time.
+fn two_runners<const N: usize>(threads: [f64; N], rayon: [f64; N]) -> CaseReport {
     use crate::runner::kind::test_ids::*;
-    let rounds = (0..6)
+    let rounds = (0..N)
         .map(|r| {
             vec![
                 sample(Serial, 200.0, 1.0, 0.0, 0.0),
@@ -768,19 +768,9 @@ fn the_runner_said_to_beat_serial_the_most_is_one_that_beat_it() {
     // 1; threads beat serial in every round. The old answer: "rayon and threads tie:
     // 2.13x serial [0.77, 2.22] and 1.82x serial [1.77, 1.85]" (with fewer rounds,
     // "threads beat serial, rayon the most").
-    use crate::runner::kind::test_ids::*;
     let rayon = [90.0, 95.0, 92.0, 250.0, 260.0, 94.0, 93.0];
     let threads = [110.0, 112.0, 109.0, 111.0, 110.0, 113.0, 108.0];
-    let rounds = (0..7)
-        .map(|r| {
-            vec![
-                sample(Serial, 200.0, 1.0, 0.0, 0.0),
-                sample(Threads, threads[r], 2.0, 0.0, 0.0),
-                sample(Rayon, rayon[r], 2.0, 0.0, 0.0),
-            ]
-        })
-        .collect();
-    let case = case_of(rounds, Vec::new(), None);
+    let case = two_runners(threads, rayon);
     let answer = &case.answer.as_ref().unwrap().text;
     assert!(
         answer.starts_with("threads beat serial: 1.82x serial [1.77, 1.85]; rayon reached 2.13x serial ["),
