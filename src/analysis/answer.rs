@@ -150,16 +150,18 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
             );
             (Answer { text, fastest: Some(first.runner) }, long)
         }
-        stats::Fastest::Tie { best, runner_up } => {
-            let (first, second) = (ranked[best], ranked[runner_up]);
-            let text =
-                format!("{} and {} tie: {} and {}{aside}", first.runner, second.runner, shown(best), shown(runner_up));
+        stats::Fastest::Tie { best, tied } => {
+            // Every runner the first cannot be told from, in the table's order (by
+            // median speedup), so no runner between them goes unnamed.
+            let mut all: Vec<usize> = std::iter::once(best).chain(tied).collect();
+            all.sort_unstable();
+            let runners = crate::text::names(&all.iter().map(|&i| ranked[i].runner).collect::<Vec<_>>());
+            let speedups = crate::text::names(&all.iter().map(|&i| shown(i)).collect::<Vec<_>>());
+            let text = format!("{runners} tie: {speedups}{aside}");
             let long = format!(
-                "{} and {} tie at {} and {}: their paired 95% interval includes no difference.",
-                first.runner,
-                second.runner,
-                shown(best),
-                shown(runner_up)
+                "{runners} tie at {speedups}: the paired 95% interval of {} against each of the others includes no \
+                 difference.",
+                ranked[best].runner
             );
             (Answer { text, fastest: None }, long)
         }

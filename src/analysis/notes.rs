@@ -802,8 +802,9 @@ pub(super) fn sweep_comparison(cases: &[CaseReport]) -> Vec<String> {
             let Some(verdict) = stats::fastest(&walls, 0.95) else { continue };
             notes.push(match verdict {
                 stats::Fastest::Winner { best: i, .. } => format!("{what} {} was {best} ({list}).", costs[i].0),
-                stats::Fastest::Tie { best: i, runner_up: j } => {
-                    format!("{what} {} and {} tie in the paired 95% interval ({list}).", costs[i].0, costs[j].0)
+                stats::Fastest::Tie { best: i, tied } => {
+                    let all: Vec<&str> = std::iter::once(i).chain(tied).map(|j| costs[j].0.as_str()).collect();
+                    format!("{what} {} tie in the paired 95% interval ({list}).", names(&all))
                 }
                 stats::Fastest::TooFewRounds { rounds, needed } => format!(
                     "{what} {list}; {rounds} round(s) are too few to name the {best} (a paired 95% interval needs \

@@ -802,3 +802,29 @@ fn with_several_rivals_the_runner_up_is_named_as_the_closest() {
     assert!(answer.starts_with("threads is fastest: 1.98x serial ["), "{answer}");
     assert!(answer.ends_with("ahead of the closest, rayon (1.65x)"), "{answer}");
 }
+
+#[test]
+fn a_tie_of_three_names_all_three_so_no_median_between_them_goes_unnamed() {
+    // The README's sample once read "async and threads tie" while rayon's median lay
+    // between theirs: every runner not separated from the first is named.
+    use crate::runner::kind::test_ids::*;
+    let rounds = (0..12)
+        .map(|r| {
+            let j = |k: u32| f64::from((r + k) % 4);
+            vec![
+                sample(Serial, 200.0, 1.0, 0.0, 0.0),
+                sample(Threads, 100.0 + j(0), 2.0, 0.0, 0.0),
+                sample(Rayon, 100.5 + j(1), 2.0, 0.0, 0.0),
+                sample(Process, 101.0 + j(2), 2.0, 0.0, 0.0),
+            ]
+        })
+        .collect();
+    let case = case_of(rounds, Vec::new(), None);
+    let answer = &case.answer.as_ref().unwrap().text;
+    assert!(answer.contains(" tie: "), "{answer}");
+    for runner in ["threads", "rayon", "process"] {
+        assert!(answer.contains(runner), "{runner} missing: {answer}");
+    }
+    assert_eq!(answer.matches("x serial [").count(), 3, "one interval per runner: {answer}");
+    assert_eq!(case.answer.as_ref().unwrap().fastest, None);
+}

@@ -14,7 +14,7 @@ use super::interval::{Interval, fewest_for_interval, median_interval};
 use super::summary::{median, paired_ratios};
 
 /// What the paired times say about the fastest of several runners.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Fastest {
     /// Too few paired rounds for an interval at the confidence each comparison needs.
     TooFewRounds {
@@ -33,13 +33,14 @@ pub enum Fastest {
         /// best / runner-up time ratio, with its interval.
         ratio: Interval,
     },
-    /// No runner was separated from all others; `best` ranks first and `runner_up` is
-    /// the one it could not be told from.
+    /// No runner was separated from all others; `best` ranks first and `tied` are all
+    /// the runners it could not be told from, the closest first.
     Tie {
         /// Index of the first in the paired ranking.
         best: usize,
-        /// Index of a runner it is not separated from.
-        runner_up: usize,
+        /// Indices of every runner it is not separated from (at least one), closest
+        /// first.
+        tied: Vec<usize>,
     },
 }
 
@@ -89,12 +90,11 @@ pub fn fastest(walls: &[Vec<f64>], confidence: f64) -> Option<Fastest> {
         let ratio = median_interval(ratios(best, runner_up), level)?;
         return Some(Fastest::Winner { best, runner_up, ratio });
     }
-    // Name a rival the best is not separated from (the closest such).
-    let tied = others()
-        .filter(|&b| median_interval(ratios(best, b), level).is_none_or(|i| i.high >= 1.0))
-        .max_by(|&a, &b| log_median(best, a).total_cmp(&log_median(best, b)))
-        .unwrap_or(runner_up);
-    Some(Fastest::Tie { best, runner_up: tied })
+    // Every rival the best is not separated from, the closest first.
+    let mut tied: Vec<usize> =
+        others().zip(&intervals).filter(|(_, i)| i.is_none_or(|i| i.high >= 1.0)).map(|(b, _)| b).collect();
+    tied.sort_by(|&a, &b| log_median(best, b).total_cmp(&log_median(best, a)));
+    Some(Fastest::Tie { best, tied })
 }
 
 #[cfg(test)]
@@ -178,7 +178,26 @@ mod tests {
         assert!(speedup(&x) > speedup(&y), "{} {}", speedup(&x), speedup(&y));
         assert!(median(&paired_ratios(&x, &y)).unwrap() > 1.0);
         match fastest(&[x.to_vec(), y.to_vec()], 0.95) {
-            Some(Fastest::Tie { best: 1, runner_up: 0 }) => {}
+            Some(Fastest::Tie { best: 1, tied }) if tied == [0] => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tie_names_every_runner_the_first_cannot_be_told_from_the_closest_first() {
+        // a and b cannot be told apart; c is close to both but noisier; d is far
+        // slower in every round.
+        let a: Vec<f64> = (0..12).map(|i| 100.0 + f64::from(i % 4)).collect();
+        let b: Vec<f64> = (0..12).map(|i| 100.0 + f64::from((i + 2) % 4)).collect();
+        let c: Vec<f64> = (0..12).map(|i| 101.0 + 6.0 * f64::from(i % 3) - 6.0).collect();
+        let d: Vec<f64> = a.iter().map(|t| t * 1.5).collect();
+        match fastest(&[d, c, a, b], 0.95) {
+            Some(Fastest::Tie { best, tied }) => {
+                let mut all = tied.clone();
+                all.push(best);
+                all.sort_unstable();
+                assert_eq!(all, [1, 2, 3], "every runner but the slow one: best {best}, tied {tied:?}");
+            }
             other => panic!("{other:?}"),
         }
     }
