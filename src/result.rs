@@ -327,6 +327,8 @@ pub enum Cause {
     SlowWarmUp,
     /// Warm-up ended before the times were steady.
     Unsteady,
+    /// Warm-up got under 75% of the cores its workers could use.
+    WarmUpCores,
     /// The full sentence behind the answer (shown with `-v`).
     Verdict,
     /// More workers than cores.
@@ -355,6 +357,10 @@ pub enum Cause {
     Preempted,
     /// Samples during which other processes used the CPU.
     Disturbed,
+    /// Other processes' CPU use, and all it did to the samples (cores left idle,
+    /// preempted and disturbed samples, warm-up short of cores): one note for them,
+    /// each as its detail.
+    Load,
     /// Peak memory per runner.
     Memory,
     /// Tasks without an async form blocked an async runner's threads.
@@ -373,6 +379,8 @@ impl Cause {
         matches!(
             self,
             Cause::Unsteady
+                | Cause::WarmUpCores
+                | Cause::Load
                 | Cause::LostUpdates
                 | Cause::ShortSamples
                 | Cause::BusyMachine

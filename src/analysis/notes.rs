@@ -168,7 +168,82 @@ pub(super) fn case_notes(
     notes.extend(few_cores_notes(case, &parallel, cores, busy));
     notes.extend(preempted_note(case, cores));
     notes.extend(disturbed_note(case));
-    (answer.map(|(a, _)| a), notes)
+    (answer.map(|(a, _)| a), one_load_note(case, busy, warmup, notes))
+}
+
+/// The notes other processes' CPU use explains, when the numbers show that it did.
+const LOAD_CAUSES: [Cause; 4] = [Cause::BusyMachine, Cause::Preempted, Cause::Disturbed, Cause::WarmUpCores];
+
+/// One cause, one note: when other processes used the machine (`busy`, or samples
+/// they disturbed) and that shows in more than one way (cores left idle, samples
+/// preempted or disturbed, warm-up short of cores), those notes become one that names
+/// the load once and says what it did, each runner's full sentences as its detail.
+fn one_load_note(case: &CaseReport, busy: Option<f64>, warmup: &[WarmUp], notes: Vec<Note>) -> Vec<Note> {
+    let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
+    let (load, mut rest): (Vec<Note>, Vec<Note>) = notes.into_iter().partition(|n| LOAD_CAUSES.contains(&n.cause));
+    if load.len() < 2 || (busy.is_none() && disturbed == 0) {
+        rest.extend(load);
+        return rest;
+    }
+    let row = |r: &RunnerId| case.rows.iter().find(|x| x.runner == *r);
+    let clause = |n: &Note| -> String {
+        let rows: Vec<&RunnerRow> = n.runners.iter().filter_map(row).collect();
+        match n.cause {
+            Cause::BusyMachine => {
+                let busy: Vec<String> = rows.iter().map(|r| format!("{:.2}", r.cpu_utilisation)).collect();
+                let workers = rows.first().map_or(0, |r| r.workers);
+                let with = if rows.iter().all(|r| r.workers == workers) {
+                    format!("{workers} workers")
+                } else {
+                    "their workers".to_string()
+                };
+                let cores = if busy.len() == 1 && busy[0] == "1.00" { "core" } else { "cores" };
+                format!("{} kept only {} {cores} busy with {with}", names(&n.runners), names(&busy))
+            }
+            Cause::Preempted => {
+                let each: Vec<String> =
+                    rows.iter().map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n)).collect();
+                format!("samples were preempted ({})", each.join(", "))
+            }
+            Cause::Disturbed => format!("{disturbed} sample(s) were disturbed ({})", names(&n.runners)),
+            _ => {
+                let unsettled: Vec<RunnerId> = warmup
+                    .iter()
+                    .filter(|w| n.runners.contains(&w.runner) && !w.steady && !w.times_settled)
+                    .map(|w| w.runner)
+                    .collect();
+                let their = if n.runners.len() == 1 { "its" } else { "their" };
+                let steady = match unsettled.len() {
+                    0 => String::new(),
+                    _ if unsettled.len() == n.runners.len() => " and were not steady".to_string(),
+                    _ => format!(" ({} not steady)", names(&unsettled)),
+                };
+                format!("{} got under 75% of {their} cores in warm-up{steady}", names(&n.runners))
+            }
+        }
+    };
+    let head = match busy {
+        Some(others) => {
+            format!(
+                "Other processes used up to {others:.2} cores during the samples (median per sample, from /proc/stat)"
+            )
+        }
+        None => format!(
+            "Other processes used over {:.0}% of a core during some samples (from /proc/stat)",
+            DISTURBED_SHARE * 100.0
+        ),
+    };
+    let clauses: Vec<String> =
+        LOAD_CAUSES.iter().flat_map(|cause| load.iter().filter(move |n| n.cause == *cause)).map(clause).collect();
+    let mut runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
+    runners.retain(|r| load.iter().any(|n| n.runners.contains(r)));
+    rest.push(Note {
+        cause: Cause::Load,
+        runners,
+        text: format!("{head}: {}. Treat these times with care, or measure on a quieter machine.", clauses.join("; ")),
+        detail: load.iter().flat_map(|n| n.full().iter().cloned()).collect(),
+    });
+    rest
 }
 
 /// What the peak RSS column is, and how much each runner's samples added to the
@@ -678,7 +753,7 @@ fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp])
             )
         })
         .collect();
-    notes.extend(per_runner(Cause::Unsteady, items, |runners| {
+    notes.extend(per_runner(Cause::WarmUpCores, items, |runners| {
         format!(
             "{} got under the 75% of the cores their workers could use in warm-up ({}), though their times had \
              settled: {}, and their times include that.",
@@ -704,7 +779,7 @@ fn warmup_notes(case: &CaseReport, settings: &SettingsRecord, warmup: &[WarmUp])
             )
         })
         .collect();
-    notes.extend(per_runner(Cause::Unsteady, items, |runners| {
+    notes.extend(per_runner(Cause::WarmUpCores, items, |runners| {
         format!(
             "{} were not steady after {}, and got {}: {}; their times may still drift.",
             names(runners),

@@ -595,15 +595,89 @@ fn a_busy_machine_is_the_one_cause_named_for_slow_or_idle_parallel_runners() {
     for wrong in ["coordination", "placement", "shared one core"] {
         assert!(!has(&case, wrong), "{wrong}: {:?}", sentences(&case));
     }
-    let busy: Vec<&crate::result::Note> =
-        case.notes.iter().filter(|n| n.cause == crate::result::Cause::BusyMachine).collect();
-    assert_eq!(busy.len(), 1, "{:?}", case.notes);
-    assert_eq!(busy[0].runners, [Threads, Rayon]);
+    // The idle cores and the disturbed samples have one cause: one note names it.
+    use crate::result::Cause;
+    let load: Vec<&crate::result::Note> = case.notes.iter().filter(|n| n.cause == Cause::Load).collect();
+    assert_eq!(load.len(), 1, "{:?}", case.notes);
+    assert_eq!(load[0].runners, [Threads, Rayon]);
     assert!(
-        busy[0].text.starts_with("threads and rayon kept only 0.90 and 0.90 cores busy with 2 workers"),
-        "{busy:?}"
+        load[0].text.starts_with(
+            "Other processes used up to 0.90 cores during the samples (median per sample, from /proc/stat): threads \
+             and rayon kept only 0.90 and 0.90 cores busy with 2 workers; "
+        ),
+        "{load:?}"
     );
-    assert_eq!(busy[0].detail.len(), 2);
+    assert!(load[0].text.contains("sample(s) were disturbed (rayon"), "{load:?}");
+    for gone in [Cause::BusyMachine, Cause::Disturbed, Cause::Preempted, Cause::WarmUpCores] {
+        assert!(case.notes.iter().all(|n| n.cause != gone), "{gone:?} left beside the load note: {:?}", case.notes);
+    }
+    // -v: each runner's own sentence, and the disturbed samples'.
+    assert!(load[0].detail.len() >= 3, "{:?}", load[0].detail);
+    assert!(load[0].detail[0].starts_with("threads kept only 0.90 cores busy with 2 workers while other processes"));
+}
+
+#[test]
+fn a_busy_machine_is_named_once_for_idle_cores_preempted_samples_disturbed_samples_and_warm_up() {
+    // What a run beside two spinning loops printed as four or five notes, each blaming
+    // the load again: warm-up short of cores, cores kept busy, preempted, disturbed.
+    use crate::result::Cause;
+    use crate::runner::kind::test_ids::*;
+    let rounds = (0..8)
+        .map(|r| {
+            vec![
+                sample(Serial, 200.0, 1.0, 1.2, 0.0),
+                sample(Threads, 150.0 + f64::from(r % 3), 1.0, 1.2, 0.9),
+                sample(Rayon, 160.0 + f64::from(r % 2), 1.0, 1.1, 0.9),
+            ]
+        })
+        .collect();
+    let warm = |runner| WarmUp {
+        runner,
+        samples: 11,
+        wall_ns: 1_700_000_000,
+        steady: false,
+        short_of_cores: Some((1.0, 2)),
+        times_settled: false,
+    };
+    let case = case_of(rounds, vec![warm(Threads), warm(Rayon)], None);
+    let texts: Vec<&str> = case.notes.iter().map(|n| n.text.as_str()).collect();
+    let load: Vec<&crate::result::Note> = case.notes.iter().filter(|n| n.cause == Cause::Load).collect();
+    assert_eq!(load.len(), 1, "{texts:?}");
+    let text = &load[0].text;
+    assert!(text.starts_with("Other processes used up to 1.20 cores during the samples"), "{text}");
+    for part in [
+        "threads and rayon kept only 1.00 and 1.00 cores busy with 2 workers",
+        "samples were preempted (threads 8 of 8, rayon 8 of 8)",
+        "sample(s) were disturbed (serial, threads and rayon)",
+        "threads and rayon got under 75% of their cores in warm-up and were not steady",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from {text}");
+    }
+    assert_eq!(load[0].runners, [Serial, Threads, Rayon]);
+    // Nowhere else is the load blamed again.
+    let blamed = texts.iter().filter(|t| t.contains("other processes") || t.contains("other work")).count();
+    assert_eq!(blamed, 0, "{texts:?}");
+    // -v still shows every sentence it stands for.
+    let verbose = load[0].detail.join(" ");
+    for said in ["not steady after 11 warm-up samples", "kept only", "Preempted samples", "ran while other processes"] {
+        assert!(verbose.contains(said), "{said:?} missing from -v: {verbose}");
+    }
+}
+
+#[test]
+fn one_sign_of_load_keeps_its_own_note() {
+    use crate::result::Cause;
+    use crate::runner::kind::test_ids::*;
+    // Only some samples disturbed, nothing else: the disturbed note as it was.
+    let rounds = (0..8)
+        .map(|r| {
+            let others = if r == 3 { 0.9 } else { 0.0 };
+            vec![sample(Serial, 200.0, 1.0, others, 0.0), sample(Threads, 100.0 + f64::from(r % 3), 2.0, 0.0, 0.0)]
+        })
+        .collect();
+    let case = case_of(rounds, Vec::new(), None);
+    assert!(case.notes.iter().all(|n| n.cause != Cause::Load), "{:?}", case.notes);
+    assert!(case.notes.iter().any(|n| n.cause == Cause::Disturbed), "{:?}", case.notes);
 }
 
 #[test]
