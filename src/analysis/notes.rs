@@ -180,48 +180,68 @@ const LOAD_CAUSES: [Cause; 4] = [Cause::BusyMachine, Cause::Preempted, Cause::Di
 /// the load once and says what it did, each runner's full sentences as its detail.
 fn one_load_note(case: &CaseReport, busy: Option<f64>, warmup: &[WarmUp], notes: Vec<Note>) -> Vec<Note> {
     let disturbed: usize = case.rows.iter().map(|r| r.disturbed_samples).sum();
-    let (load, mut rest): (Vec<Note>, Vec<Note>) = notes.into_iter().partition(|n| LOAD_CAUSES.contains(&n.cause));
+    let is_load = |n: &Note| LOAD_CAUSES.contains(&n.cause);
+    let at = notes.iter().position(is_load).unwrap_or(notes.len());
+    let (load, mut rest): (Vec<Note>, Vec<Note>) = notes.into_iter().partition(is_load);
     if load.len() < 2 || (busy.is_none() && disturbed == 0) {
         rest.extend(load);
         return rest;
     }
-    let row = |r: &RunnerId| case.rows.iter().find(|x| x.runner == *r);
-    let clause = |n: &Note| -> String {
-        let rows: Vec<&RunnerRow> = n.runners.iter().filter_map(row).collect();
-        match n.cause {
-            Cause::BusyMachine => {
-                let busy: Vec<String> = rows.iter().map(|r| format!("{:.2}", r.cpu_utilisation)).collect();
-                let workers = rows.first().map_or(0, |r| r.workers);
-                let with = if rows.iter().all(|r| r.workers == workers) {
-                    format!("{workers} workers")
-                } else {
-                    "their workers".to_string()
-                };
-                let cores = if busy.len() == 1 && busy[0] == "1.00" { "core" } else { "cores" };
-                format!("{} kept only {} {cores} busy with {with}", names(&n.runners), names(&busy))
-            }
-            Cause::Preempted => {
-                let each: Vec<String> =
-                    rows.iter().map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n)).collect();
-                format!("samples were preempted ({})", each.join(", "))
-            }
-            Cause::Disturbed => format!("{disturbed} sample(s) were disturbed ({})", names(&n.runners)),
-            _ => {
-                let unsettled: Vec<RunnerId> = warmup
-                    .iter()
-                    .filter(|w| n.runners.contains(&w.runner) && !w.steady && !w.times_settled)
-                    .map(|w| w.runner)
-                    .collect();
-                let their = if n.runners.len() == 1 { "its" } else { "their" };
-                let steady = match unsettled.len() {
-                    0 => String::new(),
-                    _ if unsettled.len() == n.runners.len() => " and were not steady".to_string(),
-                    _ => format!(" ({} not steady)", names(&unsettled)),
-                };
-                format!("{} got under 75% of {their} cores in warm-up{steady}", names(&n.runners))
-            }
-        }
+    let of = |cause: Cause| -> Vec<RunnerId> {
+        let mut runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
+        runners.retain(|r| load.iter().any(|n| n.cause == cause && n.runners.contains(r)));
+        runners
     };
+    let rows = |runners: &[RunnerId]| -> Vec<&RunnerRow> {
+        case.rows.iter().filter(|r| runners.contains(&r.runner)).collect()
+    };
+    let every = |runners: &[RunnerId]| runners.len() == case.rows.len();
+    let mut clauses = Vec::new();
+    let idle = of(Cause::BusyMachine);
+    if !idle.is_empty() {
+        let rows = rows(&idle);
+        let busy: Vec<String> = rows.iter().map(|r| format!("{:.2}", r.cpu_utilisation)).collect();
+        let workers = rows[0].workers;
+        let with = if rows.iter().all(|r| r.workers == workers) {
+            format!("{workers} workers")
+        } else {
+            "their workers".into()
+        };
+        clauses.push(format!("{} kept only {} cores busy with {with}", names(&idle), names(&busy)));
+    }
+    let preempted = of(Cause::Preempted);
+    if !preempted.is_empty() {
+        let rows = rows(&preempted);
+        if every(&preempted) && rows.iter().all(|r| r.preempted_samples == r.wall_ms.n) {
+            clauses.push("every sample was preempted".to_string());
+        } else {
+            let each: Vec<String> =
+                rows.iter().map(|r| format!("{} {} of {}", r.runner, r.preempted_samples, r.wall_ms.n)).collect();
+            clauses.push(format!("samples were preempted ({})", each.join(", ")));
+        }
+    }
+    let hit = of(Cause::Disturbed);
+    if !hit.is_empty() {
+        let total: usize = case.rows.iter().map(|r| r.wall_ms.n).sum();
+        let whose = if every(&hit) { String::new() } else { format!(" ({})", names(&hit)) };
+        clauses.push(format!("{disturbed} of {total} samples were disturbed{whose}"));
+    }
+    let short = of(Cause::WarmUpCores);
+    if !short.is_empty() {
+        let unsettled: Vec<RunnerId> = warmup
+            .iter()
+            .filter(|w| short.contains(&w.runner) && !w.steady && !w.times_settled)
+            .map(|w| w.runner)
+            .collect();
+        let their = if short.len() == 1 { "its" } else { "their" };
+        let steady = match unsettled.len() {
+            0 => String::new(),
+            n if n == short.len() => " and did not settle".to_string(),
+            _ => format!(" ({} did not settle)", names(&unsettled)),
+        };
+        let who = if every(&short) { "every runner".to_string() } else { names(&short) };
+        clauses.push(format!("{who} got under 75% of {their} cores in warm-up{steady}"));
+    }
     let head = match busy {
         Some(others) => {
             format!(
@@ -233,16 +253,16 @@ fn one_load_note(case: &CaseReport, busy: Option<f64>, warmup: &[WarmUp], notes:
             DISTURBED_SHARE * 100.0
         ),
     };
-    let clauses: Vec<String> =
-        LOAD_CAUSES.iter().flat_map(|cause| load.iter().filter(move |n| n.cause == *cause)).map(clause).collect();
     let mut runners: Vec<RunnerId> = case.rows.iter().map(|r| r.runner).collect();
     runners.retain(|r| load.iter().any(|n| n.runners.contains(r)));
-    rest.push(Note {
+    let note = Note {
         cause: Cause::Load,
         runners,
         text: format!("{head}: {}. Treat these times with care, or measure on a quieter machine.", clauses.join("; ")),
         detail: load.iter().flat_map(|n| n.full().iter().cloned()).collect(),
-    });
+    };
+    // Where the first of them stood: the load comes before what it does not explain.
+    rest.insert(at.min(rest.len()), note);
     rest
 }
 
@@ -262,15 +282,18 @@ fn memory_note(case: &CaseReport) -> Option<Note> {
     } else {
         ""
     };
-    Some(Note::case(
-        Cause::Memory,
-        format!(
+    let rises = rises.join(", ");
+    Some(Note {
+        detail: vec![format!(
             "Peak RSS is parbench's resident high-water mark during each runner's samples (the most of any sample; \
-         reset as each began, through /proc/self/clear_refs), a pool or runtime held across samples included.\
-         {children} The samples themselves added at most: {}.",
-            rises.join(", ")
-        ),
-    ))
+             reset as each began, through /proc/self/clear_refs), a pool or runtime held across samples \
+             included.{children} The samples themselves added at most: {rises}."
+        )],
+        ..Note::case(
+            Cause::Memory,
+            format!("The samples added at most to peak RSS (-v says how it is measured): {rises}."),
+        )
+    })
 }
 
 /// The most tasks of `runner`'s samples that ran without an async form, when the
