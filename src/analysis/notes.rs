@@ -233,7 +233,7 @@ fn one_load_note(case: &CaseReport, busy: Option<f64>, warmup: &[WarmUp], notes:
             .filter(|w| short.contains(&w.runner) && !w.steady && !w.times_settled)
             .map(|w| w.runner)
             .collect();
-        let their = if short.len() == 1 { "its" } else { "their" };
+        let their = if short.len() == 1 || every(&short) { "its" } else { "their" };
         let steady = match unsettled.len() {
             0 => String::new(),
             n if n == short.len() => " and did not settle".to_string(),
