@@ -497,17 +497,69 @@ fn disturbed_note(case: &CaseReport) -> Option<Note> {
     })
 }
 
-/// The notes about the machine's load (preempted and disturbed samples) of `cases`,
-/// each introduced by its case and worker count: `scale` prints these under its tables
-/// in place of the notes of `run` (its cases differ in workers, and its calibration
-/// cases are no finding), as `run` prints them under each case's table.
+/// The notes about the machine's load (preempted and disturbed samples) of `cases`:
+/// one per workload, across its worker counts, naming the counts it applies to.
+/// `scale` prints these under its tables in place of the notes of `run` (its cases
+/// differ in workers, and its calibration cases are no finding).
 pub fn load_notes<'a>(cases: impl IntoIterator<Item = &'a CaseReport>, env: &Fingerprint) -> Vec<String> {
-    cases
+    let cores = env.available_parallelism;
+    let mut workloads: Vec<(&str, Vec<&CaseReport>)> = Vec::new();
+    for case in cases {
+        match workloads.iter_mut().find(|(label, _)| *label == case.label) {
+            Some((_, cases)) => cases.push(case),
+            None => workloads.push((&case.label, vec![case])),
+        }
+    }
+    let at = |cases: &[&CaseReport]| {
+        let counts: Vec<usize> = cases.iter().map(|c| c.workers).collect();
+        let unit = if counts == [1] { "worker" } else { "workers" };
+        format!("at {} {unit}", names(&counts))
+    };
+    workloads
         .into_iter()
-        .flat_map(|case| {
-            let notes = preempted_note(case, env.available_parallelism).into_iter().chain(disturbed_note(case));
-            let workers = if case.workers == 1 { "1 worker".to_string() } else { format!("{} workers", case.workers) };
-            notes.map(move |n| format!("{} at {workers}: {}", case.label, n.text))
+        .filter_map(|(label, cases)| {
+            let mut parts = Vec::new();
+            let preempted: Vec<&CaseReport> =
+                cases.iter().copied().filter(|c| c.rows.iter().any(|r| r.preempted_samples > 0)).collect();
+            if !preempted.is_empty() {
+                // Per runner, over every worker count.
+                let mut each: Vec<(RunnerId, usize, usize)> = Vec::new();
+                for row in cases.iter().flat_map(|c| &c.rows) {
+                    match each.iter_mut().find(|(r, _, _)| *r == row.runner) {
+                        Some((_, hit, n)) => (*hit, *n) = (*hit + row.preempted_samples, *n + row.wall_ms.n),
+                        None => each.push((row.runner, row.preempted_samples, row.wall_ms.n)),
+                    }
+                }
+                let list: Vec<String> = each.iter().map(|(r, hit, n)| format!("{r} {hit} of {n}")).collect();
+                let beyond = if cases.iter().any(|c| c.workers > cores) {
+                    format!(", beyond {cores} workers only CPU they could have had")
+                } else {
+                    String::new()
+                };
+                parts.push(format!(
+                    "samples were preempted {} (workers denied over {:.0}% of the CPU they could use{beyond}): {}",
+                    at(&preempted),
+                    crate::runner::PREEMPTED_SHARE * 100.0,
+                    list.join(", ")
+                ));
+            }
+            let disturbed: Vec<&CaseReport> =
+                cases.iter().copied().filter(|c| c.rows.iter().any(|r| r.disturbed_samples > 0)).collect();
+            if !disturbed.is_empty() {
+                let hit: usize = cases.iter().flat_map(|c| &c.rows).map(|r| r.disturbed_samples).sum();
+                let n: usize = cases.iter().flat_map(|c| &c.rows).map(|r| r.wall_ms.n).sum();
+                parts.push(format!(
+                    "{hit} of {n} samples ran while other processes used more than {:.0}% of a core ({})",
+                    DISTURBED_SHARE * 100.0,
+                    at(&disturbed)
+                ));
+            }
+            (!parts.is_empty()).then(|| {
+                format!(
+                    "{label}: {}. Treat their times with care, or measure on a quieter machine or with --pin.",
+                    parts.join("; ")
+                )
+            })
         })
         .collect()
 }

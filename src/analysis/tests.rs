@@ -465,7 +465,37 @@ fn a_scale_table_prints_the_load_notes_under_it() {
     let mut out = Vec::new();
     crate::report::TableReporter { view: crate::report::View::default() }.write(&report, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("fib (n=34, tasks=8) at 2 workers: Preempted samples"), "{text}");
+    assert!(text.contains("fib (n=34, tasks=8): samples were preempted at "), "{text}");
+}
+
+#[test]
+fn a_scale_sweep_names_its_load_once_per_workload_with_the_worker_counts() {
+    // The old notes: one "Preempted samples" and one "ran while other processes" line
+    // per worker count, each repeating the advice.
+    let mut report = fixture::report();
+    let one = report.cases[0].clone();
+    report.cases = [1, 2, 4]
+        .iter()
+        .map(|&w| {
+            let mut case = one.clone();
+            case.workers = w;
+            for row in &mut case.rows {
+                row.preempted_samples = 1;
+                row.disturbed_samples = usize::from(w == 2);
+            }
+            case
+        })
+        .collect();
+    let notes = super::load_notes(&report.cases, &report.environment);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note = &notes[0];
+    assert!(note.starts_with("fib (n=34, tasks=8): samples were preempted at 1, 2 and 4 workers"), "{note}");
+    let n = one.rows[0].wall_ms.n;
+    assert!(note.contains(&format!("serial 3 of {}", 3 * n)), "totals over the sweep: {note}");
+    assert!(note.contains("beyond 2 workers only CPU they could have had"), "{note}");
+    assert!(note.contains(&format!("{} of {} samples ran while", one.rows.len(), 3 * n * one.rows.len())), "{note}");
+    assert!(note.contains("more than 10% of a core (at 2 workers)"), "{note}");
+    assert_eq!(note.matches("Treat their times with care").count(), 1, "{note}");
 }
 
 /// Keys whose value may legitimately be `null` (an absent optional value).
