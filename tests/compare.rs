@@ -512,7 +512,7 @@ fn strings_from_result_files_reach_the_terminal_escaped_and_markdown_cells_escap
     let out = compare_paths(&base, &new).code(1).get_output().stdout.clone();
     let out = String::from_utf8(out).unwrap();
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
-    assert!(out.contains("fib | x\\u{1b}[31m\\nno regression ·2w"), "{out}");
+    assert!(out.contains("fib | x\\u{1b}[31m\\nno regression · 2 workers"), "{out}");
     assert!(!out.lines().any(|l| l.starts_with("no regression")), "{out}");
     let md = Command::cargo_bin("parbench")
         .unwrap()

@@ -266,10 +266,21 @@ fn paint(c: &CellResult) -> Option<Paint> {
 /// fitted to the view's width as far as the columns that stay allow.
 fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
     let all: Vec<Vec<String>> = rows.iter().map(|c| cells(c)).chain(cmp.missing.iter().map(missing_cells)).collect();
+    // Each case heads its cells on a line of its own, in place of a column repeating it.
+    let cases = rows.iter().map(|c| (&c.case, c.workers)).chain(cmp.missing.iter().map(|m| (&m.case, m.workers)));
+    let mut headings: Vec<(usize, String)> = Vec::new();
+    for (r, (case, workers)) in cases.enumerate() {
+        let unit = if workers == 1 { "worker" } else { "workers" };
+        let heading = view.chars(&format!("{} · {workers} {unit}", safe(case))).into_owned();
+        if headings.last().is_none_or(|(_, last)| *last != heading) {
+            headings.push((r, heading));
+        }
+    }
     let titles = columns(cmp, rows);
     let columns: Vec<Column> = titles
         .iter()
         .enumerate()
+        .skip(1)
         .map(|(i, title)| {
             let cells = all.iter().map(|r| view.chars(r.get(i).map_or("", String::as_str)).into_owned()).collect();
             let mut column = Column::new(&view.chars(title), cells);
@@ -283,12 +294,12 @@ fn table(cmp: &Comparison, rows: &[&CellResult], view: &View) -> Vec<String> {
                 6 => column.right().drop_at(1),
                 7 => column.right().drop_at(2),
                 8 => Column { paints: rows.iter().map(|c| paint(c)).collect(), ..column }.wrap(),
-                0 | 2 => column.wrap(),
+                2 => column.wrap(),
                 _ => column,
             }
         })
         .collect();
-    crate::report::layout::render(&columns, view)
+    crate::report::layout::render_grouped(&columns, &headings, view)
 }
 
 fn markdown_table(

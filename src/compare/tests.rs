@@ -552,7 +552,7 @@ fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
         String::from_utf8(out).unwrap()
     };
     let full = render(None);
-    assert!(full.lines().any(|l| l.chars().count() > 120), "the full table is wide:\n{full}");
+    assert!(full.lines().any(|l| l.chars().count() > 100), "the full table is wide:\n{full}");
     assert!(full.contains("p (Holm-adjusted)") && full.contains("threshold"), "{full}");
     for width in [60, 80, 120] {
         let text = render(Some(width));
@@ -564,9 +564,37 @@ fn the_table_fits_60_80_and_120_columns_and_keeps_the_verdicts() {
             assert!(text.contains(runner), "{width}: {runner} missing:\n{text}");
         }
     }
-    // The least important column goes first: p is shown for information only.
+    // The least important column goes first: p is shown for information only. With
+    // each case on a line of its own, 120 columns hold them all.
+    let narrow = render(Some(80));
+    assert!(!narrow.contains("p (Holm-adjusted)") && narrow.contains("verdict"), "{narrow}");
     let wide = render(Some(120));
-    assert!(!wide.contains("p (Holm-adjusted)") && wide.contains("verdict"), "{wide}");
+    assert!(wide.contains("p (Holm-adjusted)") && wide.contains("threshold"), "{wide}");
+}
+
+#[test]
+fn a_case_is_named_once_above_its_cells_in_the_terminal_table() {
+    // Every row repeated "fib (n=34, tasks=8) ·2w", folded over two lines at 80
+    // columns; the markdown table keeps it on every row (each row stands alone there).
+    let c = run(&[synthetic(1, 0.01, 1.0, 2)], &synthetic(2, 0.01, 1.3, 2));
+    let case = format!("{} ·{}w", c.cells[0].case, c.cells[0].workers);
+    assert!(c.cells.iter().all(|x| format!("{} ·{}w", x.case, x.workers) == case), "one case: {:#?}", c.cells);
+    let render = |format| {
+        let mut out = Vec::new();
+        write(&c, format, &crate::report::View::default(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let table = render(crate::report::Format::Table);
+    let heading = format!("{} · {} workers", c.cells[0].case, c.cells[0].workers);
+    assert_eq!(table.matches(&heading).count(), 1, "{table}");
+    assert_eq!(table.matches(&case).count(), 0, "{table}");
+    // The heading stands on its own line, above the rows, under the titles.
+    let lines: Vec<&str> = table.lines().collect();
+    let at = lines.iter().position(|l| l.contains(&heading)).unwrap();
+    assert!(lines[at - 1].starts_with(" ═") || lines[at - 1].starts_with('═'), "{table}");
+    assert!(!lines[at].contains("wall"), "{table}");
+    let markdown = render(crate::report::Format::Markdown);
+    assert_eq!(markdown.matches(&case).count(), c.cells.len(), "{markdown}");
 }
 
 #[test]

@@ -134,6 +134,13 @@ fn total(columns: &[Column], forms: &[Form]) -> usize {
 /// the view's width when it has one (as far as the columns allow), else at full
 /// length. Cells are in the view's characters already.
 pub fn render(columns: &[Column], view: &View) -> Vec<String> {
+    render_grouped(columns, &[], view)
+}
+
+/// [`render`] with rows in groups: each `(row, heading)` puts the heading on a line of
+/// its own above that row (folded to the width), in place of a column that would
+/// repeat it on every row of the group.
+pub fn render_grouped(columns: &[Column], headings: &[(usize, String)], view: &View) -> Vec<String> {
     let mut forms = vec![Form { short_title: false, short_cells: false, shown: true }; columns.len()];
     if let Some(width) = view.width {
         // (rank, column, drop?) in the order things give; titles first of all.
@@ -158,21 +165,24 @@ pub fn render(columns: &[Column], view: &View) -> Vec<String> {
     let sum = |shown: &[(&Column, Form, usize)]| {
         1 + shown.iter().map(|s| s.2).sum::<usize>() + GAP * shown.len().saturating_sub(1)
     };
-    // Still too wide: the folding columns give, widest first, down to their longest word.
+    // Still too wide: the folding columns give, one column at a time from the widest,
+    // so they end about as wide as each other (the row is as tall as its tallest
+    // cell), none below its longest word.
     if let Some(width) = view.width {
-        let mut order: Vec<usize> = (0..shown.len()).filter(|&i| shown[i].0.wrap).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(shown[i].2));
-        for i in order {
-            let excess = sum(&shown).saturating_sub(width);
-            if excess == 0 {
-                break;
+        while sum(&shown) > width {
+            let widest = (0..shown.len())
+                .filter(|&i| {
+                    shown[i].0.wrap && shown[i].2 > narrowest(shown[i].0, Form { short_cells: true, ..shown[i].1 })
+                })
+                .max_by_key(|&i| shown[i].2);
+            let Some(i) = widest else { break };
+            if !shown[i].1.short_cells {
+                // Its shortest title and cells first.
+                shown[i].1.short_cells = true;
+                shown[i].2 = shown[i].2.min(width_of(shown[i].0, shown[i].1));
+            } else {
+                shown[i].2 -= 1;
             }
-            // Its shortest title and cells, then folded.
-            shown[i].1.short_cells = true;
-            shown[i].2 = width_of(shown[i].0, shown[i].1);
-            let excess = sum(&shown).saturating_sub(width);
-            let least = narrowest(shown[i].0, shown[i].1);
-            shown[i].2 = shown[i].2.saturating_sub(excess).max(least);
         }
     }
     let line = |texts: Vec<(String, usize, bool)>| -> String {
@@ -198,6 +208,10 @@ pub fn render(columns: &[Column], view: &View) -> Vec<String> {
     lines.push(view.rule(width, true));
     let rows = columns.first().map_or(0, |c| c.cells.len());
     for r in 0..rows {
+        for (_, heading) in headings.iter().filter(|(row, _)| *row == r) {
+            let room = view.width.map_or(usize::MAX, |w| w.saturating_sub(1).max(1));
+            lines.extend(fold(heading, room).into_iter().map(|l| format!(" {l}")));
+        }
         let folded: Vec<Vec<String>> = shown
             .iter()
             .map(|(c, f, w)| {
@@ -255,6 +269,22 @@ mod tests {
         assert!(narrow.len() > 5, "the row folds over more lines: {narrow:?}");
         let words = |lines: &[String]| lines[3..lines.len() - 1].join(" ").split_whitespace().count();
         assert_eq!(words(&narrow), words(&full), "{narrow:?}");
+    }
+
+    #[test]
+    fn folding_columns_give_in_turn_so_no_one_column_folds_alone() {
+        // The old rule took the whole excess from the widest column: compare's change
+        // column folded to 10 characters over five lines while the case column kept 25.
+        let columns = vec![
+            Column::new("case", vec!["fib (n=25, tasks=8) ·2w".into()]).wrap(),
+            Column::new("change", vec!["-13.7% [-39.4%, +32.7%] (medians -6.7%*)".into()]).right().wrap(),
+        ];
+        let narrow = render(&columns, &View { width: Some(44), ..View::default() });
+        assert!(narrow.iter().all(|l| visible_width(l) <= 44), "{narrow:?}");
+        let rows = narrow.len() - 4;
+        assert!(rows <= 3, "the row is as tall as its tallest cell, about balanced: {narrow:#?}");
+        // The narrower column gave too.
+        assert!(!narrow[3].contains("fib (n=25, tasks=8) ·2w"), "{narrow:#?}");
     }
 
     #[test]
