@@ -213,7 +213,7 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
     if let Some(line) = estimate.as_ref().and_then(crate::analysis::estimate::Estimate::notice) {
         eprintln!("{line}");
     }
-    let progress = crate::progress::Bar::new(estimate.as_ref());
+    let progress = crate::progress::Bar::new(estimate.as_ref(), display.style);
     // Arguments need not be UTF-8 (a path); the record shows them lossily.
     let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let live_view = (display.detail != report::Detail::Quiet).then(|| view(display, true));

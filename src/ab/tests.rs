@@ -237,3 +237,19 @@ fn the_report_says_how_many_pairs_were_measured_again_and_stayed_disturbed() {
     let quiet = render(PairCounts { pairs: 60, remeasured: 0, disturbed: 0 });
     assert!(!quiet.contains("measured again"), "{quiet}");
 }
+
+#[test]
+fn the_progress_line_counts_recorded_rounds_and_fits_the_terminal_in_ascii() {
+    use crate::report::Style;
+    use std::time::Duration;
+    // 3 rounds of both builds done, the first a warm-up, in 6 s: 2 s a round.
+    let view = crate::progress::view(&super::status(3, 1, 20, Duration::from_secs(6)), Duration::ZERO, None);
+    assert_eq!(view.message, "round 2 of 20, 6 s, ETA 36 s");
+    // The old line was a 40-column bar of block characters and 50 more of words.
+    for width in [30, 59, 79, 119] {
+        let line = crate::progress::drawn(view.clone(), Style::Ascii, width);
+        assert!(line.is_ascii() && line.chars().count() <= width, "{width}: {line:?}");
+    }
+    let warming = crate::progress::view(&super::status(0, 1, 20, Duration::ZERO), Duration::ZERO, None);
+    assert!(warming.message.starts_with("warming up"), "{}", warming.message);
+}
