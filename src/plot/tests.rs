@@ -216,6 +216,23 @@ fn the_timeline_renders_a_legend_numbered_tasks_and_large_lane_labels() {
 }
 
 #[test]
+fn a_one_lane_panel_sets_its_label_off_the_axis_as_the_others_and_the_last_axis_title_has_room() {
+    let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
+    let svg = super::timeline_svg(&ms, 2).unwrap();
+    // Serial's one lane and threads' first of eight: their labels end at one x (with
+    // plotters' default ticks, a share of the panel's height, serial's touched the axis).
+    let xs = text_x(&svg, "worker 0");
+    assert_eq!(xs.len(), 2, "{xs:?}");
+    assert_eq!(xs[0], xs[1], "lane labels end at different distances from the axis");
+    // The bottom rows are white: the last "ms since the sample started" is not cut.
+    let pixmap = render(&svg);
+    let inked = (pixmap.height() - 6..pixmap.height())
+        .filter(|&y| (0..pixmap.width()).any(|x| pixmap.pixel(x, y).is_some_and(|p| p.red() < 200)))
+        .count();
+    assert_eq!(inked, 0, "ink in the last 6 rows");
+}
+
+#[test]
 fn eight_tasks_at_once_on_two_cores_are_filled_to_a_quarter() {
     let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
     let at8 = ms.iter().find(|m| m.workers == 8).unwrap();
