@@ -33,12 +33,8 @@ pub fn run(registry: &Registry, invocation: Invocation, display: Display) -> any
         Invocation::Ab(args) => crate::ab::run(&args, display),
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
-            let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
-            let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
-            let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            let lines = lines.chain(done.skipped.iter().map(|s| format!("skipped {s}")));
-            // File names come from the directory: escaped, as any text from files.
-            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{}", crate::text::terminal_safe(&l))))?;
+            let lines = done.lines(&view(display, false));
+            to_stdout(|out| lines.iter().try_for_each(|l| writeln!(out, "{l}")))?;
             Ok(ExitCode::SUCCESS)
         }
         Invocation::Completions(shell) => {
@@ -190,7 +186,7 @@ fn compare(args: &CompareArgs, display: Display) -> anyhow::Result<ExitCode> {
             Ok(cmp.exit()?)
         }
         Err(inc) => {
-            let text = crate::compare::incomparable(&inc);
+            let text = crate::compare::incomparable(&inc, &view);
             to_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(ExitCode::from(3))
         }

@@ -13,8 +13,9 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     crate::text::terminal_safe(s)
 }
 
-/// Why two results cannot be compared, with both fingerprints, for the terminal.
-pub fn incomparable(inc: &super::Incomparable) -> String {
+/// Why two results cannot be compared, with both fingerprints, for the terminal: in
+/// `view`'s characters, folded to its width.
+pub fn incomparable(inc: &super::Incomparable, view: &View) -> String {
     let fp = |f: &crate::fingerprint::Fingerprint| {
         format!(
             "{} · {} · {} logical / {} physical cores, {} available · {} {}",
@@ -32,7 +33,7 @@ pub fn incomparable(inc: &super::Incomparable) -> String {
         format!("  base: {}", fp(&inc.base)),
         format!("  new:  {}", fp(&inc.new)),
     ];
-    lines.iter().map(|l| format!("{}\n", safe(l))).collect()
+    lines.iter().flat_map(|l| view.wrap(&safe(l), 8)).map(|l| l + "\n").collect()
 }
 
 /// Column titles; the interval and p columns say what they hold, which depends on the
