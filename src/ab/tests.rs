@@ -253,3 +253,21 @@ fn the_progress_line_counts_recorded_rounds_and_fits_the_terminal_in_ascii() {
     let warming = crate::progress::view(&super::status(0, 1, 20, Duration::ZERO), Duration::ZERO, None);
     assert!(warming.message.starts_with("warming up"), "{}", warming.message);
 }
+
+#[test]
+fn rounds_too_few_for_an_interval_show_none_rather_than_an_empty_one() {
+    // 6 rounds: the 99% signed-rank interval needs 8.
+    let cmp = simulate(7, 6, 0.05, None, 1.0);
+    assert!(cmp.cells.iter().all(|c| c.verdict == Verdict::Inconclusive));
+    let mut out = Vec::new();
+    crate::compare::write(&cmp, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
+    let table = String::from_utf8(out).unwrap();
+    // The old cell: "-0.1% [+0.0%, +0.0%]", an estimate outside its own interval.
+    assert!(!table.contains("[+0.0%, +0.0%]"), "{table}");
+    assert!(table.contains("[no interval yet]") && table.contains("INCONCLUSIVE (8 rounds)"), "{table}");
+    // With enough rounds, the interval.
+    let mut out = Vec::new();
+    let enough = simulate(7, 15, 0.05, None, 1.0);
+    crate::compare::write(&enough, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
+    assert!(!String::from_utf8(out).unwrap().contains("no interval"));
+}

@@ -62,7 +62,12 @@ fn pct(r: f64) -> String {
 
 /// The estimate and its interval; where the medians beside it say otherwise, their
 /// ratio too, marked, so the columns never seem to contradict each other unexplained.
+/// Paired rounds too few for an interval have none (the cell keeps its empty `1.0, 1.0`),
+/// and say so rather than show `[+0.0%, +0.0%]` around an estimate outside it.
 fn change(c: &CellResult) -> String {
+    if c.basis == Basis::Pairs && c.ratio_low == c.ratio_high {
+        return format!("{} [no interval yet]", pct(c.ratio));
+    }
     let shown = format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high));
     if c.medians_disagree && c.base_median > 0.0 {
         format!("{shown} (medians {}*)", pct(c.new_median / c.base_median))
