@@ -209,7 +209,7 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
             crate::analysis::estimate::Refusal::Failed(failure) => failure.into(),
         })?;
     if let Some(line) = estimate.as_ref().and_then(crate::analysis::estimate::Estimate::notice) {
-        eprintln!("{line}");
+        eprintln!("{}", crate::console::for_stderr(&line));
     }
     let progress = crate::progress::Bar::new(estimate.as_ref(), display.style);
     // Arguments need not be UTF-8 (a path); the record shows them lossily.
@@ -245,7 +245,12 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
                     let shown = (!output.is_stdout()).then(|| output.path.display().to_string());
                     match write_output(output, &|out| out.write_all(svg.as_bytes())) {
                         Some(failure) => failures.push(failure),
-                        None => shown.into_iter().for_each(|path| eprintln!("parbench: wrote the {what} to {path}")),
+                        None => shown.into_iter().for_each(|path| {
+                            eprintln!(
+                                "{}",
+                                crate::console::for_stderr(&format!("parbench: wrote the {what} to {path}"))
+                            )
+                        }),
                     }
                 }
                 Err(e) => failures.push(format!("drawing {} {}: {e}", output.flag, output.path.display())),

@@ -177,10 +177,10 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 /// The error line for `message`: terminal-safe (messages quote values from the command
 /// line, files and other programs: none of them may act on the terminal or break the
-/// line), in `style`'s characters.
+/// line), in `style`'s characters; on a terminal, folded to its width.
 fn error_line(message: &str, style: crate::report::Style) -> String {
     let view = crate::report::View { style, ..crate::report::View::default() };
-    format!("parbench: error: {}", view.chars(&crate::text::terminal_safe(message)))
+    crate::console::for_stderr(&format!("parbench: error: {}", view.chars(&crate::text::terminal_safe(message))))
 }
 
 /// The exit code of `result`, its error printed in `style`.

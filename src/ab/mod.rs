@@ -59,12 +59,13 @@ pub fn run(args: &AbArgs, display: crate::cli::Display) -> anyhow::Result<ExitCo
     // On any error from here on, dropping a program stops it and its process group.
     let (new, new_hello) = Program::start("NEW", &args.new, &args.command, args.timeout)?;
     if let Some(difference) = plan::difference(&base_hello.plan, &new_hello.plan) {
-        eprintln!(
+        let line = format!(
             "parbench: not comparable: BASE {} and NEW {} plan different measurements ({})",
             crate::text::terminal_safe(&base.name),
             crate::text::terminal_safe(&new.name),
             crate::text::terminal_safe(&difference)
         );
+        eprintln!("{}", crate::console::for_stderr(&view.chars(&line)));
         base.quit();
         new.quit();
         return Ok(ExitCode::from(3));
