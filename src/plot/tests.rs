@@ -233,6 +233,29 @@ fn a_one_lane_panel_sets_its_label_off_the_axis_as_the_others_and_the_last_axis_
 }
 
 #[test]
+fn tasks_back_to_back_on_a_lane_are_drawn_apart() {
+    // Serial runs its 8 tasks one after another, each filled in full: one bar each,
+    // with white between them (they were one dark block).
+    let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
+    let svg = super::timeline_svg(&ms, 2).unwrap();
+    let lane = svg.split("<text").find(|t| t.contains("worker 0\n")).expect("serial's lane label");
+    let y: f64 = lane.split("y=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().parse().unwrap();
+    let pixmap = render(&svg);
+    // Below the task numbers, within the bars.
+    let row = y as u32 + 7;
+    let grey = color(RunnerId::new("serial"));
+    let is_bar: Vec<bool> = (0..pixmap.width())
+        .map(|x| {
+            let p = pixmap.pixel(x, row).unwrap().demultiply();
+            [(p.red(), grey.0), (p.green(), grey.1), (p.blue(), grey.2)].iter().all(|(a, b)| a.abs_diff(*b) <= 30)
+        })
+        .collect();
+    // Runs of the bar's colour at least 20 px long (not the axis beside them).
+    let runs = is_bar.split(|b| !b).filter(|run| run.len() >= 20).count();
+    assert_eq!(runs, 8, "separate bars along serial's lane");
+}
+
+#[test]
 fn eight_tasks_at_once_on_two_cores_are_filled_to_a_quarter() {
     let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
     let at8 = ms.iter().find(|m| m.workers == 8).unwrap();

@@ -194,8 +194,14 @@ fn panel(
         .map_err(plot_error)?;
     let filled = share.as_ref().map_or(1.0, |s| s.on_cpu);
     let (half, light) = (0.38, tint(c, 0.8));
+    // A pixel, in ms: bars wider than a few pixels give one up at each end, so tasks
+    // back to back on a lane stay apart (a filled bar's outline is its fill's colour).
+    let pixels = chart.backend_coord(&(longest, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0;
+    let pixel = longest / f64::from(pixels.max(1));
     for (i, t) in sample.tasks.iter().enumerate() {
         let (x0, x1, y) = (t.start_ns as f64 / 1e6, t.end_ns as f64 / 1e6, f64::from(t.worker));
+        let inset = if x1 - x0 > 4.0 * pixel { pixel } else { 0.0 };
+        let (x0, x1) = (x0 + inset, x1 - inset);
         let (lo, hi) = (y - half, y + half);
         // Lanes run downwards from worker 0 at the bottom: fill from the bar's bottom.
         let fill_top = lo + 2.0 * half * filled;
