@@ -264,10 +264,10 @@ fn rounds_too_few_for_an_interval_show_none_rather_than_an_empty_one() {
     let table = String::from_utf8(out).unwrap();
     // The old cell: "-0.1% [+0.0%, +0.0%]", an estimate outside its own interval.
     assert!(!table.contains("[+0.0%, +0.0%]"), "{table}");
-    assert!(table.contains("[no interval yet]") && table.contains("INCONCLUSIVE (8 rounds)"), "{table}");
+    assert!(table.contains("[no CI yet]") && table.contains("INCONCLUSIVE (8 rounds)"), "{table}");
     // With enough rounds, the interval.
     let mut out = Vec::new();
     let enough = simulate(7, 15, 0.05, None, 1.0);
     crate::compare::write(&enough, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
-    assert!(!String::from_utf8(out).unwrap().contains("no interval"));
+    assert!(!String::from_utf8(out).unwrap().contains("no CI"));
 }

@@ -33,7 +33,9 @@ pub fn incomparable(inc: &super::Incomparable, view: &View) -> String {
         format!("  base: {}", fp(&inc.base)),
         format!("  new:  {}", fp(&inc.new)),
     ];
-    lines.iter().flat_map(|l| view.wrap(&safe(l), 8)).map(|l| l + "\n").collect()
+    // The reason's own lines under it; a fingerprint's under its values.
+    let indents = [2, 8, 8];
+    lines.iter().zip(indents).flat_map(|(l, indent)| view.wrap(&safe(l), indent)).map(|l| l + "\n").collect()
 }
 
 /// Column titles; the interval and p columns say what they hold, which depends on the
@@ -66,7 +68,7 @@ fn pct(r: f64) -> String {
 /// and say so rather than show `[+0.0%, +0.0%]` around an estimate outside it.
 fn change(c: &CellResult) -> String {
     if c.basis == Basis::Pairs && c.ratio_low == c.ratio_high {
-        return format!("{} [no interval yet]", pct(c.ratio));
+        return format!("{} [no CI yet]", pct(c.ratio));
     }
     let shown = format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high));
     if c.medians_disagree && c.base_median > 0.0 {
