@@ -265,6 +265,10 @@ fn rounds_too_few_for_an_interval_show_none_rather_than_an_empty_one() {
     // The old cell: "-0.1% [+0.0%, +0.0%]", an estimate outside its own interval.
     assert!(!table.contains("[+0.0%, +0.0%]"), "{table}");
     assert!(table.contains("[no CI yet]") && table.contains("INCONCLUSIVE (8 rounds)"), "{table}");
+    // What to do is ab's: its two builds are not measured apart.
+    assert!(table.contains("(run ab again with --rounds 8)") && !table.contains("measure both"), "{table}");
+    let error = cmp.nothing_judged().to_string();
+    assert!(error.ends_with("run ab again with --rounds 8 or more"), "{error}");
     // With enough rounds, the interval.
     let mut out = Vec::new();
     let enough = simulate(7, 15, 0.05, None, 1.0);

@@ -248,8 +248,8 @@ fn context(cmp: &Comparison) -> Vec<String> {
     let inconclusive = cmp.count(Verdict::Inconclusive);
     if let (true, Some(n)) = (inconclusive > 0, cmp.rounds_to_decide()) {
         lines.push(format!(
-            "{inconclusive} gated cell(s) INCONCLUSIVE: about {n} rounds per side would decide them \
-             (measure both BASE and NEW with --rounds {n})"
+            "{inconclusive} gated cell(s) INCONCLUSIVE: about {n} rounds per side would decide them ({})",
+            super::more_rounds(cmp, n)
         ));
     }
     if !cmp.new_only.is_empty() {
