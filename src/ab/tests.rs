@@ -275,3 +275,17 @@ fn rounds_too_few_for_an_interval_show_none_rather_than_an_empty_one() {
     crate::compare::write(&enough, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
     assert!(!String::from_utf8(out).unwrap().contains("no CI"));
 }
+
+#[test]
+fn quiet_prints_the_verdict_line_alone() {
+    let cmp = simulate(3, 15, 0.05, None, 1.0);
+    let shown = |view: &crate::report::View| {
+        let mut out = Vec::new();
+        crate::compare::write(&cmp, crate::report::Format::Table, view, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let quiet = shown(&crate::report::View { detail: crate::report::Detail::Quiet, ..Default::default() });
+    let normal = shown(&crate::report::View::default());
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+    assert!(normal.starts_with(&quiet) && normal.contains("judged on paired rounds"), "{normal}");
+}

@@ -368,6 +368,10 @@ pub fn write(cmp: &Comparison, format: Format, view: &View, out: &mut dyn Write)
                 };
                 writeln!(out, "{shown}")?;
             }
+            // --quiet: the verdict line alone, as run's answer lines.
+            if view.detail == crate::report::Detail::Quiet {
+                return Ok(());
+            }
             for line in context(cmp) {
                 fold(&safe(&line)).iter().try_for_each(|l| writeln!(out, "{l}"))?;
             }
