@@ -161,6 +161,34 @@ fn the_worker_axis_is_log2_with_a_tick_at_each_swept_count() {
 }
 
 #[test]
+fn a_fit_from_one_worker_stays_inside_a_chart_that_starts_at_two() {
+    // Swept at 2, 4 and 8: the chart starts left of 2, the USL curve from 1 worker.
+    let ms: Vec<_> = [2, 4, 8].iter().map(|&p| measurement("sleep (tasks=8, ms=10)", p, &RUNNERS[..2])).collect();
+    let family_of = vec![Some(0); ms.len()];
+    let input =
+        SweepInput { measurements: &ms, family_of: &family_of, families: 1, weak: false, workers: vec![2, 4, 8] };
+    let analysis = crate::analysis::scaling::analyze_on(&input, 2);
+    let svg = super::speedup_svg(&analysis, &environment()).unwrap();
+    assert!(svg.contains("threads USL fit"), "a fit to draw");
+    let pixmap = render(&svg);
+    // The y axis: the leftmost column of the chart's dark axis line, in the middle rows.
+    let y_mid = pixmap.height() / 2;
+    let axis = (0..pixmap.width())
+        .find(|&x| pixmap.pixel(x, y_mid).is_some_and(|p| p.red() < 140 && p.green() < 140 && p.blue() < 140))
+        .expect("the y axis");
+    // Along it, no run of the threads colour: the curve's points left of the chart
+    // were drawn on its edge.
+    let c = color(RunnerId::new("threads"));
+    let near = |p: resvg::tiny_skia::ColorU8| {
+        [(p.red(), c.0), (p.green(), c.1), (p.blue(), c.2)].iter().all(|(a, b)| a.abs_diff(*b) <= 40)
+    };
+    let on_axis = (0..pixmap.height())
+        .filter(|&y| (axis..axis + 4).any(|x| pixmap.pixel(x, y).is_some_and(|p| near(p.demultiply()))))
+        .count();
+    assert!(on_axis < 12, "{on_axis} rows of the threads colour along the y axis");
+}
+
+#[test]
 fn a_runner_without_a_fit_says_so_in_the_legend() {
     // CPU-bound work is fitted only up to the 2 cores: too few points.
     let (mut ms, _) = sweep("fib (n=30, tasks=8)", &RUNNERS[..2]);
