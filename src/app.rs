@@ -33,12 +33,8 @@ pub fn run(registry: &Registry, invocation: Invocation, display: Display) -> any
         Invocation::Ab(args) => crate::ab::run(&args, display),
         Invocation::Baseline(BaselineCommand::Update { dir, new, keep }) => {
             let done = crate::baseline::update(&dir, &new, keep as usize)?;
-            let lines = done.added.iter().map(|p| format!("added   {}", p.display()));
-            let lines = lines.chain(done.present.iter().map(|p| format!("present {} (already there)", p.display())));
-            let lines = lines.chain(done.removed.iter().map(|p| format!("removed {}", p.display())));
-            let lines = lines.chain(done.skipped.iter().map(|s| format!("skipped {s}")));
-            // File names come from the directory: escaped, as any text from files.
-            to_stdout(|out| lines.into_iter().try_for_each(|l| writeln!(out, "{}", crate::text::terminal_safe(&l))))?;
+            let lines = done.lines(&view(display, false));
+            to_stdout(|out| lines.iter().try_for_each(|l| writeln!(out, "{l}")))?;
             Ok(ExitCode::SUCCESS)
         }
         Invocation::Completions(shell) => {
@@ -48,7 +44,9 @@ pub fn run(registry: &Registry, invocation: Invocation, display: Display) -> any
         Invocation::Man => {
             to_stdout(|out| crate::cli::man(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into)
         }
-        Invocation::List => to_stdout(|out| list(registry, out)).map(|_| ExitCode::SUCCESS).map_err(Into::into),
+        Invocation::List => {
+            to_stdout(|out| list(registry, &view(display, false), out)).map(|_| ExitCode::SUCCESS).map_err(Into::into)
+        }
         Invocation::Worker => serve_worker(registry)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| UsageError::new(format!("worker: {e}")).into()),
@@ -190,7 +188,7 @@ fn compare(args: &CompareArgs, display: Display) -> anyhow::Result<ExitCode> {
             Ok(cmp.exit()?)
         }
         Err(inc) => {
-            let text = crate::compare::incomparable(&inc);
+            let text = crate::compare::incomparable(&inc, &view);
             to_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(ExitCode::from(3))
         }
@@ -211,9 +209,9 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
             crate::analysis::estimate::Refusal::Failed(failure) => failure.into(),
         })?;
     if let Some(line) = estimate.as_ref().and_then(crate::analysis::estimate::Estimate::notice) {
-        eprintln!("{line}");
+        eprintln!("{}", crate::console::for_stderr(&line));
     }
-    let progress = crate::progress::Bar::new(estimate.as_ref());
+    let progress = crate::progress::Bar::new(estimate.as_ref(), display.style);
     // Arguments need not be UTF-8 (a path); the record shows them lossily.
     let command = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let live_view = (display.detail != report::Detail::Quiet).then(|| view(display, true));
@@ -247,7 +245,12 @@ fn execute(registry: &Registry, request: Request, display: Display) -> anyhow::R
                     let shown = (!output.is_stdout()).then(|| output.path.display().to_string());
                     match write_output(output, &|out| out.write_all(svg.as_bytes())) {
                         Some(failure) => failures.push(failure),
-                        None => shown.into_iter().for_each(|path| eprintln!("parbench: wrote the {what} to {path}")),
+                        None => shown.into_iter().for_each(|path| {
+                            eprintln!(
+                                "{}",
+                                crate::console::for_stderr(&format!("parbench: wrote the {what} to {path}"))
+                            )
+                        }),
                     }
                 }
                 Err(e) => failures.push(format!("drawing {} {}: {e}", output.flag, output.path.display())),
@@ -292,49 +295,44 @@ fn write_terminal(report: &Report, format: report::Format, on_stderr: bool, view
     out.flush()
 }
 
-/// `parbench list`, kept within 80 columns.
-fn list(registry: &Registry, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "Workloads (run <workload> --help shows every flag):")?;
+/// `parbench list`, within 80 columns, or the view's width when narrower.
+fn list(registry: &Registry, view: &report::View, out: &mut dyn Write) -> io::Result<()> {
+    let width = view.width.map_or(LIST_WIDTH, |w| w.min(LIST_WIDTH));
+    // `text` folded to the width: the first line indented by `first`, the rest by `rest`.
+    let mut wrapped = |text: &str, first: usize, rest: usize| -> io::Result<()> {
+        let text = view.chars(text);
+        for line in crate::text::wrap(&text, width.saturating_sub(first), rest.saturating_sub(first)) {
+            writeln!(out, "{}{}", " ".repeat(first), line.trim_end())?;
+        }
+        Ok(())
+    };
+    wrapped("Workloads (run <workload> --help shows every flag):", 0, 2)?;
     for spec in registry.visible() {
-        writeln!(out)?;
-        wrapped(out, &format!("{:<10} {}", spec.name(), spec.about()), 2, 13)?;
+        wrapped("", 0, 0)?;
+        wrapped(&format!("{:<10} {}", spec.name(), spec.about()), 2, 13)?;
         for p in spec.params() {
-            wrapped(out, &format!("--{} <{}>  {}", p.name(), p.value_name(), p.default_and_range()), 4, 8)?;
+            wrapped(&format!("--{} <{}>  {}", p.name(), p.value_name(), p.default_and_range()), 4, 8)?;
             if !p.help.is_empty() {
-                wrapped(out, &p.help, 8, 8)?;
+                wrapped(&p.help, 8, 8)?;
             }
         }
     }
-    writeln!(out)?;
-    writeln!(out, "Runners (--runner LIST, comma-separated; default: all):")?;
+    wrapped("", 0, 0)?;
+    wrapped("Runners (--runner LIST, comma-separated; default: all):", 0, 2)?;
     for r in crate::runner::RUNNERS {
-        wrapped(out, &format!("{:<10} {}", r.info.id, r.info.about), 2, 13)?;
+        wrapped(&format!("{:<10} {}", r.info.id, r.info.about), 2, 13)?;
     }
-    writeln!(out)?;
-    writeln!(out, "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds auto,")?;
-    writeln!(out, "  --seed 1, --timeout 60, --output FILE,")?;
-    writeln!(out, "  --format table|json|csv|markdown|bmf|github-benchmark")
+    wrapped("", 0, 0)?;
+    wrapped(
+        "Common flags: --threads W, --schedule dynamic|static, --warmup 1, --rounds auto, --seed 1, --timeout 60, \
+         --output FILE, --format table|json|csv|markdown|bmf|github-benchmark",
+        0,
+        2,
+    )
 }
 
-/// Writes `text` in lines of at most 80 columns: the first indented by `first`, the
-/// rest by `rest`.
-fn wrapped(out: &mut dyn Write, text: &str, first: usize, rest: usize) -> io::Result<()> {
-    let mut line = " ".repeat(first);
-    let mut empty = true;
-    for word in text.split(' ') {
-        if !empty && line.chars().count() + 1 + word.chars().count() > 80 {
-            writeln!(out, "{}", line.trim_end())?;
-            line = " ".repeat(rest);
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    writeln!(out, "{}", line.trim_end())
-}
+/// The widest `parbench list` gets, however wide the terminal: a reference to read.
+const LIST_WIDTH: usize = 80;
 
 /// The error of a program started as a worker whose main did not route `worker`.
 /// The hidden `worker` subcommand: serves a process runner from this program's
@@ -354,4 +352,28 @@ pub(crate) fn not_a_worker() -> UsageError {
          subcommand to parbench::main; route it there first (see parbench::main) so it does not measure again",
         crate::sys::child::PARENT_PID_ENV
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn list_fits_a_narrow_terminal_and_stays_at_80_columns_on_a_wide_one() {
+        let registry = crate::registry::Registry::with_builtins();
+        let listed = |width: Option<usize>| {
+            let mut out = Vec::new();
+            super::list(&registry, &crate::report::View { width, ..crate::report::View::default() }, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        for (width, most) in [(Some(50), 50), (Some(60), 60), (Some(120), 80), (None, 80)] {
+            let text = listed(width);
+            assert!(text.lines().all(|l| l.chars().count() <= most), "{width:?}:\n{text}");
+            assert!(
+                text.contains("  fib ") && text.contains("    --n <N>") && text.contains("github-benchmark"),
+                "{text}"
+            );
+        }
+        // Folding moves words between lines, never loses one.
+        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&listed(Some(50))), words(&listed(None)));
+    }
 }

@@ -163,6 +163,20 @@ pub struct Update {
     pub skipped: Vec<String>,
 }
 
+impl Update {
+    /// What the update did, an entry a line (`added`, `present`, `removed`,
+    /// `skipped`), terminal-safe (the names come from the directory), in `view`'s
+    /// characters and folded at spaces to its width, later lines under the name.
+    pub fn lines(&self, view: &crate::report::View) -> Vec<String> {
+        let shown = |verb: &str, p: &PathBuf, after: &str| format!("{verb:<7} {}{after}", p.display());
+        let entries = (self.added.iter().map(|p| shown("added", p, "")))
+            .chain(self.present.iter().map(|p| shown("present", p, " (already there)")))
+            .chain(self.removed.iter().map(|p| shown("removed", p, "")))
+            .chain(self.skipped.iter().map(|s| format!("skipped {s}")));
+        entries.flat_map(|l| view.wrap(&crate::text::terminal_safe(&l), 8)).collect()
+    }
+}
+
 /// Adds `new` to `dir`, then keeps the newest `keep` results of each affected group.
 pub fn update(dir: &Path, new: &[PathBuf], keep: usize) -> Result<Update, UsageError> {
     let heads: Vec<Head> = new.iter().map(|p| crate::result::load_as::<Head>(p)).collect::<Result<_, _>>()?;
@@ -264,6 +278,31 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_an_update_did_fits_the_width_and_breaks_only_between_words() {
+        let done = Update {
+            added: vec![PathBuf::from("baselines/1796236279-ci-runner-b0d2d170512b7573.json")],
+            present: vec![PathBuf::from("baselines/1796236279-ci-runner-0123456789abcdef.json")],
+            removed: Vec::new(),
+            skipped: vec![
+                "baselines/link.json: the same file as baselines/1796236279-ci-runner-b0d2d170512b7573.json, \
+                 counted once"
+                    .into(),
+            ],
+        };
+        let view = crate::report::View { width: Some(80), ..crate::report::View::default() };
+        let lines = done.lines(&view);
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:#?}");
+        assert_eq!(lines[0], "added   baselines/1796236279-ci-runner-b0d2d170512b7573.json");
+        assert!(lines[1].starts_with("present ") && lines[1].ends_with("(already there)"), "{lines:#?}");
+        assert!(lines[2].starts_with("skipped baselines/link.json: the same file as"), "{lines:#?}");
+        assert!(lines[3].starts_with("        baselines/") && lines.len() == 4, "{lines:#?}");
+        let words = |ls: &[String]| ls.join(" ").split_whitespace().map(String::from).collect::<Vec<_>>();
+        let whole = done.lines(&crate::report::View { width: Some(200), ..view });
+        assert_eq!(whole.len(), 3, "{whole:#?}");
+        assert_eq!(words(&lines), words(&whole));
+    }
 
     #[test]
     fn keeps_the_newest_k_of_a_class_and_leaves_other_classes_alone() {

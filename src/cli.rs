@@ -327,7 +327,7 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let mut cmd = command(registry);
+    let mut cmd = command(registry).color(help_color(&args));
     cmd.build();
     let matches = cmd.try_get_matches_from_mut(&args).map_err(|e| in_words_of_parbench(&cmd, &args, e))?;
     let flags = DisplayArgs::from_arg_matches(&matches)?;
@@ -338,6 +338,45 @@ where
     };
     let display = Display { color: flags.color, style: flags.style, detail };
     invocation(registry, &matches).map(|i| (i, display))
+}
+
+/// The value of the last `flag VALUE` or `flag=VALUE` before any `--`, read before
+/// parsing: for what clap prints itself (help, errors), which the parsed flags come
+/// too late for.
+fn early_value(args: &[OsString], flag: &str) -> Option<String> {
+    let mut found = None;
+    let mut args = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        match arg.as_ref() {
+            "--" => break,
+            a if a == flag => found = args.next().map(|v| v.into_owned()),
+            a => {
+                if let Some(v) = a.strip_prefix(flag).and_then(|v| v.strip_prefix('=')) {
+                    found = Some(v.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `--color` for the help clap prints: `auto` (clap's, which heeds `NO_COLOR` and
+/// `CLICOLOR_FORCE`) when absent or not a colour choice.
+fn help_color(args: &[OsString]) -> clap::ColorChoice {
+    match early_value(args, "--color").as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    }
+}
+
+/// `--style` as the command line gives it, for a command line that does not parse:
+/// its error is written in that style too.
+pub fn early_style(args: &[OsString]) -> crate::report::Style {
+    match early_value(args, "--style").as_deref() {
+        Some("ascii") => crate::report::Style::Ascii,
+        _ => crate::report::Style::Unicode,
+    }
 }
 
 fn invocation(registry: &Registry, matches: &ArgMatches) -> Result<Invocation, clap::Error> {
@@ -739,7 +778,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_rounds, allow_hyphen_values = true)]
     pub rounds: RoundsArg,
     /// With --rounds auto: the half-width of each speedup's 95% interval to reach, as a
-    /// fraction (0.03 = ±3%; 0.001..=0.5).
+    /// fraction (0.03 = 3%; 0.001..=0.5).
     #[arg(long, value_name = "FRACTION", default_value = "0.03", value_parser = parse_precision, allow_hyphen_values = true)]
     pub precision: f64,
     /// With --rounds auto: the time to an answer, from the start of the command (its calibration and warm-up included): no round

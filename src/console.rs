@@ -45,3 +45,35 @@ pub(crate) fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) ->
         Ok(()) => Ok(()),
     }
 }
+
+/// A line of parbench's own on stderr (an error, a notice): on a terminal, folded at
+/// spaces to its width, later lines indented (the terminal would break it mid-word);
+/// elsewhere the one line, for logs and scripts to match.
+pub(crate) fn for_stderr(line: &str) -> String {
+    use std::io::IsTerminal;
+    let terminal = io::stderr().is_terminal() && !crate::sys::under_mpirun();
+    fold(line, terminal.then(crate::sys::stderr_size).flatten().map(|(_, columns)| columns))
+}
+
+/// `line` folded to `width` columns (at least 20), one column short as a line that
+/// fills the terminal wraps on some; unchanged without a width.
+fn fold(line: &str, width: Option<usize>) -> String {
+    match width {
+        Some(columns) => crate::text::wrap(line, columns.max(21) - 1, 2).join("\n"),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stderr_lines_fold_at_spaces_on_a_terminal_and_stay_one_line_elsewhere() {
+        let error = "parbench: error: invalid value 'x' for '--timeout <DURATION>': \"x\" is not a duration between \
+                     1ms and 24h (e.g. 60, 2.5, 500ms, 10m, 2h); see --help";
+        assert_eq!(super::fold(error, None), error, "piped: one line");
+        let folded = super::fold(error, Some(80));
+        assert!(folded.lines().count() > 1 && folded.lines().all(|l| l.chars().count() < 80), "{folded}");
+        assert!(folded.lines().skip(1).all(|l| l.starts_with("  ")), "{folded}");
+        assert_eq!(folded.split_whitespace().collect::<Vec<_>>(), error.split_whitespace().collect::<Vec<_>>());
+    }
+}

@@ -98,9 +98,9 @@ fn command(registry: Registry, mut args: Vec<OsString>) -> ExitCode {
     }
     let (invocation, display) = match crate::cli::parse_with_display(&registry, &args) {
         Ok(parsed) => parsed,
-        Err(e) => return clap_error(e),
+        Err(e) => return clap_error(e, crate::cli::early_style(&args)),
     };
-    finish(crate::app::run(&registry, invocation, display))
+    finish_in(crate::app::run(&registry, invocation, display), display.style)
 }
 
 /// What a bench target started without a command does.
@@ -146,7 +146,7 @@ fn every_default(registry: &Registry, smoke: bool) -> ExitCode {
         let invocation = match crate::cli::parse(registry, &args) {
             Ok(Invocation::Measure(request)) => Invocation::Measure(request),
             Ok(_) => unreachable!("a run command line"),
-            Err(e) => return clap_error(e),
+            Err(e) => return clap_error(e, crate::report::Style::default()),
         };
         match crate::app::run(registry, invocation, crate::cli::Display::default()) {
             Ok(code) if code == ExitCode::SUCCESS => {}
@@ -172,6 +172,19 @@ fn default_run(spec: &crate::WorkloadSpec, smoke: bool) -> Vec<String> {
 }
 
 fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
+    finish_in(result, crate::report::Style::default())
+}
+
+/// The error line for `message`: terminal-safe (messages quote values from the command
+/// line, files and other programs: none of them may act on the terminal or break the
+/// line), in `style`'s characters; on a terminal, folded to its width.
+fn error_line(message: &str, style: crate::report::Style) -> String {
+    let view = crate::report::View { style, ..crate::report::View::default() };
+    crate::console::for_stderr(&format!("parbench: error: {}", view.chars(&crate::text::terminal_safe(message))))
+}
+
+/// The exit code of `result`, its error printed in `style`.
+fn finish_in(result: anyhow::Result<ExitCode>, style: crate::report::Style) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -182,16 +195,15 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
                     std::thread::park();
                 }
             }
-            // Messages quote values from the command line, files and other programs: one
-            // last pass makes sure none of them acts on the terminal or breaks the line.
-            eprintln!("parbench: error: {}", crate::text::terminal_safe(&format!("{e:#}")));
+            eprintln!("{}", error_line(&format!("{e:#}"), style));
             if e.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
 }
 
-/// Help and version print as usual; every real parse error becomes one line.
-fn clap_error(e: clap::Error) -> ExitCode {
+/// Help and version print as usual; every real parse error becomes one line, in
+/// `style`.
+fn clap_error(e: clap::Error, style: crate::report::Style) -> ExitCode {
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
@@ -202,7 +214,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
-            eprintln!("parbench: error: {}", crate::text::terminal_safe(&crate::cli::clap_message(&e)));
+            eprintln!("{}", error_line(&crate::cli::clap_message(&e), style));
             ExitCode::from(2)
         }
     }

@@ -93,6 +93,13 @@ pub fn line(view: &View, width: usize) -> String {
     format!("[{body}{head}{}] {}", " ".repeat(inner - body.len() - head.len()), view.message)
 }
 
+/// `view` as the line drawn on a terminal of `width` columns, in `style`'s characters
+/// (`--style ascii`: `+/-` for `±`), fitted after the characters are changed.
+pub fn drawn(mut view: View, style: crate::report::Style, width: usize) -> String {
+    view.message = crate::report::View { style, ..crate::report::View::default() }.chars(&view.message).into_owned();
+    line(&view, width)
+}
+
 /// `±8.1%`-style percentages: one decimal.
 fn pct(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
@@ -140,8 +147,9 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// A line for a run estimated (by the calibration) at `estimate`.
-    pub fn new(estimate: Option<&crate::analysis::estimate::Estimate>) -> Bar {
+    /// A line for a run estimated (by the calibration) at `estimate` (`None`: shown
+    /// once it has lasted a second), in `style`'s characters.
+    pub fn new(estimate: Option<&crate::analysis::estimate::Estimate>, style: crate::report::Style) -> Bar {
         let latest: Arc<Mutex<Option<(Status, Instant)>>> = Arc::new(Mutex::new(None));
         let case: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
         let total = estimate.map(|e| e.total);
@@ -151,7 +159,7 @@ impl Bar {
             let Some((status, at)) = latest.as_ref() else { return };
             let (rows, width) = crate::sys::stderr_size().unwrap_or((24, 80));
             // One column short of the width: a line that fills it wraps on some terminals.
-            let progress = line(&view(status, at.elapsed(), total), width.saturating_sub(1));
+            let progress = drawn(view(status, at.elapsed(), total), style, width.saturating_sub(1));
             let case = shared_case.lock().map(|c| c.clone()).unwrap_or_default();
             let _ = out.write_str(&frame(&case, &progress, rows));
         };
@@ -342,5 +350,17 @@ mod tests {
         assert_eq!(line(&v, 40), v.message.chars().take(40).collect::<String>(), "no room for a bar");
         let full = View { fraction: 1.0, eta: None, message: "x".into() };
         assert_eq!(line(&full, 15), format!("[{}] x", "=".repeat(11)));
+    }
+
+    #[test]
+    fn under_ascii_style_the_line_is_ascii_and_still_fits() {
+        use crate::report::Style;
+        let v = view(&auto(4.0, 7, 11, 0.5, Some(0.081)), Duration::ZERO, None);
+        for width in [40, 60, 79] {
+            let l = drawn(v.clone(), Style::Ascii, width);
+            assert!(l.is_ascii() && l.chars().count() <= width, "{width}: {l:?}");
+        }
+        assert!(drawn(v.clone(), Style::Ascii, 79).contains("round 7, +/-8.1% (aim +/-3.0%)"));
+        assert!(drawn(v, Style::Unicode, 79).contains("±8.1%"));
     }
 }

@@ -55,25 +55,46 @@ pub fn visible_width(s: &str) -> usize {
     width
 }
 
+/// Whether `word` (less the punctuation after it) is a unit, which stays on the line of
+/// the number before it: `0 B`, `(4 s)`, never a line that starts `B.`.
+fn is_unit(word: &str) -> bool {
+    let unit = word.trim_end_matches([',', '.', ';', ':', ')']);
+    matches!(unit, "ns" | "µs" | "us" | "ms" | "s" | "min" | "B" | "KiB" | "MiB" | "GiB" | "TiB")
+}
+
 /// `text` folded at spaces into lines of at most `width` visible columns (see
 /// [`visible_width`]), later lines indented by `indent` spaces; a word longer than a
-/// line stands alone. For every command's sentences under a table.
+/// line stands alone, and a number keeps its unit ([`is_unit`]). For every command's
+/// sentences under a table.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
+    // Leading spaces stay: the first line's own indent.
+    let body = text.trim_start_matches(' ');
+    let lead = text.len() - body.len();
+    let mut words: Vec<String> = Vec::new();
+    for word in body.split(' ') {
+        match words.last_mut() {
+            Some(number) if is_unit(word) && number.ends_with(|c: char| c.is_ascii_digit()) => {
+                number.push(' ');
+                number.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
     let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut used = 0;
-    for word in text.split(' ') {
+    let mut line = " ".repeat(lead);
+    let (mut used, mut empty) = (lead, true);
+    for word in &words {
         let w = visible_width(word);
-        let has_word = used > indent || (lines.is_empty() && used > 0);
-        if has_word && used + 1 + w > width {
+        if !empty && used + 1 + w > width {
             lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
             used = indent;
-        } else if has_word {
+        } else if !empty {
             line.push(' ');
             used += 1;
         }
         line.push_str(word);
         used += w;
+        empty = false;
     }
     lines.push(line);
     lines
@@ -109,6 +130,24 @@ mod tests {
         assert_eq!(plain, lines);
         // A word longer than the line stands alone, and nothing is lost.
         assert_eq!(wrap("a verylongwordindeed b", 8, 2), ["a", "  verylongwordindeed", "  b"]);
+    }
+
+    #[test]
+    fn a_number_keeps_its_unit_on_its_line() {
+        // Was "... async 0" and "  B." at 80 columns, and "(4" and "  s);".
+        let text = "The samples added at most: serial 0 B, threads 8.0 KiB, async 0 B; within --max-time (4 s); 12 ms.";
+        for width in 12..60 {
+            let lines = wrap(text, width, 2);
+            let starts = |l: &String| l.trim_start().split(' ').next().is_some_and(is_unit);
+            assert!(!lines.iter().skip(1).any(starts), "{width}: {lines:?}");
+            assert!(lines.iter().all(|l| l.chars().count() <= width), "{width}: {lines:?}");
+            assert_eq!(
+                lines.join(" ").split_whitespace().collect::<Vec<_>>(),
+                text.split_whitespace().collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(wrap("cores 2 tasks", 8, 0), ["cores 2", "tasks"], "only units are kept with a number");
+        assert_eq!(wrap("  base: a b", 9, 4), ["  base: a", "    b"], "a line's own indent stays");
     }
 
     #[test]

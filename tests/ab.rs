@@ -16,8 +16,8 @@ fn bin() -> PathBuf {
 }
 
 /// Sleeping tasks: samples of a few milliseconds whose wall time is mostly the sleep,
-/// so that an A/A comparison is decided even on a loaded machine. `seed` marks every
-/// process of the run (it is on their command lines).
+/// so that an A/A comparison is decided even on a loaded machine. Each test has a seed
+/// of its own, which also names its processes (see [`tagged`]).
 fn sleeps(seed: u32) -> Vec<String> {
     let line = format!("run sleep --ms 5 --tasks 2 --threads 2 --rounds 16 --warmup 0 --seed {seed}");
     line.split(' ').map(String::from).collect()
@@ -36,25 +36,37 @@ fn same_build(dir: &Path) -> PathBuf {
     script(dir, "same.sh", &format!("exec '{}' \"$@\"", bin().display()))
 }
 
-fn ab(base: &Path, new: &Path, extra: &[&str], command: &[String]) -> Command {
+/// The variable that marks every process a test starts: the builds inherit it, and
+/// their workers and the wrapper scripts' children from them.
+const MARK: &str = "PARBENCH_TEST_MARK";
+
+/// The mark of test `seed`, made this test process's own: two runs of these tests at
+/// once (two checkouts) never see each other's processes.
+fn tagged(seed: u32) -> String {
+    format!("ab-{seed}-{}", std::process::id())
+}
+
+/// `parbench ab BASE NEW EXTRA -- COMMAND`, its processes marked for test `seed`.
+fn ab(seed: u32, base: &Path, new: &Path, extra: &[&str], command: &[String]) -> Command {
     let mut cmd = Command::cargo_bin("parbench").unwrap();
     cmd.arg("ab").arg(base).arg(new).args(extra).arg("--").args(command).env("RUST_BACKTRACE", "1");
+    cmd.env(MARK, tagged(seed));
     cmd
 }
 
-/// Processes whose command line holds `marker`, this test's own excepted.
-fn running_with(marker: &str) -> Vec<String> {
+/// The processes test `seed` started that are still running (pid and command line):
+/// those whose environment holds its mark.
+fn running(seed: u32) -> Vec<String> {
+    let want = format!("{MARK}={}", tagged(seed));
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        if pid == std::process::id() {
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else { continue };
+        if !env.split(|&b| b == 0).any(|v| v == want.as_bytes()) {
             continue;
         }
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(marker) {
-            found.push(format!("{pid}: {cmdline}"));
-        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        found.push(format!("{pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
     }
     found
 }
@@ -70,7 +82,7 @@ fn one_error_line(names: &[&str]) -> impl Predicate<str> {
 #[test]
 fn the_same_binary_twice_is_no_regression() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ab(&bin(), &same_build(dir.path()), &["--format", "json"], &sleeps(4101)).assert().code(0);
+    let out = ab(4101, &bin(), &same_build(dir.path()), &["--format", "json"], &sleeps(4101)).assert().code(0);
     let cmp: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(cmp["builds"]["new"]["program"], dir.path().join("same.sh").display().to_string());
     assert!(cmp["builds"]["base"]["environment"]["rustc"].as_str().unwrap().starts_with("rustc"));
@@ -81,7 +93,7 @@ fn the_same_binary_twice_is_no_regression() {
         let wall = cells.iter().find(|c| c["runner"] == runner && c["metric"] == "wall").unwrap();
         assert_eq!(wall["new_n"], 16, "{wall}");
     }
-    assert!(running_with("--seed 4101").is_empty(), "{:?}", running_with("--seed 4101"));
+    assert!(running(4101).is_empty(), "{:?}", running(4101));
 }
 
 #[test]
@@ -94,7 +106,7 @@ fn a_program_that_is_not_parbench_is_an_input_error_naming_it() {
     let garbled = script(dir.path(), "garbled.sh", "read -r line; echo 'hello parbench-samples/1 {\"plan\": 1}'; cat");
     for (program, why) in [(&cat, "first line"), (&exits, "without a hello"), (&garbled, "cannot read")] {
         let name = program.display().to_string();
-        ab(&bin(), program, &[], &sleeps(4102)).assert().code(2).stdout("").stderr(one_error_line(&[
+        ab(4102, &bin(), program, &[], &sleeps(4102)).assert().code(2).stdout("").stderr(one_error_line(&[
             "NEW",
             &name,
             "not a parbench build",
@@ -108,15 +120,15 @@ fn a_program_that_is_not_parbench_is_an_input_error_naming_it() {
         &format!("'{}' \"$@\" | sed -u '1s|parbench-samples/1|parbench-samples/2|'", bin().display()),
     );
     let name = other_version.display().to_string();
-    ab(&other_version, &bin(), &[], &sleeps(4102)).assert().code(2).stdout("").stderr(one_error_line(&[
+    ab(4102, &other_version, &bin(), &[], &sleeps(4102)).assert().code(2).stdout("").stderr(one_error_line(&[
         "BASE",
         &name,
         "not a parbench build",
         "parbench-samples/2",
     ]));
     let missing = dir.path().join("missing");
-    ab(&missing, &bin(), &[], &sleeps(4102)).assert().code(2).stderr(one_error_line(&["BASE", "cannot start"]));
-    assert!(running_with("--seed 4102").is_empty(), "{:?}", running_with("--seed 4102"));
+    ab(4102, &missing, &bin(), &[], &sleeps(4102)).assert().code(2).stderr(one_error_line(&["BASE", "cannot start"]));
+    assert!(running(4102).is_empty(), "{:?}", running(4102));
 }
 
 #[test]
@@ -127,13 +139,13 @@ fn builds_that_plan_different_measurements_are_not_comparable() {
         "other.sh",
         &format!("exec '{}' serve-samples run sleep --ms 5 --tasks 3 --threads 2 --seed 4103", bin().display()),
     );
-    ab(&bin(), &other, &[], &sleeps(4103)).assert().code(3).stdout("").stderr(one_error_line(&[
+    ab(4103, &bin(), &other, &[], &sleeps(4103)).assert().code(3).stdout("").stderr(one_error_line(&[
         "not comparable",
         "other.sh",
         "tasks=2",
         "tasks=3",
     ]));
-    assert!(running_with("--seed 4103").is_empty(), "{:?}", running_with("--seed 4103"));
+    assert!(running(4103).is_empty(), "{:?}", running(4103));
 }
 
 /// Passes the hello and the first two replies of the real binary on, then stops
@@ -149,12 +161,12 @@ fn a_build_that_dies_mid_run_fails_naming_it_and_leaves_nothing_running() {
     let dir = tempfile::tempdir().unwrap();
     let dies = truncating(dir.path(), "dies.sh", "exit 0;");
     let name = dies.display().to_string();
-    ab(&bin(), &dies, &[], &sleeps(4104)).assert().code(1).stdout("").stderr(one_error_line(&[
+    ab(4104, &bin(), &dies, &[], &sleeps(4104)).assert().code(1).stdout("").stderr(one_error_line(&[
         "NEW",
         &name,
         "died during a sample of sleep",
     ]));
-    assert!(running_with("--seed 4104").is_empty(), "{:?}", running_with("--seed 4104"));
+    assert!(running(4104).is_empty(), "{:?}", running(4104));
 }
 
 #[test]
@@ -163,14 +175,14 @@ fn a_build_that_hangs_mid_run_is_stopped_at_the_timeout_with_everything_it_start
     // After two samples it keeps its output open and sends nothing: a hang.
     let hangs = truncating(dir.path(), "hangs.sh", "sleep 4105;");
     let name = hangs.display().to_string();
-    ab(&bin(), &hangs, &["--timeout", "3"], &sleeps(4105)).assert().code(1).stdout("").stderr(one_error_line(&[
+    ab(4105, &bin(), &hangs, &["--timeout", "3"], &sleeps(4105)).assert().code(1).stdout("").stderr(one_error_line(&[
         "NEW",
         &name,
         "hung",
         "--timeout",
     ]));
-    assert!(running_with("--seed 4105").is_empty(), "{:?}", running_with("--seed 4105"));
-    assert!(running_with("sleep 4105").is_empty(), "{:?}", running_with("sleep 4105"));
+    // The wrapper's `sleep 4105` carries the mark too: it is stopped with the build.
+    assert!(running(4105).is_empty(), "{:?}", running(4105));
 }
 
 #[test]
@@ -183,10 +195,14 @@ fn a_build_whose_tasks_fail_ends_the_comparison_naming_that_build() {
             .map(String::from)
             .to_vec();
     let name = failing.display().to_string();
-    ab(&bin(), &failing, &[], &command).assert().code(1).stdout("").stderr(one_error_line(&["NEW", &name, "failed"]));
+    ab(4106, &bin(), &failing, &[], &command)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(one_error_line(&["NEW", &name, "failed"]));
     // The other way round, it is BASE that is named.
-    ab(&failing, &bin(), &[], &command).assert().code(1).stderr(one_error_line(&["BASE", &name, "failed"]));
-    assert!(running_with("--seed 4106").is_empty(), "{:?}", running_with("--seed 4106"));
+    ab(4106, &failing, &bin(), &[], &command).assert().code(1).stderr(one_error_line(&["BASE", &name, "failed"]));
+    assert!(running(4106).is_empty(), "{:?}", running(4106));
 }
 
 #[test]
@@ -199,13 +215,13 @@ fn a_build_whose_sample_fails_verification_fails_naming_that_build() {
     let body = format!("'{}' \"$@\" | {{ {forward}; {fail}; }}", bin().display());
     let wrong = script(dir.path(), "wrong.sh", &body);
     let name = wrong.display().to_string();
-    ab(&wrong, &bin(), &[], &sleeps(4108)).assert().code(1).stdout("").stderr(one_error_line(&[
+    ab(4108, &wrong, &bin(), &[], &sleeps(4108)).assert().code(1).stdout("").stderr(one_error_line(&[
         "BASE",
         &name,
         "verification failed",
         "woke early",
     ]));
-    assert!(running_with("--seed 4108").is_empty(), "{:?}", running_with("--seed 4108"));
+    assert!(running(4108).is_empty(), "{:?}", running(4108));
 }
 
 #[test]
@@ -221,13 +237,15 @@ fn an_interrupt_stops_both_builds_and_their_workers() {
         .arg(same_build(dir.path()))
         .arg("--")
         .args(&command)
-        .stdout(std::process::Stdio::null())
+        .env(MARK, tagged(4107))
+        // A pipe, not the null device: nothing is written to it before the interrupt.
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Both servers up (and measuring, with process-runner workers coming and going).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while running_with("serve-samples run sleep").iter().filter(|p| p.contains("--seed 4107")).count() < 2 {
+    while running(4107).iter().filter(|p| p.contains("serve-samples run sleep")).count() < 2 {
         assert!(std::time::Instant::now() < deadline, "the builds did not start");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -237,7 +255,7 @@ fn an_interrupt_stops_both_builds_and_their_workers() {
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert!(running_with("--seed 4107").is_empty(), "{:?}", running_with("--seed 4107"));
+    assert!(running(4107).is_empty(), "{:?}", running(4107));
     for server in servers {
         assert!(util::children_of(server).is_empty(), "server {server} left children");
     }

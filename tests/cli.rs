@@ -1334,6 +1334,50 @@ fn piped_output_has_no_colour_unless_asked_and_no_color_wins_over_clicolor_force
     assert!(String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap().contains("\u{1b}["));
 }
 
+/// What `parbench ARGS` prints, stdout then stderr, without the colour variables of
+/// the environment the tests run in, with `env` set.
+fn printed(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = parbench();
+    cmd.args(args).env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn help_follows_the_color_flag() {
+    assert!(!printed(&["ab", "--help"], &[]).contains('\u{1b}'), "piped: no colour");
+    assert!(printed(&["--color", "always", "ab", "--help"], &[]).contains("\u{1b}["));
+    assert!(printed(&["ab", "--help", "--color=always"], &[]).contains("\u{1b}["));
+    assert!(printed(&["ab", "--help"], &[("CLICOLOR_FORCE", "1")]).contains("\u{1b}["));
+    assert!(!printed(&["--color", "never", "ab", "--help"], &[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'));
+    // The help a missing subcommand prints, on stderr, too.
+    assert!(!printed(&["--color", "never", "baseline"], &[("CLICOLOR_FORCE", "1")]).contains('\u{1b}'));
+    // After `--` a flag is the measured command's, not this one's.
+    assert!(!printed(&["ab", "a", "b", "--help", "--", "--color", "always"], &[]).contains('\u{1b}'));
+}
+
+#[test]
+fn help_is_ascii_and_errors_follow_the_style() {
+    for path in
+        [&["ab"][..], &["run", "fib"], &["scale", "fib"], &["suite"], &["compare"], &["baseline", "update"], &[]]
+    {
+        let help = printed(&[path, &["--help"]].concat(), &[]);
+        assert!(help.is_ascii(), "{path:?}: {:?}", help.chars().filter(|c| !c.is_ascii()).collect::<String>());
+    }
+    // A flag's error, and an error found after parsing (in a suite file).
+    let flag = printed(&["--style", "ascii", "run", "fib", "--precision", "2"], &[]);
+    assert!(flag.starts_with("parbench: error: ") && flag.is_ascii() && flag.contains("+/-3%"), "{flag}");
+    assert!(printed(&["run", "fib", "--precision", "2"], &[]).contains("±3%"));
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("s.toml");
+    std::fs::write(&suite, "name = \"s\"\nprecision = 2\n[[bench]]\nworkload = \"fib\"\n").unwrap();
+    let file = printed(&["suite", suite.to_str().unwrap(), "--style", "ascii"], &[]);
+    assert!(file.starts_with("parbench: error: ") && file.is_ascii() && file.contains("+/-3%"), "{file}");
+}
+
 #[test]
 fn columns_fits_piped_output_and_without_it_the_table_is_whole() {
     for width in ["60", "80"] {

@@ -59,12 +59,13 @@ pub fn run(args: &AbArgs, display: crate::cli::Display) -> anyhow::Result<ExitCo
     // On any error from here on, dropping a program stops it and its process group.
     let (new, new_hello) = Program::start("NEW", &args.new, &args.command, args.timeout)?;
     if let Some(difference) = plan::difference(&base_hello.plan, &new_hello.plan) {
-        eprintln!(
+        let line = format!(
             "parbench: not comparable: BASE {} and NEW {} plan different measurements ({})",
             crate::text::terminal_safe(&base.name),
             crate::text::terminal_safe(&new.name),
             crate::text::terminal_safe(&difference)
         );
+        eprintln!("{}", crate::console::for_stderr(&view.chars(&line)));
         base.quit();
         new.quit();
         return Ok(ExitCode::from(3));
@@ -75,7 +76,10 @@ pub fn run(args: &AbArgs, display: crate::cli::Display) -> anyhow::Result<ExitCo
     let rounds = args.rounds.unwrap_or(if settings.precision_target.is_some() { AUTO_ROUNDS } else { settings.rounds });
     let warmup = settings.warmup;
     let mut programs = [base, new];
-    let (samples, pairs) = measure(&mut programs, &summary, rounds, warmup)?;
+    let progress = crate::progress::Bar::new(None, display.style);
+    let measured = measure(&mut programs, &summary, rounds, warmup, &progress);
+    progress.finish();
+    let (samples, pairs) = measured?;
     let builds = Builds {
         base: Build { program: programs[0].name.clone(), environment: base_hello.environment },
         new: Build { program: programs[1].name.clone(), environment: new_hello.environment },
@@ -138,11 +142,13 @@ const MOST_TRIES: u32 = 3;
 /// result.
 ///
 /// Per build, per case: the samples, numbered by round.
+/// The rounds done are shown on `progress`.
 fn measure(
     programs: &mut [Program; 2],
     summary: &PlanSummary,
     rounds: u32,
     warmup: u32,
+    progress: &crate::progress::Bar,
 ) -> Result<(BySide, PairCounts), program::Fault> {
     let mut order: Vec<(usize, RunnerId)> = Vec::new();
     for (c, case) in summary.cases.iter().enumerate() {
@@ -154,7 +160,8 @@ fn measure(
         [vec![Vec::new(); summary.cases.len()], vec![Vec::new(); summary.cases.len()]];
     let mut counts = PairCounts::default();
     let mut spare = order.len() * rounds as usize;
-    let progress = Progress::new(warmup + rounds);
+    let start = std::time::Instant::now();
+    progress.update(&status(0, warmup, rounds, start.elapsed()));
     for round in 0..warmup + rounds {
         rng.shuffle(&mut order);
         for (pair, &(c, runner)) in order.iter().enumerate() {
@@ -168,16 +175,30 @@ fn measure(
                 let [Some(base), Some(new)] = measured else { unreachable!("both builds measured") };
                 Ok([base, new])
             })?;
+            progress.update(&status(round, warmup, rounds, start.elapsed()));
             let Some(round) = round.checked_sub(warmup) else { continue };
             counts.count(&pair_samples, again, cores);
             for (b, sample) in pair_samples.into_iter().enumerate() {
                 samples[b][c].push(RecordedSample { round, position: (2 * pair + b) as u32, sample });
             }
         }
-        progress.update(round + 1);
+        progress.update(&status(round + 1, warmup, rounds, start.elapsed()));
     }
-    progress.finish();
     Ok((samples, counts))
+}
+
+/// Where a comparison stands for the progress line, after `done` rounds of both builds
+/// (the first `warmup` of them unrecorded) of `warmup + rounds`, `elapsed` since the
+/// first: the recorded rounds done of `rounds`, and the time left at the mean round.
+fn status(done: u32, warmup: u32, rounds: u32, elapsed: std::time::Duration) -> crate::measure::Status {
+    crate::measure::Status {
+        elapsed,
+        warming_up: done < warmup,
+        rounds: done.saturating_sub(warmup),
+        expected_rounds: Some(rounds),
+        round_time: (done > 0).then(|| elapsed / done),
+        ..crate::measure::Status::default()
+    }
 }
 
 /// One pair of samples (BASE, NEW), measured by `measure` (both builds, in an order
@@ -226,33 +247,4 @@ impl PairCounts {
 /// unknown: nothing to choose between attempts by).
 fn other_share(sample: &Sample) -> f64 {
     sample.other_cpu_ns.map_or(0.0, |o| o as f64 / sample.wall_ns.max(1) as f64)
-}
-
-/// Rounds done, on stderr when it is a terminal; drawn between samples only.
-struct Progress(indicatif::ProgressBar);
-
-impl Progress {
-    fn new(total: u32) -> Self {
-        use std::io::IsTerminal;
-        let bar = indicatif::ProgressBar::hidden();
-        if std::io::stderr().is_terminal() {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} round {pos}/{len} of both builds, {elapsed} elapsed, ETA {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-        }
-        bar.set_length(u64::from(total));
-        Progress(bar)
-    }
-
-    fn update(&self, done: u32) {
-        self.0.set_position(u64::from(done));
-    }
-
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
 }

@@ -237,3 +237,55 @@ fn the_report_says_how_many_pairs_were_measured_again_and_stayed_disturbed() {
     let quiet = render(PairCounts { pairs: 60, remeasured: 0, disturbed: 0 });
     assert!(!quiet.contains("measured again"), "{quiet}");
 }
+
+#[test]
+fn the_progress_line_counts_recorded_rounds_and_fits_the_terminal_in_ascii() {
+    use crate::report::Style;
+    use std::time::Duration;
+    // 3 rounds of both builds done, the first a warm-up, in 6 s: 2 s a round.
+    let view = crate::progress::view(&super::status(3, 1, 20, Duration::from_secs(6)), Duration::ZERO, None);
+    assert_eq!(view.message, "round 2 of 20, 6 s, ETA 36 s");
+    // The old line was a 40-column bar of block characters and 50 more of words.
+    for width in [30, 59, 79, 119] {
+        let line = crate::progress::drawn(view.clone(), Style::Ascii, width);
+        assert!(line.is_ascii() && line.chars().count() <= width, "{width}: {line:?}");
+    }
+    let warming = crate::progress::view(&super::status(0, 1, 20, Duration::ZERO), Duration::ZERO, None);
+    assert!(warming.message.starts_with("warming up"), "{}", warming.message);
+}
+
+#[test]
+fn rounds_too_few_for_an_interval_show_none_rather_than_an_empty_one() {
+    // 6 rounds: the 99% signed-rank interval needs 8.
+    let cmp = simulate(7, 6, 0.05, None, 1.0);
+    assert!(cmp.cells.iter().all(|c| c.verdict == Verdict::Inconclusive));
+    let mut out = Vec::new();
+    crate::compare::write(&cmp, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
+    let table = String::from_utf8(out).unwrap();
+    // The old cell: "-0.1% [+0.0%, +0.0%]", an estimate outside its own interval.
+    assert!(!table.contains("[+0.0%, +0.0%]"), "{table}");
+    assert!(table.contains("[no CI yet]") && table.contains("INCONCLUSIVE (8 rounds)"), "{table}");
+    // What to do is ab's: its two builds are not measured apart.
+    assert!(table.contains("(run ab again with --rounds 8)") && !table.contains("measure both"), "{table}");
+    let error = cmp.nothing_judged().to_string();
+    assert!(error.ends_with("run ab again with --rounds 8 or more"), "{error}");
+    // With enough rounds, the interval.
+    let mut out = Vec::new();
+    let enough = simulate(7, 15, 0.05, None, 1.0);
+    crate::compare::write(&enough, crate::report::Format::Table, &crate::report::View::default(), &mut out).unwrap();
+    assert!(!String::from_utf8(out).unwrap().contains("no CI"));
+}
+
+#[test]
+fn quiet_prints_the_verdict_line_alone() {
+    let cmp = simulate(3, 15, 0.05, None, 1.0);
+    let shown = |view: &crate::report::View| {
+        let mut out = Vec::new();
+        crate::compare::write(&cmp, crate::report::Format::Table, view, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let quiet = shown(&crate::report::View { detail: crate::report::Detail::Quiet, ..Default::default() });
+    let normal = shown(&crate::report::View::default());
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+    assert!(normal.starts_with(&quiet) && normal.contains("judged on paired rounds"), "{normal}");
+}

@@ -343,6 +343,17 @@ pub enum Outcome {
     Missing,
 }
 
+/// What would decide the undecided cells, `n` rounds a side: for `ab`, one more run
+/// of it with `--rounds n` (both builds are measured by it); for `compare`, results
+/// of both BASE and NEW measured with `--rounds n`.
+fn more_rounds(cmp: &Comparison, n: usize) -> String {
+    if cmp.builds.is_some() {
+        format!("run ab again with --rounds {n}")
+    } else {
+        format!("measure both BASE and NEW with --rounds {n}")
+    }
+}
+
 impl Comparison {
     /// Gated cells that regressed.
     pub fn regressions(&self) -> impl Iterator<Item = &CellResult> {
@@ -369,7 +380,8 @@ impl Comparison {
         self.cells.iter().filter(|c| c.gated).filter_map(|c| c.rounds_to_decide).max()
     }
 
-    /// The input error of a comparison that judged nothing: which file, and what to do.
+    /// The input error of a comparison that judged nothing: which file (for `ab`, the
+    /// NEW build), and what to do.
     pub fn nothing_judged(&self) -> UsageError {
         let gated = self.gated();
         UsageError::new(match self.rounds_to_decide() {
@@ -378,9 +390,9 @@ impl Comparison {
                 self.new_file
             ),
             Some(n) => format!(
-                "{}: none of the {gated} gated cells could be decided (all INCONCLUSIVE); measure BASE and NEW \
-                 with --rounds {n} or more",
-                self.new_file
+                "{}: none of the {gated} gated cells could be decided (all INCONCLUSIVE); {} or more",
+                self.new_file,
+                more_rounds(self, n)
             ),
             None => format!("{}: none of the {gated} gated cells could be decided (all INCONCLUSIVE)", self.new_file),
         })

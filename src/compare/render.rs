@@ -13,8 +13,9 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     crate::text::terminal_safe(s)
 }
 
-/// Why two results cannot be compared, with both fingerprints, for the terminal.
-pub fn incomparable(inc: &super::Incomparable) -> String {
+/// Why two results cannot be compared, with both fingerprints, for the terminal: in
+/// `view`'s characters, folded to its width.
+pub fn incomparable(inc: &super::Incomparable, view: &View) -> String {
     let fp = |f: &crate::fingerprint::Fingerprint| {
         format!(
             "{} · {} · {} logical / {} physical cores, {} available · {} {}",
@@ -32,7 +33,9 @@ pub fn incomparable(inc: &super::Incomparable) -> String {
         format!("  base: {}", fp(&inc.base)),
         format!("  new:  {}", fp(&inc.new)),
     ];
-    lines.iter().map(|l| format!("{}\n", safe(l))).collect()
+    // The reason's own lines under it; a fingerprint's under its values.
+    let indents = [2, 8, 8];
+    lines.iter().zip(indents).flat_map(|(l, indent)| view.wrap(&safe(l), indent)).map(|l| l + "\n").collect()
 }
 
 /// Column titles; the interval and p columns say what they hold, which depends on the
@@ -61,7 +64,12 @@ fn pct(r: f64) -> String {
 
 /// The estimate and its interval; where the medians beside it say otherwise, their
 /// ratio too, marked, so the columns never seem to contradict each other unexplained.
+/// Paired rounds too few for an interval have none (the cell keeps its empty `1.0, 1.0`),
+/// and say so rather than show `[+0.0%, +0.0%]` around an estimate outside it.
 fn change(c: &CellResult) -> String {
+    if c.basis == Basis::Pairs && c.ratio_low == c.ratio_high {
+        return format!("{} [no CI yet]", pct(c.ratio));
+    }
     let shown = format!("{} [{}, {}]", pct(c.ratio), pct(c.ratio_low), pct(c.ratio_high));
     if c.medians_disagree && c.base_median > 0.0 {
         format!("{shown} (medians {}*)", pct(c.new_median / c.base_median))
@@ -240,8 +248,8 @@ fn context(cmp: &Comparison) -> Vec<String> {
     let inconclusive = cmp.count(Verdict::Inconclusive);
     if let (true, Some(n)) = (inconclusive > 0, cmp.rounds_to_decide()) {
         lines.push(format!(
-            "{inconclusive} gated cell(s) INCONCLUSIVE: about {n} rounds per side would decide them \
-             (measure both BASE and NEW with --rounds {n})"
+            "{inconclusive} gated cell(s) INCONCLUSIVE: about {n} rounds per side would decide them ({})",
+            super::more_rounds(cmp, n)
         ));
     }
     if !cmp.new_only.is_empty() {
@@ -370,6 +378,10 @@ pub fn write(cmp: &Comparison, format: Format, view: &View, out: &mut dyn Write)
                     Outcome::NothingJudged | Outcome::Missing => view.paint(Paint::Yellow, &line),
                 };
                 writeln!(out, "{shown}")?;
+            }
+            // --quiet: the verdict line alone, as run's answer lines.
+            if view.detail == crate::report::Detail::Quiet {
+                return Ok(());
             }
             for line in context(cmp) {
                 fold(&safe(&line)).iter().try_for_each(|l| writeln!(out, "{l}"))?;

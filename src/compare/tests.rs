@@ -176,6 +176,12 @@ fn a_different_core_count_is_incomparable() {
     let err = compare(&bases, "new", &synthetic(2, 0.02, 1.0, 2), &Rules::default(), false).unwrap_err();
     assert!(err.reason.contains("core counts"), "{}", err.reason);
     assert!(compare(&bases, "new", &synthetic(2, 0.02, 1.0, 2), &Rules::default(), true).is_ok());
+    // Said within the width, in ASCII when asked: the fingerprints are long lines of `·`.
+    let view = crate::report::View { width: Some(60), style: crate::report::Style::Ascii, ..Default::default() };
+    let text = super::incomparable(&err, &view);
+    assert!(text.lines().all(|l| l.chars().count() <= 60) && text.is_ascii(), "{text}");
+    assert!(text.starts_with("not comparable: ") && text.contains("--allow-incomparable"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("  base: ")) && text.lines().any(|l| l.starts_with("  new:  ")));
 }
 
 #[test]

@@ -211,10 +211,12 @@ fn panel(
         // The USL only where it was fitted: beyond, it would be an extrapolation.
         if let Some((fit, u)) = runner.fit.as_ref().and_then(|f| Some((f, f.usl?))) {
             let up_to = lx(fit.fitted_up_to as f64);
+            // Only inside the chart: plotters draws a point outside it on the edge, so a
+            // curve from 1 worker on a sweep from 2 ran up the y axis.
             let curve: Vec<(f64, f64)> = (0..=100)
                 .map(|i| up_to * f64::from(i) / 100.0)
                 .filter_map(|x| Some((x + dodge, fit.usl_speedup(x.exp2())?)))
-                .filter(|(_, y)| y.is_finite() && (0.0..=top).contains(y))
+                .filter(|(x, y)| y.is_finite() && (0.0..=top).contains(y) && (x_lo..=x_hi).contains(x))
                 .collect();
             chart.draw_series(DashedLineSeries::new(curve, 10, 6, c.stroke_width(2))).map_err(plot_error)?;
             legend.push((

@@ -161,6 +161,34 @@ fn the_worker_axis_is_log2_with_a_tick_at_each_swept_count() {
 }
 
 #[test]
+fn a_fit_from_one_worker_stays_inside_a_chart_that_starts_at_two() {
+    // Swept at 2, 4 and 8: the chart starts left of 2, the USL curve from 1 worker.
+    let ms: Vec<_> = [2, 4, 8].iter().map(|&p| measurement("sleep (tasks=8, ms=10)", p, &RUNNERS[..2])).collect();
+    let family_of = vec![Some(0); ms.len()];
+    let input =
+        SweepInput { measurements: &ms, family_of: &family_of, families: 1, weak: false, workers: vec![2, 4, 8] };
+    let analysis = crate::analysis::scaling::analyze_on(&input, 2);
+    let svg = super::speedup_svg(&analysis, &environment()).unwrap();
+    assert!(svg.contains("threads USL fit"), "a fit to draw");
+    let pixmap = render(&svg);
+    // The y axis: the leftmost column of the chart's dark axis line, in the middle rows.
+    let y_mid = pixmap.height() / 2;
+    let axis = (0..pixmap.width())
+        .find(|&x| pixmap.pixel(x, y_mid).is_some_and(|p| p.red() < 140 && p.green() < 140 && p.blue() < 140))
+        .expect("the y axis");
+    // Along it, no run of the threads colour: the curve's points left of the chart
+    // were drawn on its edge.
+    let c = color(RunnerId::new("threads"));
+    let near = |p: resvg::tiny_skia::ColorU8| {
+        [(p.red(), c.0), (p.green(), c.1), (p.blue(), c.2)].iter().all(|(a, b)| a.abs_diff(*b) <= 40)
+    };
+    let on_axis = (0..pixmap.height())
+        .filter(|&y| (axis..axis + 4).any(|x| pixmap.pixel(x, y).is_some_and(|p| near(p.demultiply()))))
+        .count();
+    assert!(on_axis < 12, "{on_axis} rows of the threads colour along the y axis");
+}
+
+#[test]
 fn a_runner_without_a_fit_says_so_in_the_legend() {
     // CPU-bound work is fitted only up to the 2 cores: too few points.
     let (mut ms, _) = sweep("fib (n=30, tasks=8)", &RUNNERS[..2]);
@@ -213,6 +241,46 @@ fn the_timeline_renders_a_legend_numbered_tasks_and_large_lane_labels() {
     for runner in RUNNERS {
         assert!(count(&pixmap, color(runner)) > 100, "{runner}'s bars");
     }
+}
+
+#[test]
+fn a_one_lane_panel_sets_its_label_off_the_axis_as_the_others_and_the_last_axis_title_has_room() {
+    let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
+    let svg = super::timeline_svg(&ms, 2).unwrap();
+    // Serial's one lane and threads' first of eight: their labels end at one x (with
+    // plotters' default ticks, a share of the panel's height, serial's touched the axis).
+    let xs = text_x(&svg, "worker 0");
+    assert_eq!(xs.len(), 2, "{xs:?}");
+    assert_eq!(xs[0], xs[1], "lane labels end at different distances from the axis");
+    // The bottom rows are white: the last "ms since the sample started" is not cut.
+    let pixmap = render(&svg);
+    let inked = (pixmap.height() - 6..pixmap.height())
+        .filter(|&y| (0..pixmap.width()).any(|x| pixmap.pixel(x, y).is_some_and(|p| p.red() < 200)))
+        .count();
+    assert_eq!(inked, 0, "ink in the last 6 rows");
+}
+
+#[test]
+fn tasks_back_to_back_on_a_lane_are_drawn_apart() {
+    // Serial runs its 8 tasks one after another, each filled in full: one bar each,
+    // with white between them (they were one dark block).
+    let (ms, _) = sweep("sleep (tasks=8, ms=10)", &RUNNERS[..2]);
+    let svg = super::timeline_svg(&ms, 2).unwrap();
+    let lane = svg.split("<text").find(|t| t.contains("worker 0\n")).expect("serial's lane label");
+    let y: f64 = lane.split("y=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().parse().unwrap();
+    let pixmap = render(&svg);
+    // Below the task numbers, within the bars.
+    let row = y as u32 + 7;
+    let grey = color(RunnerId::new("serial"));
+    let is_bar: Vec<bool> = (0..pixmap.width())
+        .map(|x| {
+            let p = pixmap.pixel(x, row).unwrap().demultiply();
+            [(p.red(), grey.0), (p.green(), grey.1), (p.blue(), grey.2)].iter().all(|(a, b)| a.abs_diff(*b) <= 30)
+        })
+        .collect();
+    // Runs of the bar's colour at least 20 px long (not the axis beside them).
+    let runs = is_bar.split(|b| !b).filter(|run| run.len() >= 20).count();
+    assert_eq!(runs, 8, "separate bars along serial's lane");
 }
 
 #[test]

@@ -21,6 +21,11 @@ const LANE: u32 = 28;
 const PANEL_HEAD: u32 = 50;
 const PANEL_AXIS: u32 = 40;
 const LABEL_SIZE: u32 = 16;
+/// Below the last panel: room under its axis title's descenders.
+const BOTTOM: u32 = 12;
+/// Tick marks, in pixels: plotters' default is a share of the panel's size, which
+/// leaves a one-lane panel almost none and its lane label touching the axis.
+const TICK: i32 = 5;
 const DARK: RGBColor = RGBColor(30, 30, 30);
 const GREY: RGBColor = RGBColor(90, 90, 90);
 
@@ -77,7 +82,7 @@ pub fn timeline_svg(measured: &[Measurement], cores: usize) -> std::io::Result<S
     let head = 20 + 24 * (title.len() + sub.len()) as u32 + 64;
     let heights: Vec<u32> =
         samples.iter().map(|s| PANEL_HEAD + PANEL_AXIS + LANE * s.sample.workers.max(1) as u32).collect();
-    let height = head + heights.iter().sum::<u32>();
+    let height = head + heights.iter().sum::<u32>() + BOTTOM;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -184,12 +189,19 @@ fn panel(
         .axis_desc_style(("sans-serif", 14))
         .bold_line_style(RGBColor(225, 225, 225))
         .light_line_style(RGBColor(247, 247, 247))
+        .set_all_tick_mark_size(TICK)
         .draw()
         .map_err(plot_error)?;
     let filled = share.as_ref().map_or(1.0, |s| s.on_cpu);
     let (half, light) = (0.38, tint(c, 0.8));
+    // A pixel, in ms: bars wider than a few pixels give one up at each end, so tasks
+    // back to back on a lane stay apart (a filled bar's outline is its fill's colour).
+    let pixels = chart.backend_coord(&(longest, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0;
+    let pixel = longest / f64::from(pixels.max(1));
     for (i, t) in sample.tasks.iter().enumerate() {
         let (x0, x1, y) = (t.start_ns as f64 / 1e6, t.end_ns as f64 / 1e6, f64::from(t.worker));
+        let inset = if x1 - x0 > 4.0 * pixel { pixel } else { 0.0 };
+        let (x0, x1) = (x0 + inset, x1 - inset);
         let (lo, hi) = (y - half, y + half);
         // Lanes run downwards from worker 0 at the bottom: fill from the bar's bottom.
         let fill_top = lo + 2.0 * half * filled;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 /// Characters for the table and units.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Style {
-    /// Unicode: `µs`, `±`, box-drawing rules.
+    /// Unicode: the micro and plus-minus signs, box-drawing rules.
     #[default]
     Unicode,
     /// ASCII only, for logs and terminals without Unicode: `us`, `+/-`, `-` and `=`.
