@@ -11,10 +11,11 @@
 //! writes files.
 //!
 //! Waiting never spins: a rank with nothing to do probes for a message and sleeps a
-//! little between probes, so idle ranks leave the cores to rank 0's other runners (the
-//! serial reference above all). Rank 0 waits for replies the same way, with a deadline
-//! of `--timeout` of silence: a rank that hangs is named and the job aborted (exit 1).
-//! A rank that dies is seen by `mpirun` first, which ends the whole job itself.
+//! little between probes ([`Naps`]), so idle ranks leave the cores to rank 0's other
+//! runners (the serial reference above all). Rank 0 waits for replies the same way,
+//! with a deadline of `--timeout` of silence: a rank that hangs is named and the job
+//! aborted (exit 1). A rank that dies is seen by `mpirun` first, which ends the whole
+//! job itself.
 //!
 //! The counter's shared slots are a one-sided MPI window ([`window`]): `size + 1` u64s
 //! in rank 0's memory, one per slot the counter can need (counter, start gate, a shard
@@ -56,6 +57,58 @@ const NODE: Tag = 5;
 const NAP: Duration = Duration::from_micros(10);
 const SESSION_NAP: Duration = Duration::from_micros(200);
 const IDLE_NAP: Duration = Duration::from_millis(2);
+/// How long a serving rank keeps the first, shortest nap before the naps double, when
+/// it waits inside a sample ([`Request::answered_at_once`]). Rank 0 answers its
+/// `ready` with the first task and a `done` with the next one (when none was queued
+/// ahead) or `finish` within microseconds of reading it, and the rank's wait is on
+/// the sample's clock (its core idles meanwhile): doubled naps would add up to
+/// [`SESSION_NAP`] to each such hand-out. Outside a sample, and for rank 0, the naps
+/// double from the first: rank 0 may be measuring another runner, and a reply comes
+/// a task's time after the last, so eager probes would take a share of the cores
+/// others compute on.
+const EAGER: Duration = Duration::from_millis(1);
+/// A waiting thread's timer slack: Linux ends a sleep up to 50 µs late by default
+/// (to batch wake-ups), which would make [`NAP`] six times as long as asked.
+const NAP_SLACK_NS: u64 = 1_000;
+
+/// The sleeps of one wait for a message: [`NAP`] while the wait is young (for
+/// `eager`), then doubling up to `longest`. The thread's timer slack is
+/// [`NAP_SLACK_NS`] until the wait ends (restored on drop: what a task sleeps keeps
+/// the default, as under the other runners).
+struct Naps {
+    nap: Duration,
+    longest: Duration,
+    eager_until: Instant,
+    slack: Option<Option<u64>>,
+}
+
+impl Naps {
+    fn new(eager: Duration, longest: Duration) -> Naps {
+        Naps { nap: NAP, longest, eager_until: Instant::now() + eager, slack: None }
+    }
+
+    /// Starts over from the shortest nap (a message came), the timer slack kept.
+    fn restart(&mut self, eager: Duration) {
+        (self.nap, self.eager_until) = (NAP, Instant::now() + eager);
+    }
+
+    /// Sleeps the current nap.
+    fn sleep(&mut self) {
+        self.slack.get_or_insert_with(|| crate::sys::set_timer_slack_ns(NAP_SLACK_NS));
+        std::thread::sleep(self.nap);
+        if self.nap < self.longest && Instant::now() >= self.eager_until {
+            self.nap = (self.nap * 2).min(self.longest);
+        }
+    }
+}
+
+impl Drop for Naps {
+    fn drop(&mut self) {
+        if let Some(Some(old)) = self.slack {
+            crate::sys::set_timer_slack_ns(old);
+        }
+    }
+}
 
 /// Whether this process was started by `mpirun` (OpenMPI's or a PMIx launcher's
 /// variables), read without initialising MPI.
@@ -304,13 +357,13 @@ pub fn serve_ranks(workloads: &super::serve::Workloads<'_>) -> Result<(), String
     let mut started = false;
     loop {
         if !started {
-            match receive_from_root(IDLE_NAP).0 {
+            match receive_from_root(Duration::ZERO, IDLE_NAP).0 {
                 START => {}
                 STOP => break,
                 _ => continue,
             }
         }
-        let mut input = RankInput { buf: Vec::new(), pos: 0, stopped: false, restarted: false };
+        let mut input = RankInput { buf: Vec::new(), pos: 0, stopped: false, restarted: false, in_sample: false };
         let result = super::serve::serve(workloads, &mut input, RankOutput(Vec::new()));
         if let Err(e) = result {
             // Rank 0 sees the session end in silence or in a protocol error; say why.
@@ -326,18 +379,18 @@ pub fn serve_ranks(workloads: &super::serve::Workloads<'_>) -> Result<(), String
     Ok(())
 }
 
-/// The next message from rank 0, waited for without spinning (naps up to `longest`).
-fn receive_from_root(longest: Duration) -> (Tag, Vec<u8>) {
+/// The next message from rank 0, waited for without spinning (the shortest naps for
+/// `eager`, then doubling up to `longest`).
+fn receive_from_root(eager: Duration, longest: Duration) -> (Tag, Vec<u8>) {
     let world = comm();
     let root = world.process_at_rank(0);
-    let mut nap = NAP;
+    let mut naps = Naps::new(eager, longest);
     loop {
         if let Some(probed) = root.immediate_matched_probe() {
             let (bytes, status) = probed.matched_receive_vec::<u8>();
             return (status.tag(), bytes);
         }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(longest);
+        naps.sleep();
     }
 }
 
@@ -348,6 +401,9 @@ struct RankInput {
     pos: usize,
     stopped: bool,
     restarted: bool,
+    /// Whether the last request is answered by one that comes at once (a sample is
+    /// open): the wait for it is eager.
+    in_sample: bool,
 }
 
 impl Read for RankInput {
@@ -363,9 +419,13 @@ impl Read for RankInput {
 impl BufRead for RankInput {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         while self.pos == self.buf.len() && !self.stopped && !self.restarted {
-            let (tag, bytes) = receive_from_root(SESSION_NAP);
+            let eager = if self.in_sample { EAGER } else { Duration::ZERO };
+            let (tag, bytes) = receive_from_root(eager, SESSION_NAP);
             match tag {
-                REQUEST => (self.buf, self.pos) = (bytes, 0),
+                REQUEST => {
+                    self.in_sample = Request::answered_at_once(&bytes);
+                    (self.buf, self.pos) = (bytes, 0);
+                }
                 STOP => self.stopped = true,
                 START => self.restarted = true,
                 _ => {}
@@ -472,7 +532,7 @@ impl Ranks {
     /// worker `blame()` names is the error.
     pub fn next(&mut self, blame: impl Fn() -> usize) -> Result<(usize, Reply), BenchError> {
         let world = comm();
-        let mut nap = NAP;
+        let mut naps = Naps::new(Duration::ZERO, SESSION_NAP);
         loop {
             if let Some(w) = (0..self.workers).find(|&w| !self.lines[w].is_empty()) {
                 let line = self.lines[w].pop_front().expect("a line");
@@ -491,7 +551,7 @@ impl Ranks {
                     let text = String::from_utf8_lossy(&bytes);
                     self.lines[w].extend(text.lines().map(str::to_string));
                 }
-                nap = NAP;
+                naps.restart(Duration::ZERO);
                 continue;
             }
             if Instant::now() >= self.deadline {
@@ -502,8 +562,7 @@ impl Ranks {
                 );
                 return Err(self.error(w, what));
             }
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(SESSION_NAP);
+            naps.sleep();
         }
     }
 
@@ -640,5 +699,53 @@ impl Ranks {
             }
         }
         Ok(sum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slack_ns() -> u64 {
+        // SAFETY: PR_GET_TIMERSLACK takes no pointer.
+        unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) as u64 }
+    }
+
+    #[test]
+    fn a_serving_ranks_naps_stay_shortest_while_the_wait_is_young_then_double() {
+        let mut naps = Naps::new(Duration::from_secs(60), SESSION_NAP);
+        for _ in 0..5 {
+            naps.sleep();
+            assert_eq!(naps.nap, NAP);
+        }
+        let mut naps = Naps::new(Duration::ZERO, SESSION_NAP);
+        naps.sleep();
+        assert_eq!(naps.nap, NAP * 2);
+        for _ in 0..10 {
+            naps.sleep();
+        }
+        assert_eq!(naps.nap, SESSION_NAP, "doubling stops at the longest");
+        naps.restart(Duration::from_secs(60));
+        naps.sleep();
+        assert_eq!(naps.nap, NAP, "a message starts the naps over");
+    }
+
+    #[test]
+    fn a_wait_sleeps_with_a_fine_timer_slack_and_gives_the_threads_back() {
+        std::thread::spawn(|| {
+            let before = slack_ns();
+            assert!(before > NAP_SLACK_NS, "the default slack is {before} ns");
+            let mut naps = Naps::new(Duration::ZERO, SESSION_NAP);
+            assert_eq!(slack_ns(), before, "nothing changes before the first nap");
+            naps.sleep();
+            assert_eq!(slack_ns(), NAP_SLACK_NS);
+            naps.restart(Duration::ZERO);
+            naps.sleep();
+            assert_eq!(slack_ns(), NAP_SLACK_NS);
+            drop(naps);
+            assert_eq!(slack_ns(), before, "restored when the wait ends");
+        })
+        .join()
+        .unwrap();
     }
 }

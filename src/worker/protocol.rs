@@ -258,6 +258,15 @@ impl Request {
         }
     }
 
+    /// Whether the request in `line` is answered by a reply that the parent answers at
+    /// once, within a sample: `next` (its `ready` by the first task) and `run` (each
+    /// `done` by the next task or `finish`). After any other request the next one may
+    /// be a long while coming (the parent measures its other runners meanwhile).
+    #[cfg(feature = "mpi")]
+    pub fn answered_at_once(line: &[u8]) -> bool {
+        line.starts_with(b"run ") || line.strip_suffix(b"\n").unwrap_or(line) == b"next"
+    }
+
     /// Writes the request as one line, newline included. A `run` line fits a 64-byte
     /// stack buffer, so the dispatch allocates nothing.
     pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
@@ -448,6 +457,23 @@ mod tests {
             let text = line(|out| request.write(out));
             assert_eq!(Request::parse(&text), Ok(request), "{text}");
         }
+    }
+
+    #[test]
+    #[cfg(feature = "mpi")]
+    fn only_next_and_run_are_answered_at_once_within_a_sample() {
+        for request in [
+            Request::Run { first: 3, end: 9 },
+            Request::Next,
+            Request::Item { item: 4, value: 1 },
+            Request::Finish,
+            Request::Quit,
+        ] {
+            let text = line(|out| request.write(out));
+            let expected = matches!(request, Request::Run { .. } | Request::Next);
+            assert_eq!(Request::answered_at_once(text.as_bytes()), expected, "{text}");
+        }
+        assert!(!Request::answered_at_once(b"nextx\n") && !Request::answered_at_once(b"runner"));
     }
 
     #[test]
