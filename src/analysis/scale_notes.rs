@@ -57,8 +57,14 @@ pub(super) fn best(points: &[ScalePoint]) -> Option<Best> {
     })
 }
 
-/// The one-line answer for a workload, from [`best`].
-pub(super) fn answer(best: &Best, points: &[ScalePoint], runners: &[RunnerScaling]) -> String {
+/// The one-line answer for a workload, from [`best`]. `cpu_cores`: the available cores,
+/// when the work is CPU-bound (its speedup cannot truly pass them).
+pub(super) fn answer(
+    best: &Best,
+    points: &[ScalePoint],
+    runners: &[RunnerScaling],
+    cpu_cores: Option<usize>,
+) -> String {
     let chosen = points.iter().find(|p| p.runner == best.runner && p.workers == best.workers);
     let shown = chosen.map(interval).unwrap_or_default();
     if best.best_speedup <= 1.0 {
@@ -83,6 +89,15 @@ pub(super) fn answer(best: &Best, points: &[ScalePoint], runners: &[RunnerScalin
     }
     if best.speedup.low <= 1.0 {
         s.push_str("; its interval reaches 1x, so more rounds would tell whether it beats serial at all");
+    }
+    // Past the cores, CPU-bound work was not faster: its many workers took a larger
+    // share of a machine other processes were using than serial's one thread did.
+    if let Some(cores) = cpu_cores.filter(|&c| best.speedup.estimate > c as f64) {
+        s.push_str(&format!(
+            "; but CPU-bound work cannot truly pass {cores}x on {cores} cores: on a machine other processes \
+             use, more workers win a larger share of the CPU than serial's one thread, so measure on a quieter \
+             machine"
+        ));
     }
     let close: Vec<RunnerId> = runners
         .iter()
@@ -336,14 +351,29 @@ mod tests {
         let best = best(&points).unwrap();
         assert_eq!((best.runner, best.workers), (RunnerId::new("threads"), 2));
         assert_eq!((best.best_runner, best.best_workers), (RunnerId::new("rayon"), 4));
-        let a = answer(&best, &points, &runners);
+        let a = answer(&best, &points, &runners, None);
         assert!(
             a.starts_with("Use threads with 2 workers: 1.09x serial (95% interval [1.04, 1.14]), 99% of the best measured, 1.10x (rayon with 4 workers); process comes as close"),
             "{a}"
         );
         let slow = vec![point("threads", 2, 0.9), point("process", 2, 0.7)];
-        let a = answer(&best_of(&slow), &slow, &runners);
+        let a = answer(&best_of(&slow), &slow, &runners, None);
         assert!(a.starts_with("No parallel runner beat serial at any worker count in the median"), "{a}");
+    }
+
+    #[test]
+    fn a_cpu_bound_speedup_past_the_cores_is_said_to_come_from_a_busy_machine() {
+        // A sweep beside other work: process-pool at 8 workers on 2 cores "2.58x", the
+        // answer's first words, with no word that 2 cores cannot give it.
+        let points = vec![point("process-pool", 2, 1.56), point("process-pool", 8, 2.58)];
+        let runners = vec![scaling("process-pool", None)];
+        let best = best_of(&points);
+        let a = answer(&best, &points, &runners, Some(2));
+        assert!(a.starts_with("Use process-pool with 8 workers: 2.58x serial"), "{a}");
+        assert!(a.contains("cannot truly pass 2x on 2 cores"), "{a}");
+        // Within the cores, or work that waits (no core limit): no such clause.
+        assert!(!answer(&best, &points, &runners, Some(4)).contains("truly"));
+        assert!(!answer(&best, &points, &runners, None).contains("truly"));
     }
 
     fn best_of(points: &[ScalePoint]) -> Best {
@@ -385,12 +415,12 @@ mod tests {
         let note = interval_note(&[&short, &other]);
         assert!(note.contains("holds the median only 75% of the time at 3 round(s)"), "{note}");
         assert!(!interval_note(&[&point("threads", 2, 1.9)]).contains('*'));
-        let a = answer(&best_of(&[short.clone()]), &[short], &[]);
+        let a = answer(&best_of(&[short.clone()]), &[short], &[], None);
         assert!(a.contains("[1.85, 1.95], the range of 3 round(s), which holds the median 75% of the time"), "{a}");
         assert!(!a.contains("reaches 1x"), "{a}");
         let mut wide = point("threads", 2, 1.3);
         wide.speedup.low = 0.95;
-        let a = answer(&best_of(&[wide.clone()]), &[wide], &[]);
+        let a = answer(&best_of(&[wide.clone()]), &[wide], &[], None);
         assert!(a.contains("its interval reaches 1x, so more rounds would tell"), "{a}");
     }
 

@@ -422,7 +422,7 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
             });
         }
         let best = scale_notes::best(&points);
-        let answer = best.as_ref().map(|b| scale_notes::answer(b, &points, &scalings));
+        let answer = best.as_ref().map(|b| scale_notes::answer(b, &points, &scalings, cpu_bound.then_some(cores)));
         let useful = ms
             .iter()
             .find_map(|m| m.properties.compute_share)
