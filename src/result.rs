@@ -562,12 +562,12 @@ pub fn result_files(path: &Path) -> Result<ResultFiles, UsageError> {
                     found.files.push(name);
                 }
             }
-            Ok(None) => found.skipped.push(format!("{shown}: not a regular file, skipped")),
+            Ok(None) => found.skipped.push(format!("{shown}: not a regular file")),
             // Another update may have removed it meanwhile: not an error.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                found.skipped.push(format!("{shown}: gone, or a link to nothing; skipped"))
+                found.skipped.push(format!("{shown}: gone, or a link to nothing"))
             }
-            Err(e) => found.skipped.push(format!("{shown}: {e}; skipped")),
+            Err(e) => found.skipped.push(format!("{shown}: {e}")),
         }
     }
     if found.files.is_empty() {
