@@ -370,6 +370,16 @@ fn help_color(args: &[OsString]) -> clap::ColorChoice {
     }
 }
 
+/// `--timeout` of a run or scale as the command line gives it, before it is parsed
+/// (an MPI rank's guard waits that long for MPI to start, and MPI starts first): the
+/// default when absent or not a duration (the parse proper then reports it).
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub fn early_timeout(args: &[OsString]) -> std::time::Duration {
+    early_value(args, "--timeout")
+        .and_then(|v| parse_timeout(&v).ok())
+        .unwrap_or_else(|| parse_timeout(TIMEOUT_DEFAULT).expect("the default is a duration"))
+}
+
 /// `--style` as the command line gives it, for a command line that does not parse:
 /// its error is written in that style too.
 pub fn early_style(args: &[OsString]) -> crate::report::Style {
@@ -793,7 +803,7 @@ pub struct CommonArgs {
     /// task) before all workers are killed, and longest a `command` task may run, in
     /// seconds (e.g. 60, 2.5, 500ms, 10m). A task of your own running in a thread
     /// cannot be stopped; Ctrl-C still ends the run.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SECS", default_value = TIMEOUT_DEFAULT, value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: std::time::Duration,
     /// The program the process runner starts as `PROGRAM worker` [default:
     /// $PARBENCH_WORKER_PROGRAM, else this program]; it must hand its `worker`
@@ -893,6 +903,9 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
         .filter(|v| v.is_finite() && *v > 0.0 && *v < 10.0)
         .ok_or_else(|| format!("{s:?} is not a fraction between 0 and 10 (0.10 = 10%)"))
 }
+
+/// `--timeout` of run and scale when not given, in seconds.
+const TIMEOUT_DEFAULT: &str = "60";
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
@@ -1083,6 +1096,17 @@ mod tests {
         assert_eq!(parse_limit("500ms"), Ok(std::time::Duration::from_millis(500)));
         assert_eq!(parse_limit("none"), Ok(std::time::Duration::MAX));
         assert!(parse_limit("0").is_err() && parse_limit("soon").is_err() && parse_limit("1e99").is_err());
+    }
+
+    #[test]
+    fn the_timeout_is_read_before_the_parse_with_the_default_when_absent_or_bad() {
+        let args = |line: &str| line.split(' ').map(OsString::from).collect::<Vec<_>>();
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(early_timeout(&args("parbench run fib --timeout 2s")), secs(2));
+        assert_eq!(early_timeout(&args("parbench run fib --timeout=500ms")), std::time::Duration::from_millis(500));
+        assert_eq!(early_timeout(&args("parbench run fib")), secs(60));
+        assert_eq!(early_timeout(&args("parbench run fib --timeout nope")), secs(60));
+        assert_eq!(early_timeout(&args("parbench run command -- x --timeout 5")), secs(60), "after -- is not ours");
     }
 
     #[test]

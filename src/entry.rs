@@ -48,6 +48,13 @@ pub fn main(registry: Registry) -> ExitCode {
     #[cfg(feature = "mpi")]
     if crate::worker::mpi::launched() {
         use crate::worker::mpi::Role;
+        // The process mpirun started guards the rank that works (the same program,
+        // started again): a rank's death or a start that never ends is then exit 1
+        // naming the rank, not mpirun's own status.
+        if !crate::sys::rank_guard::guarded() {
+            return crate::worker::mpi::guard(&args, crate::cli::early_timeout(&args));
+        }
+        crate::sys::rank_guard::keep_ready_fd_private();
         return match crate::worker::mpi::init(&crate::fingerprint::this_node()) {
             Ok(Role::Server) => serve_rank(&registry),
             Ok(Role::Root) => {

@@ -9,6 +9,8 @@
 pub mod child;
 pub mod keeper;
 pub mod memory;
+#[cfg(feature = "mpi")]
+pub mod rank_guard;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;

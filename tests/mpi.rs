@@ -1,6 +1,6 @@
 //! The mpi runner under a real `mpirun` (OpenMPI, 3 ranks on this machine): verified
-//! results, scale over 1..2 serving ranks, a killed rank and a hung rank ending the
-//! run with nothing left running, and the feature build without mpirun refusing it.
+//! results, scale over 1..2 serving ranks, a killed rank, a hung rank and a rank that
+//! never starts ending the run with nothing left running, and the feature build without mpirun refusing it.
 #![cfg(feature = "mpi")]
 
 use std::process::{Command, Output, Stdio};
@@ -82,11 +82,20 @@ fn text(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Which of a rank's two processes: the guard mpirun started, or the rank it started
+/// that does the work (its environment names the guard's ready descriptor).
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Guard,
+    Worker,
+}
+
 /// Pids of the processes whose environment holds `PARBENCH_TEST_MARK=mark` (and, when
-/// given, `OMPI_COMM_WORLD_RANK=rank`).
-fn marked(mark: &str, rank: Option<usize>) -> Vec<u32> {
+/// given, `OMPI_COMM_WORLD_RANK=rank` and the part of the rank).
+fn marked(mark: &str, rank: Option<(usize, Part)>) -> Vec<u32> {
     let want = format!("PARBENCH_TEST_MARK={}", tagged(mark));
-    let rank = rank.map(|r| format!("OMPI_COMM_WORLD_RANK={r}"));
+    let part = rank.map(|(_, p)| p);
+    let rank = rank.map(|(r, _)| format!("OMPI_COMM_WORLD_RANK={r}"));
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
@@ -96,18 +105,23 @@ fn marked(mark: &str, rank: Option<usize>) -> Vec<u32> {
         let exe = std::fs::read_link(entry.path().join("exe")).ok();
         let is_parbench =
             exe.is_some_and(|e| e.file_name().is_some_and(|n| n.to_string_lossy().starts_with("parbench")));
-        if is_parbench && has(&want) && rank.as_deref().is_none_or(has) {
+        let worker = vars.iter().any(|v| v.starts_with(b"PARBENCH_MPI_READY_FD="));
+        if is_parbench
+            && has(&want)
+            && rank.as_deref().is_none_or(has)
+            && part.is_none_or(|p| worker == (p == Part::Worker))
+        {
             pids.push(pid);
         }
     }
     pids
 }
 
-/// The pid of rank `rank` of the run marked `mark`, once it is up.
-fn rank_pid(mark: &str, rank: usize) -> u32 {
+/// The pid of `part` of rank `rank` of the run marked `mark`, once it is up.
+fn rank_pid(mark: &str, rank: usize, part: Part) -> u32 {
     let start = Instant::now();
     loop {
-        if let Some(&pid) = marked(mark, Some(rank)).first() {
+        if let Some(&pid) = marked(mark, Some((rank, part))).first() {
             return pid;
         }
         assert!(start.elapsed() < Duration::from_secs(30), "rank {rank} never started");
@@ -191,17 +205,54 @@ fn a_killed_rank_ends_the_job_naming_the_rank_and_nothing_survives() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let victim = rank_pid("killed", 2);
+    let victim = rank_pid("killed", 2, Part::Worker);
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: kill(2) on the pid of a process this test's run started.
     unsafe { libc::kill(victim as i32, libc::SIGKILL) };
     let out = child.wait_with_output().unwrap();
     let (_, stderr) = text(&out);
-    // mpirun sees the death first and ends the job itself: 128 + SIGKILL, and its
-    // message names the rank.
-    assert_eq!(out.status.code(), Some(137), "{stderr}");
-    assert!(stderr.contains("rank 2"), "{stderr}");
+    // The rank's guard sees it die, names it and exits 1, and mpirun passes that on
+    // (without the guard, mpirun would exit 137 whatever rank 0 says).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = format!("parbench: error: mpi rank 2 (pid {victim} on ");
+    assert!(stderr.contains(&line) && stderr.contains("was killed by signal 9 (SIGKILL)"), "{stderr}");
     assert!(marked("killed", None).is_empty(), "a rank survived");
+}
+
+#[test]
+fn a_rank_that_never_starts_ends_the_job_with_exit_1_within_the_timeout() {
+    // The job's third rank is not parbench and never calls MPI_Init, so MPI_Init of the
+    // other two never ends: before parbench has read its command line, its guards
+    // wait --timeout for the ranks to be up, then kill them.
+    let mark = tagged("never");
+    let started = Instant::now();
+    // `timeout`: without the guards the job would never end.
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-x",
+            "PARBENCH_TEST_MARK",
+            "-n",
+            "2",
+            PARBENCH,
+        ])
+        .args(["run", "fib", "--n", "10", "--runner", "serial,mpi", "--timeout", "2s", ":", "-n", "1", "sleep", "30"])
+        .env("PARBENCH_TEST_MARK", &mark)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("parbench: error: mpi rank 0 (pid ") || stderr.contains("parbench: error: mpi rank 1 (pid ")
+    );
+    assert!(stderr.contains("did not get through MPI_Init within --timeout 2s"), "{stderr}");
+    // mpirun ends the sleeping rank too, long before its 30 s.
+    assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+    assert!(marked("never", None).is_empty(), "a rank survived");
 }
 
 #[test]
@@ -212,7 +263,7 @@ fn a_hung_rank_ends_the_run_with_exit_1_naming_it_within_the_timeout() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let victim = rank_pid("hung", 1);
+    let victim = rank_pid("hung", 1, Part::Worker);
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: kill(2) on the pid of a process this test's run started.
     unsafe { libc::kill(victim as i32, libc::SIGSTOP) };
@@ -250,7 +301,8 @@ fn an_interrupt_of_rank_0_ends_every_rank_with_exit_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let root = rank_pid("interrupt", 0);
+    // What mpirun started is rank 0's guard: it passes the interrupt on to the rank.
+    let root = rank_pid("interrupt", 0, Part::Guard);
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: kill(2) on the pid of a process this test's run started.
     unsafe { libc::kill(root as i32, libc::SIGINT) };

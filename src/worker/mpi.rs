@@ -116,6 +116,36 @@ pub fn launched() -> bool {
     crate::sys::under_mpirun()
 }
 
+/// The guard of a rank ([`crate::sys::rank_guard`]), which is what `mpirun` starts:
+/// it starts the rank, gives it `start` (`--timeout`) to get through MPI_Init and the
+/// window, and turns the rank's end into its own exit status, with one line naming
+/// the rank when it was killed or never started (exit 1).
+pub fn guard(args: &[std::ffi::OsString], start: Duration) -> std::process::ExitCode {
+    use crate::sys::rank_guard::Ended;
+    use std::os::unix::process::ExitStatusExt;
+    let rank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK"].iter().find_map(|v| std::env::var(v).ok());
+    let rank = crate::text::terminal_safe(rank.as_deref().unwrap_or("?"));
+    let host = crate::sys::hostname();
+    let failed = |what: String| {
+        eprintln!("parbench: error: mpi rank {rank} {what}; the MPI job ends");
+        std::process::ExitCode::from(1)
+    };
+    match crate::sys::rank_guard::run(args, start) {
+        Ok((_, Ended::Exited(code))) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
+        Ok((_, Ended::Forwarded(signal))) => std::process::ExitCode::from((128 + signal).clamp(0, 255) as u8),
+        Ok((pid, Ended::Killed(signal))) => {
+            let how = crate::sys::describe_status(std::process::ExitStatus::from_raw(signal));
+            failed(format!("(pid {pid} on {host}) {how}"))
+        }
+        Ok((pid, Ended::NotStarted)) => failed(format!(
+            "(pid {pid} on {host}) did not get through MPI_Init within --timeout {}s and was killed: a rank of the \
+             job hung or is not this program",
+            start.as_secs_f64()
+        )),
+        Err(e) => failed(format!("could not be started on {host}: {e}")),
+    }
+}
+
 /// The MPI world as rank 0 sees it.
 #[derive(Clone, Debug)]
 pub struct World {
@@ -306,6 +336,7 @@ pub fn init(node: &str) -> Result<Role, String> {
     create_window(size + 1)?;
     if rank != 0 {
         world.process_at_rank(0).send_with_tag(own.as_bytes(), NODE);
+        crate::sys::rank_guard::started();
         return Ok(Role::Server);
     }
     let mut texts = vec![own];
@@ -325,6 +356,7 @@ pub fn init(node: &str) -> Result<Role, String> {
     // The C string's terminator may come along in the length MPI reports.
     let library = library.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
     let _ = WORLD.set(World { size, init_ns, library, nodes, ranks });
+    crate::sys::rank_guard::started();
     Ok(Role::Root)
 }
 
