@@ -14,8 +14,8 @@
 //! little between probes ([`Naps`]), so idle ranks leave the cores to rank 0's other
 //! runners (the serial reference above all). Rank 0 waits for replies the same way,
 //! with a deadline of `--timeout` of silence: a rank that hangs is named and the job
-//! aborted (exit 1). A rank that dies is seen by `mpirun` first, which ends the whole
-//! job itself.
+//! aborted (exit 1). A rank that dies, or never gets through MPI_Init, is named by its
+//! guard ([`guard`], what `mpirun` started), which exits 1 and so ends the job.
 //!
 //! The counter's shared slots are a one-sided MPI window ([`window`]): `size + 1` u64s
 //! in rank 0's memory, one per slot the counter can need (counter, start gate, a shard
