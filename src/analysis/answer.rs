@@ -4,18 +4,38 @@
 //! never says what the table's numbers or the notes contradict: a tie is a tie of
 //! runners that beat serial, and a slow parallel runner on a busy machine is blamed on
 //! the machine, not on coordination.
+//!
+//! Under `--rounds auto` the rounds measured depend on what the first rounds showed,
+//! so a plain 95% interval at the end would be narrower than it is: the answer's
+//! intervals are then those of the look that ended the measurement (the confidence
+//! spread over every look, [`crate::measure::Stopping`]), the ones its precision note
+//! gives.
 
 use crate::result::{Answer, CaseReport, RunnerRow};
 use crate::runner::RunnerId;
 use crate::stats::{self, Interval};
 
-/// Confidence of every interval in the answer.
+/// Confidence of every interval in the answer with a fixed number of rounds.
 const CONFIDENCE: f64 = 0.95;
 
 /// The answer and the full sentence behind it, for a case with at least one parallel
 /// runner with a speedup. `busy`: the cores other processes used, when the machine was
-/// busy (see `notes::busy_machine`).
-pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f64>) -> Option<(Answer, String)> {
+/// busy (see `notes::busy_machine`). `look`: the look of `--rounds auto` that ended the
+/// measurement, whose confidence the intervals take.
+pub(super) fn answer(
+    case: &CaseReport,
+    parallel: &[&RunnerRow],
+    busy: Option<f64>,
+    look: Option<&crate::measure::Look>,
+) -> Option<(Answer, String)> {
+    let look = look.filter(|l| l.rounds == case.rounds);
+    let confidence = look.map_or(CONFIDENCE, |l| l.confidence);
+    // How the sentences behind the answer name the interval.
+    let paired = match look {
+        Some(l) if l.look > 1 => format!("paired 95% interval (allowing for the {} looks at the data)", l.look),
+        Some(_) => "paired 95% interval (allowing for its one look at the data)".to_string(),
+        None => "paired 95% interval".to_string(),
+    };
     let speedup = |r: &RunnerRow| r.speedup.map(|s| s.median).unwrap_or(0.0);
     let mut ranked: Vec<&RunnerRow> = parallel.iter().copied().filter(|r| r.speedup.is_some()).collect();
     ranked.sort_by(|a, b| speedup(b).total_cmp(&speedup(a)));
@@ -24,13 +44,13 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
     let serial = crate::measure::by_round(&case.samples, RunnerId::reference(), wall);
     let walls: Vec<Vec<f64>> = ranked.iter().map(|r| crate::measure::by_round(&case.samples, r.runner, wall)).collect();
     let intervals: Vec<Option<Interval>> =
-        walls.iter().map(|w| stats::median_interval(&stats::paired_ratios(&serial, w), CONFIDENCE)).collect();
+        walls.iter().map(|w| stats::median_interval(&stats::paired_ratios(&serial, w), confidence)).collect();
     let shown = |i: usize| match intervals[i] {
         Some(iv) => format!("{:.2}x serial [{:.2}, {:.2}]", speedup(ranked[i]), iv.low, iv.high),
         None => format!("{:.2}x serial", speedup(ranked[i])),
     };
     let plain = |text: String, long: String| Some((Answer { text, fastest: None }, long));
-    let needed = stats::interval::fewest_for_interval(CONFIDENCE);
+    let needed = stats::interval::fewest_for_interval(confidence);
     // Too few rounds for any interval: the median, and what an answer needs.
     if intervals[0].is_none() {
         let rounds = serial.len().min(walls[0].len());
@@ -41,7 +61,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         );
         let long = format!(
             "{} reached {:.2}x serial with {} workers ({} efficiency) in the median of {rounds} paired round(s); a \
-             95% interval of a speedup needs {needed} rounds, so no runner is named fastest and none is said to \
+             {paired} of a speedup needs {needed} rounds, so no runner is named fastest and none is said to \
              beat serial.",
             best.runner,
             speedup(best),
@@ -63,8 +83,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         };
         let text = format!("no runner beat serial: the best, {}, reached {}; {why}", best.runner, shown(0));
         let long = format!(
-            "No parallel runner beat serial in the paired 95% intervals of their speedups; the best, {}, reached {}: \
-             {why}.",
+            "No parallel runner beat serial in the {paired}s of their speedups; the best, {}, reached {}: {why}.",
             best.runner,
             shown(0)
         );
@@ -95,7 +114,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
     if ranked.len() == 1 {
         let text = format!("{} beat serial: {}{aside}", best.runner, shown(0));
         let long = format!(
-            "{} beat serial: {} with {} workers ({} efficiency), in the paired 95% interval of its speedup.",
+            "{} beat serial: {} with {} workers ({} efficiency), in the {paired} of its speedup.",
             best.runner,
             shown(0),
             best.workers,
@@ -104,7 +123,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
         // Fastest only when no runner with a higher median was left out.
         return Some((Answer { text, fastest: (keep[0] == 0).then_some(best.runner) }, long));
     }
-    Some(match stats::fastest(&walls, CONFIDENCE)? {
+    Some(match stats::fastest(&walls, confidence)? {
         stats::Fastest::TooFewRounds { rounds, needed } => {
             let beaten: Vec<RunnerId> = ranked.iter().map(|r| r.runner).collect();
             let text = format!(
@@ -114,8 +133,8 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
                 shown(0)
             );
             let long = format!(
-                "{} reached {} with {} workers; with {rounds} paired round(s) no runner is named fastest: a paired \
-                 95% interval between {} runners needs {needed} rounds.",
+                "{} reached {} with {} workers; with {rounds} paired round(s) no runner is named fastest: a {paired} \
+                 between {} runners needs {needed} rounds.",
                 best.runner,
                 shown(0),
                 best.workers,
@@ -136,8 +155,8 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
                 speedup(second)
             );
             let long = format!(
-                "{} was fastest: {} with {} workers ({} efficiency); faster than {} ({:.2}x) in the paired 95% \
-                 interval (its time {:.2}x theirs, [{:.2}, {:.2}]).",
+                "{} was fastest: {} with {} workers ({} efficiency); faster than {} ({:.2}x) in the {paired} \
+                 (its time {:.2}x theirs, [{:.2}, {:.2}]).",
                 first.runner,
                 shown(best),
                 first.workers,
@@ -159,7 +178,7 @@ pub(super) fn answer(case: &CaseReport, parallel: &[&RunnerRow], busy: Option<f6
             let speedups = crate::text::names(&all.iter().map(|&i| shown(i)).collect::<Vec<_>>());
             let text = format!("{runners} tie: {speedups}{aside}");
             let long = format!(
-                "{runners} tie at {speedups}: the paired 95% interval of {} against each of the others includes no \
+                "{runners} tie at {speedups}: the {paired} of {} against each of the others includes no \
                  difference.",
                 ranked[best].runner
             );

@@ -29,7 +29,7 @@ pub(super) fn case_notes(
     let cores = env.available_parallelism;
     let parallel: Vec<&RunnerRow> = case.rows.iter().filter(|r| !r.runner.is_reference()).collect();
     let busy = busy_machine(case, &parallel);
-    let answer = super::answer::answer(case, &parallel, busy);
+    let answer = super::answer::answer(case, &parallel, busy, look);
     if let Some((_, verdict)) = &answer {
         notes.push(Note::case(Cause::Verdict, verdict.clone()));
     }

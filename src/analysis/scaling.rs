@@ -354,7 +354,10 @@ pub fn analyze_on(input: &SweepInput<'_>, cores: usize) -> ScaleAnalysis {
                     &by_round(&m.samples, RunnerId::reference(), wall),
                     &by_round(&m.samples, runner, wall),
                 );
-                let Some((speedup, coverage)) = stats::interval::median_interval_or_range(&ratios, 0.95) else {
+                // Under --rounds auto, the confidence of the look that ended the case (as
+                // `run`'s answer): a plain 95% after a data-dependent stop is too narrow.
+                let confidence = m.precision.as_ref().filter(|l| l.rounds == m.rounds).map_or(0.95, |l| l.confidence);
+                let Some((speedup, coverage)) = stats::interval::median_interval_or_range(&ratios, confidence) else {
                     continue;
                 };
                 let w = m.workers as f64;
@@ -691,6 +694,50 @@ mod tests {
         let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let highest = ratios.iter().copied().fold(0.0, f64::max);
         assert_eq!((p.speedup.low, p.speedup.high), (lowest, highest));
+    }
+
+    #[test]
+    fn under_rounds_auto_a_point_has_the_interval_of_the_look_that_ended_its_case() {
+        // 60 noisy rounds at 2 workers, ended by --max-time at their 5th look: a plain
+        // 95% interval afterwards would be narrower than the one the stopping rule saw.
+        let (mut ms, family_of) = sweep(|p| p.min(2) as f64, 1.0);
+        let mut rng = crate::rng::SplitMix64::new(5);
+        let template = ms[1].samples.clone();
+        ms[1].samples = (0..60u32)
+            .flat_map(|round| {
+                let noise = 0.9 + rng.below(1001) as f64 / 5000.0;
+                template.iter().filter(|s| s.round == 0).map(move |s| {
+                    let mut s = s.clone();
+                    s.round = round;
+                    if s.sample.runner != RunnerId::new("serial") {
+                        s.sample.wall_ns = (s.sample.wall_ns as f64 * noise) as u64;
+                    }
+                    s
+                })
+            })
+            .collect();
+        ms[1].rounds = 60;
+        let point = |ms: &[Measurement]| {
+            let a = analyse(ms, &family_of, false, 2);
+            a.families[0]
+                .points
+                .iter()
+                .find(|p| p.runner == RunnerId::new("threads") && p.workers == 2)
+                .unwrap()
+                .clone()
+        };
+        let plain = point(&ms);
+        let runners = [RunnerId::new("serial"), RunnerId::new("threads"), RunnerId::new("process")];
+        let look = crate::measure::Look::at(60, 5, &crate::measure::speedup_ratios(&ms[1].samples, &runners));
+        ms[1].precision = Some(look.clone());
+        let auto = point(&ms);
+        let seen = look.intervals[0].unwrap();
+        assert_eq!((auto.speedup.low, auto.speedup.high), (seen.low, seen.high));
+        assert!(auto.speedup.low < plain.speedup.low && auto.speedup.high > plain.speedup.high, "{plain:?} {auto:?}");
+        assert_eq!(
+            auto.coverage,
+            Some(stats::interval::order_coverage(60, stats::interval::sign_rank(60, look.confidence).unwrap()))
+        );
     }
 
     #[test]

@@ -933,3 +933,34 @@ fn a_tie_of_three_names_all_three_so_no_median_between_them_goes_unnamed() {
     assert_eq!(answer.matches("x serial [").count(), 3, "one interval per runner: {answer}");
     assert_eq!(case.answer.as_ref().unwrap().fastest, None);
 }
+
+#[test]
+fn under_rounds_auto_the_answer_gives_the_interval_of_the_look_that_ended_the_run() {
+    use crate::runner::kind::test_ids::*;
+    // 485 rounds and their 12th look, as a run stopped by --max-time: a plain 95%
+    // interval at the end is narrower than the one the stopping rule saw.
+    let mut rng = crate::rng::SplitMix64::new(17);
+    let rounds: Vec<Vec<Sample>> = (0..485)
+        .map(|_| {
+            let noise = 0.9 + rng.below(1001) as f64 / 5000.0;
+            vec![sample(Serial, 200.0, 1.0, 0.0, 0.0), sample(Threads, 110.0 * noise, 2.0, 0.0, 0.0)]
+        })
+        .collect();
+    let plain = case_of(rounds.clone(), Vec::new(), None);
+    let ratios = crate::measure::speedup_ratios(&plain.samples, &[Serial, Threads]);
+    let mut look = Look::at(485, 12, &ratios);
+    look.stopped = Some(Stopped::OutOfTime);
+    let wide = look.intervals[0].unwrap();
+    let auto = case_of(rounds, Vec::new(), Some(look));
+    let answer = |c: &CaseReport| c.answer.as_ref().unwrap().text.clone();
+    let median = plain.rows[1].speedup.unwrap().median;
+    assert_eq!(answer(&auto), format!("threads beat serial: {median:.2}x serial [{:.2}, {:.2}]", wide.low, wide.high));
+    assert_ne!(answer(&plain), answer(&auto), "the plain 95% interval is narrower");
+    assert!(has(&auto, "in the paired 95% interval (allowing for the 12 looks at the data) of its speedup"));
+    // A look taken at other rounds than the case's (none is reported then) changes nothing.
+    let mut early = Look::at(453, 11, &ratios);
+    early.stopped = Some(Stopped::OutOfTime);
+    let rounds: Vec<Vec<Sample>> =
+        plain.samples.chunks(2).map(|r| r.iter().map(|s| s.sample.clone()).collect()).collect();
+    assert_eq!(answer(&case_of(rounds, Vec::new(), Some(early))), answer(&plain));
+}
