@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct Fingerprint {
     /// CPU model name from /proc/cpuinfo.
     pub cpu_model: String,
-    /// Logical cores (hardware threads).
+    /// Logical cores (hardware threads) of the machine, online, whatever this process may use.
     pub logical_cores: usize,
     /// Physical cores.
     pub physical_cores: usize,
@@ -64,7 +64,7 @@ pub struct Node {
     pub host: String,
     /// CPU model name.
     pub cpu_model: String,
-    /// Logical cores.
+    /// Logical cores of the node, online (not those the rank was bound to).
     pub logical_cores: usize,
     /// Ranks of the world on it.
     pub ranks: usize,
@@ -87,7 +87,7 @@ pub fn this_node() -> String {
     let node = Node {
         host: crate::sys::hostname(),
         cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
-        logical_cores: num_cpus::get(),
+        logical_cores: crate::sys::online_cpus(),
         ranks: 1,
     };
     serde_json::to_string(&node).expect("a node is JSON")
@@ -127,7 +127,7 @@ pub fn collect() -> Fingerprint {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     Fingerprint {
         cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
-        logical_cores: num_cpus::get(),
+        logical_cores: crate::sys::online_cpus(),
         physical_cores: num_cpus::get_physical(),
         available_parallelism: available_parallelism(),
         os: std::env::consts::OS.to_string(),

@@ -199,6 +199,26 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// The machine's online logical CPUs, whatever this process may use of them (its
+/// affinity, as `mpirun` binds a rank or `taskset` a command, is no fact about the
+/// machine); at least 1.
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or_else(num_cpus::get)
+}
+
+/// The affinity of process `pid` (the launcher of this one), to run with; `false` when
+/// it cannot be read or applied, and nothing changes then.
+#[cfg(feature = "mpi")]
+pub fn take_affinity_of(pid: libc::pid_t) -> bool {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `set` is valid and writable and its size is passed; 0 means this thread.
+    unsafe { libc::sched_getaffinity(pid, size, &mut set) == 0 && libc::sched_setaffinity(0, size, &set) == 0 }
+}
+
 /// The CPUs this process may run on (its affinity mask), in order; `[0]` if unknown.
 pub fn allowed_cpus() -> Vec<usize> {
     // SAFETY: an all-zero cpu_set_t is a valid empty set; sched_getaffinity writes into it.

@@ -275,6 +275,43 @@ fn a_hung_rank_ends_the_run_with_exit_1_naming_it_within_the_timeout() {
 }
 
 #[test]
+fn rank_0_sees_the_machine_as_without_mpirun_when_mpirun_binds_by_default() {
+    // Not oversubscribed, mpirun binds every rank by default (at 2 ranks, each to a
+    // core): rank 0 measured threads on one core. It now runs on mpirun's CPUs, and the
+    // fingerprint counts the machine's cores, not the rank's.
+    let dir = tempfile::tempdir().unwrap();
+    let fingerprint = |json: &std::path::Path, launch: Option<&[&str]>| {
+        let args =
+            ["run", "fib", "--n", "15", "--runner", "serial", "--rounds", "1", "--warmup", "0", "--format", "json"];
+        let mut cmd = match launch {
+            Some(flags) => {
+                let mut c = Command::new("mpirun");
+                c.args(["--allow-run-as-root", "--oversubscribe", "-n", "2"]).args(flags).arg(PARBENCH);
+                c
+            }
+            None => Command::new(PARBENCH),
+        };
+        let out = cmd.args(args).arg("--output").arg(json).stdin(Stdio::null()).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        report["environment"].clone()
+    };
+    let alone = fingerprint(&dir.path().join("alone.json"), None);
+    let default = fingerprint(&dir.path().join("default.json"), Some(&[]));
+    for key in ["available_parallelism", "logical_cores"] {
+        assert_eq!(default[key], alone[key], "{key}: {default}");
+    }
+    assert_eq!(default["mpi"]["nodes"][0]["logical_cores"], alone["logical_cores"], "{default}");
+    // --bind-to asked for is kept: one CPU for rank 0, the machine still its own size.
+    let core = fingerprint(&dir.path().join("core.json"), Some(&["--bind-to", "core"]));
+    assert_eq!(core["logical_cores"], alone["logical_cores"], "{core}");
+    if alone["available_parallelism"].as_u64() >= Some(2) {
+        assert_eq!(core["available_parallelism"], 1, "{core}");
+    }
+}
+
+#[test]
 fn without_mpirun_the_mpi_runner_is_refused_with_how_to_launch_it() {
     let out = Command::new(PARBENCH).args(["run", "fib", "--n", "10", "--runner", "mpi"]).output().unwrap();
     let (stdout, stderr) = text(&out);

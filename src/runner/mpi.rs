@@ -56,8 +56,9 @@ fn refusal(workers: usize, properties: &crate::workload::Properties) -> Option<(
     let serving = world.size - 1;
     (workers > serving).then(|| {
         let why = format!(
-            "has {serving} serving ranks in this MPI world and {workers} workers need {workers}: launch with \
+            "has {serving} serving rank{} in this MPI world and {workers} workers need {workers}: launch with \
              mpirun -n {}",
+            if serving == 1 { "" } else { "s" },
             workers + 1
         );
         (why, false)

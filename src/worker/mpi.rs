@@ -51,18 +51,19 @@ const STOP: Tag = 4;
 const NODE: Tag = 5;
 
 /// The first sleep between probes of a waiting rank; each empty probe doubles it, up
-/// to [`SESSION_NAP`] in a session (and for rank 0), [`IDLE_NAP`] between sessions. A
+/// to [`SAMPLE_NAP`] inside a sample (and for rank 0), [`IDLE_NAP`] between samples
+/// and between sessions (what comes next is untimed: `next` opens a sample). A
 /// busy rank hardly waits (the dispatch keeps a task queued ahead of it); an idle one
 /// wakes rarely and leaves the cores to whatever rank 0 measures.
 const NAP: Duration = Duration::from_micros(10);
-const SESSION_NAP: Duration = Duration::from_micros(200);
+const SAMPLE_NAP: Duration = Duration::from_micros(200);
 const IDLE_NAP: Duration = Duration::from_millis(2);
 /// How long a serving rank keeps the first, shortest nap before the naps double, when
 /// it waits inside a sample ([`Request::answered_at_once`]). Rank 0 answers its
 /// `ready` with the first task and a `done` with the next one (when none was queued
 /// ahead) or `finish` within microseconds of reading it, and the rank's wait is on
 /// the sample's clock (its core idles meanwhile): doubled naps would add up to
-/// [`SESSION_NAP`] to each such hand-out. Outside a sample, and for rank 0, the naps
+/// [`SAMPLE_NAP`] to each such hand-out. Outside a sample, and for rank 0, the naps
 /// double from the first: rank 0 may be measuring another runner, and a reply comes
 /// a task's time after the last, so eager probes would take a share of the cores
 /// others compute on.
@@ -130,6 +131,15 @@ pub fn guard(args: &[std::ffi::OsString], start: Duration) -> std::process::Exit
         eprintln!("parbench: error: mpi rank {rank} {what}; the MPI job ends");
         std::process::ExitCode::from(1)
     };
+    let env = |name: &str| std::env::var(name).ok();
+    if root_takes_launchers_cpus(
+        &rank,
+        env("OMPI_MCA_orte_bound_at_launch").as_deref(),
+        env("OMPI_MCA_hwloc_base_binding_policy").as_deref(),
+    ) {
+        // SAFETY: getppid has no preconditions.
+        crate::sys::take_affinity_of(unsafe { libc::getppid() });
+    }
     match crate::sys::rank_guard::run(args, start) {
         Ok((_, Ended::Exited(code))) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
         Ok((_, Ended::Forwarded(signal))) => std::process::ExitCode::from((128 + signal).clamp(0, 255) as u8),
@@ -144,6 +154,17 @@ pub fn guard(args: &[std::ffi::OsString], start: Duration) -> std::process::Exit
         )),
         Err(e) => failed(format!("could not be started on {host}: {e}")),
     }
+}
+
+/// Whether rank 0 (`rank`) runs on the CPUs of its launcher (`mpirun` or its daemon,
+/// which are the user's) instead of those `mpirun` bound it to. Rank 0 runs the local
+/// runners and the serial reference, which must see the machine as without MPI; but
+/// not oversubscribed, `mpirun` binds by default (each rank to a core at 2 ranks or
+/// fewer, to a socket above), and `mpirun -n 2` on 2 cores measured threads on one
+/// core. `bound`: whether `mpirun` bound it (`OMPI_MCA_orte_bound_at_launch`);
+/// `policy`: the binding asked for (`--bind-to`), which is kept.
+fn root_takes_launchers_cpus(rank: &str, bound: Option<&str>, policy: Option<&str>) -> bool {
+    rank == "0" && bound == Some("1") && policy.is_none()
 }
 
 /// The CPU a serving rank binds itself to: one per core, spread by its rank on the
@@ -469,8 +490,11 @@ impl Read for RankInput {
 impl BufRead for RankInput {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         while self.pos == self.buf.len() && !self.stopped && !self.restarted {
-            let eager = if self.in_sample { EAGER } else { Duration::ZERO };
-            let (tag, bytes) = receive_from_root(eager, SESSION_NAP);
+            // Between samples the next request is untimed and a while coming (rank 0
+            // measures the other runners meanwhile, serial above all): the naps grow
+            // to the idle ones, so the ranks wake a tenth as often beside them.
+            let (eager, longest) = if self.in_sample { (EAGER, SAMPLE_NAP) } else { (Duration::ZERO, IDLE_NAP) };
+            let (tag, bytes) = receive_from_root(eager, longest);
             match tag {
                 REQUEST => {
                     self.in_sample = Request::answered_at_once(&bytes);
@@ -533,8 +557,9 @@ impl Ranks {
             return Err(BenchError::Io {
                 context: format!("starting the mpi runner with {workers} workers"),
                 error: std::io::Error::other(format!(
-                    "the MPI world has {} serving ranks; launch with mpirun -n {}",
+                    "the MPI world has {} serving rank{}; launch with mpirun -n {}",
                     world.size - 1,
+                    if world.size == 2 { "" } else { "s" },
                     workers + 1
                 )),
             });
@@ -582,7 +607,7 @@ impl Ranks {
     /// worker `blame()` names is the error.
     pub fn next(&mut self, blame: impl Fn() -> usize) -> Result<(usize, Reply), BenchError> {
         let world = comm();
-        let mut naps = Naps::new(Duration::ZERO, SESSION_NAP);
+        let mut naps = Naps::new(Duration::ZERO, SAMPLE_NAP);
         loop {
             if let Some(w) = (0..self.workers).find(|&w| !self.lines[w].is_empty()) {
                 let line = self.lines[w].pop_front().expect("a line");
@@ -774,19 +799,28 @@ mod tests {
     }
 
     #[test]
+    fn rank_0_takes_back_the_cpus_only_from_mpiruns_default_binding() {
+        assert!(root_takes_launchers_cpus("0", Some("1"), None), "mpirun -n 2 bound it to a core");
+        assert!(!root_takes_launchers_cpus("1", Some("1"), None), "a serving rank keeps its core");
+        assert!(!root_takes_launchers_cpus("0", Some("1"), Some("core")), "--bind-to core was asked for");
+        assert!(!root_takes_launchers_cpus("0", None, None), "not bound (oversubscribed)");
+        assert!(!root_takes_launchers_cpus("?", Some("1"), None));
+    }
+
+    #[test]
     fn a_serving_ranks_naps_stay_shortest_while_the_wait_is_young_then_double() {
-        let mut naps = Naps::new(Duration::from_secs(60), SESSION_NAP);
+        let mut naps = Naps::new(Duration::from_secs(60), SAMPLE_NAP);
         for _ in 0..5 {
             naps.sleep();
             assert_eq!(naps.nap, NAP);
         }
-        let mut naps = Naps::new(Duration::ZERO, SESSION_NAP);
+        let mut naps = Naps::new(Duration::ZERO, SAMPLE_NAP);
         naps.sleep();
         assert_eq!(naps.nap, NAP * 2);
         for _ in 0..10 {
             naps.sleep();
         }
-        assert_eq!(naps.nap, SESSION_NAP, "doubling stops at the longest");
+        assert_eq!(naps.nap, SAMPLE_NAP, "doubling stops at the longest");
         naps.restart(Duration::from_secs(60));
         naps.sleep();
         assert_eq!(naps.nap, NAP, "a message starts the naps over");
@@ -797,7 +831,7 @@ mod tests {
         std::thread::spawn(|| {
             let before = slack_ns();
             assert!(before > NAP_SLACK_NS, "the default slack is {before} ns");
-            let mut naps = Naps::new(Duration::ZERO, SESSION_NAP);
+            let mut naps = Naps::new(Duration::ZERO, SAMPLE_NAP);
             assert_eq!(slack_ns(), before, "nothing changes before the first nap");
             naps.sleep();
             assert_eq!(slack_ns(), NAP_SLACK_NS);
