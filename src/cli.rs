@@ -522,9 +522,10 @@ pub fn man(registry: &Registry, out: &mut dyn std::io::Write) -> std::io::Result
 
 fn measure_request(spec: &WorkloadSpec, m: &ArgMatches, scale: bool) -> Result<Request, clap::Error> {
     let common = CommonArgs::from_arg_matches(m)?;
+    let world = mpi_workers(common.runners.as_deref());
     let threads = match (common.threads.map(|t| t.0), scale) {
-        (None, false) => vec![crate::fingerprint::available_parallelism()],
-        (None, true) => auto_threads(),
+        (None, false) => vec![world.unwrap_or_else(crate::fingerprint::available_parallelism)],
+        (None, true) => world.map_or_else(auto_threads, sub_worlds),
         (Some(list), true) => list,
         (Some(list), false) if list.len() == 1 => list,
         (Some(_), false) => {
@@ -762,7 +763,9 @@ pub struct CommonArgs {
     /// Workers (W) for every parallel runner (1..=1024; the process runner allows at
     /// most 256). `scale` takes a list: 1,2,4,8, a range 1..16 (inclusive) or auto
     /// (powers of two up to the available cores, the physical and logical core counts,
-    /// and twice the logical count) [default: the available parallelism; scale: auto].
+    /// and twice the logical count) [default: the available parallelism; scale: auto;
+    /// with --runner mpi under mpirun: the serving ranks, ranks - 1, and for scale the
+    /// powers of two up to them].
     #[arg(short = 't', long, value_name = "W", value_parser = parse_thread_spec, allow_hyphen_values = true)]
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
@@ -838,6 +841,27 @@ fn parse_threads(s: &str) -> Result<usize, String> {
         return Err(format!("{v} is out of range 1..={} (workers)", crate::plan::MAX_WORKERS));
     }
     Ok(v as usize)
+}
+
+/// W, the serving ranks of the MPI world, when `--runner` names mpi under `mpirun`:
+/// the worker counts then come from the world, not from rank 0's cores (`mpirun -n 3`
+/// on a 16-core node gives 2 workers, as on 2 cores). `None` otherwise, and in a world
+/// with no serving rank (the mpi runner then says how to launch it).
+fn mpi_workers(runners: Option<&[crate::runner::RunnerId]>) -> Option<usize> {
+    #[cfg(feature = "mpi")]
+    if runners.is_some_and(|r| r.contains(&crate::runner::RunnerId::new("mpi"))) {
+        return crate::worker::mpi::world().map(|w| w.size - 1).filter(|&w| w >= 1);
+    }
+    let _ = runners;
+    None
+}
+
+/// The worker counts `scale` sweeps in an MPI world of `w` serving ranks: the powers
+/// of two up to `w`, and `w`.
+fn sub_worlds(w: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = std::iter::successors(Some(1usize), |p| Some(p * 2)).take_while(|&p| p < w).collect();
+    v.push(w);
+    v
 }
 
 /// `auto`: powers of two up to the available parallelism, plus the physical and
@@ -1096,6 +1120,17 @@ mod tests {
         assert_eq!(parse_limit("500ms"), Ok(std::time::Duration::from_millis(500)));
         assert_eq!(parse_limit("none"), Ok(std::time::Duration::MAX));
         assert!(parse_limit("0").is_err() && parse_limit("soon").is_err() && parse_limit("1e99").is_err());
+    }
+
+    #[test]
+    fn scale_in_an_mpi_world_sweeps_powers_of_two_up_to_the_serving_ranks() {
+        assert_eq!(sub_worlds(1), vec![1]);
+        assert_eq!(sub_worlds(2), vec![1, 2]);
+        assert_eq!(sub_worlds(4), vec![1, 2, 4]);
+        assert_eq!(sub_worlds(16), vec![1, 2, 4, 8, 16]);
+        assert_eq!(sub_worlds(6), vec![1, 2, 4, 6]);
+        // Outside mpirun the worker counts are the machine's.
+        assert_eq!(mpi_workers(Some(&[crate::runner::RunnerId::new("mpi")])), None);
     }
 
     #[test]
