@@ -63,10 +63,12 @@ const IDLE_NAP: Duration = Duration::from_millis(2);
 /// `ready` with the first task and a `done` with the next one (when none was queued
 /// ahead) or `finish` within microseconds of reading it, and the rank's wait is on
 /// the sample's clock (its core idles meanwhile): doubled naps would add up to
-/// [`SAMPLE_NAP`] to each such hand-out. Outside a sample, and for rank 0, the naps
-/// double from the first: rank 0 may be measuring another runner, and a reply comes
-/// a task's time after the last, so eager probes would take a share of the cores
-/// others compute on.
+/// [`SAMPLE_NAP`] to each such hand-out. Outside a sample the naps double from the
+/// first: rank 0 may be measuring another runner meanwhile, and eager probes would
+/// take a share of the cores it computes on. Rank 0 itself waits eagerly too: it waits
+/// only inside the mpi runner, where a reply it notices late is a task handed out late
+/// (at 130 µs tasks, one rank was idle 45% of a sample; eager, the speedup went from
+/// 0.54x to 0.69x, `results/2026-12-03-linux-vm/mpi-eager-root/`).
 const EAGER: Duration = Duration::from_millis(1);
 /// A waiting thread's timer slack: Linux ends a sleep up to 50 µs late by default
 /// (to batch wake-ups), which would make [`NAP`] six times as long as asked.
@@ -607,7 +609,7 @@ impl Ranks {
     /// worker `blame()` names is the error.
     pub fn next(&mut self, blame: impl Fn() -> usize) -> Result<(usize, Reply), BenchError> {
         let world = comm();
-        let mut naps = Naps::new(Duration::ZERO, SAMPLE_NAP);
+        let mut naps = Naps::new(EAGER, SAMPLE_NAP);
         loop {
             if let Some(w) = (0..self.workers).find(|&w| !self.lines[w].is_empty()) {
                 let line = self.lines[w].pop_front().expect("a line");
@@ -626,7 +628,7 @@ impl Ranks {
                     let text = String::from_utf8_lossy(&bytes);
                     self.lines[w].extend(text.lines().map(str::to_string));
                 }
-                naps.restart(Duration::ZERO);
+                naps.restart(EAGER);
                 continue;
             }
             if Instant::now() >= self.deadline {
