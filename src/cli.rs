@@ -764,8 +764,8 @@ pub struct CommonArgs {
     /// most 256). `scale` takes a list: 1,2,4,8, a range 1..16 (inclusive) or auto
     /// (powers of two up to the available cores, the physical and logical core counts,
     /// and twice the logical count) [default: the available parallelism; scale: auto;
-    /// with --runner mpi under mpirun: the serving ranks, ranks - 1, and for scale the
-    /// powers of two up to them].
+    /// under mpirun, unless --runner leaves mpi out: the serving ranks, ranks - 1,
+    /// and for scale the powers of two up to them].
     #[arg(short = 't', long, value_name = "W", value_parser = parse_thread_spec, allow_hyphen_values = true)]
     pub threads: Option<ThreadSpec>,
     /// Runners, comma-separated; serial is always measured as the reference
@@ -843,13 +843,14 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     Ok(v as usize)
 }
 
-/// W, the serving ranks of the MPI world, when `--runner` names mpi under `mpirun`:
+/// W, the serving ranks of the MPI world, when the runners include mpi under `mpirun`:
 /// the worker counts then come from the world, not from rank 0's cores (`mpirun -n 3`
 /// on a 16-core node gives 2 workers, as on 2 cores). `None` otherwise, and in a world
 /// with no serving rank (the mpi runner then says how to launch it).
 fn mpi_workers(runners: Option<&[crate::runner::RunnerId]>) -> Option<usize> {
     #[cfg(feature = "mpi")]
-    if runners.is_some_and(|r| r.contains(&crate::runner::RunnerId::new("mpi"))) {
+    // No --runner under mpirun: the runners of this process, mpi among them.
+    if runners.is_none_or(|r| r.contains(&crate::runner::RunnerId::new("mpi"))) {
         return crate::worker::mpi::world().map(|w| w.size - 1).filter(|&w| w >= 1);
     }
     let _ = runners;
@@ -1129,8 +1130,6 @@ mod tests {
         assert_eq!(sub_worlds(4), vec![1, 2, 4]);
         assert_eq!(sub_worlds(16), vec![1, 2, 4, 8, 16]);
         assert_eq!(sub_worlds(6), vec![1, 2, 4, 6]);
-        // Outside mpirun the worker counts are the machine's.
-        assert_eq!(mpi_workers(Some(&[crate::runner::RunnerId::new("mpi")])), None);
     }
 
     #[test]

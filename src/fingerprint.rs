@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 pub struct Fingerprint {
     /// CPU model name from /proc/cpuinfo.
     pub cpu_model: String,
-    /// Logical cores (hardware threads) of the machine, online, whatever this process may use.
+    /// Logical cores (hardware threads) as `num_cpus` counts them: affinity and cgroup
+    /// quota applied, so usually the available parallelism. Kept so, since `compare`'s
+    /// machine class has always used it; an MPI node's count is the machine's.
     pub logical_cores: usize,
     /// Physical cores.
     pub physical_cores: usize,
@@ -127,7 +129,7 @@ pub fn collect() -> Fingerprint {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     Fingerprint {
         cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
-        logical_cores: crate::sys::online_cpus(),
+        logical_cores: num_cpus::get(),
         physical_cores: num_cpus::get_physical(),
         available_parallelism: available_parallelism(),
         os: std::env::consts::OS.to_string(),

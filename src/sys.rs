@@ -202,6 +202,7 @@ fn signal_name(sig: i32) -> &'static str {
 /// The machine's online logical CPUs, whatever this process may use of them (its
 /// affinity, as `mpirun` binds a rank or `taskset` a command, is no fact about the
 /// machine); at least 1.
+#[cfg(feature = "mpi")]
 pub fn online_cpus() -> usize {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };

@@ -31,11 +31,12 @@ pub(super) fn answer(
     let look = look.filter(|l| l.rounds == case.rounds);
     let confidence = look.map_or(CONFIDENCE, |l| l.confidence);
     // How the sentences behind the answer name the interval.
-    let paired = match look {
-        Some(l) if l.look > 1 => format!("paired 95% interval (allowing for the {} looks at the data)", l.look),
-        Some(_) => "paired 95% interval (allowing for its one look at the data)".to_string(),
-        None => "paired 95% interval".to_string(),
+    let allowing = match look {
+        Some(l) if l.look > 1 => format!(" (allowing for the {} looks at the data)", l.look),
+        Some(_) => " (allowing for its one look at the data)".to_string(),
+        None => String::new(),
     };
+    let paired = format!("paired 95% interval{allowing}");
     let speedup = |r: &RunnerRow| r.speedup.map(|s| s.median).unwrap_or(0.0);
     let mut ranked: Vec<&RunnerRow> = parallel.iter().copied().filter(|r| r.speedup.is_some()).collect();
     ranked.sort_by(|a, b| speedup(b).total_cmp(&speedup(a)));
@@ -83,7 +84,8 @@ pub(super) fn answer(
         };
         let text = format!("no runner beat serial: the best, {}, reached {}; {why}", best.runner, shown(0));
         let long = format!(
-            "No parallel runner beat serial in the {paired}s of their speedups; the best, {}, reached {}: {why}.",
+            "No parallel runner beat serial in the paired 95% intervals{allowing} of their speedups; the best, {}, \
+             reached {}: {why}.",
             best.runner,
             shown(0)
         );

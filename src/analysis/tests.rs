@@ -963,4 +963,22 @@ fn under_rounds_auto_the_answer_gives_the_interval_of_the_look_that_ended_the_ru
     let rounds: Vec<Vec<Sample>> =
         plain.samples.chunks(2).map(|r| r.iter().map(|s| s.sample.clone()).collect()).collect();
     assert_eq!(answer(&case_of(rounds, Vec::new(), Some(early))), answer(&plain));
+    // No runner beat serial: the sentence behind it names the looks too.
+    let rounds: Vec<Vec<Sample>> = (0..11)
+        .map(|r| {
+            vec![sample(Serial, 200.0, 1.0, 0.0, 0.0), sample(Threads, 196.0 + f64::from(r % 3) * 4.0, 2.0, 0.0, 0.0)]
+        })
+        .collect();
+    let plain = case_of(rounds.clone(), Vec::new(), None);
+    let mut look = Look::at(11, 2, &crate::measure::speedup_ratios(&plain.samples, &[Serial, Threads]));
+    look.stopped = Some(Stopped::Futile);
+    let tied = case_of(rounds, Vec::new(), Some(look));
+    assert!(
+        has(
+            &tied,
+            "No parallel runner beat serial in the paired 95% intervals (allowing for the 2 looks at the data) of their speedups"
+        ),
+        "{:?}",
+        sentences(&tied)
+    );
 }

@@ -11,7 +11,8 @@
 //!   waits that long for the rank to say it is up ([`started`]) and then kills it.
 //!
 //! The guard is the same program, started again with the same arguments: it only
-//! forwards SIGINT, SIGTERM and SIGHUP to the rank and waits; the rank dies with it
+//! forwards SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 (what `mpirun` forwards) to
+//! the rank and waits; the rank dies with it
 //! (`PR_SET_PDEATHSIG`). It is single-threaded and never initialises MPI.
 
 use std::ffi::OsString;
@@ -25,8 +26,11 @@ pub const READY_FD_ENV: &str = "PARBENCH_MPI_READY_FD";
 
 /// Whether this process is a guarded rank (and not the guard `mpirun` started).
 pub fn guarded() -> bool {
-    std::env::var_os(READY_FD_ENV).is_some()
+    READY.get().is_some_and(Option::is_some) || std::env::var_os(READY_FD_ENV).is_some()
 }
+
+/// The ready descriptor's number, read from the environment once ([`keep_ready_fd_private`]).
+static READY: std::sync::OnceLock<Option<RawFd>> = std::sync::OnceLock::new();
 
 /// How the guarded rank ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -93,7 +97,14 @@ pub fn run(args: &[OsString], start: Duration) -> std::io::Result<(u32, Ended)> 
         // SAFETY: `fds` is a valid slice of pollfd for the duration of the call.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
         if n < 0 {
-            continue; // EINTR: only an unblocked signal; poll again.
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue; // An unblocked signal; poll again.
+            }
+            // SAFETY: kill on our child, not yet reaped; then reaped.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            let _ = child.wait();
+            return Err(error);
         }
         if n == 0 && ready.is_some() {
             // SAFETY: kill on our child, not yet reaped.
@@ -135,17 +146,23 @@ pub fn started() {
     let _ = std::io::Write::write_all(&mut &file, b"1");
 }
 
-/// In the guarded rank, first thing: the ready descriptor is closed on exec, so no
-/// worker process or command it starts holds it open.
+/// In the guarded rank, first thing, while it has one thread: the ready descriptor is
+/// closed on exec and its variable leaves the environment, so no worker process or
+/// command it starts holds the descriptor or takes another for it.
 pub fn keep_ready_fd_private() {
-    if let Some(fd) = ready_fd_number() {
+    let fd = std::env::var(READY_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()).filter(|&fd| fd > 2);
+    let _ = READY.set(fd);
+    // SAFETY: called before any other thread exists, so nothing reads the environment
+    // meanwhile.
+    unsafe { std::env::remove_var(READY_FD_ENV) };
+    if let Some(fd) = fd {
         // SAFETY: fcntl on a descriptor number; on a bad one it fails and changes nothing.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
 }
 
 fn ready_fd_number() -> Option<RawFd> {
-    std::env::var(READY_FD_ENV).ok()?.parse::<RawFd>().ok().filter(|&fd| fd > 2)
+    READY.get().copied().flatten()
 }
 
 /// The ready descriptor, once: a second call finds it taken.
@@ -179,7 +196,7 @@ impl Signals {
         unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
-            for s in [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            for s in [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2] {
                 libc::sigaddset(&mut set, s);
                 // An ignored signal is dropped before the signalfd sees it, and a
                 // job started in the background ignores SIGINT: the default, blocked,

@@ -123,7 +123,11 @@ pub fn launched() -> bool {
 /// it starts the rank, gives it `start` (`--timeout`) to get through MPI_Init and the
 /// window, and turns the rank's end into its own exit status, with one line naming
 /// the rank when it was killed or never started (exit 1).
-pub fn guard(args: &[std::ffi::OsString], start: Duration) -> std::process::ExitCode {
+pub fn guard(args: &[std::ffi::OsString], timeout: Duration) -> std::process::ExitCode {
+    // --timeout is a limit on a task's silence, often set short for short tasks;
+    // MPI_Init across nodes may take longer than that, and killing a healthy job is
+    // worse than waiting a little longer for a hung one.
+    let start = timeout.max(START_AT_LEAST);
     use crate::sys::rank_guard::Ended;
     use std::os::unix::process::ExitStatusExt;
     let rank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK"].iter().find_map(|v| std::env::var(v).ok());
@@ -150,13 +154,17 @@ pub fn guard(args: &[std::ffi::OsString], start: Duration) -> std::process::Exit
             failed(format!("(pid {pid} on {host}) {how}"))
         }
         Ok((pid, Ended::NotStarted)) => failed(format!(
-            "(pid {pid} on {host}) did not get through MPI_Init within --timeout {}s and was killed: a rank of the \
-             job hung or is not this program",
-            start.as_secs_f64()
+            "(pid {pid} on {host}) did not get through MPI_Init within {}s (--timeout, at least {}s) and was \
+             killed: a rank of the job hung or is not this program",
+            start.as_secs_f64(),
+            START_AT_LEAST.as_secs()
         )),
         Err(e) => failed(format!("could not be started on {host}: {e}")),
     }
 }
+
+/// The least time a rank's guard gives it to get through MPI_Init and the window.
+const START_AT_LEAST: Duration = Duration::from_secs(10);
 
 /// Whether rank 0 (`rank`) runs on the CPUs of its launcher (`mpirun` or its daemon,
 /// which are the user's) instead of those `mpirun` bound it to. Rank 0 runs the local
@@ -172,11 +180,14 @@ fn root_takes_launchers_cpus(rank: &str, bound: Option<&str>, policy: Option<&st
 /// The CPU a serving rank binds itself to: one per core, spread by its rank on the
 /// node (`local_rank`) over the CPUs it may use. Polling for messages, unbound ranks
 /// are often stacked on one core by the scheduler while another idles (on 2 cores,
-/// a third of their time waiting to run, against a tenth bound). `None` where
-/// mpirun was told how to bind (`policy`: --bind-to, in the environment) or bound
-/// the rank to one CPU already. Rank 0 is never bound: it runs the local runners.
-fn serving_cpu(policy: Option<&str>, allowed: &[usize], local_rank: Option<usize>) -> Option<usize> {
-    if policy.is_some() || allowed.len() < 2 {
+/// a third of their time waiting to run, against a tenth bound). Only where mpirun
+/// left the ranks unbound, as it does when oversubscribed: `None` where it bound them
+/// (`bound`: `OMPI_MCA_orte_bound_at_launch`; its default binding above 2 ranks is to
+/// a socket, whose CPUs a node-wide local rank would index unevenly), where it was
+/// told how to bind (`policy`: --bind-to, in the environment), or where the rank may
+/// use one CPU only. Rank 0 is never bound: it runs the local runners.
+fn serving_cpu(bound: bool, policy: Option<&str>, allowed: &[usize], local_rank: Option<usize>) -> Option<usize> {
+    if bound || policy.is_some() || allowed.len() < 2 {
         return None;
     }
     local_rank.map(|l| allowed[l % allowed.len()])
@@ -373,7 +384,8 @@ pub fn init(node: &str) -> Result<Role, String> {
     if rank != 0 {
         let policy = std::env::var("OMPI_MCA_hwloc_base_binding_policy").ok();
         let local = std::env::var("OMPI_COMM_WORLD_LOCAL_RANK").ok().and_then(|l| l.parse().ok());
-        if let Some(cpu) = serving_cpu(policy.as_deref(), &crate::sys::allowed_cpus(), local) {
+        let bound = std::env::var_os("OMPI_MCA_orte_bound_at_launch").is_some_and(|b| b == "1");
+        if let Some(cpu) = serving_cpu(bound, policy.as_deref(), &crate::sys::allowed_cpus(), local) {
             crate::sys::pin_current_thread(cpu);
         }
         world.process_at_rank(0).send_with_tag(own.as_bytes(), NODE);
@@ -790,14 +802,16 @@ mod tests {
 
     #[test]
     fn serving_ranks_bind_one_per_core_unless_mpirun_was_told_how_or_bound_them() {
-        assert_eq!(serving_cpu(None, &[0, 1], Some(1)), Some(1));
-        assert_eq!(serving_cpu(None, &[0, 1], Some(2)), Some(0), "ranks 1 and 2 of a 2-core node part");
-        assert_eq!(serving_cpu(None, &[4, 5, 6, 7], Some(5)), Some(5), "within the CPUs it may use");
-        assert_eq!(serving_cpu(None, &[0, 1, 2, 3], Some(0)), Some(0), "a node without rank 0");
-        assert_eq!(serving_cpu(Some("none"), &[0, 1], Some(1)), None, "--bind-to none");
-        assert_eq!(serving_cpu(Some("core"), &[0, 1], Some(1)), None);
-        assert_eq!(serving_cpu(None, &[3], Some(1)), None, "mpirun bound it");
-        assert_eq!(serving_cpu(None, &[0, 1], None), None, "a launcher that gives no local rank");
+        assert_eq!(serving_cpu(false, None, &[0, 1], Some(1)), Some(1));
+        assert_eq!(serving_cpu(false, None, &[0, 1], Some(2)), Some(0), "ranks 1 and 2 of a 2-core node part");
+        assert_eq!(serving_cpu(false, None, &[4, 5, 6, 7], Some(5)), Some(5), "within the CPUs it may use");
+        assert_eq!(serving_cpu(false, None, &[0, 1, 2, 3], Some(0)), Some(0), "a node without rank 0");
+        assert_eq!(serving_cpu(false, Some("none"), &[0, 1], Some(1)), None, "--bind-to none");
+        assert_eq!(serving_cpu(false, Some("core"), &[0, 1], Some(1)), None);
+        assert_eq!(serving_cpu(false, None, &[3], Some(1)), None, "it may use one CPU only");
+        assert_eq!(serving_cpu(false, None, &[0, 1], None), None, "a launcher that gives no local rank");
+        let socket = [0, 2, 4, 6, 8, 10, 12, 14];
+        assert_eq!(serving_cpu(true, None, &socket, Some(2)), None, "mpirun bound it, to a socket by default");
     }
 
     #[test]
