@@ -177,8 +177,8 @@ fn root_takes_launchers_cpus(rank: &str, bound: Option<&str>, policy: Option<&st
     rank == "0" && bound == Some("1") && policy.is_none()
 }
 
-/// The CPU a serving rank binds itself to: one per core, spread by its rank on the
-/// node (`local_rank`) over the CPUs it may use. Polling for messages, unbound ranks
+/// The CPU a serving rank binds itself to: one per CPU (hardware thread), spread by
+/// its rank on the node (`local_rank`) over the CPUs it may use. Polling for messages, unbound ranks
 /// are often stacked on one core by the scheduler while another idles (on 2 cores,
 /// a third of their time waiting to run, against a tenth bound). Only where mpirun
 /// left the ranks unbound, as it does when oversubscribed: `None` where it bound them
