@@ -120,8 +120,8 @@ pub fn launched() -> bool {
 }
 
 /// The guard of a rank ([`crate::sys::rank_guard`]), which is what `mpirun` starts:
-/// it starts the rank, gives it `start` (`--timeout`) to get through MPI_Init and the
-/// window, and turns the rank's end into its own exit status, with one line naming
+/// it starts the rank, gives it `timeout` (`--timeout`, at least [`START_AT_LEAST`]) to
+/// get through MPI_Init and the window, and turns the rank's end into its own exit status, with one line naming
 /// the rank when it was killed or never started (exit 1).
 pub fn guard(args: &[std::ffi::OsString], timeout: Duration) -> std::process::ExitCode {
     // --timeout is a limit on a task's silence, often set short for short tasks;
@@ -178,9 +178,10 @@ fn root_takes_launchers_cpus(rank: &str, bound: Option<&str>, policy: Option<&st
 }
 
 /// The CPU a serving rank binds itself to: one per CPU (hardware thread), spread by
-/// its rank on the node (`local_rank`) over the CPUs it may use. Polling for messages, unbound ranks
-/// are often stacked on one core by the scheduler while another idles (on 2 cores,
-/// a third of their time waiting to run, against a tenth bound). Only where mpirun
+/// its rank on the node (`local_rank`) over the CPUs it may use. Polling for
+/// messages, unbound ranks are often stacked on one core by the scheduler while
+/// another idles (on 2 cores, a third of their time waiting to run, against a tenth
+/// bound). Only where mpirun
 /// left the ranks unbound, as it does when oversubscribed: `None` where it bound them
 /// (`bound`: `OMPI_MCA_orte_bound_at_launch`; its default binding above 2 ranks is to
 /// a socket, whose CPUs a node-wide local rank would index unevenly), where it was
