@@ -153,11 +153,28 @@ pub fn incomparability(base: &Report, new: &Report) -> Option<String> {
     }
     // Ranks on other machines are another machine class: an MPI world's nodes (a run
     // without one ran on its one machine; two runs without one compare as before).
-    let (bn, nn) = (b.nodes(), n.nodes());
+    // An MPI node counts the machine's online CPUs, a run without MPI the CPUs it was
+    // given (quota and affinity applied, checked above): between the two, the hosts
+    // and their CPU models are what can differ.
+    let (mut bn, mut nn) = (b.nodes(), n.nodes());
+    if b.mpi.is_none() || n.mpi.is_none() {
+        for node in bn.iter_mut().chain(nn.iter_mut()) {
+            node.2 = 0; // not compared, not shown
+        }
+    }
     if (b.mpi.is_some() || n.mpi.is_some()) && bn != nn {
         let hosts =
             |nodes: &[(String, String, usize)]| nodes.iter().map(|n| n.0.as_str()).collect::<Vec<_>>().join(",");
-        return Some(format!("different node sets (base {}, new {})", hosts(&bn), hosts(&nn)));
+        // The same hosts: what differs is on them, said in full.
+        let full = |nodes: &[(String, String, usize)]| {
+            let node = |n: &(String, String, usize)| match n.2 {
+                0 => format!("{} ({})", n.0, n.1),
+                cores => format!("{} ({}, {cores} logical cores)", n.0, n.1),
+            };
+            nodes.iter().map(node).collect::<Vec<_>>().join(", ")
+        };
+        let (b_text, n_text) = if hosts(&bn) == hosts(&nn) { (full(&bn), full(&nn)) } else { (hosts(&bn), hosts(&nn)) };
+        return Some(format!("different node sets (base {b_text}, new {n_text})"));
     }
     // Settings that change what is measured, not how often: a static schedule and a
     // dynamic one, or pinned and free workers, are different experiments.

@@ -201,6 +201,21 @@ fn a_different_mpi_node_set_is_another_machine_class() {
     let mut three = synthetic(3, 0.02, 1.0, 2);
     three.environment.mpi = world(vec![node("testhost")]);
     assert!(compare(&bases, "new", &three, &Rules::default(), false).is_ok());
+    // An MPI node counts the machine's online CPUs; a run without MPI under a CPU quota
+    // counts what it was given: still the same machine.
+    let mut big = node("testhost");
+    big.logical_cores = 64;
+    let mut quota = synthetic(4, 0.02, 1.0, 2);
+    quota.environment.mpi = world(vec![big.clone()]);
+    let plain = vec![("b".to_string(), synthetic(5, 0.02, 1.0, 2))];
+    assert!(compare(&plain, "new", &quota, &Rules::default(), false).is_ok());
+    // Between two MPI worlds the node's size counts.
+    let err = compare(&bases, "new", &quota, &Rules::default(), false).unwrap_err();
+    assert_eq!(
+        err.reason,
+        "different node sets (base testhost (Test CPU 9000, 2 logical cores), new testhost (Test CPU 9000, 64 \
+         logical cores))"
+    );
 }
 
 #[test]
