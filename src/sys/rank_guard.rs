@@ -24,9 +24,10 @@ use std::time::{Duration, Instant};
 /// Set in the rank's environment: the descriptor it writes one byte to once it is up.
 pub const READY_FD_ENV: &str = "PARBENCH_MPI_READY_FD";
 
-/// Whether this process is a guarded rank (and not the guard `mpirun` started).
+/// Whether this process is a guarded rank (and not the guard `mpirun` started); ask
+/// before [`keep_ready_fd_private`], which takes the variable it reads.
 pub fn guarded() -> bool {
-    READY.get().is_some_and(Option::is_some) || std::env::var_os(READY_FD_ENV).is_some()
+    std::env::var_os(READY_FD_ENV).is_some()
 }
 
 /// The ready descriptor's number, read from the environment once ([`keep_ready_fd_private`]).

@@ -137,12 +137,8 @@ pub fn guard(args: &[std::ffi::OsString], timeout: Duration) -> std::process::Ex
         eprintln!("parbench: error: mpi rank {rank} {what}; the MPI job ends");
         std::process::ExitCode::from(1)
     };
-    let env = |name: &str| std::env::var(name).ok();
-    if root_takes_launchers_cpus(
-        &rank,
-        env("OMPI_MCA_orte_bound_at_launch").as_deref(),
-        env("OMPI_MCA_hwloc_base_binding_policy").as_deref(),
-    ) {
+    let (bound, policy) = mpirun_binding();
+    if root_takes_launchers_cpus(&rank, bound, policy.as_deref()) {
         // SAFETY: getppid has no preconditions.
         crate::sys::take_affinity_of(unsafe { libc::getppid() });
     }
@@ -171,10 +167,18 @@ const START_AT_LEAST: Duration = Duration::from_secs(10);
 /// runners and the serial reference, which must see the machine as without MPI; but
 /// not oversubscribed, `mpirun` binds by default (each rank to a core at 2 ranks or
 /// fewer, to a socket above), and `mpirun -n 2` on 2 cores measured threads on one
-/// core. `bound`: whether `mpirun` bound it (`OMPI_MCA_orte_bound_at_launch`);
-/// `policy`: the binding asked for (`--bind-to`), which is kept.
-fn root_takes_launchers_cpus(rank: &str, bound: Option<&str>, policy: Option<&str>) -> bool {
-    rank == "0" && bound == Some("1") && policy.is_none()
+/// core. `bound` and `policy` as [`mpirun_binding`] reads them; a binding asked for
+/// is kept.
+fn root_takes_launchers_cpus(rank: &str, bound: bool, policy: Option<&str>) -> bool {
+    rank == "0" && bound && policy.is_none()
+}
+
+/// How `mpirun` (OpenMPI 4) bound this rank, from its environment: whether it bound
+/// it (`OMPI_MCA_orte_bound_at_launch`), and the binding asked for with `--bind-to`
+/// (`OMPI_MCA_hwloc_base_binding_policy`), if any.
+fn mpirun_binding() -> (bool, Option<String>) {
+    let bound = std::env::var_os("OMPI_MCA_orte_bound_at_launch").is_some_and(|b| b == "1");
+    (bound, std::env::var("OMPI_MCA_hwloc_base_binding_policy").ok())
 }
 
 /// The CPU a serving rank binds itself to: one per CPU (hardware thread), spread by
@@ -183,7 +187,7 @@ fn root_takes_launchers_cpus(rank: &str, bound: Option<&str>, policy: Option<&st
 /// another idles (on 2 cores, a third of their time waiting to run, against a tenth
 /// bound). Only where mpirun
 /// left the ranks unbound, as it does when oversubscribed: `None` where it bound them
-/// (`bound`: `OMPI_MCA_orte_bound_at_launch`; its default binding above 2 ranks is to
+/// (`bound`, see [`mpirun_binding`]; its default binding above 2 ranks is to
 /// a socket, whose CPUs a node-wide local rank would index unevenly), where it was
 /// told how to bind (`policy`: --bind-to, in the environment), or where the rank may
 /// use one CPU only. Rank 0 is never bound: it runs the local runners.
@@ -383,9 +387,8 @@ pub fn init(node: &str) -> Result<Role, String> {
     // Collective over the world: every rank makes it now, before anything is timed.
     create_window(size + 1)?;
     if rank != 0 {
-        let policy = std::env::var("OMPI_MCA_hwloc_base_binding_policy").ok();
+        let (bound, policy) = mpirun_binding();
         let local = std::env::var("OMPI_COMM_WORLD_LOCAL_RANK").ok().and_then(|l| l.parse().ok());
-        let bound = std::env::var_os("OMPI_MCA_orte_bound_at_launch").is_some_and(|b| b == "1");
         if let Some(cpu) = serving_cpu(bound, policy.as_deref(), &crate::sys::allowed_cpus(), local) {
             crate::sys::pin_current_thread(cpu);
         }
@@ -817,11 +820,11 @@ mod tests {
 
     #[test]
     fn rank_0_takes_back_the_cpus_only_from_mpiruns_default_binding() {
-        assert!(root_takes_launchers_cpus("0", Some("1"), None), "mpirun -n 2 bound it to a core");
-        assert!(!root_takes_launchers_cpus("1", Some("1"), None), "a serving rank keeps its core");
-        assert!(!root_takes_launchers_cpus("0", Some("1"), Some("core")), "--bind-to core was asked for");
-        assert!(!root_takes_launchers_cpus("0", None, None), "not bound (oversubscribed)");
-        assert!(!root_takes_launchers_cpus("?", Some("1"), None));
+        assert!(root_takes_launchers_cpus("0", true, None), "mpirun -n 2 bound it to a core");
+        assert!(!root_takes_launchers_cpus("1", true, None), "a serving rank keeps its core");
+        assert!(!root_takes_launchers_cpus("0", true, Some("core")), "--bind-to core was asked for");
+        assert!(!root_takes_launchers_cpus("0", false, None), "not bound (oversubscribed)");
+        assert!(!root_takes_launchers_cpus("?", true, None));
     }
 
     #[test]
